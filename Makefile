@@ -1,0 +1,28 @@
+# Two entry points do all the set-up on a fresh machine:
+#   make preview   offline preview of every stack (the main job)
+#   make test      lint, type check and the whole test suite
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+STACKS := shared dev prod pr-7
+
+.PHONY: setup system-deps preview test
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Server processes the application tests start for real (PostgreSQL, Redis).
+system-deps:
+	scripts/install-system-deps.sh
+
+preview: setup
+	@for stack in $(STACKS); do $(PYTHON) -m infra.preview $$stack || exit 1; done
+
+test: setup system-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest
