@@ -1,0 +1,262 @@
+"""Runs the real Pulumi program under Pulumi's mock runtime: no cloud, no CLI.
+
+This is the engine of the offline preview (`python -m infra.preview`) and of the
+infrastructure tests. The mocks act like a well-behaved provider: every resource gets a
+stable, unique id derived from its URN, echoes its inputs as outputs, and gains the
+computed attributes programs commonly read (`arn`, an autonamed `name`). Data sources
+answer with fixed, plausible values. Stack references answer with the outputs of
+another offline run.
+
+Two sharp edges of the stock mock monitor are fixed here (see PULUMI_TESTING.md):
+resource references inside inputs are replaced by their URN before the mock sees them
+(else they are rehydrated on the monitor's thread and hang), and resources are
+recorded with their parent and provider so the tree can be printed and followed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import struct_pb2
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.sync_await import _sync_await
+
+ACCOUNT_ID = "123456789012"
+ORGANIZATION = "organization"
+SECRET = "[secret]"  # noqa: S105 (a placeholder, not a password)
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    urn: str
+    type: str
+    name: str
+    id: str
+    parent: str | None
+    provider: str | None
+    inputs: dict[str, Any]  # as sent: camelCase, secrets shown as "[secret]"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "id": self.id,
+            "parent": self.parent,
+            "provider": self.provider,
+            "inputs": self.inputs,
+        }
+
+
+@dataclass
+class OfflineRun:
+    project: str
+    stack: str
+    resources: list[RecordedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_token: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str, name: str) -> RecordedResource:
+        matches = [r for r in self.of_type(type_token) if r.name == name]
+        if len(matches) != 1:
+            raise LookupError(f"{len(matches)} {type_token} named {name!r}")
+        return matches[0]
+
+    def by_id(self, resource_id: str) -> RecordedResource:
+        for resource in self.resources:
+            if resource.id == resource_id:
+                return resource
+        raise LookupError(f"no resource with id {resource_id!r}")
+
+    def by_urn(self, urn: str) -> RecordedResource:
+        for resource in self.resources:
+            if resource.urn == urn:
+                return resource
+        raise LookupError(f"no resource with URN {urn!r}")
+
+    def provider_of(self, resource: RecordedResource) -> RecordedResource:
+        """The provider resource behind `resource` (its reference is `urn::id`)."""
+        if not resource.provider:
+            raise LookupError(f"{resource.name} uses the default provider")
+        return self.by_urn(resource.provider.rsplit("::", 1)[0])
+
+
+class OfflineMocks(pulumi.runtime.Mocks):
+    def __init__(self, region: str, stack_outputs: Mapping[str, Mapping[str, Any]]) -> None:
+        self.region = region
+        self.stack_outputs = stack_outputs
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            return self._stack_reference(args.name)
+        resource_id = args.resource_id or mock_id(args.typ, args.name)
+        state = dict(args.inputs)
+        if args.typ.startswith("aws:"):
+            state.setdefault("arn", self._arn(args.typ, resource_id))
+            state.setdefault("name", f"{args.name}-{resource_id[-7:]}")
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        answers: dict[str, Callable[[], dict[str, Any]]] = {
+            "aws:index/getCallerIdentity:getCallerIdentity": lambda: {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline-preview",
+                "userId": "AIDAOFFLINEPREVIEW",
+            },
+            "aws:index/getRegion:getRegion": lambda: {
+                "name": self.region,
+                "region": self.region,
+                "endpoint": f"ec2.{self.region}.amazonaws.com",
+            },
+            "aws:index/getPartition:getPartition": lambda: {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+            },
+        }
+        answer = answers.get(args.token)
+        if answer is None:
+            raise NotImplementedError(f"the offline runtime does not answer {args.token}")
+        return answer()
+
+    def _stack_reference(self, name: str) -> tuple[str, dict[str, Any]]:
+        if name not in self.stack_outputs:
+            known = ", ".join(sorted(self.stack_outputs)) or "none"
+            raise LookupError(f"no offline outputs for stack {name!r} (known: {known})")
+        return name, {
+            "name": name,
+            "outputs": dict(self.stack_outputs[name]),
+            "secretOutputNames": [],
+        }
+
+    def _arn(self, type_token: str, resource_id: str) -> str:
+        service = type_token.split(":")[1].split("/")[0]
+        region = "" if service == "iam" else self.region
+        return f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{resource_id}"
+
+
+def mock_id(type_token: str, name: str) -> str:
+    """A stable id, unique per resource: `<kind>-<hash>`, like AWS's `vpc-0a1b...`."""
+    kind = type_token.rsplit(":", 1)[-1].lower()
+    digest = hashlib.sha256(f"{type_token}::{name}".encode()).hexdigest()[:12]
+    return f"{kind}-{digest}"
+
+
+class OfflineMonitor(pulumi_mocks.MockMonitor):
+    """The stock mock monitor, made safe for resource-reference inputs, and recording."""
+
+    def __init__(self, mocks: OfflineMocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[RecordedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        safe_request = type(request)()
+        safe_request.CopyFrom(request)
+        _replace_resource_references(safe_request.object)
+        response = super().RegisterResource(safe_request)
+        if request.type != "pulumi:pulumi:Stack":
+            self._record(safe_request, safe_request.object, response.urn, response.id)
+        return response
+
+    def ReadResource(self, request: Any) -> Any:
+        response = super().ReadResource(request)
+        self._record(request, request.properties, response.urn, request.id or request.name)
+        return response
+
+    def _record(
+        self, request: Any, properties: struct_pb2.Struct, urn: str, resource_id: str
+    ) -> None:
+        inputs = rpc.deserialize_properties(properties)
+        self.recorded.append(
+            RecordedResource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                id=resource_id,
+                parent=request.parent or None,
+                provider=request.provider or None,
+                inputs=_as_sent(inputs),
+            )
+        )
+
+
+def _replace_resource_references(struct: struct_pb2.Struct) -> None:
+    for key in list(struct.fields):
+        _replace_in_value(struct.fields[key])
+
+
+def _replace_in_value(value: struct_pb2.Value) -> None:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        fields = value.struct_value.fields
+        signature = fields.get(rpc._special_sig_key)
+        if signature is not None and signature.string_value == rpc._special_resource_sig:
+            value.string_value = fields["urn"].string_value
+            return
+        _replace_resource_references(value.struct_value)
+    elif kind == "list_value":
+        for item in value.list_value.values:
+            _replace_in_value(item)
+
+
+def _as_sent(value: Any) -> Any:
+    """Inputs for display: secrets hidden, and whole numbers (protobuf doubles) as ints."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return SECRET
+        return {key: _as_sent(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_sent(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def run_offline(
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    program: Callable[[], None],
+    region: str,
+    secret_keys: list[str] | None = None,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> OfflineRun:
+    """Runs `program` as stack `stack` with `config` (Pulumi's `ns:key` → string map).
+
+    Safe to call many times in one process: the runtime is reset before each run.
+    """
+    mocks = OfflineMocks(region, stack_outputs or {})
+    monitor = OfflineMonitor(mocks)
+    settings.ROOT.set(None)  # else the previous run's root stack and exports leak in
+    pulumi.runtime.set_all_config(dict(config), secret_keys or [])
+    pulumi.runtime.set_mocks(
+        mocks,
+        project=project,
+        stack=stack,
+        preview=False,
+        monitor=monitor,
+        organization=ORGANIZATION,
+    )
+    result = OfflineRun(project=project, stack=stack)
+
+    async def resolve_exports() -> None:
+        exports = getattr(settings.get_root_resource(), "outputs", {})
+        for name, value in exports.items():
+            output = pulumi.Output.from_input(value)
+            secret = await output.is_secret()
+            result.outputs[name] = SECRET if secret else await output.future()
+
+    def run() -> None:
+        program()
+        _sync_await(resolve_exports())
+
+    _sync_await(pulumi.runtime.stack.run_pulumi_func(run))
+    result.resources = list(monitor.recorded)
+    return result

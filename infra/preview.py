@@ -1,0 +1,181 @@
+"""Offline preview: the real program for a stack, under Pulumi's mock runtime.
+
+    python -m infra.preview STACK [--json] [--config-file FILE]
+
+Reads the stack's `Pulumi.<STACK>.yaml` (or FILE, in the same format), validates it,
+runs the program with no cloud and no Pulumi CLI, and prints the resource tree (or one
+JSON document, DESIGN.md §3). An environment stack's platform outputs come from a
+preview of the platform stack it references. Invalid config exits with status 2 and a
+message naming the key, before any resource is registered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra import offline
+from infra.config import PROJECT, ConfigError, StackConfig, load_stack_config
+from infra.program import run
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Inputs worth a glance in the tree, in display order. Ids of other resources are shown
+# as those resources' names.
+FACTS = (
+    "cidrBlock",
+    "availabilityZone",
+    "destinationCidrBlock",
+    "gatewayId",
+    "natGatewayId",
+    "subnetId",
+    "routeTableId",
+    "ipProtocol",
+    "fromPort",
+    "toPort",
+    "cidrIpv4",
+    "referencedSecurityGroupId",
+    "serviceName",
+    "vpcEndpointType",
+    "retentionInDays",
+    "trafficType",
+    "region",
+)
+
+
+def stack_file(stack: str) -> Path:
+    return REPO_ROOT / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
+    """A `Pulumi.<stack>.yaml` as the engine hands it to programs: `ns:key` → string."""
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path.name}: not valid YAML ({error})") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path.name}: expected a mapping with a 'config' key")
+    section = document.get("config") or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path.name}: 'config' must be a mapping of keys to values")
+    raw: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in section.items():
+        key = str(key)
+        if ":" not in key:
+            key = f"{PROJECT}:{key}"  # the CLI reads bare keys as the project's own
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            # Encrypted with the stack's secrets provider: unknown offline, still secret.
+            raw[key] = offline.SECRET
+            secret_keys.append(key)
+        elif isinstance(value, dict | list):
+            raw[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            raw[key] = "true" if value else "false"
+        else:
+            raw[key] = str(value)
+    return raw, secret_keys
+
+
+def preview_stack(stack: str, config_file: Path | None = None) -> offline.OfflineRun:
+    """Validates the stack's config, then runs the program offline."""
+    path = config_file or stack_file(stack)
+    if path.exists():
+        raw, secret_keys = read_stack_file(path)
+    elif config_file is not None:
+        raise ConfigError(f"{config_file}: no such file")
+    else:
+        raw, secret_keys = {}, []  # pr-<N> stacks need no file
+    config = load_stack_config(stack, raw)
+    return offline.run_offline(
+        project=PROJECT,
+        stack=stack,
+        config=raw,
+        secret_keys=secret_keys,
+        region=config.region,
+        stack_outputs=_platform_outputs_for(config),
+        program=lambda: run(config),
+    )
+
+
+def _platform_outputs_for(config: StackConfig) -> dict[str, Mapping[str, Any]]:
+    if config.environment is None or config.environment.platform.create:
+        return {}
+    reference = config.environment.platform.stack or f"{offline.ORGANIZATION}/{PROJECT}/shared"
+    platform_stack = reference.rsplit("/", 1)[-1]
+    return {reference: preview_stack(platform_stack).outputs}
+
+
+def as_json(result: offline.OfflineRun) -> dict[str, Any]:
+    return {
+        "project": result.project,
+        "stack": result.stack,
+        "resources": [resource.as_json() for resource in result.resources],
+        "outputs": result.outputs,
+    }
+
+
+def as_tree(result: offline.OfflineRun) -> str:
+    names_by_id = {resource.id: resource.name for resource in result.resources}
+    children: dict[str | None, list[offline.RecordedResource]] = {}
+    known_urns = {resource.urn for resource in result.resources}
+    for resource in result.resources:
+        parent = resource.parent if resource.parent in known_urns else None
+        children.setdefault(parent, []).append(resource)
+
+    lines = [f"{result.project}/{result.stack}: {len(result.resources)} resources"]
+
+    def describe(resource: offline.RecordedResource, depth: int) -> None:
+        facts = []
+        for key in FACTS:
+            value = resource.inputs.get(key)
+            if value is None or value == "":
+                continue
+            if isinstance(value, list):
+                value = ",".join(names_by_id.get(str(item), str(item)) for item in value)
+            facts.append(f"{key}={names_by_id.get(str(value), value)}")
+        shown = f"  [{' '.join(facts)}]" if facts else ""
+        lines.append(f"{'  ' * depth}{resource.type}  {resource.name}{shown}")
+        for child in sorted(children.get(resource.urn, []), key=lambda r: (r.type, r.name)):
+            describe(child, depth + 1)
+
+    for top in sorted(children.get(None, []), key=lambda r: (r.type, r.name)):
+        describe(top, 1)
+
+    lines.append("resources by type:")
+    for type_token, count in sorted(Counter(r.type for r in result.resources).items()):
+        lines.append(f"  {count:4d}  {type_token}")
+    lines.append("outputs:")
+    for name, value in sorted(result.outputs.items()):
+        lines.append(f"  {name}: {json.dumps(value)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.preview", description=__doc__)
+    parser.add_argument("stack", help="shared, dev, prod, pr-<N>, ...")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--config-file",
+        type=Path,
+        help="a file in Pulumi.<stack>.yaml format to use instead of the stack's own",
+    )
+    args = parser.parse_args(argv)
+    try:
+        result = preview_stack(args.stack, args.config_file)
+    except ConfigError as error:
+        print(f"error: invalid configuration for stack {args.stack!r}:\n{error}", file=sys.stderr)
+        return 2
+    print(json.dumps(as_json(result), indent=2) if args.json else as_tree(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""The Pulumi program: validate the stack's config, then build its role's stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from infra.config import Role, StackConfig, load_stack_config
+from stacks import environment, platform
+
+
+def config_from_runtime() -> StackConfig:
+    """The running stack's config, as the Pulumi engine passed it to this process."""
+    raw: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return load_stack_config(pulumi.get_stack(), raw)
+
+
+def run(config: StackConfig) -> None:
+    if config.role is Role.PLATFORM:
+        platform.main(config)
+    else:
+        environment.main(config)

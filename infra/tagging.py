@@ -1,0 +1,41 @@
+"""The tags every taggable AWS resource carries, applied through the AWS provider.
+
+Stacks create their AWS resources through `tagged_aws_provider`, whose `default_tags`
+AWS merges into each resource's tags, so no component can forget them. `Pulumi.yaml`
+disables the default AWS provider, so a resource that bypasses this one fails loudly.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import PROJECT, StackConfig
+
+MANAGED_BY = "pulumi"
+
+
+def standard_tags(config: StackConfig) -> dict[str, str]:
+    tags = {
+        "project": PROJECT,
+        "stack": config.stack,
+        "environment": "shared" if config.environment is None else config.stack,
+        "managed-by": MANAGED_BY,
+        "cost-center": config.cost_center,
+    }
+    if config.environment is not None and config.environment.ttl_hours is not None:
+        tags["ttl-hours"] = str(config.environment.ttl_hours)
+    return tags
+
+
+def tagged_aws_provider(config: StackConfig, name: str) -> aws.Provider:
+    return aws.Provider(
+        name,
+        region=config.region,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=standard_tags(config)),
+    )
+
+
+def child_options(provider: aws.Provider) -> pulumi.ResourceOptions:
+    """Options for a component whose AWS children must use `provider`."""
+    return pulumi.ResourceOptions(providers=[provider])

@@ -1,0 +1,36 @@
+"""What the platform stack exports and environment stacks read: one definition for both
+sides, so a renamed output cannot silently break the StackReference."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import pulumi
+from pydantic.alias_generators import to_camel
+
+
+@dataclass(frozen=True)
+class PlatformOutputs:
+    region: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: pulumi.Input[str]
+    availability_zones: pulumi.Input[Sequence[pulumi.Input[str]]]
+    public_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    # alb, nodes, rds, efs and redis-<environment>
+    security_group_ids: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    # The EKS cluster's name, also the value of the `karpenter.sh/discovery` tags.
+    cluster_name: pulumi.Input[str]
+
+    def export(self) -> None:
+        for item in fields(self):
+            pulumi.export(to_camel(item.name), getattr(self, item.name))
+
+    @classmethod
+    def from_stack_reference(cls, reference: pulumi.StackReference) -> PlatformOutputs:
+        values: dict[str, Any] = {
+            item.name: reference.require_output(to_camel(item.name)) for item in fields(cls)
+        }
+        return cls(**values)

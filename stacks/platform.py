@@ -1,0 +1,52 @@
+"""The shared platform: one per account and region, hosting every environment."""
+
+from __future__ import annotations
+
+import pulumi_aws as aws
+
+from components.network import Network, NetworkArgs
+from infra.config import StackConfig
+from infra.naming import Naming
+from infra.tagging import child_options, tagged_aws_provider
+from stacks.contract import PlatformOutputs
+
+
+def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutputs:
+    """Builds the platform's resources; also used by sandboxes with `platform.create`."""
+    if config.network is None:
+        raise ValueError(f"stack {config.stack} has no platform configuration")
+    naming = Naming(config.stack)
+    cluster_name = naming.name("eks")
+    settings = config.network
+    network = Network(
+        naming.prefix,
+        NetworkArgs(
+            region=config.region,
+            availability_zones=settings.availability_zones,
+            cidr=str(settings.cidr),
+            public_subnet_cidrs=[str(cidr) for cidr in settings.public_subnet_cidrs],
+            private_subnet_cidrs=[str(cidr) for cidr in settings.private_subnet_cidrs],
+            nat_mode=settings.nat_mode,
+            karpenter_discovery=cluster_name,
+            redis_security_groups=settings.redis_security_groups,
+            flow_logs=settings.flow_logs.enabled,
+            flow_log_retention_days=settings.flow_logs.retention_days,
+            flow_log_traffic_type=settings.flow_logs.traffic_type,
+        ),
+        opts=child_options(provider),
+    )
+    return PlatformOutputs(
+        region=config.region,
+        vpc_id=network.vpc_id,
+        vpc_cidr=str(settings.cidr),
+        availability_zones=settings.availability_zones,
+        public_subnet_ids=network.public_subnet_ids,
+        private_subnet_ids=network.private_subnet_ids,
+        security_group_ids=network.security_group_ids,
+        cluster_name=cluster_name,
+    )
+
+
+def main(config: StackConfig) -> None:
+    provider = tagged_aws_provider(config, Naming(config.stack).name("aws"))
+    build_platform(config, provider).export()
