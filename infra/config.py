@@ -274,7 +274,7 @@ def load_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
     role = _role_of(stack, own.get("role"))
     region = raw.get("aws:region") or DEFAULT_REGION
     if role is Role.PLATFORM:
-        platform = _validate(PlatformSettings, own)
+        platform = _validate(PlatformSettings, _with_zones_of(region, {"network": {}, **own}))
         return StackConfig(
             project=PROJECT,
             stack=stack,
@@ -285,13 +285,18 @@ def load_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
             environment=None,
         )
 
+    own = _with_zones_of(region, own)
     settings = _validate(EnvironmentSettings, _deep_merge(_profile_for(stack), own))
     if settings.network is not None and not settings.platform.create:
         raise ConfigError(
             f"{PROJECT}:network: only a platform stack, or an environment with "
             f"{PROJECT}:platform.create set to true, builds a network"
         )
-    network = (settings.network or NetworkConfig()) if settings.platform.create else None
+    network = None
+    if settings.platform.create:
+        network = settings.network or _validate(
+            NetworkConfig, _with_zones_of(region, {"network": {}})["network"]
+        )
     return StackConfig(
         project=PROJECT,
         stack=stack,
@@ -301,6 +306,24 @@ def load_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         network=network,
         environment=settings,
     )
+
+
+def _with_zones_of(region: str, own: dict[str, Any]) -> dict[str, Any]:
+    """Defaults the network's zones to the region's first three; rejects foreign zones."""
+    network = own.get("network")
+    if network is None or not isinstance(network, dict):
+        return own
+    zones = network.get("availabilityZones")
+    if zones is None:
+        return {**own, "network": {**network, "availabilityZones": [f"{region}{z}" for z in "abc"]}}
+    if isinstance(zones, list):
+        for index, zone in enumerate(zones):
+            if not (isinstance(zone, str) and zone.startswith(region)):
+                raise ConfigError(
+                    f"{PROJECT}:network.availabilityZones[{index}]: {zone!r} is not a zone "
+                    f"of the stack's region {region!r} (aws:region)"
+                )
+    return own
 
 
 def _own_keys(raw: Mapping[str, str]) -> dict[str, Any]:

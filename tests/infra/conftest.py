@@ -1,0 +1,41 @@
+"""Runs the real program offline for named stacks, with their real Pulumi.<stack>.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.offline import OfflineRun
+from infra.preview import preview_stack, stack_file
+
+_cache: dict[str, OfflineRun] = {}
+
+
+def run_stack(stack: str) -> OfflineRun:
+    """The stack as committed; runs once per test session (results are plain data)."""
+    if stack not in _cache:
+        _cache[stack] = preview_stack(stack)
+    return _cache[stack]
+
+
+@pytest.fixture
+def stack_with(tmp_path: Path) -> Callable[..., OfflineRun]:
+    """Runs `stack` with its committed config plus `overrides` (`ns:key` → value)."""
+
+    def run(stack: str, overrides: dict[str, Any]) -> OfflineRun:
+        path = stack_file(stack)
+        committed = yaml.safe_load(path.read_text())["config"] if path.exists() else {}
+        config_file = tmp_path / f"Pulumi.{stack}.yaml"
+        config_file.write_text(yaml.safe_dump({"config": {**committed, **overrides}}))
+        return preview_stack(stack, config_file)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def shared() -> OfflineRun:
+    return run_stack("shared")

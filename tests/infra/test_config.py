@@ -1,0 +1,190 @@
+"""Stack configuration: SPEC defaults, roles, and clear errors naming the key."""
+
+from __future__ import annotations
+
+import json
+from ipaddress import IPv4Network
+
+import pytest
+
+from infra.config import ConfigError, NatMode, RedisMode, Role, load_stack_config
+
+
+def raw(**values: object) -> dict[str, str]:
+    """Config as the engine passes it: `pingvas:key` → JSON string for structured values."""
+    return {
+        f"pingvas:{key}": value if isinstance(value, str) else json.dumps(value)
+        for key, value in values.items()
+    }
+
+
+def test_shared_is_the_platform_with_spec_network() -> None:
+    config = load_stack_config("shared", {})
+    assert config.role is Role.PLATFORM
+    assert config.region == "us-east-1"
+    network = config.network
+    assert network is not None
+    assert network.cidr == IPv4Network("10.0.0.0/16")
+    assert network.availability_zones == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert [str(c) for c in network.public_subnet_cidrs] == [
+        "10.0.1.0/24",
+        "10.0.2.0/24",
+        "10.0.3.0/24",
+    ]
+    assert [str(c) for c in network.private_subnet_cidrs] == [
+        "10.0.11.0/24",
+        "10.0.12.0/24",
+        "10.0.13.0/24",
+    ]
+    assert network.nat_mode is NatMode.SINGLE
+    assert network.flow_logs.retention_days == 30
+
+
+@pytest.mark.parametrize(
+    ("stack", "cpu", "memory", "gpu", "pods", "priority", "replicas", "workers", "redis"),
+    [
+        ("dev", 20, "50Gi", 3, 50, ("dev-low", 100_000), 5, 3, RedisMode.STANDALONE),
+        ("prod", 50, "200Gi", 15, 200, ("prod-high", 1_000_000), 10, 15, RedisMode.REPLICATED),
+    ],
+)
+def test_environment_defaults_are_spec_figures(
+    stack: str,
+    cpu: int,
+    memory: str,
+    gpu: int,
+    pods: int,
+    priority: tuple[str, int],
+    replicas: int,
+    workers: int,
+    redis: RedisMode,
+) -> None:
+    config = load_stack_config(stack, {})
+    env = config.environment
+    assert config.role is Role.ENVIRONMENT
+    assert env is not None
+    assert (env.quota.cpu, env.quota.memory, env.quota.gpu, env.quota.pods) == (
+        cpu,
+        memory,
+        gpu,
+        pods,
+    )
+    assert (env.priority_class.name, env.priority_class.value) == priority
+    assert env.services.replicas == replicas
+    assert (env.gpu_workers.min, env.gpu_workers.max) == (0, workers)
+    assert env.redis.mode is redis
+    assert env.ttl_hours is None
+    assert config.network is None  # environments build no network of their own
+
+
+def test_ephemeral_stack_needs_no_config_and_is_small() -> None:
+    config = load_stack_config("pr-7", {})
+    env = config.environment
+    assert config.role is Role.ENVIRONMENT
+    assert config.is_ephemeral
+    assert env is not None
+    dev = load_stack_config("dev", {}).environment
+    assert dev is not None
+    assert env.quota.cpu < dev.quota.cpu
+    assert env.quota.gpu == 1
+    assert env.services.replicas == 1
+    assert env.gpu_workers.max == 1
+    assert env.redis.mode is RedisMode.IN_CLUSTER
+    assert env.priority_class.value < dev.priority_class.value
+    assert env.ttl_hours == 72
+
+
+def test_overrides_merge_key_by_key_over_the_profile() -> None:
+    env = load_stack_config("dev", raw(quota={"gpu": 5})).environment
+    assert env is not None
+    assert env.quota.gpu == 5
+    assert env.quota.cpu == 20  # untouched keys keep the profile's value
+    assert env.quota.memory == "50Gi"
+
+
+def test_explicit_role_allows_other_stack_names() -> None:
+    assert load_stack_config("staging", raw(role="environment")).role is Role.ENVIRONMENT
+    assert load_stack_config("eu-platform", raw(role="platform")).role is Role.PLATFORM
+
+
+def test_sandbox_environment_may_build_its_own_platform() -> None:
+    config = load_stack_config(
+        "sandbox", raw(role="environment", platform={"create": True}, network={"natMode": "none"})
+    )
+    assert config.network is not None
+    assert config.network.nat_mode is NatMode.NONE
+
+
+@pytest.mark.parametrize(
+    ("stack", "values", "message"),
+    [
+        (
+            "shared",
+            raw(network={"cidr": "10.0.0.0/33"}),
+            "pingvas:network.cidr: Input is not a valid IPv4 network",
+        ),
+        (
+            "shared",
+            raw(network={"publicSubnetCidrs": ["10.1.1.0/24", "10.0.2.0/24", "10.0.3.0/24"]}),
+            "pingvas:network.publicSubnetCidrs: 10.1.1.0/24 is not inside the VPC CIDR",
+        ),
+        (
+            "shared",
+            raw(network={"privateSubnetCidrs": ["10.0.1.0/24", "10.0.12.0/24", "10.0.13.0/24"]}),
+            "pingvas:network.privateSubnetCidrs: 10.0.1.0/24 overlaps 10.0.1.0/24",
+        ),
+        (
+            "shared",
+            raw(network={"privateSubnetCidrs": ["10.0.11.0/24"]}),
+            "pingvas:network.privateSubnetCidrs: needs one subnet per availability zone (3)",
+        ),
+        (
+            "shared",
+            raw(network={"natMode": "dual"}),
+            "pingvas:network.natMode: Input should be 'single', 'per_az' or 'none'",
+        ),
+        (
+            "shared",
+            raw(network={"flowLogs": {"retentionDays": 31}}),
+            "pingvas:network.flowLogs.retentionDays: 31 is not a CloudWatch Logs retention",
+        ),
+        ("shared", raw(colour="blue"), "pingvas:colour: unknown configuration key"),
+        ("shared", raw(network={"vpcCidr": "10.0.0.0/16"}), "pingvas:network.vpcCidr: unknown"),
+        ("dev", raw(quota={"gpu": -1}), "pingvas:quota.gpu: Input should be greater than or"),
+        ("prod", raw(quota={"memory": "lots"}), "pingvas:quota.memory: 'lots' is not a Kuber"),
+        ("dev", raw(gpuWorkers={"min": 4}), "pingvas:gpuWorkers.max: must be at least min (4)"),
+        ("dev", raw(redis={"mode": "sentinel"}), "pingvas:redis.mode: Input should be"),
+        ("dev", raw(network={"natMode": "none"}), "pingvas:network: only a platform stack"),
+        ("staging", {}, "pingvas:role: stack 'staging' is neither"),
+        ("dev", raw(role="cluster"), "pingvas:role: 'cluster' is not a role"),
+    ],
+)
+def test_invalid_config_names_the_key(stack: str, values: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_stack_config(stack, values)
+    assert message in str(raised.value)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_stack_config("prod", raw(quota={"cpu": -1, "pods": -5}, typo=1))
+    lines = str(raised.value).splitlines()
+    assert [line.split(":", 2)[1] for line in lines] == ["quota.cpu", "quota.pods", "typo"]
+
+
+def test_keys_of_other_namespaces_are_left_alone() -> None:
+    config = load_stack_config("shared", {"aws:region": "eu-west-1", "kubernetes:context": "x"})
+    assert config.region == "eu-west-1"
+
+
+def test_zones_follow_the_region() -> None:
+    network = load_stack_config("shared", {"aws:region": "eu-west-1"}).network
+    assert network is not None
+    assert network.availability_zones == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    with pytest.raises(ConfigError, match=r"availabilityZones\[1\]: 'us-east-1b' is not a zone"):
+        load_stack_config(
+            "shared",
+            {
+                "aws:region": "eu-west-1",
+                **raw(network={"availabilityZones": ["eu-west-1a", "us-east-1b", "eu-west-1c"]}),
+            },
+        )
