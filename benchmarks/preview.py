@@ -35,15 +35,15 @@ def main() -> None:
     args = parser.parse_args()
 
     bare = median_seconds([sys.executable, "-c", BARE_IMPORT], args.repeat)
-    print(f"bare import of the Pulumi SDKs: {bare:6.2f} s")
+    print(f"bare import of the SDKs:   {bare:6.2f} s")
     total = 0.0
     for stack in STACKS:
         seconds = median_seconds(
             [sys.executable, "-m", "infra.preview", stack, "--json"], args.repeat
         )
         total += seconds
-        print(f"offline preview {stack:>7}:       {seconds:6.2f} s  ({seconds / bare:4.1f}x import)")
-    print(f"all four stacks:                {total:6.2f} s  ({total / bare:4.1f}x import)")
+        print(f"offline preview {stack:>7}:  {seconds:6.2f} s  ({seconds / bare:4.1f}x import)")
+    print(f"all four stacks:           {total:6.2f} s  ({total / bare:4.1f}x import)")
 
 
 if __name__ == "__main__":
