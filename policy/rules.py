@@ -1,0 +1,113 @@
+"""CrossGuard rules, as plain functions so tests and the offline check can call them.
+
+Each rule reads a resource's inputs as the engine sends them (camelCase). Values that
+are unknown during a preview are skipped, not guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+
+INTERNET = {"0.0.0.0/0", "::/0"}
+WEB_PORTS = {80, 443}
+
+
+def internet_ingress_only_to_web_ports(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    """Only HTTP and HTTPS may be open to the whole internet (SPEC §2: the ALB)."""
+    for rule in _ingress_rules(args.resource_type, args.props):
+        sources = {rule.get("cidrIpv4"), rule.get("cidrIpv6")} | set(rule.get("cidrBlocks") or [])
+        if not sources & INTERNET:
+            continue
+        ports = (rule.get("fromPort"), rule.get("toPort"))
+        protocol = str(rule.get("ipProtocol") or rule.get("protocol") or "")
+        if protocol != "tcp" or ports[0] != ports[1] or ports[0] not in WEB_PORTS:
+            report_violation(
+                f"{args.name} opens {protocol or 'all'} {ports[0]}-{ports[1]} to the internet; "
+                "only TCP 80 and 443 may be",
+                None,
+            )
+
+
+def _ingress_rules(resource_type: str, props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    if resource_type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+        return [props]
+    if resource_type == "aws:ec2/securityGroupRule:SecurityGroupRule":
+        return [props] if props.get("type") == "ingress" else []
+    if resource_type == "aws:ec2/securityGroup:SecurityGroup":
+        return list(props.get("ingress") or [])
+    return []
+
+
+def subnets_assign_no_public_ips(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    """Instances get public addresses only on purpose, never by subnet default."""
+    if args.resource_type == "aws:ec2/subnet:Subnet" and args.props.get("mapPublicIpOnLaunch"):
+        report_violation(f"{args.name} gives every instance a public IP address", None)
+
+
+def log_groups_expire(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """Logs kept forever cost forever; every log group sets a retention."""
+    if args.resource_type == "aws:cloudwatch/logGroup:LogGroup" and not args.props.get(
+        "retentionInDays"
+    ):
+        report_violation(f"{args.name} keeps its logs forever; set retentionInDays", None)
+
+
+def iam_policies_name_their_actions(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    """Least privilege: no Allow statement grants every action."""
+    if args.resource_type not in (
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/policy:Policy",
+    ):
+        return
+    document = args.props.get("policy")
+    if not isinstance(document, str):
+        return  # unknown until apply
+    statements = json.loads(document).get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if statement.get("Effect") == "Allow" and any(a in ("*", "*:*") for a in actions):
+            report_violation(f"{args.name} allows every action ('*')", None)
+
+
+POLICIES: list[ResourceValidationPolicy] = [
+    ResourceValidationPolicy(
+        name="internet-ingress-only-to-web-ports",
+        description="Only TCP 80 and 443 may be reachable from 0.0.0.0/0 or ::/0.",
+        validate=internet_ingress_only_to_web_ports,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="subnets-assign-no-public-ips",
+        description="Subnets must not give instances public IP addresses by default.",
+        validate=subnets_assign_no_public_ips,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="log-groups-expire",
+        description="CloudWatch log groups must set a retention period.",
+        validate=log_groups_expire,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="iam-policies-name-their-actions",
+        description="IAM policy statements must not allow every action.",
+        validate=iam_policies_name_their_actions,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+]
