@@ -1,0 +1,55 @@
+"""The offline runtime itself: resource references, ids, data sources."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from infra import offline
+
+
+def test_resources_passed_as_inputs_arrive_as_their_urn() -> None:
+    """The stock mock monitor hangs or flakes on these (PULUMI_TESTING.md)."""
+
+    def program() -> None:
+        first = pulumi.CustomResource("test:index:Thing", "first", {"size": 1})
+        pulumi.CustomResource("test:index:Thing", "second", {"other": first, "many": [first]})
+
+    run = offline.run_offline(
+        project="pingvas", stack="t", config={}, region="us-east-1", program=program
+    )
+    first = run.one("test:index:Thing", "first")
+    second = run.one("test:index:Thing", "second")
+    assert second.inputs["other"] == first.urn
+    assert second.inputs["many"] == [first.urn]
+
+
+def test_ids_are_stable_unique_and_aws_like() -> None:
+    vpc_id = offline.mock_id("aws:ec2/vpc:Vpc", "pingvas-shared-vpc")
+    assert vpc_id.startswith("vpc-")
+    assert vpc_id == offline.mock_id("aws:ec2/vpc:Vpc", "pingvas-shared-vpc")
+    assert vpc_id != offline.mock_id("aws:ec2/vpc:Vpc", "pingvas-dev-vpc")
+
+
+def test_unanswered_data_sources_fail_loudly() -> None:
+    def program() -> None:
+        pulumi.runtime.invoke("aws:index/getAmi:getAmi", {})
+
+    with pytest.raises(Exception, match="does not answer aws:index/getAmi:getAmi"):
+        offline.run_offline(
+            project="pingvas", stack="t", config={}, region="us-east-1", program=program
+        )
+
+
+def test_secret_inputs_and_exports_are_hidden() -> None:
+    def program() -> None:
+        secret = pulumi.Output.secret("hunter2")
+        pulumi.CustomResource("test:index:Thing", "s", {"password": secret})
+        pulumi.export("token", pulumi.Output.secret("abc"))
+        pulumi.export("plain", "visible")
+
+    run = offline.run_offline(
+        project="pingvas", stack="t", config={}, region="us-east-1", program=program
+    )
+    assert run.one("test:index:Thing", "s").inputs["password"] == "[secret]"
+    assert run.outputs == {"token": "[secret]", "plain": "visible"}
