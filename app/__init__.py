@@ -1,0 +1,1 @@
+"""Pingvas application: the FastAPI services, shared core and migrations."""
