@@ -23,6 +23,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -142,12 +143,175 @@ class NetworkConfig(_Model):
         return subnets
 
 
+_ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
+_INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\.[0-9]*[a-z0-9]+$"
+
+
+class SystemNodesConfig(_Model):
+    """The managed node group for system pods (SPEC §3: two t3.medium Spot nodes)."""
+
+    instance_types: list[Annotated[str, Field(pattern=_INSTANCE_TYPE)]] = Field(
+        default=["t3.medium"], min_length=1
+    )
+    capacity_type: Literal["SPOT", "ON_DEMAND"] = "SPOT"
+    desired: int = Field(default=2, ge=1)
+    min: int = Field(default=2, ge=1)
+    max: int = Field(default=3, ge=1, le=100, validate_default=True)
+    # SPEC: the system nodes live in the first two zones.
+    zones: int = Field(default=2, ge=1, le=6)
+
+    @field_validator("max")
+    @classmethod
+    def _bounds_hold_desired(cls, maximum: int, info: ValidationInfo) -> int:
+        desired, minimum = info.data.get("desired"), info.data.get("min")
+        if minimum is not None and desired is not None and not minimum <= desired <= maximum:
+            raise ValueError(f"needs min ({minimum}) <= desired ({desired}) <= max")
+        return maximum
+
+
+class GpuNodePoolConfig(_Model):
+    """Karpenter's GPU NodePool (SPEC §3: 0-10 Spot nodes of T4 and A10G)."""
+
+    instance_types: list[Annotated[str, Field(pattern=_INSTANCE_TYPE)]] = Field(
+        default=["g4dn.xlarge", "g4dn.2xlarge", "g5.xlarge"], min_length=1
+    )
+    gpu_limit: int = Field(default=10, ge=0, le=1000)
+    # Spot first; on-demand when no Spot capacity is offered.
+    on_demand_fallback: bool = True
+    expire_after: str = Field(default="720h", pattern=r"^([0-9]+(s|m|h))+$|^Never$")
+    root_volume_gi: int = Field(default=200, ge=20, le=16_384)
+
+
+class GeneralNodePoolConfig(_Model):
+    """Karpenter's Spot CPU NodePool for the API services."""
+
+    instance_categories: list[Literal["c", "m", "r", "t"]] = ["c", "m", "r"]
+    cpu_limit: int = Field(default=64, ge=0)
+    expire_after: str = Field(default="720h", pattern=r"^([0-9]+(s|m|h))+$|^Never$")
+
+
+class ClusterConfig(_Model):
+    # EKS standard support: SPEC's 1.28 is long out of it.
+    version: str = Field(default="1.35", pattern=r"^1\.[0-9]{2}$")
+    # The public API endpoint is open only to these (e.g. CI and VPN egress); empty
+    # leaves the endpoint private, reachable from inside the VPC.
+    public_access_cidrs: list[IPv4Network] = []
+    # IAM roles granted cluster admin through EKS access entries.
+    admin_role_arns: list[Annotated[str, Field(pattern=_ROLE_ARN)]] = []
+    log_retention_days: int = 30
+    # Karpenter's AMI: pin a release (e.g. `al2023@v20261101`) to roll nodes on purpose.
+    ami_alias: str = Field(
+        default="al2023@latest", pattern=r"^(al2023|bottlerocket)@(latest|v[0-9.]+)$"
+    )
+    system_nodes: SystemNodesConfig = SystemNodesConfig()
+    gpu_node_pool: GpuNodePoolConfig = GpuNodePoolConfig()
+    general_node_pool: GeneralNodePoolConfig = GeneralNodePoolConfig()
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_is_allowed(cls, days: int) -> int:
+        return FlowLogsConfig._retention_is_allowed(days)
+
+
+# --- data layer (platform) -------------------------------------------------------------
+
+# EFS moves idle files to Infrequent Access only after one of these periods (days).
+EFS_IA_DAYS = frozenset({1, 7, 14, 30, 60, 90, 180, 270, 365})
+_DAILY_WINDOW = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$"
+_DAY = r"(mon|tue|wed|thu|fri|sat|sun)"
+_WEEKLY_WINDOW = rf"^{_DAY}:([01][0-9]|2[0-3]):[0-5][0-9]-{_DAY}:([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class AuroraConfig(_Model):
+    """The shared Aurora Serverless v2 PostgreSQL cluster (SPEC §4, §9)."""
+
+    engine_version: str = Field(default="16.8", pattern=r"^1[3-9]\.[0-9]+$")
+    # Aurora capacity units per instance (SPEC: 0.5-4). A minimum of 0 lets a sandbox
+    # pause when idle.
+    min_capacity: float = Field(default=0.5, ge=0, le=256, multiple_of=0.5)
+    max_capacity: float = Field(default=4, ge=1, le=256, multiple_of=0.5)
+    seconds_until_auto_pause: int | None = Field(default=None, ge=300, le=86_400)
+    # Readers besides the writer, each in another zone (SPEC: one, in us-east-1b).
+    readers: int = Field(default=1, ge=0, le=15)
+    backup_retention_days: int = Field(default=7, ge=1, le=35)
+    backup_window: str = Field(default="03:00-04:00", pattern=_DAILY_WINDOW)
+    maintenance_window: str = Field(default="sun:04:30-sun:05:30", pattern=_WEEKLY_WINDOW)
+    deletion_protection: bool = True
+    final_snapshot: bool = True
+    log_retention_days: int = 30
+
+    @field_validator("max_capacity")
+    @classmethod
+    def _max_not_below_min(cls, maximum: float, info: ValidationInfo) -> float:
+        minimum = info.data.get("min_capacity")
+        if minimum is not None and maximum < minimum:
+            raise ValueError(f"must be at least minCapacity ({minimum})")
+        return maximum
+
+    @field_validator("seconds_until_auto_pause")
+    @classmethod
+    def _pause_needs_zero_minimum(cls, seconds: int | None, info: ValidationInfo) -> int | None:
+        if seconds is not None and info.data.get("min_capacity") != 0:
+            raise ValueError("only a cluster with minCapacity 0 pauses")
+        return seconds
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_is_allowed(cls, days: int) -> int:
+        return FlowLogsConfig._retention_is_allowed(days)
+
+
+class ModelStoreConfig(_Model):
+    """EFS for the AI models (SPEC §4, §9); the models bucket sits beside it."""
+
+    ia_after_days: int = 30
+    # AWS Backup schedule (SPEC: weekly) and retention (SPEC: 30 days).
+    backup_schedule: str = Field(default="cron(0 5 ? * SUN *)", pattern=r"^cron\(.+\)$")
+    backup_retention_days: int = Field(default=30, ge=1, le=36_500)
+
+    @field_validator("ia_after_days")
+    @classmethod
+    def _efs_offers_the_period(cls, days: int) -> int:
+        if days not in EFS_IA_DAYS:
+            allowed = ", ".join(str(d) for d in sorted(EFS_IA_DAYS))
+            raise ValueError(f"{days} is not an EFS lifecycle period ({allowed})")
+        return days
+
+
+class LogsBucketConfig(_Model):
+    expire_after_days: int = Field(default=30, ge=1)  # SPEC §4
+
+
+class RegistryConfig(_Model):
+    """ECR repositories for the images CI builds."""
+
+    repositories: list[Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]] = Field(
+        default=["api", "worker"], min_length=1
+    )
+    keep_images: int = Field(default=50, ge=1, le=10_000)
+    untagged_expire_days: int = Field(default=7, ge=1)
+
+
 class PlatformSettings(_Model):
-    """The `pingvas:*` keys of a platform stack (`shared`)."""
+    """The `pingvas:*` keys of a platform stack (`shared`), or of an environment that
+    builds its own platform (`platform.create`)."""
 
     role: Role | None = None
     cost_center: str = Field(default="pingvas", min_length=1, max_length=128)
     network: NetworkConfig = NetworkConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    aurora: AuroraConfig = AuroraConfig()
+    model_store: ModelStoreConfig = ModelStoreConfig()
+    logs_bucket: LogsBucketConfig = LogsBucketConfig()
+    registry: RegistryConfig = RegistryConfig()
+
+
+# Keys that configure a platform; only platform stacks and sandboxes may set them.
+PLATFORM_SECTIONS = frozenset(
+    field.alias or name
+    for name, field in PlatformSettings.model_fields.items()
+    if name not in ("role", "cost_center")
+)
 
 
 # --- environment -----------------------------------------------------------------------
@@ -200,6 +364,82 @@ class GpuWorkersConfig(_Model):
 
 class RedisConfig(_Model):
     mode: RedisMode
+    # Valkey, the open-source fork, costs less per node-hour on ElastiCache (docs/data.md).
+    engine: Literal["redis", "valkey"] = "redis"
+    engine_version: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+$")
+    node_type: str = Field(default="cache.t4g.medium", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    # Replicas besides the primary (replicated mode only).
+    replicas: int = Field(default=0, ge=0, le=5)
+    snapshot_retention_days: int = Field(default=7, ge=0, le=35)
+    snapshot_window: str = Field(default="02:00-03:00", pattern=_DAILY_WINDOW)
+    maintenance_window: str = Field(default="sun:06:00-sun:07:00", pattern=_WEEKLY_WINDOW)
+
+    @field_validator("replicas")
+    @classmethod
+    def _replicas_fit_the_mode(cls, replicas: int, info: ValidationInfo) -> int:
+        mode = info.data.get("mode")
+        if mode is RedisMode.REPLICATED and replicas < 1:
+            raise ValueError("replicated mode needs at least one replica for failover")
+        if mode is not RedisMode.REPLICATED and replicas > 0:
+            raise ValueError(f"{mode} mode has no replicas")
+        return replicas
+
+
+class ImagesBucketConfig(_Model):
+    """Lifecycle of the environment's images bucket (SPEC §4)."""
+
+    ia_after_days: int | None = Field(default=None, ge=30)  # S3's minimum for Standard-IA
+    archive_after_days: int | None = Field(default=None, ge=1)
+    # Glacier Instant Retrieval keeps old images viewable through the CDN.
+    archive_storage_class: Literal["GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"] = "GLACIER_IR"
+    expire_after_days: int | None = Field(default=None, ge=1)
+    noncurrent_expire_after_days: int = Field(default=30, ge=1)
+    # Lets `pulumi destroy` delete a bucket that still holds images (ephemeral stacks).
+    force_destroy: bool = False
+
+    @field_validator("archive_after_days")
+    @classmethod
+    def _archive_after_ia(cls, days: int | None, info: ValidationInfo) -> int | None:
+        ia_days = info.data.get("ia_after_days")
+        if days is not None and ia_days is not None and days < ia_days + 30:
+            raise ValueError(f"must be at least 30 days after iaAfterDays ({ia_days})")
+        return days
+
+    @field_validator("expire_after_days")
+    @classmethod
+    def _expire_after_transitions(cls, days: int | None, info: ValidationInfo) -> int | None:
+        moves = [info.data.get("ia_after_days"), info.data.get("archive_after_days")]
+        latest = max((d for d in moves if d is not None), default=None)
+        if days is not None and latest is not None and days <= latest:
+            raise ValueError(f"must be later than the last transition (day {latest})")
+        return days
+
+
+class CdnConfig(_Model):
+    """The image CDN (CloudFront) in front of the images bucket."""
+
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
+    # An ACM certificate in us-east-1 (CloudFront's region) covering the aliases.
+    certificate_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]+$"
+    )
+    aliases: list[Annotated[str, Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")]] = []
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_need_a_certificate(cls, aliases: list[str], info: ValidationInfo) -> list[str]:
+        if aliases and info.data.get("certificate_arn") is None:
+            raise ValueError("needs certificateArn, an ACM certificate in us-east-1")
+        return aliases
+
+
+# Values a human supplies with `pulumi config set --secret`; never exported.
+SUPPLIED_SECRETS = (
+    "lemon_squeezy_api_key",
+    "lemon_squeezy_webhook_secret",
+    "google_client_secret",
+    "discord_client_secret",
+)
 
 
 class EnvironmentSettings(_Model):
@@ -213,10 +453,14 @@ class EnvironmentSettings(_Model):
     services: ServicesConfig
     gpu_workers: GpuWorkersConfig
     redis: RedisConfig
+    images: ImagesBucketConfig = ImagesBucketConfig()
+    cdn: CdnConfig = CdnConfig()
+    lemon_squeezy_api_key: SecretStr | None = None
+    lemon_squeezy_webhook_secret: SecretStr | None = None
+    google_client_secret: SecretStr | None = None
+    discord_client_secret: SecretStr | None = None
     # Ephemeral stacks carry a TTL tag that the clean-up job reads.
     ttl_hours: int | None = Field(default=None, ge=1, le=24 * 30)
-    # Only read when `platform.create` is true.
-    network: NetworkConfig | None = None
 
 
 # SPEC §3 figures for dev and prod; pr-<N> is a small, cheap dev.
@@ -226,14 +470,21 @@ ENVIRONMENT_PROFILES: dict[str, dict[str, Any]] = {
         "priorityClass": {"name": "dev-low", "value": 100_000},
         "services": {"replicas": 5, "autoscaling": False},
         "gpuWorkers": {"min": 0, "max": 3},
-        "redis": {"mode": "standalone"},
+        "redis": {"mode": "standalone", "nodeType": "cache.t4g.medium", "snapshotRetentionDays": 1},
+        "images": {"iaAfterDays": 90},
     },
     "prod": {
         "quota": {"cpu": 50, "memory": "200Gi", "gpu": 15, "pods": 200},
         "priorityClass": {"name": "prod-high", "value": 1_000_000},
         "services": {"replicas": 10, "autoscaling": True},
         "gpuWorkers": {"min": 0, "max": 15},
-        "redis": {"mode": "replicated"},
+        "redis": {
+            "mode": "replicated",
+            "nodeType": "cache.r6g.large",
+            "replicas": 2,
+            "snapshotRetentionDays": 7,
+        },
+        "images": {"iaAfterDays": 90, "archiveAfterDays": 180},
     },
     "ephemeral": {
         "quota": {"cpu": 8, "memory": "16Gi", "gpu": 1, "pods": 30},
@@ -241,6 +492,7 @@ ENVIRONMENT_PROFILES: dict[str, dict[str, Any]] = {
         "services": {"replicas": 1, "autoscaling": False},
         "gpuWorkers": {"min": 0, "max": 1},
         "redis": {"mode": "in-cluster"},
+        "images": {"expireAfterDays": 7, "noncurrentExpireAfterDays": 1, "forceDestroy": True},
         "ttlHours": 72,
     },
 }
@@ -257,7 +509,7 @@ class StackConfig:
     cost_center: str
     # The platform to build here: always for `shared`, for an environment only with
     # `platform.create`.
-    network: NetworkConfig | None
+    platform: PlatformSettings | None
     environment: EnvironmentSettings | None
 
     @property
@@ -274,28 +526,33 @@ def load_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
     role = _role_of(stack, own.get("role"))
     region = raw.get("aws:region") or DEFAULT_REGION
     if role is Role.PLATFORM:
-        platform = _validate(PlatformSettings, _with_zones_of(region, {"network": {}, **own}))
+        platform = _platform_settings(region, own)
         return StackConfig(
             project=PROJECT,
             stack=stack,
             role=role,
             region=region,
             cost_center=platform.cost_center,
-            network=platform.network,
+            platform=platform,
             environment=None,
         )
 
-    own = _with_zones_of(region, own)
+    platform_keys = {key: own.pop(key) for key in PLATFORM_SECTIONS & own.keys()}
     settings = _validate(EnvironmentSettings, _deep_merge(_profile_for(stack), own))
-    if settings.network is not None and not settings.platform.create:
+    if platform_keys and not settings.platform.create:
         raise ConfigError(
-            f"{PROJECT}:network: only a platform stack, or an environment with "
-            f"{PROJECT}:platform.create set to true, builds a network"
+            "\n".join(
+                f"{PROJECT}:{key}: only a platform stack, or an environment with "
+                f"{PROJECT}:platform.create set to true, builds a platform"
+                for key in sorted(platform_keys)
+            )
         )
-    network = None
+    sandbox = None
     if settings.platform.create:
-        network = settings.network or _validate(
-            NetworkConfig, _with_zones_of(region, {"network": {}})["network"]
+        # A sandbox's own environment is the one whose Redis its network guards.
+        network = {"redisSecurityGroups": [stack], **platform_keys.get("network", {})}
+        sandbox = _platform_settings(
+            region, {**platform_keys, "network": network, "costCenter": settings.cost_center}
         )
     return StackConfig(
         project=PROJECT,
@@ -303,9 +560,13 @@ def load_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         role=role,
         region=region,
         cost_center=settings.cost_center,
-        network=network,
+        platform=sandbox,
         environment=settings,
     )
+
+
+def _platform_settings(region: str, own: dict[str, Any]) -> PlatformSettings:
+    return _validate(PlatformSettings, _with_zones_of(region, {"network": {}, **own}))
 
 
 def _with_zones_of(region: str, own: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,8 @@ message naming the key, before any resource is registered.
 from __future__ import annotations
 
 import argparse
+import copy
+import functools
 import json
 import sys
 from collections import Counter
@@ -110,7 +112,16 @@ def _platform_outputs_for(config: StackConfig) -> dict[str, Mapping[str, Any]]:
         return {}
     reference = config.environment.platform.stack or f"{offline.ORGANIZATION}/{PROJECT}/shared"
     platform_stack = reference.rsplit("/", 1)[-1]
-    return {reference: preview_stack(platform_stack).outputs}
+    path = stack_file(platform_stack)
+    modified = path.stat().st_mtime_ns if path.exists() else None
+    return {reference: copy.deepcopy(_committed_stack_outputs(platform_stack, modified))}
+
+
+@functools.lru_cache(maxsize=4)
+def _committed_stack_outputs(stack: str, _modified: int | None) -> dict[str, Any]:
+    """Outputs of a stack previewed from its own file; reused while the file is unchanged
+    (previewing several environments runs the platform once)."""
+    return preview_stack(stack).outputs
 
 
 def as_json(result: offline.OfflineRun) -> dict[str, Any]:

@@ -21,8 +21,26 @@ class PlatformOutputs:
     private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     # alb, nodes, rds, efs and redis-<environment>
     security_group_ids: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    # Where the ALB's nodes live.
+    public_subnet_cidrs: pulumi.Input[Sequence[pulumi.Input[str]]]
     # The EKS cluster's name, also the value of the `karpenter.sh/discovery` tags.
     cluster_name: pulumi.Input[str]
+    cluster_security_group_id: pulumi.Input[str]
+    # A secret: environments deploy into the cluster with it.
+    kubeconfig: pulumi.Input[str]
+    # The data layer: Aurora (each environment owns a schema in `aurora_database_name`),
+    # the model store, the shared buckets and the image registry.
+    aurora_writer_endpoint: pulumi.Input[str]
+    aurora_reader_endpoint: pulumi.Input[str]
+    aurora_port: pulumi.Input[int]
+    aurora_database_name: pulumi.Input[str]
+    aurora_master_secret_arn: pulumi.Input[str]
+    model_store_file_system_id: pulumi.Input[str]
+    model_store_access_point_id: pulumi.Input[str]
+    models_bucket_name: pulumi.Input[str]
+    logs_bucket_name: pulumi.Input[str]
+    # image (api, worker) → ECR repository URL
+    repository_urls: pulumi.Input[Mapping[str, pulumi.Input[str]]]
 
     def export(self) -> None:
         for item in fields(self):

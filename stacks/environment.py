@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
-from infra.config import PROJECT, StackConfig
+from infra.config import PROJECT, SUPPLIED_SECRETS, StackConfig
 from infra.naming import Naming
 from infra.tagging import tagged_aws_provider
+from stacks.compute import build_environment_tenancy
 from stacks.contract import PlatformOutputs
+from stacks.data import build_environment_data
 from stacks.platform import build_platform
 
 
@@ -33,5 +36,35 @@ def main(config: StackConfig) -> None:
     pulumi.export("privateSubnetIds", platform.private_subnet_ids)
     pulumi.export(
         "settings",
-        settings.model_dump(mode="json", by_alias=True, exclude={"role", "platform", "network"}),
+        settings.model_dump(
+            mode="json",
+            by_alias=True,
+            exclude={"role", "platform", "network", *SUPPLIED_SECRETS},
+        ),
+    )
+    data = build_environment_data(config, platform, provider)
+    data.export()
+    secret_arns = [data.database_secret_arn, *data.app_secret_arns.values()]
+    if data.redis_secret_arn is not None:
+        secret_arns.append(data.redis_secret_arn)
+    tenancy = build_environment_tenancy(
+        config,
+        platform,
+        provider,
+        images_bucket_arn=pulumi.Output.concat("arn:aws:s3:::", data.images_bucket_name),
+        secret_arns=secret_arns,
+        models_file_system_arn=model_store_arn(config, platform),
+    )
+    pulumi.export(
+        "serviceAccountRoles", {"api": tenancy.api_role_arn, "worker": tenancy.worker_role_arn}
+    )
+
+
+def model_store_arn(config: StackConfig, platform: PlatformOutputs) -> pulumi.Output[str]:
+    account = aws.get_caller_identity_output().account_id
+    return pulumi.Output.concat(
+        f"arn:aws:elasticfilesystem:{config.region}:",
+        account,
+        ":file-system/",
+        platform.model_store_file_system_id,
     )

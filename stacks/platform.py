@@ -8,16 +8,17 @@ from components.network import Network, NetworkArgs
 from infra.config import StackConfig
 from infra.naming import Naming
 from infra.tagging import child_options, tagged_aws_provider
+from stacks.compute import build_platform_compute
 from stacks.contract import PlatformOutputs
+from stacks.data import build_platform_data
 
 
 def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutputs:
     """Builds the platform's resources; also used by sandboxes with `platform.create`."""
-    if config.network is None:
+    if config.platform is None:
         raise ValueError(f"stack {config.stack} has no platform configuration")
     naming = Naming(config.stack)
-    cluster_name = naming.name("eks")
-    settings = config.network
+    settings = config.platform.network
     network = Network(
         naming.prefix,
         NetworkArgs(
@@ -27,13 +28,17 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
             public_subnet_cidrs=[str(cidr) for cidr in settings.public_subnet_cidrs],
             private_subnet_cidrs=[str(cidr) for cidr in settings.private_subnet_cidrs],
             nat_mode=settings.nat_mode,
-            karpenter_discovery=cluster_name,
+            karpenter_discovery=naming.name("eks"),
             redis_security_groups=settings.redis_security_groups,
             flow_logs=settings.flow_logs.enabled,
             flow_log_retention_days=settings.flow_logs.retention_days,
             flow_log_traffic_type=settings.flow_logs.traffic_type,
         ),
         opts=child_options(provider),
+    )
+    data = build_platform_data(config, config.platform, network, provider)
+    compute = build_platform_compute(
+        config, config.platform, network, provider, data["model_store_file_system_id"]
     )
     return PlatformOutputs(
         region=config.region,
@@ -43,7 +48,9 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         public_subnet_ids=network.public_subnet_ids,
         private_subnet_ids=network.private_subnet_ids,
         security_group_ids=network.security_group_ids,
-        cluster_name=cluster_name,
+        public_subnet_cidrs=[str(cidr) for cidr in settings.public_subnet_cidrs],
+        **compute,
+        **data,
     )
 
 

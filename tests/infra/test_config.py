@@ -22,8 +22,8 @@ def test_shared_is_the_platform_with_spec_network() -> None:
     config = load_stack_config("shared", {})
     assert config.role is Role.PLATFORM
     assert config.region == "us-east-1"
-    network = config.network
-    assert network is not None
+    assert config.platform is not None
+    network = config.platform.network
     assert network.cidr == IPv4Network("10.0.0.0/16")
     assert network.availability_zones == ["us-east-1a", "us-east-1b", "us-east-1c"]
     assert [str(c) for c in network.public_subnet_cidrs] == [
@@ -73,7 +73,7 @@ def test_environment_defaults_are_spec_figures(
     assert (env.gpu_workers.min, env.gpu_workers.max) == (0, workers)
     assert env.redis.mode is redis
     assert env.ttl_hours is None
-    assert config.network is None  # environments build no network of their own
+    assert config.platform is None  # environments build no platform of their own
 
 
 def test_ephemeral_stack_needs_no_config_and_is_small() -> None:
@@ -110,8 +110,9 @@ def test_sandbox_environment_may_build_its_own_platform() -> None:
     config = load_stack_config(
         "sandbox", raw(role="environment", platform={"create": True}, network={"natMode": "none"})
     )
-    assert config.network is not None
-    assert config.network.nat_mode is NatMode.NONE
+    assert config.platform is not None
+    assert config.platform.network.nat_mode is NatMode.NONE
+    assert config.platform.cost_center == "pingvas"
 
 
 @pytest.mark.parametrize(
@@ -154,6 +155,28 @@ def test_sandbox_environment_may_build_its_own_platform() -> None:
         ("dev", raw(gpuWorkers={"min": 4}), "pingvas:gpuWorkers.max: must be at least min (4)"),
         ("dev", raw(redis={"mode": "sentinel"}), "pingvas:redis.mode: Input should be"),
         ("dev", raw(network={"natMode": "none"}), "pingvas:network: only a platform stack"),
+        ("prod", raw(cluster={"version": "1.35"}), "pingvas:cluster: only a platform stack"),
+        ("shared", raw(cluster={"version": "1.3"}), "pingvas:cluster.version: String should"),
+        (
+            "shared",
+            raw(cluster={"adminRoleArns": ["arn:aws:iam::12:user/x"]}),
+            "pingvas:cluster.adminRoleArns[0]: String should match pattern",
+        ),
+        (
+            "shared",
+            raw(cluster={"systemNodes": {"desired": 5}}),
+            "pingvas:cluster.systemNodes.max: needs min (2) <= desired (5) <= max",
+        ),
+        (
+            "shared",
+            raw(cluster={"gpuNodePool": {"gpuLimit": -1}}),
+            "pingvas:cluster.gpuNodePool.gpuLimit: Input should be greater than or equal to 0",
+        ),
+        (
+            "shared",
+            raw(cluster={"publicAccessCidrs": ["1.2.3.4/40"]}),
+            "pingvas:cluster.publicAccessCidrs[0]: Input is not a valid IPv4 network",
+        ),
         ("staging", {}, "pingvas:role: stack 'staging' is neither"),
         ("dev", raw(role="cluster"), "pingvas:role: 'cluster' is not a role"),
     ],
@@ -177,9 +200,9 @@ def test_keys_of_other_namespaces_are_left_alone() -> None:
 
 
 def test_zones_follow_the_region() -> None:
-    network = load_stack_config("shared", {"aws:region": "eu-west-1"}).network
-    assert network is not None
-    assert network.availability_zones == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    platform = load_stack_config("shared", {"aws:region": "eu-west-1"}).platform
+    assert platform is not None
+    assert platform.network.availability_zones == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
     with pytest.raises(ConfigError, match=r"availabilityZones\[1\]: 'us-east-1b' is not a zone"):
         load_stack_config(
             "shared",

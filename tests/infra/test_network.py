@@ -102,7 +102,7 @@ def routes_by_subnet(run: OfflineRun) -> dict[str, dict[str, str]]:
 def test_single_nat_in_the_first_zone_serves_every_private_subnet(shared: OfflineRun) -> None:
     (nat,) = shared.of_type(NAT)
     assert shared.by_id(nat.inputs["subnetId"]).name == "pingvas-shared-public-us-east-1a"
-    assert nat.inputs["allocationId"].startswith("eip-")
+    assert nat.inputs["allocationId"].startswith("eipalloc-")
     routes = routes_by_subnet(shared)
     for zone in ("us-east-1a", "us-east-1b", "us-east-1c"):
         assert routes[f"pingvas-shared-public-{zone}"] == {"0.0.0.0/0": "pingvas-shared-igw"}
@@ -185,7 +185,7 @@ def test_groups_have_no_inline_rules_so_data_stores_send_nothing(shared: Offline
 
 def test_flow_logs_go_to_a_retained_log_group_through_a_scoped_role(shared: OfflineRun) -> None:
     (flow_log,) = shared.of_type("aws:ec2/flowLog:FlowLog")
-    (log_group,) = shared.of_type("aws:cloudwatch/logGroup:LogGroup")
+    log_group = shared.one("aws:cloudwatch/logGroup:LogGroup", "pingvas-shared-flow-logs")
     (vpc,) = shared.of_type(VPC)
     assert flow_log.inputs["vpcId"] == vpc.id
     assert flow_log.inputs["trafficType"] == "ALL"
@@ -208,12 +208,13 @@ def test_flow_log_retention_comes_from_config(
     stack_with: Callable[..., OfflineRun], retention: int
 ) -> None:
     run = stack_with("shared", {"pingvas:network": {"flowLogs": {"retentionDays": retention}}})
-    (log_group,) = run.of_type("aws:cloudwatch/logGroup:LogGroup")
+    log_group = run.one("aws:cloudwatch/logGroup:LogGroup", "pingvas-shared-flow-logs")
     assert log_group.inputs["retentionInDays"] == retention
 
 
 def test_every_network_resource_is_a_child_of_the_component(shared: OfflineRun) -> None:
     (component,) = shared.of_type("pingvas:network:Network")
-    children: list[RecordedResource] = [r for r in shared.resources if r.type.startswith("aws:")]
-    assert children
+    network_types = (VPC, SUBNET, NAT, ROUTE, ROUTE_TABLE, ASSOCIATION, SECURITY_GROUP)
+    children: list[RecordedResource] = [r for r in shared.resources if r.type in network_types]
+    assert len(children) == 1 + 6 + 1 + 2 + 2 + 6 + 6
     assert all(r.parent == component.urn for r in children)

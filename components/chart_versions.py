@@ -1,0 +1,33 @@
+"""Every Helm chart the platform installs, pinned in one place.
+
+Bump a version here, preview, and read the chart's upgrade notes: nothing floats.
+Karpenter and KEDA stay on the releases whose CRDs the tests validate our custom
+resources against (`../shared/crds/`); move them together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str  # a chart name in `repository`, or an `oci://` reference
+    version: str
+    repository: str | None = None  # None for OCI charts
+
+
+KARPENTER = Chart("oci://public.ecr.aws/karpenter/karpenter", "1.14.1")
+NVIDIA_DEVICE_PLUGIN = Chart(
+    "nvidia-device-plugin", "0.20.1", "https://nvidia.github.io/k8s-device-plugin"
+)
+DCGM_EXPORTER = Chart(
+    "dcgm-exporter", "4.8.3", "https://nvidia.github.io/dcgm-exporter/helm-charts"
+)
+AWS_LOAD_BALANCER_CONTROLLER = Chart(
+    "aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts"
+)
+KEDA = Chart("keda", "2.20.2", "https://kedacore.github.io/charts")
+METRICS_SERVER = Chart(
+    "metrics-server", "3.14.0", "https://kubernetes-sigs.github.io/metrics-server/"
+)

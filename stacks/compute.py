@@ -1,0 +1,135 @@
+"""The compute layer: the shared EKS cluster with Karpenter and add-ons (platform), and
+each environment's tenancy on it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.cluster import Cluster, ClusterArgs
+from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
+from components.karpenter import Karpenter, KarpenterArgs
+from components.network import Network
+from components.tenancy import Tenancy, TenancyArgs, platform_namespaces
+from infra.config import PlatformSettings, StackConfig
+from infra.naming import Naming
+from infra.tagging import child_options, standard_tags
+from stacks.contract import PlatformOutputs
+
+
+def build_platform_compute(
+    config: StackConfig,
+    settings: PlatformSettings,
+    network: Network,
+    provider: aws.Provider,
+    models_file_system_id: pulumi.Input[str] | None,
+) -> dict[str, Any]:
+    """The cluster and everything on it; returns the platform outputs it owns."""
+    naming = Naming(config.stack)
+    cluster_settings = settings.cluster
+    system = cluster_settings.system_nodes
+    instance_tags = standard_tags(config)
+    cluster = Cluster(
+        naming.name("eks"),
+        ClusterArgs(
+            version=cluster_settings.version,
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            system_subnet_ids=network.private_subnet_ids[: system.zones],
+            node_security_group_id=network.security_group_ids["nodes"],
+            public_access_cidrs=[str(cidr) for cidr in cluster_settings.public_access_cidrs],
+            admin_role_arns=cluster_settings.admin_role_arns,
+            log_retention_days=cluster_settings.log_retention_days,
+            system_instance_types=system.instance_types,
+            system_capacity_type=system.capacity_type,
+            system_desired=system.desired,
+            system_min=system.min,
+            system_max=system.max,
+            instance_tags=instance_tags,
+            efs_file_system_id=models_file_system_id,
+        ),
+        opts=child_options(provider),
+    )
+    namespaces = platform_namespaces(cluster.kubernetes_provider, parent=cluster)
+    gpu, general = cluster_settings.gpu_node_pool, cluster_settings.general_node_pool
+    Karpenter(
+        naming.name("karpenter"),
+        KarpenterArgs(
+            cluster_name=cluster.cluster_name,
+            cluster_security_group_id=cluster.cluster_security_group_id,
+            kubernetes_provider=cluster.kubernetes_provider,
+            namespace=namespaces["karpenter"].metadata.name,
+            region=config.region,
+            gpu_instance_types=gpu.instance_types,
+            gpu_limit=gpu.gpu_limit,
+            gpu_on_demand_fallback=gpu.on_demand_fallback,
+            gpu_expire_after=gpu.expire_after,
+            gpu_root_volume_gi=gpu.root_volume_gi,
+            general_instance_categories=list(general.instance_categories),
+            general_cpu_limit=general.cpu_limit,
+            general_expire_after=general.expire_after,
+            ami_alias=cluster_settings.ami_alias,
+            instance_tags=instance_tags,
+            depends_on=[cluster.system_nodes],
+        ),
+        opts=child_options(provider),
+    )
+    ClusterAddons(
+        naming.name("addons"),
+        ClusterAddonsArgs(
+            cluster_name=cluster.cluster_name,
+            region=config.region,
+            vpc_id=network.vpc_id,
+            kubernetes_provider=cluster.kubernetes_provider,
+            depends_on=[cluster.system_nodes],
+        ),
+        opts=child_options(provider),
+    )
+    return {
+        "cluster_name": cluster.cluster_name,
+        "cluster_security_group_id": cluster.cluster_security_group_id,
+        "kubeconfig": cluster.kubeconfig,
+    }
+
+
+def build_environment_tenancy(
+    config: StackConfig,
+    platform: PlatformOutputs,
+    provider: aws.Provider,
+    *,
+    images_bucket_arn: pulumi.Input[str] | None = None,
+    secret_arns: Sequence[pulumi.Input[str]] = (),
+    models_file_system_arn: pulumi.Input[str] | None = None,
+) -> Tenancy:
+    settings = config.environment
+    if settings is None:
+        raise ValueError(f"stack {config.stack} is not an environment")
+    naming = Naming(config.stack)
+    kubernetes = k8s.Provider(
+        naming.name("k8s"), kubeconfig=platform.kubeconfig, enable_server_side_apply=True
+    )
+    return Tenancy(
+        naming.name("tenancy"),
+        TenancyArgs(
+            namespace=config.stack,
+            kubernetes_provider=kubernetes,
+            cluster_name=platform.cluster_name,
+            vpc_cidr=platform.vpc_cidr,
+            load_balancer_cidrs=platform.public_subnet_cidrs,
+            quota_cpu=settings.quota.cpu,
+            quota_memory=settings.quota.memory,
+            quota_gpu=settings.quota.gpu,
+            quota_pods=settings.quota.pods,
+            priority_class_name=settings.priority_class.name,
+            priority_value=settings.priority_class.value,
+            images_bucket_arn=images_bucket_arn,
+            secret_arns=list(secret_arns),
+            models_file_system_arn=models_file_system_arn,
+            labels={"pingvas.io/environment": config.stack},
+        ),
+        opts=child_options(provider),
+    )

@@ -1,0 +1,294 @@
+"""The data layer's part of each stack (issue 3), composed here so that `platform.py` and
+`environment.py` each make one call: Aurora, the model store, the shared buckets and ECR
+on the platform; per environment the database access, Redis, the images bucket and its
+CDN, and the application's secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.app_secrets import AppSecrets, AppSecretsArgs
+from components.aurora import Aurora, AuroraArgs
+from components.bucket import Bucket, BucketArgs, LifecycleRule, ReadGrant
+from components.cdn import ImageCdn, ImageCdnArgs
+from components.database_access import DatabaseAccess, DatabaseAccessArgs
+from components.model_store import ModelStore, ModelStoreArgs
+from components.network import Network
+from components.redis import Redis, RedisArgs
+from components.registry import Registry, RegistryArgs
+from infra.config import SUPPLIED_SECRETS, PlatformSettings, RedisMode, StackConfig
+from infra.naming import Naming
+from stacks.contract import PlatformOutputs
+
+DATABASE_NAME = "pingvas_saas"  # SPEC §4
+IMAGES_PREFIX = "images/"  # what the CDN serves (SPEC §4: GET /images/*)
+# Secret config key (EnvironmentSettings field) → the app's variable (app/core/config.py).
+SUPPLIED_SECRET_VARIABLES = {
+    "lemon_squeezy_api_key": "LEMONSQUEEZY_API_KEY",
+    "lemon_squeezy_webhook_secret": "LEMONSQUEEZY_WEBHOOK_SECRET",
+    "google_client_secret": "GOOGLE_CLIENT_SECRET",
+    "discord_client_secret": "DISCORD_CLIENT_SECRET",
+}
+assert set(SUPPLIED_SECRET_VARIABLES) == set(SUPPLIED_SECRETS)
+
+
+def bucket_name(config: StackConfig, provider: aws.Provider, thing: str) -> pulumi.Output[str]:
+    """`pingvas-<stack>-<thing>-<suffix>`: unique across AWS, stable per account/region."""
+    naming = Naming(config.stack)
+    identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+    return identity.account_id.apply(
+        lambda account_id: naming.globally_unique(thing, account_id, config.region)
+    )
+
+
+def build_platform_data(
+    config: StackConfig, settings: PlatformSettings, network: Network, provider: aws.Provider
+) -> dict[str, Any]:
+    """Builds the shared data layer; returns its PlatformOutputs fields."""
+    naming = Naming(config.stack)
+    opts = pulumi.ResourceOptions(providers=[provider])
+    zones = settings.network.availability_zones
+    aurora_settings = settings.aurora
+    aurora = Aurora(
+        naming.name("aurora"),
+        AuroraArgs(
+            cluster_identifier=naming.name("aurora"),
+            subnet_ids=network.private_subnet_ids,
+            security_group_id=network.security_group_ids["rds"],
+            availability_zones=zones,
+            engine_version=aurora_settings.engine_version,
+            database_name=DATABASE_NAME,
+            readers=aurora_settings.readers,
+            min_capacity=aurora_settings.min_capacity,
+            max_capacity=aurora_settings.max_capacity,
+            seconds_until_auto_pause=aurora_settings.seconds_until_auto_pause,
+            backup_retention_days=aurora_settings.backup_retention_days,
+            backup_window=aurora_settings.backup_window,
+            maintenance_window=aurora_settings.maintenance_window,
+            deletion_protection=aurora_settings.deletion_protection,
+            final_snapshot=aurora_settings.final_snapshot,
+            log_retention_days=aurora_settings.log_retention_days,
+        ),
+        opts=opts,
+    )
+    store_settings = settings.model_store
+    model_store = ModelStore(
+        naming.name("models"),
+        ModelStoreArgs(
+            subnets=dict(zip(zones, network.private_subnet_ids, strict=True)),
+            security_group_id=network.security_group_ids["efs"],
+            models_bucket_name=bucket_name(config, provider, "models"),
+            ia_after_days=store_settings.ia_after_days,
+            backup_schedule=store_settings.backup_schedule,
+            backup_retention_days=store_settings.backup_retention_days,
+        ),
+        opts=opts,
+    )
+    logs = Bucket(
+        naming.name("logs"),
+        BucketArgs(
+            bucket_name=bucket_name(config, provider, "logs"),
+            lifecycle_rules=[
+                LifecycleRule(
+                    id="expire",
+                    expire_after_days=settings.logs_bucket.expire_after_days,
+                    noncurrent_expire_after_days=1,
+                )
+            ],
+        ),
+        opts=opts,
+    )
+    registry_settings = settings.registry
+    registry = Registry(
+        naming.name("registry"),
+        RegistryArgs(
+            repositories={image: naming.name(image) for image in registry_settings.repositories},
+            keep_images=registry_settings.keep_images,
+            untagged_expire_days=registry_settings.untagged_expire_days,
+        ),
+        opts=opts,
+    )
+    return {
+        "aurora_writer_endpoint": aurora.writer_endpoint,
+        "aurora_reader_endpoint": aurora.reader_endpoint,
+        "aurora_port": aurora.port,
+        "aurora_database_name": aurora.database_name,
+        "aurora_master_secret_arn": aurora.master_secret_arn,
+        "model_store_file_system_id": model_store.file_system_id,
+        "model_store_access_point_id": model_store.access_point_id,
+        "models_bucket_name": model_store.models_bucket_name,
+        "logs_bucket_name": logs.bucket_name,
+        "repository_urls": registry.repository_urls,
+    }
+
+
+@dataclass(frozen=True)
+class EnvironmentData:
+    """What the environment's data layer gives the app (and exports)."""
+
+    schema: str
+    database_role: str
+    database_secret_arn: pulumi.Output[str]
+    redis_mode: RedisMode
+    # None in `in-cluster` mode, which the cluster's tenancy builds.
+    redis_url: pulumi.Output[str] | None
+    redis_reader_url: pulumi.Output[str] | None
+    redis_secret_arn: pulumi.Output[str] | None
+    images_bucket_name: pulumi.Output[str]
+    cdn_domain_name: pulumi.Output[str]
+    app_secret_arns: dict[str, pulumi.Output[str]]
+
+    def export(self) -> None:
+        pulumi.export("databaseSchema", self.schema)
+        pulumi.export("databaseRole", self.database_role)
+        pulumi.export("databaseSecretArn", self.database_secret_arn)
+        pulumi.export("redisMode", self.redis_mode.value)
+        if self.redis_url is not None:
+            pulumi.export("redisUrl", self.redis_url)
+            pulumi.export("redisSecretArn", self.redis_secret_arn)
+        if self.redis_reader_url is not None:
+            pulumi.export("redisReaderUrl", self.redis_reader_url)
+        pulumi.export("imagesBucketName", self.images_bucket_name)
+        pulumi.export("cdnDomainName", self.cdn_domain_name)
+        pulumi.export("appSecretArns", self.app_secret_arns)
+
+
+def build_environment_data(
+    config: StackConfig, platform: PlatformOutputs, provider: aws.Provider
+) -> EnvironmentData:
+    settings = config.environment
+    if settings is None:
+        raise ValueError(f"stack {config.stack} is not an environment")
+    naming = Naming(config.stack)
+    opts = pulumi.ResourceOptions(providers=[provider])
+    ephemeral = config.is_ephemeral
+
+    database = DatabaseAccess(
+        naming.name("database"),
+        DatabaseAccessArgs(
+            environment=config.stack,
+            secret_name=naming.name("database"),
+            writer_endpoint=platform.aurora_writer_endpoint,
+            reader_endpoint=platform.aurora_reader_endpoint,
+            port=platform.aurora_port,
+            database_name=platform.aurora_database_name,
+            recovery_window_days=0 if ephemeral else 7,
+        ),
+        opts=opts,
+    )
+
+    redis_url = redis_reader_url = redis_secret_arn = None
+    if settings.redis.mode is not RedisMode.IN_CLUSTER:
+        redis = _elasticache_redis(config, platform, opts)
+        redis_url, redis_reader_url = redis.url, redis.reader_url
+        redis_secret_arn = redis.secret_arn
+
+    images_settings = settings.images
+    distribution_arn: pulumi.Output[str]
+    resolve_distribution_arn: Callable[[pulumi.Output[str]], None]
+    distribution_arn, resolve_distribution_arn = pulumi.deferred_output()
+    images = Bucket(
+        naming.name("images"),
+        BucketArgs(
+            bucket_name=bucket_name(config, provider, "images"),
+            lifecycle_rules=[
+                LifecycleRule(
+                    id="images",
+                    ia_after_days=images_settings.ia_after_days,
+                    archive_after_days=images_settings.archive_after_days,
+                    archive_storage_class=images_settings.archive_storage_class,
+                    expire_after_days=images_settings.expire_after_days,
+                    noncurrent_expire_after_days=images_settings.noncurrent_expire_after_days,
+                )
+            ],
+            force_destroy=images_settings.force_destroy,
+            # The bucket policy needs the distribution, which needs the bucket.
+            read_grants=[ReadGrant(distribution_arn=distribution_arn, prefix=IMAGES_PREFIX)],
+        ),
+        opts=opts,
+    )
+    cdn = ImageCdn(
+        naming.name("cdn"),
+        ImageCdnArgs(
+            bucket_regional_domain_name=images.bucket_regional_domain_name,
+            path_pattern=f"/{IMAGES_PREFIX}*",
+            price_class=settings.cdn.price_class,
+            aliases=settings.cdn.aliases,
+            certificate_arn=settings.cdn.certificate_arn,
+        ),
+        opts=opts,
+    )
+    resolve_distribution_arn(cdn.distribution_arn)
+
+    supplied: dict[str, pulumi.Input[str] | None] = {}
+    for key, variable in SUPPLIED_SECRET_VARIABLES.items():
+        value = getattr(settings, key)
+        supplied[variable] = (
+            None if value is None else pulumi.Output.secret(value.get_secret_value())
+        )
+    secrets = AppSecrets(
+        naming.name("secrets"),
+        AppSecretsArgs(
+            name_prefix=naming.prefix,
+            supplied=supplied,
+            recovery_window_days=0 if ephemeral else 7,
+        ),
+        opts=opts,
+    )
+    return EnvironmentData(
+        schema=database.schema,
+        database_role=database.role,
+        database_secret_arn=database.secret_arn,
+        redis_mode=settings.redis.mode,
+        redis_url=redis_url,
+        redis_reader_url=redis_reader_url,
+        redis_secret_arn=redis_secret_arn,
+        images_bucket_name=images.bucket_name,
+        cdn_domain_name=cdn.domain_name,
+        app_secret_arns=secrets.secret_arns,
+    )
+
+
+def _elasticache_redis(
+    config: StackConfig, platform: PlatformOutputs, opts: pulumi.ResourceOptions
+) -> Redis:
+    assert config.environment is not None
+    redis = config.environment.redis
+    naming = Naming(config.stack)
+    group = f"redis-{config.stack}"
+
+    def security_group_of(groups: Mapping[str, Any]) -> str:
+        if group not in groups:
+            raise ValueError(
+                f"the platform has no {group} security group; add {config.stack!r} to "
+                "pingvas:network.redisSecurityGroups on the platform stack"
+            )
+        return groups[group]
+
+    return Redis(
+        naming.name("redis"),
+        RedisArgs(
+            mode=redis.mode,
+            engine=redis.engine,
+            engine_version=redis.engine_version,
+            node_type=redis.node_type,
+            replicas=redis.replicas,
+            snapshot_retention_days=redis.snapshot_retention_days,
+            snapshot_window=redis.snapshot_window,
+            maintenance_window=redis.maintenance_window,
+            replication_group_id=naming.name("redis"),
+            secret_name=naming.name("redis"),
+            subnet_ids=platform.private_subnet_ids,
+            security_group_id=pulumi.Output.from_input(platform.security_group_ids).apply(
+                security_group_of
+            ),
+            availability_zones=platform.availability_zones,
+            recovery_window_days=0 if config.is_ephemeral else 7,
+        ),
+        opts=opts,
+    )

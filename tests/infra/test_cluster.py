@@ -1,0 +1,373 @@
+"""SPEC §3 compute: the EKS cluster, Karpenter, add-ons (shared stack)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from components import chart_versions
+from infra.offline import OfflineRun, RecordedResource
+from tests.crds import crd_errors
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+
+
+def cluster(run: OfflineRun) -> RecordedResource:
+    (eks,) = run.of_type("eks:index:Cluster")
+    return eks
+
+
+def custom_resource(resource: RecordedResource) -> dict[str, Any]:
+    inputs = copy.deepcopy(resource.inputs)  # the run is shared between tests
+    return {key: inputs[key] for key in ("apiVersion", "kind", "metadata", "spec")}
+
+
+def release(run: OfflineRun, name: str) -> RecordedResource:
+    (found,) = [r for r in run.of_type(RELEASE) if r.inputs.get("name", r.name).endswith(name)]
+    return found
+
+
+def policies_of_role(run: OfflineRun, role: RecordedResource) -> list[dict[str, Any]]:
+    return [
+        json.loads(policy.inputs["policy"])
+        for policy in run.of_type("aws:iam/rolePolicy:RolePolicy")
+        if policy.inputs["role"] == role.id
+    ]
+
+
+def test_cluster_control_plane(shared: OfflineRun) -> None:
+    inputs = cluster(shared).inputs
+    assert inputs["name"] == "pingvas-shared-eks"
+    assert inputs["version"] == "1.35"
+    assert inputs["authenticationMode"] == "API"
+    assert inputs["endpointPrivateAccess"] is True
+    assert inputs["endpointPublicAccess"] is False  # no CIDRs configured: private only
+    assert set(inputs["enabledClusterLogTypes"]) == {
+        "api",
+        "audit",
+        "authenticator",
+        "controllerManager",
+        "scheduler",
+    }
+    assert inputs["createOidcProvider"] is True
+    assert inputs["skipDefaultNodeGroup"] is True
+    assert inputs["vpcCniOptions"]["enableNetworkPolicy"] is True
+    assert inputs["corednsAddonOptions"]["enabled"] is True
+    assert inputs["kubeProxyAddonOptions"]["enabled"] is True
+    assert inputs["privateSubnetIds"] == shared.outputs["privateSubnetIds"]
+    key = shared.one("aws:kms/key:Key", "pingvas-shared-eks-secrets")
+    assert inputs["encryptionConfigKeyArn"] == f"arn:aws:kms:us-east-1:123456789012:{key.id}"
+    assert key.inputs["enableKeyRotation"] is True
+    log_group = shared.one("aws:cloudwatch/logGroup:LogGroup", "pingvas-shared-eks-control-plane")
+    assert log_group.inputs["name"] == "/aws/eks/pingvas-shared-eks/cluster"
+
+
+def test_public_endpoint_and_admins_come_from_config(
+    stack_with: Callable[..., OfflineRun],
+) -> None:
+    admin = "arn:aws:iam::123456789012:role/platform-admin"
+    run = stack_with(
+        "shared",
+        {"pingvas:cluster": {"publicAccessCidrs": ["203.0.113.0/24"], "adminRoleArns": [admin]}},
+    )
+    inputs = cluster(run).inputs
+    assert inputs["endpointPublicAccess"] is True
+    assert inputs["publicAccessCidrs"] == ["203.0.113.0/24"]
+    (entry,) = inputs["accessEntries"].values()
+    assert entry["principalArn"] == admin
+    (association,) = entry["accessPolicies"].values()
+    assert association["policyArn"].endswith(":cluster-access-policy/AmazonEKSClusterAdminPolicy")
+    assert association["accessScope"] == {"type": "cluster"}
+
+
+def test_system_node_group_is_two_spot_t3_medium(shared: OfflineRun) -> None:
+    (group,) = shared.of_type("aws:eks/nodeGroup:NodeGroup")
+    inputs = group.inputs
+    assert inputs["clusterName"] == "pingvas-shared-eks"
+    assert inputs["instanceTypes"] == ["t3.medium"]
+    assert inputs["capacityType"] == "SPOT"
+    assert inputs["scalingConfig"] == {"desiredSize": 2, "minSize": 2, "maxSize": 3}
+    assert inputs["labels"] == {"role": "system"}
+    zones = [shared.by_id(subnet).inputs["availabilityZone"] for subnet in inputs["subnetIds"]]
+    assert zones == ["us-east-1a", "us-east-1b"]
+    template = shared.by_id(inputs["launchTemplate"]["id"]).inputs
+    assert template["metadataOptions"]["httpTokens"] == "required"
+    assert template["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
+    groups = set(template["vpcSecurityGroupIds"])
+    assert shared.outputs["securityGroupIds"]["nodes"] in groups
+    assert shared.outputs["clusterSecurityGroupId"] in groups
+    tags = template["tagSpecifications"][0]["tags"]
+    assert tags["cost-center"] == "platform"  # instances carry the stack's tags too
+
+
+def test_managed_addons_with_their_roles(shared: OfflineRun) -> None:
+    addons = {a.inputs["addonName"]: a for a in shared.of_type("aws:eks/addon:Addon")}
+    assert set(addons) == {"eks-pod-identity-agent", "aws-ebs-csi-driver", "aws-efs-csi-driver"}
+    for name, account, policy in [
+        ("aws-ebs-csi-driver", "ebs-csi-controller-sa", "AmazonEBSCSIDriverPolicy"),
+        ("aws-efs-csi-driver", "efs-csi-controller-sa", "AmazonEFSCSIDriverPolicy"),
+    ]:
+        (association,) = addons[name].inputs["podIdentityAssociations"]
+        assert association["serviceAccount"] == account
+        role = next(
+            r for r in shared.of_type("aws:iam/role:Role") if association["roleArn"].endswith(r.id)
+        )
+        attached = [
+            a.inputs["policyArn"]
+            for a in shared.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            if a.inputs["role"] == role.inputs.get("name", f"{role.name}-{role.id[-7:]}")
+        ]
+        assert attached == [f"arn:aws:iam::aws:policy/service-role/{policy}"]
+        trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+        assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+
+
+def test_storage_classes(shared: OfflineRun) -> None:
+    classes = {
+        c.inputs["metadata"]["name"]: c.inputs
+        for c in shared.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+    }
+    gp3 = classes["gp3"]
+    assert gp3["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    assert gp3["parameters"] == {"type": "gp3", "encrypted": "true"}
+    assert gp3["volumeBindingMode"] == "WaitForFirstConsumer"
+    efs = classes["efs-models"]
+    assert efs["provisioner"] == "efs.csi.aws.com"
+    assert efs["parameters"]["provisioningMode"] == "efs-ap"
+    assert efs["parameters"]["fileSystemId"] == shared.outputs["modelStoreFileSystemId"]
+
+
+def test_every_custom_resource_validates_against_its_crd(shared: OfflineRun) -> None:
+    resources = shared.of_type(NODE_POOL) + shared.of_type(NODE_CLASS)
+    assert len(resources) == 4
+    for resource in resources:
+        assert crd_errors(custom_resource(resource)) == [], resource.name
+
+
+def test_crd_validation_catches_mistakes(shared: OfflineRun) -> None:
+    pool = custom_resource(shared.of_type(NODE_POOL)[0])
+    pool["spec"]["template"]["spec"]["taint"] = pool["spec"]["template"]["spec"].pop("taints", [])
+    pool["spec"]["limits"] = {"nvidia.com/gpu": 1.5}
+    errors = crd_errors(pool)
+    assert any("'taint' was unexpected" in error for error in errors)
+    assert any(error.startswith("spec/limits/nvidia.com/gpu: 1.5") for error in errors)
+
+
+def node_pool(run: OfflineRun, name: str) -> dict[str, Any]:
+    (pool,) = [p for p in run.of_type(NODE_POOL) if p.inputs["metadata"]["name"] == name]
+    spec: dict[str, Any] = pool.inputs["spec"]
+    return spec
+
+
+def test_gpu_node_pool_is_spec(shared: OfflineRun) -> None:
+    spec = node_pool(shared, "gpu")
+    template = spec["template"]
+    assert template["metadata"]["labels"] == {
+        "workload-type": "gpu",
+        "nvidia.com/gpu.present": "true",  # the device plugin's node affinity
+    }
+    assert template["spec"]["taints"] == [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]
+    requirements = {r["key"]: r for r in template["spec"]["requirements"]}
+    assert requirements["node.kubernetes.io/instance-type"]["values"] == [
+        "g4dn.xlarge",
+        "g4dn.2xlarge",
+        "g5.xlarge",
+    ]
+    assert requirements["karpenter.sh/capacity-type"]["values"] == ["spot", "on-demand"]
+    assert spec["limits"] == {"nvidia.com/gpu": 10}
+    assert spec["disruption"]["consolidationPolicy"] == "WhenEmptyOrUnderutilized"
+    assert template["spec"]["expireAfter"] == "720h"
+    assert template["spec"]["nodeClassRef"]["name"] == "gpu"
+
+
+def test_general_node_pool_is_spot_cpu(shared: OfflineRun) -> None:
+    spec = node_pool(shared, "general")
+    requirements = {r["key"]: r["values"] for r in spec["template"]["spec"]["requirements"]}
+    assert requirements["karpenter.sh/capacity-type"] == ["spot"]
+    assert requirements["karpenter.k8s.aws/instance-category"] == ["c", "m", "r"]
+    assert "taints" not in spec["template"]["spec"]
+    assert spec["limits"] == {"cpu": 64}
+
+
+def test_node_classes_select_by_discovery_tag_and_harden_instances(shared: OfflineRun) -> None:
+    for node_class in shared.of_type(NODE_CLASS):
+        spec = node_class.inputs["spec"]
+        discovery = {"karpenter.sh/discovery": "pingvas-shared-eks"}
+        assert spec["subnetSelectorTerms"] == [{"tags": discovery}]
+        assert {"tags": discovery} in spec["securityGroupSelectorTerms"]
+        assert {"id": shared.outputs["clusterSecurityGroupId"]} in spec[
+            "securityGroupSelectorTerms"
+        ]
+        assert spec["metadataOptions"]["httpTokens"] == "required"
+        assert spec["blockDeviceMappings"][0]["ebs"]["encrypted"] is True
+        assert spec["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
+        node_role = shared.one("aws:iam/role:Role", "pingvas-shared-karpenter-node")
+        assert spec["role"] == f"pingvas-shared-karpenter-node-{node_role.id[-7:]}"
+    gpu = next(c for c in shared.of_type(NODE_CLASS) if c.inputs["metadata"]["name"] == "gpu")
+    assert gpu.inputs["spec"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == "200Gi"
+
+
+def test_karpenter_nodes_join_through_an_ec2_linux_access_entry(shared: OfflineRun) -> None:
+    (entry,) = shared.of_type("aws:eks/accessEntry:AccessEntry")
+    node_role = shared.one("aws:iam/role:Role", "pingvas-shared-karpenter-node")
+    assert entry.inputs["type"] == "EC2_LINUX"
+    assert entry.inputs["principalArn"].endswith(node_role.id)
+
+
+def test_interruption_queue_gets_every_interruption_event(shared: OfflineRun) -> None:
+    (queue,) = shared.of_type("aws:sqs/queue:Queue")
+    assert queue.inputs["sqsManagedSseEnabled"] is True
+    queue_arn = "arn:aws:sqs:us-east-1:123456789012:pingvas-shared-eks-karpenter"
+    rules = {
+        r.name: json.loads(r.inputs["eventPattern"])
+        for r in shared.of_type("aws:cloudwatch/eventRule:EventRule")
+    }
+    patterns = {(p["source"][0], p["detail-type"][0]) for p in rules.values()}
+    assert patterns == {
+        ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
+        ("aws.ec2", "EC2 Instance Rebalance Recommendation"),
+        ("aws.ec2", "EC2 Instance State-change Notification"),
+        ("aws.health", "AWS Health Event"),
+        ("aws.ec2", "EC2 Capacity Reservation Instance Interruption Warning"),
+    }
+    targets = shared.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    assert len(targets) == 5
+    rule_names = {
+        f"{name}-{shared.one('aws:cloudwatch/eventRule:EventRule', name).id[-7:]}" for name in rules
+    }
+    assert {t.inputs["rule"] for t in targets} == rule_names
+    assert {t.inputs["arn"] for t in targets} == {queue_arn}
+    (queue_policy,) = shared.of_type("aws:sqs/queuePolicy:QueuePolicy")
+    statements = json.loads(queue_policy.inputs["policy"])["Statement"]
+    deny = next(s for s in statements if s["Effect"] == "Deny")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_karpenter_release_is_pinned_and_configured(shared: OfflineRun) -> None:
+    karpenter = shared.one(RELEASE, "pingvas-shared-karpenter")
+    assert karpenter.inputs["chart"] == "oci://public.ecr.aws/karpenter/karpenter"
+    assert karpenter.inputs["version"] == chart_versions.KARPENTER.version
+    values = karpenter.inputs["values"]
+    assert values["settings"] == {
+        "clusterName": "pingvas-shared-eks",
+        "interruptionQueue": "pingvas-shared-eks-karpenter",
+    }
+    assert values["nodeSelector"] == {"role": "system"}
+    assert karpenter.inputs["namespace"] == "karpenter"
+    (association,) = [
+        a
+        for a in shared.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+        if a.inputs["serviceAccount"] == "karpenter"
+    ]
+    assert association.inputs["namespace"] == "karpenter"
+
+
+def test_karpenter_controller_policy_is_scoped_to_this_cluster(shared: OfflineRun) -> None:
+    role = shared.one("aws:iam/role:Role", "pingvas-shared-karpenter-controller")
+    (policy,) = policies_of_role(shared, role)
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    deletion = by_sid["AllowScopedDeletion"]
+    assert deletion["Condition"]["StringEquals"] == {
+        "aws:ResourceTag/kubernetes.io/cluster/pingvas-shared-eks": "owned"
+    }
+    passing = by_sid["AllowPassingInstanceRole"]
+    node_role = shared.one("aws:iam/role:Role", "pingvas-shared-karpenter-node")
+    assert passing["Resource"].endswith(node_role.id)
+    queue = by_sid["AllowInterruptionQueueActions"]["Resource"]
+    assert queue.endswith(":pingvas-shared-eks-karpenter")
+
+
+@pytest.mark.parametrize(
+    ("name", "chart"),
+    [
+        ("nvidia-device-plugin", chart_versions.NVIDIA_DEVICE_PLUGIN),
+        ("dcgm-exporter", chart_versions.DCGM_EXPORTER),
+        ("aws-load-balancer-controller", chart_versions.AWS_LOAD_BALANCER_CONTROLLER),
+        ("keda", chart_versions.KEDA),
+        ("metrics-server", chart_versions.METRICS_SERVER),
+    ],
+)
+def test_addon_charts_are_pinned(shared: OfflineRun, name: str, chart: Any) -> None:
+    found = release(shared, name)
+    assert found.inputs["chart"] == chart.name
+    assert found.inputs["version"] == chart.version
+    assert found.inputs["repositoryOpts"]["repo"] == chart.repository
+
+
+@pytest.mark.parametrize("name", ["nvidia-device-plugin", "dcgm-exporter"])
+def test_gpu_daemons_run_only_on_gpu_nodes(shared: OfflineRun, name: str) -> None:
+    values = release(shared, name).inputs["values"]
+    assert values["nodeSelector"] == {"workload-type": "gpu"}
+    assert values["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    ]
+
+
+@pytest.mark.parametrize("name", ["aws-load-balancer-controller", "keda", "metrics-server"])
+def test_controllers_run_on_system_nodes(shared: OfflineRun, name: str) -> None:
+    assert release(shared, name).inputs["values"]["nodeSelector"] == {"role": "system"}
+
+
+def test_load_balancer_controller_writes_only_what_it_tagged(shared: OfflineRun) -> None:
+    values = release(shared, "aws-load-balancer-controller").inputs["values"]
+    assert values["clusterName"] == "pingvas-shared-eks"
+    assert values["vpcId"] == shared.outputs["vpcId"]
+    role = shared.one("aws:iam/role:Role", "pingvas-shared-addons-load-balancer-controller")
+    (policy,) = policies_of_role(shared, role)
+    guarded = {
+        "elasticloadbalancing:DeleteLoadBalancer",
+        "elasticloadbalancing:DeleteTargetGroup",
+        "elasticloadbalancing:ModifyLoadBalancerAttributes",
+        "elasticloadbalancing:ModifyTargetGroup",
+        "ec2:DeleteSecurityGroup",
+    }
+    seen = set()
+    for statement in policy["Statement"]:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        for action in guarded.intersection(actions):
+            seen.add(action)
+            assert statement["Condition"] == {
+                "Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}
+            }, action
+    assert seen == guarded
+
+
+def test_no_iam_policy_allows_everything(shared: OfflineRun) -> None:
+    for policy in shared.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+            resources = (
+                statement["Resource"]
+                if isinstance(statement["Resource"], list)
+                else [statement["Resource"]]
+            )
+            assert not ("*" in actions and "*" in resources), policy.name
+            assert not any(action.endswith(":*") for action in actions), policy.name
+
+
+def test_platform_namespaces_carry_pod_security_levels(shared: OfflineRun) -> None:
+    levels = {
+        n.inputs["metadata"]["name"]: n.inputs["metadata"]["labels"][
+            "pod-security.kubernetes.io/enforce"
+        ]
+        for n in shared.of_type("kubernetes:core/v1:Namespace")
+    }
+    assert levels == {"argocd": "baseline", "monitoring": "privileged", "karpenter": "restricted"}
+
+
+def test_kubernetes_resources_use_the_cluster_provider(shared: OfflineRun) -> None:
+    for resource in shared.resources:
+        if resource.type.startswith("kubernetes:"):
+            assert shared.provider_of(resource).name == "pingvas-shared-eks-k8s"

@@ -1,0 +1,386 @@
+"""SPEC §4 data-layer facts of the environment stacks (dev, prod, pr-7): database access,
+Redis, the images bucket and its CDN, the application's secrets; and that no secret
+value reaches the preview."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.database_access import DatabaseAccess, DatabaseAccessArgs
+from infra.offline import OfflineRun, RecordedResource, fake_secret
+from infra.preview import as_json
+from tests.infra.capture import run_capturing
+from tests.infra.conftest import run_stack
+
+REPO = Path(__file__).resolve().parents[2]
+BUCKET = "aws:s3/bucket:Bucket"
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+ENVIRONMENTS = ["dev", "prod", "pr-7"]
+
+
+def images_bucket(run: OfflineRun) -> RecordedResource:
+    (bucket,) = run.of_type(BUCKET)
+    return bucket
+
+
+def images_rule(run: OfflineRun) -> dict[str, Any]:
+    bucket = images_bucket(run)
+    (config,) = run.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    assert config.inputs["bucket"] == bucket.id
+    (rule,) = config.inputs["rules"]
+    assert rule["status"] == "Enabled"
+    result: dict[str, Any] = rule
+    return result
+
+
+def secret_named(run: OfflineRun, name: str) -> RecordedResource:
+    (secret,) = [s for s in run.of_type(SECRET) if s.inputs["name"] == name]
+    return secret
+
+
+# --- database access -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "schema"),
+    [("dev", "dev_pingvas"), ("prod", "prod_pingvas"), ("pr-7", "pr_7_pingvas")],
+)
+def test_each_environment_has_its_schema_role_and_secret(stack: str, schema: str) -> None:
+    run = run_stack(stack)
+    assert run.outputs["databaseSchema"] == schema
+    assert run.outputs["databaseRole"] == f"{schema}_app"
+    secret = secret_named(run, f"pingvas-{stack}-database")
+    assert run.outputs["databaseSecretArn"].endswith(secret.id)
+    (version,) = [v for v in run.of_type(SECRET_VERSION) if v.inputs["secretId"] == secret.id]
+    assert version.inputs["secretString"] == "[secret]"
+
+
+def test_database_secret_holds_writer_and_reader_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The secret's value, seen inside the program (the preview only shows '[secret]')."""
+
+    def program() -> None:
+        DatabaseAccess(
+            "db",
+            DatabaseAccessArgs(
+                environment="pr-7",
+                secret_name="pingvas-pr-7-database",
+                writer_endpoint="writer.example",
+                reader_endpoint="reader.example",
+                port=5432,
+                database_name="pingvas_saas",
+            ),
+        )
+
+    run, versions = run_capturing(monkeypatch, SECRET_VERSION, program)
+    (recorded,) = run.of_type(SECRET_VERSION)
+    assert recorded.inputs["secretString"] == "[secret]"
+    (version,) = versions
+    settings = json.loads(version["secretString"])
+    password = fake_secret("db-password")
+    assert settings["DB_SCHEMA"] == "pr_7_pingvas"
+    assert settings["DB_USER"] == "pr_7_pingvas_app"
+    assert settings["DB_PASSWORD"] == password
+    assert settings["DB_HOST"] == "writer.example"
+    assert settings["DB_READ_HOST"] == "reader.example"
+    assert settings["DB_PORT"] == 5432
+    assert settings["DATABASE_URL"] == (
+        f"postgresql://pr_7_pingvas_app:{password}@writer.example:5432/pingvas_saas"
+        "?sslmode=require&options=-csearch_path%3Dpr_7_pingvas"
+    )
+    assert settings["DATABASE_READ_URL"].startswith(
+        f"postgresql://pr_7_pingvas_app:{password}@reader.example:5432/"
+    )
+
+
+# --- Redis -----------------------------------------------------------------------------
+
+
+def test_dev_redis_is_one_standalone_t4g_medium_without_auth(shared: OfflineRun) -> None:
+    run = run_stack("dev")
+    (group,) = run.of_type(REPLICATION_GROUP)
+    inputs = group.inputs
+    assert inputs["replicationGroupId"] == "pingvas-dev-redis"
+    assert inputs["nodeType"] == "cache.t4g.medium"
+    assert inputs["numCacheClusters"] == 1
+    assert inputs["preferredCacheClusterAzs"] == ["us-east-1a"]  # SPEC §4
+    assert inputs["automaticFailoverEnabled"] is False
+    assert inputs["multiAzEnabled"] is False
+    assert "authToken" not in inputs
+    assert inputs["transitEncryptionEnabled"] is True
+    assert inputs["atRestEncryptionEnabled"] is True
+    assert inputs["port"] == 6379
+    assert inputs["securityGroupIds"] == [shared.outputs["securityGroupIds"]["redis-dev"]]
+    assert run.outputs["redisMode"] == "standalone"
+    assert run.outputs["redisUrl"].startswith("rediss://master.")
+    assert run.outputs["redisUrl"].endswith(":6379/0")
+    assert "redisReaderUrl" not in run.outputs
+    assert run.outputs["redisSecretArn"].startswith("arn:aws:secretsmanager:")
+
+
+def test_prod_redis_is_a_replicated_group_with_failover_tls_and_auth(
+    shared: OfflineRun,
+) -> None:
+    run = run_stack("prod")
+    (group,) = run.of_type(REPLICATION_GROUP)
+    inputs = group.inputs
+    assert inputs["replicationGroupId"] == "pingvas-prod-redis"
+    assert inputs["engine"] == "redis"
+    assert inputs["nodeType"] == "cache.r6g.large"
+    assert inputs["numCacheClusters"] == 3  # primary + 2 replicas
+    assert inputs["preferredCacheClusterAzs"] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert inputs["automaticFailoverEnabled"] is True
+    assert inputs["multiAzEnabled"] is True
+    assert inputs["transitEncryptionEnabled"] is True
+    assert inputs["transitEncryptionMode"] == "required"
+    assert inputs["authToken"] == "[secret]"
+    assert inputs["atRestEncryptionEnabled"] is True
+    assert inputs["snapshotRetentionLimit"] == 7  # SPEC §9: daily, 7 days
+    assert inputs["snapshotWindow"] == "02:00-03:00"
+    assert inputs["maintenanceWindow"] == "sun:06:00-sun:07:00"
+    assert inputs["finalSnapshotIdentifier"] == "pingvas-prod-redis-final"
+    assert inputs["securityGroupIds"] == [shared.outputs["securityGroupIds"]["redis-prod"]]
+    (subnets,) = run.of_type("aws:elasticache/subnetGroup:SubnetGroup")
+    assert inputs["subnetGroupName"] == subnets.inputs["name"]
+    assert subnets.inputs["subnetIds"] == shared.outputs["privateSubnetIds"]
+
+    assert run.outputs["redisUrl"].startswith("rediss://master.")
+    assert run.outputs["redisReaderUrl"].startswith("rediss://replica.")
+    secret = secret_named(run, "pingvas-prod-redis")
+    (version,) = [v for v in run.of_type(SECRET_VERSION) if v.inputs["secretId"] == secret.id]
+    assert version.inputs["secretString"] == "[secret]"
+
+
+def test_redis_engine_may_be_valkey(stack_with: Callable[..., OfflineRun]) -> None:
+    run = stack_with("prod", {"pingvas:redis": {"engine": "valkey"}})
+    (group,) = run.of_type(REPLICATION_GROUP)
+    assert (group.inputs["engine"], group.inputs["engineVersion"]) == ("valkey", "8.0")
+
+
+def test_ephemeral_stack_leaves_redis_to_the_cluster() -> None:
+    run = run_stack("pr-7")
+    assert run.outputs["redisMode"] == "in-cluster"
+    assert run.of_type(REPLICATION_GROUP) == []
+    assert run.of_type("pingvas:data:Redis") == []
+    assert "redisUrl" not in run.outputs
+
+
+# --- images bucket and CDN -------------------------------------------------------------
+
+
+def test_dev_images_move_to_ia_after_90_days() -> None:
+    rule = images_rule(run_stack("dev"))
+    assert rule["transitions"] == [{"days": 90, "storageClass": "STANDARD_IA"}]
+    assert "expiration" not in rule
+
+
+def test_prod_images_move_to_ia_at_90_and_glacier_at_180_days() -> None:
+    rule = images_rule(run_stack("prod"))
+    assert rule["transitions"] == [
+        {"days": 90, "storageClass": "STANDARD_IA"},
+        {"days": 180, "storageClass": "GLACIER_IR"},
+    ]
+    assert "expiration" not in rule
+
+
+def test_ephemeral_images_expire_soon_and_the_bucket_may_be_destroyed() -> None:
+    run = run_stack("pr-7")
+    rule = images_rule(run)
+    assert rule["expiration"] == {"days": 7}
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 1}
+    assert "transitions" not in rule
+    assert images_bucket(run).inputs["forceDestroy"] is True
+    assert images_bucket(run_stack("dev")).inputs["forceDestroy"] is False
+
+
+@pytest.mark.parametrize("stack", ENVIRONMENTS)
+def test_images_bucket_is_private_versioned_encrypted(stack: str) -> None:
+    run = run_stack(stack)
+    bucket = images_bucket(run)
+    assert bucket.inputs["bucket"].startswith(f"pingvas-{stack}-images-")
+    assert run.outputs["imagesBucketName"] == bucket.inputs["bucket"]
+
+    def one(resource_type: str) -> dict[str, Any]:
+        (resource,) = [r for r in run.of_type(resource_type) if r.inputs["bucket"] == bucket.id]
+        return resource.inputs
+
+    block = one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls"):
+        assert block[flag] is True
+    assert block["restrictPublicBuckets"] is True
+    ownership = one("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    assert ownership["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    versioning = one("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning["versioningConfiguration"] == {"status": "Enabled"}
+    encryption = one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
+    assert encryption["rules"][0]["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "AES256"
+    }
+    rule = images_rule(run)
+    assert rule["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+
+
+@pytest.mark.parametrize("stack", ENVIRONMENTS)
+def test_cdn_reads_only_images_through_origin_access_control(stack: str) -> None:
+    run = run_stack(stack)
+    bucket = images_bucket(run)
+    (distribution,) = run.of_type(DISTRIBUTION)
+    (access_control,) = run.of_type("aws:cloudfront/originAccessControl:OriginAccessControl")
+    assert access_control.inputs["originAccessControlOriginType"] == "s3"
+    assert access_control.inputs["signingBehavior"] == "always"
+    assert access_control.inputs["signingProtocol"] == "sigv4"
+
+    inputs = distribution.inputs
+    (origin,) = inputs["origins"]
+    assert origin["domainName"] == f"{bucket.inputs['bucket']}.s3.us-east-1.amazonaws.com"
+    assert origin["originAccessControlId"] == access_control.id
+    (images,) = inputs["orderedCacheBehaviors"]
+    assert images["pathPattern"] == "/images/*"
+    for behavior in (images, inputs["defaultCacheBehavior"]):
+        assert behavior["viewerProtocolPolicy"] == "https-only"
+        assert behavior["compress"] is True
+        assert behavior["allowedMethods"] == ["GET", "HEAD"]
+        assert behavior["targetOriginId"] == origin["originId"]
+    assert inputs["priceClass"] == "PriceClass_100"
+    assert inputs["viewerCertificate"] == {"cloudfrontDefaultCertificate": True}
+    assert run.outputs["cdnDomainName"] == f"{distribution.id}.cloudfront.net"
+
+    # The bucket allows only this distribution, only under images/, and only over TLS.
+    (policy,) = run.of_type("aws:s3/bucketPolicy:BucketPolicy")
+    assert policy.inputs["bucket"] == bucket.id
+    deny, allow = json.loads(policy.inputs["policy"])["Statement"]
+    bucket_arn = f"arn:aws:s3:::{bucket.inputs['bucket']}"
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == [bucket_arn, f"{bucket_arn}/*"]
+    assert allow["Effect"] == "Allow"
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    assert allow["Resource"] == f"{bucket_arn}/images/*"
+    assert allow["Condition"] == {
+        "StringEquals": {
+            "AWS:SourceArn": f"arn:aws:cloudfront::123456789012:distribution/{distribution.id}"
+        }
+    }
+
+
+def test_cdn_alias_uses_the_certificate(stack_with: Callable[..., OfflineRun]) -> None:
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000"
+    run = stack_with(
+        "prod",
+        {
+            "pingvas:cdn": {
+                "priceClass": "PriceClass_All",
+                "aliases": ["img.pingvas.example"],
+                "certificateArn": arn,
+            }
+        },
+    )
+    (distribution,) = run.of_type(DISTRIBUTION)
+    assert distribution.inputs["aliases"] == ["img.pingvas.example"]
+    assert distribution.inputs["priceClass"] == "PriceClass_All"
+    assert distribution.inputs["viewerCertificate"] == {
+        "acmCertificateArn": arn,
+        "sslSupportMethod": "sni-only",
+        "minimumProtocolVersion": "TLSv1.2_2021",
+    }
+
+
+# --- application secrets ---------------------------------------------------------------
+
+APP_VARIABLES = {
+    "JWT_SECRET",
+    "SESSION_SECRET",
+    "LEMONSQUEEZY_API_KEY",
+    "LEMONSQUEEZY_WEBHOOK_SECRET",
+    "GOOGLE_CLIENT_SECRET",
+    "DISCORD_CLIENT_SECRET",
+}
+
+
+@pytest.mark.parametrize("stack", ENVIRONMENTS)
+def test_app_secrets_live_in_secrets_manager(stack: str) -> None:
+    run = run_stack(stack)
+    arns = run.outputs["appSecretArns"]
+    assert set(arns) == APP_VARIABLES
+    for variable in APP_VARIABLES:
+        secret = secret_named(run, f"pingvas-{stack}-{variable.lower().replace('_', '-')}")
+        assert secret.inputs["recoveryWindowInDays"] == (0 if stack == "pr-7" else 7)
+    generated = {
+        p.name for p in run.of_type(PASSWORD) if p.name.startswith(f"pingvas-{stack}-secrets-")
+    }
+    assert generated == {
+        f"pingvas-{stack}-secrets-jwt-secret",
+        f"pingvas-{stack}-secrets-session-secret",
+    }
+    for password in run.of_type(PASSWORD):
+        assert password.inputs["length"] >= 32
+    for version in run.of_type(SECRET_VERSION):
+        assert version.inputs["secretString"] == "[secret]"
+
+
+def test_supplied_secrets_come_from_config_and_stay_secret(
+    stack_with: Callable[..., OfflineRun],
+) -> None:
+    run = stack_with(
+        "dev",
+        {
+            "pingvas:lemonSqueezyApiKey": "ls-live-do-not-print-me",
+            "pingvas:discordClientSecret": {"secure": "v1:AAAAencrypted"},
+        },
+    )
+    secret_ids = {
+        secret_named(run, f"pingvas-dev-{name}").id
+        for name in ("lemonsqueezy-api-key", "discord-client-secret")
+    }
+    versions = [v for v in run.of_type(SECRET_VERSION) if v.inputs["secretId"] in secret_ids]
+    assert len(versions) == 2
+    assert all(v.inputs["secretString"] == "[secret]" for v in versions)
+    document = json.dumps({"resources": [r.as_json() for r in run.resources], **run.outputs})
+    assert "ls-live-do-not-print-me" not in document
+    assert "lemonSqueezyApiKey" not in json.dumps(run.outputs["settings"])
+    # Unsupplied values get an empty secret for an operator to fill in.
+    google = secret_named(run, "pingvas-dev-google-client-secret")
+    assert not [v for v in run.of_type(SECRET_VERSION) if v.inputs["secretId"] == google.id]
+
+
+@pytest.mark.parametrize("stack", ["shared", *ENVIRONMENTS])
+def test_no_generated_secret_appears_in_the_preview(stack: str) -> None:
+    run = run_stack(stack)
+    document = json.dumps(as_json(run))  # what `python -m infra.preview STACK --json` prints
+    passwords = run.of_type(PASSWORD)
+    if stack != "shared":
+        assert passwords
+    for password in passwords:
+        assert fake_secret(password.name) not in document
+    assert "offline-secret-" not in document
+
+
+def test_json_preview_command_prints_no_secret() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.preview", "prod", "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    (group,) = [r for r in document["resources"] if r["type"] == REPLICATION_GROUP]
+    assert group["inputs"]["authToken"] == "[secret]"
+    assert "offline-secret-" not in result.stdout

@@ -1,0 +1,155 @@
+"""SPEC §3 and §6 tenancy: each environment's namespace on the shared cluster."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.offline import OfflineRun, RecordedResource
+from tests.infra.conftest import run_stack
+
+QUOTAS = {
+    "dev": {
+        "requests.cpu": "20",
+        "requests.memory": "50Gi",
+        "requests.nvidia.com/gpu": "3",
+        "pods": "50",
+    },
+    "prod": {
+        "requests.cpu": "50",
+        "requests.memory": "200Gi",
+        "requests.nvidia.com/gpu": "15",
+        "pods": "200",
+    },
+    "pr-7": {
+        "requests.cpu": "8",
+        "requests.memory": "16Gi",
+        "requests.nvidia.com/gpu": "1",
+        "pods": "30",
+    },
+}
+PRIORITIES = {
+    "dev": ("dev-low", 100_000),
+    "prod": ("prod-high", 1_000_000),
+    "pr-7": ("ephemeral-low", 10_000),
+}
+
+
+def policies(run: OfflineRun) -> dict[str, dict[str, Any]]:
+    return {
+        p.inputs["metadata"]["name"]: p.inputs["spec"]
+        for p in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    }
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "pr-7"])
+def test_namespace_quota_and_priority_are_spec(stack: str) -> None:
+    run = run_stack(stack)
+    (namespace,) = run.of_type("kubernetes:core/v1:Namespace")
+    labels = namespace.inputs["metadata"]["labels"]
+    assert namespace.inputs["metadata"]["name"] == stack
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    (quota,) = run.of_type("kubernetes:core/v1:ResourceQuota")
+    assert quota.inputs["metadata"]["namespace"] == stack
+    assert quota.inputs["spec"]["hard"] == QUOTAS[stack]
+    (priority,) = run.of_type("kubernetes:scheduling.k8s.io/v1:PriorityClass")
+    assert (priority.inputs["metadata"]["name"], priority.inputs["value"]) == PRIORITIES[stack]
+    assert priority.inputs["globalDefault"] is False
+    (limits,) = run.of_type("kubernetes:core/v1:LimitRange")
+    (item,) = limits.inputs["spec"]["limits"]
+    assert item["defaultRequest"] == {"cpu": "100m", "memory": "128Mi"}
+
+
+def test_priorities_order_prod_over_dev_over_ephemeral() -> None:
+    values = [PRIORITIES[s][1] for s in ("prod", "dev", "pr-7")]
+    assert values == sorted(values, reverse=True)
+
+
+def test_network_policies_isolate_the_namespace() -> None:
+    found = policies(run_stack("dev"))
+    assert found["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    assert found["same-namespace"]["ingress"] == [{"from": [{"podSelector": {}}]}]
+    assert found["same-namespace"]["egress"] == [{"to": [{"podSelector": {}}]}]
+    data = found["data-stores"]["egress"][0]
+    assert data["to"] == [{"ipBlock": {"cidr": "10.0.0.0/16"}}]
+    assert {p["port"] for p in data["ports"]} == {5432, 6379, 2049}
+    https = found["https-out"]["egress"][0]
+    assert https["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/16"]}}]
+    assert https["ports"] == [{"protocol": "TCP", "port": 443}]
+    dns = found["dns"]["egress"][0]
+    assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
+    alb = found["load-balancer-in"]["ingress"][0]
+    assert alb["from"] == [
+        {"ipBlock": {"cidr": cidr}} for cidr in ("10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24")
+    ]
+    assert alb["ports"] == [{"protocol": "TCP", "port": 8001, "endPort": 8005}]
+
+
+def test_no_policy_admits_another_environment() -> None:
+    """Only kube-system (DNS) and monitoring (scrapes) are named; never dev or prod."""
+    for stack in ("dev", "prod"):
+        named = set()
+        for spec in policies(run_stack(stack)).values():
+            for rule in spec.get("ingress", []) + spec.get("egress", []):
+                for peer in rule.get("from", []) + rule.get("to", []):
+                    selector = peer.get("namespaceSelector")
+                    if selector is not None:
+                        named.add(selector["matchLabels"]["kubernetes.io/metadata.name"])
+        assert named == {"kube-system", "monitoring"}
+
+
+def role_policy(run: OfflineRun, account: str) -> dict[str, Any]:
+    (association,) = [
+        a
+        for a in run.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+        if a.inputs["serviceAccount"] == account
+    ]
+    role: RecordedResource = next(
+        r for r in run.of_type("aws:iam/role:Role") if association.inputs["roleArn"].endswith(r.id)
+    )
+    (policy,) = [
+        p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id
+    ]
+    assert association.inputs["namespace"] == run.stack
+    assert association.inputs["clusterName"] == "pingvas-shared-eks"
+    document: dict[str, Any] = json.loads(policy.inputs["policy"])
+    return document
+
+
+def test_service_accounts_reach_only_their_environment() -> None:
+    run = run_stack("dev")
+    bucket = run.outputs["imagesBucketName"]
+    api = {
+        tuple(sorted(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])): s[
+            "Resource"
+        ]
+        for s in role_policy(run, "pingvas-api")["Statement"]
+    }
+    assert api[("s3:DeleteObject", "s3:GetObject", "s3:PutObject")] == f"arn:aws:s3:::{bucket}/*"
+    assert api[("s3:ListBucket",)] == f"arn:aws:s3:::{bucket}"
+    secrets = api[("secretsmanager:GetSecretValue",)]
+    assert run.outputs["databaseSecretArn"] in secrets
+    assert all(arn.startswith("arn:aws:secretsmanager:") for arn in secrets)
+
+    worker = {
+        tuple(sorted(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])): s[
+            "Resource"
+        ]
+        for s in role_policy(run, "pingvas-worker")["Statement"]
+    }
+    assert worker[("s3:GetObject", "s3:PutObject")] == f"arn:aws:s3:::{bucket}/*"
+    mount = worker[("elasticfilesystem:ClientMount",)]
+    assert mount.endswith(":file-system/" + run_stack("shared").outputs["modelStoreFileSystemId"])
+    assert ("elasticfilesystem:ClientWrite",) not in worker  # models are read-only
+
+
+@pytest.mark.parametrize("stack", ["dev", "pr-7"])
+def test_kubernetes_objects_go_to_the_platform_cluster(stack: str) -> None:
+    run = run_stack(stack)
+    (provider,) = run.of_type("pulumi:providers:kubernetes")
+    assert provider.inputs["kubeconfig"] == run_stack("shared").outputs["kubeconfig"]
+    for resource in run.resources:
+        if resource.type.startswith("kubernetes:") and resource.type != provider.type:
+            assert run.provider_of(resource).urn == provider.urn
