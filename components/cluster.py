@@ -3,6 +3,7 @@ add-ons and storage classes. Karpenter and the Helm add-ons build on its outputs
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -64,6 +65,7 @@ class ClusterArgs:
 class Cluster(pulumi.ComponentResource):
     cluster_name: str
     kubeconfig: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
     cluster_security_group_id: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
     kubernetes_provider: k8s.Provider
@@ -135,6 +137,12 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )
         self.kubeconfig = pulumi.Output.secret(self.eks.kubeconfig_json)
+        # The API server URL is no secret; the kubeconfig around it is.
+        self.endpoint = pulumi.Output.unsecret(
+            self.eks.kubeconfig_json.apply(
+                lambda kubeconfig: json.loads(kubeconfig)["clusters"][0]["cluster"]["server"]
+            )
+        )
         self.cluster_security_group_id = self.eks.cluster_security_group_id
         self.oidc_provider_arn = self.eks.oidc_provider_arn
         self.kubernetes_provider = k8s.Provider(

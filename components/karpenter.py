@@ -41,6 +41,7 @@ INTERRUPTION_EVENTS = {
 @dataclass
 class KarpenterArgs:
     cluster_name: str
+    cluster_endpoint: pulumi.Input[str]
     cluster_security_group_id: pulumi.Input[str]
     kubernetes_provider: k8s.Provider
     namespace: pulumi.Input[str]
@@ -106,9 +107,9 @@ class Karpenter(pulumi.ComponentResource):
             version=chart.version,
             namespace=args.namespace,
             values={
-                # The API endpoint is discovered with eks:DescribeCluster.
                 "settings": {
                     "clusterName": args.cluster_name,
+                    "clusterEndpoint": args.cluster_endpoint,
                     "interruptionQueue": queue.name,
                 },
                 "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},

@@ -60,6 +60,7 @@ def build_platform_compute(
         naming.name("karpenter"),
         KarpenterArgs(
             cluster_name=cluster.cluster_name,
+            cluster_endpoint=cluster.endpoint,
             cluster_security_group_id=cluster.cluster_security_group_id,
             kubernetes_provider=cluster.kubernetes_provider,
             namespace=namespaces["karpenter"].metadata.name,

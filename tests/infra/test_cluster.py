@@ -256,8 +256,11 @@ def test_karpenter_release_is_pinned_and_configured(shared: OfflineRun) -> None:
     values = karpenter.inputs["values"]
     assert values["settings"] == {
         "clusterName": "pingvas-shared-eks",
+        "clusterEndpoint": values["settings"]["clusterEndpoint"],
         "interruptionQueue": "pingvas-shared-eks-karpenter",
     }
+    assert values["settings"]["clusterEndpoint"].startswith("https://")
+    assert values["settings"]["clusterEndpoint"].endswith(".eks.amazonaws.com")
     assert values["nodeSelector"] == {"role": "system"}
     assert karpenter.inputs["namespace"] == "karpenter"
     (association,) = [
