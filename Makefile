@@ -19,7 +19,7 @@ system-deps:
 	scripts/install-system-deps.sh
 
 preview: setup
-	@for stack in $(STACKS); do $(PYTHON) -m infra.preview $$stack || exit 1; done
+	$(PYTHON) -m infra.preview $(STACKS)
 
 test: setup system-deps
 	$(VENV)/bin/ruff check .

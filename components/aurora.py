@@ -50,10 +50,10 @@ class Aurora(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AuroraArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        self._check(args)  # before registering anything
         super().__init__("pingvas:data:Aurora", name, None, opts)
         self._name = name
         self._args = args
-        self._check(args)
 
         self.key = self._kms_key()
         subnet_group = aws.rds.SubnetGroup(

@@ -55,10 +55,10 @@ class Bucket(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: BucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        self._check(args)  # before registering anything
         super().__init__("pingvas:storage:Bucket", name, None, opts)
         self._name = name
         self._args = args
-        self._check(args)
         child = pulumi.ResourceOptions(parent=self)
 
         self.bucket = aws.s3.Bucket(

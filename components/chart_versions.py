@@ -31,3 +31,5 @@ KEDA = Chart("keda", "2.20.2", "https://kedacore.github.io/charts")
 METRICS_SERVER = Chart(
     "metrics-server", "3.14.0", "https://kubernetes-sigs.github.io/metrics-server/"
 )
+# 1.22 made `policy` a required value.
+EXTERNAL_DNS = Chart("external-dns", "1.22.0", "https://kubernetes-sigs.github.io/external-dns/")

@@ -65,10 +65,10 @@ class Redis(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        self._check(args)  # before registering anything
         super().__init__("pingvas:data:Redis", name, None, opts)
         self._name = name
         self._args = args
-        self._check(args)
         self.reader_url = None
         self.secret_arn = None
         self.kubernetes_secret_name = None

@@ -232,12 +232,22 @@ class Tenancy(pulumi.ComponentResource):
         if args.images_bucket_arn is not None:
             objects = pulumi.Output.concat(args.images_bucket_arn, "/*")
             statements += [
+                # Deleting an image removes every version of it from the versioned bucket.
                 {
                     "Effect": "Allow",
-                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    "Action": [
+                        "s3:GetObject",
+                        "s3:PutObject",
+                        "s3:DeleteObject",
+                        "s3:DeleteObjectVersion",
+                    ],
                     "Resource": objects,
                 },
-                {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": args.images_bucket_arn},
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+                    "Resource": args.images_bucket_arn,
+                },
             ]
         return statements
 

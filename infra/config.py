@@ -19,6 +19,7 @@ from enum import StrEnum
 from ipaddress import IPv4Network
 from typing import Annotated, Any, Literal, TypeVar
 
+import pycountry
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -292,6 +293,82 @@ class RegistryConfig(_Model):
     untagged_expire_days: int = Field(default=7, ge=1)
 
 
+# WAF rules by name, in their default evaluation order (lower runs first).
+DEFAULT_WAF_PRIORITIES = {
+    "allow-list": 0,
+    "rate-limit": 10,
+    "geo-block": 20,
+    "ip-reputation": 30,
+    "anonymous-ip": 40,
+    "common": 50,
+    "known-bad-inputs": 60,
+    "sql-injection": 70,
+}
+WafRuleName = Literal[
+    "allow-list",
+    "rate-limit",
+    "geo-block",
+    "ip-reputation",
+    "anonymous-ip",
+    "common",
+    "known-bad-inputs",
+    "sql-injection",
+]
+# AWS WAF's smallest rate-based rule limit (requests per window per key).
+WAF_MINIMUM_RATE_LIMIT = 10
+
+
+class WafConfig(_Model):
+    rate_limit: int = Field(default=2000, le=2_000_000_000)  # per IP (SPEC: 2000 / 5 min)
+    rate_limit_window_seconds: Literal[60, 120, 300, 600] = 300
+    geo_block_countries: list[str] = []
+    anonymous_ip_list: bool = False
+    # Never rate limited: health checkers, CI smoke tests.
+    allow_list_cidrs: list[IPv4Network] = []
+    priorities: dict[WafRuleName, Annotated[int, Field(ge=0)]] = Field(
+        default={}, validate_default=True
+    )
+    # Rules that only count what they match, for a safe roll-out.
+    count_only: list[WafRuleName] = []
+    log_retention_days: int = 30
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_is_allowed(cls, limit: int) -> int:
+        if limit < WAF_MINIMUM_RATE_LIMIT:
+            raise ValueError(f"{limit} is below AWS WAF's minimum of {WAF_MINIMUM_RATE_LIMIT}")
+        return limit
+
+    @field_validator("geo_block_countries")
+    @classmethod
+    def _countries_exist(cls, codes: list[str]) -> list[str]:
+        for code in codes:
+            if pycountry.countries.get(alpha_2=code) is None or code != code.upper():
+                raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
+        return codes
+
+    @field_validator("priorities")
+    @classmethod
+    def _priorities_are_distinct(cls, priorities: dict[str, int]) -> dict[str, int]:
+        merged = {**DEFAULT_WAF_PRIORITIES, **priorities}
+        if len(set(merged.values())) != len(merged):
+            raise ValueError(f"two rules share a priority: {merged}")
+        return merged
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_is_allowed(cls, days: int) -> int:
+        return FlowLogsConfig._retention_is_allowed(days)
+
+
+class EdgeConfig(_Model):
+    # API and image hostnames live under it: api.<domain> (prod), api.<env>.<domain>.
+    domain: str = Field(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+    # An existing Route 53 zone for `domain`; otherwise the platform creates one.
+    hosted_zone_id: str | None = Field(default=None, pattern=r"^Z[A-Z0-9]{1,32}$")
+    waf: WafConfig = WafConfig()
+
+
 class PlatformSettings(_Model):
     """The `pingvas:*` keys of a platform stack (`shared`), or of an environment that
     builds its own platform (`platform.create`)."""
@@ -300,6 +377,7 @@ class PlatformSettings(_Model):
     cost_center: str = Field(default="pingvas", min_length=1, max_length=128)
     network: NetworkConfig = NetworkConfig()
     cluster: ClusterConfig = ClusterConfig()
+    edge: EdgeConfig
     aurora: AuroraConfig = AuroraConfig()
     model_store: ModelStoreConfig = ModelStoreConfig()
     logs_bucket: LogsBucketConfig = LogsBucketConfig()

@@ -31,6 +31,10 @@ class Naming:
             raise ValueError(f"{thing!r} is not a lower-case, dash-separated name")
         return f"{self.prefix}-{thing}"
 
+    def hostname(self, service: str, domain: str) -> str:
+        """`<service>.<domain>` for prod, `<service>.<stack>.<domain>` for every other stack."""
+        return f"{service}.{domain}" if self.stack == "prod" else f"{service}.{self.stack}.{domain}"
+
     def globally_unique(self, thing: str, account_id: str, region: str) -> str:
         """A name for resources whose namespace is all of AWS, such as S3 buckets."""
         suffix = hashlib.sha256(f"{account_id}/{region}".encode()).hexdigest()[:8]

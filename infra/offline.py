@@ -224,6 +224,31 @@ COMPUTED_OUTPUTS: dict[str, _Computed] = {
         "arn": f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{inputs.get('name', id_)}",
         "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{inputs.get('name', id_)}",
     },
+    "aws:acm/certificate:Certificate": lambda _name, id_, inputs, region: {
+        "arn": f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{id_}",
+        "domainValidationOptions": [
+            {
+                "domainName": domain,
+                "resourceRecordName": f"_{id_[-12:]}.{domain}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{id_[-12:]}.validations.aws.",
+            }
+            for domain in [inputs.get("domainName"), *inputs.get("subjectAlternativeNames", [])]
+        ],
+    },
+    "aws:acm/certificateValidation:CertificateValidation": lambda _n, _id, inputs, _r: {
+        "certificateArn": inputs.get("certificateArn"),
+    },
+    "aws:route53/zone:Zone": lambda _name, id_, _inputs, _region: {
+        "zoneId": "Z" + id_.rsplit("-", 1)[-1].upper(),
+        "nameServers": [f"ns-{n}.awsdns-00.org" for n in range(4)],
+    },
+    "aws:route53/record:Record": lambda _name, _id, inputs, _region: {
+        "fqdn": str(inputs.get("name", "")).rstrip("."),
+    },
+    "aws:wafv2/webAcl:WebAcl": lambda _name, id_, _inputs, region: {
+        "arn": f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:regional/webacl/{id_}",
+    },
 }
 
 

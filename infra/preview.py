@@ -1,11 +1,12 @@
 """Offline preview: the real program for a stack, under Pulumi's mock runtime.
 
-    python -m infra.preview STACK [--json] [--config-file FILE]
+    python -m infra.preview STACK [STACK ...] [--json] [--config-file FILE]
 
 Reads the stack's `Pulumi.<STACK>.yaml` (or FILE, in the same format), validates it,
 runs the program with no cloud and no Pulumi CLI, and prints the resource tree (or one
-JSON document, DESIGN.md §3). An environment stack's platform outputs come from a
-preview of the platform stack it references. Invalid config exits with status 2 and a
+JSON document, DESIGN.md §3; a JSON list of them for several stacks). An environment
+stack's platform outputs come from a preview of the platform stack it references, run
+once per process however many environments are previewed. Invalid config exits with status 2 and a
 message naming the key, before any resource is registered.
 """
 
@@ -87,7 +88,23 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
 
 
 def preview_stack(stack: str, config_file: Path | None = None) -> offline.OfflineRun:
-    """Validates the stack's config, then runs the program offline."""
+    """Validates the stack's config, then runs the program offline.
+
+    A stack previewed from its own file is run once per process while the file is
+    unchanged (previewing several environments runs the platform once)."""
+    if config_file is not None:
+        return _preview(stack, config_file)
+    path = stack_file(stack)
+    modified = path.stat().st_mtime_ns if path.exists() else None
+    return copy.deepcopy(_preview_committed(stack, modified))
+
+
+@functools.lru_cache(maxsize=8)
+def _preview_committed(stack: str, _modified: int | None) -> offline.OfflineRun:
+    return _preview(stack, None)
+
+
+def _preview(stack: str, config_file: Path | None) -> offline.OfflineRun:
     path = config_file or stack_file(stack)
     if path.exists():
         raw, secret_keys = read_stack_file(path)
@@ -112,16 +129,7 @@ def _platform_outputs_for(config: StackConfig) -> dict[str, Mapping[str, Any]]:
         return {}
     reference = config.environment.platform.stack or f"{offline.ORGANIZATION}/{PROJECT}/shared"
     platform_stack = reference.rsplit("/", 1)[-1]
-    path = stack_file(platform_stack)
-    modified = path.stat().st_mtime_ns if path.exists() else None
-    return {reference: copy.deepcopy(_committed_stack_outputs(platform_stack, modified))}
-
-
-@functools.lru_cache(maxsize=4)
-def _committed_stack_outputs(stack: str, _modified: int | None) -> dict[str, Any]:
-    """Outputs of a stack previewed from its own file; reused while the file is unchanged
-    (previewing several environments runs the platform once)."""
-    return preview_stack(stack).outputs
+    return {reference: preview_stack(platform_stack).outputs}
 
 
 def as_json(result: offline.OfflineRun) -> dict[str, Any]:
@@ -171,7 +179,7 @@ def as_tree(result: offline.OfflineRun) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.preview", description=__doc__)
-    parser.add_argument("stack", help="shared, dev, prod, pr-<N>, ...")
+    parser.add_argument("stacks", nargs="+", metavar="STACK", help="shared, dev, prod, pr-<N>")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument(
         "--config-file",
@@ -179,12 +187,20 @@ def main(argv: list[str] | None = None) -> int:
         help="a file in Pulumi.<stack>.yaml format to use instead of the stack's own",
     )
     args = parser.parse_args(argv)
-    try:
-        result = preview_stack(args.stack, args.config_file)
-    except ConfigError as error:
-        print(f"error: invalid configuration for stack {args.stack!r}:\n{error}", file=sys.stderr)
-        return 2
-    print(json.dumps(as_json(result), indent=2) if args.json else as_tree(result))
+    if args.config_file is not None and len(args.stacks) > 1:
+        parser.error("--config-file applies to one stack")
+    results = []
+    for stack in args.stacks:
+        try:
+            results.append(preview_stack(stack, args.config_file))
+        except ConfigError as error:
+            print(f"error: invalid configuration for stack {stack!r}:\n{error}", file=sys.stderr)
+            return 2
+    if args.json:
+        documents = [as_json(result) for result in results]
+        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+    else:
+        print("\n\n".join(as_tree(result) for result in results))
     return 0
 
 

@@ -28,10 +28,12 @@ def standard_tags(config: StackConfig) -> dict[str, str]:
     return tags
 
 
-def tagged_aws_provider(config: StackConfig, name: str) -> aws.Provider:
+def tagged_aws_provider(config: StackConfig, name: str, region: str | None = None) -> aws.Provider:
+    """The stack's AWS provider; `region` for the few resources that must live elsewhere
+    (CloudFront's certificate in us-east-1)."""
     return aws.Provider(
         name,
-        region=config.region,
+        region=region or config.region,
         default_tags=aws.ProviderDefaultTagsArgs(tags=standard_tags(config)),
     )
 

@@ -27,8 +27,8 @@ def build_platform_compute(
     network: Network,
     provider: aws.Provider,
     models_file_system_id: pulumi.Input[str] | None,
-) -> dict[str, Any]:
-    """The cluster and everything on it; returns the platform outputs it owns."""
+) -> tuple[Cluster, dict[str, Any]]:
+    """The cluster and everything on it, and the platform outputs it owns."""
     naming = Naming(config.stack)
     cluster_settings = settings.cluster
     system = cluster_settings.system_nodes
@@ -90,17 +90,27 @@ def build_platform_compute(
         ),
         opts=child_options(provider),
     )
-    return {
+    return cluster, {
         "cluster_name": cluster.cluster_name,
         "cluster_security_group_id": cluster.cluster_security_group_id,
         "kubeconfig": cluster.kubeconfig,
     }
 
 
+def environment_kubernetes_provider(config: StackConfig, platform: PlatformOutputs) -> k8s.Provider:
+    """Deploys into the platform's cluster with the kubeconfig it exports."""
+    return k8s.Provider(
+        Naming(config.stack).name("k8s"),
+        kubeconfig=platform.kubeconfig,
+        enable_server_side_apply=True,
+    )
+
+
 def build_environment_tenancy(
     config: StackConfig,
     platform: PlatformOutputs,
     provider: aws.Provider,
+    kubernetes: k8s.Provider,
     *,
     images_bucket_arn: pulumi.Input[str] | None = None,
     secret_arns: Sequence[pulumi.Input[str]] = (),
@@ -110,9 +120,6 @@ def build_environment_tenancy(
     if settings is None:
         raise ValueError(f"stack {config.stack} is not an environment")
     naming = Naming(config.stack)
-    kubernetes = k8s.Provider(
-        naming.name("k8s"), kubeconfig=platform.kubeconfig, enable_server_side_apply=True
-    )
     return Tenancy(
         naming.name("tenancy"),
         TenancyArgs(

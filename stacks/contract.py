@@ -28,6 +28,10 @@ class PlatformOutputs:
     cluster_security_group_id: pulumi.Input[str]
     # A secret: environments deploy into the cluster with it.
     kubeconfig: pulumi.Input[str]
+    # The edge: hostnames live under `domain`, in the zone `hosted_zone_id`.
+    waf_acl_arn: pulumi.Input[str]
+    domain: pulumi.Input[str]
+    hosted_zone_id: pulumi.Input[str]
     # The data layer: Aurora (each environment owns a schema in `aurora_database_name`),
     # the model store, the shared buckets and the image registry.
     aurora_writer_endpoint: pulumi.Input[str]

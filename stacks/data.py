@@ -11,6 +11,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from components.app_secrets import AppSecrets, AppSecretsArgs
 from components.aurora import Aurora, AuroraArgs
@@ -135,10 +136,11 @@ class EnvironmentData:
     database_role: str
     database_secret_arn: pulumi.Output[str]
     redis_mode: RedisMode
-    # None in `in-cluster` mode, which the cluster's tenancy builds.
+    # None in `in-cluster` mode until the stack passes the namespace's Kubernetes provider.
     redis_url: pulumi.Output[str] | None
     redis_reader_url: pulumi.Output[str] | None
     redis_secret_arn: pulumi.Output[str] | None
+    redis_kubernetes_secret: pulumi.Output[str] | None
     images_bucket_name: pulumi.Output[str]
     cdn_domain_name: pulumi.Output[str]
     app_secret_arns: dict[str, pulumi.Output[str]]
@@ -150,7 +152,10 @@ class EnvironmentData:
         pulumi.export("redisMode", self.redis_mode.value)
         if self.redis_url is not None:
             pulumi.export("redisUrl", self.redis_url)
+        if self.redis_secret_arn is not None:
             pulumi.export("redisSecretArn", self.redis_secret_arn)
+        if self.redis_kubernetes_secret is not None:
+            pulumi.export("redisKubernetesSecret", self.redis_kubernetes_secret)
         if self.redis_reader_url is not None:
             pulumi.export("redisReaderUrl", self.redis_reader_url)
         pulumi.export("imagesBucketName", self.images_bucket_name)
@@ -159,8 +164,13 @@ class EnvironmentData:
 
 
 def build_environment_data(
-    config: StackConfig, platform: PlatformOutputs, provider: aws.Provider
+    config: StackConfig,
+    platform: PlatformOutputs,
+    provider: aws.Provider,
+    kubernetes_provider: k8s.Provider | None = None,
+    namespace: pulumi.Input[str] | None = None,
 ) -> EnvironmentData:
+    """`kubernetes_provider` and `namespace` (the environment's) enable in-cluster Redis."""
     settings = config.environment
     if settings is None:
         raise ValueError(f"stack {config.stack} is not an environment")
@@ -182,11 +192,20 @@ def build_environment_data(
         opts=opts,
     )
 
-    redis_url = redis_reader_url = redis_secret_arn = None
+    redis: Redis | None = None
     if settings.redis.mode is not RedisMode.IN_CLUSTER:
         redis = _elasticache_redis(config, platform, opts)
-        redis_url, redis_reader_url = redis.url, redis.reader_url
-        redis_secret_arn = redis.secret_arn
+    elif kubernetes_provider is not None and namespace is not None:
+        redis = Redis(
+            naming.name("redis"),
+            RedisArgs(
+                mode=RedisMode.IN_CLUSTER,
+                engine=settings.redis.engine,
+                kubernetes_provider=kubernetes_provider,
+                namespace=namespace,
+            ),
+            opts=opts,
+        )
 
     images_settings = settings.images
     distribution_arn: pulumi.Output[str]
@@ -245,9 +264,10 @@ def build_environment_data(
         database_role=database.role,
         database_secret_arn=database.secret_arn,
         redis_mode=settings.redis.mode,
-        redis_url=redis_url,
-        redis_reader_url=redis_reader_url,
-        redis_secret_arn=redis_secret_arn,
+        redis_url=None if redis is None else redis.url,
+        redis_reader_url=None if redis is None else redis.reader_url,
+        redis_secret_arn=None if redis is None else redis.secret_arn,
+        redis_kubernetes_secret=None if redis is None else redis.kubernetes_secret_name,
         images_bucket_name=images.bucket_name,
         cdn_domain_name=cdn.domain_name,
         app_secret_arns=secrets.secret_arns,

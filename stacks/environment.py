@@ -8,9 +8,10 @@ import pulumi_aws as aws
 from infra.config import PROJECT, SUPPLIED_SECRETS, StackConfig
 from infra.naming import Naming
 from infra.tagging import tagged_aws_provider
-from stacks.compute import build_environment_tenancy
+from stacks.compute import build_environment_tenancy, environment_kubernetes_provider
 from stacks.contract import PlatformOutputs
 from stacks.data import build_environment_data
+from stacks.edge import build_environment_edge
 from stacks.platform import build_platform
 
 
@@ -47,10 +48,12 @@ def main(config: StackConfig) -> None:
     secret_arns = [data.database_secret_arn, *data.app_secret_arns.values()]
     if data.redis_secret_arn is not None:
         secret_arns.append(data.redis_secret_arn)
+    kubernetes = environment_kubernetes_provider(config, platform)
     tenancy = build_environment_tenancy(
         config,
         platform,
         provider,
+        kubernetes,
         images_bucket_arn=pulumi.Output.concat("arn:aws:s3:::", data.images_bucket_name),
         secret_arns=secret_arns,
         models_file_system_arn=model_store_arn(config, platform),
@@ -58,6 +61,7 @@ def main(config: StackConfig) -> None:
     pulumi.export(
         "serviceAccountRoles", {"api": tenancy.api_role_arn, "worker": tenancy.worker_role_arn}
     )
+    build_environment_edge(config, platform, provider, kubernetes).export()
 
 
 def model_store_arn(config: StackConfig, platform: PlatformOutputs) -> pulumi.Output[str]:

@@ -11,6 +11,7 @@ from infra.tagging import child_options, tagged_aws_provider
 from stacks.compute import build_platform_compute
 from stacks.contract import PlatformOutputs
 from stacks.data import build_platform_data
+from stacks.edge import build_platform_edge
 
 
 def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutputs:
@@ -37,7 +38,7 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         opts=child_options(provider),
     )
     data = build_platform_data(config, config.platform, network, provider)
-    compute = build_platform_compute(
+    cluster, compute = build_platform_compute(
         config, config.platform, network, provider, data["model_store_file_system_id"]
     )
     return PlatformOutputs(
@@ -50,6 +51,7 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         security_group_ids=network.security_group_ids,
         public_subnet_cidrs=[str(cidr) for cidr in settings.public_subnet_cidrs],
         **compute,
+        **build_platform_edge(config, config.platform, cluster, provider),
         **data,
     )
 

@@ -18,8 +18,12 @@ def raw(**values: object) -> dict[str, str]:
     }
 
 
+# What a platform stack must say: its domain.
+PLATFORM = raw(edge={"domain": "pingvas.example.com"})
+
+
 def test_shared_is_the_platform_with_spec_network() -> None:
-    config = load_stack_config("shared", {})
+    config = load_stack_config("shared", PLATFORM)
     assert config.role is Role.PLATFORM
     assert config.region == "us-east-1"
     assert config.platform is not None
@@ -103,12 +107,19 @@ def test_overrides_merge_key_by_key_over_the_profile() -> None:
 
 def test_explicit_role_allows_other_stack_names() -> None:
     assert load_stack_config("staging", raw(role="environment")).role is Role.ENVIRONMENT
-    assert load_stack_config("eu-platform", raw(role="platform")).role is Role.PLATFORM
+    platform = load_stack_config("eu-platform", {**PLATFORM, **raw(role="platform")})
+    assert platform.role is Role.PLATFORM
 
 
 def test_sandbox_environment_may_build_its_own_platform() -> None:
     config = load_stack_config(
-        "sandbox", raw(role="environment", platform={"create": True}, network={"natMode": "none"})
+        "sandbox",
+        raw(
+            role="environment",
+            platform={"create": True},
+            network={"natMode": "none"},
+            edge={"domain": "sandbox.example.com"},
+        ),
     )
     assert config.platform is not None
     assert config.platform.network.nat_mode is NatMode.NONE
@@ -149,6 +160,28 @@ def test_sandbox_environment_may_build_its_own_platform() -> None:
             "pingvas:network.flowLogs.retentionDays: 31 is not a CloudWatch Logs retention",
         ),
         ("shared", raw(colour="blue"), "pingvas:colour: unknown configuration key"),
+        ("eu-platform", raw(role="platform"), "pingvas:edge: Field required"),
+        ("shared", raw(edge={"domain": "Not A Domain"}), "pingvas:edge.domain: String should"),
+        (
+            "shared",
+            raw(edge={"domain": "x.example.com", "waf": {"rateLimit": 5}}),
+            "pingvas:edge.waf.rateLimit: 5 is below AWS WAF's minimum of 10",
+        ),
+        (
+            "shared",
+            raw(edge={"domain": "x.example.com", "waf": {"geoBlockCountries": ["RU", "XX"]}}),
+            "pingvas:edge.waf.geoBlockCountries: 'XX' is not an ISO 3166-1 alpha-2 country code",
+        ),
+        (
+            "shared",
+            raw(edge={"domain": "x.example.com", "waf": {"countOnly": ["commons"]}}),
+            "pingvas:edge.waf.countOnly[0]: Input should be 'allow-list'",
+        ),
+        (
+            "shared",
+            raw(edge={"domain": "x.example.com", "waf": {"priorities": {"common": 10}}}),
+            "pingvas:edge.waf.priorities: two rules share a priority",
+        ),
         ("shared", raw(network={"vpcCidr": "10.0.0.0/16"}), "pingvas:network.vpcCidr: unknown"),
         ("dev", raw(quota={"gpu": -1}), "pingvas:quota.gpu: Input should be greater than or"),
         ("prod", raw(quota={"memory": "lots"}), "pingvas:quota.memory: 'lots' is not a Kuber"),
@@ -182,8 +215,9 @@ def test_sandbox_environment_may_build_its_own_platform() -> None:
     ],
 )
 def test_invalid_config_names_the_key(stack: str, values: dict[str, str], message: str) -> None:
+    platform = PLATFORM if stack == "shared" and "pingvas:edge" not in values else {}
     with pytest.raises(ConfigError) as raised:
-        load_stack_config(stack, values)
+        load_stack_config(stack, {**platform, **values})
     assert message in str(raised.value)
 
 
@@ -195,12 +229,14 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_keys_of_other_namespaces_are_left_alone() -> None:
-    config = load_stack_config("shared", {"aws:region": "eu-west-1", "kubernetes:context": "x"})
+    config = load_stack_config(
+        "shared", {"aws:region": "eu-west-1", "kubernetes:context": "x", **PLATFORM}
+    )
     assert config.region == "eu-west-1"
 
 
 def test_zones_follow_the_region() -> None:
-    platform = load_stack_config("shared", {"aws:region": "eu-west-1"}).platform
+    platform = load_stack_config("shared", {"aws:region": "eu-west-1", **PLATFORM}).platform
     assert platform is not None
     assert platform.network.availability_zones == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
     with pytest.raises(ConfigError, match=r"availabilityZones\[1\]: 'us-east-1b' is not a zone"):

@@ -75,7 +75,10 @@ def test_bad_config_file_exits_non_zero_naming_the_key(tmp_path: Path) -> None:
 
 def test_config_file_replaces_the_stacks_own(tmp_path: Path) -> None:
     config_file = tmp_path / "candidate.yaml"
-    config_file.write_text("config:\n  pingvas:network:\n    natMode: per_az\n")
+    config_file.write_text(
+        "config:\n  pingvas:edge:\n    domain: x.example.com\n"
+        "  pingvas:network:\n    natMode: per_az\n"
+    )
     result = preview("shared", "--json", "--config-file", str(config_file))
     assert result.returncode == 0, result.stderr
     types = Counter(r["type"] for r in json.loads(result.stdout)["resources"])
@@ -106,7 +109,7 @@ def test_secure_values_are_shown_as_secrets(tmp_path: Path) -> None:
     result = preview("dev", "--json", "--config-file", str(config_file))
     assert result.returncode == 0, result.stderr
     (provider,) = [
-        r for r in json.loads(result.stdout)["resources"] if r["type"] == "pulumi:providers:aws"
+        r for r in json.loads(result.stdout)["resources"] if r["name"] == "pingvas-dev-aws"
     ]
     assert "v1:abcdef" not in result.stdout
     assert json.loads(provider["inputs"]["defaultTags"])["tags"]["cost-center"] == "[secret]"

@@ -71,7 +71,12 @@ def test_platform_stack_name_is_configurable(stack_with: Callable[..., OfflineRu
 
 def test_sandbox_builds_its_own_platform(stack_with: Callable[..., OfflineRun]) -> None:
     run = stack_with(
-        "sandbox", {"pingvas:role": "environment", "pingvas:platform": {"create": True}}
+        "sandbox",
+        {
+            "pingvas:role": "environment",
+            "pingvas:platform": {"create": True},
+            "pingvas:edge": {"domain": "sandbox.example.com"},
+        },
     )
     assert run.of_type("pulumi:pulumi:StackReference") == []
     (vpc,) = run.of_type("aws:ec2/vpc:Vpc")
@@ -110,7 +115,7 @@ def test_every_aws_resource_uses_the_tagged_provider(shared: OfflineRun) -> None
 
 def test_ephemeral_stack_tags_carry_its_ttl() -> None:
     run = run_stack("pr-7")
-    (provider,) = run.of_type("pulumi:providers:aws")
+    provider = run.one("pulumi:providers:aws", "pingvas-pr-7-aws")
     tags = json.loads(provider.inputs["defaultTags"])["tags"]
     assert set(tags) >= TAG_KEYS
     assert tags["environment"] == "pr-7"
@@ -152,7 +157,13 @@ def run_entry_point(stack: str, config: dict[str, str]) -> OfflineRun:
 
 
 def test_entry_point_builds_the_stack_from_engine_config() -> None:
-    run = run_entry_point("shared", {"pingvas:network": json.dumps({"natMode": "per_az"})})
+    run = run_entry_point(
+        "shared",
+        {
+            "pingvas:network": json.dumps({"natMode": "per_az"}),
+            "pingvas:edge": json.dumps({"domain": "pingvas.example.com"}),
+        },
+    )
     assert len(run.of_type("aws:ec2/natGateway:NatGateway")) == 3
 
 

@@ -127,8 +127,9 @@ def test_service_accounts_reach_only_their_environment() -> None:
         ]
         for s in role_policy(run, "pingvas-api")["Statement"]
     }
-    assert api[("s3:DeleteObject", "s3:GetObject", "s3:PutObject")] == f"arn:aws:s3:::{bucket}/*"
-    assert api[("s3:ListBucket",)] == f"arn:aws:s3:::{bucket}"
+    object_actions = ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:PutObject")
+    assert api[object_actions] == f"arn:aws:s3:::{bucket}/*"
+    assert api[("s3:ListBucket", "s3:ListBucketVersions")] == f"arn:aws:s3:::{bucket}"
     secrets = api[("secretsmanager:GetSecretValue",)]
     assert run.outputs["databaseSecretArn"] in secrets
     assert all(arn.startswith("arn:aws:secretsmanager:") for arn in secrets)

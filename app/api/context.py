@@ -1,0 +1,100 @@
+"""Everything a request needs, built once per application from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from authlib.integrations.starlette_client import OAuth
+
+from app.catalogue import ModelCatalogue
+from app.core.config import Settings
+from app.core.database import Database
+from app.core.queue import JobQueue
+from app.core.ratelimit import RateLimiter
+from app.core.security import CsrfTokens, TokenService
+from app.core.storage import ImageStorage
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    redis: redis.Redis
+    queue: JobQueue
+    storage: ImageStorage
+    limiter: RateLimiter
+    tokens: TokenService
+    csrf: CsrfTokens
+    catalogue: ModelCatalogue
+    oauth: OAuth
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppContext:
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            decode_responses=True,
+            socket_timeout=5,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+            max_connections=100,
+        )
+        return cls(
+            settings=settings,
+            db=Database(
+                settings.database_url,
+                settings.db_schema,
+                settings.database_read_url,
+                pool_size=settings.db_pool_size,
+                pool_timeout=settings.db_pool_timeout_seconds,
+            ),
+            redis=client,
+            queue=JobQueue(client),
+            storage=ImageStorage(
+                bucket=settings.s3_bucket,
+                region=settings.aws_region,
+                endpoint_url=settings.aws_endpoint_url,
+                public_base_url=settings.image_base_url,
+                url_ttl_seconds=settings.image_url_ttl_seconds,
+            ),
+            limiter=RateLimiter(client),
+            tokens=TokenService(
+                settings.jwt_secret.get_secret_value(),
+                settings.access_token_minutes,
+                settings.refresh_token_days,
+            ),
+            csrf=CsrfTokens(settings.session_secret.get_secret_value()),
+            catalogue=ModelCatalogue(settings.models_dir),
+            oauth=_oauth_clients(settings),
+        )
+
+    def close(self) -> None:
+        self.db.dispose()
+        self.redis.close()
+
+
+def _oauth_clients(settings: Settings) -> OAuth:
+    oauth = OAuth()
+    if settings.google_client_id and settings.google_client_secret:
+        oauth.register(
+            "google",
+            client_id=settings.google_client_id,
+            client_secret=settings.google_client_secret.get_secret_value(),
+            server_metadata_url=settings.google_metadata_url,
+            client_kwargs={"scope": "openid email profile"},
+        )
+    if settings.discord_client_id and settings.discord_client_secret:
+        api = settings.discord_api_url.rstrip("/")
+        oauth.register(
+            "discord",
+            client_id=settings.discord_client_id,
+            client_secret=settings.discord_client_secret.get_secret_value(),
+            authorize_url="https://discord.com/oauth2/authorize",
+            access_token_url=f"{api}/oauth2/token",
+            api_base_url=f"{api}/",
+            client_kwargs={
+                "scope": "identify email",
+                "token_endpoint_auth_method": "client_secret_post",
+            },
+        )
+    return oauth

@@ -1,0 +1,58 @@
+"""Liveness, readiness and Prometheus metrics; present on every service."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.api.deps import ContextDep
+from app.core.metrics import QUEUE_LENGTH, render_latest
+
+logger = logging.getLogger(__name__)
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}
+
+
+@router.get("/healthz", response_model=Health)
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+def readyz(context: ContextDep, response: Response) -> Health:
+    checks: dict[str, str] = {}
+    try:
+        context.db.ping()
+        checks["database"] = "ok"
+    except SQLAlchemyError as error:
+        logger.warning("readiness: database unreachable: %s", error)
+        checks["database"] = "unreachable"
+    try:
+        context.redis.ping()
+        checks["redis"] = "ok"
+    except redis.RedisError as error:
+        logger.warning("readiness: redis unreachable: %s", error)
+        checks["redis"] = "unreachable"
+    ready = all(value == "ok" for value in checks.values())
+    if not ready:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return Health(status="ok" if ready else "unavailable", checks=checks)
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(context: ContextDep) -> Response:
+    try:
+        for tier, length in context.queue.lengths().items():
+            QUEUE_LENGTH.labels(tier).set(length)
+    except redis.RedisError as error:
+        logger.warning("metrics: queue length unavailable: %s", error)
+    body, content_type = render_latest()
+    return Response(content=body, media_type=content_type)

@@ -1,0 +1,200 @@
+"""One settings object, read from environment variables and validated at start.
+
+Outside ``ENVIRONMENT=development`` placeholder or short secrets are refused, so a
+deployment that forgot to wire a secret fails at start-up instead of running with it.
+
+``SECRETS_MANAGER_SECRET_ID`` (optional) names a Secrets Manager secret holding a JSON
+object whose keys are these same variable names; its values fill what the environment
+leaves unset (the environment wins).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+PLACEHOLDER_SECRETS = frozenset({"", "changethis", "changeme", "secret", "placeholder", "todo"})
+SIGNING_SECRET_MIN_LENGTH = 32
+ENVIRONMENT_PATTERN = re.compile(r"^(development|test|dev|prod|pr-\d+)$")
+Tier = Literal["free", "basic", "pro"]
+
+
+def normalise_database_url(url: str) -> str:
+    """Make plain ``postgresql://`` URLs use the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class SecretsManagerSource(PydanticBaseSettingsSource):
+    """Values from the JSON secret named by ``SECRETS_MANAGER_SECRET_ID``, if any."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self._values = self._load()
+
+    def _load(self) -> dict[str, Any]:
+        secret_id = os.environ.get("SECRETS_MANAGER_SECRET_ID")
+        if not secret_id:
+            return {}
+        import boto3  # only when asked for: the settings module stays light
+
+        client = boto3.client(
+            "secretsmanager",
+            region_name=os.environ.get("AWS_REGION", "us-east-1"),
+            endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+        )
+        document = json.loads(client.get_secret_value(SecretId=secret_id)["SecretString"])
+        if not isinstance(document, dict):
+            raise ValueError(f"secret {secret_id} must hold a JSON object of settings")
+        fields = self.settings_cls.model_fields
+        return {key.lower(): value for key, value in document.items() if key.lower() in fields}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+class DatabaseSettings(BaseSettings):
+    """The subset migrations need (``alembic upgrade head`` runs with only these)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment variables only (no .env files), then the optional secret.
+        return init_settings, env_settings, SecretsManagerSource(settings_cls)
+
+    database_url: str = Field(description="Writer (or owner, for migrations) connection URL")
+    db_schema: str = Field(default="dev_pingvas", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    db_app_role: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="Role the API connects as; migrations grant it table rights (RLS applies)",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+
+class Settings(DatabaseSettings):
+    environment: str = "development"
+    database_read_url: str | None = None
+    # Per process, writer and reader each; overflow allows as many again for bursts.
+    db_pool_size: int = Field(default=10, ge=1, le=100)
+    db_pool_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    redis_url: str = "redis://localhost:6379/0"
+
+    s3_bucket: str = "pingvas-dev-images"
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    image_base_url: str | None = None
+    image_url_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+
+    jwt_secret: SecretStr = SecretStr("changethis")
+    session_secret: SecretStr = SecretStr("changethis")
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=14, ge=1, le=90)
+
+    lemonsqueezy_webhook_secret: SecretStr = SecretStr("changethis")
+    lemonsqueezy_api_key: SecretStr = SecretStr("changethis")
+    lemonsqueezy_store_id: str = ""
+    lemonsqueezy_api_url: str = "https://api.lemonsqueezy.com"
+    # Product name (as the API's clients name it) -> Lemon Squeezy variant id, as JSON.
+    lemonsqueezy_variants: dict[str, str] = Field(default_factory=dict)
+
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_metadata_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+    discord_client_id: str | None = None
+    discord_client_secret: SecretStr | None = None
+    discord_api_url: str = "https://discord.com/api"
+
+    models_dir: Path = Path("/models")
+    auth_dev_login: bool = False
+    signup_credits: int = Field(default=50, ge=0)
+
+    rate_limit_ip_per_minute: int = Field(default=600, ge=1)
+    rate_limit_user_per_minute: int = Field(default=120, ge=1)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_read_url")
+    @classmethod
+    def _reader_driver(cls, value: str | None) -> str | None:
+        return normalise_database_url(value) if value else None
+
+    @field_validator("environment")
+    @classmethod
+    def _known_environment(cls, value: str) -> str:
+        if not ENVIRONMENT_PATTERN.match(value):
+            raise ValueError("ENVIRONMENT must be development, test, dev, prod or pr-<N>")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_configuration(self) -> Settings:
+        if self.environment == "prod" and self.auth_dev_login:
+            raise ValueError("AUTH_DEV_LOGIN=true is refused when ENVIRONMENT=prod")
+        if self.is_development:
+            return self
+        secrets = {
+            "JWT_SECRET": self.jwt_secret,
+            "SESSION_SECRET": self.session_secret,
+            "LEMONSQUEEZY_WEBHOOK_SECRET": self.lemonsqueezy_webhook_secret,
+            "LEMONSQUEEZY_API_KEY": self.lemonsqueezy_api_key,
+            "GOOGLE_CLIENT_SECRET": self.google_client_secret,
+            "DISCORD_CLIENT_SECRET": self.discord_client_secret,
+        }
+        for name, secret in secrets.items():
+            if secret is not None and secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(f"{name} is a placeholder; set a real secret")
+        for name in ("JWT_SECRET", "SESSION_SECRET"):
+            secret = secrets[name]
+            assert secret is not None
+            if len(secret.get_secret_value()) < SIGNING_SECRET_MIN_LENGTH:
+                raise ValueError(f"{name} must be at least {SIGNING_SECRET_MIN_LENGTH} characters")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.environment not in {"development", "test"}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,96 @@
+"""Engines for the writer and (optional) reader, and transactions scoped to one user.
+
+Row-level security keys on the transaction-local setting ``app.user_id``; every
+transaction that touches user data goes through :meth:`Database.transaction`, which
+sets it first, so a pooled connection never carries one user's identity to another.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.config import normalise_database_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def make_engine(url: str, schema: str, pool_size: int = 10, pool_timeout: float = 10) -> Engine:
+    return create_engine(
+        normalise_database_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=pool_timeout,
+        # No pre-ping (a round trip per checkout): a dropped connection fails one request
+        # with 503 (see app.factory) and is replaced; recycling bounds connection age.
+        pool_recycle=1800,
+        # Tables carry no schema in the models; map them into DB_SCHEMA here, and set the
+        # search_path for the few functions called by name.
+        execution_options={"schema_translate_map": {None: schema}},
+        connect_args={"options": f"-c search_path={schema}"},
+    )
+
+
+class Database:
+    def __init__(
+        self,
+        url: str,
+        schema: str,
+        read_url: str | None = None,
+        pool_size: int = 10,
+        pool_timeout: float = 10,
+    ) -> None:
+        self.schema = schema
+        self.writer = make_engine(url, schema, pool_size, pool_timeout)
+        self.reader = (
+            make_engine(read_url, schema, pool_size, pool_timeout) if read_url else self.writer
+        )
+        self._writer_sessions = sessionmaker(self.writer, expire_on_commit=False)
+        self._reader_sessions = sessionmaker(self.reader, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(
+        self, user_id: uuid.UUID | None, *, read_only: bool = False
+    ) -> Iterator[Session]:
+        """One transaction; commits on success, rolls back on error.
+
+        ``read_only`` transactions may go to the reader (replica lag is acceptable for
+        lists, not for read-your-own-write lookups, which use the writer).
+        """
+        sessions = self._reader_sessions if read_only else self._writer_sessions
+        with sessions.begin() as session:
+            if user_id is not None:
+                session.execute(
+                    text("SELECT set_config('app.user_id', :user_id, true)"),
+                    {"user_id": str(user_id)},
+                )
+            yield session
+
+    def ping(self) -> None:
+        with self.writer.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+        if self.reader is not self.writer:
+            self.reader.dispose()
+
+
+def alembic_config(url: str, schema: str, app_role: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes.update(
+        {"database_url": normalise_database_url(url), "db_schema": schema, "db_app_role": app_role}
+    )
+    return config
+
+
+def run_migrations(url: str, schema: str, app_role: str | None = None) -> None:
+    command.upgrade(alembic_config(url, schema, app_role), "head")

@@ -1,0 +1,246 @@
+"""The generation job queue: Redis Streams, one stream per tier, one consumer group.
+
+Shared by the API (producer) and the GPU worker (consumer).
+
+Streams and group
+    ``{prefix}:{tier}`` for tier in free, basic, pro (default prefix ``pingvas:jobs``);
+    consumer group ``gpu-workers``, created from id ``0`` so entries added before the
+    group existed are still delivered. Dead letters go to ``{prefix}:dead``.
+
+Message (version 1): every field is a string.
+    ``v``                "1"
+    ``job_id``           UUID of the row in ``jobs`` (the source of truth)
+    ``user_id``          UUID of the owner; the worker sets ``app.user_id`` to it (RLS)
+    ``tier``             free | basic | pro (equals the stream's tier)
+    ``model``            model id: folder name under ``MODELS_DIR``
+    ``prompt``, ``negative_prompt`` (may be empty)
+    ``width``, ``height``, ``steps``, ``num_images``, ``seed``  integers
+    ``guidance_scale``   float
+    ``cost``             credits debited; refunded (ledger key ``refund:{job_id}``) when
+                         the job fails or is dead-lettered
+    ``enqueued_at``      ISO-8601 UTC timestamp
+
+Consumer protocol (worker)
+    1. :meth:`JobQueue.read` (XREADGROUP ``>``), highest tier first; also
+       :meth:`JobQueue.claim_stale` (XAUTOCLAIM) to take over entries whose consumer died.
+    2. Move the job ``queued -> running`` with a conditional UPDATE; if that matches no
+       row the job was canceled (or already finished): just :meth:`JobQueue.ack`.
+    3. While rendering, call :meth:`JobQueue.heartbeat` more often than the reclaim idle
+       time so nobody else claims the entry.
+    4. Upload to S3, commit the images and ``succeeded`` row, then :meth:`JobQueue.ack`
+       (XACK + XDEL: the stream holds only unfinished work, so XLEN is the queue length).
+    5. After ``max_deliveries`` (see ``Delivery.delivery_count``), fail the job, refund,
+       and :meth:`JobQueue.dead_letter`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import redis
+
+TIERS: tuple[str, ...] = ("free", "basic", "pro")
+PRIORITY: tuple[str, ...] = ("pro", "basic", "free")
+MESSAGE_VERSION = "1"
+DEFAULT_PREFIX = "pingvas:jobs"
+DEFAULT_GROUP = "gpu-workers"
+
+
+@dataclass(frozen=True)
+class JobMessage:
+    job_id: uuid.UUID
+    user_id: uuid.UUID
+    tier: str
+    model: str
+    prompt: str
+    negative_prompt: str
+    width: int
+    height: int
+    steps: int
+    guidance_scale: float
+    seed: int
+    num_images: int
+    cost: int
+    enqueued_at: datetime
+
+    def to_fields(self) -> dict[str, str]:
+        return {
+            "v": MESSAGE_VERSION,
+            "job_id": str(self.job_id),
+            "user_id": str(self.user_id),
+            "tier": self.tier,
+            "model": self.model,
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "width": str(self.width),
+            "height": str(self.height),
+            "steps": str(self.steps),
+            "guidance_scale": repr(self.guidance_scale),
+            "seed": str(self.seed),
+            "num_images": str(self.num_images),
+            "cost": str(self.cost),
+            "enqueued_at": self.enqueued_at.astimezone(UTC).isoformat(),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> JobMessage:
+        if fields.get("v") != MESSAGE_VERSION:
+            raise ValueError(f"unsupported job message version {fields.get('v')!r}")
+        return cls(
+            job_id=uuid.UUID(fields["job_id"]),
+            user_id=uuid.UUID(fields["user_id"]),
+            tier=fields["tier"],
+            model=fields["model"],
+            prompt=fields["prompt"],
+            negative_prompt=fields["negative_prompt"],
+            width=int(fields["width"]),
+            height=int(fields["height"]),
+            steps=int(fields["steps"]),
+            guidance_scale=float(fields["guidance_scale"]),
+            seed=int(fields["seed"]),
+            num_images=int(fields["num_images"]),
+            cost=int(fields["cost"]),
+            enqueued_at=datetime.fromisoformat(fields["enqueued_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One entry handed to a consumer."""
+
+    stream: str
+    message_id: str
+    message: JobMessage
+    delivery_count: int
+
+
+class JobQueue:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str = DEFAULT_PREFIX,
+        group: str = DEFAULT_GROUP,
+    ) -> None:
+        if not client.get_encoder().decode_responses:
+            raise ValueError("JobQueue needs a Redis client with decode_responses=True")
+        self.redis = client
+        self.prefix = prefix
+        self.group = group
+
+    def stream(self, tier: str) -> str:
+        if tier not in TIERS:
+            raise ValueError(f"unknown tier {tier!r}")
+        return f"{self.prefix}:{tier}"
+
+    @property
+    def dead_letter_stream(self) -> str:
+        return f"{self.prefix}:dead"
+
+    def ensure_groups(self) -> None:
+        for tier in TIERS:
+            try:
+                self.redis.xgroup_create(self.stream(tier), self.group, id="0", mkstream=True)
+            except redis.ResponseError as error:
+                if "BUSYGROUP" not in str(error):
+                    raise
+
+    # Producer side (API) -------------------------------------------------------------
+
+    def enqueue(self, message: JobMessage) -> str:
+        fields = cast(Any, message.to_fields())
+        return cast(str, self.redis.xadd(self.stream(message.tier), fields))
+
+    def lengths(self) -> dict[str, int]:
+        """Unfinished entries per tier (consumers delete what they acknowledge)."""
+        pipeline = self.redis.pipeline(transaction=False)
+        for tier in TIERS:
+            pipeline.xlen(self.stream(tier))
+        return dict(zip(TIERS, (int(n) for n in pipeline.execute()), strict=True))
+
+    # Consumer side (GPU worker) ------------------------------------------------------
+
+    def read(self, consumer: str, count: int = 1, block_ms: int | None = None) -> list[Delivery]:
+        """New entries for this consumer, highest tier first; blocks on all tiers if idle."""
+        for tier in PRIORITY:
+            found = self._read({self.stream(tier): ">"}, consumer, count, None)
+            if found:
+                return found
+        if block_ms is None:
+            return []
+        return self._read({self.stream(t): ">" for t in PRIORITY}, consumer, count, block_ms)
+
+    def claim_stale(
+        self, consumer: str, tier: str, min_idle_ms: int, count: int = 1
+    ) -> list[Delivery]:
+        """Take over entries another consumer left idle for ``min_idle_ms`` (XAUTOCLAIM)."""
+        stream = self.stream(tier)
+        response = self.redis.xautoclaim(
+            stream, self.group, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
+        )
+        entries = response[1]
+        deliveries = []
+        for message_id, fields in entries:
+            if fields is None:  # deleted while pending
+                continue
+            pending = self.redis.xpending_range(
+                stream, self.group, min=message_id, max=message_id, count=1
+            )
+            times = int(cast(Any, pending)[0]["times_delivered"]) if pending else 1
+            deliveries.append(Delivery(stream, message_id, JobMessage.from_fields(fields), times))
+        return deliveries
+
+    def heartbeat(self, delivery: Delivery, consumer: str) -> None:
+        """Reset the entry's idle time so :meth:`claim_stale` leaves it alone."""
+        self.redis.xclaim(
+            delivery.stream,
+            self.group,
+            consumer,
+            min_idle_time=0,
+            message_ids=[delivery.message_id],
+            justid=True,
+        )
+
+    def ack(self, delivery: Delivery) -> None:
+        pipeline = self.redis.pipeline(transaction=True)
+        pipeline.xack(delivery.stream, self.group, delivery.message_id)
+        pipeline.xdel(delivery.stream, delivery.message_id)
+        pipeline.execute()
+
+    def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        fields = {
+            **delivery.message.to_fields(),
+            "reason": reason,
+            "source_stream": delivery.stream,
+            "source_id": delivery.message_id,
+            "deliveries": str(delivery.delivery_count),
+        }
+        pipeline = self.redis.pipeline(transaction=True)
+        pipeline.xadd(self.dead_letter_stream, cast(Any, fields))
+        pipeline.xack(delivery.stream, self.group, delivery.message_id)
+        pipeline.xdel(delivery.stream, delivery.message_id)
+        pipeline.execute()
+
+    def _read(
+        self, streams: dict[str, str], consumer: str, count: int, block_ms: int | None
+    ) -> list[Delivery]:
+        response = self.redis.xreadgroup(
+            self.group, consumer, cast(Any, streams), count=count, block=block_ms
+        )
+        return [
+            Delivery(stream, message_id, JobMessage.from_fields(fields), 1)
+            for stream, entries in _stream_entries(response)
+            for message_id, fields in entries
+        ]
+
+
+def _stream_entries(response: Any) -> Iterable[tuple[str, list[Any]]]:
+    # redis-py answers a list of [stream, entries] pairs (RESP2) or a dict (RESP3).
+    if not response:
+        return []
+    if isinstance(response, dict):
+        return list(response.items())
+    return [(stream, entries) for stream, entries in response]

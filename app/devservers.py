@@ -1,0 +1,283 @@
+"""Throw-away PostgreSQL, Redis and moto servers for tests, benchmarks and local runs.
+
+Each server is a real process on a free loopback port. PostgreSQL refuses to run as
+root, so as root its binaries run through ``runuser -u postgres`` on a data directory
+that user owns.
+"""
+
+# Commands below are fixed argument lists built here (no shell, no user input).
+# ruff: noqa: S603
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+from psycopg import sql
+
+APP_ROLE = "pingvas_app"
+OWNER_ROLE = "pingvas_owner"
+DATABASE = "pingvas_saas"
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _postgres_binary(name: str) -> str:
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    )
+    if found is None:
+        raise RuntimeError(f"{name} not found: install PostgreSQL (scripts/install-system-deps.sh)")
+    return found
+
+
+def _as_postgres_user(command: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+def _wait_until(check: Any, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not start within {timeout} s")
+        time.sleep(0.05)
+
+
+@dataclass
+class PostgresServer:
+    data_dir: Path
+    port: int
+    base_dir: Path
+
+    def url(self, user: str = "postgres", database: str = "postgres", password: str = "") -> str:
+        secret = f":{password}" if password else ""
+        return f"postgresql+psycopg://{user}{secret}@127.0.0.1:{self.port}/{database}"
+
+    def connect(self, database: str = "postgres") -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname=database, autocommit=True
+        )
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_postgres_user(
+                [_postgres_binary("pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "stop"]
+            ),
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+
+
+def start_postgres() -> PostgresServer:
+    """initdb + start a PostgreSQL server tuned for speed (no fsync), trust auth on loopback."""
+    base_dir = Path(tempfile.mkdtemp(prefix="pingvas-pg-"))
+    base_dir.chmod(0o755)
+    data_dir = base_dir / "data"
+    data_dir.mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        shutil.chown(base_dir, "postgres", "postgres")
+        shutil.chown(data_dir, "postgres", "postgres")
+    subprocess.run(
+        _as_postgres_user(
+            [
+                _postgres_binary("initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    options = (
+        f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={base_dir}"
+        " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
+    subprocess.run(
+        _as_postgres_user(
+            [
+                _postgres_binary("pg_ctl"),
+                "-D",
+                str(data_dir),
+                "-o",
+                options,
+                "-l",
+                str(base_dir / "postgres.log"),
+                "-w",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    return PostgresServer(data_dir=data_dir, port=port, base_dir=base_dir)
+
+
+@dataclass
+class Database:
+    """A provisioned database: the owner runs migrations, the API connects as the app role."""
+
+    server: PostgresServer
+    name: str
+    schema: str
+    owner_url: str
+    app_url: str
+
+
+def provision_database(server: PostgresServer, schema: str = "dev_pingvas") -> Database:
+    """Create the owner and (non-owner, non-superuser) application roles, the database,
+    and run the migrations as the owner."""
+    from app.core.database import run_migrations
+
+    with server.connect() as conn:
+        for role in (OWNER_ROLE, APP_ROLE):
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            if not exists:
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS").format(
+                        sql.Identifier(role)
+                    )
+                )
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
+        ).fetchone()
+        if not exists:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(DATABASE), sql.Identifier(OWNER_ROLE)
+                )
+            )
+    owner_url = server.url(OWNER_ROLE, DATABASE)
+    run_migrations(owner_url, schema=schema, app_role=APP_ROLE)
+    return Database(
+        server=server,
+        name=DATABASE,
+        schema=schema,
+        owner_url=owner_url,
+        app_url=server.url(APP_ROLE, DATABASE),
+    )
+
+
+@dataclass
+class RedisServer:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_redis() -> RedisServer:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server not found: run scripts/install-system-deps.sh")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    _wait_until(client.ping, "redis-server")
+    client.close()
+    return RedisServer(process=process, port=port)
+
+
+@dataclass
+class MotoServer:
+    server: Any
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_moto() -> MotoServer:
+    """moto's in-process server (S3, Secrets Manager, ...); moto is a development dependency."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return MotoServer(server=server, port=port)
+
+
+@contextlib.contextmanager
+def local_services(schema: str = "dev_pingvas") -> Iterator[tuple[Database, RedisServer]]:
+    """PostgreSQL (migrated) and Redis for the lifetime of the block."""
+    postgres = start_postgres()
+    try:
+        database = provision_database(postgres, schema)
+        redis_server = start_redis()
+        try:
+            yield database, redis_server
+        finally:
+            redis_server.stop()
+    finally:
+        postgres.stop()
+
+
+def main() -> None:
+    """``python -m app.devservers``: migrated PostgreSQL and Redis until Ctrl-C or SIGTERM."""
+    # pg_ctl daemonises PostgreSQL: make SIGTERM unwind the context so it is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with local_services() as (database, redis_server):
+        print(f"export DATABASE_URL={database.app_url}")
+        print(f"export DB_SCHEMA={database.schema}")
+        print(f"export REDIS_URL={redis_server.url}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Builds a FastAPI application from some or all of the services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+import redis
+from fastapi import APIRouter, FastAPI, Request, status
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.middleware.sessions import SessionMiddleware
+
+from app.api import health
+from app.api.context import AppContext
+from app.api.schemas import errors
+from app.core.config import Settings, get_settings
+from app.core.metrics import HttpMetricsMiddleware
+
+logger = logging.getLogger(__name__)
+OAUTH_STATE_COOKIE = "pingvas_oauth"
+
+
+def create_app(
+    routers: Iterable[APIRouter],
+    *,
+    title: str = "Pingvas API",
+    settings: Settings | None = None,
+) -> FastAPI:
+    """An application with the health/metrics endpoints plus ``routers``.
+
+    ``settings`` default to the environment (validated here, i.e. at start-up).
+    """
+    settings = settings or get_settings()
+    context = AppContext.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            context.queue.ensure_groups()
+        except redis.RedisError as error:
+            logger.warning("could not create the queue's consumer groups yet: %s", error)
+        yield
+        context.close()
+
+    app = FastAPI(
+        title=title,
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+    )
+    app.state.context = context
+    app.include_router(health.router)
+    for router in routers:
+        # 400: a body that cannot be parsed at all (FastAPI answers before validation).
+        app.include_router(router, responses=errors(400))
+
+    # Authlib keeps the OAuth state (and nonce) in this short-lived signed cookie.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret.get_secret_value(),
+        session_cookie=OAUTH_STATE_COOKIE,
+        max_age=600,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
+        )
+    app.add_middleware(HttpMetricsMiddleware)
+    _add_error_handlers(app)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def unavailable(request: Request, error: Exception) -> JSONResponse:
+        logger.error("%s %s: backend unavailable: %s", request.method, request.url.path, error)
+        return JSONResponse(
+            {"detail": "a backend service is unavailable; try again"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+
+    app.add_exception_handler(OperationalError, unavailable)
+    app.add_exception_handler(PoolTimeout, unavailable)  # every pooled connection busy
+    app.add_exception_handler(redis.ConnectionError, unavailable)
+    app.add_exception_handler(redis.TimeoutError, unavailable)

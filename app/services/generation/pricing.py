@@ -1,0 +1,46 @@
+"""What a generation may ask for on each tier, and what it costs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TierLimits:
+    max_side: int
+    max_steps: int
+    max_images: int
+
+
+TIER_LIMITS: dict[str, TierLimits] = {
+    "free": TierLimits(max_side=768, max_steps=30, max_images=1),
+    "basic": TierLimits(max_side=1024, max_steps=50, max_images=2),
+    "pro": TierLimits(max_side=1536, max_steps=80, max_images=4),
+}
+BASE_PIXELS = 512 * 512
+BASE_STEPS = 25
+
+
+def cost(width: int, height: int, steps: int, num_images: int) -> int:
+    """One credit per 512x512 image of up to 25 steps; larger or longer costs more."""
+    return num_images * math.ceil(width * height / BASE_PIXELS) * math.ceil(steps / BASE_STEPS)
+
+
+def limit_violations(
+    tier: str, width: int, height: int, steps: int, num_images: int
+) -> list[tuple[str, str]]:
+    """(field, message) for each request value above the tier's bound."""
+    limits = TIER_LIMITS[tier]
+    problems = [
+        (field, f"{field} must be at most {limits.max_side} on the {tier} tier")
+        for field, value in (("width", width), ("height", height))
+        if value > limits.max_side
+    ]
+    if steps > limits.max_steps:
+        problems.append(("steps", f"steps must be at most {limits.max_steps} on the {tier} tier"))
+    if num_images > limits.max_images:
+        problems.append(
+            ("num_images", f"num_images must be at most {limits.max_images} on the {tier} tier")
+        )
+    return problems

@@ -1,0 +1,267 @@
+"""Generation service: accept a job (debit + record + enqueue), report and cancel it."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import redis
+from fastapi import APIRouter, Depends, HTTPException, Path, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from app import ledger
+from app.api.context import AppContext
+from app.api.deps import ContextDep, CurrentUser, limit_per_ip
+from app.api.schemas import Limit, Offset, Page, PrintableText, errors, invalid
+from app.core.metrics import CREDITS_CONSUMED, CREDITS_REFUNDED, GENERATION_REQUESTS
+from app.core.queue import JobMessage
+from app.models import Image, Job, JobStatus
+from app.services.generation.pricing import cost, limit_violations
+
+logger = logging.getLogger(__name__)
+router = APIRouter(
+    prefix="/api/generations",
+    tags=["generations"],
+    dependencies=[Depends(limit_per_ip)],
+    responses=errors(401, 403, 429, 503),
+)
+JobId = Annotated[uuid.UUID, Path(description="job id")]
+MAX_SEED = 2**32 - 1
+
+
+class GenerationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: Annotated[PrintableText, Field(min_length=1, max_length=2000)]
+    negative_prompt: Annotated[PrintableText, Field(max_length=2000)] | None = None
+    model: Annotated[str, Field(min_length=1, max_length=64)]
+    width: Annotated[int, Field(ge=64, le=2048, multiple_of=8)] = 512
+    height: Annotated[int, Field(ge=64, le=2048, multiple_of=8)] = 512
+    steps: Annotated[int, Field(ge=1, le=150)] = 25
+    guidance_scale: Annotated[float, Field(ge=0, le=30, allow_inf_nan=False)] = 7.5
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] | None = None
+    num_images: Annotated[int, Field(ge=1, le=8)] = 1
+
+
+class Accepted(BaseModel):
+    id: uuid.UUID
+    status: Literal["queued"]
+    cost: int
+
+
+class ImageRef(BaseModel):
+    id: uuid.UUID
+    url: str
+
+
+class GenerationOut(BaseModel):
+    id: uuid.UUID
+    status: JobStatus
+    model: str
+    prompt: str
+    width: int
+    height: int
+    steps: int
+    num_images: int
+    seed: int
+    cost: int
+    created_at: datetime
+    images: list[ImageRef]
+    error: str | None = None
+
+
+class Canceled(BaseModel):
+    id: uuid.UUID
+    status: Literal["canceled"]
+    refunded: int
+
+
+@router.post(
+    "", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted, responses=errors(402, 404)
+)
+def create_generation(
+    body: GenerationRequest, principal: CurrentUser, context: ContextDep
+) -> Accepted:
+    """Debit the credits and record the job in one transaction, then enqueue it on the
+    stream of the user's tier. 402 when the credits are short."""
+    if context.catalogue.get(body.model) is None:
+        raise invalid((("body", "model"), f"unknown model {body.model!r}; see GET /api/models"))
+    job_id = uuid.uuid4()
+    seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
+    price = cost(body.width, body.height, body.steps, body.num_images)
+    with context.db.transaction(principal.user_id) as session:
+        # The debit comes first because it also reads the tier (one round trip fewer);
+        # a request above the tier's bounds rolls it back.
+        try:
+            tier = ledger.apply(
+                session, principal.user_id, -price, f"debit:{job_id}", "debit", job_id
+            ).tier
+        except ledger.InsufficientCredits as error:
+            _check_tier_bounds(error.account.tier, body)
+            GENERATION_REQUESTS.labels(error.account.tier, "insufficient_credits").inc()
+            raise HTTPException(status.HTTP_402_PAYMENT_REQUIRED, detail=str(error)) from error
+        except ledger.UnknownAccount as error:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="user not found") from error
+        _check_tier_bounds(tier, body)
+        session.execute(
+            insert(Job).values(
+                id=job_id,
+                user_id=principal.user_id,
+                status="queued",
+                tier=tier,
+                model=body.model,
+                prompt=body.prompt,
+                negative_prompt=body.negative_prompt,
+                width=body.width,
+                height=body.height,
+                steps=body.steps,
+                guidance_scale=body.guidance_scale,
+                seed=seed,
+                num_images=body.num_images,
+                cost=price,
+            )
+        )
+    message = JobMessage(
+        job_id=job_id,
+        user_id=principal.user_id,
+        tier=tier,
+        model=body.model,
+        prompt=body.prompt,
+        negative_prompt=body.negative_prompt or "",
+        width=body.width,
+        height=body.height,
+        steps=body.steps,
+        guidance_scale=body.guidance_scale,
+        seed=seed,
+        num_images=body.num_images,
+        cost=price,
+        enqueued_at=datetime.now(UTC),
+    )
+    try:
+        context.queue.enqueue(message)
+    except redis.RedisError as error:
+        logger.exception("enqueue failed for job %s; failing and refunding it", job_id)
+        _fail_and_refund(context, principal.user_id, job_id, price, "queue unavailable")
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail="the job queue is unavailable; try again"
+        ) from error
+    GENERATION_REQUESTS.labels(tier, "queued").inc()
+    CREDITS_CONSUMED.labels(tier).inc(price)
+    return Accepted(id=job_id, status="queued", cost=price)
+
+
+def _check_tier_bounds(tier: str, body: GenerationRequest) -> None:
+    problems = limit_violations(tier, body.width, body.height, body.steps, body.num_images)
+    if problems:
+        GENERATION_REQUESTS.labels(tier, "rejected").inc()
+        raise invalid(*((("body", field), message) for field, message in problems))
+
+
+def _fail_and_refund(
+    context: AppContext, user_id: uuid.UUID, job_id: uuid.UUID, price: int, reason: str
+) -> None:
+    with context.db.transaction(user_id) as session:
+        moved = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued")
+            .values(status="failed", error=reason)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if moved is not None:
+            ledger.apply(session, user_id, price, f"refund:{job_id}", "refund", job_id)
+            CREDITS_REFUNDED.labels("enqueue_failed").inc()
+
+
+def _out(context: AppContext, job: Job, images: list[Image]) -> GenerationOut:
+    return GenerationOut(
+        id=job.id,
+        status=job.status,
+        model=job.model,
+        prompt=job.prompt,
+        width=job.width,
+        height=job.height,
+        steps=job.steps,
+        num_images=job.num_images,
+        seed=job.seed,
+        cost=job.cost,
+        created_at=job.created_at,
+        images=[ImageRef(id=image.id, url=context.storage.url(image.s3_key)) for image in images],
+        error=job.error,
+    )
+
+
+def _images_of(session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Image]]:
+    found: dict[uuid.UUID, list[Image]] = {job_id: [] for job_id in job_ids}
+    if job_ids:
+        rows = session.execute(
+            select(Image).where(Image.job_id.in_(job_ids)).order_by(Image.created_at, Image.id)
+        ).scalars()
+        for image in rows:
+            found[image.job_id].append(image)
+    return found
+
+
+@router.get("", response_model=Page[GenerationOut])
+def list_generations(
+    principal: CurrentUser, context: ContextDep, limit: Limit = 20, offset: Offset = 0
+) -> Page[GenerationOut]:
+    with context.db.transaction(principal.user_id, read_only=True) as session:
+        # No WHERE user_id: row-level security returns only the caller's jobs.
+        jobs = list(
+            session.execute(
+                select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit + 1).offset(offset)
+            ).scalars()
+        )
+        page = jobs[:limit]
+        images = _images_of(session, [job.id for job in page])
+    return Page(
+        items=[_out(context, job, images[job.id]) for job in page],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(jobs) > limit else None,
+    )
+
+
+@router.get("/{job_id}", response_model=GenerationOut, responses=errors(404))
+def get_generation(job_id: JobId, principal: CurrentUser, context: ContextDep) -> GenerationOut:
+    # The writer, not the reader: a client polls right after creating the job.
+    with context.db.transaction(principal.user_id) as session:
+        job = session.execute(
+            select(Job).where(Job.id == job_id, Job.user_id == principal.user_id)
+        ).scalar_one_or_none()
+        if job is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="generation not found")
+        images = _images_of(session, [job.id])[job.id]
+    return _out(context, job, images)
+
+
+@router.delete("/{job_id}", response_model=Canceled, responses=errors(404, 409))
+def cancel_generation(job_id: JobId, principal: CurrentUser, context: ContextDep) -> Canceled:
+    """Cancel a job that no worker has started, and refund it."""
+    with context.db.transaction(principal.user_id) as session:
+        price = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.user_id == principal.user_id, Job.status == "queued")
+            .values(status="canceled")
+            .returning(Job.cost)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if price is None:
+            current = session.execute(
+                select(Job.status).where(Job.id == job_id, Job.user_id == principal.user_id)
+            ).scalar_one_or_none()
+            if current is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, detail="generation not found")
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                detail=f"only queued jobs can be canceled; this one is {current}",
+            )
+        ledger.apply(session, principal.user_id, price, f"refund:{job_id}", "refund", job_id)
+    CREDITS_REFUNDED.labels("canceled").inc()
+    return Canceled(id=job_id, status="canceled", refunded=price)

@@ -1,0 +1,256 @@
+"""Payment service (Lemon Squeezy): checkout links, the signed webhook, the ledger."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+import httpx2
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from app import ledger
+from app.api.context import AppContext
+from app.api.deps import ContextDep, CurrentUser, limit_per_ip
+from app.api.schemas import Limit, Offset, Page, errors, invalid
+from app.core.security import hmac_sha256_hex_matches
+from app.models import CreditEntry, PaymentEvent, User
+from app.services.payment.products import PAID_STATUSES, PRODUCTS, by_variant
+
+logger = logging.getLogger(__name__)
+router = APIRouter(
+    prefix="/api/payments",
+    tags=["payments"],
+    dependencies=[Depends(limit_per_ip)],
+    responses=errors(429, 503),
+)
+MAX_WEBHOOK_BYTES = 256 * 1024
+
+
+class CheckoutRequest(BaseModel):
+    variant: str = Field(min_length=1, max_length=64, description=f"one of {sorted(PRODUCTS)}")
+
+
+class CheckoutOut(BaseModel):
+    url: str
+
+
+class LedgerEntryOut(BaseModel):
+    id: int
+    kind: str
+    amount: int
+    balance_after: int
+    key: str
+    job_id: uuid.UUID | None
+    created_at: datetime
+
+
+class WebhookOut(BaseModel):
+    status: Literal["processed", "duplicate", "ignored"]
+    credited: int = 0
+
+
+class _CustomData(BaseModel):
+    user_id: uuid.UUID
+
+
+class _Meta(BaseModel):
+    event_name: str = Field(min_length=1, max_length=100)
+    custom_data: _CustomData
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    id: str = Field(min_length=1, max_length=100)
+    type: str
+    attributes: dict[str, Any]
+
+
+class WebhookEvent(BaseModel):
+    meta: _Meta
+    data: _Data
+
+
+@router.post("/checkout", response_model=CheckoutOut, responses=errors(401, 403, 404, 502))
+def checkout(body: CheckoutRequest, principal: CurrentUser, context: ContextDep) -> CheckoutOut:
+    """A Lemon Squeezy checkout URL carrying our user id (it comes back in webhooks)."""
+    settings = context.settings
+    variant_id = settings.lemonsqueezy_variants.get(body.variant)
+    if body.variant not in PRODUCTS or variant_id is None:
+        available = sorted(name for name in PRODUCTS if name in settings.lemonsqueezy_variants)
+        raise invalid(
+            (("body", "variant"), f"unknown variant {body.variant!r}; available: {available}")
+        )
+    with context.db.transaction(principal.user_id) as session:
+        email = session.execute(
+            select(User.email).where(User.id == principal.user_id)
+        ).scalar_one_or_none()
+    if email is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="user not found")
+    payload = {
+        "data": {
+            "type": "checkouts",
+            "attributes": {
+                "checkout_data": {"email": email, "custom": {"user_id": str(principal.user_id)}}
+            },
+            "relationships": {
+                "store": {"data": {"type": "stores", "id": settings.lemonsqueezy_store_id}},
+                "variant": {"data": {"type": "variants", "id": variant_id}},
+            },
+        }
+    }
+    try:
+        response = httpx2.post(
+            f"{settings.lemonsqueezy_api_url.rstrip('/')}/v1/checkouts",
+            json=payload,
+            headers={
+                "Accept": "application/vnd.api+json",
+                "Content-Type": "application/vnd.api+json",
+                "Authorization": f"Bearer {settings.lemonsqueezy_api_key.get_secret_value()}",
+            },
+            timeout=10,
+        )
+        response.raise_for_status()
+        url = response.json()["data"]["attributes"]["url"]
+    except (httpx2.HTTPError, KeyError, TypeError, ValueError) as error:
+        logger.warning("Lemon Squeezy checkout failed: %s", error)
+        raise HTTPException(
+            status.HTTP_502_BAD_GATEWAY, detail="the payment provider did not create a checkout"
+        ) from error
+    return CheckoutOut(url=str(url))
+
+
+@router.post("/webhook", response_model=WebhookOut, responses=errors(401, 409, 413))
+async def webhook(request: Request, context: ContextDep) -> WebhookOut:
+    """Verify ``X-Signature`` (hex HMAC-SHA256 of the raw body), then apply the event once."""
+    declared = request.headers.get("Content-Length", "0")
+    if not declared.isdigit() or int(declared) > MAX_WEBHOOK_BYTES:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail="payload too large")
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail="payload too large")
+    signature = request.headers.get("X-Signature", "")
+    secret = context.settings.lemonsqueezy_webhook_secret.get_secret_value()
+    if not signature or not hmac_sha256_hex_matches(secret, body, signature):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="invalid signature")
+    try:
+        payload = json.loads(body)
+        event = WebhookEvent.model_validate(payload)
+    except (ValueError, ValidationError) as error:
+        raise invalid(
+            (("body",), "not a Lemon Squeezy event with meta.custom_data.user_id")
+        ) from error
+    # The database work is synchronous: keep it off the event loop.
+    return await run_in_threadpool(_apply_event, context, event, payload)
+
+
+def _event_key(event: WebhookEvent) -> str:
+    name, data = event.meta.event_name, event.data
+    if name.startswith("subscription_") and name != "subscription_payment_success":
+        # The same subscription sends many events; each state change is one delivery.
+        return f"{name}:{data.id}:{data.attributes.get('updated_at', '')}"
+    return f"{name}:{data.id}"
+
+
+def _apply_event(context: AppContext, event: WebhookEvent, payload: dict[str, Any]) -> WebhookOut:
+    user_id = event.meta.custom_data.user_id
+    try:
+        with context.db.transaction(user_id) as session:
+            user = session.execute(
+                select(User).where(User.id == user_id).with_for_update()
+            ).scalar_one_or_none()
+            if user is None:
+                raise invalid(
+                    (("body", "meta", "custom_data", "user_id"), "custom_data.user_id is unknown")
+                )
+            fresh = session.execute(
+                insert(PaymentEvent)
+                .values(
+                    user_id=user_id,
+                    key=_event_key(event),
+                    event_name=event.meta.event_name,
+                    payload=payload,
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(PaymentEvent.id)
+            ).scalar_one_or_none()
+            if fresh is None:
+                return WebhookOut(status="duplicate")
+            return _handle(context, session, user, event)
+    except ledger.AlreadyRecorded:
+        # Same order or invoice delivered under another event key: nothing changes.
+        return WebhookOut(status="duplicate")
+
+
+def _handle(context: AppContext, session: Session, user: User, event: WebhookEvent) -> WebhookOut:
+    name, data = event.meta.event_name, event.data
+    attributes = data.attributes
+    variants = context.settings.lemonsqueezy_variants
+    if name == "order_created":
+        first_item = attributes.get("first_order_item") or {}
+        product = by_variant(variants, first_item.get("variant_id"))
+        if attributes.get("status") != "paid" or product is None or product.kind != "credits":
+            # Subscription orders are credited by their invoice (subscription_payment_success).
+            return WebhookOut(status="ignored")
+        ledger.apply(session, user.id, product.credits, f"order:{data.id}", "purchase")
+        return WebhookOut(status="processed", credited=product.credits)
+    if name == "subscription_payment_success":
+        if user.subscription_id != str(attributes.get("subscription_id")) or user.tier == "free":
+            # The subscription_created event has not arrived yet; Lemon Squeezy retries.
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, detail="subscription not known yet; retry later"
+            )
+        allowance = next(p.credits for p in PRODUCTS.values() if p.tier == user.tier)
+        ledger.apply(session, user.id, allowance, f"invoice:{data.id}", "subscription")
+        return WebhookOut(status="processed", credited=allowance)
+    if name.startswith("subscription_"):
+        product = by_variant(variants, attributes.get("variant_id"))
+        if product is None or product.tier is None:
+            return WebhookOut(status="ignored")
+        subscription_status = str(attributes.get("status", ""))
+        tier = product.tier if subscription_status in PAID_STATUSES else "free"
+        user.tier, user.subscription_id = tier, data.id
+        user.subscription_status = subscription_status
+        return WebhookOut(status="processed")
+    return WebhookOut(status="ignored")
+
+
+@router.get("/ledger", response_model=Page[LedgerEntryOut], responses=errors(401))
+def credit_ledger(
+    principal: CurrentUser, context: ContextDep, limit: Limit = 50, offset: Offset = 0
+) -> Page[LedgerEntryOut]:
+    with context.db.transaction(principal.user_id, read_only=True) as session:
+        rows = list(
+            session.execute(
+                select(CreditEntry)
+                .where(CreditEntry.user_id == principal.user_id)
+                .order_by(CreditEntry.id.desc())
+                .limit(limit + 1)
+                .offset(offset)
+            ).scalars()
+        )
+    return Page(
+        items=[
+            LedgerEntryOut(
+                id=row.id,
+                kind=row.kind,
+                amount=row.amount,
+                balance_after=row.balance_after,
+                key=row.key,
+                job_id=row.job_id,
+                created_at=row.created_at,
+            )
+            for row in rows[:limit]
+        ],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(rows) > limit else None,
+    )

@@ -1,0 +1,81 @@
+"""An environment's IngressClass: every Ingress of the environment joins one ingress
+group, so its services share one internet-facing ALB with the platform's WAF ACL, the
+environment's certificate, TLS 1.2+ and HTTP→HTTPS redirect, and access logs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+# TLS 1.3 and 1.2 only, forward-secret ciphers.
+SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+@dataclass
+class IngressClassArgs:
+    class_name: str
+    group_name: str
+    namespace: str  # only this namespace's Ingresses may use the class
+    certificate_arn: pulumi.Input[str]
+    waf_acl_arn: pulumi.Input[str]
+    logs_bucket_name: pulumi.Input[str]
+    kubernetes_provider: k8s.Provider
+    deletion_protection: bool = False
+
+
+class AlbIngressClass(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: IngressClassArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("pingvas:edge:IngressClass", name, None, opts)
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        attributes = {
+            "access_logs.s3.enabled": "true",
+            "access_logs.s3.bucket": args.logs_bucket_name,
+            "access_logs.s3.prefix": f"alb/{args.group_name}",
+            "routing.http.drop_invalid_header_fields.enabled": "true",
+            "deletion_protection.enabled": str(args.deletion_protection).lower(),
+        }
+        parameters = k8s.apiextensions.CustomResource(
+            f"{name}-params",
+            api_version="elbv2.k8s.aws/v1beta1",
+            kind="IngressClassParams",
+            metadata={"name": args.class_name},
+            spec={
+                "group": {"name": args.group_name},
+                "namespaceSelector": {
+                    "matchLabels": {"kubernetes.io/metadata.name": args.namespace}
+                },
+                "scheme": "internet-facing",
+                "ipAddressType": "ipv4",
+                "targetType": "ip",
+                "certificateArn": [args.certificate_arn],
+                "sslPolicy": SSL_POLICY,
+                "sslRedirectPort": "443",
+                "wafv2AclArn": args.waf_acl_arn,
+                "listeners": [
+                    {"protocol": "HTTP", "port": 80},
+                    {"protocol": "HTTPS", "port": 443},
+                ],
+                "loadBalancerAttributes": [
+                    {"key": key, "value": value} for key, value in attributes.items()
+                ],
+            },
+            opts=on_cluster,
+        )
+        k8s.networking.v1.IngressClass(
+            f"{name}-class",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.class_name),
+            spec=k8s.networking.v1.IngressClassSpecArgs(
+                controller="ingress.k8s.aws/alb",
+                parameters=k8s.networking.v1.IngressClassParametersReferenceArgs(
+                    api_group="elbv2.k8s.aws", kind="IngressClassParams", name=args.class_name
+                ),
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.kubernetes_provider, depends_on=[parameters]
+            ),
+        )
+        self.register_outputs({})

@@ -1,0 +1,136 @@
+"""The edge: the WAF ACL, the DNS zone and ExternalDNS (platform); each environment's
+certificates, hostnames and ALB ingress class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.certificate import CertificateArgs, DnsValidatedCertificate
+from components.cluster import Cluster
+from components.dns import Dns, DnsArgs
+from components.ingress_class import AlbIngressClass, IngressClassArgs
+from components.waf import WebAcl, WebAclArgs
+from infra.config import PlatformSettings, StackConfig
+from infra.naming import Naming
+from infra.tagging import child_options, tagged_aws_provider
+from stacks.contract import PlatformOutputs
+
+# CloudFront only uses certificates from this region.
+CLOUDFRONT_CERTIFICATE_REGION = "us-east-1"
+
+
+def build_platform_edge(
+    config: StackConfig, settings: PlatformSettings, cluster: Cluster, provider: aws.Provider
+) -> dict[str, Any]:
+    naming = Naming(config.stack)
+    waf = settings.edge.waf
+    acl = WebAcl(
+        naming.name("waf"),
+        WebAclArgs(
+            rate_limit=waf.rate_limit,
+            rate_limit_window_seconds=waf.rate_limit_window_seconds,
+            geo_block_countries=waf.geo_block_countries,
+            anonymous_ip_list=waf.anonymous_ip_list,
+            allow_list_cidrs=[str(cidr) for cidr in waf.allow_list_cidrs],
+            priorities={str(rule): priority for rule, priority in waf.priorities.items()},
+            count_only=list(waf.count_only),
+            log_retention_days=waf.log_retention_days,
+        ),
+        opts=child_options(provider),
+    )
+    dns = Dns(
+        naming.name("dns"),
+        DnsArgs(
+            domain=settings.edge.domain,
+            existing_zone_id=settings.edge.hosted_zone_id,
+            cluster_name=cluster.cluster_name,
+            kubernetes_provider=cluster.kubernetes_provider,
+            depends_on=[cluster.system_nodes],
+        ),
+        opts=child_options(provider),
+    )
+    return {"waf_acl_arn": acl.arn, "domain": settings.edge.domain, "hosted_zone_id": dns.zone_id}
+
+
+@dataclass
+class EnvironmentEdge:
+    api_hostname: pulumi.Output[str]
+    images_hostname: pulumi.Output[str]
+    ingress_class: str
+    ingress_group: str
+    certificate_arn: pulumi.Output[str]
+    # For the image CDN's alias (CloudFront takes certificates from us-east-1 only).
+    cdn_certificate_arn: pulumi.Output[str]
+
+    def export(self) -> None:
+        pulumi.export(
+            "edge",
+            {
+                "apiHostname": self.api_hostname,
+                "imagesHostname": self.images_hostname,
+                "ingressClass": self.ingress_class,
+                "ingressGroup": self.ingress_group,
+                "certificateArn": self.certificate_arn,
+                "cdnCertificateArn": self.cdn_certificate_arn,
+            },
+        )
+
+
+def build_environment_edge(
+    config: StackConfig,
+    platform: PlatformOutputs,
+    provider: aws.Provider,
+    kubernetes_provider: k8s.Provider,
+) -> EnvironmentEdge:
+    naming = Naming(config.stack)
+    domain = pulumi.Output.from_input(platform.domain)
+    api_hostname = domain.apply(lambda name: naming.hostname("api", name))
+    images_hostname = domain.apply(lambda name: naming.hostname("images", name))
+    certificate = _certificate(naming.name("api-certificate"), api_hostname, platform, provider)
+    cloudfront_provider = tagged_aws_provider(
+        config, naming.name("aws-cloudfront"), region=CLOUDFRONT_CERTIFICATE_REGION
+    )
+    cdn_certificate = _certificate(
+        naming.name("images-certificate"), images_hostname, platform, cloudfront_provider
+    )
+    ingress_class = naming.name("alb")
+    AlbIngressClass(
+        ingress_class,
+        IngressClassArgs(
+            class_name=ingress_class,
+            group_name=naming.prefix,
+            namespace=config.stack,
+            certificate_arn=certificate.arn,
+            waf_acl_arn=platform.waf_acl_arn,
+            logs_bucket_name=platform.logs_bucket_name,
+            kubernetes_provider=kubernetes_provider,
+            deletion_protection=config.stack == "prod",
+        ),
+        opts=child_options(provider),
+    )
+    return EnvironmentEdge(
+        api_hostname=api_hostname,
+        images_hostname=images_hostname,
+        ingress_class=ingress_class,
+        ingress_group=naming.prefix,
+        certificate_arn=certificate.arn,
+        cdn_certificate_arn=cdn_certificate.arn,
+    )
+
+
+def _certificate(
+    name: str,
+    hostname: pulumi.Output[str],
+    platform: PlatformOutputs,
+    provider: aws.Provider,
+) -> DnsValidatedCertificate:
+    return DnsValidatedCertificate(
+        name,
+        CertificateArgs(domain_name=hostname, zone_id=platform.hosted_zone_id),
+        opts=child_options(provider),
+    )

@@ -1,0 +1,366 @@
+"""Real PostgreSQL, Redis and moto servers for the application tests (one of each per
+session), an application wired to them, and small factories."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jwt
+import psycopg
+import pytest
+import redis
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from jwt.algorithms import RSAAlgorithm
+
+from app.core.config import Settings
+from app.devservers import (
+    Database,
+    MotoServer,
+    RedisServer,
+    free_port,
+    provision_database,
+    start_moto,
+    start_postgres,
+    start_redis,
+)
+from app.factory import create_app
+from app.services import all_routers
+
+BUCKET = "pingvas-test-images"
+SIGNUP_CREDITS = 50
+VARIANTS = {"credits-100": "101", "credits-500": "105", "basic": "201", "pro": "301"}
+MODELS = {
+    "tiny-sd": {
+        "name": "Tiny SD",
+        "kind": "stable-diffusion",
+        "default_width": 512,
+        "default_height": 512,
+        "default_steps": 25,
+    },
+    "sdxl-base": {
+        "name": "SDXL base",
+        "kind": "sdxl",
+        "default_width": 1024,
+        "default_height": 1024,
+        "default_steps": 30,
+    },
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws_environment() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            patch.setenv(name, "testing")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        yield
+
+
+@pytest.fixture(scope="session")
+def database() -> Iterator[Database]:
+    server = start_postgres()
+    try:
+        yield provision_database(server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = start_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def moto_server(aws_environment: None) -> Iterator[MotoServer]:
+    server = start_moto()
+    boto3.client("s3", endpoint_url=server.url, region_name="us-east-1").create_bucket(
+        Bucket=BUCKET
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(moto_server: MotoServer) -> Any:
+    return boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("models")
+    for model_id, manifest in MODELS.items():
+        (root / model_id).mkdir()
+        (root / model_id / "manifest.json").write_text(json.dumps(manifest))
+    (root / "broken").mkdir()
+    (root / "broken" / "manifest.json").write_text("{not json")
+    (root / "no-manifest").mkdir()
+    return root
+
+
+@dataclass
+class FakeProviders:
+    """Stand-ins for Lemon Squeezy's API and the Google and Discord sign-in endpoints, on a
+    real socket. Records what it receives; tests set the profile it hands out."""
+
+    url: str
+    signing_key: Any
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    discord_profile: dict[str, Any] = field(default_factory=dict)
+    google_claims: dict[str, Any] = field(default_factory=dict)
+
+    def id_token(self, client_id: str) -> str:
+        now = int(time.time())
+        claims = {"iss": f"{self.url}/google", "aud": client_id, "iat": now, "exp": now + 300}
+        claims.update(self.google_claims)
+        return jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": "k1"})
+
+    def answer(self, method: str, path: str) -> tuple[int, dict[str, Any]]:
+        base = f"{self.url}/google"
+        if method == "POST" and path == "/v1/checkouts":
+            attributes = {"url": "https://pay.example/c-1"}
+            return 201, {"data": {"type": "checkouts", "id": "c-1", "attributes": attributes}}
+        if method == "POST" and path == "/discord/oauth2/token":
+            return 200, {"access_token": "discord-token", "token_type": "Bearer", "expires_in": 600}
+        if method == "GET" and path == "/discord/users/@me":
+            return 200, self.discord_profile
+        if method == "GET" and path == "/google/.well-known/openid-configuration":
+            return 200, {
+                "issuer": base,
+                "authorization_endpoint": f"{base}/authorize",
+                "token_endpoint": f"{base}/token",
+                "jwks_uri": f"{base}/jwks",
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }
+        if method == "GET" and path == "/google/jwks":
+            public = json.loads(RSAAlgorithm.to_jwk(self.signing_key.public_key()))
+            return 200, {"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]}
+        if method == "POST" and path == "/google/token":
+            token = self.id_token("google-client")
+            return 200, {
+                "access_token": "g",
+                "token_type": "Bearer",
+                "expires_in": 600,
+                "id_token": token,
+            }
+        return 404, {"error": "not found"}
+
+
+@pytest.fixture(scope="session")
+def providers() -> Iterator[FakeProviders]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    fake = FakeProviders(url="", signing_key=key)
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            raw = self.rfile.read(length).decode()
+            try:
+                body: Any = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw
+            path = self.path.split("?", 1)[0]
+            fake.requests.append({"path": path, "headers": dict(self.headers), "body": body})
+            status, answer = fake.answer(self.command, path)
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _serve
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield fake
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database: Database,
+    redis_server: RedisServer,
+    moto_server: MotoServer,
+    models_dir: Path,
+    providers: FakeProviders,
+) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database.app_url,
+        db_schema=database.schema,
+        redis_url=redis_server.url,
+        s3_bucket=BUCKET,
+        aws_region="us-east-1",
+        aws_endpoint_url=moto_server.url,
+        jwt_secret=secrets.token_urlsafe(48),
+        session_secret=secrets.token_urlsafe(48),
+        lemonsqueezy_webhook_secret=secrets.token_urlsafe(32),
+        lemonsqueezy_api_key=secrets.token_urlsafe(32),
+        lemonsqueezy_store_id="4242",
+        lemonsqueezy_api_url=providers.url,
+        lemonsqueezy_variants=VARIANTS,
+        discord_client_id="discord-client",
+        discord_client_secret=secrets.token_urlsafe(24),
+        discord_api_url=f"{providers.url}/discord",
+        google_client_id="google-client",
+        google_client_secret=secrets.token_urlsafe(24),
+        google_metadata_url=f"{providers.url}/google/.well-known/openid-configuration",
+        models_dir=models_dir,
+        auth_dev_login=True,
+        signup_credits=SIGNUP_CREDITS,
+        rate_limit_ip_per_minute=100_000,
+        rate_limit_user_per_minute=100_000,
+    )
+
+
+@pytest.fixture(scope="session")
+def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
+    """Builds extra applications with changed settings (closed at session end)."""
+    opened: list[TestClient] = []
+
+    def build(**changes: Any) -> TestClient:
+        app = create_app(all_routers(), settings=settings.model_copy(update=changes))
+        client = TestClient(app)
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield build
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> FastAPI:
+    return create_app(all_routers(), settings=settings)
+
+
+@pytest.fixture(scope="session")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@dataclass
+class TestUser:
+    id: uuid.UUID
+    email: str
+    token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_user(client: TestClient, owner: Callable[..., Any]) -> Callable[..., TestUser]:
+    """A new user via the development login; ``credits``/``tier`` set as the owner."""
+
+    def make(credits: int | None = None, tier: str | None = None) -> TestUser:
+        email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+        response = client.post("/api/auth/dev-login", json={"email": email})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        me = client.get(
+            "/api/users/me", headers={"Authorization": f"Bearer {body['access_token']}"}
+        )
+        user = TestUser(
+            uuid.UUID(me.json()["id"]), email, body["access_token"], body["refresh_token"]
+        )
+        if credits is not None and credits != SIGNUP_CREDITS:
+            # Through the ledger, as an operator's grant would be, so balance == sum(ledger).
+            owner(
+                "WITH changed AS (UPDATE users SET credits = %s WHERE id = %s RETURNING credits)"
+                " INSERT INTO credit_ledger (user_id, key, kind, amount, balance_after)"
+                " SELECT %s, %s, 'grant', %s, credits FROM changed",
+                (credits, user.id, user.id, f"grant:{uuid.uuid4()}", credits - SIGNUP_CREDITS),
+            )
+        if tier is not None:
+            owner("UPDATE users SET tier = %s WHERE id = %s", (tier, user.id))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def user(make_user: Callable[..., TestUser]) -> TestUser:
+    return make_user()
+
+
+@pytest.fixture(scope="session")
+def owner(database: Database) -> Callable[..., list[tuple[Any, ...]]]:
+    """Runs SQL as the schema owner (like the worker or an operator would, RLS bypassed)."""
+
+    def run(query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=database.server.port,
+            user="pingvas_owner",
+            dbname=database.name,
+            autocommit=True,
+            options=f"-c search_path={database.schema}",
+        ) as conn:
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def as_app_role(database: Database) -> Callable[..., Any]:
+    """A connection as the application role (RLS applies), for direct SQL checks."""
+
+    def connect() -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=database.server.port,
+            user="pingvas_app",
+            dbname=database.name,
+            options=f"-c search_path={database.schema}",
+        )
+
+    return connect
+
+
+def balance_and_ledger(owner: Callable[..., Any], user_id: uuid.UUID) -> tuple[int, int, int]:
+    """(balance, sum of ledger amounts, number of ledger rows)."""
+    balance = owner("SELECT credits FROM users WHERE id = %s", (user_id,))[0][0]
+    total, rows = owner(
+        "SELECT coalesce(sum(amount), 0), count(*) FROM credit_ledger WHERE user_id = %s",
+        (user_id,),
+    )[0]
+    return balance, int(total), rows
+
+
+def problems(response: Any) -> str:
+    """The messages of a 422 answer (FastAPI's validation-error list), joined."""
+    detail = response.json()["detail"]
+    assert isinstance(detail, list), detail
+    return " | ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in detail)

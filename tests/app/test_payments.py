@@ -1,0 +1,229 @@
+"""Lemon Squeezy: checkout, the signed webhook (exactly-once credits, tiers), the ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.app.conftest import VARIANTS, balance_and_ledger, problems
+
+
+@pytest.fixture
+def send(client, settings):
+    secret = settings.lemonsqueezy_webhook_secret.get_secret_value()
+
+    def post(event: dict[str, Any], signature: str | bytes | None = None, raw: bytes | None = None):
+        body = raw if raw is not None else json.dumps(event).encode()
+        signed = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Event-Name": event.get("meta", {}).get("event_name", ""),
+        }
+        headers["X-Signature"] = signed if signature is None else signature
+        return client.post("/api/payments/webhook", content=body, headers=headers)
+
+    return post
+
+
+def order(
+    user_id: uuid.UUID, variant: str, order_id: str | None = None, status: str = "paid"
+) -> dict[str, Any]:
+    return {
+        "meta": {"event_name": "order_created", "custom_data": {"user_id": str(user_id)}},
+        "data": {
+            "type": "orders",
+            "id": order_id or str(uuid.uuid4().int % 10**9),
+            "attributes": {
+                "status": status,
+                "first_order_item": {"variant_id": int(VARIANTS[variant])},
+            },
+        },
+    }
+
+
+def subscription(
+    user_id: uuid.UUID, event: str, variant: str, status: str, sub_id: str, updated_at: str
+) -> dict[str, Any]:
+    return {
+        "meta": {"event_name": event, "custom_data": {"user_id": str(user_id)}},
+        "data": {
+            "type": "subscriptions",
+            "id": sub_id,
+            "attributes": {
+                "status": status,
+                "variant_id": int(VARIANTS[variant]),
+                "updated_at": updated_at,
+            },
+        },
+    }
+
+
+def invoice(user_id: uuid.UUID, sub_id: str, invoice_id: str) -> dict[str, Any]:
+    return {
+        "meta": {
+            "event_name": "subscription_payment_success",
+            "custom_data": {"user_id": str(user_id)},
+        },
+        "data": {
+            "type": "subscription-invoices",
+            "id": invoice_id,
+            "attributes": {
+                "subscription_id": int(sub_id),
+                "status": "paid",
+                "billing_reason": "initial",
+            },
+        },
+    }
+
+
+def test_order_credits_exactly_once(send, user, owner, client):
+    event = order(user.id, "credits-500", order_id="9001")
+
+    first = send(event)
+    replay = send(event)
+
+    assert first.status_code == 200
+    assert first.json() == {"status": "processed", "credited": 500}
+    assert replay.json() == {"status": "duplicate", "credited": 0}
+    assert balance_and_ledger(owner, user.id) == (550, 550, 2)
+    assert owner(
+        "SELECT key, amount FROM credit_ledger WHERE kind = 'purchase' AND user_id = %s", (user.id,)
+    ) == [("order:9001", 500)]
+    assert client.get("/api/users/me", headers=user.headers).json()["credits"] == 550
+
+
+def test_the_same_order_under_a_changed_payload_is_still_credited_once(send, user, owner):
+    send(order(user.id, "credits-100", order_id="9100"))
+    changed = order(user.id, "credits-100", order_id="9100")
+    changed["data"]["attributes"]["note"] = "redelivered"
+    assert send(changed).json()["status"] == "duplicate"
+    assert balance_and_ledger(owner, user.id)[0] == 150
+
+
+def test_unpaid_orders_and_subscription_orders_credit_nothing(send, user, owner):
+    assert send(order(user.id, "credits-100", status="pending")).json()["status"] == "ignored"
+    assert send(order(user.id, "pro")).json()["status"] == "ignored"
+    assert balance_and_ledger(owner, user.id) == (50, 50, 1)
+
+
+@pytest.mark.parametrize("signature", ["", "deadbeef", "0" * 64, b"\xe9" * 64])
+def test_a_bad_signature_is_refused_and_changes_nothing(send, user, owner, signature):
+    response = send(order(user.id, "credits-500"), signature=signature)
+    assert response.status_code == 401
+    assert response.json()["detail"] == "invalid signature"
+    assert balance_and_ledger(owner, user.id) == (50, 50, 1)
+
+
+def test_a_body_changed_after_signing_is_refused(client, settings, user, owner):
+    secret = settings.lemonsqueezy_webhook_secret.get_secret_value()
+    signed_body = json.dumps(order(user.id, "credits-100")).encode()
+    signature = hmac.new(secret.encode(), signed_body, hashlib.sha256).hexdigest()
+    tampered = signed_body.replace(b'"101"', b'"105"').replace(b"101", b"105")
+    response = client.post(
+        "/api/payments/webhook", content=tampered, headers={"X-Signature": signature}
+    )
+    assert response.status_code == 401
+    assert balance_and_ledger(owner, user.id)[0] == 50
+
+
+def test_signed_but_malformed_events_are_4xx(send, user):
+    assert send({}, raw=b"not json").status_code == 422
+    assert send({"meta": {"event_name": "order_created"}, "data": {}}).status_code == 422
+    unknown_user = order(uuid.uuid4(), "credits-100")
+    response = send(unknown_user)
+    assert response.status_code == 422
+    assert "body.meta.custom_data.user_id: custom_data.user_id is unknown" in problems(response)
+
+
+def test_subscription_lifecycle_sets_tiers_and_credits_each_invoice_once(send, user, owner, client):
+    sub_id = str(uuid.uuid4().int % 10**8)
+
+    early = send(invoice(user.id, sub_id, "inv-0"))
+    assert early.status_code == 409  # the subscription is not known yet: Lemon Squeezy retries
+
+    created = send(
+        subscription(
+            user.id, "subscription_created", "basic", "active", sub_id, "2026-01-01T00:00:00Z"
+        )
+    )
+    assert created.json()["status"] == "processed"
+    assert client.get("/api/users/me", headers=user.headers).json()["tier"] == "basic"
+
+    assert send(invoice(user.id, sub_id, "inv-0")).json() == {
+        "status": "processed",
+        "credited": 1000,
+    }
+    assert send(invoice(user.id, sub_id, "inv-0")).json()["status"] == "duplicate"
+    assert send(invoice(user.id, sub_id, "inv-1")).json()["credited"] == 1000
+
+    upgraded = subscription(
+        user.id, "subscription_updated", "pro", "active", sub_id, "2026-02-01T00:00:00Z"
+    )
+    assert send(upgraded).json()["status"] == "processed"
+    assert client.get("/api/users/me", headers=user.headers).json()["tier"] == "pro"
+    assert send(invoice(user.id, sub_id, "inv-2")).json()["credited"] == 5000
+
+    expired = subscription(
+        user.id, "subscription_expired", "pro", "expired", sub_id, "2026-03-01T00:00:00Z"
+    )
+    send(expired)
+    assert client.get("/api/users/me", headers=user.headers).json()["tier"] == "free"
+    assert balance_and_ledger(owner, user.id) == (7050, 7050, 4)
+
+
+def test_checkout_returns_the_provider_url_with_our_user_id(client, user, providers, settings):
+    response = client.post(
+        "/api/payments/checkout", json={"variant": "credits-500"}, headers=user.headers
+    )
+    assert response.status_code == 200
+    assert response.json() == {"url": "https://pay.example/c-1"}
+    sent = [r for r in providers.requests if r["path"] == "/v1/checkouts"][-1]
+    assert sent["path"] == "/v1/checkouts"
+    assert (
+        sent["headers"]["Authorization"]
+        == f"Bearer {settings.lemonsqueezy_api_key.get_secret_value()}"
+    )
+    data = sent["body"]["data"]
+    assert data["attributes"]["checkout_data"]["custom"] == {"user_id": str(user.id)}
+    assert data["relationships"]["variant"]["data"]["id"] == VARIANTS["credits-500"]
+    assert data["relationships"]["store"]["data"]["id"] == "4242"
+
+
+def test_checkout_refuses_unknown_variants(client, user):
+    response = client.post("/api/payments/checkout", json={"variant": "gold"}, headers=user.headers)
+    assert response.status_code == 422
+    assert "body.variant: unknown variant 'gold'" in problems(response)
+    assert client.post("/api/payments/checkout", json={"variant": "basic"}).status_code == 401
+
+
+def test_checkout_provider_failure_is_502(make_client, user):
+    from app.devservers import free_port
+
+    broken = make_client(lemonsqueezy_api_url=f"http://127.0.0.1:{free_port()}")
+    response = broken.post("/api/payments/checkout", json={"variant": "pro"}, headers=user.headers)
+    assert response.status_code == 502
+
+
+def test_ledger_lists_own_entries_newest_first(send, client, user, make_user):
+    other = make_user()
+    send(order(user.id, "credits-100"))
+    client.post("/api/generations", headers=user.headers, json={"prompt": "x", "model": "tiny-sd"})
+    page = client.get("/api/payments/ledger", headers=user.headers).json()
+    assert [entry["kind"] for entry in page["items"]] == ["debit", "purchase", "signup"]
+    assert [entry["balance_after"] for entry in page["items"]] == [149, 150, 50]
+    assert page["next_offset"] is None
+    assert [
+        e["kind"] for e in client.get("/api/payments/ledger", headers=other.headers).json()["items"]
+    ] == ["signup"]
+
+
+def test_an_oversized_webhook_is_413(client):
+    response = client.post(
+        "/api/payments/webhook", content=b"x" * (256 * 1024 + 1), headers={"X-Signature": "0"}
+    )
+    assert response.status_code == 413

@@ -1,0 +1,56 @@
+"""Per-user and per-IP limits, kept in Redis, answer 429 with Retry-After."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from app.core.ratelimit import RateLimiter
+
+
+@pytest.fixture(autouse=True)
+def away_from_a_window_edge() -> None:
+    """Limits count per clock minute: don't let a test straddle two windows."""
+    if 60 - time.time() % 60 < 3:
+        time.sleep(60 - time.time() % 60 + 0.1)
+
+
+def test_per_user_limit(make_client, make_user):
+    limited = make_client(rate_limit_user_per_minute=3)
+    alice, bob = make_user(), make_user()
+    # Counters live in the shared Redis; start this application's from zero.
+    limited.app.state.context.limiter.prefix = f"pingvas:ratelimit:{uuid.uuid4()}"
+
+    statuses = [limited.get("/api/users/me", headers=alice.headers).status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
+    refused = limited.get("/api/users/me", headers=alice.headers)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+    assert "user" in refused.json()["detail"]
+    assert limited.get("/api/users/me", headers=bob.headers).status_code == 200
+
+
+def test_per_ip_limit_covers_anonymous_endpoints(make_client):
+    limited = make_client(rate_limit_ip_per_minute=2)
+    # Every test client has the same address; start this application's counters from zero.
+    limited.app.state.context.limiter.prefix = f"pingvas:ratelimit:{uuid.uuid4()}"
+
+    statuses = [limited.get("/api/models").status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+    assert int(limited.get("/api/models").headers["Retry-After"]) >= 1
+    assert limited.get("/healthz").status_code == 200  # probes are never limited
+
+
+def test_limits_are_shared_through_redis(redis_client):
+    prefix = f"test:{uuid.uuid4()}"
+    first, second = RateLimiter(redis_client, prefix), RateLimiter(redis_client, prefix)
+    assert first.hit("ip", "10.0.0.1", limit=2).allowed
+    assert second.hit("ip", "10.0.0.1", limit=2).allowed
+    decision = first.hit("ip", "10.0.0.1", limit=2)
+    assert not decision.allowed
+    assert 1 <= decision.retry_after <= 61
+    assert second.hit("ip", "10.0.0.2", limit=2).allowed

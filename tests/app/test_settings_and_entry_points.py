@@ -1,0 +1,191 @@
+"""Settings from the environment, start-up refusals, the entry points and migrations."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from app.core import config
+from app.core.config import Settings
+from app.services import SERVICE_PORTS
+
+REPO = Path(__file__).resolve().parents[2]
+STRONG = "x" * 40
+SERVICE_PATHS = {
+    "user": {"/api/auth/dev-login", "/api/users/me"},
+    "payment": {"/api/payments/webhook", "/api/payments/ledger"},
+    "generation": {"/api/generations", "/api/generations/{job_id}"},
+    "gallery": {"/api/images", "/api/images/{image_id}"},
+    "model": {"/api/models", "/api/models/{model_id}"},
+}
+
+
+@pytest.fixture
+def environment(monkeypatch, settings):
+    """A complete environment for a non-development deployment."""
+    values = {
+        "ENVIRONMENT": "dev",
+        "DATABASE_URL": settings.database_url.replace("postgresql+psycopg://", "postgresql://"),
+        "DB_SCHEMA": settings.db_schema,
+        "REDIS_URL": settings.redis_url,
+        "S3_BUCKET": settings.s3_bucket,
+        "AWS_ENDPOINT_URL": settings.aws_endpoint_url or "",
+        "JWT_SECRET": STRONG,
+        "SESSION_SECRET": STRONG,
+        "LEMONSQUEEZY_WEBHOOK_SECRET": "whsec-real-value",
+        "LEMONSQUEEZY_API_KEY": "key-real-value",
+        "LEMONSQUEEZY_VARIANTS": '{"pro": "301"}',
+        "MODELS_DIR": str(settings.models_dir),
+        "CORS_ORIGINS": "https://app.example, https://admin.example",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    config.get_settings.cache_clear()
+    yield values
+    config.get_settings.cache_clear()
+
+
+def test_settings_come_from_the_environment(environment):
+    settings = config.get_settings()
+    assert settings.environment == "dev"
+    assert settings.database_url.startswith("postgresql+psycopg://")
+    assert settings.lemonsqueezy_variants == {"pro": "301"}
+    assert settings.cors_origins == ["https://app.example", "https://admin.example"]
+    assert settings.jwt_secret.get_secret_value() == STRONG
+    assert STRONG not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("JWT_SECRET", "changethis", "JWT_SECRET is a placeholder"),
+        ("SESSION_SECRET", "short-but-not-placeholder", "SESSION_SECRET must be at least 32"),
+        ("LEMONSQUEEZY_WEBHOOK_SECRET", "changeme", "LEMONSQUEEZY_WEBHOOK_SECRET is a placeholder"),
+        ("ENVIRONMENT", "staging", "ENVIRONMENT must be"),
+        ("DB_SCHEMA", "dev; DROP TABLE users", "DB_SCHEMA"),
+    ],
+)
+def test_unsafe_settings_are_refused_at_start(environment, monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=message if name != "DB_SCHEMA" else "db_schema"):
+        config.get_settings()
+
+
+def test_a_missing_secret_is_refused_outside_development(environment, monkeypatch):
+    monkeypatch.delenv("JWT_SECRET")
+    with pytest.raises(ValidationError, match="JWT_SECRET is a placeholder"):
+        config.get_settings()
+
+
+def test_dev_login_is_refused_in_prod(environment, monkeypatch):
+    monkeypatch.setenv("ENVIRONMENT", "prod")
+    monkeypatch.setenv("AUTH_DEV_LOGIN", "true")
+    with pytest.raises(
+        ValidationError, match="AUTH_DEV_LOGIN=true is refused when ENVIRONMENT=prod"
+    ):
+        config.get_settings()
+    monkeypatch.setenv("AUTH_DEV_LOGIN", "false")
+    assert config.get_settings().environment == "prod"
+
+
+def test_development_accepts_placeholders():
+    settings = Settings(
+        environment="development", database_url="postgresql://localhost/db", auth_dev_login=True
+    )
+    assert settings.jwt_secret.get_secret_value() == "changethis"
+
+
+def _fresh_import(module: str):
+    sys.modules.pop(module, None)
+    return importlib.import_module(module)
+
+
+def test_app_main_composes_every_service(environment):
+    app = _fresh_import("app.main").app
+    paths = set(app.openapi()["paths"])
+    assert set().union(*SERVICE_PATHS.values()) <= paths
+    assert {"/healthz", "/readyz", "/metrics"} <= paths
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_PATHS))
+def test_each_service_runs_alone(environment, service):
+    module = _fresh_import(f"app.services.{service}.main")
+    paths = set(module.app.openapi()["paths"])
+    assert SERVICE_PATHS[service] <= paths
+    assert {"/healthz", "/readyz", "/metrics"} <= paths
+    for other, other_paths in SERVICE_PATHS.items():
+        if other != service:
+            assert not other_paths & paths, f"{service} should not serve {other}"
+    port = module.PORT
+    assert port == SERVICE_PORTS[service]
+
+
+def test_alembic_upgrade_head_from_the_repo_root(database, owner):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": database.owner_url,
+        "DB_SCHEMA": "prod_pingvas",
+        "DB_APP_ROLE": "pingvas_app",
+    }
+    for _ in range(2):  # the second run finds nothing to do
+        result = subprocess.run(
+            [sys.executable, "-m", "alembic", "upgrade", "head"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+    tables = owner(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'prod_pingvas' ORDER BY tablename"
+    )
+    assert [name for (name,) in tables] == [
+        "alembic_version",
+        "credit_ledger",
+        "images",
+        "jobs",
+        "payment_events",
+        "users",
+    ]
+    assert owner("SELECT version_num FROM prod_pingvas.alembic_version") == [("0001",)]
+
+
+def test_secrets_manager_fills_what_the_environment_leaves_unset(
+    environment, monkeypatch, moto_server
+):
+    import boto3
+
+    secret_id = f"pingvas/dev/app-{uuid.uuid4().hex[:6]}"
+    document = {
+        "JWT_SECRET": "j" * 40,
+        "SESSION_SECRET": "from-the-secret-but-overridden-000000",
+        "LEMONSQUEEZY_VARIANTS": {"basic": "201"},
+        "NOT_A_SETTING": "ignored",
+    }
+    boto3.client(
+        "secretsmanager", endpoint_url=moto_server.url, region_name="us-east-1"
+    ).create_secret(Name=secret_id, SecretString=json.dumps(document))
+    monkeypatch.setenv("SECRETS_MANAGER_SECRET_ID", secret_id)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    monkeypatch.delenv("JWT_SECRET")
+    monkeypatch.delenv("LEMONSQUEEZY_VARIANTS")
+
+    settings = config.get_settings()
+
+    assert settings.jwt_secret.get_secret_value() == "j" * 40
+    assert settings.session_secret.get_secret_value() == STRONG  # the environment wins
+    assert settings.lemonsqueezy_variants == {"basic": "201"}
+
+
+def test_a_missing_secret_fails_start_up(environment, monkeypatch, moto_server):
+    monkeypatch.setenv("SECRETS_MANAGER_SECRET_ID", "pingvas/does-not-exist")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    with pytest.raises(Exception, match="ResourceNotFound"):
+        config.get_settings()

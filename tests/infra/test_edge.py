@@ -1,0 +1,215 @@
+"""SPEC §1 and §6 layer 1: WAF, certificates, DNS and the shared load balancer wiring."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from infra.offline import OfflineRun
+from tests.crds import crd_errors
+from tests.infra.conftest import run_stack
+
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+PARAMS = "kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams"
+
+
+def rules(run: OfflineRun) -> dict[str, dict[str, Any]]:
+    (acl,) = run.of_type(WEB_ACL)
+    return {rule["name"]: rule for rule in acl.inputs["rules"]}
+
+
+def test_rate_limit_is_2000_per_5_minutes_per_ip_answering_429(shared: OfflineRun) -> None:
+    (acl,) = shared.of_type(WEB_ACL)
+    assert acl.inputs["scope"] == "REGIONAL"
+    assert acl.inputs["defaultAction"] == {"allow": {}}
+    rate = rules(shared)["rate-limit"]
+    assert rate["statement"]["rateBasedStatement"] == {
+        "limit": 2000,
+        "evaluationWindowSec": 300,
+        "aggregateKeyType": "IP",
+    }
+    response = rate["action"]["block"]["customResponse"]
+    assert response["responseCode"] == 429
+    (body,) = acl.inputs["customResponseBodies"]
+    assert body["key"] == response["customResponseBodyKey"]
+    assert body["contentType"] == "APPLICATION_JSON"
+
+
+def test_managed_rule_groups_by_name(shared: OfflineRun) -> None:
+    groups = {
+        name: rule["statement"]["managedRuleGroupStatement"]
+        for name, rule in rules(shared).items()
+        if "managedRuleGroupStatement" in rule["statement"]
+    }
+    assert {g["name"] for g in groups.values()} == {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesSQLiRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    }
+    assert {g["vendorName"] for g in groups.values()} == {"AWS"}
+    for name in groups:
+        assert rules(shared)[name]["overrideAction"] == {"none": {}}
+
+
+def test_every_rule_has_metrics_and_sampled_requests(shared: OfflineRun) -> None:
+    for name, rule in rules(shared).items():
+        visibility = rule["visibilityConfig"]
+        assert visibility["cloudwatchMetricsEnabled"] is True, name
+        assert visibility["sampledRequestsEnabled"] is True, name
+        assert visibility["metricName"] == f"pingvas-shared-waf-{name}"
+
+
+def test_geo_allow_list_anonymous_and_count_mode_come_from_config(
+    stack_with: Callable[..., OfflineRun],
+) -> None:
+    run = stack_with(
+        "shared",
+        {
+            "pingvas:edge": {
+                "domain": "pingvas.example.com",
+                "waf": {
+                    "geoBlockCountries": ["KP", "IR"],
+                    "allowListCidrs": ["198.51.100.0/24"],
+                    "anonymousIpList": True,
+                    "countOnly": ["common"],
+                    "priorities": {"sql-injection": 5},
+                },
+            }
+        },
+    )
+    found = rules(run)
+    assert found["geo-block"]["statement"]["geoMatchStatement"]["countryCodes"] == ["KP", "IR"]
+    assert found["geo-block"]["action"] == {"block": {}}
+    allow = found["allow-list"]
+    assert allow["action"] == {"allow": {}}
+    (ip_set,) = run.of_type("aws:wafv2/ipSet:IpSet")
+    assert ip_set.inputs["addresses"] == ["198.51.100.0/24"]
+    assert allow["statement"]["ipSetReferenceStatement"]["arn"].endswith(ip_set.id)
+    # The allow-list is evaluated before the rate limit.
+    assert allow["priority"] < found["rate-limit"]["priority"]
+    anonymous = found["anonymous-ip"]["statement"]["managedRuleGroupStatement"]
+    assert anonymous["name"] == "AWSManagedRulesAnonymousIpList"
+    assert found["common"]["overrideAction"] == {"count": {}}
+    assert found["sql-injection"]["priority"] == 5
+    priorities = [rule["priority"] for rule in found.values()]
+    assert len(priorities) == len(set(priorities))
+
+
+def test_no_geo_rule_or_allow_list_by_default(shared: OfflineRun) -> None:
+    assert "geo-block" not in rules(shared)
+    assert "allow-list" not in rules(shared)
+    assert shared.of_type("aws:wafv2/ipSet:IpSet") == []
+
+
+def test_waf_logs_redact_credentials(shared: OfflineRun) -> None:
+    (logging,) = shared.of_type("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    (acl,) = shared.of_type(WEB_ACL)
+    assert logging.inputs["resourceArn"].endswith(acl.id)
+    group = shared.one("aws:cloudwatch/logGroup:LogGroup", "pingvas-shared-waf-logs")
+    assert group.inputs["name"].startswith("aws-waf-logs-")
+    assert group.inputs["retentionInDays"] == 30
+    assert logging.inputs["logDestinationConfigs"] == [
+        f"arn:aws:cloudwatch:us-east-1:123456789012:{group.id}"
+    ]
+    redacted = {field["singleHeader"]["name"] for field in logging.inputs["redactedFields"]}
+    assert redacted == {"authorization", "cookie"}
+
+
+def test_zone_and_external_dns_limited_to_it(shared: OfflineRun) -> None:
+    (zone,) = shared.of_type("aws:route53/zone:Zone")
+    assert zone.inputs["name"] == "pingvas.example.com"
+    assert shared.outputs["domain"] == "pingvas.example.com"
+    zone_id = shared.outputs["hostedZoneId"]
+    release = shared.one("kubernetes:helm.sh/v3:Release", "pingvas-shared-dns-external-dns")
+    values = release.inputs["values"]
+    assert values["domainFilters"] == ["pingvas.example.com"]
+    assert values["extraArgs"] == [f"--zone-id-filter={zone_id}"]
+    assert values["policy"] == "sync"
+    assert values["txtOwnerId"] == "pingvas-shared-eks"
+
+    role = shared.one("aws:iam/role:Role", "pingvas-shared-dns-external-dns")
+    (policy,) = [
+        p for p in shared.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id
+    ]
+    change = json.loads(policy.inputs["policy"])["Statement"][0]
+    assert change["Action"] == "route53:ChangeResourceRecordSets"
+    assert change["Resource"] == f"arn:aws:route53:::hostedzone/{zone_id}"
+
+
+def test_existing_zone_is_used_not_created(stack_with: Callable[..., OfflineRun]) -> None:
+    run = stack_with(
+        "shared", {"pingvas:edge": {"domain": "pingvas.example.com", "hostedZoneId": "Z0123ABC"}}
+    )
+    assert run.of_type("aws:route53/zone:Zone") == []
+    assert run.outputs["hostedZoneId"] == "Z0123ABC"
+
+
+@pytest.mark.parametrize(
+    ("stack", "api", "images"),
+    [
+        ("prod", "api.pingvas.example.com", "images.pingvas.example.com"),
+        ("dev", "api.dev.pingvas.example.com", "images.dev.pingvas.example.com"),
+        ("pr-7", "api.pr-7.pingvas.example.com", "images.pr-7.pingvas.example.com"),
+    ],
+)
+def test_hostnames_and_dns_validated_certificates(stack: str, api: str, images: str) -> None:
+    run = run_stack(stack)
+    edge = run.outputs["edge"]
+    assert (edge["apiHostname"], edge["imagesHostname"]) == (api, images)
+    certificates = {
+        c.inputs["domainName"]: c for c in run.of_type("aws:acm/certificate:Certificate")
+    }
+    assert set(certificates) == {api, images}
+    for hostname, certificate in certificates.items():
+        assert certificate.inputs["validationMethod"] == "DNS"
+        (record,) = [
+            r for r in run.of_type("aws:route53/record:Record") if r.parent == certificate.parent
+        ]
+        assert record.inputs["name"].endswith(f".{hostname}.")
+        assert record.inputs["type"] == "CNAME"
+        assert record.inputs["zoneId"] == run_stack("shared").outputs["hostedZoneId"]
+        (validation,) = [
+            v
+            for v in run.of_type("aws:acm/certificateValidation:CertificateValidation")
+            if v.parent == certificate.parent
+        ]
+        assert validation.inputs["certificateArn"].endswith(certificate.id)
+        assert validation.inputs["validationRecordFqdns"] == [record.inputs["name"].rstrip(".")]
+    # CloudFront only takes certificates from us-east-1, whatever the stack's region.
+    cdn_provider = run.provider_of(certificates[images])
+    assert cdn_provider.inputs["region"] == "us-east-1"
+    assert cdn_provider.name == f"pingvas-{stack}-aws-cloudfront"
+    assert run.provider_of(certificates[api]).name == f"pingvas-{stack}-aws"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "pr-7"])
+def test_ingress_class_shares_one_alb_with_waf_tls_and_logs(stack: str) -> None:
+    run = run_stack(stack)
+    shared = run_stack("shared")
+    (params,) = run.of_type(PARAMS)
+    resource = {
+        k: copy.deepcopy(params.inputs[k]) for k in ("apiVersion", "kind", "metadata", "spec")
+    }
+    assert crd_errors(resource) == []
+    spec = params.inputs["spec"]
+    edge = run.outputs["edge"]
+    assert spec["group"] == {"name": edge["ingressGroup"]}
+    assert spec["wafv2AclArn"] == shared.outputs["wafAclArn"]
+    assert spec["certificateArn"] == [edge["certificateArn"]]
+    assert spec["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert spec["sslRedirectPort"] == "443"
+    assert spec["scheme"] == "internet-facing"
+    assert spec["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": stack}}
+    attributes = {a["key"]: a["value"] for a in spec["loadBalancerAttributes"]}
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["access_logs.s3.bucket"] == shared.outputs["logsBucketName"]
+    assert attributes["deletion_protection.enabled"] == ("true" if stack == "prod" else "false")
+    (ingress_class,) = run.of_type("kubernetes:networking.k8s.io/v1:IngressClass")
+    assert ingress_class.inputs["metadata"]["name"] == edge["ingressClass"]
+    assert ingress_class.inputs["spec"]["controller"] == "ingress.k8s.aws/alb"
+    assert ingress_class.inputs["spec"]["parameters"]["name"] == params.inputs["metadata"]["name"]
