@@ -23,7 +23,7 @@ class ImageCdnArgs:
     bucket_regional_domain_name: pulumi.Input[str]
     path_pattern: str = "/images/*"
     price_class: str = "PriceClass_100"  # North America and Europe
-    aliases: Sequence[str] = field(default_factory=list)
+    aliases: Sequence[pulumi.Input[str]] = field(default_factory=list)
     # An ACM certificate in us-east-1 for the aliases; CloudFront's own name without.
     certificate_arn: pulumi.Input[str] | None = None
     web_acl_arn: pulumi.Input[str] | None = None

@@ -54,9 +54,10 @@ class TenancyArgs:
     quota_pods: int
     priority_class_name: str
     priority_value: int
-    images_bucket_arn: pulumi.Input[str] | None = None
-    secret_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
-    models_file_system_arn: pulumi.Input[str] | None = None
+    images_bucket_arn: pulumi.Input[str]
+    # The environment's secrets (database, Redis, application).
+    secret_arns: pulumi.Input[Sequence[pulumi.Input[str]]]
+    models_file_system_arn: pulumi.Input[str]
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -228,61 +229,49 @@ class Tenancy(pulumi.ComponentResource):
 
     def _api_statements(self) -> list[dict[str, Any]]:
         args = self._args
-        statements = self._secret_statements()
-        if args.images_bucket_arn is not None:
-            objects = pulumi.Output.concat(args.images_bucket_arn, "/*")
-            statements += [
-                # Deleting an image removes every version of it from the versioned bucket.
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "s3:GetObject",
-                        "s3:PutObject",
-                        "s3:DeleteObject",
-                        "s3:DeleteObjectVersion",
-                    ],
-                    "Resource": objects,
-                },
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
-                    "Resource": args.images_bucket_arn,
-                },
-            ]
-        return statements
+        return [
+            self._secrets_statement(),
+            # Deleting an image removes every version of it from the versioned bucket.
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObject",
+                    "s3:PutObject",
+                    "s3:DeleteObject",
+                    "s3:DeleteObjectVersion",
+                ],
+                "Resource": pulumi.Output.concat(args.images_bucket_arn, "/*"),
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+                "Resource": args.images_bucket_arn,
+            },
+        ]
 
     def _worker_statements(self) -> list[dict[str, Any]]:
         args = self._args
-        statements = self._secret_statements()
-        if args.images_bucket_arn is not None:
-            statements.append(
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:GetObject", "s3:PutObject"],
-                    "Resource": pulumi.Output.concat(args.images_bucket_arn, "/*"),
-                }
-            )
-        if args.models_file_system_arn is not None:
-            # Mount, never write: models are published by the platform, not by workers.
-            statements.append(
-                {
-                    "Effect": "Allow",
-                    "Action": "elasticfilesystem:ClientMount",
-                    "Resource": args.models_file_system_arn,
-                }
-            )
-        return statements
-
-    def _secret_statements(self) -> list[dict[str, Any]]:
-        if not self._args.secret_arns:
-            return []
         return [
+            self._secrets_statement(),
             {
                 "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue",
-                "Resource": list(self._args.secret_arns),
-            }
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": pulumi.Output.concat(args.images_bucket_arn, "/*"),
+            },
+            # Mount, never write: models are published by the platform, not by workers.
+            {
+                "Effect": "Allow",
+                "Action": "elasticfilesystem:ClientMount",
+                "Resource": args.models_file_system_arn,
+            },
         ]
+
+    def _secrets_statement(self) -> dict[str, Any]:
+        return {
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": self._args.secret_arns,
+        }
 
     def _service_account(
         self,
@@ -299,7 +288,7 @@ class Tenancy(pulumi.ComponentResource):
         role = pod_identity_role(
             f"{self._name}-{account}",
             service_account=account,
-            policy=policy_document(statements) if statements else None,
+            policy=policy_document(statements),
             parent=self,
         )
         bind_service_account(

@@ -496,19 +496,8 @@ class ImagesBucketConfig(_Model):
 class CdnConfig(_Model):
     """The image CDN (CloudFront) in front of the images bucket."""
 
+    # The alias (images.<env>.<domain>) and its certificate come from the edge.
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
-    # An ACM certificate in us-east-1 (CloudFront's region) covering the aliases.
-    certificate_arn: str | None = Field(
-        default=None, pattern=r"^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]+$"
-    )
-    aliases: list[Annotated[str, Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")]] = []
-
-    @field_validator("aliases")
-    @classmethod
-    def _aliases_need_a_certificate(cls, aliases: list[str], info: ValidationInfo) -> list[str]:
-        if aliases and info.data.get("certificate_arn") is None:
-            raise ValueError("needs certificateArn, an ACM certificate in us-east-1")
-        return aliases
 
 
 # Values a human supplies with `pulumi config set --secret`; never exported.

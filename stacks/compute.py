@@ -112,9 +112,9 @@ def build_environment_tenancy(
     provider: aws.Provider,
     kubernetes: k8s.Provider,
     *,
-    images_bucket_arn: pulumi.Input[str] | None = None,
-    secret_arns: Sequence[pulumi.Input[str]] = (),
-    models_file_system_arn: pulumi.Input[str] | None = None,
+    images_bucket_arn: pulumi.Input[str],
+    secret_arns: pulumi.Input[Sequence[pulumi.Input[str]]],
+    models_file_system_arn: pulumi.Input[str],
 ) -> Tenancy:
     settings = config.environment
     if settings is None:
@@ -135,7 +135,7 @@ def build_environment_tenancy(
             priority_class_name=settings.priority_class.name,
             priority_value=settings.priority_class.value,
             images_bucket_arn=images_bucket_arn,
-            secret_arns=list(secret_arns),
+            secret_arns=secret_arns,
             models_file_system_arn=models_file_system_arn,
             labels={"pingvas.io/environment": config.stack},
         ),

@@ -136,7 +136,6 @@ class EnvironmentData:
     database_role: str
     database_secret_arn: pulumi.Output[str]
     redis_mode: RedisMode
-    # None in `in-cluster` mode until the stack passes the namespace's Kubernetes provider.
     redis_url: pulumi.Output[str] | None
     redis_reader_url: pulumi.Output[str] | None
     redis_secret_arn: pulumi.Output[str] | None
@@ -144,6 +143,11 @@ class EnvironmentData:
     images_bucket_name: pulumi.Output[str]
     cdn_domain_name: pulumi.Output[str]
     app_secret_arns: dict[str, pulumi.Output[str]]
+
+    def secret_arns(self) -> list[pulumi.Output[str]]:
+        """Every Secrets Manager secret the environment's pods read."""
+        arns = [self.database_secret_arn, *self.app_secret_arns.values()]
+        return arns if self.redis_secret_arn is None else [*arns, self.redis_secret_arn]
 
     def export(self) -> None:
         pulumi.export("databaseSchema", self.schema)
@@ -167,10 +171,14 @@ def build_environment_data(
     config: StackConfig,
     platform: PlatformOutputs,
     provider: aws.Provider,
-    kubernetes_provider: k8s.Provider | None = None,
-    namespace: pulumi.Input[str] | None = None,
+    kubernetes_provider: k8s.Provider,
+    namespace: pulumi.Input[str],
+    *,
+    cdn_alias: pulumi.Input[str],
+    cdn_certificate_arn: pulumi.Input[str],
 ) -> EnvironmentData:
-    """`kubernetes_provider` and `namespace` (the environment's) enable in-cluster Redis."""
+    """`namespace` (the environment's, on the cluster behind `kubernetes_provider`) hosts
+    in-cluster Redis; the CDN answers on `cdn_alias` with a certificate from us-east-1."""
     settings = config.environment
     if settings is None:
         raise ValueError(f"stack {config.stack} is not an environment")
@@ -195,7 +203,7 @@ def build_environment_data(
     redis: Redis | None = None
     if settings.redis.mode is not RedisMode.IN_CLUSTER:
         redis = _elasticache_redis(config, platform, opts)
-    elif kubernetes_provider is not None and namespace is not None:
+    else:
         redis = Redis(
             naming.name("redis"),
             RedisArgs(
@@ -237,8 +245,8 @@ def build_environment_data(
             bucket_regional_domain_name=images.bucket_regional_domain_name,
             path_pattern=f"/{IMAGES_PREFIX}*",
             price_class=settings.cdn.price_class,
-            aliases=settings.cdn.aliases,
-            certificate_arn=settings.cdn.certificate_arn,
+            aliases=[cdn_alias],
+            certificate_arn=cdn_certificate_arn,
         ),
         opts=opts,
     )

@@ -22,6 +22,8 @@ from stacks.contract import PlatformOutputs
 
 # CloudFront only uses certificates from this region.
 CLOUDFRONT_CERTIFICATE_REGION = "us-east-1"
+# The hosted zone of every CloudFront distribution, for alias records.
+CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
 
 
 def build_platform_edge(
@@ -121,6 +123,31 @@ def build_environment_edge(
         certificate_arn=certificate.arn,
         cdn_certificate_arn=cdn_certificate.arn,
     )
+
+
+def publish_images_alias(
+    config: StackConfig,
+    platform: PlatformOutputs,
+    edge: EnvironmentEdge,
+    cdn_domain_name: pulumi.Input[str],
+    provider: aws.Provider,
+) -> None:
+    """images.<env>.<domain> → the environment's CloudFront distribution (IPv4 and IPv6)."""
+    for record_type in ("A", "AAAA"):
+        aws.route53.Record(
+            Naming(config.stack).name(f"images-{record_type.lower()}"),
+            zone_id=platform.hosted_zone_id,
+            name=edge.images_hostname,
+            type=record_type,
+            aliases=[
+                aws.route53.RecordAliasArgs(
+                    name=cdn_domain_name,
+                    zone_id=CLOUDFRONT_HOSTED_ZONE_ID,
+                    evaluate_target_health=False,
+                )
+            ],
+            opts=pulumi.ResourceOptions(provider=provider),
+        )
 
 
 def _certificate(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pulumi
 import pulumi_aws as aws
 
@@ -11,7 +13,7 @@ from infra.tagging import tagged_aws_provider
 from stacks.compute import build_environment_tenancy, environment_kubernetes_provider
 from stacks.contract import PlatformOutputs
 from stacks.data import build_environment_data
-from stacks.edge import build_environment_edge
+from stacks.edge import build_environment_edge, publish_images_alias
 from stacks.platform import build_platform
 
 
@@ -43,25 +45,43 @@ def main(config: StackConfig) -> None:
             exclude={"role", "platform", "network", *SUPPLIED_SECRETS},
         ),
     )
-    data = build_environment_data(config, platform, provider)
-    data.export()
-    secret_arns = [data.database_secret_arn, *data.app_secret_arns.values()]
-    if data.redis_secret_arn is not None:
-        secret_arns.append(data.redis_secret_arn)
     kubernetes = environment_kubernetes_provider(config, platform)
+    edge = build_environment_edge(config, platform, provider, kubernetes)
+    # The service accounts' roles name the data layer's bucket and secrets, while the
+    # data layer's in-cluster Redis needs the tenancy's namespace: resolve them after.
+    images_bucket_arn: pulumi.Output[str]
+    resolve_images_bucket_arn: Callable[[pulumi.Output[str]], None]
+    images_bucket_arn, resolve_images_bucket_arn = pulumi.deferred_output()
+    secret_arns: pulumi.Output[list[str]]
+    resolve_secret_arns: Callable[[pulumi.Output[list[str]]], None]
+    secret_arns, resolve_secret_arns = pulumi.deferred_output()
     tenancy = build_environment_tenancy(
         config,
         platform,
         provider,
         kubernetes,
-        images_bucket_arn=pulumi.Output.concat("arn:aws:s3:::", data.images_bucket_name),
+        images_bucket_arn=images_bucket_arn,
         secret_arns=secret_arns,
         models_file_system_arn=model_store_arn(config, platform),
     )
+    data = build_environment_data(
+        config,
+        platform,
+        provider,
+        kubernetes,
+        tenancy.namespace,
+        cdn_alias=edge.images_hostname,
+        cdn_certificate_arn=edge.cdn_certificate_arn,
+    )
+    resolve_images_bucket_arn(pulumi.Output.concat("arn:aws:s3:::", data.images_bucket_name))
+    resolve_secret_arns(pulumi.Output.all(*data.secret_arns()))
+    publish_images_alias(config, platform, edge, data.cdn_domain_name, provider)
+
+    data.export()
+    edge.export()
     pulumi.export(
         "serviceAccountRoles", {"api": tenancy.api_role_arn, "worker": tenancy.worker_role_arn}
     )
-    build_environment_edge(config, platform, provider, kubernetes).export()
 
 
 def model_store_arn(config: StackConfig, platform: PlatformOutputs) -> pulumi.Output[str]:

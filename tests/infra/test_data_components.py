@@ -4,7 +4,6 @@ the bucket's options, argument checks, and the config keys that drive them."""
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from typing import Any
 
 import pulumi
@@ -261,12 +260,7 @@ def raw(**values: object) -> dict[str, str]:
         (
             "dev",
             raw(cdn={"aliases": ["img.example.com"]}),
-            "pingvas:cdn.aliases: needs certificateArn, an ACM certificate in us-east-1",
-        ),
-        (
-            "dev",
-            raw(cdn={"certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc"}),
-            "pingvas:cdn.certificateArn: String should match pattern",
+            "pingvas:cdn.aliases: unknown configuration key",
         ),
     ],
 )
@@ -300,29 +294,3 @@ def test_data_defaults_are_spec_figures() -> None:
     assert prod.redis.snapshot_retention_days == 7
     assert (dev.images.ia_after_days, dev.images.archive_after_days) == (90, None)
     assert (prod.images.ia_after_days, prod.images.archive_after_days) == (90, 180)
-
-
-def test_environment_data_runs_redis_in_the_namespace_once_given_a_cluster() -> None:
-    """The hand-off for the cluster issue: pass the namespace's provider, get Redis."""
-    import pulumi_aws as aws
-
-    from stacks.contract import PlatformOutputs
-    from stacks.data import build_environment_data
-
-    config = load_stack_config("pr-7", {})
-    platform = PlatformOutputs(**{item.name: "x" for item in fields(PlatformOutputs)})
-
-    def program() -> None:
-        provider = aws.Provider("aws", region="us-east-1")
-        kubernetes = k8s.Provider("k8s", kubeconfig="{}")
-        build_environment_data(config, platform, provider, kubernetes, "pr-7").export()
-
-    run = run_offline(
-        project="pingvas", stack="pr-7", config={}, region="us-east-1", program=program
-    )
-    (stateful_set,) = run.of_type(STATEFUL_SET)
-    assert stateful_set.inputs["metadata"]["namespace"] == "pr-7"
-    assert run.outputs["redisMode"] == "in-cluster"
-    assert run.outputs["redisUrl"] == "redis://redis.pr-7.svc.cluster.local:6379/0"
-    assert run.outputs["redisKubernetesSecret"] == "redis"
-    assert "redisSecretArn" not in run.outputs

@@ -169,12 +169,16 @@ def test_redis_engine_may_be_valkey(stack_with: Callable[..., OfflineRun]) -> No
     assert (group.inputs["engine"], group.inputs["engineVersion"]) == ("valkey", "8.0")
 
 
-def test_ephemeral_stack_leaves_redis_to_the_cluster() -> None:
+def test_ephemeral_stack_runs_redis_in_its_namespace() -> None:
     run = run_stack("pr-7")
     assert run.outputs["redisMode"] == "in-cluster"
     assert run.of_type(REPLICATION_GROUP) == []
-    assert run.of_type("pingvas:data:Redis") == []
-    assert "redisUrl" not in run.outputs
+    (stateful_set,) = run.of_type("kubernetes:apps/v1:StatefulSet")
+    (namespace,) = run.of_type("kubernetes:core/v1:Namespace")
+    assert stateful_set.inputs["metadata"]["namespace"] == namespace.inputs["metadata"]["name"]
+    assert run.outputs["redisUrl"] == "redis://redis.pr-7.svc.cluster.local:6379/0"
+    assert run.outputs["redisKubernetesSecret"] == "redis"
+    assert "redisSecretArn" not in run.outputs
 
 
 # --- images bucket and CDN -------------------------------------------------------------
@@ -256,7 +260,10 @@ def test_cdn_reads_only_images_through_origin_access_control(stack: str) -> None
         assert behavior["allowedMethods"] == ["GET", "HEAD"]
         assert behavior["targetOriginId"] == origin["originId"]
     assert inputs["priceClass"] == "PriceClass_100"
-    assert inputs["viewerCertificate"] == {"cloudfrontDefaultCertificate": True}
+    assert inputs["aliases"] == [run.outputs["edge"]["imagesHostname"]]
+    assert inputs["viewerCertificate"]["acmCertificateArn"] == run.outputs["edge"][
+        "cdnCertificateArn"
+    ]
     assert run.outputs["cdnDomainName"] == f"{distribution.id}.cloudfront.net"
 
     # The bucket allows only this distribution, only under images/, and only over TLS.
@@ -278,23 +285,14 @@ def test_cdn_reads_only_images_through_origin_access_control(stack: str) -> None
     }
 
 
-def test_cdn_alias_uses_the_certificate(stack_with: Callable[..., OfflineRun]) -> None:
-    arn = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000"
-    run = stack_with(
-        "prod",
-        {
-            "pingvas:cdn": {
-                "priceClass": "PriceClass_All",
-                "aliases": ["img.pingvas.example"],
-                "certificateArn": arn,
-            }
-        },
-    )
+def test_cdn_alias_uses_the_edge_certificate(stack_with: Callable[..., OfflineRun]) -> None:
+    run = stack_with("prod", {"pingvas:cdn": {"priceClass": "PriceClass_All"}})
     (distribution,) = run.of_type(DISTRIBUTION)
-    assert distribution.inputs["aliases"] == ["img.pingvas.example"]
+    edge = run.outputs["edge"]
+    assert distribution.inputs["aliases"] == [edge["imagesHostname"]]
     assert distribution.inputs["priceClass"] == "PriceClass_All"
     assert distribution.inputs["viewerCertificate"] == {
-        "acmCertificateArn": arn,
+        "acmCertificateArn": edge["cdnCertificateArn"],
         "sslSupportMethod": "sni-only",
         "minimumProtocolVersion": "TLSv1.2_2021",
     }

@@ -213,3 +213,24 @@ def test_ingress_class_shares_one_alb_with_waf_tls_and_logs(stack: str) -> None:
     assert ingress_class.inputs["metadata"]["name"] == edge["ingressClass"]
     assert ingress_class.inputs["spec"]["controller"] == "ingress.k8s.aws/alb"
     assert ingress_class.inputs["spec"]["parameters"]["name"] == params.inputs["metadata"]["name"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "pr-7"])
+def test_images_hostname_points_at_the_cdn(stack: str) -> None:
+    run = run_stack(stack)
+    records = {
+        r.inputs["type"]: r
+        for r in run.of_type("aws:route53/record:Record")
+        if r.name in (f"pingvas-{stack}-images-a", f"pingvas-{stack}-images-aaaa")
+    }
+    assert set(records) == {"A", "AAAA"}
+    for record in records.values():
+        assert record.inputs["name"] == run.outputs["edge"]["imagesHostname"]
+        assert record.inputs["zoneId"] == run_stack("shared").outputs["hostedZoneId"]
+        assert record.inputs["aliases"] == [
+            {
+                "name": run.outputs["cdnDomainName"],
+                "zoneId": "Z2FDTNDATAQYW2",
+                "evaluateTargetHealth": False,
+            }
+        ]
