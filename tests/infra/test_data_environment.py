@@ -261,9 +261,9 @@ def test_cdn_reads_only_images_through_origin_access_control(stack: str) -> None
         assert behavior["targetOriginId"] == origin["originId"]
     assert inputs["priceClass"] == "PriceClass_100"
     assert inputs["aliases"] == [run.outputs["edge"]["imagesHostname"]]
-    assert inputs["viewerCertificate"]["acmCertificateArn"] == run.outputs["edge"][
-        "cdnCertificateArn"
-    ]
+    assert (
+        inputs["viewerCertificate"]["acmCertificateArn"] == run.outputs["edge"]["cdnCertificateArn"]
+    )
     assert run.outputs["cdnDomainName"] == f"{distribution.id}.cloudfront.net"
 
     # The bucket allows only this distribution, only under images/, and only over TLS.
