@@ -35,6 +35,29 @@ class ReadGrant:
     prefix: str
 
 
+# Regions older than August 2022 deliver ALB access logs from an AWS-owned account; newer
+# ones from the log delivery service.
+ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-central-1": "054676820928",
+    "ap-southeast-1": "114774131450",
+    "ap-northeast-1": "582318560864",
+}
+
+
+@dataclass(frozen=True)
+class LoadBalancerLogsGrant:
+    """Lets Elastic Load Balancing write access logs under `prefix` (SSE-S3 buckets only)."""
+
+    region: str
+    prefix: str
+
+
 @dataclass
 class BucketArgs:
     # The globally unique bucket name (infra.naming.Naming.globally_unique).
@@ -45,6 +68,7 @@ class BucketArgs:
     kms_key_arn: pulumi.Input[str] | None = None
     force_destroy: bool = False
     read_grants: Sequence[ReadGrant] = field(default_factory=list)
+    load_balancer_logs: LoadBalancerLogsGrant | None = None
 
 
 class Bucket(pulumi.ComponentResource):
@@ -213,6 +237,22 @@ class Bucket(pulumi.ComponentResource):
                     "Action": "s3:GetObject",
                     "Resource": pulumi.Output.concat(arn, "/", grant.prefix, "*"),
                     "Condition": {"StringEquals": {"AWS:SourceArn": grant.distribution_arn}},
+                }
+            )
+        logs = self._args.load_balancer_logs
+        if logs is not None:
+            account = ELB_LOG_ACCOUNTS.get(logs.region)
+            statements.append(
+                {
+                    "Sid": "LoadBalancerAccessLogs",
+                    "Effect": "Allow",
+                    "Principal": (
+                        {"AWS": f"arn:aws:iam::{account}:root"}
+                        if account
+                        else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+                    ),
+                    "Action": "s3:PutObject",
+                    "Resource": pulumi.Output.concat(arn, "/", logs.prefix, "*"),
                 }
             )
         aws.s3.BucketPolicy(

@@ -11,6 +11,8 @@ import pulumi_kubernetes as k8s
 
 # TLS 1.3 and 1.2 only, forward-secret ciphers.
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# Where in the logs bucket the ALBs write (the bucket grants ELB exactly this).
+ALB_ACCESS_LOG_PREFIX = "alb/"
 
 
 @dataclass
@@ -34,7 +36,7 @@ class AlbIngressClass(pulumi.ComponentResource):
         attributes = {
             "access_logs.s3.enabled": "true",
             "access_logs.s3.bucket": args.logs_bucket_name,
-            "access_logs.s3.prefix": f"alb/{args.group_name}",
+            "access_logs.s3.prefix": f"{ALB_ACCESS_LOG_PREFIX}{args.group_name}",
             "routing.http.drop_invalid_header_fields.enabled": "true",
             "deletion_protection.enabled": str(args.deletion_protection).lower(),
         }

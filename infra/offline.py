@@ -15,6 +15,7 @@ recorded with their parent and provider so the tree can be printed and followed.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -371,6 +372,8 @@ def run_offline(
         monitor=monitor,
         organization=ORGANIZATION,
     )
+    # The mock settings keep the previous run's set of pending output tasks.
+    settings.SETTINGS.outputs.clear()
     result = OfflineRun(project=project, stack=stack)
 
     async def resolve_exports() -> None:
@@ -385,5 +388,23 @@ def run_offline(
         _sync_await(resolve_exports())
 
     _sync_await(pulumi.runtime.stack.run_pulumi_func(run))
+    _sync_await(_finish_stray_tasks())
     result.resources = list(monitor.recorded)
     return result
+
+
+async def _finish_stray_tasks(timeout_seconds: float = 30) -> None:
+    """Fails this run, not the next one, for an input that failed after the program ended.
+
+    A resource whose input Output raises is registered by a task that outlives
+    `run_pulumi_func`; left on the shared event loop, it would fail a later run."""
+    current = asyncio.current_task()
+    stray = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    if not stray:
+        return
+    done, pending = await asyncio.wait(stray, timeout=timeout_seconds)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]

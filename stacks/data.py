@@ -15,9 +15,16 @@ import pulumi_kubernetes as k8s
 
 from components.app_secrets import AppSecrets, AppSecretsArgs
 from components.aurora import Aurora, AuroraArgs
-from components.bucket import Bucket, BucketArgs, LifecycleRule, ReadGrant
+from components.bucket import (
+    Bucket,
+    BucketArgs,
+    LifecycleRule,
+    LoadBalancerLogsGrant,
+    ReadGrant,
+)
 from components.cdn import ImageCdn, ImageCdnArgs
 from components.database_access import DatabaseAccess, DatabaseAccessArgs
+from components.ingress_class import ALB_ACCESS_LOG_PREFIX
 from components.model_store import ModelStore, ModelStoreArgs
 from components.network import Network
 from components.redis import Redis, RedisArgs
@@ -101,6 +108,10 @@ def build_platform_data(
                     noncurrent_expire_after_days=1,
                 )
             ],
+            # The environments' ALBs (their ingress classes log under alb/<group>).
+            load_balancer_logs=LoadBalancerLogsGrant(
+                region=config.region, prefix=ALB_ACCESS_LOG_PREFIX
+            ),
         ),
         opts=opts,
     )

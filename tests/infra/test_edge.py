@@ -208,6 +208,7 @@ def test_ingress_class_shares_one_alb_with_waf_tls_and_logs(stack: str) -> None:
     attributes = {a["key"]: a["value"] for a in spec["loadBalancerAttributes"]}
     assert attributes["access_logs.s3.enabled"] == "true"
     assert attributes["access_logs.s3.bucket"] == shared.outputs["logsBucketName"]
+    assert attributes["access_logs.s3.prefix"] == f"alb/{edge['ingressGroup']}"
     assert attributes["deletion_protection.enabled"] == ("true" if stack == "prod" else "false")
     (ingress_class,) = run.of_type("kubernetes:networking.k8s.io/v1:IngressClass")
     assert ingress_class.inputs["metadata"]["name"] == edge["ingressClass"]
@@ -234,3 +235,28 @@ def test_images_hostname_points_at_the_cdn(stack: str) -> None:
                 "evaluateTargetHealth": False,
             }
         ]
+
+
+def test_logs_bucket_lets_the_load_balancers_write_their_access_logs(shared: OfflineRun) -> None:
+    bucket = shared.outputs["logsBucketName"]
+    (policy,) = [
+        p
+        for p in shared.of_type("aws:s3/bucketPolicy:BucketPolicy")
+        if p.name == "pingvas-shared-logs-policy"
+    ]
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    delivery = statements["LoadBalancerAccessLogs"]
+    # us-east-1 predates the log delivery service principal: ELB's account writes there.
+    assert delivery["Principal"] == {"AWS": "arn:aws:iam::127311923021:root"}
+    assert delivery["Action"] == "s3:PutObject"
+    assert delivery["Resource"] == f"arn:aws:s3:::{bucket}/alb/*"
+    (encryption,) = [
+        e
+        for e in shared.of_type(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        )
+        if e.name == "pingvas-shared-logs-encryption"
+    ]
+    # ALB access logs can only be written to SSE-S3 buckets.
+    default = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert default["sseAlgorithm"] == "AES256"

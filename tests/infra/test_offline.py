@@ -53,3 +53,26 @@ def test_secret_inputs_and_exports_are_hidden() -> None:
     )
     assert run.one("test:index:Thing", "s").inputs["password"] == "[secret]"
     assert run.outputs == {"token": "[secret]", "plain": "visible"}
+
+
+def test_a_failed_run_fails_itself_and_leaves_the_next_run_clean() -> None:
+    def failing_input() -> None:
+        first = pulumi.CustomResource("test:index:Thing", "first", {})
+
+        def explode(_: str) -> str:
+            raise ValueError("bad input")
+
+        pulumi.CustomResource("test:index:Thing", "second", {"value": first.urn.apply(explode)})
+
+    def fine() -> None:
+        pulumi.CustomResource("test:index:Thing", "third", {})
+        pulumi.export("ok", True)
+
+    with pytest.raises(ValueError, match="bad input"):
+        offline.run_offline(
+            project="pingvas", stack="t", config={}, region="us-east-1", program=failing_input
+        )
+    run = offline.run_offline(
+        project="pingvas", stack="t", config={}, region="us-east-1", program=fine
+    )
+    assert run.outputs == {"ok": True}
