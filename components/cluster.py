@@ -167,29 +167,9 @@ class Cluster(pulumi.ComponentResource):
     def _system_node_group(self) -> aws.eks.NodeGroup:
         name, args = self._name, self._args
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-system-nodes",
-            description="EKS system node group instances",
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-            opts=child,
+        role, attachments = node_role(
+            f"{name}-system-nodes", "EKS system node group instances", parent=self
         )
-        attachments = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-system-nodes-{index}", role=role.name, policy_arn=arn, opts=child
-            )
-            for index, arn in enumerate(NODE_POLICIES)
-        ]
         instance_tags = {"Name": f"{name}-system", **args.instance_tags}
         template = aws.ec2.LaunchTemplate(
             f"{name}-system",
@@ -296,3 +276,32 @@ class Cluster(pulumi.ComponentResource):
                 reclaim_policy="Retain",
                 opts=on_cluster,
             )
+
+
+def node_role(
+    name: str, description: str, *, parent: pulumi.Resource
+) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    """The role of EC2 instances that join the cluster as nodes."""
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(
+        name,
+        description=description,
+        assume_role_policy=pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "ec2.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+        opts=child,
+    )
+    attachments = [
+        aws.iam.RolePolicyAttachment(f"{name}-{index}", role=role.name, policy_arn=arn, opts=child)
+        for index, arn in enumerate(NODE_POLICIES)
+    ]
+    return role, attachments

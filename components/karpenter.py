@@ -17,7 +17,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import chart_versions
-from components.cluster import NODE_POLICIES, SYSTEM_LABEL
+from components.cluster import SYSTEM_LABEL, node_role
 from components.pod_identity import bind_service_account, pod_identity_role, policy_document
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "effect": "NoSchedule"}
@@ -157,35 +157,14 @@ class Karpenter(pulumi.ComponentResource):
         )
 
     def _node_role(self) -> aws.iam.Role:
-        child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{self._name}-node",
-            description="Instances Karpenter launches",
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-            opts=child,
-        )
-        for index, arn in enumerate(NODE_POLICIES):
-            aws.iam.RolePolicyAttachment(
-                f"{self._name}-node-{index}", role=role.name, policy_arn=arn, opts=child
-            )
+        role, _ = node_role(f"{self._name}-node", "Instances Karpenter launches", parent=self)
         # Lets the nodes join: API authentication mode has no aws-auth ConfigMap.
         aws.eks.AccessEntry(
             f"{self._name}-node",
             cluster_name=self._args.cluster_name,
             principal_arn=role.arn,
             type="EC2_LINUX",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         return role
 

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import pycountry
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -42,6 +43,21 @@ LOG_RETENTION_DAYS = frozenset(
 )
 # A Kubernetes resource quantity such as `50Gi` or `512Mi`.
 K8S_MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+
+
+def _one_of(allowed: frozenset[int], what: str) -> AfterValidator:
+    """A validator accepting only the values AWS offers, listing them when refusing."""
+
+    def check(value: int) -> int:
+        if value not in allowed:
+            offered = ", ".join(str(choice) for choice in sorted(allowed))
+            raise ValueError(f"{value} is not {what} ({offered})")
+        return value
+
+    return AfterValidator(check)
+
+
+LogRetentionDays = Annotated[int, _one_of(LOG_RETENTION_DAYS, "a CloudWatch Logs retention period")]
 
 
 class ConfigError(Exception):
@@ -81,16 +97,8 @@ _M = TypeVar("_M", bound=_Model)
 
 class FlowLogsConfig(_Model):
     enabled: bool = True
-    retention_days: int = 30
+    retention_days: LogRetentionDays = 30
     traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = "ALL"
-
-    @field_validator("retention_days")
-    @classmethod
-    def _retention_is_allowed(cls, days: int) -> int:
-        if days not in LOG_RETENTION_DAYS:
-            allowed = ", ".join(str(d) for d in sorted(LOG_RETENTION_DAYS))
-            raise ValueError(f"{days} is not a CloudWatch Logs retention period ({allowed})")
-        return days
 
 
 class NetworkConfig(_Model):
@@ -199,7 +207,7 @@ class ClusterConfig(_Model):
     public_access_cidrs: list[IPv4Network] = []
     # IAM roles granted cluster admin through EKS access entries.
     admin_role_arns: list[Annotated[str, Field(pattern=_ROLE_ARN)]] = []
-    log_retention_days: int = 30
+    log_retention_days: LogRetentionDays = 30
     # Karpenter's AMI: pin a release (e.g. `al2023@v20261101`) to roll nodes on purpose.
     ami_alias: str = Field(
         default="al2023@latest", pattern=r"^(al2023|bottlerocket)@(latest|v[0-9.]+)$"
@@ -208,16 +216,12 @@ class ClusterConfig(_Model):
     gpu_node_pool: GpuNodePoolConfig = GpuNodePoolConfig()
     general_node_pool: GeneralNodePoolConfig = GeneralNodePoolConfig()
 
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention_is_allowed(cls, days: int) -> int:
-        return FlowLogsConfig._retention_is_allowed(days)
-
 
 # --- data layer (platform) -------------------------------------------------------------
 
 # EFS moves idle files to Infrequent Access only after one of these periods (days).
 EFS_IA_DAYS = frozenset({1, 7, 14, 30, 60, 90, 180, 270, 365})
+EfsLifecycleDays = Annotated[int, _one_of(EFS_IA_DAYS, "an EFS lifecycle period")]
 _DAILY_WINDOW = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$"
 _DAY = r"(mon|tue|wed|thu|fri|sat|sun)"
 _WEEKLY_WINDOW = rf"^{_DAY}:([01][0-9]|2[0-3]):[0-5][0-9]-{_DAY}:([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -239,7 +243,7 @@ class AuroraConfig(_Model):
     maintenance_window: str = Field(default="sun:04:30-sun:05:30", pattern=_WEEKLY_WINDOW)
     deletion_protection: bool = True
     final_snapshot: bool = True
-    log_retention_days: int = 30
+    log_retention_days: LogRetentionDays = 30
 
     @field_validator("max_capacity")
     @classmethod
@@ -256,27 +260,14 @@ class AuroraConfig(_Model):
             raise ValueError("only a cluster with minCapacity 0 pauses")
         return seconds
 
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention_is_allowed(cls, days: int) -> int:
-        return FlowLogsConfig._retention_is_allowed(days)
-
 
 class ModelStoreConfig(_Model):
     """EFS for the AI models (SPEC §4, §9); the models bucket sits beside it."""
 
-    ia_after_days: int = 30
+    ia_after_days: EfsLifecycleDays = 30
     # AWS Backup schedule (SPEC: weekly) and retention (SPEC: 30 days).
     backup_schedule: str = Field(default="cron(0 5 ? * SUN *)", pattern=r"^cron\(.+\)$")
     backup_retention_days: int = Field(default=30, ge=1, le=36_500)
-
-    @field_validator("ia_after_days")
-    @classmethod
-    def _efs_offers_the_period(cls, days: int) -> int:
-        if days not in EFS_IA_DAYS:
-            allowed = ", ".join(str(d) for d in sorted(EFS_IA_DAYS))
-            raise ValueError(f"{days} is not an EFS lifecycle period ({allowed})")
-        return days
 
 
 class LogsBucketConfig(_Model):
@@ -330,7 +321,7 @@ class WafConfig(_Model):
     )
     # Rules that only count what they match, for a safe roll-out.
     count_only: list[WafRuleName] = []
-    log_retention_days: int = 30
+    log_retention_days: LogRetentionDays = 30
 
     @field_validator("rate_limit")
     @classmethod
@@ -354,11 +345,6 @@ class WafConfig(_Model):
         if len(set(merged.values())) != len(merged):
             raise ValueError(f"two rules share a priority: {merged}")
         return merged
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention_is_allowed(cls, days: int) -> int:
-        return FlowLogsConfig._retention_is_allowed(days)
 
 
 class EdgeConfig(_Model):
