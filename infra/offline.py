@@ -29,6 +29,8 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.sync_await import _sync_await
 
 ACCOUNT_ID = "123456789012"
+# Pulumi.yaml disables these packages' default providers: like the engine, refuse them.
+EXPLICIT_PROVIDER_PACKAGES = ("aws", "kubernetes")
 ORGANIZATION = "organization"
 SECRET = "[secret]"  # noqa: S105 (a placeholder, not a password)
 
@@ -98,6 +100,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.typ == "pulumi:pulumi:StackReference":
             return self._stack_reference(args.name)
+        _require_explicit_provider(args.typ, args.provider, f"resource {args.name}")
         resource_id = args.resource_id or mock_id(args.typ, args.name)
         state = dict(args.inputs)
         if args.typ.startswith("aws:"):
@@ -125,6 +128,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "dnsSuffix": "amazonaws.com",
             },
         }
+        _require_explicit_provider(args.token, args.provider, "data source")
         answer = answers.get(args.token)
         if answer is None:
             raise NotImplementedError(f"the offline runtime does not answer {args.token}")
@@ -266,6 +270,14 @@ AWS_ID_PREFIXES = {
     "FileSystem": "fs",
     "AccessPoint": "fsap",
 }
+
+
+def _require_explicit_provider(token: str, provider: str | None, what: str) -> None:
+    package = token.split(":", 1)[0]
+    if package in EXPLICIT_PROVIDER_PACKAGES and not provider:
+        raise ValueError(
+            f"{what} {token} uses the default {package} provider, which Pulumi.yaml disables"
+        )
 
 
 def mock_id(type_token: str, name: str) -> str:

@@ -62,7 +62,7 @@ def main(config: StackConfig) -> None:
         kubernetes,
         images_bucket_arn=images_bucket_arn,
         secret_arns=secret_arns,
-        models_file_system_arn=model_store_arn(config, platform),
+        models_file_system_arn=model_store_arn(config, platform, provider),
     )
     data = build_environment_data(
         config,
@@ -84,8 +84,12 @@ def main(config: StackConfig) -> None:
     )
 
 
-def model_store_arn(config: StackConfig, platform: PlatformOutputs) -> pulumi.Output[str]:
-    account = aws.get_caller_identity_output().account_id
+def model_store_arn(
+    config: StackConfig, platform: PlatformOutputs, provider: aws.Provider
+) -> pulumi.Output[str]:
+    account = aws.get_caller_identity_output(
+        opts=pulumi.InvokeOutputOptions(provider=provider)
+    ).account_id
     return pulumi.Output.concat(
         f"arn:aws:elasticfilesystem:{config.region}:",
         account,

@@ -33,7 +33,11 @@ def test_ids_are_stable_unique_and_aws_like() -> None:
 
 def test_unanswered_data_sources_fail_loudly() -> None:
     def program() -> None:
-        pulumi.runtime.invoke("aws:index/getAmi:getAmi", {})
+        import pulumi_aws as aws
+
+        provider = aws.Provider("explicit", region="us-east-1")
+        options = pulumi.InvokeOptions(provider=provider)
+        pulumi.runtime.invoke("aws:index/getAmi:getAmi", {}, options)
 
     with pytest.raises(Exception, match="does not answer aws:index/getAmi:getAmi"):
         offline.run_offline(
@@ -76,3 +80,19 @@ def test_a_failed_run_fails_itself_and_leaves_the_next_run_clean() -> None:
         project="pingvas", stack="t", config={}, region="us-east-1", program=fine
     )
     assert run.outputs == {"ok": True}
+
+
+def test_default_aws_and_kubernetes_providers_are_refused_as_pulumi_yaml_says() -> None:
+    import pulumi_aws as aws
+
+    def untagged() -> None:
+        aws.s3.Bucket("untagged")
+
+    def untagged_lookup() -> None:
+        aws.get_caller_identity_output().account_id.apply(print)
+
+    for program in (untagged, untagged_lookup):
+        with pytest.raises(Exception, match="uses the default aws provider"):
+            offline.run_offline(
+                project="pingvas", stack="t", config={}, region="us-east-1", program=program
+            )
