@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 import yaml
 
@@ -34,6 +36,12 @@ def stack_with(tmp_path: Path) -> Callable[..., OfflineRun]:
         return preview_stack(stack, config_file)
 
     return run
+
+
+def explicit_aws() -> pulumi.ResourceOptions:
+    """Options that give a component under test its own AWS provider, as the stacks do
+    (the default provider is disabled)."""
+    return pulumi.ResourceOptions(providers=[aws.Provider("aws", region="us-east-1")])
 
 
 @pytest.fixture(scope="session")

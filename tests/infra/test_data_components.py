@@ -15,6 +15,7 @@ from components.redis import Redis, RedisArgs
 from infra.config import ConfigError, RedisMode, load_stack_config
 from infra.offline import OfflineRun, fake_secret, run_offline
 from tests.infra.capture import run_capturing
+from tests.infra.conftest import explicit_aws
 
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 K8S_SECRET = "kubernetes:core/v1:Secret"
@@ -106,6 +107,7 @@ def test_replicated_redis_secret_holds_the_auth_token_in_its_urls(
                 security_group_id="sg-redis",
                 availability_zones=["us-east-1a", "us-east-1b", "us-east-1c"],
             ),
+            opts=explicit_aws(),
         )
 
     run, versions = run_capturing(
@@ -154,7 +156,7 @@ def bucket_run(args: BucketArgs) -> OfflineRun:
         stack="t",
         config={},
         region="us-east-1",
-        program=lambda: Bucket("b", args),
+        program=lambda: Bucket("b", args, opts=explicit_aws()),
     )
 
 

@@ -17,7 +17,7 @@ from components.database_access import DatabaseAccess, DatabaseAccessArgs
 from infra.offline import OfflineRun, RecordedResource, fake_secret
 from infra.preview import as_json
 from tests.infra.capture import run_capturing
-from tests.infra.conftest import run_stack
+from tests.infra.conftest import explicit_aws, run_stack
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "aws:s3/bucket:Bucket"
@@ -82,6 +82,7 @@ def test_database_secret_holds_writer_and_reader_settings(
                 port=5432,
                 database_name="pingvas_saas",
             ),
+            opts=explicit_aws(),
         )
 
     run, versions = run_capturing(monkeypatch, SECRET_VERSION, program)
