@@ -28,6 +28,7 @@ AWS_LOAD_BALANCER_CONTROLLER = Chart(
     "aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts"
 )
 KEDA = Chart("keda", "2.20.2", "https://kedacore.github.io/charts")
+EXTERNAL_SECRETS = Chart("external-secrets", "2.9.0", "https://charts.external-secrets.io")
 METRICS_SERVER = Chart(
     "metrics-server", "3.14.0", "https://kubernetes-sigs.github.io/metrics-server/"
 )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import chart_versions
@@ -23,6 +24,11 @@ GPU_TOLERATION = {"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_T
 # NodePool sets, as we run no Node Feature Discovery.)
 ON_GPU_NODES = {"nodeSelector": GPU_LABEL, "tolerations": [GPU_TOLERATION]}
 LOAD_BALANCER_CONTROLLER_SA = "aws-load-balancer-controller"
+EXTERNAL_SECRETS_SA = "external-secrets"
+# The store the app chart's ExternalSecrets name.
+SECRET_STORE = "aws-secrets-manager"  # noqa: S105 (a name, not a secret)
+# Every secret the stacks create is named pingvas-<stack>-<thing>.
+SECRET_NAME_PATTERN = "pingvas-*"  # noqa: S105 (a name pattern)
 
 
 @dataclass
@@ -90,6 +96,7 @@ class ClusterAddons(pulumi.ComponentResource):
             {"nodeSelector": SYSTEM_LABEL},
             create_namespace=True,
         )
+        self._external_secrets()
         self._release(
             "metrics-server",
             chart_versions.METRICS_SERVER,
@@ -97,6 +104,80 @@ class ClusterAddons(pulumi.ComponentResource):
             {"nodeSelector": SYSTEM_LABEL, "replicas": 2},
         )
         self.register_outputs({})
+
+    def _external_secrets(self) -> None:
+        """External Secrets Operator, and the store through which pods get the
+        environments' Secrets Manager values as Kubernetes Secrets."""
+        args = self._args
+        account = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        secrets = pulumi.Output.concat(
+            f"arn:aws:secretsmanager:{args.region}:", account, f":secret:{SECRET_NAME_PATTERN}"
+        )
+        role = pod_identity_role(
+            f"{self._name}-external-secrets",
+            service_account=EXTERNAL_SECRETS_SA,
+            policy=policy_document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": [
+                            "secretsmanager:GetSecretValue",
+                            "secretsmanager:DescribeSecret",
+                        ],
+                        "Resource": secrets,
+                    },
+                    {
+                        # Secrets under a customer key decrypt only through Secrets Manager.
+                        "Effect": "Allow",
+                        "Action": "kms:Decrypt",
+                        "Resource": "*",
+                        "Condition": {
+                            "StringEquals": {
+                                "kms:ViaService": f"secretsmanager.{args.region}.amazonaws.com"
+                            }
+                        },
+                    },
+                ]
+            ),
+            parent=self,
+        )
+        association = bind_service_account(
+            f"{self._name}-external-secrets",
+            role,
+            cluster_name=args.cluster_name,
+            namespace="external-secrets",
+            service_account=EXTERNAL_SECRETS_SA,
+            parent=self,
+            depends_on=args.depends_on,
+        )
+        operator = self._release(
+            "external-secrets",
+            chart_versions.EXTERNAL_SECRETS,
+            "external-secrets",
+            {
+                "installCRDs": True,
+                "serviceAccount": {"create": True, "name": EXTERNAL_SECRETS_SA},
+                "nodeSelector": SYSTEM_LABEL,
+                "webhook": {"nodeSelector": SYSTEM_LABEL},
+                "certController": {"nodeSelector": SYSTEM_LABEL},
+            },
+            create_namespace=True,
+            extra_depends_on=[association],
+        )
+        k8s.apiextensions.CustomResource(
+            f"{self._name}-secret-store",
+            api_version="external-secrets.io/v1",
+            kind="ClusterSecretStore",
+            metadata={"name": SECRET_STORE},
+            spec={
+                "provider": {"aws": {"service": "SecretsManager", "region": args.region}},
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.kubernetes_provider, depends_on=[operator]
+            ),
+        )
 
     def _release(
         self,

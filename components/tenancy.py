@@ -21,6 +21,8 @@ PLATFORM_NAMESPACES = {"argocd": "baseline", "monitoring": "privileged", "karpen
 DATA_STORE_PORTS = {"postgresql": 5432, "redis": 6379, "nfs": 2049}
 API_SERVICE_ACCOUNT = "pingvas-api"
 WORKER_SERVICE_ACCOUNT = "pingvas-worker"
+# The chart's migration hook: the only pods that see the database's master credentials.
+MIGRATIONS_SERVICE_ACCOUNT = "pingvas-migrations"
 
 
 def pod_security_labels(level: str) -> dict[str, str]:
@@ -58,6 +60,9 @@ class TenancyArgs:
     # The environment's secrets (database, Redis, application).
     secret_arns: pulumi.Input[Sequence[pulumi.Input[str]]]
     models_file_system_arn: pulumi.Input[str]
+    # Aurora's master secret, which the migration hook needs to create the app's role.
+    database_master_secret_arn: pulumi.Input[str]
+    region: str
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -65,6 +70,7 @@ class Tenancy(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     api_role_arn: pulumi.Output[str]
     worker_role_arn: pulumi.Output[str]
+    migrations_role_arn: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: TenancyArgs, opts: pulumi.ResourceOptions | None = None
@@ -134,11 +140,15 @@ class Tenancy(pulumi.ComponentResource):
         self.worker_role_arn = self._service_account(
             WORKER_SERVICE_ACCOUNT, self._worker_statements(), in_namespace
         )
+        self.migrations_role_arn = self._service_account(
+            MIGRATIONS_SERVICE_ACCOUNT, self._migrations_statements(), in_namespace
+        )
         self.register_outputs(
             {
                 "namespace": self.namespace,
                 "api_role_arn": self.api_role_arn,
                 "worker_role_arn": self.worker_role_arn,
+                "migrations_role_arn": self.migrations_role_arn,
             }
         )
 
@@ -210,6 +220,23 @@ class Tenancy(pulumi.ComponentResource):
                     }
                 ],
             },
+            # KEDA's operator reads the job streams' lag from in-cluster Redis.
+            "keda-in": {
+                "podSelector": every_pod,
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "namespaceSelector": {
+                                    "matchLabels": {"kubernetes.io/metadata.name": "keda"}
+                                }
+                            }
+                        ],
+                        "ports": [{"protocol": "TCP", "port": DATA_STORE_PORTS["redis"]}],
+                    }
+                ],
+            },
             "monitoring-in": {
                 "podSelector": every_pod,
                 "policyTypes": ["Ingress"],
@@ -263,6 +290,28 @@ class Tenancy(pulumi.ComponentResource):
                 "Effect": "Allow",
                 "Action": "elasticfilesystem:ClientMount",
                 "Resource": args.models_file_system_arn,
+            },
+        ]
+
+    def _migrations_statements(self) -> list[dict[str, Any]]:
+        args = self._args
+        return [
+            self._secrets_statement(),
+            {
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": args.database_master_secret_arn,
+            },
+            {
+                # The master secret is under Aurora's key: decrypt through Secrets Manager only.
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": f"secretsmanager.{args.region}.amazonaws.com"
+                    }
+                },
             },
         ]
 

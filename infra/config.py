@@ -486,6 +486,24 @@ class CdnConfig(_Model):
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
 
 
+_IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"  # a Docker tag
+
+
+class ImageTagsConfig(_Model):
+    """The app's image tags in the platform's ECR repositories (CI sets them per build)."""
+
+    api: str = Field(default="0.1.0", pattern=_IMAGE_TAG)
+    worker: str = Field(default="0.1.0", pattern=_IMAGE_TAG)
+
+    @field_validator("api", "worker")
+    @classmethod
+    def _names_a_build(cls, tag: str) -> str:
+        # ECR tags are immutable here, and a release must name the build it deploys.
+        if tag == "latest":
+            raise ValueError("'latest' names no build; use the image's immutable tag")
+        return tag
+
+
 # Values a human supplies with `pulumi config set --secret`; never exported.
 SUPPLIED_SECRETS = (
     "lemon_squeezy_api_key",
@@ -508,6 +526,7 @@ class EnvironmentSettings(_Model):
     redis: RedisConfig
     images: ImagesBucketConfig = ImagesBucketConfig()
     cdn: CdnConfig = CdnConfig()
+    image_tags: ImageTagsConfig = ImageTagsConfig()
     lemon_squeezy_api_key: SecretStr | None = None
     lemon_squeezy_webhook_secret: SecretStr | None = None
     google_client_secret: SecretStr | None = None

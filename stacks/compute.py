@@ -137,6 +137,8 @@ def build_environment_tenancy(
             images_bucket_arn=images_bucket_arn,
             secret_arns=secret_arns,
             models_file_system_arn=models_file_system_arn,
+            database_master_secret_arn=platform.aurora_master_secret_arn,
+            region=config.region,
             labels={"pingvas.io/environment": config.stack},
         ),
         opts=child_options(provider),

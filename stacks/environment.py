@@ -6,14 +6,22 @@ from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
-from infra.config import PROJECT, SUPPLIED_SECRETS, StackConfig
+from components.app_release import AppRelease, AppReleaseArgs
+from components.tenancy import (
+    API_SERVICE_ACCOUNT,
+    MIGRATIONS_SERVICE_ACCOUNT,
+    WORKER_SERVICE_ACCOUNT,
+    Tenancy,
+)
+from infra.config import PROJECT, SUPPLIED_SECRETS, RedisMode, StackConfig
 from infra.naming import Naming
 from infra.tagging import tagged_aws_provider
 from stacks.compute import build_environment_tenancy, environment_kubernetes_provider
 from stacks.contract import PlatformOutputs
-from stacks.data import build_environment_data
-from stacks.edge import build_environment_edge, publish_images_alias
+from stacks.data import EnvironmentData, build_environment_data
+from stacks.edge import EnvironmentEdge, build_environment_edge, publish_images_alias
 from stacks.platform import build_platform
 
 
@@ -76,11 +84,63 @@ def main(config: StackConfig) -> None:
     resolve_images_bucket_arn(pulumi.Output.concat("arn:aws:s3:::", data.images_bucket_name))
     resolve_secret_arns(pulumi.Output.all(*data.secret_arns()))
     publish_images_alias(config, platform, edge, data.cdn_domain_name, provider)
+    build_app_release(config, platform, kubernetes, edge, tenancy, data)
 
     data.export()
     edge.export()
     pulumi.export(
         "serviceAccountRoles", {"api": tenancy.api_role_arn, "worker": tenancy.worker_role_arn}
+    )
+
+
+def build_app_release(
+    config: StackConfig,
+    platform: PlatformOutputs,
+    kubernetes: k8s.Provider,
+    edge: EnvironmentEdge,
+    tenancy: Tenancy,
+    data: EnvironmentData,
+) -> AppRelease:
+    """The app's Helm release (app/chart), its values all from the outputs above."""
+    settings = config.environment
+    assert settings is not None
+    if data.redis_url is None:
+        raise ValueError(f"stack {config.stack}: the data layer gave the app no Redis")
+    return AppRelease(
+        Naming(config.stack).name("app"),
+        AppReleaseArgs(
+            stack=config.stack,
+            namespace=tenancy.namespace,
+            kubernetes_provider=kubernetes,
+            region=config.region,
+            priority_class_name=settings.priority_class.name,
+            api_replicas=settings.services.replicas,
+            autoscaling=settings.services.autoscaling,
+            gpu_workers_min=settings.gpu_workers.min,
+            gpu_workers_max=settings.gpu_workers.max,
+            repository_urls=platform.repository_urls,
+            image_tags=settings.image_tags.model_dump(),
+            api_service_account=API_SERVICE_ACCOUNT,
+            worker_service_account=WORKER_SERVICE_ACCOUNT,
+            migrations_service_account=MIGRATIONS_SERVICE_ACCOUNT,
+            ingress_class=edge.ingress_class,
+            ingress_group=edge.ingress_group,
+            api_hostname=edge.api_hostname,
+            images_hostname=edge.images_hostname,
+            load_balancer_cidrs=platform.public_subnet_cidrs,
+            images_bucket_name=data.images_bucket_name,
+            database_secret_arn=data.database_secret_arn,
+            database_master_secret_arn=platform.aurora_master_secret_arn,
+            app_secret_arns=data.app_secret_arns,
+            redis_url=data.redis_url,
+            # Replicated ElastiCache and in-cluster Redis want a password; standalone not.
+            redis_auth=data.redis_mode is not RedisMode.STANDALONE,
+            redis_secret_arn=data.redis_secret_arn,
+            redis_kubernetes_secret=data.redis_kubernetes_secret,
+            models_file_system_id=platform.model_store_file_system_id,
+            models_access_point_id=platform.model_store_access_point_id,
+            depends_on=[tenancy],
+        ),
     )
 
 

@@ -374,3 +374,20 @@ def test_kubernetes_resources_use_the_cluster_provider(shared: OfflineRun) -> No
     for resource in shared.resources:
         if resource.type.startswith("kubernetes:"):
             assert shared.provider_of(resource).name == "pingvas-shared-eks-k8s"
+
+
+def test_external_secrets_store_reads_only_pingvas_secrets(shared: OfflineRun) -> None:
+    (store,) = shared.of_type("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    assert store.inputs["metadata"]["name"] == "aws-secrets-manager"  # what the chart names
+    assert crd_errors(custom_resource(store)) == []
+    assert store.inputs["spec"]["provider"]["aws"] == {
+        "service": "SecretsManager",
+        "region": "us-east-1",
+    }
+    role = shared.one("aws:iam/role:Role", "pingvas-shared-addons-external-secrets")
+    (policy,) = policies_of_role(shared, role)
+    read = policy["Statement"][0]
+    assert read["Resource"] == "arn:aws:secretsmanager:us-east-1:123456789012:secret:pingvas-*"
+    assert release(shared, "external-secrets").inputs["version"] == (
+        chart_versions.EXTERNAL_SECRETS.version
+    )

@@ -88,7 +88,7 @@ def test_network_policies_isolate_the_namespace() -> None:
 
 
 def test_no_policy_admits_another_environment() -> None:
-    """Only kube-system (DNS) and monitoring (scrapes) are named; never dev or prod."""
+    """Only kube-system (DNS), monitoring (scrapes) and keda (stream lag) are named."""
     for stack in ("dev", "prod"):
         named = set()
         for spec in policies(run_stack(stack)).values():
@@ -97,7 +97,7 @@ def test_no_policy_admits_another_environment() -> None:
                     selector = peer.get("namespaceSelector")
                     if selector is not None:
                         named.add(selector["matchLabels"]["kubernetes.io/metadata.name"])
-        assert named == {"kube-system", "monitoring"}
+        assert named == {"kube-system", "monitoring", "keda"}
 
 
 def role_policy(run: OfflineRun, account: str) -> dict[str, Any]:
@@ -154,3 +154,24 @@ def test_kubernetes_objects_go_to_the_platform_cluster(stack: str) -> None:
     for resource in run.resources:
         if resource.type.startswith("kubernetes:") and resource.type != provider.type:
             assert run.provider_of(resource).urn == provider.urn
+
+
+def test_only_the_migration_hook_reads_the_database_master_secret() -> None:
+    run = run_stack("prod")
+    master = run_stack("shared").outputs["auroraMasterSecretArn"]
+    migrations = role_policy(run, "pingvas-migrations")["Statement"]
+    assert any(s["Resource"] == master for s in migrations)
+    (decrypt,) = [s for s in migrations if s["Action"] == "kms:Decrypt"]
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+    }
+    for account in ("pingvas-api", "pingvas-worker"):
+        assert master not in json.dumps(role_policy(run, account))
+
+
+def test_keda_may_read_stream_lag_from_in_cluster_redis() -> None:
+    keda = policies(run_stack("pr-7"))["keda-in"]["ingress"][0]
+    assert keda["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}}}
+    ]
+    assert keda["ports"] == [{"protocol": "TCP", "port": 6379}]

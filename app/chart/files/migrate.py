@@ -1,0 +1,63 @@
+"""Pre-install/pre-upgrade hook: the environment's database role and schema, then
+`alembic upgrade head` as the schema owner (docs/app.md).
+
+Reads two Secrets Manager secrets with the pod's identity: the Aurora cluster's master
+secret (RDS-managed JSON: username, password) and the environment's database secret
+(DB_HOST, DB_PORT, DB_NAME, DB_SCHEMA, DB_USER, DB_PASSWORD). Idempotent: creates the
+application role or resets its password to the secret's, creates the schema, migrates.
+TLS: libpq's PGSSLMODE (the Job sets `require`; Aurora refuses plain connections anyway).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+import psycopg
+from psycopg import sql
+
+
+def read_secret(client: Any, secret_id: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(
+        client.get_secret_value(SecretId=secret_id)["SecretString"]
+    )
+    return document
+
+
+def main() -> int:
+    client = boto3.client("secretsmanager", region_name=os.environ["AWS_REGION"])
+    master = read_secret(client, os.environ["MASTER_SECRET_ARN"])
+    database = read_secret(client, os.environ["DATABASE_SECRET_ARN"])
+    user, password = master["username"], master["password"]
+    host, port, name = database["DB_HOST"], database["DB_PORT"], database["DB_NAME"]
+    schema, role = database["DB_SCHEMA"], database["DB_USER"]
+    with psycopg.connect(
+        host=host, port=port, dbname=name, user=user, password=password
+    ) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        # The defaults (NOSUPERUSER, NOBYPASSRLS, ...) are what row-level security needs;
+        # Aurora's master may not even name SUPERUSER or BYPASSRLS in ALTER ROLE.
+        verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+        connection.execute(
+            sql.SQL("{} {} LOGIN PASSWORD {}").format(
+                verb, sql.Identifier(role), sql.Literal(database["DB_PASSWORD"])
+            )
+        )
+        connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    owner_url = (
+        f"postgresql+psycopg://{quote(user, safe='')}:{quote(password, safe='')}"
+        f"@{host}:{port}/{name}"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SECRETS_MANAGER_SECRET_ID"}
+    env.update(DATABASE_URL=owner_url, DB_SCHEMA=schema, DB_APP_ROLE=role)
+    command = [sys.executable, "-m", "alembic", "upgrade", "head"]
+    return subprocess.call(command, env=env)  # noqa: S603 (a fixed command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

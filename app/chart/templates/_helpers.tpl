@@ -1,0 +1,83 @@
+{{/* Labels every object carries. */}}
+{{- define "pingvas.labels" -}}
+app.kubernetes.io/part-of: pingvas
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+pingvas.io/environment: {{ .Values.environment | quote }}
+{{- end }}
+
+{{/* The image reference; both parts are required. */}}
+{{- define "pingvas.image" -}}
+{{- $image := index .root.Values.image .name -}}
+{{- printf "%s:%s" (required (printf "image.%s.repository is required" .name) $image.repository) (required (printf "image.%s.tag is required" .name) $image.tag) -}}
+{{- end }}
+
+{{/* Restricted Pod Security (the namespace enforces it). */}}
+{{- define "pingvas.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.securityContext.runAsUser }}
+runAsGroup: {{ .Values.securityContext.runAsGroup }}
+fsGroup: {{ .Values.securityContext.runAsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "pingvas.containerSecurityContext" -}}
+runAsNonRoot: true
+readOnlyRootFilesystem: true
+allowPrivilegeEscalation: false
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "pingvas.appSecret" -}}{{ .Release.Name }}-app{{- end }}
+
+{{- define "pingvas.redisSecret" -}}
+{{- if .Values.redis.existingSecret -}}{{ .Values.redis.existingSecret }}{{- else -}}{{ .Release.Name }}-redis{{- end -}}
+{{- end }}
+
+{{/* Settings every app container shares: plain values, then secrets. */}}
+{{- define "pingvas.env" -}}
+- name: ENVIRONMENT
+  value: {{ .Values.environment | quote }}
+- name: AWS_REGION
+  value: {{ .Values.aws.region | quote }}
+- name: SECRETS_MANAGER_SECRET_ID
+  value: {{ required "secrets.databaseSecretArn is required" .Values.secrets.databaseSecretArn | quote }}
+- name: S3_BUCKET
+  value: {{ required "config.s3Bucket is required" .Values.config.s3Bucket | quote }}
+{{- with .Values.config.imageBaseUrl }}
+- name: IMAGE_BASE_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.config.corsOrigins }}
+- name: CORS_ORIGINS
+  value: {{ . | quote }}
+{{- end }}
+- name: MODELS_DIR
+  value: {{ .Values.config.modelsDir | quote }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "pingvas.redisSecret" . }}
+      key: REDIS_URL
+{{- end }}
+
+{{/* Spread over zones first, then nodes. */}}
+{{- define "pingvas.topologySpread" -}}
+- maxSkew: 1
+  topologyKey: topology.kubernetes.io/zone
+  whenUnsatisfiable: DoNotSchedule
+  labelSelector:
+    matchLabels:
+      {{- toYaml .selector | nindent 6 }}
+- maxSkew: 1
+  topologyKey: kubernetes.io/hostname
+  whenUnsatisfiable: ScheduleAnyway
+  labelSelector:
+    matchLabels:
+      {{- toYaml .selector | nindent 6 }}
+{{- end }}

@@ -1,0 +1,124 @@
+"""The chart's migration hook script (app/chart/files/migrate.py) against a real
+PostgreSQL and Secrets Manager (moto): it creates the role and schema and migrates, and
+running it again (every upgrade) changes nothing but the role's password."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from app.devservers import MotoServer, PostgresServer, start_moto, start_postgres
+from components.app_release import CHART_DIR
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA, ROLE, DATABASE = "pr_7_pingvas", "pr_7_pingvas_app", "pingvas_saas"
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    server = start_postgres()
+    try:
+        with server.connect() as connection:
+            connection.execute(f"CREATE DATABASE {DATABASE}")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[MotoServer]:
+    server = start_moto()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def run_hook(postgres: PostgresServer, moto: MotoServer, password: str) -> None:
+    aws = {
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    client = boto3.client(
+        "secretsmanager",
+        region_name="us-east-1",
+        endpoint_url=moto.url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    secrets: dict[str, dict[str, Any]] = {
+        "master": {"username": "postgres", "password": "unused-with-trust-auth"},
+        "database": {
+            "DB_HOST": "127.0.0.1",
+            "DB_PORT": postgres.port,
+            "DB_NAME": DATABASE,
+            "DB_SCHEMA": SCHEMA,
+            "DB_USER": ROLE,
+            "DB_PASSWORD": password,
+        },
+    }
+    arns = {}
+    for name, value in secrets.items():
+        try:
+            arns[name] = client.create_secret(Name=name, SecretString=json.dumps(value))["ARN"]
+        except client.exceptions.ResourceExistsException:
+            arns[name] = client.put_secret_value(SecretId=name, SecretString=json.dumps(value))[
+                "ARN"
+            ]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DB_", "DATABASE"))},
+        **aws,
+        "MASTER_SECRET_ARN": arns["master"],
+        "DATABASE_SECRET_ARN": arns["database"],
+        # Set in the pods; the migration must not read the app's own settings secret.
+        "SECRETS_MANAGER_SECRET_ID": "not-for-migrations",
+        "PGSSLMODE": "disable",
+    }
+    result = subprocess.run(
+        [sys.executable, str(CHART_DIR / "files" / "migrate.py")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_hook_creates_role_and_schema_and_migrates_idempotently(
+    postgres: PostgresServer, moto: MotoServer
+) -> None:
+    run_hook(postgres, moto, "first-password")
+    run_hook(postgres, moto, "second-password")  # every upgrade runs it again
+    with postgres.connect(DATABASE) as connection:
+        role = connection.execute(
+            "SELECT rolcanlogin, rolsuper, rolbypassrls, rolpassword"
+            " FROM pg_authid WHERE rolname = %s",
+            (ROLE,),
+        ).fetchone()
+        assert role is not None
+        can_login, superuser, bypass_rls, stored = role
+        assert (can_login, superuser, bypass_rls) == (True, False, False)
+        assert stored is not None
+        tables = {
+            row[0]
+            for row in connection.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (SCHEMA,)
+            )
+        }
+        assert {"users", "credit_ledger", "jobs", "images", "alembic_version"} <= tables
+        granted = connection.execute(
+            "SELECT has_table_privilege(%s, %s, 'SELECT')", (ROLE, f"{SCHEMA}.users")
+        ).fetchone()
+        assert granted == (True,)

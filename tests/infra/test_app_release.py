@@ -1,0 +1,180 @@
+"""The app's Helm release (issue 8): one per environment, into its namespace, with values
+taken from the stack's own outputs and the platform's (never hand-copied)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from components.app_release import (
+    CHART_DIR,
+    CHART_PATH,
+    RELEASE_NAME,
+    chart_digest,
+    deep_merge,
+    profile_values,
+    redis_endpoint,
+    values_profile,
+)
+from components.tenancy import (
+    API_SERVICE_ACCOUNT,
+    MIGRATIONS_SERVICE_ACCOUNT,
+    WORKER_SERVICE_ACCOUNT,
+)
+from infra.config import ConfigError, load_stack_config
+from infra.offline import OfflineRun, RecordedResource
+from tests.infra.conftest import run_stack
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+STACKS = ("dev", "prod", "pr-7")
+
+
+def app_release(run: OfflineRun) -> RecordedResource:
+    (release,) = [r for r in run.of_type(RELEASE) if r.inputs.get("name") == RELEASE_NAME]
+    return release
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_release_installs_the_local_chart_into_the_namespace(stack: str) -> None:
+    run = run_stack(stack)
+    release = app_release(run)
+    assert release.name == f"pingvas-{stack}-app"
+    assert release.inputs["chart"] == CHART_PATH
+    assert (CHART_DIR / "Chart.yaml").is_file()
+    assert release.inputs["namespace"] == run.outputs["namespace"] == stack
+    assert release.inputs["values"]["chartDigest"] == chart_digest()
+    # Deployed through the environment's cluster provider, like the tenancy.
+    (namespace,) = run.of_type("kubernetes:core/v1:Namespace")
+    assert run.provider_of(release).urn == run.provider_of(namespace).urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_values_name_the_stacks_outputs(shared: OfflineRun, stack: str) -> None:
+    out = run_stack(stack).outputs
+    values = app_release(run_stack(stack)).inputs["values"]
+    edge = out["edge"]
+    assert values["environment"] == stack
+    assert values["ingress"] == {
+        "className": edge["ingressClass"],
+        "groupName": edge["ingressGroup"],
+        "host": edge["apiHostname"],
+    }
+    assert values["config"] == {
+        "s3Bucket": out["imagesBucketName"],
+        "imageBaseUrl": f"https://{edge['imagesHostname']}",
+    }
+    assert values["secrets"]["databaseSecretArn"] == out["databaseSecretArn"]
+    assert values["secrets"]["appSecretArns"] == out["appSecretArns"]
+    assert values["serviceAccounts"] == {
+        "api": API_SERVICE_ACCOUNT,
+        "worker": WORKER_SERVICE_ACCOUNT,
+        "migrations": MIGRATIONS_SERVICE_ACCOUNT,
+    }
+    settings = out["settings"]
+    assert values["priorityClassName"] == settings["priorityClass"]["name"]
+    assert values["api"]["replicas"] == settings["services"]["replicas"]
+    assert values["api"]["autoscaling"]["enabled"] == settings["services"]["autoscaling"]
+    assert values["worker"]["minReplicas"] == settings["gpuWorkers"]["min"]
+    assert values["worker"]["maxReplicas"] == settings["gpuWorkers"]["max"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_values_name_the_platforms_outputs(shared: OfflineRun, stack: str) -> None:
+    platform = shared.outputs
+    values = app_release(run_stack(stack)).inputs["values"]
+    for image in ("api", "worker"):
+        assert values["image"][image] == {
+            "repository": platform["repositoryUrls"][image],
+            "tag": "0.1.0",
+        }
+    assert values["models"] == {
+        "fileSystemId": platform["modelStoreFileSystemId"],
+        "accessPointId": platform["modelStoreAccessPointId"],
+    }
+    assert values["migrations"]["masterSecretArn"] == platform["auroraMasterSecretArn"]
+    assert values["api"]["forwardedAllowIps"] == ",".join(platform["publicSubnetCidrs"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_redis_is_referenced_never_copied(stack: str) -> None:
+    out = run_stack(stack).outputs
+    values = app_release(run_stack(stack)).inputs["values"]
+    redis = values["redis"]
+    assert redis["address"] == out["redisUrl"].split("://", 1)[1].rsplit("/", 1)[0]
+    assert redis["tls"] is out["redisUrl"].startswith("rediss://")
+    if stack == "pr-7":  # in-cluster: the data layer's Kubernetes Secret
+        assert redis["existingSecret"] == out["redisKubernetesSecret"]
+        assert "redisSecretArn" not in values["secrets"]
+    else:  # ElastiCache: its Secrets Manager secret, synced by External Secrets
+        assert redis["existingSecret"] == ""
+        assert values["secrets"]["redisSecretArn"] == out["redisSecretArn"]
+    assert redis["auth"] is (stack != "dev")  # dev's standalone node has TLS, no AUTH
+    assert "[secret]" not in str(values)
+
+
+def test_values_keep_the_profile_sizing_underneath() -> None:
+    values = app_release(run_stack("prod")).inputs["values"]
+    profile = profile_values("prod")
+    assert values["api"]["resources"] == profile["api"]["resources"]
+    assert values["podDisruptionBudget"] == profile["podDisruptionBudget"]
+
+
+def test_image_tags_come_from_config(stack_with: Callable[..., OfflineRun]) -> None:
+    run = stack_with("dev", {"pingvas:imageTags": {"api": "git-1a2b3c4", "worker": "git-5d6e7f8"}})
+    values = app_release(run).inputs["values"]
+    assert values["image"]["api"]["tag"] == "git-1a2b3c4"
+    assert values["image"]["worker"]["tag"] == "git-5d6e7f8"
+    assert run.outputs["settings"]["imageTags"] == {"api": "git-1a2b3c4", "worker": "git-5d6e7f8"}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('{"api": "latest"}', "pingvas:imageTags.api: 'latest' names no build"),
+        ('{"worker": "a b"}', "pingvas:imageTags.worker: String should match pattern"),
+        ('{"worker": ".hidden"}', "pingvas:imageTags.worker: String should match pattern"),
+        ('{"api": "' + "x" * 129 + '"}', "pingvas:imageTags.api: String should match pattern"),
+        ('{"gui": "1.0"}', "pingvas:imageTags.gui: unknown configuration key"),
+    ],
+)
+def test_invalid_image_tags_name_the_key(value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_stack_config("dev", {"pingvas:imageTags": value})
+    assert message in str(raised.value)
+
+
+def test_values_profiles_and_merge() -> None:
+    assert [values_profile(s) for s in ("dev", "prod", "pr-7", "pr-123")] == [
+        "dev",
+        "prod",
+        "ephemeral",
+        "ephemeral",
+    ]
+    merged = deep_merge({"a": {"b": 1, "c": [1]}, "d": 1}, {"a": {"c": [2]}, "e": 2})
+    assert merged == {"a": {"b": 1, "c": [2]}, "d": 1, "e": 2}
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "rediss://master.x.cache.amazonaws.com:6379/0",
+            ("master.x.cache.amazonaws.com:6379", True),
+        ),
+        (
+            "redis://redis.pr-7.svc.cluster.local:6379/0",
+            ("redis.pr-7.svc.cluster.local:6379", False),
+        ),
+        ("rediss://:token@host/0", ("host:6379", True)),
+    ],
+)
+def test_redis_endpoint_keeps_no_credentials(url: str, expected: tuple[str, bool]) -> None:
+    endpoint: dict[str, Any] = redis_endpoint(url)
+    assert (endpoint["address"], endpoint["tls"]) == expected
+
+
+def test_redis_endpoint_refuses_other_urls() -> None:
+    with pytest.raises(ValueError, match="not a Redis URL"):
+        redis_endpoint("https://example.com")
