@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STACKS := shared dev prod pr-7
 
-.PHONY: setup system-deps preview test
+.PHONY: setup system-deps preview test dev
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,3 +26,8 @@ test: setup system-deps
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
+
+# The whole application locally: PostgreSQL, Redis, moto S3, the API on :8000 and a
+# worker on the tiny model (docs/worker.md). Ctrl-C stops it all.
+dev: setup system-deps
+	$(PYTHON) scripts/dev.py

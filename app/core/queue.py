@@ -26,17 +26,19 @@ Consumer protocol (worker)
     2. Move the job ``queued -> running`` with a conditional UPDATE; if that matches no
        row the job was canceled (or already finished): just :meth:`JobQueue.ack`.
     3. While rendering, call :meth:`JobQueue.heartbeat` more often than the reclaim idle
-       time so nobody else claims the entry.
+       time so nobody else claims the entry; a worker told to stop mid-job
+       :meth:`JobQueue.release` s it for immediate reclaim.
     4. Upload to S3, commit the images and ``succeeded`` row, then :meth:`JobQueue.ack`
        (XACK + XDEL: the stream holds only unfinished work, so XLEN is the queue length).
     5. After ``max_deliveries`` (see ``Delivery.delivery_count``), fail the job, refund,
-       and :meth:`JobQueue.dead_letter`.
+       and :meth:`JobQueue.dead_letter`. An entry that is not a readable message is
+       dead-lettered by :meth:`JobQueue.read` / :meth:`JobQueue.claim_stale` themselves.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -48,6 +50,8 @@ PRIORITY: tuple[str, ...] = ("pro", "basic", "free")
 MESSAGE_VERSION = "1"
 DEFAULT_PREFIX = "pingvas:jobs"
 DEFAULT_GROUP = "gpu-workers"
+# Idle time given to a released entry: longer than any reclaim threshold.
+RELEASED_IDLE_MS = 365 * 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -163,15 +167,34 @@ class JobQueue:
 
     # Consumer side (GPU worker) ------------------------------------------------------
 
-    def read(self, consumer: str, count: int = 1, block_ms: int | None = None) -> list[Delivery]:
-        """New entries for this consumer, highest tier first; blocks on all tiers if idle."""
-        for tier in PRIORITY:
-            found = self._read({self.stream(tier): ">"}, consumer, count, None)
-            if found:
-                return found
+    def read(
+        self,
+        consumer: str,
+        count: int = 1,
+        block_ms: int | None = None,
+        order: Sequence[str] = PRIORITY,
+    ) -> list[Delivery]:
+        """New entries for this consumer, tiers tried in ``order`` (highest tier first by
+        default); blocks on all tiers if idle."""
+        for tier in order:
+            while True:
+                entries = self._read({self.stream(tier): ">"}, consumer, count, None)
+                found = [delivery for delivery in entries if delivery is not None]
+                if found:
+                    return found
+                if not entries:
+                    break  # this tier is empty; else only unreadable entries: read on
         if block_ms is None:
             return []
-        return self._read({self.stream(t): ">" for t in PRIORITY}, consumer, count, block_ms)
+        entries = self._read({self.stream(t): ">" for t in order}, consumer, count, block_ms)
+        return [delivery for delivery in entries if delivery is not None]
+
+    def wait_for_new(self, block_ms: int) -> bool:
+        """Block until an entry is added to any tier stream (or ``block_ms`` passes),
+        without taking it: the caller then reads in its own tier order, one entry at a
+        time, instead of holding one entry per stream that other workers could run."""
+        streams = {self.stream(tier): "$" for tier in TIERS}
+        return bool(self.redis.xread(cast(Any, streams), count=1, block=block_ms))
 
     def claim_stale(
         self, consumer: str, tier: str, min_idle_ms: int, count: int = 1
@@ -190,7 +213,9 @@ class JobQueue:
                 stream, self.group, min=message_id, max=message_id, count=1
             )
             times = int(cast(Any, pending)[0]["times_delivered"]) if pending else 1
-            deliveries.append(Delivery(stream, message_id, JobMessage.from_fields(fields), times))
+            message = self._parse(stream, message_id, fields)
+            if message is not None:
+                deliveries.append(Delivery(stream, message_id, message, times))
         return deliveries
 
     def heartbeat(self, delivery: Delivery, consumer: str) -> None:
@@ -201,6 +226,20 @@ class JobQueue:
             consumer,
             min_idle_time=0,
             message_ids=[delivery.message_id],
+            justid=True,
+        )
+
+    def release(self, delivery: Delivery, consumer: str) -> None:
+        """Hand an unfinished entry back: it stays pending (not acknowledged) but looks
+        idle for a long time, so the next :meth:`claim_stale` anywhere takes it at once.
+        For a worker that stops mid-job (SIGTERM); JUSTID keeps the delivery count."""
+        self.redis.xclaim(
+            delivery.stream,
+            self.group,
+            consumer,
+            min_idle_time=0,
+            message_ids=[delivery.message_id],
+            idle=RELEASED_IDLE_MS,
             justid=True,
         )
 
@@ -226,15 +265,38 @@ class JobQueue:
 
     def _read(
         self, streams: dict[str, str], consumer: str, count: int, block_ms: int | None
-    ) -> list[Delivery]:
+    ) -> list[Delivery | None]:
+        """One XREADGROUP; None in place of each unreadable entry (dead-lettered)."""
         response = self.redis.xreadgroup(
             self.group, consumer, cast(Any, streams), count=count, block=block_ms
         )
-        return [
-            Delivery(stream, message_id, JobMessage.from_fields(fields), 1)
-            for stream, entries in _stream_entries(response)
-            for message_id, fields in entries
-        ]
+        deliveries: list[Delivery | None] = []
+        for stream, entries in _stream_entries(response):
+            for message_id, fields in entries:
+                message = self._parse(stream, message_id, fields)
+                deliveries.append(
+                    None if message is None else Delivery(stream, message_id, message, 1)
+                )
+        return deliveries
+
+    def _parse(self, stream: str, message_id: str, fields: Mapping[str, str]) -> JobMessage | None:
+        """The message, or None after moving an unreadable entry (unknown version, missing
+        or malformed field) to the dead-letter stream: redelivering it cannot help."""
+        try:
+            return JobMessage.from_fields(fields)
+        except (KeyError, ValueError) as error:
+            dead = {
+                **fields,
+                "reason": f"unreadable message: {error!r}"[:500],
+                "source_stream": stream,
+                "source_id": message_id,
+            }
+            pipeline = self.redis.pipeline(transaction=True)
+            pipeline.xadd(self.dead_letter_stream, cast(Any, dead))
+            pipeline.xack(stream, self.group, message_id)
+            pipeline.xdel(stream, message_id)
+            pipeline.execute()
+            return None
 
 
 def _stream_entries(response: Any) -> Iterable[tuple[str, list[Any]]]:

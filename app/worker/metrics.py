@@ -1,0 +1,72 @@
+"""The worker's Prometheus metrics, served on its own port (``WORKER_METRICS_PORT``).
+
+``generation_duration_seconds``, ``queue_length`` and ``credits_refunded_total`` are the
+same metrics the API defines (SPEC §7); queue lengths and GPU memory are read at scrape time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+
+import torch
+from prometheus_client import Counter, Gauge, start_http_server
+
+from app.core.metrics import CREDITS_REFUNDED, GENERATION_DURATION, QUEUE_LENGTH
+from app.core.queue import TIERS
+
+__all__ = ["CREDITS_REFUNDED", "GENERATION_DURATION", "JOBS", "serve_metrics"]
+
+JOBS = Counter(
+    "worker_jobs_total",
+    "Deliveries handled by the worker, by outcome: succeeded, failed (refunded), "
+    "dead_lettered (refunded), skipped (canceled or already final), abandoned (stopping), "
+    "retry (error; left for reclaim).",
+    ["outcome"],
+)
+GPU_MEMORY_ALLOCATED = Gauge(
+    "gpu_memory_allocated_bytes", "CUDA memory held by tensors.", ["device"]
+)
+GPU_MEMORY_RESERVED = Gauge(
+    "gpu_memory_reserved_bytes", "CUDA memory reserved by the caching allocator.", ["device"]
+)
+
+
+class CachedLengths:
+    """Queue lengths read from Redis at most once per ``ttl`` seconds, so a burst of
+    scrapes costs one round trip; a Redis error reads as NaN, not a failed scrape."""
+
+    def __init__(self, read: Callable[[], dict[str, int]], ttl: float = 1.0) -> None:
+        self._read = read
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._at = float("-inf")
+        self._values: dict[str, float] = {}
+
+    def get(self, tier: str) -> float:
+        with self._lock:
+            if time.monotonic() - self._at > self._ttl:
+                try:
+                    self._values = {key: float(n) for key, n in self._read().items()}
+                except Exception:  # a scrape must not fail because Redis is away
+                    self._values = {}
+                self._at = time.monotonic()
+            return self._values.get(tier, float("nan"))
+
+
+def serve_metrics(port: int, queue_lengths: Callable[[], dict[str, int]]) -> None:
+    lengths = CachedLengths(queue_lengths)
+    for tier in TIERS:
+        QUEUE_LENGTH.labels(tier).set_function(partial(lengths.get, tier))
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            device = f"cuda:{index}"
+            GPU_MEMORY_ALLOCATED.labels(device).set_function(
+                partial(torch.cuda.memory_allocated, index)
+            )
+            GPU_MEMORY_RESERVED.labels(device).set_function(
+                partial(torch.cuda.memory_reserved, index)
+            )
+    start_http_server(port)
