@@ -131,7 +131,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
         _require_explicit_provider(args.token, args.provider, "data source")
         answer = answers.get(args.token)
         if answer is None:
-            raise NotImplementedError(f"the offline runtime does not answer {args.token}")
+            raise LookupError(f"the offline runtime does not answer {args.token}")
         return answer()
 
     def _stack_reference(self, name: str) -> tuple[str, dict[str, Any]]:
