@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.bucket import Bucket, BucketArgs, LifecycleRule
+from components.pod_identity import trusted_by
 
 NFS_PORT = 2049
 # The uid/gid the GPU workers run as; the access point makes every file theirs.
@@ -177,18 +178,7 @@ class ModelStore(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{self._name}-backup",
             description="AWS Backup of the model store",
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "backup.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=trusted_by("backup.amazonaws.com"),
             opts=child,
         )
         for policy_arn in BACKUP_SERVICE_POLICIES:

@@ -9,6 +9,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.pod_identity import trusted_by
 from infra.config import NatMode
 
 EVERYWHERE = "0.0.0.0/0"
@@ -260,21 +261,10 @@ class Network(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{self._name}-flow-logs",
             description="VPC flow logs delivery to CloudWatch Logs",
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            # Only this account's flow logs may use the role (confused deputy).
-                            "Condition": {
-                                "StringEquals": {"aws:SourceAccount": account_id.account_id}
-                            },
-                        }
-                    ],
-                }
+            # Only this account's flow logs may use the role (confused deputy).
+            assume_role_policy=trusted_by(
+                "vpc-flow-logs.amazonaws.com",
+                condition={"StringEquals": {"aws:SourceAccount": account_id.account_id}},
             ),
             opts=child,
         )

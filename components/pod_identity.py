@@ -12,21 +12,27 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-POD_IDENTITY_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "pods.eks.amazonaws.com"},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
-        }
-    ],
-}
-
 
 def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
     """An IAM policy JSON; statements may hold Outputs (ARNs of other resources)."""
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def trusted_by(
+    service: str,
+    *,
+    actions: str | list[str] = "sts:AssumeRole",
+    condition: Mapping[str, Any] | None = None,
+) -> pulumi.Output[str]:
+    """A role's trust policy: only `service` (e.g. `ec2.amazonaws.com`) may assume it."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": actions,
+    }
+    if condition is not None:
+        statement["Condition"] = condition
+    return policy_document([statement])
 
 
 def pod_identity_role(
@@ -42,7 +48,9 @@ def pod_identity_role(
     role = aws.iam.Role(
         name,
         description=f"Pod Identity role for {service_account}",
-        assume_role_policy=pulumi.Output.json_dumps(POD_IDENTITY_TRUST),
+        assume_role_policy=trusted_by(
+            "pods.eks.amazonaws.com", actions=["sts:AssumeRole", "sts:TagSession"]
+        ),
         opts=child,
     )
     if policy is not None:
