@@ -2,7 +2,7 @@
 
 Bump a version here, preview, and read the chart's upgrade notes: nothing floats.
 Karpenter and KEDA stay on the releases whose CRDs the tests validate our custom
-resources against (`../shared/crds/`); move them together.
+resources against (`vendor/crds/`); move them together.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Validates custom resources against the upstream CRD schemas in `../shared/crds/`.
+"""Validates custom resources against the upstream CRD schemas vendored in `vendor/crds/`.
 
 The API server validates CRs with the CRD's structural OpenAPI schema; jsonschema's
 Draft 4 checks the same schema once it is made strict about unknown fields (the API
@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-CRDS = Path(os.environ.get("PINGVAS_CRDS_DIR", Path(__file__).resolve().parents[2] / "shared/crds"))
+CRDS = Path(os.environ.get("PINGVAS_CRDS_DIR", Path(__file__).resolve().parents[1] / "vendor/crds"))
 
 
 class _CrdLoader(yaml.CSafeLoader):
