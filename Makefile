@@ -5,14 +5,25 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STACKS := shared dev prod pr-7
 
-.PHONY: setup system-deps preview test dev
+.PHONY: setup setup-dev system-deps preview test dev lock
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/bin/python:
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+
+# One install per extra, pinned by its lock file (requirements/<extra>.txt): the preview
+# needs only the infrastructure, the tests everything (docs/dependencies.md).
+$(VENV)/.installed-%: pyproject.toml requirements/%.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c requirements/$*.txt -e '.[$*]'
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed-infra
+
+setup-dev: $(VENV)/.installed-dev
+
+# Rewrites requirements/*.txt after a change to pyproject.toml; `scripts/lock.sh --upgrade`
+# moves every pin to the newest release allowed.
+lock: setup-dev
+	scripts/lock.sh
 
 # Server processes the application tests start for real (PostgreSQL, Redis).
 system-deps:
@@ -21,7 +32,7 @@ system-deps:
 preview: setup
 	$(PYTHON) -m infra.preview $(STACKS)
 
-test: setup system-deps
+test: setup-dev system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -29,5 +40,5 @@ test: setup system-deps
 
 # The whole application locally: PostgreSQL, Redis, moto S3, the API on :8000 and a
 # worker on the tiny model (docs/worker.md). Ctrl-C stops it all.
-dev: setup system-deps
+dev: setup-dev system-deps
 	$(PYTHON) scripts/dev.py
