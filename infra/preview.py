@@ -1,13 +1,16 @@
 """Offline preview: the real program for a stack, under Pulumi's mock runtime.
 
     python -m infra.preview STACK [STACK ...] [--json] [--config-file FILE]
+    python -m infra.preview STACK [STACK ...] --diff BASE.json [--json | --markdown]
+                            [--expect-no-changes]
 
 Reads the stack's `Pulumi.<STACK>.yaml` (or FILE, in the same format), validates it,
 runs the program with no cloud and no Pulumi CLI, and prints the resource tree (or one
 JSON document, DESIGN.md §3; a JSON list of them for several stacks). An environment
 stack's platform outputs come from a preview of the platform stack it references, run
 once per process however many environments are previewed. Invalid config exits with status 2 and a
-message naming the key, before any resource is registered.
+message naming the key, before any resource is registered. `--diff` compares with an
+earlier `--json` output instead (infra/diff.py).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from infra import offline
+from infra import diff, offline
 from infra.config import PROJECT, ConfigError, StackConfig, load_stack_config
 from infra.program import run
 
@@ -186,9 +189,24 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="a file in Pulumi.<stack>.yaml format to use instead of the stack's own",
     )
+    parser.add_argument(
+        "--diff", type=Path, metavar="BASE.json", help="show the changes from an earlier --json"
+    )
+    parser.add_argument(
+        "--markdown", action="store_true", help="with --diff: Markdown for a PR comment"
+    )
+    parser.add_argument(
+        "--expect-no-changes", action="store_true", help="with --diff: exit 1 on any change"
+    )
     args = parser.parse_args(argv)
     if args.config_file is not None and len(args.stacks) > 1:
         parser.error("--config-file applies to one stack")
+    if args.diff is None and (args.markdown or args.expect_no_changes):
+        parser.error("--markdown and --expect-no-changes apply to --diff")
+    if args.diff is not None and not args.diff.is_file():
+        parser.error(f"--diff {args.diff}: no such file (make it with --json)")
+    if args.json and args.markdown:
+        parser.error("--json and --markdown are two forms of one output: choose one")
     results = []
     for stack in args.stacks:
         try:
@@ -196,6 +214,13 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as error:
             print(f"error: invalid configuration for stack {stack!r}:\n{error}", file=sys.stderr)
             return 2
+    if args.diff is not None:
+        output = "json" if args.json else "markdown" if args.markdown else "text"
+        text, status = diff.report(
+            [as_json(result) for result in results], args.diff, output, args.expect_no_changes
+        )
+        print(text)
+        return status
     if args.json:
         documents = [as_json(result) for result in results]
         print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
