@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STACKS := shared dev prod pr-7
 
-.PHONY: setup setup-dev system-deps preview test dev lock
+.PHONY: setup setup-dev system-deps preview policy test dev lock
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -29,8 +29,13 @@ lock: setup-dev
 system-deps:
 	scripts/install-system-deps.sh
 
+# PREVIEW_FLAGS: e.g. --json, or "--diff base.json --markdown" (CI's PR comment).
 preview: setup
-	$(PYTHON) -m infra.preview $(STACKS)
+	$(PYTHON) -m infra.preview $(STACKS) $(PREVIEW_FLAGS)
+
+# The CrossGuard rules over every stack, offline (CI runs it on each pull request).
+policy: setup
+	for stack in $(STACKS); do $(PYTHON) -m infra.policy_check $$stack || exit 1; done
 
 test: setup-dev system-deps
 	$(VENV)/bin/ruff check .

@@ -5,8 +5,9 @@ registered. A stack's `pingvas:*` keys map onto one pydantic model per role; unk
 bad CIDRs, negative quotas and unsupported modes stop the program with one message that
 names the offending key (`ConfigError`), never a traceback.
 
-Defaults are SPEC.md's figures. Environment stacks start from a profile (dev, prod, or
-the small ephemeral `pr-<N>` profile) that their own keys override, key by key.
+Defaults are SPEC's figures (docs/architecture.md). Environment stacks start from a
+profile (dev, prod, or the small ephemeral `pr-<N>` profile) that their own keys
+override, key by key.
 """
 
 from __future__ import annotations
@@ -284,6 +285,17 @@ class RegistryConfig(_Model):
     untagged_expire_days: int = Field(default=7, ge=1)
 
 
+class DeployRolesConfig(_Model):
+    """The roles GitHub Actions assumes through OIDC (components/deploy_roles.py)."""
+
+    # owner/name of the repository whose workflows may deploy; no roles when unset.
+    github_repository: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+    )
+    # An account holds one OIDC provider per issuer: false reuses the existing one.
+    create_oidc_provider: bool = True
+
+
 # WAF rules by name, in their default evaluation order (lower runs first).
 DEFAULT_WAF_PRIORITIES = {
     "allow-list": 0,
@@ -368,6 +380,7 @@ class PlatformSettings(_Model):
     model_store: ModelStoreConfig = ModelStoreConfig()
     logs_bucket: LogsBucketConfig = LogsBucketConfig()
     registry: RegistryConfig = RegistryConfig()
+    deploy_roles: DeployRolesConfig = DeployRolesConfig()
 
 
 # Keys that configure a platform; only platform stacks and sandboxes may set them.

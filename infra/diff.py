@@ -162,6 +162,7 @@ REPLACED_BY_PACKAGE: dict[str, tuple[str, ...]] = {
 }
 
 Kind = Literal["create", "update", "replace", "delete"]
+Output = Literal["text", "json", "markdown"]
 SYMBOLS: dict[Kind, str] = {"create": "+", "update": "~", "delete": "-", "replace": "+-"}
 _ABSENT = object()  # an input present on one side only
 
@@ -256,7 +257,7 @@ def base_document(path: Path, stack: str) -> Mapping[str, Any] | None:
     documents = document if isinstance(document, list) else [document]
     for candidate in documents:
         if candidate.get("stack") == stack:
-            return candidate  # type: ignore[no-any-return]
+            return candidate
     return None
 
 
@@ -397,7 +398,7 @@ def _cell(text: str) -> str:
 def report(
     documents: Sequence[Mapping[str, Any]],
     base: Path,
-    output: Literal["text", "json", "markdown"],
+    output: Output,
     expect_no_changes: bool,
 ) -> tuple[str, int]:
     """The diff of each previewed stack against BASE, and the exit code of

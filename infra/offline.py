@@ -7,7 +7,8 @@ computed attributes programs commonly read (`arn`, an autonamed `name`). Data so
 answer with fixed, plausible values. Stack references answer with the outputs of
 another offline run.
 
-Two sharp edges of the stock mock monitor are fixed here (see PULUMI_TESTING.md):
+Two sharp edges of the stock mock monitor are fixed here (docs/architecture.md, "Testing
+without a cloud"):
 resource references inside inputs are replaced by their URN before the mock sees them
 (else they are rehydrated on the monitor's thread and hang), and resources are
 recorded with their parent and provider so the tree can be printed and followed.

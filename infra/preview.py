@@ -6,11 +6,11 @@
 
 Reads the stack's `Pulumi.<STACK>.yaml` (or FILE, in the same format), validates it,
 runs the program with no cloud and no Pulumi CLI, and prints the resource tree (or one
-JSON document, DESIGN.md §3; a JSON list of them for several stacks). An environment
-stack's platform outputs come from a preview of the platform stack it references, run
-once per process however many environments are previewed. Invalid config exits with status 2 and a
-message naming the key, before any resource is registered. `--diff` compares with an
-earlier `--json` output instead (infra/diff.py).
+JSON document, docs/architecture.md "Contracts"; a JSON list of them for several
+stacks). An environment stack's platform outputs come from a preview of the platform
+stack it references, run once per process however many environments are previewed.
+Invalid config exits with status 2 and a message naming the key, before any resource is
+registered. `--diff` compares with an earlier `--json` output instead (infra/diff.py).
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: invalid configuration for stack {stack!r}:\n{error}", file=sys.stderr)
             return 2
     if args.diff is not None:
-        output = "json" if args.json else "markdown" if args.markdown else "text"
+        output: diff.Output = "json" if args.json else "markdown" if args.markdown else "text"
         text, status = diff.report(
             [as_json(result) for result in results], args.diff, output, args.expect_no_changes
         )

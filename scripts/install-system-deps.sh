@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs the server binaries the test suite runs for real, when missing.
+# Installs the server binaries the test suite runs for real, and shellcheck, when missing.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# actionlint runs it over the workflows' scripts (tests/repo/test_workflows.py).
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi

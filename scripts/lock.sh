@@ -20,3 +20,9 @@ done
 # build (the CPU wheel for tests and CI, a CUDA wheel for the worker image). pip prefers
 # the local-version build (2.13.0+cpu) over the plain release when an index offers it.
 sed -i -E 's/^(torch==[0-9.]+)\+[a-z0-9]+/\1/' requirements/*.txt
+# The extras name the project itself (`pingvas[app]`); pip-compile then pins it by its
+# local path, which no other machine has. The project is installed from its checkout.
+for lock in requirements/*.txt; do
+  awk '/^pingvas @ /{skip=1; next} skip && /^    #/{next} {skip=0; print}' "$lock" > "$lock.tmp"
+  mv "$lock.tmp" "$lock"
+done

@@ -21,6 +21,7 @@ from infra.tagging import tagged_aws_provider
 from stacks.compute import build_environment_tenancy, environment_kubernetes_provider
 from stacks.contract import PlatformOutputs
 from stacks.data import EnvironmentData, build_environment_data
+from stacks.delivery import bound_roles_to_deploy_scope
 from stacks.edge import EnvironmentEdge, build_environment_edge, publish_images_alias
 from stacks.platform import build_platform
 
@@ -41,6 +42,7 @@ def main(config: StackConfig) -> None:
         reference_name = platform_stack_name(config)
         platform = PlatformOutputs.from_stack_reference(pulumi.StackReference(reference_name))
         pulumi.export("platformStack", reference_name)
+    bound_roles_to_deploy_scope(config, platform)
 
     pulumi.export("namespace", config.stack)
     pulumi.export("vpcId", platform.vpc_id)

@@ -11,6 +11,7 @@ from infra.tagging import child_options, tagged_aws_provider
 from stacks.compute import build_platform_compute
 from stacks.contract import PlatformOutputs
 from stacks.data import build_platform_data
+from stacks.delivery import build_deploy_roles
 from stacks.edge import build_platform_edge
 
 
@@ -53,6 +54,7 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         **compute,
         **build_platform_edge(config, config.platform, cluster, provider),
         **data,
+        **build_deploy_roles(config, config.platform, provider),
     )
 
 

@@ -9,7 +9,7 @@ from infra import offline
 
 
 def test_resources_passed_as_inputs_arrive_as_their_urn() -> None:
-    """The stock mock monitor hangs or flakes on these (PULUMI_TESTING.md)."""
+    """The stock mock monitor hangs or flakes on these (docs/architecture.md)."""
 
     def program() -> None:
         first = pulumi.CustomResource("test:index:Thing", "first", {"size": 1})

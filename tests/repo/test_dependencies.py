@@ -96,6 +96,14 @@ def test_one_version_per_package_across_jobs(extra: str) -> None:
         assert dev.get(name) == version, f"{name}: {extra} pins {version}, dev {dev.get(name)}"
 
 
+@pytest.mark.parametrize("extra", EXTRAS)
+def test_lock_files_name_no_local_path(extra: str) -> None:
+    """Any machine, and the image builds, install from them."""
+    text = (ROOT / "requirements" / f"{extra}.txt").read_text()
+    assert "file://" not in text
+    assert not re.search(r"^pingvas\b", text, re.MULTILINE)
+
+
 def test_torch_is_pinned_by_release_so_the_index_picks_the_build() -> None:
     assert locked("worker")["torch"] == locked("dev")["torch"]
     assert "+" not in locked("worker")["torch"]

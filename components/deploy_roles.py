@@ -1,0 +1,415 @@
+"""The AWS roles GitHub Actions assumes through OIDC: no stored keys.
+
+One role per deploy scope, each trusted only by the OIDC subjects of the workflows that
+deploy it (.github/workflows), and able to change only the resources of its own stacks:
+
+- `pr`   — `pull_request` and the `review` environment: stacks `pr-*`;
+- `dev`  — the `development` environment: stack `dev`;
+- `prod` — the `production` environment (required reviewers): stack `prod`;
+- `images` — pushes from `main` and `v*` tags: the platform's ECR repositories, push only.
+
+"Its own stacks" is enforced three ways, all with conditions on the `stack` tag that the
+stacks' AWS provider puts on everything (infra/tagging.py): Allow statements grant
+changes only to resources tagged with (or created with) one of the scope's stacks, or
+named `pingvas-<stack>-*`; a Deny stops any change to a resource tagged with another
+stack and any tag that would move a resource into another stack; and roles the deploy
+role creates must carry the scope's permissions boundary, so no role it makes can do more
+than the scope's pods need (no way around the first two through a new role).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.pod_identity import policy_document
+
+GITHUB_ISSUER = "token.actions.githubusercontent.com"
+STS_AUDIENCE = "sts.amazonaws.com"
+
+# The services an environment stack changes (components the environment composes).
+ENVIRONMENT_SERVICES = (
+    "acm",
+    "cloudfront",
+    "ec2",
+    "eks",
+    "elasticache",
+    "events",
+    "iam",
+    "kms",
+    "logs",
+    "route53",
+    "s3",
+    "secretsmanager",
+    "sqs",
+)
+# Reads that `pulumi preview` and `refresh` make; metadata only (no object or secret value).
+METADATA_READS = (
+    *(
+        f"{service}:{verb}*"
+        for service in ENVIRONMENT_SERVICES
+        for verb in ("Describe", "List")
+        if service not in ("s3", "secretsmanager")
+    ),
+    "sts:GetCallerIdentity",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "s3:GetBucket*",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetEncryptionConfiguration",
+    "s3:ListAllMyBuckets",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:ListSecrets",
+    "tag:GetResources",
+)
+# What an environment's pods may ever do: the ceiling of every role a deploy role makes.
+POD_ACTIONS = (
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:ListBucket",
+    "s3:ListBucketVersions",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:DescribeSecret",
+    "kms:Decrypt",
+    "elasticfilesystem:ClientMount",
+    "elasticfilesystem:ClientWrite",
+    "rds-db:connect",
+    "elasticache:Connect",
+)
+# Actions that set or remove tags on an existing resource: none may move the `stack` tag.
+TAGGING = (
+    "acm:AddTagsToCertificate",
+    "acm:RemoveTagsFromCertificate",
+    "cloudfront:TagResource",
+    "cloudfront:UntagResource",
+    "ec2:CreateTags",
+    "ec2:DeleteTags",
+    "eks:TagResource",
+    "eks:UntagResource",
+    "elasticache:AddTagsToResource",
+    "elasticache:RemoveTagsFromResource",
+    "events:TagResource",
+    "events:UntagResource",
+    "iam:TagPolicy",
+    "iam:TagRole",
+    "iam:UntagPolicy",
+    "iam:UntagRole",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "logs:TagResource",
+    "logs:UntagResource",
+    "route53:ChangeTagsForResource",
+    "s3:PutBucketTagging",
+    "secretsmanager:TagResource",
+    "secretsmanager:UntagResource",
+    "sqs:TagQueue",
+    "sqs:UntagQueue",
+)
+# The platform's models bucket (stacks/data.py), which workers may read.
+MODELS_BUCKET = ("arn:aws:s3:::pingvas-shared-models-*", "arn:aws:s3:::pingvas-shared-models-*/*")
+ECR_PUSH = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:DescribeImages",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+)
+
+
+@dataclass(frozen=True)
+class DeployScope:
+    """One GitHub identity and the stacks it may change."""
+
+    key: str
+    # OIDC `sub` claims after `repo:<owner>/<name>:`, e.g. `environment:production`.
+    subjects: tuple[str, ...]
+    # The `stack` tag values it may change, as an IAM pattern (`pr-*`).
+    stacks: str
+
+
+DEPLOY_SCOPES = (
+    DeployScope("pr", ("pull_request", "environment:review"), "pr-*"),
+    DeployScope("dev", ("environment:development",), "dev"),
+    DeployScope("prod", ("environment:production",), "prod"),
+)
+# Pushes to main (cd-dev) and release tags (cd-prod) build and push images.
+IMAGE_SUBJECTS = ("ref:refs/heads/main", "ref:refs/tags/v*")
+
+
+@dataclass
+class DeployRolesArgs:
+    repository: str  # owner/name
+    account_id: pulumi.Input[str]
+    # ECR repositories the images role pushes to.
+    repository_arns: pulumi.Input[Sequence[pulumi.Input[str]]]
+    create_oidc_provider: bool = True
+    scopes: Sequence[DeployScope] = DEPLOY_SCOPES
+    max_session_seconds: int = 3600
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class DeployRoles(pulumi.ComponentResource):
+    """GitHub's OIDC provider (or the account's existing one) and the deploy roles."""
+
+    role_arns: pulumi.Output[dict[str, str]]  # scope key (and `images`) → role ARN
+    boundary_arns: pulumi.Output[dict[str, str]]  # scope key → permissions boundary ARN
+    oidc_provider_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: DeployRolesArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("pingvas:delivery:DeployRoles", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        account = pulumi.Output.from_input(args.account_id)
+        if args.create_oidc_provider:
+            provider_arn = aws.iam.OpenIdConnectProvider(
+                f"{name}-github",
+                url=f"https://{GITHUB_ISSUER}",
+                client_id_lists=[STS_AUDIENCE],
+                opts=child,
+            ).arn
+        else:
+            provider_arn = account.apply(
+                lambda account_id: f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_ISSUER}"
+            )
+        self.oidc_provider_arn = provider_arn
+
+        roles: dict[str, pulumi.Output[str]] = {}
+        boundaries: dict[str, pulumi.Output[str]] = {}
+        for scope in args.scopes:
+            boundary = aws.iam.Policy(
+                f"{name}-{scope.key}-boundary",
+                name=f"{name}-{scope.key}-boundary",
+                description=f"The most a role made by the {scope.key} deploy role may do",
+                policy=account.apply(_boundary_json(scope)),
+                opts=child,
+            )
+            role = self._role(name, scope.key, scope.subjects, args, provider_arn)
+            aws.iam.RolePolicy(
+                f"{name}-{scope.key}",
+                role=role.id,
+                policy=pulumi.Output.all(account, boundary.arn).apply(_deploy_json(scope)),
+                opts=child,
+            )
+            roles[scope.key] = role.arn
+            boundaries[scope.key] = boundary.arn
+
+        images = self._role(name, "images", IMAGE_SUBJECTS, args, provider_arn)
+        aws.iam.RolePolicy(
+            f"{name}-images",
+            role=images.id,
+            policy=policy_document(
+                [
+                    {
+                        "Sid": "LogInToEcr",
+                        "Effect": "Allow",
+                        "Action": "ecr:GetAuthorizationToken",
+                        "Resource": "*",  # the action has no resource
+                    },
+                    {
+                        "Sid": "PushToThePlatformRepositories",
+                        "Effect": "Allow",
+                        "Action": list(ECR_PUSH),
+                        "Resource": args.repository_arns,
+                    },
+                ]
+            ),
+            opts=child,
+        )
+        roles["images"] = images.arn
+
+        self.role_arns = pulumi.Output.all(**roles)
+        self.boundary_arns = pulumi.Output.all(**boundaries)
+        self.register_outputs(
+            {
+                "role_arns": self.role_arns,
+                "boundary_arns": self.boundary_arns,
+                "oidc_provider_arn": self.oidc_provider_arn,
+            }
+        )
+
+    def _role(
+        self,
+        name: str,
+        key: str,
+        subjects: Sequence[str],
+        args: DeployRolesArgs,
+        provider_arn: pulumi.Input[str],
+    ) -> aws.iam.Role:
+        return aws.iam.Role(
+            f"{name}-{key}",
+            name=f"{name}-{key}",
+            description=f"GitHub Actions ({args.repository}) deploying {key}",
+            max_session_duration=args.max_session_seconds,
+            assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
+                lambda arn: json.dumps(trust_policy(arn, args.repository, subjects))
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def _boundary_json(scope: DeployScope) -> Callable[[str], str]:
+    return lambda account_id: json.dumps(boundary_policy(scope, account_id))
+
+
+def _deploy_json(scope: DeployScope) -> Callable[[list[str]], str]:
+    return lambda values: json.dumps(deploy_policy(scope, values[0], values[1]))
+
+
+def trust_policy(provider_arn: str, repository: str, subjects: Sequence[str]) -> dict[str, Any]:
+    """Only tokens GitHub issued for `repository`'s `subjects`, for STS, may assume it."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {f"{GITHUB_ISSUER}:aud": STS_AUDIENCE},
+                    "StringLike": {
+                        f"{GITHUB_ISSUER}:sub": [
+                            f"repo:{repository}:{subject}" for subject in subjects
+                        ]
+                    },
+                },
+            }
+        ],
+    }
+
+
+def _names(scope: DeployScope, account_id: str) -> list[str]:
+    """The ARNs of resources named for the scope's stacks (`pingvas-<stack>-*`)."""
+    prefix = f"pingvas-{scope.stacks}"
+    return [
+        f"arn:aws:s3:::{prefix}-*",
+        f"arn:aws:s3:::{prefix}-*/*",
+        f"arn:aws:iam::{account_id}:role/{prefix}-*",
+        f"arn:aws:iam::{account_id}:policy/{prefix}-*",
+        f"arn:aws:logs:*:{account_id}:log-group:*{prefix}-*",
+    ]
+
+
+def deploy_policy(scope: DeployScope, account_id: str, boundary_arn: str) -> dict[str, Any]:
+    changes = [f"{service}:*" for service in ENVIRONMENT_SERVICES]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadMetadataForPreview",
+                "Effect": "Allow",
+                "Action": list(METADATA_READS),
+                "Resource": "*",  # Describe/List calls take no resource
+            },
+            {
+                "Sid": "ChangeResourcesOfOwnStacks",
+                "Effect": "Allow",
+                "Action": changes,
+                "Resource": "*",
+                "Condition": {"StringLike": {"aws:ResourceTag/stack": scope.stacks}},
+            },
+            {
+                "Sid": "CreateResourcesOnlyForOwnStacks",
+                "Effect": "Allow",
+                "Action": changes,
+                "Resource": "*",
+                "Condition": {"StringLike": {"aws:RequestTag/stack": scope.stacks}},
+            },
+            {
+                # S3, IAM and log-group actions that carry no tags are scoped by name.
+                "Sid": "ChangeResourcesNamedForOwnStacks",
+                "Effect": "Allow",
+                "Action": ["s3:*", "iam:*", "logs:*"],
+                "Resource": _names(scope, account_id),
+            },
+            {
+                # The platform's own (`shared`) resources are not denied here: environments
+                # attach to them (a Pod Identity association on the cluster, a security
+                # group in the VPC). No Allow above grants changing them.
+                "Sid": "NeverTouchAnotherStacksResources",
+                "Effect": "Deny",
+                "NotAction": list(METADATA_READS),
+                "Resource": "*",
+                "Condition": {
+                    "StringNotLike": {"aws:ResourceTag/stack": [scope.stacks, "shared"]},
+                    "Null": {"aws:ResourceTag/stack": "false"},
+                },
+            },
+            {
+                "Sid": "NeverMoveAResourceBetweenStacks",
+                "Effect": "Deny",
+                "Action": list(TAGGING),
+                "Resource": "*",
+                "Condition": {
+                    "ForAnyValue:StringEquals": {"aws:TagKeys": ["stack"]},
+                    "Null": {"aws:ResourceTag/stack": "false"},
+                },
+            },
+            {
+                "Sid": "NeverTagForAnotherStack",
+                "Effect": "Deny",
+                "NotAction": list(METADATA_READS),
+                "Resource": "*",
+                "Condition": {
+                    "StringNotLike": {"aws:RequestTag/stack": scope.stacks},
+                    "Null": {"aws:RequestTag/stack": "false"},
+                },
+            },
+            {
+                "Sid": "RolesItMakesCarryTheBoundary",
+                "Effect": "Deny",
+                "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
+            },
+            {
+                "Sid": "NoBoundaryRemovedNoUsers",
+                "Effect": "Deny",
+                "Action": ["iam:DeleteRolePermissionsBoundary", "iam:CreateUser"],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def boundary_policy(scope: DeployScope, account_id: str) -> dict[str, Any]:
+    """The ceiling of the roles a deploy role creates: what the scope's pods need, on the
+    scope's own resources (Pod Identity roles; components/pod_identity.py)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PodsOfOwnStacks",
+                "Effect": "Allow",
+                "Action": list(POD_ACTIONS),
+                "Resource": "*",
+            },
+            {
+                "Sid": "NothingOfAnotherStack",
+                "Effect": "Deny",
+                "Action": list(POD_ACTIONS),
+                "Resource": "*",
+                "Condition": {
+                    "StringNotLike": {"aws:ResourceTag/stack": [scope.stacks, "shared"]},
+                    "Null": {"aws:ResourceTag/stack": "false"},
+                },
+            },
+            {
+                "Sid": "NoOtherStacksBuckets",
+                "Effect": "Deny",
+                "Action": [action for action in POD_ACTIONS if action.startswith("s3:")],
+                "NotResource": [*_names(scope, account_id)[:2], *MODELS_BUCKET],
+            },
+        ],
+    }

