@@ -380,7 +380,7 @@ def as_markdown(result: StackDiff) -> str:
             )
         if len(change.inputs) > MARKDOWN_ROWS:
             lines.append(f"| … {len(change.inputs) - MARKDOWN_ROWS} more | | |")
-        lines += ["", "</details>"]
+        lines += ["", "</details>", ""]
     if result.outputs:
         lines += ["", "| output | before | after |", "|---|---|---|"]
         for item in result.outputs:
