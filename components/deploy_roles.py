@@ -301,6 +301,12 @@ def _names(scope: DeployScope, account_id: str) -> list[str]:
     ]
 
 
+def _tagged_outside(scope: DeployScope, key: str, *also: str) -> dict[str, Any]:
+    """The condition: `key` (a `stack` tag) is set and names none of the scope's stacks
+    (nor `also`)."""
+    return {"StringNotLike": {key: [scope.stacks, *also]}, "Null": {key: "false"}}
+
+
 def deploy_policy(scope: DeployScope, account_id: str, boundary_arn: str) -> dict[str, Any]:
     changes = [f"{service}:*" for service in ENVIRONMENT_SERVICES]
     return {
@@ -341,10 +347,7 @@ def deploy_policy(scope: DeployScope, account_id: str, boundary_arn: str) -> dic
                 "Effect": "Deny",
                 "NotAction": list(METADATA_READS),
                 "Resource": "*",
-                "Condition": {
-                    "StringNotLike": {"aws:ResourceTag/stack": [scope.stacks, "shared"]},
-                    "Null": {"aws:ResourceTag/stack": "false"},
-                },
+                "Condition": _tagged_outside(scope, "aws:ResourceTag/stack", "shared"),
             },
             {
                 "Sid": "NeverMoveAResourceBetweenStacks",
@@ -361,10 +364,7 @@ def deploy_policy(scope: DeployScope, account_id: str, boundary_arn: str) -> dic
                 "Effect": "Deny",
                 "NotAction": list(METADATA_READS),
                 "Resource": "*",
-                "Condition": {
-                    "StringNotLike": {"aws:RequestTag/stack": scope.stacks},
-                    "Null": {"aws:RequestTag/stack": "false"},
-                },
+                "Condition": _tagged_outside(scope, "aws:RequestTag/stack"),
             },
             {
                 "Sid": "RolesItMakesCarryTheBoundary",
@@ -400,10 +400,7 @@ def boundary_policy(scope: DeployScope, account_id: str) -> dict[str, Any]:
                 "Effect": "Deny",
                 "Action": list(POD_ACTIONS),
                 "Resource": "*",
-                "Condition": {
-                    "StringNotLike": {"aws:ResourceTag/stack": [scope.stacks, "shared"]},
-                    "Null": {"aws:ResourceTag/stack": "false"},
-                },
+                "Condition": _tagged_outside(scope, "aws:ResourceTag/stack", "shared"),
             },
             {
                 "Sid": "NoOtherStacksBuckets",
