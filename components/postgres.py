@@ -82,7 +82,7 @@ class InClusterPostgres(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        service = k8s.core.v1.Service(
+        k8s.core.v1.Service(
             f"{name}-service",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=SERVICE_NAME, namespace=args.namespace, labels=labels
@@ -101,7 +101,9 @@ class InClusterPostgres(pulumi.ComponentResource):
             ),
             spec=k8s.apps.v1.StatefulSetSpecArgs(
                 replicas=1,
-                service_name=service.metadata.name,
+                # By name, not the Service's output: the provider's await on a Service
+                # wants endpoints, which only this StatefulSet's pod provides.
+                service_name=SERVICE_NAME,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),

@@ -229,7 +229,7 @@ class Redis(pulumi.ComponentResource):
             ),
             opts=opts,
         )
-        service = k8s.core.v1.Service(
+        k8s.core.v1.Service(
             f"{self._name}-service",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="redis", namespace=namespace, labels=labels),
             spec=k8s.core.v1.ServiceSpecArgs(
@@ -244,7 +244,9 @@ class Redis(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name="redis", namespace=namespace, labels=labels),
             spec=k8s.apps.v1.StatefulSetSpecArgs(
                 replicas=1,
-                service_name=service.metadata.name,
+                # By name, not the Service's output: the provider's await on a Service
+                # wants endpoints, which only this StatefulSet's pod provides.
+                service_name="redis",
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),

@@ -168,6 +168,7 @@ class EnvironmentData:
         pulumi.export("databaseSchema", self.schema)
         pulumi.export("databaseRole", self.database_role)
         pulumi.export("databaseSecretArn", self.database_secret_arn)
+        pulumi.export("databaseMasterSecretArn", self.database_master_secret_arn)
         pulumi.export("redisMode", self.redis_mode.value)
         if self.redis_url is not None:
             pulumi.export("redisUrl", self.redis_url)
