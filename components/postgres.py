@@ -55,7 +55,7 @@ class InClusterPostgres(pulumi.ComponentResource):
         on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
         labels = {"app.kubernetes.io/name": "postgres", "app.kubernetes.io/part-of": "pingvas"}
 
-        password = pulumi.Output.secret(
+        password: pulumi.Output[str] = pulumi.Output.secret(
             random.RandomPassword(f"{name}-password", length=40, special=False, opts=child).result
         )
         secret = k8s.core.v1.Secret(
@@ -74,13 +74,12 @@ class InClusterPostgres(pulumi.ComponentResource):
             recovery_window_in_days=args.recovery_window_days,
             opts=child,
         )
+        # Shaped like Aurora's RDS-managed master secret, which the migration hook reads.
+        credentials: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.json_dumps({"username": SUPERUSER, "password": password})
+        )
         aws.secretsmanager.SecretVersion(
-            f"{name}-master",
-            secret_id=master.id,
-            secret_string=pulumi.Output.secret(
-                pulumi.Output.json_dumps({"username": SUPERUSER, "password": password})
-            ),
-            opts=child,
+            f"{name}-master", secret_id=master.id, secret_string=credentials, opts=child
         )
         k8s.core.v1.Service(
             f"{name}-service",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -111,17 +112,20 @@ class PreviewIngress(pulumi.ComponentResource):
             policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
                 f"{name}-{suffix}-policy",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name),
-                spec=spec,
+                spec=cast(k8s.admissionregistration.v1.ValidatingAdmissionPolicySpecArgsDict, spec),
                 opts=on_cluster,
             )
             k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
                 f"{name}-{suffix}-binding",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name),
-                spec={
-                    "policyName": policy_name,
-                    "validationActions": ["Deny"],
-                    "matchResources": {"namespaceSelector": PREVIEW_NAMESPACES},
-                },
+                spec=cast(
+                    k8s.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpecArgsDict,
+                    {
+                        "policyName": policy_name,
+                        "validationActions": ["Deny"],
+                        "matchResources": {"namespaceSelector": PREVIEW_NAMESPACES},
+                    },
+                ),
                 opts=pulumi.ResourceOptions.merge(
                     on_cluster, pulumi.ResourceOptions(depends_on=[policy])
                 ),

@@ -92,11 +92,15 @@ def build_platform_compute(
         ),
         opts=child_options(provider),
     )
-    return cluster, addons, {
-        "cluster_name": cluster.cluster_name,
-        "cluster_security_group_id": cluster.cluster_security_group_id,
-        "kubeconfig": cluster.kubeconfig,
-    }
+    return (
+        cluster,
+        addons,
+        {
+            "cluster_name": cluster.cluster_name,
+            "cluster_security_group_id": cluster.cluster_security_group_id,
+            "kubeconfig": cluster.kubeconfig,
+        },
+    )
 
 
 def environment_kubernetes_provider(config: StackConfig, platform: PlatformOutputs) -> k8s.Provider:

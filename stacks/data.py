@@ -1,7 +1,7 @@
 """The data layer's part of each stack (issue 3), composed here so that `platform.py` and
 `environment.py` each make one call: Aurora, the model store, the shared buckets and ECR
-on the platform; per environment the database access (in-cluster PostgreSQL for pr-<N>), Redis, the images
-bucket and its CDN (none for pr-<N>), and the application's secrets."""
+on the platform; per environment the database access (in-cluster PostgreSQL for pr-<N>),
+Redis, the images bucket and its CDN (none for pr-<N>), and the application's secrets."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ from components.cdn import ImageCdn, ImageCdnArgs
 from components.database_access import DatabaseAccess, DatabaseAccessArgs
 from components.ingress_class import ALB_ACCESS_LOG_PREFIX
 from components.model_store import ModelStore, ModelStoreArgs
-from components.postgres import InClusterPostgres, InClusterPostgresArgs
 from components.network import Network
+from components.postgres import InClusterPostgres, InClusterPostgresArgs
 from components.redis import Redis, RedisArgs
 from components.registry import Registry, RegistryArgs
 from infra.config import SUPPLIED_SECRETS, PlatformSettings, RedisMode, StackConfig
@@ -204,9 +204,7 @@ def build_environment_data(
     opts = pulumi.ResourceOptions(providers=[provider])
     ephemeral = config.is_ephemeral
 
-    database, master_secret_arn = _database(
-        config, platform, kubernetes_provider, namespace, opts
-    )
+    database, master_secret_arn = _database(config, platform, kubernetes_provider, namespace, opts)
 
     redis: Redis | None = None
     if settings.redis.mode is not RedisMode.IN_CLUSTER:

@@ -84,8 +84,9 @@ def test_pr_stack_never_touches_aurora(pr: OfflineRun) -> None:
         assert value not in everything
     # Its migration hook's superuser is its own server's.
     master = pr.one("aws:secretsmanager/secret:Secret", "pingvas-pr-7-postgres-master")
-    assert release_values(pr)["migrations"]["masterSecretArn"] == (
-        pr.outputs["databaseMasterSecretArn"]
+    assert (
+        release_values(pr)["migrations"]["masterSecretArn"]
+        == (pr.outputs["databaseMasterSecretArn"])
     )
     assert pr.outputs["databaseMasterSecretArn"].endswith(master.id)
     assert master.inputs["recoveryWindowInDays"] == 0

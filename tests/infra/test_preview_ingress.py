@@ -73,12 +73,16 @@ def ingress(host: str | None = OWN_HOST, **changes: Any) -> dict[str, Any]:
 
 
 def test_wildcard_certificate_and_one_shared_group(shared: OfflineRun) -> None:
-    certificate = shared.one("aws:acm/certificate:Certificate", "pingvas-shared-preview-certificate")
+    certificate = shared.one(
+        "aws:acm/certificate:Certificate", "pingvas-shared-preview-certificate"
+    )
     assert certificate.inputs["domainName"] == f"*.pr.{DOMAIN}"
     params = shared.one(
         "kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams", "pingvas-shared-preview-alb-params"
     )
-    resource = {k: copy.deepcopy(params.inputs[k]) for k in ("apiVersion", "kind", "metadata", "spec")}
+    resource = {
+        k: copy.deepcopy(params.inputs[k]) for k in ("apiVersion", "kind", "metadata", "spec")
+    }
     assert crd_errors(resource) == []
     spec = params.inputs["spec"]
     assert spec["group"] == {"name": shared.outputs["previewIngressGroup"]}
@@ -105,7 +109,11 @@ def test_admission_rules_bind_to_every_preview_namespace_but_the_anchor(
         assert spec["validationActions"] == ["Deny"]
         assert spec["matchResources"]["namespaceSelector"]["matchExpressions"] == [
             {"key": PREVIEW_LABEL, "operator": "In", "values": ["true"]},
-            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": [ANCHOR_NAMESPACE]},
+            {
+                "key": "kubernetes.io/metadata.name",
+                "operator": "NotIn",
+                "values": [ANCHOR_NAMESPACE],
+            },
         ]
         assert policy(shared, name).inputs["spec"]["failurePolicy"] == "Fail"
 
