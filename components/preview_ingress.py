@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 
 from components.certificate import CertificateArgs, DnsValidatedCertificate
 from components.ingress_class import AlbIngressClass, IngressClassArgs
+from components.tenancy import pod_security_labels
 
 # Every pr-<N> namespace carries this label (set by its tenancy); the shared class and
 # the admission rules select namespaces by it.
@@ -139,13 +140,7 @@ class PreviewIngress(pulumi.ComponentResource):
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=ANCHOR_NAMESPACE,
-                labels={
-                    PREVIEW_LABEL: "true",
-                    **{
-                        f"pod-security.kubernetes.io/{mode}": "restricted"
-                        for mode in ("enforce", "audit", "warn")
-                    },
-                },
+                labels={PREVIEW_LABEL: "true", **pod_security_labels("restricted")},
             ),
             opts=on_cluster,
         )
