@@ -19,6 +19,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.in_cluster import locked_down_container, non_root_pod, single_pod_store
+
 PORT = 5432
 # Aurora's default engine is PostgreSQL 16 (infra/config.py): previews run the same major.
 IMAGE = "postgres:16.8-bookworm"
@@ -81,52 +83,15 @@ class InClusterPostgres(pulumi.ComponentResource):
         aws.secretsmanager.SecretVersion(
             f"{name}-master", secret_id=master.id, secret_string=credentials, opts=child
         )
-        k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=SERVICE_NAME, namespace=args.namespace, labels=labels
-            ),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=labels,
-                ports=[k8s.core.v1.ServicePortArgs(name="postgres", port=PORT, target_port=PORT)],
-            ),
-            opts=on_cluster,
-        )
-        k8s.apps.v1.StatefulSet(
-            f"{name}-statefulset",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=SERVICE_NAME, namespace=args.namespace, labels=labels
-            ),
-            spec=k8s.apps.v1.StatefulSetSpecArgs(
-                replicas=1,
-                # By name, not the Service's output: the provider's await on a Service
-                # wants endpoints, which only this StatefulSet's pod provides.
-                service_name=SERVICE_NAME,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=self._pod_spec(secret),
-                ),
-                volume_claim_templates=[
-                    k8s.core.v1.PersistentVolumeClaimArgs(
-                        metadata=k8s.meta.v1.ObjectMetaArgs(name="data"),
-                        spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                            access_modes=["ReadWriteOnce"],
-                            storage_class_name=args.storage_class,
-                            resources=k8s.core.v1.VolumeResourceRequirementsArgs(
-                                requests={"storage": args.storage_size}
-                            ),
-                        ),
-                    )
-                ],
-                # No persistence beyond the stack's life.
-                persistent_volume_claim_retention_policy=(
-                    k8s.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
-                        when_deleted="Delete", when_scaled="Delete"
-                    )
-                ),
-            ),
+        single_pod_store(
+            name,
+            server=SERVICE_NAME,
+            namespace=args.namespace,
+            port=PORT,
+            labels=labels,
+            pod_spec=self._pod_spec(secret),
+            storage_size=args.storage_size,
+            storage_class=args.storage_class,
             opts=on_cluster,
         )
         self.host = pulumi.Output.format("{0}.{1}.svc.cluster.local", SERVICE_NAME, args.namespace)
@@ -135,11 +100,7 @@ class InClusterPostgres(pulumi.ComponentResource):
         self.register_outputs({"host": self.host, "master_secret_arn": self.master_secret_arn})
 
     def _pod_spec(self, secret: k8s.core.v1.Secret) -> k8s.core.v1.PodSpecArgs:
-        restricted = k8s.core.v1.SecurityContextArgs(
-            allow_privilege_escalation=False,
-            read_only_root_filesystem=True,
-            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-        )
+        restricted = locked_down_container()
         tls = k8s.core.v1.VolumeMountArgs(name="tls", mount_path="/tls")
         resources = k8s.core.v1.ResourceRequirementsArgs(
             requests={"cpu": "100m", "memory": "256Mi"}, limits={"memory": "512Mi"}
@@ -151,13 +112,7 @@ class InClusterPostgres(pulumi.ComponentResource):
             period_seconds=5,
         )
         return k8s.core.v1.PodSpecArgs(
-            security_context=k8s.core.v1.PodSecurityContextArgs(
-                run_as_non_root=True,
-                run_as_user=UID,
-                run_as_group=UID,
-                fs_group=UID,
-                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-            ),
+            security_context=non_root_pod(UID),
             # A fresh self-signed key per start: traffic is encrypted in transit; the
             # key never leaves the pod.
             init_containers=[
