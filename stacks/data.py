@@ -144,6 +144,8 @@ def build_platform_data(
 class EnvironmentData:
     """What the environment's data layer gives the app (and exports)."""
 
+    # Data stores running in the namespace (pr-<N>): the app starts once they are ready.
+    in_cluster_servers: list[pulumi.Resource]
     schema: str
     database_role: str
     database_secret_arn: pulumi.Output[str]
@@ -204,7 +206,9 @@ def build_environment_data(
     opts = pulumi.ResourceOptions(providers=[provider])
     ephemeral = config.is_ephemeral
 
-    database, master_secret_arn = _database(config, platform, kubernetes_provider, namespace, opts)
+    database, master_secret_arn, postgres = _database(
+        config, platform, kubernetes_provider, namespace, opts
+    )
 
     redis: Redis | None = None
     if settings.redis.mode is not RedisMode.IN_CLUSTER:
@@ -282,7 +286,13 @@ def build_environment_data(
         ),
         opts=opts,
     )
+    in_cluster = [
+        server
+        for server in (postgres, redis if settings.redis.mode is RedisMode.IN_CLUSTER else None)
+        if server is not None
+    ]
     return EnvironmentData(
+        in_cluster_servers=in_cluster,
         schema=database.schema,
         database_role=database.role,
         database_secret_arn=database.secret_arn,
@@ -304,11 +314,13 @@ def _database(
     kubernetes_provider: k8s.Provider,
     namespace: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
-) -> tuple[DatabaseAccess, pulumi.Input[str]]:
-    """The environment's schema, role and credentials, and the secret of the superuser
-    that creates them: on the shared Aurora cluster for dev and prod; pr-<N> stacks never
-    touch Aurora and run their own PostgreSQL in their namespace."""
+) -> tuple[DatabaseAccess, pulumi.Input[str], InClusterPostgres | None]:
+    """The environment's schema, role and credentials, the secret of the superuser that
+    creates them, and the server if the stack runs its own: on the shared Aurora cluster
+    for dev and prod; pr-<N> stacks never touch Aurora and run their own PostgreSQL in
+    their namespace."""
     naming = Naming(config.stack)
+    server: InClusterPostgres | None = None
     if config.is_ephemeral:
         server = InClusterPostgres(
             naming.name("postgres"),
@@ -342,7 +354,7 @@ def _database(
         ),
         opts=opts,
     )
-    return database, master_secret_arn
+    return database, master_secret_arn, server
 
 
 def _elasticache_redis(

@@ -145,7 +145,7 @@ def build_app_release(
             redis_kubernetes_secret=data.redis_kubernetes_secret,
             models_file_system_id=platform.model_store_file_system_id,
             models_access_point_id=platform.model_store_access_point_id,
-            depends_on=[tenancy],
+            depends_on=[tenancy, *data.in_cluster_servers],
         ),
     )
 

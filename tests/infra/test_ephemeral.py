@@ -180,3 +180,24 @@ def test_pr_stack_up_and_destroy_fit_in_three_minutes(pr: OfflineRun) -> None:
     # unknown, never AWS time.
     for path in (result.up, result.destroy):
         assert [t for t in path.unknown_types if not t.startswith("kubernetes:")] == []
+
+
+def test_only_the_migration_hook_reads_the_postgres_superuser(pr: OfflineRun) -> None:
+    master_arn = pr.outputs["databaseMasterSecretArn"]
+    policies = {
+        p.name.rsplit("-", 1)[-1]: p.inputs["policy"]
+        for p in pr.of_type("aws:iam/rolePolicy:RolePolicy")
+    }
+    assert set(policies) == {"api", "worker", "migrations"}
+    assert master_arn in policies["migrations"]
+    assert master_arn not in policies["api"]
+    assert master_arn not in policies["worker"]
+
+
+def test_the_app_starts_after_its_in_cluster_data_stores(pr: OfflineRun) -> None:
+    release = pr.one("kubernetes:helm.sh/v3:Release", "pingvas-pr-7-app")
+    for server in ("postgres", "redis"):
+        stateful_set = pr.one(
+            "kubernetes:apps/v1:StatefulSet", f"pingvas-pr-7-{server}-statefulset"
+        )
+        assert stateful_set.urn in release.dependencies, server
