@@ -5,7 +5,7 @@ Redis, the images bucket and its CDN (none for pr-<N>), and the application's se
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +145,7 @@ class EnvironmentData:
     """What the environment's data layer gives the app (and exports)."""
 
     # Data stores running in the namespace (pr-<N>): the app starts once they are ready.
-    in_cluster_servers: list[pulumi.Resource]
+    in_cluster_servers: Sequence[pulumi.Resource]
     schema: str
     database_role: str
     database_secret_arn: pulumi.Output[str]
