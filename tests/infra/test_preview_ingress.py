@@ -12,6 +12,7 @@ import pytest
 
 from components.preview_ingress import ANCHOR_NAMESPACE, PREVIEW_LABEL
 from infra.offline import OfflineRun, RecordedResource
+from tests.chart.conftest import release_values, render
 from tests.crds import crd_errors
 from tests.infra.conftest import run_stack
 
@@ -181,3 +182,14 @@ def test_a_preview_makes_no_load_balancer_of_its_own(
 
 def test_the_preview_host_is_the_stacks_own() -> None:
     assert run_stack("pr-7").outputs["edge"]["apiHostname"] == OWN_HOST
+
+
+def test_the_charts_own_ingresses_and_services_are_admitted(shared: OfflineRun) -> None:
+    """What the app chart really renders for pr-7 passes both rules."""
+    chart = render("pr-7", release_values("pr-7"))
+    ingresses = chart.of_kind("Ingress")
+    assert len(ingresses) == 6  # one per API path
+    for name, kinds in (("ingress", ingresses), ("services", chart.of_kind("Service"))):
+        spec = policy(shared, f"pingvas-preview-{name}").inputs["spec"]
+        for obj in kinds:
+            assert admits(spec, obj) == [], obj["metadata"]["name"]
