@@ -1,6 +1,6 @@
 """Offline preview: the real program for a stack, under Pulumi's mock runtime.
 
-    python -m infra.preview STACK [STACK ...] [--json] [--config-file FILE]
+    python -m infra.preview STACK [STACK ...] [--json] [--config-file FILE] [--timing]
     python -m infra.preview STACK [STACK ...] --diff BASE.json [--json | --markdown]
                             [--expect-no-changes]
 
@@ -10,7 +10,9 @@ JSON document, docs/architecture.md "Contracts"; a JSON list of them for several
 stacks). An environment stack's platform outputs come from a preview of the platform
 stack it references, run once per process however many environments are previewed.
 Invalid config exits with status 2 and a message naming the key, before any resource is
-registered. `--diff` compares with an earlier `--json` output instead (infra/diff.py).
+registered. `--timing` prints how long `pulumi up` and `pulumi destroy` take on the
+stack's critical path (infra/timing.py). `--diff` compares with an earlier `--json`
+output instead (infra/diff.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from infra import diff, offline
+from infra import diff, offline, timing
 from infra.config import PROJECT, ConfigError, StackConfig, load_stack_config
 from infra.program import run
 
@@ -190,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         help="a file in Pulumi.<stack>.yaml format to use instead of the stack's own",
     )
     parser.add_argument(
+        "--timing",
+        action="store_true",
+        help="estimate pulumi up and destroy: the critical path of typical durations",
+    )
+    parser.add_argument(
         "--diff", type=Path, metavar="BASE.json", help="show the changes from an earlier --json"
     )
     parser.add_argument(
@@ -223,7 +230,12 @@ def main(argv: list[str] | None = None) -> int:
         return status
     if args.json:
         documents = [as_json(result) for result in results]
+        if args.timing:
+            for document, result in zip(documents, results, strict=True):
+                document["timing"] = timing.estimate(result).as_json()
         print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+    elif args.timing:
+        print("\n\n".join(timing.as_text(timing.estimate(result)) for result in results))
     else:
         print("\n\n".join(as_tree(result) for result in results))
     return 0
