@@ -150,12 +150,12 @@ def test_summary_line_exit_codes_and_forms(
 def test_secrets_stay_masked_in_every_form(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A secret set in plain config (as `pulumi config set` without --secret would) still
-    reaches the program as a secret; the diff shows where it changes, never its value."""
-    marker = "plaintext-marker-4711"
+    """A secret set with `pulumi config set --secret` reaches the program as a secret; the
+    diff shows where it changes, never its value (nor the stack file's ciphertext)."""
+    marker = "v1:plaintext-marker-4711"
     base = write(tmp_path, document("pr-7"))
     config = tmp_path / "Pulumi.pr-7.yaml"
-    config.write_text(f"config:\n  pingvas:googleClientSecret: {marker}\n")
+    config.write_text(f"config:\n  pingvas:googleClientSecret:\n    secure: {marker}\n")
     outputs = {}
     for form in ("--json", "--markdown", None):
         argv = ["pr-7", "--config-file", str(config), "--diff", str(base)]
