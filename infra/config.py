@@ -284,6 +284,20 @@ class RegistryConfig(_Model):
     untagged_expire_days: int = Field(default=7, ge=1)
 
 
+class OperationsConfig(_Model):
+    """Monitoring, alerting, logs and audit (SPEC §6.5, §7, §8)."""
+
+    scrape_interval_seconds: int = Field(default=15, ge=5, le=300)
+    retention_days: int = Field(default=15, ge=1, le=365)
+    storage_gi: int = Field(default=50, ge=10, le=16_384)
+    slack_channel: str = Field(default="#pingvas-alerts", pattern=r"^#[a-z0-9_-]{1,80}$")
+    # Who gets the SNS topic's e-mails: CloudWatch alarms, backups, budgets, the daily digest.
+    alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]] = []
+    pod_log_retention_days: LogRetentionDays = 30
+    audit_log_retention_days: int = Field(default=365, ge=1)
+    monthly_budget_usd: float = Field(default=1250, gt=0)  # SPEC §8: $1,249.37
+
+
 # WAF rules by name, in their default evaluation order (lower runs first).
 DEFAULT_WAF_PRIORITIES = {
     "allow-list": 0,
@@ -368,6 +382,7 @@ class PlatformSettings(_Model):
     model_store: ModelStoreConfig = ModelStoreConfig()
     logs_bucket: LogsBucketConfig = LogsBucketConfig()
     registry: RegistryConfig = RegistryConfig()
+    operations: OperationsConfig = OperationsConfig()
 
 
 # Keys that configure a platform; only platform stacks and sandboxes may set them.
