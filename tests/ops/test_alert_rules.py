@@ -184,7 +184,12 @@ CASES: dict[str, Case] = {
     ),
     # A week at 200 credits / 10 min, then ten times that.
     "CreditsConsumptionAnomaly": Case(
-        fires=[('credits_consumed_total{tier="free"}', f"0+200x{WEEK_OF_10M} {200 * WEEK_OF_10M + 2000}+2000x20")],
+        fires=[
+            (
+                'credits_consumed_total{tier="free"}',
+                f"0+200x{WEEK_OF_10M} {200 * WEEK_OF_10M + 2000}+2000x20",
+            )
+        ],
         quiet=[('credits_consumed_total{tier="free"}', f"0+200x{WEEK_OF_10M + 20}")],
         eval_time=f"{(WEEK_OF_10M + 15) * 10}m",
         labels={},

@@ -29,7 +29,9 @@ TOPIC = "arn:aws:sns:us-east-1:123456789012:pingvas-shared-operations"
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     config = alertmanager_config(
-        AlertmanagerSettings(slack_channel="#pingvas-alerts", sns_topic_arn=TOPIC, region="us-east-1")
+        AlertmanagerSettings(
+            slack_channel="#pingvas-alerts", sns_topic_arn=TOPIC, region="us-east-1"
+        )
     )
     path = tmp_path / "alertmanager.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
