@@ -46,7 +46,7 @@ REDIS_REPLICATION_LAG = CloudWatchAlert(
     minutes=2,
     severity="critical",
     spec_row="Redis replication lag > 5 s",
-    dimension="ReplicationGroupId",
+    dimension="CacheClusterId",  # the metric is per node
 )
 
 

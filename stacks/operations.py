@@ -5,25 +5,46 @@ from __future__ import annotations
 
 from typing import Any
 
-import pulumi
 import pulumi_aws as aws
 
 from components.audit import Audit, AuditArgs
-from components.cloudwatch_alarms import AURORA_CPU, metric_alarm
+from components.cloudwatch_alarms import AURORA_CPU, REDIS_REPLICATION_LAG, metric_alarm
 from components.cluster import Cluster
 from components.cluster_addons import GPU_TOLERATION
 from components.log_shipping import LogShipping, LogShippingArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.notifications import Notifications, NotificationsArgs
-from infra.config import PlatformSettings, StackConfig
+from infra.config import PlatformSettings, RedisMode, StackConfig
 from infra.naming import Naming
 from infra.tagging import child_options
+from stacks.contract import PlatformOutputs
 from stacks.data import account_id
 
 # Created with the cluster (components.tenancy.PLATFORM_NAMESPACES).
 MONITORING_NAMESPACE = "monitoring"
 # The cluster's encrypted gp3 class (components.cluster).
 STORAGE_CLASS = "gp3"
+
+
+def build_environment_alarms(
+    config: StackConfig, platform: PlatformOutputs, provider: aws.Provider
+) -> None:
+    """SPEC §7's Redis replication lag, on each node of a replicated group (the metric is
+    per node; whichever is primary reports none, which is not a breach)."""
+    settings = config.environment
+    if settings is None or settings.redis.mode is not RedisMode.REPLICATED:
+        return
+    naming = Naming(config.stack)
+    group_id = naming.name("redis")  # the replication group's id (stacks.data)
+    for node in range(1, settings.redis.replicas + 2):
+        node_id = f"{group_id}-{node:03d}"
+        metric_alarm(
+            f"{node_id}-{REDIS_REPLICATION_LAG.name}",
+            REDIS_REPLICATION_LAG,
+            node_id,
+            platform.operations_topic_arn,
+            child_options(provider),
+        )
 
 
 def build_notifications(config: StackConfig, provider: aws.Provider) -> Notifications:
@@ -118,4 +139,3 @@ def build_platform_operations(
         ),
         opts=opts,
     )
-    pulumi.export("operationsTopicArn", notifications.topic_arn)

@@ -58,6 +58,7 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         **compute,
         **build_platform_edge(config, config.platform, cluster, provider),
         **data,
+        operations_topic_arn=notifications.topic_arn,
     )
 
 

@@ -21,6 +21,7 @@ from components.model_store import BACKUP_EVENTS
 from infra.config import ConfigError
 from infra.offline import OfflineRun, RecordedResource
 from tests.crds import CRDS, crd_errors
+from tests.infra.conftest import run_stack
 from tests.infra.test_cluster import custom_resource, policies_of_role, release
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -70,7 +71,8 @@ def test_the_pinned_chart_ships_the_vendored_operator_crds() -> None:
     )
     assert pinned, "vendor/crds/README.md must name the pinned kube-prometheus-stack"
     vendored = re.search(r"prometheus-operator, tag \*\*(v[0-9.]+)\*\*", readme)
-    assert vendored and vendored.group(1) == pinned.group(1)
+    assert vendored
+    assert vendored.group(1) == pinned.group(1)
 
 
 def test_custom_resources_match_the_operator_crds(shared: OfflineRun) -> None:
@@ -199,6 +201,22 @@ def test_spec_rds_cpu_row_is_a_cloudwatch_alarm_to_the_topic(shared: OfflineRun)
     assert inputs["alarmActions"] == [topic_arn]
 
 
+def test_spec_redis_lag_row_is_a_cloudwatch_alarm_on_every_prod_node() -> None:
+    """SPEC §7: critical | Redis replication lag > 5 s | 2 min | PagerDuty (prod: 3 nodes)."""
+    prod = run_stack("prod")
+    alarms = prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    nodes = {a.inputs["dimensions"]["CacheClusterId"] for a in alarms}
+    assert nodes == {f"pingvas-prod-redis-00{n}" for n in (1, 2, 3)}
+    for alarm in alarms:
+        inputs = alarm.inputs
+        assert (inputs["namespace"], inputs["metricName"]) == ("AWS/ElastiCache", "ReplicationLag")
+        assert inputs["threshold"] == 5
+        assert inputs["period"] * inputs["evaluationPeriods"] == 2 * 60
+        assert inputs["alarmActions"] == [run_stack("shared").outputs["operationsTopicArn"]]
+    # dev's standalone Redis has no replica to lag.
+    assert run_stack("dev").of_type("aws:cloudwatch/metricAlarm:MetricAlarm") == []
+
+
 def test_topic_is_encrypted_and_lets_only_our_account_publish(shared: OfflineRun) -> None:
     sns = topic(shared)
     key = shared.one("aws:kms/key:Key", "pingvas-shared-operations-key")
@@ -221,7 +239,7 @@ def test_alert_emails_subscribe_to_the_topic(stack_with: Callable[..., OfflineRu
 
 
 def test_bad_alert_email_is_refused_naming_the_key(stack_with: Callable[..., OfflineRun]) -> None:
-    with pytest.raises(ConfigError, match="operations.alertEmails"):
+    with pytest.raises(ConfigError, match=r"operations\.alertEmails"):
         stack_with("shared", {"pingvas:operations": {"alertEmails": ["not-an-address"]}})
 
 

@@ -102,7 +102,7 @@ CASES: dict[str, Case] = {
         eval_time="10m",
         labels={"namespace": "prod", "resource": "pods"},
     ),
-    # Two pods report the same per-tier length: counted once (2 × 60 would fire).
+    # Two pods report the same per-tier length: counted once (2 x 60 would fire).
     "GenerationQueueLong": Case(
         fires=[
             (f'queue_length{{{PROD}, tier="free", pod="api-1"}}', "120x30"),

@@ -95,6 +95,7 @@ def test_digest_is_daily_and_keys_are_files_not_values() -> None:
     }
     (slack,) = receivers["slack"]["slack_configs"]
     assert slack["api_url_file"] == f"{SECRETS_DIR}/{SLACK_WEBHOOK_KEY}"
-    assert "api_url" not in slack and "routing_key" not in pagerduty
+    assert "api_url" not in slack
+    assert "routing_key" not in pagerduty
     (sns,) = receivers["email-digest"]["sns_configs"]
     assert sns["topic_arn"] == TOPIC
