@@ -329,3 +329,19 @@ def test_account_blocks_public_s3(shared: OfflineRun) -> None:
         "ignorePublicAcls": True,
         "restrictPublicBuckets": True,
     }
+
+
+def test_dashboards_are_provisioned_to_grafana(shared: OfflineRun) -> None:
+    maps = {
+        m.inputs["metadata"]["name"]: m.inputs
+        for m in shared.of_type("kubernetes:core/v1:ConfigMap")
+        if m.inputs["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
+    }
+    assert set(maps) == {"dashboard-business", "dashboard-generation", "dashboard-infrastructure"}
+    for name, config_map in maps.items():
+        assert config_map["metadata"]["namespace"] == "monitoring"
+        (document,) = config_map["data"].values()
+        assert json.loads(document)["uid"] == f"pingvas-{name.removeprefix('dashboard-')}"
+        picture = Path(__file__).resolve().parents[2] / f"docs/dashboards/{name[10:]}.png"
+        assert picture.stat().st_size > 10_000  # scripts/render_dashboards.py draws it
+    assert kube_prometheus_stack(shared)["grafana"]["sidecar"]["dashboards"]["enabled"] is True
