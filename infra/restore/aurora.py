@@ -129,7 +129,7 @@ def _restore_time(cluster: dict[str, Any], wanted: datetime | None) -> datetime:
             f"{cluster['DBClusterIdentifier']} has no point-in-time backups: use --from-snapshot"
         )
     if wanted is None:
-        return latest  # type: ignore[no-any-return]
+        return latest
     if not earliest <= wanted <= latest:
         raise RestoreError(
             f"{wanted:%Y-%m-%d %H:%M} UTC is outside the restorable window "
