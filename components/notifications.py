@@ -59,7 +59,8 @@ class Notifications(pulumi.ComponentResource):
                         "Principal": {"Service": list(PUBLISHERS)},
                         "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
                         "Resource": "*",
-                        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                        # No source condition: not every publisher sends one to KMS; the
+                        # topic's own policy limits who may publish.
                     },
                 ]
             ),
