@@ -4,6 +4,7 @@ anomaly digest by e-mail, and the account-wide S3 public access block."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -33,6 +34,8 @@ class AuditArgs:
     logs_bucket_name: pulumi.Input[str]
     monthly_budget_usd: float
     budget_name: str
+    # The `project` cost allocation tag every resource carries (infra.tagging).
+    project: str
     emails: Sequence[str] = field(default_factory=list)
     topic_arn: pulumi.Input[str] | None = None
     depends_on: Sequence[pulumi.Resource] = ()
@@ -123,11 +126,15 @@ class Audit(pulumi.ComponentResource):
             opts=opts,
         )
         # SPEC §7's "daily cost report": AWS's anomaly detection, digested daily by e-mail.
+        # Over what carries the project's tag (an account has one services-wide monitor
+        # already, which AWS creates, and may have no second).
         monitor = aws.costexplorer.AnomalyMonitor(
             f"{name}-cost-anomalies",
-            name=f"{args.budget_name}-services",
-            monitor_type="DIMENSIONAL",
-            monitor_dimension="SERVICE",
+            name=f"{args.budget_name}-project",
+            monitor_type="CUSTOM",
+            monitor_specification=json.dumps(
+                {"Tags": {"Key": "project", "Values": [args.project], "MatchOptions": ["EQUALS"]}}
+            ),
             opts=opts,
         )
         if args.emails:

@@ -14,7 +14,7 @@ from components.cluster_addons import GPU_TOLERATION
 from components.log_shipping import LogShipping, LogShippingArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.notifications import Notifications, NotificationsArgs
-from infra.config import PlatformSettings, RedisMode, StackConfig
+from infra.config import PROJECT, PlatformSettings, RedisMode, StackConfig
 from infra.naming import Naming
 from infra.tagging import child_options
 from stacks.contract import PlatformOutputs
@@ -134,6 +134,7 @@ def build_platform_operations(
             logs_bucket_name=data["logs_bucket_name"],
             monthly_budget_usd=operations.monthly_budget_usd,
             budget_name=naming.name("monthly"),
+            project=PROJECT,
             emails=operations.alert_emails,
             topic_arn=notifications.topic_arn,
         ),

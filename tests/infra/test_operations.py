@@ -236,6 +236,10 @@ def test_alert_emails_subscribe_to_the_topic(stack_with: Callable[..., OfflineRu
     assert subscription.inputs["endpoint"] == "oncall@example.com"
     (digest,) = run.of_type("aws:costexplorer/anomalySubscription:AnomalySubscription")
     assert digest.inputs["frequency"] == "DAILY"  # SPEC §7: daily cost report
+    (monitor,) = run.of_type("aws:costexplorer/anomalyMonitor:AnomalyMonitor")
+    (monitor_arn,) = digest.inputs["monitorArnLists"]
+    assert monitor_arn.endswith(monitor.id)
+    assert json.loads(monitor.inputs["monitorSpecification"])["Tags"]["Values"] == ["pingvas"]
 
 
 def test_bad_alert_email_is_refused_naming_the_key(stack_with: Callable[..., OfflineRun]) -> None:
