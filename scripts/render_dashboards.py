@@ -48,12 +48,15 @@ def render(board: dict[str, object], path: Path) -> None:
     image.save(path)
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def main(out: Path = OUT) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
     for source in sorted(DASHBOARDS.glob("*.json")):
-        target = OUT / f"{source.stem}.png"
+        target = out / f"{source.stem}.png"
         render(json.loads(source.read_text()), target)
-        print(target.relative_to(ROOT))
+        print(target)
+        written.append(target)
+    return written
 
 
 if __name__ == "__main__":

@@ -121,3 +121,20 @@ def test_the_name_check_catches_a_typo() -> None:
     assert metric_names('sum(rate(generation_request_total{tier="pro"}[5m]))') - KNOWN == {
         "generation_request_total"
     }
+
+
+def test_the_pictures_are_drawn_from_the_dashboards(tmp_path: Path) -> None:
+    import runpy
+
+    from PIL import Image
+
+    script = runpy.run_path(str(Path(__file__).parents[2] / "scripts/render_dashboards.py"))
+    written = script["main"](tmp_path)
+    assert [p.name for p in written] == ["business.png", "generation.png", "infrastructure.png"]
+    for picture in written:
+        with Image.open(picture) as image:
+            assert image.width == 24 * 50 + 12  # 24 Grafana columns
+            rows = max(
+                p["gridPos"]["y"] + p["gridPos"]["h"] for p in dashboards()[picture.stem]["panels"]
+            )
+            assert image.height == rows * 30 + 40
