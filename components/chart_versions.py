@@ -39,4 +39,4 @@ EXTERNAL_DNS = Chart("external-dns", "1.22.0", "https://kubernetes-sigs.github.i
 KUBE_PROMETHEUS_STACK = Chart(
     "kube-prometheus-stack", "88.2.0", "https://prometheus-community.github.io/helm-charts"
 )
-FLUENT_BIT = Chart("fluent-bit", "0.47.0", "https://fluent.github.io/helm-charts")
+FLUENT_BIT = Chart("fluent-bit", "0.58.1", "https://fluent.github.io/helm-charts")
