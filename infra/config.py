@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from ipaddress import IPv4Network
 from typing import Annotated, Any, Literal, TypeVar
@@ -32,9 +33,17 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from infra import config_checks
+from infra.aws_catalog import (
+    check_cache_node_type,
+    check_eks_version,
+    check_gpu_node_type,
+    check_system_node_type,
+)
+from infra.stack_names import EPHEMERAL_STACK, name_problem, role_problem
+
 PROJECT = "pingvas"
 DEFAULT_REGION = "us-east-1"
-EPHEMERAL_STACK = re.compile(r"^pr-(?P<number>[1-9][0-9]{0,5})$")
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = frozenset(
@@ -153,15 +162,30 @@ class NetworkConfig(_Model):
 
 
 _ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
-_INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\.[0-9]*[a-z0-9]+$"
+SystemNodeType = Annotated[str, AfterValidator(check_system_node_type)]
+GpuNodeType = Annotated[str, AfterValidator(check_gpu_node_type)]
+# The public API endpoint answers only these; anything wider than a /16 (65,536
+# addresses) is the internet in all but name.
+WIDEST_PUBLIC_ACCESS_PREFIX = 16
+
+
+def _narrow_public_range(network: IPv4Network) -> IPv4Network:
+    if network.prefixlen < WIDEST_PUBLIC_ACCESS_PREFIX:
+        raise ValueError(
+            f"{network} is too wide for the cluster's public endpoint (at most "
+            f"/{WIDEST_PUBLIC_ACCESS_PREFIX}: list your CI and VPN egress addresses)"
+        )
+    if not network.is_global:
+        raise ValueError(
+            f"{network} is not a public range; the public endpoint only sees public addresses"
+        )
+    return network
 
 
 class SystemNodesConfig(_Model):
     """The managed node group for system pods (SPEC §3: two t3.medium Spot nodes)."""
 
-    instance_types: list[Annotated[str, Field(pattern=_INSTANCE_TYPE)]] = Field(
-        default=["t3.medium"], min_length=1
-    )
+    instance_types: list[SystemNodeType] = Field(default=["t3.medium"], min_length=1)
     capacity_type: Literal["SPOT", "ON_DEMAND"] = "SPOT"
     desired: int = Field(default=2, ge=1)
     min: int = Field(default=2, ge=1)
@@ -181,10 +205,12 @@ class SystemNodesConfig(_Model):
 class GpuNodePoolConfig(_Model):
     """Karpenter's GPU NodePool (SPEC §3: 0-10 Spot nodes of T4 and A10G)."""
 
-    instance_types: list[Annotated[str, Field(pattern=_INSTANCE_TYPE)]] = Field(
+    instance_types: list[GpuNodeType] = Field(
         default=["g4dn.xlarge", "g4dn.2xlarge", "g5.xlarge"], min_length=1
     )
-    gpu_limit: int = Field(default=10, ge=0, le=1000)
+    # GPUs the pool may run at once: room for every long-lived environment's workers
+    # (dev 3 + prod 15, SPEC §11; docs/decisions/0011-gpu-capacity.md).
+    gpu_limit: int = Field(default=18, ge=0, le=1000)
     # Spot first; on-demand when no Spot capacity is offered.
     on_demand_fallback: bool = True
     expire_after: str = Field(default="720h", pattern=r"^([0-9]+(s|m|h))+$|^Never$")
@@ -201,10 +227,14 @@ class GeneralNodePoolConfig(_Model):
 
 class ClusterConfig(_Model):
     # EKS standard support: SPEC's 1.28 is long out of it.
-    version: str = Field(default="1.35", pattern=r"^1\.[0-9]{2}$")
+    version: Annotated[
+        str,
+        Field(pattern=r"^1\.[0-9]{2}$"),
+        AfterValidator(lambda version: check_eks_version(version, date.today())),
+    ] = "1.35"
     # The public API endpoint is open only to these (e.g. CI and VPN egress); empty
     # leaves the endpoint private, reachable from inside the VPC.
-    public_access_cidrs: list[IPv4Network] = []
+    public_access_cidrs: list[Annotated[IPv4Network, AfterValidator(_narrow_public_range)]] = []
     # IAM roles granted cluster admin through EKS access entries.
     admin_role_arns: list[Annotated[str, Field(pattern=_ROLE_ARN)]] = []
     log_retention_days: LogRetentionDays = 30
@@ -431,7 +461,11 @@ class RedisConfig(_Model):
     # Valkey, the open-source fork, costs less per node-hour on ElastiCache (docs/data.md).
     engine: Literal["redis", "valkey"] = "redis"
     engine_version: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+$")
-    node_type: str = Field(default="cache.t4g.medium", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    node_type: Annotated[
+        str,
+        Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$"),
+        AfterValidator(check_cache_node_type),
+    ] = "cache.t4g.medium"
     # Replicas besides the primary (replicated mode only).
     replicas: int = Field(default=0, ge=0, le=5)
     snapshot_retention_days: int = Field(default=7, ge=0, le=35)
@@ -589,16 +623,35 @@ class StackConfig:
         return EPHEMERAL_STACK.match(self.stack) is not None
 
 
-def load_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
+def load_stack_config(
+    stack: str, raw: Mapping[str, str], secret_keys: Collection[str] = ()
+) -> StackConfig:
     """Validates a stack's raw config (Pulumi's `namespace:key` → string map).
 
-    Structured values arrive as JSON strings, as the Pulumi engine passes them.
+    Structured values arrive as JSON strings, as the Pulumi engine passes them;
+    `secret_keys` are the keys that arrived encrypted (`secure:`). Every problem found
+    is reported at once, one line per key.
     """
+    problem = name_problem(stack)
+    if problem is not None:
+        raise ConfigError(problem)
+    region = raw.get("aws:region") or DEFAULT_REGION
+    problems = [
+        *config_checks.namespace_problems(PROJECT, raw),
+        *config_checks.plaintext_secret_problems(
+            {key: _decode(value) for key, value in raw.items()}, secret_keys
+        ),
+        *config_checks.region_problems(region),
+    ]
     own = _own_keys(raw)
     role = _role_of(stack, own.get("role"))
-    region = raw.get("aws:region") or DEFAULT_REGION
+    problem = role_problem(stack, role.value)
+    if problem is not None:
+        problems.append(f"{PROJECT}:role: {problem}")
     if role is Role.PLATFORM:
-        platform = _platform_settings(region, own)
+        platform = _collect(problems, lambda: _platform_settings(region, own))
+        if problems:
+            raise ConfigError("\n".join(problems))
         return StackConfig(
             project=PROJECT,
             stack=stack,
@@ -610,22 +663,28 @@ def load_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         )
 
     platform_keys = {key: own.pop(key) for key in PLATFORM_SECTIONS & own.keys()}
-    settings = _validate(EnvironmentSettings, _deep_merge(_profile_for(stack), own))
+    settings = _collect(
+        problems, lambda: _validate(EnvironmentSettings, _deep_merge(_profile_for(stack), own))
+    )
+    problems += config_checks.environment_problems(PROJECT, settings)
     if platform_keys and not settings.platform.create:
-        raise ConfigError(
-            "\n".join(
-                f"{PROJECT}:{key}: only a platform stack, or an environment with "
-                f"{PROJECT}:platform.create set to true, builds a platform"
-                for key in sorted(platform_keys)
-            )
-        )
+        problems += [
+            f"{PROJECT}:{key}: only a platform stack, or an environment with "
+            f"{PROJECT}:platform.create set to true, builds a platform"
+            for key in sorted(platform_keys)
+        ]
     sandbox = None
     if settings.platform.create:
         # A sandbox's own environment is the one whose Redis its network guards.
         network = {"redisSecurityGroups": [stack], **platform_keys.get("network", {})}
-        sandbox = _platform_settings(
-            region, {**platform_keys, "network": network, "costCenter": settings.cost_center}
+        sandbox = _collect(
+            problems,
+            lambda: _platform_settings(
+                region, {**platform_keys, "network": network, "costCenter": settings.cost_center}
+            ),
         )
+    if problems:
+        raise ConfigError("\n".join(problems))
     return StackConfig(
         project=PROJECT,
         stack=stack,
@@ -635,6 +694,33 @@ def load_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         platform=sandbox,
         environment=settings,
     )
+
+
+def check_against_platform(config: StackConfig, platform: StackConfig, platform_file: str) -> None:
+    """Rejects an environment its platform cannot run, where the platform's config is
+    known (the offline preview reads the platform's stack file)."""
+    if config.environment is None or platform.platform is None:
+        return
+    problems = config_checks.platform_problems(
+        PROJECT,
+        config.stack,
+        config.region,
+        config.environment,
+        platform.region,
+        platform.platform,
+        platform_file,
+    )
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def _collect(problems: list[str], validate: Callable[[], _M]) -> _M:
+    """The validated model; its errors join the problems found before it."""
+    try:
+        result = validate()
+    except ConfigError as error:
+        raise ConfigError("\n".join([*problems, str(error)])) from None
+    return result
 
 
 def _platform_settings(region: str, own: dict[str, Any]) -> PlatformSettings:
@@ -659,6 +745,10 @@ def _with_zones_of(region: str, own: dict[str, Any]) -> dict[str, Any]:
     return own
 
 
+# The values Pulumi.yaml's declarations default to, which mean "not set".
+UNSET: tuple[Any, ...] = ("", {})
+
+
 def _own_keys(raw: Mapping[str, str]) -> dict[str, Any]:
     """The project's keys without their namespace, JSON values decoded."""
     own: dict[str, Any] = {}
@@ -667,7 +757,11 @@ def _own_keys(raw: Mapping[str, str]) -> dict[str, Any]:
         if namespace != PROJECT:
             continue
         key = key.removeprefix("config:")  # older engines send `project:config:key`
-        own[key] = _decode(value)
+        decoded = _decode(value)
+        # Pulumi.yaml declares every key with an empty default (see infra/config_schema.py):
+        # an empty value means the stack does not set the key.
+        if decoded not in UNSET:
+            own[key] = decoded
     return own
 
 
