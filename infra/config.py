@@ -40,7 +40,13 @@ from infra.aws_catalog import (
     check_gpu_node_type,
     check_system_node_type,
 )
-from infra.stack_names import EPHEMERAL_STACK, name_problem, role_problem
+from infra.stack_names import (
+    DNS_LABEL,
+    EPHEMERAL_STACK,
+    MAX_STACK_NAME_LENGTH,
+    name_problem,
+    role_problem,
+)
 
 PROJECT = "pingvas"
 DEFAULT_REGION = "us-east-1"
@@ -128,7 +134,9 @@ class NetworkConfig(_Model):
     nat_mode: NatMode = NatMode.SINGLE
     flow_logs: FlowLogsConfig = FlowLogsConfig()
     # One Redis security group per environment that runs ElastiCache (SPEC §2).
-    redis_security_groups: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,20}$")]] = [
+    redis_security_groups: list[
+        Annotated[str, Field(pattern=DNS_LABEL.pattern, max_length=MAX_STACK_NAME_LENGTH)]
+    ] = [
         "dev",
         "prod",
     ]

@@ -32,7 +32,7 @@ from infra.config import (
 )
 from infra.program import run
 from infra.stack_file import project_defaults, read_stack_file
-from infra.stack_names import name_problem
+from infra.stack_names import name_problem, shown
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results.append(preview_stack(stack, args.config_file))
         except ConfigError as error:
-            print(f"error: invalid configuration for stack {stack!r}:\n{error}", file=sys.stderr)
+            print(
+                f"error: invalid configuration for stack {shown(stack)}:\n{error}", file=sys.stderr
+            )
             return 2
     if args.json:
         documents = [as_json(result) for result in results]

@@ -27,25 +27,33 @@ RESERVED_ENVIRONMENT_NAMES = frozenset(
 CONVENTIONAL_ROLES = {"shared": "platform", "dev": "environment", "prod": "environment"}
 
 
+def shown(stack: str) -> str:
+    """The name quoted for a message: escaped, and cut short when it is long."""
+    return ascii(stack) if len(stack) <= 30 else f"{stack[:30]!a}... ({len(stack)} chars)"
+
+
 def name_problem(stack: str) -> str | None:
     """Why `stack` cannot be a stack name of this project at all, or None."""
-    shown = ascii(stack) if len(stack) <= 80 else f"{stack[:80]!a}... ({len(stack)} chars)"
+    shown_name = shown(stack)
     if not stack:
         return "the stack name is empty"
     if len(stack) > MAX_STACK_NAME_LENGTH:
         return (
-            f"stack name {shown} is {len(stack)} characters; at most {MAX_STACK_NAME_LENGTH} keep "
-            f"every derived name within AWS limits (pingvas-<stack>-redis: 40)"
+            f"stack name {shown_name} is {len(stack)} characters; at most "
+            f"{MAX_STACK_NAME_LENGTH} keep every derived name within AWS limits "
+            "(pingvas-<stack>-redis: 40)"
         )
     if not DNS_LABEL.match(stack):
         return (
-            f"stack name {shown} is not a DNS-1123 label (lower-case letters, digits and '-', "
+            f"stack name {shown_name} is not a DNS-1123 label (lower-case letters, digits and '-', "
             "starting with a letter, not ending with '-'): it becomes a namespace and a hostname"
         )
     if "--" in stack:
-        return f"stack name {shown} has '--', which AWS refuses in several resource names"
+        return f"stack name {shown_name} has '--', which AWS refuses in several resource names"
     if stack.startswith("pr-") and not EPHEMERAL_STACK.match(stack):
-        return f"stack name {shown}: 'pr-' names are ephemeral stacks, pr-<pull request number>"
+        return (
+            f"stack name {shown_name}: 'pr-' names are ephemeral stacks, pr-<pull request number>"
+        )
     return None
 
 
