@@ -393,19 +393,42 @@ class EdgeConfig(_Model):
     waf: WafConfig = WafConfig()
 
 
-class PlatformSettings(_Model):
+class _StackSettings(_Model):
+    """Keys of every stack. Each top-level key's description also goes into Pulumi.yaml
+    (infra/config_schema.py)."""
+
+    role: Role | None = Field(
+        default=None,
+        description="platform or environment; from the name for shared, dev, prod, pr-<N>",
+    )
+    cost_center: str = Field(
+        default="pingvas", min_length=1, max_length=128, description="the cost-center tag"
+    )
+
+
+class PlatformSettings(_StackSettings):
     """The `pingvas:*` keys of a platform stack (`shared`), or of an environment that
     builds its own platform (`platform.create`)."""
 
-    role: Role | None = None
-    cost_center: str = Field(default="pingvas", min_length=1, max_length=128)
-    network: NetworkConfig = NetworkConfig()
-    cluster: ClusterConfig = ClusterConfig()
-    edge: EdgeConfig
-    aurora: AuroraConfig = AuroraConfig()
-    model_store: ModelStoreConfig = ModelStoreConfig()
-    logs_bucket: LogsBucketConfig = LogsBucketConfig()
-    registry: RegistryConfig = RegistryConfig()
+    network: NetworkConfig = Field(
+        default=NetworkConfig(), description="platform: the VPC, its subnets, NAT and flow logs"
+    )
+    cluster: ClusterConfig = Field(
+        default=ClusterConfig(), description="platform: EKS, its node group and Karpenter pools"
+    )
+    edge: EdgeConfig = Field(description="platform (required): the domain, DNS zone and WAF")
+    aurora: AuroraConfig = Field(
+        default=AuroraConfig(), description="platform: the shared Aurora Serverless v2 cluster"
+    )
+    model_store: ModelStoreConfig = Field(
+        default=ModelStoreConfig(), description="platform: EFS for the models and its backups"
+    )
+    logs_bucket: LogsBucketConfig = Field(
+        default=LogsBucketConfig(), description="platform: the central logs bucket"
+    )
+    registry: RegistryConfig = Field(
+        default=RegistryConfig(), description="platform: the ECR repositories CI pushes to"
+    )
 
 
 # Keys that configure a platform; only platform stacks and sandboxes may set them.
@@ -555,26 +578,36 @@ SUPPLIED_SECRETS = (
 )
 
 
-class EnvironmentSettings(_Model):
-    """The `pingvas:*` keys of an environment stack (`dev`, `prod`, `pr-<N>`)."""
+_SUPPLIED = "environment: a Pulumi secret (pulumi config set --secret)"
 
-    role: Role | None = None
-    cost_center: str = Field(default="pingvas", min_length=1, max_length=128)
-    platform: PlatformSource = PlatformSource()
-    quota: QuotaConfig
-    priority_class: PriorityClassConfig
-    services: ServicesConfig
-    gpu_workers: GpuWorkersConfig
-    redis: RedisConfig
-    images: ImagesBucketConfig = ImagesBucketConfig()
-    cdn: CdnConfig = CdnConfig()
-    image_tags: ImageTagsConfig = ImageTagsConfig()
-    lemon_squeezy_api_key: SecretStr | None = None
-    lemon_squeezy_webhook_secret: SecretStr | None = None
-    google_client_secret: SecretStr | None = None
-    discord_client_secret: SecretStr | None = None
+
+class EnvironmentSettings(_StackSettings):
+    """The `pingvas:*` keys of an environment stack (`dev`, `prod`, `pr-<N>`); the
+    profile of the stack's kind supplies what the stack file leaves out."""
+
+    platform: PlatformSource = Field(
+        default=PlatformSource(), description="environment: which platform it runs on"
+    )
+    quota: QuotaConfig = Field(description="environment: the namespace's ResourceQuota")
+    priority_class: PriorityClassConfig = Field(description="environment: its pods' priority")
+    services: ServicesConfig = Field(description="environment: the five API services")
+    gpu_workers: GpuWorkersConfig = Field(description="environment: GPU worker pods (KEDA)")
+    redis: RedisConfig = Field(description="environment: ElastiCache or in-cluster Redis")
+    images: ImagesBucketConfig = Field(
+        default=ImagesBucketConfig(), description="environment: the images bucket's lifecycle"
+    )
+    cdn: CdnConfig = Field(default=CdnConfig(), description="environment: the image CDN")
+    image_tags: ImageTagsConfig = Field(
+        default=ImageTagsConfig(), description="environment: the app's image tags (CI sets them)"
+    )
+    lemon_squeezy_api_key: SecretStr | None = Field(default=None, description=_SUPPLIED)
+    lemon_squeezy_webhook_secret: SecretStr | None = Field(default=None, description=_SUPPLIED)
+    google_client_secret: SecretStr | None = Field(default=None, description=_SUPPLIED)
+    discord_client_secret: SecretStr | None = Field(default=None, description=_SUPPLIED)
     # Ephemeral stacks carry a TTL tag that the clean-up job reads.
-    ttl_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+    ttl_hours: int | None = Field(
+        default=None, ge=1, le=24 * 30, description="environment: hours an ephemeral stack lives"
+    )
 
 
 # SPEC §3 figures for dev and prod; pr-<N> is a small, cheap dev.
