@@ -133,7 +133,7 @@ GPU_POOL = "pingvas:cluster:\n    gpuNodePool:\n      instanceTypes: [{}]\n"
         ),
         (
             "shared",
-            "config:\n  pingvas:cluster:\n    publicAccessCidrs: [203.0.113.7/32, 52.0.0.0/8]\n",
+            "config:\n  pingvas:cluster:\n    publicAccessCidrs: [84.17.32.7/32, 52.0.0.0/8]\n",
             "pingvas:cluster.publicAccessCidrs[1]: 52.0.0.0/8 is too wide",
         ),
         (
