@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pulumi
 import pytest
 
 from infra.aws_catalog import check_eks_version, eks_versions_in_standard_support
+from infra.config import ConfigError
 from infra.preview import main
+from infra.program import config_from_runtime
 
 GPU_POOL = "pingvas:cluster:\n    gpuNodePool:\n      instanceTypes: [{}]\n"
 
@@ -191,3 +194,16 @@ def test_eks_support_follows_the_calendar() -> None:
     assert check_eks_version("1.35", date(2027, 3, 27)) == "1.35"
     with pytest.raises(ValueError, match=r"1.35 left EKS standard support on 2027-03-27"):
         check_eks_version("1.35", date(2027, 3, 28))
+
+
+def test_the_pulumi_up_path_knows_which_keys_were_encrypted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pulumi, "get_stack", lambda: "dev")
+    key = "pingvas:googleClientSecret"
+    pulumi.runtime.set_all_config({key: "from-secure"}, [key])
+    assert config_from_runtime().environment is not None
+    pulumi.runtime.set_all_config({key: "typed-in-plain"}, [])
+    with pytest.raises(ConfigError, match=f"{key}: a secret in plain text"):
+        config_from_runtime()
+    pulumi.runtime.set_all_config({}, [])
