@@ -10,7 +10,7 @@ import pytest
 
 from infra.aws_catalog import check_eks_version, eks_versions_in_standard_support
 from infra.config import ConfigError
-from infra.preview import main
+from infra.preview import load_stack, main
 from infra.program import config_from_runtime
 
 GPU_POOL = "pingvas:cluster:\n    gpuNodePool:\n      instanceTypes: [{}]\n"
@@ -207,3 +207,15 @@ def test_the_pulumi_up_path_knows_which_keys_were_encrypted(
     with pytest.raises(ConfigError, match=f"{key}: a secret in plain text"):
         config_from_runtime()
     pulumi.runtime.set_all_config({}, [])
+
+
+def test_the_gpu_pool_runs_every_long_lived_environments_workers_at_once() -> None:
+    platform, _, _ = load_stack("shared")
+    assert platform.platform is not None
+    maxima = {}
+    for stack in ("dev", "prod"):
+        environment = load_stack(stack)[0].environment
+        assert environment is not None
+        maxima[stack] = environment.gpu_workers.max
+    assert maxima == {"dev": 3, "prod": 15}  # SPEC §3
+    assert sum(maxima.values()) <= platform.platform.cluster.gpu_node_pool.gpu_limit == 18
