@@ -689,20 +689,32 @@ def load_stack_config(
     problem = role_problem(stack, role.value)
     if problem is not None:
         problems.append(f"{PROJECT}:role: {problem}")
+    platform: PlatformSettings | None
+    environment: EnvironmentSettings | None
     if role is Role.PLATFORM:
         platform = _collect(problems, lambda: _platform_settings(region, own))
-        if problems:
-            raise ConfigError("\n".join(problems))
-        return StackConfig(
-            project=PROJECT,
-            stack=stack,
-            role=role,
-            region=region,
-            cost_center=platform.cost_center,
-            platform=platform,
-            environment=None,
-        )
+        environment, cost_center = None, platform.cost_center
+    else:
+        environment, platform = _environment_settings(stack, region, own, problems)
+        cost_center = environment.cost_center
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return StackConfig(
+        project=PROJECT,
+        stack=stack,
+        role=role,
+        region=region,
+        cost_center=cost_center,
+        platform=platform,
+        environment=environment,
+    )
 
+
+def _environment_settings(
+    stack: str, region: str, own: dict[str, Any], problems: list[str]
+) -> tuple[EnvironmentSettings, PlatformSettings | None]:
+    """An environment's settings over its profile, and the platform it builds itself
+    (a sandbox) if any; problems found join `problems`."""
     platform_keys = {key: own.pop(key) for key in PLATFORM_SECTIONS & own.keys()}
     settings = _collect(
         problems, lambda: _validate(EnvironmentSettings, _deep_merge(_profile_for(stack), own))
@@ -714,27 +726,17 @@ def load_stack_config(
             f"{PROJECT}:platform.create set to true, builds a platform"
             for key in sorted(platform_keys)
         ]
-    sandbox = None
-    if settings.platform.create:
-        # A sandbox's own environment is the one whose Redis its network guards.
-        network = {"redisSecurityGroups": [stack], **platform_keys.get("network", {})}
-        sandbox = _collect(
-            problems,
-            lambda: _platform_settings(
-                region, {**platform_keys, "network": network, "costCenter": settings.cost_center}
-            ),
-        )
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return StackConfig(
-        project=PROJECT,
-        stack=stack,
-        role=role,
-        region=region,
-        cost_center=settings.cost_center,
-        platform=sandbox,
-        environment=settings,
+    if not settings.platform.create:
+        return settings, None
+    # A sandbox's own environment is the one whose Redis its network guards.
+    network = {"redisSecurityGroups": [stack], **platform_keys.get("network", {})}
+    sandbox = _collect(
+        problems,
+        lambda: _platform_settings(
+            region, {**platform_keys, "network": network, "costCenter": settings.cost_center}
+        ),
     )
+    return settings, sandbox
 
 
 def check_against_platform(config: StackConfig, platform: StackConfig, platform_file: str) -> None:
