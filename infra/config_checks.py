@@ -126,10 +126,17 @@ def platform_problems(
     if settings.redis.mode.value != "in-cluster" and stack not in (
         platform.network.redis_security_groups
     ):
-        problems.append(
-            f"{project}:redis.mode: {settings.redis.mode.value!r} (ElastiCache) needs the "
-            f"platform's redis-{stack} security group: add {stack} to "
-            f"{project}:network.redisSecurityGroups in {platform_file} and deploy the "
-            f"platform first, or set {project}:redis.mode to in-cluster"
-        )
+        problems.append(missing_redis_security_group(project, stack, settings, platform_file))
     return problems
+
+
+def missing_redis_security_group(
+    project: str, stack: str, settings: EnvironmentSettings, platform_file: str
+) -> str:
+    """What to add where when an ElastiCache environment has no security group."""
+    return (
+        f"{project}:redis.mode: {settings.redis.mode.value!r} (ElastiCache) needs the "
+        f"platform's redis-{stack} security group: add {stack} to "
+        f"{project}:network.redisSecurityGroups in {platform_file} and deploy the "
+        f"platform first, or set {project}:redis.mode to in-cluster"
+    )

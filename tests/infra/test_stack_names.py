@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pulumi
 import pytest
 
 from components.tenancy import PLATFORM_NAMESPACES
-from infra.config import ConfigError, load_stack_config
+from infra import offline
+from infra.config import PROJECT, ConfigError, load_stack_config
 from infra.preview import main, preview_stack
+from infra.program import run
 from infra.stack_names import MAX_STACK_NAME_LENGTH, RESERVED_ENVIRONMENT_NAMES
 
 ENVIRONMENT_FILE = "config:\n  pingvas:role: environment\n  pingvas:redis:\n    mode: in-cluster\n"
@@ -162,3 +165,26 @@ def test_a_new_environment_is_told_what_to_add_where(
     assert "or set pingvas:redis.mode to in-cluster" in err
     assert "Traceback" not in err
     assert len(err.splitlines()) == 2
+
+
+def test_pulumi_up_of_a_new_environment_stops_with_the_same_advice() -> None:
+    # `pulumi up` knows the platform only through its outputs: the data layer stops the
+    # run with a RunError, which Pulumi prints without a traceback.
+    raw = {"pingvas:role": "environment"}
+    config = load_stack_config("staging", raw)
+    with pytest.raises(pulumi.RunError) as raised:
+        offline.run_offline(
+            project=PROJECT,
+            stack="staging",
+            config=raw,
+            secret_keys=[],
+            region=config.region,
+            stack_outputs={"organization/pingvas/shared": preview_stack("shared").outputs},
+            program=lambda: run(config),
+        )
+    assert str(raised.value) == (
+        "invalid stack configuration:\n"
+        "pingvas:redis.mode: 'standalone' (ElastiCache) needs the platform's redis-staging "
+        "security group: add staging to pingvas:network.redisSecurityGroups in the platform "
+        "stack's config and deploy the platform first, or set pingvas:redis.mode to in-cluster"
+    )
