@@ -2,7 +2,9 @@
 
     python -m infra.preview STACK [STACK ...] [--json] [--config-file FILE]
 
-Reads the stack's `Pulumi.<STACK>.yaml` (or FILE, in the same format), validates it,
+Reads the stack's `Pulumi.<STACK>.yaml` (or FILE, in the same format) over the defaults
+`Pulumi.yaml` declares, as the engine does, validates it (and an environment against its
+platform's stack file),
 runs the program with no cloud and no Pulumi CLI, and prints the resource tree (or one
 JSON document, DESIGN.md §3; a JSON list of them for several stacks). An environment
 stack's platform outputs come from a preview of the platform stack it references, run
