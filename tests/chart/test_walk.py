@@ -18,6 +18,7 @@ from infra.config import ENVIRONMENT_PROFILES
 from infra.offline import OfflineRun
 from infra.preview import REPO_ROOT, load_stack, preview_stack
 from tests.chart.conftest import Render, render
+from tests.infra.conftest import run_stack
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 # A figure no profile, values file or chart default holds, so finding it proves its path.
@@ -163,3 +164,30 @@ def pod_specs(rendered: Render) -> list[dict[str, Any]]:
         for m in rendered.manifests
         if m["kind"] in ("Deployment", "Job")
     ]
+
+
+def test_the_in_cluster_redis_endpoint_goes_from_its_service_to_the_worker_scaler(
+    renders: dict[str, Render],
+) -> None:
+    run, rendered = run_stack("pr-7"), renders["pr-7"]
+    (service,) = [
+        s for s in run.of_type("kubernetes:core/v1:Service") if s.name.endswith("-redis-service")
+    ]
+    metadata = service.inputs["metadata"]
+    host = f"{metadata['name']}.{metadata['namespace']}.svc.cluster.local"
+    port = service.inputs["spec"]["ports"][0]["port"]
+    assert list(occurrences(rendered.values, host)) == [".redis.address"]
+    assert rendered.values["redis"] == {
+        "address": f"{host}:{port}",
+        "tls": False,  # the in-cluster server (pr-<N>) speaks plain redis://
+        "auth": True,
+        "existingSecret": run.outputs["redisKubernetesSecret"],
+    }
+    holders = {m["kind"] for m in rendered.manifests if list(occurrences(m, host))}
+    assert holders == {"ScaledObject"}
+    secret = run.outputs["redisKubernetesSecret"]
+    for pod in pod_specs(rendered):
+        for container in pod["containers"]:
+            env = {item["name"]: item for item in container.get("env", [])}
+            if "REDIS_URL" in env:
+                assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"]["name"] == secret

@@ -12,6 +12,7 @@ from infra.aws_catalog import check_eks_version, eks_versions_in_standard_suppor
 from infra.config import ConfigError
 from infra.preview import load_stack, main
 from infra.program import config_from_runtime
+from infra.stack_file import read_stack_file
 
 GPU_POOL = "pingvas:cluster:\n    gpuNodePool:\n      instanceTypes: [{}]\n"
 
@@ -219,3 +220,17 @@ def test_the_gpu_pool_runs_every_long_lived_environments_workers_at_once() -> No
         maxima[stack] = environment.gpu_workers.max
     assert maxima == {"dev": 3, "prod": 15}  # SPEC §3
     assert sum(maxima.values()) <= platform.platform.cluster.gpu_node_pool.gpu_limit == 18
+
+
+def test_a_stack_file_without_config_is_a_stack_without_config(tmp_path: Path) -> None:
+    # `pulumi stack init` writes only the encryption salt; nothing is lost.
+    config_file = tmp_path / "Pulumi.pr-9.yaml"
+    config_file.write_text("encryptionsalt: v1:abc\n")
+    assert read_stack_file(config_file) == ({}, [])
+    config_file.write_text(
+        "encryptionsalt: v1:abc\nconfig:\n  pingvas:redis:\n    mode: in-cluster\n"
+        "  pingvas:images:\n    tokens: [{secure: v1:x}]\n"
+    )
+    raw, secret_keys = read_stack_file(config_file)
+    assert secret_keys == ["pingvas:images"]  # a secure value at any depth
+    assert raw["pingvas:images"] == '{"tokens": ["[secret]"]}'
