@@ -33,7 +33,8 @@ from components.network import Network
 from components.postgres import InClusterPostgres, InClusterPostgresArgs
 from components.redis import Redis, RedisArgs
 from components.registry import Registry, RegistryArgs
-from infra.config import SUPPLIED_SECRETS, PlatformSettings, RedisMode, StackConfig
+from infra.config import PROJECT, SUPPLIED_SECRETS, PlatformSettings, RedisMode, StackConfig
+from infra.config_checks import missing_redis_security_group
 from infra.naming import Naming
 from stacks.contract import PlatformOutputs
 
@@ -406,9 +407,14 @@ def _elasticache_redis(
 
     def security_group_of(groups: Mapping[str, Any]) -> str:
         if group not in groups:
-            raise ValueError(
-                f"the platform has no {group} security group; add {config.stack!r} to "
-                "pingvas:network.redisSecurityGroups on the platform stack"
+            # A RunError ends `pulumi up` with this message alone (a ValueError would be
+            # wrapped in a traceback); the offline preview says it before running.
+            assert config.environment is not None
+            raise pulumi.RunError(
+                "invalid stack configuration:\n"
+                + missing_redis_security_group(
+                    PROJECT, config.stack, config.environment, "the platform stack's config"
+                )
             )
         return groups[group]
 
