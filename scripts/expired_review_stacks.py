@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's infra/, wherever the venv points
 
 from infra.config import load_stack_config  # noqa: E402
-from infra.preview import read_stack_file  # noqa: E402
+from infra.stack_file import read_stack_file  # noqa: E402
 
 
 def ttl_hours(stack: str) -> int | None:

@@ -49,6 +49,8 @@ class PlatformOutputs:
     logs_bucket_name: pulumi.Input[str]
     # image (api, worker) → ECR repository URL
     repository_urls: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    # Where CloudWatch alarms, backups and budgets notify people (components.notifications).
+    operations_topic_arn: pulumi.Input[str]
     # GitHub Actions' deploy roles (pr, dev, prod, images) and the permissions boundary
     # each scope's roles carry (stacks/delivery.py); empty without a repository.
     deploy_role_arns: pulumi.Input[Mapping[str, pulumi.Input[str]]]

@@ -13,6 +13,7 @@ from stacks.contract import PlatformOutputs
 from stacks.data import build_platform_data
 from stacks.delivery import build_deploy_roles
 from stacks.edge import build_platform_edge
+from stacks.operations import build_notifications, build_platform_operations
 
 
 def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutputs:
@@ -38,9 +39,13 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         ),
         opts=child_options(provider),
     )
-    data = build_platform_data(config, config.platform, network, provider)
+    notifications = build_notifications(config, provider)
+    data = build_platform_data(config, config.platform, network, provider, notifications.topic_arn)
     cluster, addons, compute = build_platform_compute(
         config, config.platform, network, provider, data["model_store_file_system_id"]
+    )
+    build_platform_operations(
+        config, config.platform, provider, notifications, cluster, data, str(settings.cidr)
     )
     return PlatformOutputs(
         region=config.region,
@@ -61,6 +66,7 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
             load_balancer_controller=addons,
         ),
         **data,
+        operations_topic_arn=notifications.topic_arn,
         **build_deploy_roles(config, config.platform, provider),
     )
 
