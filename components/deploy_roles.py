@@ -36,6 +36,7 @@ STS_AUDIENCE = "sts.amazonaws.com"
 ENVIRONMENT_SERVICES = (
     "acm",
     "cloudfront",
+    "cloudwatch",
     "ec2",
     "eks",
     "elasticache",
@@ -136,12 +137,22 @@ class DeployScope:
     subjects: tuple[str, ...]
     # The `stack` tag values it may change, as an IAM pattern (`pr-*`).
     stacks: str
+    # DNS records it may write in the platform's zone, `{domain}` standing for the domain
+    # (infra/naming.py: `<service>.<domain>` for prod, `<service>.<stack>.<domain>` else).
+    record_names: tuple[str, ...]
+    record_names_denied: tuple[str, ...] = ()
 
 
 DEPLOY_SCOPES = (
-    DeployScope("pr", ("pull_request", "environment:review"), "pr-*"),
-    DeployScope("dev", ("environment:development",), "dev"),
-    DeployScope("prod", ("environment:production",), "prod"),
+    DeployScope("pr", ("pull_request", "environment:review"), "pr-*", ("*pr-*.{domain}",)),
+    DeployScope("dev", ("environment:development",), "dev", ("*.dev.{domain}",)),
+    DeployScope(
+        "prod",
+        ("environment:production",),
+        "prod",
+        ("{domain}", "*.{domain}"),
+        ("*.dev.{domain}", "*pr-*.{domain}"),
+    ),
 )
 # Pushes to main (cd-dev) and release tags (cd-prod) build and push images.
 IMAGE_SUBJECTS = ("ref:refs/heads/main", "ref:refs/tags/v*")
@@ -151,6 +162,7 @@ IMAGE_SUBJECTS = ("ref:refs/heads/main", "ref:refs/tags/v*")
 class DeployRolesArgs:
     repository: str  # owner/name
     account_id: pulumi.Input[str]
+    domain: str  # the platform's DNS zone, where environments write their records
     # ECR repositories the images role pushes to.
     repository_arns: pulumi.Input[Sequence[pulumi.Input[str]]]
     create_oidc_provider: bool = True
@@ -199,7 +211,9 @@ class DeployRoles(pulumi.ComponentResource):
             aws.iam.RolePolicy(
                 f"{name}-{scope.key}",
                 role=role.id,
-                policy=pulumi.Output.all(account, boundary.arn).apply(_deploy_json(scope)),
+                policy=pulumi.Output.all(account, boundary.arn).apply(
+                    _deploy_json(scope, args.domain)
+                ),
                 opts=child,
             )
             roles[scope.key] = role.arn
@@ -263,8 +277,8 @@ def _boundary_json(scope: DeployScope) -> Callable[[str], str]:
     return lambda account_id: json.dumps(boundary_policy(scope, account_id))
 
 
-def _deploy_json(scope: DeployScope) -> Callable[[list[str]], str]:
-    return lambda values: json.dumps(deploy_policy(scope, values[0], values[1]))
+def _deploy_json(scope: DeployScope, domain: str) -> Callable[[list[str]], str]:
+    return lambda values: json.dumps(deploy_policy(scope, values[0], values[1], domain))
 
 
 def trust_policy(provider_arn: str, repository: str, subjects: Sequence[str]) -> dict[str, Any]:
@@ -307,8 +321,45 @@ def _tagged_outside(scope: DeployScope, key: str, *also: str) -> dict[str, Any]:
     return {"StringNotLike": {key: [scope.stacks, *also]}, "Null": {key: "false"}}
 
 
-def deploy_policy(scope: DeployScope, account_id: str, boundary_arn: str) -> dict[str, Any]:
+def deploy_policy(
+    scope: DeployScope, account_id: str, boundary_arn: str, domain: str
+) -> dict[str, Any]:
     changes = [f"{service}:*" for service in ENVIRONMENT_SERVICES]
+    names = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+    records: list[dict[str, Any]] = [
+        {
+            # Route 53 has no tag conditions on records: the names are the fence.
+            "Sid": "WriteOwnDnsRecords",
+            "Effect": "Allow",
+            "Action": "route53:ChangeResourceRecordSets",
+            "Resource": "arn:aws:route53:::hostedzone/*",
+            "Condition": {
+                "ForAllValues:StringLike": {
+                    names: [p.format(domain=domain) for p in scope.record_names]
+                }
+            },
+        },
+        {
+            "Sid": "FollowDnsChanges",
+            "Effect": "Allow",
+            "Action": "route53:GetChange",
+            "Resource": "*",
+        },
+    ]
+    if scope.record_names_denied:
+        records.append(
+            {
+                "Sid": "NeverWriteOtherEnvironmentsRecords",
+                "Effect": "Deny",
+                "Action": "route53:ChangeResourceRecordSets",
+                "Resource": "*",
+                "Condition": {
+                    "ForAnyValue:StringLike": {
+                        names: [p.format(domain=domain) for p in scope.record_names_denied]
+                    }
+                },
+            }
+        )
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -373,6 +424,7 @@ def deploy_policy(scope: DeployScope, account_id: str, boundary_arn: str) -> dic
                 "Resource": "*",
                 "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
             },
+            *records,
             {
                 "Sid": "NoBoundaryRemovedNoUsers",
                 "Effect": "Deny",

@@ -41,6 +41,7 @@ def build_deploy_roles(
         DeployRolesArgs(
             repository=repository,
             account_id=account,
+            domain=settings.edge.domain,
             repository_arns=[
                 pulumi.Output.concat(
                     f"arn:aws:ecr:{config.region}:", account, f":repository/{naming.name(image)}"

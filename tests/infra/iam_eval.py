@@ -3,7 +3,7 @@ an explicit Deny wins, then any Allow, else the request is denied.
 
 Enough to test what a deploy role may do (tests/infra/test_deploy_roles.py); it knows
 the operators StringEquals, StringNotEquals, StringLike, StringNotLike, Null and the
-ForAnyValue: prefix, and wildcards in actions and resources."""
+ForAnyValue: and ForAllValues: prefixes, and wildcards in actions and resources."""
 
 from __future__ import annotations
 
@@ -43,12 +43,16 @@ def _condition_holds(operator: str, key: str, expected: Any, request: Request) -
     actual = request.value(key)
     if operator == "Null":
         return (actual is None) == (str(expected).lower() == "true")
+    if actual is None and operator.startswith("ForAllValues:"):
+        return True  # IAM: "for all values" of no values holds
     if actual is None:
         # A missing key satisfies only the negated operators.
         return operator in ("StringNotEquals", "StringNotLike")
     values = _listed(actual)
     if operator.startswith("ForAnyValue:"):
         return any(_compare(operator.split(":", 1)[1], v, expected) for v in values)
+    if operator.startswith("ForAllValues:"):
+        return all(_compare(operator.split(":", 1)[1], v, expected) for v in values)
     (one,) = values
     return _compare(operator, one, expected)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.deploy_roles import GITHUB_ISSUER, STS_AUDIENCE
+from components.deploy_roles import ENVIRONMENT_SERVICES, GITHUB_ISSUER, STS_AUDIENCE
 from infra.offline import OfflineRun
 from tests.infra.conftest import run_stack
 from tests.infra.iam_eval import Request, allowed
@@ -199,3 +199,57 @@ def test_an_account_with_githubs_provider_reuses_it(stack_with: Any) -> None:
     assert statement["Condition"]["StringLike"][f"{GITHUB_ISSUER}:sub"] == [
         "repo:acme/app:environment:development"
     ]
+
+
+DOMAIN = "pingvas.example.com"  # Pulumi.shared.yaml
+RECORD_NAMES = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+
+
+@pytest.mark.parametrize(
+    ("key", "own", "foreign"),
+    [
+        ("pr", ["api.pr-7", "pr-42.pr", "_x1.images.pr-7"], ["api.dev", "api", "images"]),
+        ("dev", ["api.dev", "_x1.api.dev"], ["api", "api.pr-7", "pr-42.pr"]),
+        ("prod", ["api", "images", "_x1.api"], ["api.dev", "api.pr-7", "pr-42.pr"]),
+    ],
+)
+def test_a_deploy_role_writes_only_its_own_dns_records(
+    shared: OfflineRun, key: str, own: list[str], foreign: list[str]
+) -> None:
+    policy = policies(shared, key)
+
+    def change(*names: str) -> Request:
+        records = [f"{name}.{DOMAIN}" for name in names]
+        return Request(
+            "route53:ChangeResourceRecordSets",
+            "arn:aws:route53:::hostedzone/Z123",
+            resource_tags={"stack": "shared"},
+            context={RECORD_NAMES: records},
+        )
+
+    assert allowed(policy, change(*own))
+    for name in foreign:
+        assert not allowed(policy, change(name))
+        assert not allowed(policy, change(own[0], name)), "one foreign name spoils the batch"
+
+
+# Type tokens' modules whose IAM service prefix differs from the module's name.
+IAM_PREFIX = {
+    "vpc": "ec2",
+    "efs": "elasticfilesystem",
+    "cloudwatch/logGroup": "logs",
+    "cloudwatch/eventRule": "events",
+    "cloudwatch/eventTarget": "events",
+}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "pr-7"])
+def test_deploy_roles_cover_every_aws_service_an_environment_uses(stack: str) -> None:
+    for resource in run_stack(stack).resources:
+        if not resource.type.startswith("aws:") or resource.type.startswith("aws:index"):
+            continue
+        module = resource.type.split(":")[1]
+        service = IAM_PREFIX.get(module, IAM_PREFIX.get(module.split("/")[0], module.split("/")[0]))
+        assert service in ENVIRONMENT_SERVICES, (
+            f"{resource.type}: add {service} to the deploy roles"
+        )

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # Documents that live beside the repository, not in it, and paths that reach them.
 OUTSIDE = re.compile(
-    r"\.\./shared|/work/|\b(SPEC|DESIGN|PULUMI_TESTING|TOOLING_NOTES)\.md\b|shared/crds"
+    r"\.\./shared/|/work/|\b(SPEC|DESIGN|PULUMI_TESTING|TOOLING_NOTES)\.md\b|shared/crds"
 )
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
