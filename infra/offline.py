@@ -44,6 +44,8 @@ class RecordedResource:
     parent: str | None
     provider: str | None
     inputs: dict[str, Any]  # as sent: camelCase, secrets shown as "[secret]"
+    # The `protect` resource option (inherited from the parent, as the engine does).
+    protect: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -322,6 +324,7 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
                 parent=request.parent or None,
                 provider=request.provider or None,
                 inputs=_as_sent(inputs),
+                protect=bool(getattr(request, "protect", False)),
             )
         )
 

@@ -34,7 +34,7 @@ class Violation:
 
 def validation_args(resource: RecordedResource) -> ResourceValidationArgs:
     options = PolicyResourceOptions(
-        protect=False,
+        protect=resource.protect,
         ignore_changes=[],
         delete_before_replace=None,
         aliases=[],

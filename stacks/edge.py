@@ -4,7 +4,6 @@ certificates, hostnames and ALB ingress class."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -26,9 +25,16 @@ CLOUDFRONT_CERTIFICATE_REGION = "us-east-1"
 CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
 
 
+@dataclass(frozen=True)
+class PlatformEdge:
+    waf_acl_arn: pulumi.Output[str]
+    domain: str
+    hosted_zone_id: pulumi.Output[str]
+
+
 def build_platform_edge(
     config: StackConfig, settings: PlatformSettings, cluster: Cluster, provider: aws.Provider
-) -> dict[str, Any]:
+) -> PlatformEdge:
     naming = Naming(config.stack)
     waf = settings.edge.waf
     acl = WebAcl(
@@ -51,12 +57,15 @@ def build_platform_edge(
             domain=settings.edge.domain,
             existing_zone_id=settings.edge.hosted_zone_id,
             cluster_name=cluster.cluster_name,
+            region=config.region,
             kubernetes_provider=cluster.kubernetes_provider,
             depends_on=[cluster.system_nodes],
         ),
         opts=child_options(provider),
     )
-    return {"waf_acl_arn": acl.arn, "domain": settings.edge.domain, "hosted_zone_id": dns.zone_id}
+    return PlatformEdge(
+        waf_acl_arn=acl.arn, domain=settings.edge.domain, hosted_zone_id=dns.zone_id
+    )
 
 
 @dataclass
