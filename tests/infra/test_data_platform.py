@@ -118,7 +118,10 @@ def test_platform_exports_aurora_for_environments(shared: OfflineRun) -> None:
     assert outputs["auroraReaderEndpoint"].startswith("pingvas-shared-aurora.cluster-ro-")
     assert outputs["auroraPort"] == 5432
     assert outputs["auroraDatabaseName"] == "pingvas_saas"
-    assert outputs["auroraMasterSecretArn"].startswith("arn:aws:secretsmanager:")
+    # The master secret stays inside the platform (issue 12, guarantee 1): environments
+    # get their schema owner's secret instead.
+    assert "auroraMasterSecretArn" not in outputs
+    assert set(outputs["schemaOwnerSecretArns"]) == {"dev", "prod"}
 
 
 def test_sandbox_aurora_may_pause_and_skip_protection(
@@ -174,9 +177,16 @@ def test_efs_is_encrypted_elastic_and_moves_to_ia_after_30_days(shared: OfflineR
         {"transitionToPrimaryStorageClass": "AFTER_1_ACCESS"},
     ]
     (policy,) = shared.of_type("aws:efs/fileSystemPolicy:FileSystemPolicy")
-    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
-    assert statement["Effect"] == "Deny"
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    mount, deny = json.loads(policy.inputs["policy"])["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # A deny-only policy refuses every client: mounts through a mount target and the
+    # models access point are allowed (issue 12, guarantee 8).
+    (access_point,) = shared.of_type("aws:efs/accessPoint:AccessPoint")
+    assert (mount["Effect"], mount["Action"]) == ("Allow", "elasticfilesystem:ClientMount")
+    assert mount["Condition"]["Bool"] == {"elasticfilesystem:AccessedViaMountTarget": "true"}
+    through = mount["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"]
+    assert through.endswith(access_point.id)
 
 
 def test_efs_mount_target_in_every_private_subnet_behind_the_efs_group(
