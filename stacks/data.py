@@ -179,10 +179,16 @@ def build_schema_owners(
     """The long-lived environments' schema owners, bootstrapped on the platform's cluster
     with the master secret, which nothing outside this component reads."""
     naming = Naming(config.stack)
+    environments = list(settings.aurora.schema_owners)
+    if config.environment is not None and not config.is_ephemeral:
+        # A sandbox (`platform.create`) is the environment of its own platform.
+        environments = (
+            [*environments, config.stack] if config.stack not in environments else environments
+        )
     return SchemaOwners(
         naming.name("schema-owners"),
         SchemaOwnersArgs(
-            environments=settings.aurora.schema_owners,
+            environments=environments,
             secret_name_prefix=naming.prefix,
             database_name=data.aurora_database_name,
             writer_endpoint=data.aurora_writer_endpoint,
