@@ -96,6 +96,8 @@ class Routing:
     images_hostname: pulumi.Input[str]  # the image CDN's alias
     # The ALB's subnets: uvicorn trusts X-Forwarded-For only from there.
     load_balancer_cidrs: pulumi.Input[Sequence[pulumi.Input[str]]]
+    # The network's ALB security group, attached to the environment's load balancer.
+    load_balancer_security_group_id: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,7 @@ class AppRelease(pulumi.ComponentResource):
                 "className": routing.ingress_class,
                 "groupName": routing.ingress_group,
                 "host": routing.api_hostname,
+                "securityGroupId": routing.load_balancer_security_group_id,
             },
             "worker": {
                 "minReplicas": sizing.gpu_workers_min,

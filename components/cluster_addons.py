@@ -292,19 +292,14 @@ def load_balancer_controller_policy(
                 "Resource": "*",
             },
             {
-                # Attach the platform's web ACL (and Shield) to its own load balancers.
+                # Attach the platform's web ACL to its own load balancers. (No Shield
+                # Advanced protections: no Ingress asks for them.)
                 "Sid": "ProtectItsLoadBalancers",
                 "Effect": "Allow",
-                "Action": [
-                    "wafv2:AssociateWebACL",
-                    "wafv2:DisassociateWebACL",
-                    "shield:CreateProtection",
-                    "shield:DeleteProtection",
-                ],
+                "Action": ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL"],
                 "Resource": [
                     f"arn:aws:wafv2:{region}:*:regional/webacl/*/*",
                     f"{elb}:loadbalancer/app/*/*",
-                    "arn:aws:shield::*:protection/*",
                 ],
             },
             {

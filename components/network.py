@@ -281,7 +281,10 @@ class Network(pulumi.ComponentResource):
                                 "logs:PutLogEvents",
                                 "logs:DescribeLogStreams",
                             ],
-                            "Resource": pulumi.Output.concat(log_group.arn, ":*"),
+                            "Resource": [
+                                log_group.arn,
+                                pulumi.Output.concat(log_group.arn, ":log-stream:*"),
+                            ],
                         }
                     ],
                 }

@@ -194,6 +194,21 @@ COMPUTED_OUTPUTS: dict[str, _Computed] = {
     },
     "aws:efs/fileSystem:FileSystem": lambda _name, id_, _inputs, region: {
         "dnsName": f"{id_}.efs.{region}.amazonaws.com",
+        "arn": f"arn:aws:elasticfilesystem:{region}:{ACCOUNT_ID}:file-system/{id_}",
+    },
+    # ARNs in AWS's own formats, so that IAM documents naming them lint as they would.
+    "aws:efs/accessPoint:AccessPoint": lambda _name, id_, _inputs, region: {
+        "arn": f"arn:aws:elasticfilesystem:{region}:{ACCOUNT_ID}:access-point/{id_}",
+    },
+    "aws:iam/role:Role": lambda _name, id_, _inputs, _region: {
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{id_}",
+    },
+    "aws:cloudwatch/logGroup:LogGroup": lambda name, _id, inputs, region: {
+        "arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{inputs.get('name', name)}",
+    },
+    "aws:secretsmanager/secret:Secret": lambda name, id_, inputs, region: {
+        "arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:"
+        f"{inputs.get('name', name)}-{id_}",
     },
     "aws:cloudfront/distribution:Distribution": lambda _name, id_, _inputs, _region: {
         "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{id_}",

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.admission import AdmissionArgs, EnvironmentAdmission
 from components.certificate import CertificateArgs, DnsValidatedCertificate
 from components.cluster import Cluster
 from components.dns import Dns, DnsArgs
@@ -61,6 +62,11 @@ def build_platform_edge(
             kubernetes_provider=cluster.kubernetes_provider,
             depends_on=[cluster.system_nodes],
         ),
+        opts=child_options(provider),
+    )
+    EnvironmentAdmission(
+        naming.name("admission"),
+        AdmissionArgs(domain=settings.edge.domain, kubernetes_provider=cluster.kubernetes_provider),
         opts=child_options(provider),
     )
     return PlatformEdge(

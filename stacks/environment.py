@@ -126,6 +126,9 @@ def build_app_release(
                 api_hostname=edge.api_hostname,
                 images_hostname=edge.images_hostname,
                 load_balancer_cidrs=platform.public_subnet_cidrs,
+                load_balancer_security_group_id=pulumi.Output.from_input(
+                    platform.security_group_ids
+                ).apply(lambda groups: groups["alb"]),
             ),
             service_accounts=ServiceAccounts(
                 api=API_SERVICE_ACCOUNT,

@@ -61,6 +61,8 @@ def test_values_name_the_stacks_outputs(shared: OfflineRun, stack: str) -> None:
         "className": edge["ingressClass"],
         "groupName": edge["ingressGroup"],
         "host": edge["apiHostname"],
+        # The network's ALB group protects the environment's ALB (issue 12, guarantee 5).
+        "securityGroupId": run_stack("shared").outputs["securityGroupIds"]["alb"],
     }
     assert values["config"] == {
         "s3Bucket": out["imagesBucketName"],
