@@ -44,9 +44,7 @@ SECRET_STORE_RULE = (
     "object.spec.provider.aws.externalID == namespaceObject.metadata.name && "
     "object.spec.provider.aws.role.contains(':role/pingvas-' + namespaceObject.metadata.name + '-')"
 )
-SERVICE_TYPE_RULE = (
-    "!has(object.spec.type) || !(object.spec.type in ['LoadBalancer', 'NodePort'])"
-)
+SERVICE_TYPE_RULE = "!has(object.spec.type) || !(object.spec.type in ['LoadBalancer', 'NodePort'])"
 
 
 class EnvironmentAdmission(pulumi.ComponentResource):

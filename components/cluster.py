@@ -48,6 +48,8 @@ class ClusterArgs:
     # The network's node group, which the data stores and the ALB trust.
     node_security_group_id: pulumi.Input[str]
     region: str
+    # Protect what holds data (the Secrets' KMS key): the platform and prod do.
+    protect_state: bool = False
     public_access_cidrs: list[str] = field(default_factory=list)
     admin_role_arns: list[str] = field(default_factory=list)
     log_retention_days: int = 30
@@ -85,7 +87,8 @@ class Cluster(pulumi.ComponentResource):
             description=f"Envelope encryption of {name} Kubernetes Secrets",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            opts=child,
+            # Losing the key loses every Secret in the cluster.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_state or None),
         )
         aws.kms.Alias(
             f"{name}-secrets",

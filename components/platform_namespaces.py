@@ -43,8 +43,10 @@ PLATFORM_NAMESPACES: dict[str, PlatformNamespace] = {
     "argocd": PlatformNamespace("baseline", egress=["vpc:22"]),
     "monitoring": PlatformNamespace("privileged", webhook_ports=[10250], egress=["cluster"]),
     "karpenter": PlatformNamespace("restricted", webhook_ports=[8443]),
+    # KEDA reads the job streams' lag: ElastiCache and in-cluster Redis pods both live in
+    # the private (data) subnets.
     "keda": PlatformNamespace(
-        "restricted", webhook_ports=[6443, 9443], egress=[f"vpc:{REDIS_PORT}"]
+        "restricted", webhook_ports=[6443, 9443], egress=[f"data:{REDIS_PORT}"]
     ),
     "external-secrets": PlatformNamespace("restricted", webhook_ports=[10250]),
     "database-admin": PlatformNamespace("restricted", egress=[f"data:{POSTGRESQL_PORT}"]),

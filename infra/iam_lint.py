@@ -113,11 +113,14 @@ def findings(run: OfflineRun) -> list[Finding]:
         policy = parliament.analyze_policy_string(json.dumps(document.document))
         for finding in policy.findings:
             parliament.enhance_finding(finding)  # its severity, from parliament's config
-            if document.key == "assumeRolePolicy" and finding.issue == "MALFORMED":
-                # A trust policy names a principal, not a resource: parliament reads every
-                # document as an identity policy.
-                if "neither Resource nor NotResource" in str(finding.detail):
-                    continue
+            # A trust policy names a principal, not a resource: parliament reads every
+            # document as an identity policy.
+            if (
+                document.key == "assumeRolePolicy"
+                and finding.issue == "MALFORMED"
+                and "neither Resource nor NotResource" in str(finding.detail)
+            ):
+                continue
             detail = json.dumps(finding.detail, sort_keys=True, default=str)
             found.append(
                 Finding(document.resource, document.key, finding.issue, finding.severity, detail)

@@ -16,7 +16,7 @@ from components.network import Network
 from components.platform_namespaces import platform_namespaces
 from components.tenancy import Tenancy, TenancyArgs
 from infra.config import ENVIRONMENT_PROFILES, PlatformSettings, StackConfig
-from infra.naming import Naming
+from infra.naming import PROTECTED_STACKS, Naming
 from infra.tagging import child_options, standard_tags
 from stacks.contract import PlatformOutputs
 
@@ -53,6 +53,7 @@ def build_platform_compute(
             system_subnet_ids=network.private_subnet_ids[: system.zones],
             node_security_group_id=network.security_group_ids["nodes"],
             region=config.region,
+            protect_state=config.stack in PROTECTED_STACKS,
             public_access_cidrs=[str(cidr) for cidr in cluster_settings.public_access_cidrs],
             admin_role_arns=cluster_settings.admin_role_arns,
             log_retention_days=cluster_settings.log_retention_days,

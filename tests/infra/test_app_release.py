@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pulumi
 import pytest
 
 from components.app_release import (
@@ -16,14 +17,12 @@ from components.app_release import (
     profile_values,
     values_profile,
 )
+from components.endpoints import SecretReference
 from components.tenancy import (
     API_SERVICE_ACCOUNT,
     MIGRATIONS_SERVICE_ACCOUNT,
     WORKER_SERVICE_ACCOUNT,
 )
-import pulumi
-
-from components.endpoints import SecretReference
 from infra.config import ConfigError, load_stack_config
 from infra.offline import OfflineRun, RecordedResource
 from tests.infra.conftest import run_stack

@@ -396,8 +396,7 @@ def test_platform_namespaces_deny_by_default_and_allow_what_each_needs(
     database_admin = policies["database-admin"]["platform-allowed"]["egress"]
     assert {
         "to": [
-            {"ipBlock": {"cidr": cidr}}
-            for cidr in ("10.0.11.0/24", "10.0.12.0/24", "10.0.13.0/24")
+            {"ipBlock": {"cidr": cidr}} for cidr in ("10.0.11.0/24", "10.0.12.0/24", "10.0.13.0/24")
         ],
         "ports": [{"protocol": "TCP", "port": 5432}],
     } in database_admin
@@ -437,9 +436,7 @@ def test_schema_owners_are_bootstrapped_by_the_platform_alone(shared: OfflineRun
         s for s in shared.of_type("aws:rds/cluster:Cluster") if s.name == "pingvas-shared-aurora"
     )
     assert master.inputs["manageMasterUserPassword"] is True
-    secrets = {
-        s.inputs["name"]: s for s in shared.of_type("aws:secretsmanager/secret:Secret")
-    }
+    secrets = {s.inputs["name"]: s for s in shared.of_type("aws:secretsmanager/secret:Secret")}
     for environment in ("dev", "prod"):
         assert f"pingvas-shared-{environment}-schema-owner" in secrets
     store = shared.one("aws:iam/role:Role", "pingvas-shared-schema-owners-secret-store")
@@ -452,7 +449,7 @@ def test_schema_owners_are_bootstrapped_by_the_platform_alone(shared: OfflineRun
     assert job.inputs["metadata"]["namespace"] == "database-admin"
     (container,) = job.inputs["spec"]["template"]["spec"]["containers"]
     script = container["command"][-1]
-    assert "owner=\"dev_pingvas_owner\"" in script and "owner=\"prod_pingvas_owner\"" in script
+    assert 'owner="dev_pingvas_owner"' in script and 'owner="prod_pingvas_owner"' in script
     for kind in ("SecretStore", "ExternalSecret"):
         for resource in shared.of_type(f"kubernetes:external-secrets.io/v1:{kind}"):
             assert crd_errors(custom_resource(resource)) == [], resource.name

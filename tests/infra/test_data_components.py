@@ -140,9 +140,15 @@ MANAGED = {
     ("args", "message"),
     [
         ({**MANAGED, "mode": RedisMode.IN_CLUSTER}, "in-cluster Redis is InClusterRedis"),
-        ({**MANAGED, "mode": RedisMode.STANDALONE, "replicas": 1}, "standalone mode has no replicas"),
+        (
+            {**MANAGED, "mode": RedisMode.STANDALONE, "replicas": 1},
+            "standalone mode has no replicas",
+        ),
         ({**MANAGED, "mode": RedisMode.REPLICATED}, "replicated mode needs at least one replica"),
-        ({**MANAGED, "mode": RedisMode.STANDALONE, "engine": "memcached"}, "neither redis nor valkey"),
+        (
+            {**MANAGED, "mode": RedisMode.STANDALONE, "engine": "memcached"},
+            "neither redis nor valkey",
+        ),
     ],
 )
 def test_redis_args_are_checked(args: dict[str, Any], message: str) -> None:

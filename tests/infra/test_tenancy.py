@@ -59,7 +59,9 @@ def test_namespace_quota_and_priority_are_spec(stack: str) -> None:
     labels = namespace.inputs["metadata"]["labels"]
     assert namespace.inputs["metadata"]["name"] == stack
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
-    quotas = {q.inputs["metadata"]["name"]: q for q in run.of_type("kubernetes:core/v1:ResourceQuota")}
+    quotas = {
+        q.inputs["metadata"]["name"]: q for q in run.of_type("kubernetes:core/v1:ResourceQuota")
+    }
     quota = quotas["quota"]
     assert quota.inputs["metadata"]["namespace"] == stack
     assert quota.inputs["spec"]["hard"] == QUOTAS[stack]
