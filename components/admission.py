@@ -39,7 +39,7 @@ def ingress_host_rule(domain: str) -> str:
     )
 
 
-SECRET_STORE_RULE = (
+STORE_ROLE_RULE = (
     "has(object.spec.provider.aws) && "
     "object.spec.provider.aws.externalID == namespaceObject.metadata.name && "
     "object.spec.provider.aws.role.contains(':role/pingvas-' + namespaceObject.metadata.name + '-')"
@@ -60,7 +60,7 @@ class EnvironmentAdmission(pulumi.ComponentResource):
             ),
             "secret-stores": (
                 ("external-secrets.io", "v1", "secretstores"),
-                SECRET_STORE_RULE,
+                STORE_ROLE_RULE,
                 "a SecretStore may use only its own namespace's role and external id",
             ),
             "service-types": (

@@ -449,7 +449,8 @@ def test_schema_owners_are_bootstrapped_by_the_platform_alone(shared: OfflineRun
     assert job.inputs["metadata"]["namespace"] == "database-admin"
     (container,) = job.inputs["spec"]["template"]["spec"]["containers"]
     script = container["command"][-1]
-    assert 'owner="dev_pingvas_owner"' in script and 'owner="prod_pingvas_owner"' in script
+    assert 'owner="dev_pingvas_owner"' in script
+    assert 'owner="prod_pingvas_owner"' in script
     for kind in ("SecretStore", "ExternalSecret"):
         for resource in shared.of_type(f"kubernetes:external-secrets.io/v1:{kind}"):
             assert crd_errors(custom_resource(resource)) == [], resource.name

@@ -81,54 +81,124 @@ CASES: list[tuple[Callable[..., None], RecordedResource, RecordedResource]] = [
     (
         isolation.environment_stacks_never_hold_the_master_secret,
         # A wildcard reaches the master secret as surely as its ARN.
-        resource(ROLE_POLICY, {"policy": doc(allow("secretsmanager:*", "arn:aws:secretsmanager:*:*:secret:*"))}),
-        resource(ROLE_POLICY, {"policy": doc(allow("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:*:*:secret:pingvas-dev-*"))}),
+        resource(
+            ROLE_POLICY,
+            {"policy": doc(allow("secretsmanager:*", "arn:aws:secretsmanager:*:*:secret:*"))},
+        ),
+        resource(
+            ROLE_POLICY,
+            {
+                "policy": doc(
+                    allow(
+                        "secretsmanager:GetSecretValue",
+                        "arn:aws:secretsmanager:*:*:secret:pingvas-dev-*",
+                    )
+                )
+            },
+        ),
     ),
     (
         isolation.environment_stacks_never_hold_the_master_secret,
-        resource("kubernetes:helm.sh/v3:Release", {"values": {"migrations": {"masterSecretArn": MASTER}}}),
-        resource("kubernetes:helm.sh/v3:Release", {"values": {"migrations": {"schemaOwnerSecretArn": "arn:x"}}}),
+        resource(
+            "kubernetes:helm.sh/v3:Release", {"values": {"migrations": {"masterSecretArn": MASTER}}}
+        ),
+        resource(
+            "kubernetes:helm.sh/v3:Release",
+            {"values": {"migrations": {"schemaOwnerSecretArn": "arn:x"}}},
+        ),
     ),
     (
         isolation.ephemeral_stacks_never_touch_aurora,
-        resource("aws:secretsmanager/secret:Secret", {"description": "c.cluster-x.us-east-1.rds.amazonaws.com"}, stack="pr-7"),
-        resource("aws:secretsmanager/secret:Secret", {"description": "c.cluster-x.us-east-1.rds.amazonaws.com"}, stack="dev"),
+        resource(
+            "aws:secretsmanager/secret:Secret",
+            {"description": "c.cluster-x.us-east-1.rds.amazonaws.com"},
+            stack="pr-7",
+        ),
+        resource(
+            "aws:secretsmanager/secret:Secret",
+            {"description": "c.cluster-x.us-east-1.rds.amazonaws.com"},
+            stack="dev",
+        ),
     ),
     (
         isolation.secret_stores_are_namespaced,
         resource("kubernetes:external-secrets.io/v1:ClusterSecretStore", {"spec": {}}),
         resource(
             "kubernetes:external-secrets.io/v1:SecretStore",
-            {"metadata": {"namespace": "dev"}, "spec": {"provider": {"aws": {"role": "arn:r", "externalID": "dev"}}}},
+            {
+                "metadata": {"namespace": "dev"},
+                "spec": {"provider": {"aws": {"role": "arn:r", "externalID": "dev"}}},
+            },
         ),
     ),
     (
         isolation.secret_stores_are_namespaced,
         resource(
             "kubernetes:external-secrets.io/v1:SecretStore",
-            {"metadata": {"namespace": "pr-7"}, "spec": {"provider": {"aws": {"role": "arn:r", "externalID": "prod"}}}},
+            {
+                "metadata": {"namespace": "pr-7"},
+                "spec": {"provider": {"aws": {"role": "arn:r", "externalID": "prod"}}},
+            },
         ),
         resource(
             "kubernetes:external-secrets.io/v1:SecretStore",
-            {"metadata": {"namespace": "pr-7"}, "spec": {"provider": {"aws": {"role": "arn:r", "externalID": "pr-7"}}}},
+            {
+                "metadata": {"namespace": "pr-7"},
+                "spec": {"provider": {"aws": {"role": "arn:r", "externalID": "pr-7"}}},
+            },
         ),
     ),
     (
         isolation.secrets_stay_in_their_environment,
-        resource(ROLE_POLICY, {"policy": doc(allow("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:*:*:secret:pingvas-*"))}),
-        resource(ROLE_POLICY, {"policy": doc(allow("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:*:*:secret:pingvas-dev-*"))}),
+        resource(
+            ROLE_POLICY,
+            {
+                "policy": doc(
+                    allow(
+                        "secretsmanager:GetSecretValue",
+                        "arn:aws:secretsmanager:*:*:secret:pingvas-*",
+                    )
+                )
+            },
+        ),
+        resource(
+            ROLE_POLICY,
+            {
+                "policy": doc(
+                    allow(
+                        "secretsmanager:GetSecretValue",
+                        "arn:aws:secretsmanager:*:*:secret:pingvas-dev-*",
+                    )
+                )
+            },
+        ),
     ),
     (
         isolation.pod_identity_trust_is_bound,
         resource(ROLE, {"assumeRolePolicy": doc({**POD_TRUST, "Action": "sts:AssumeRole"})}),
-        resource(ROLE, {"assumeRolePolicy": doc({**POD_TRUST, "Action": "sts:AssumeRole", "Condition": TRUST_BOUND})}),
+        resource(
+            ROLE,
+            {
+                "assumeRolePolicy": doc(
+                    {**POD_TRUST, "Action": "sts:AssumeRole", "Condition": TRUST_BOUND}
+                )
+            },
+        ),
     ),
     (
         isolation.environment_quotas_forbid_external_services,
         resource("kubernetes:core/v1:ResourceQuota", {"spec": {"hard": {"requests.cpu": "8"}}}),
         resource(
             "kubernetes:core/v1:ResourceQuota",
-            {"spec": {"hard": {"requests.cpu": "8", "services.loadbalancers": "0", "services.nodeports": "0"}}},
+            {
+                "spec": {
+                    "hard": {
+                        "requests.cpu": "8",
+                        "services.loadbalancers": "0",
+                        "services.nodeports": "0",
+                    }
+                }
+            },
         ),
     ),
     (
@@ -138,7 +208,10 @@ CASES: list[tuple[Callable[..., None], RecordedResource, RecordedResource]] = [
     ),
     (
         isolation.ingress_classes_carry_the_waf,
-        resource("kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams", {"spec": {"namespaceSelector": {"matchLabels": {}}}}),
+        resource(
+            "kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams",
+            {"spec": {"namespaceSelector": {"matchLabels": {}}}},
+        ),
         resource(
             "kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams",
             {"spec": {"namespaceSelector": {"matchLabels": {}}, "wafv2AclArn": "arn:waf"}},
@@ -149,30 +222,87 @@ CASES: list[tuple[Callable[..., None], RecordedResource, RecordedResource]] = [
         resource(ROLE_POLICY, {"policy": doc(allow(["elasticloadbalancing:DeleteRule"]))}),
         resource(
             ROLE_POLICY,
-            {"policy": doc(allow(["elasticloadbalancing:DeleteRule"], Condition={"Null": {"aws:ResourceTag/x": "false"}}))},
+            {
+                "policy": doc(
+                    allow(
+                        ["elasticloadbalancing:DeleteRule"],
+                        Condition={"Null": {"aws:ResourceTag/x": "false"}},
+                    )
+                )
+            },
         ),
     ),
     (
         isolation.service_principals_name_their_source,
-        resource(ROLE, {"assumeRolePolicy": doc({"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"})}),
         resource(
             ROLE,
-            {"assumeRolePolicy": doc({"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:SourceAccount": "1"}}})},
+            {
+                "assumeRolePolicy": doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "backup.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                )
+            },
+        ),
+        resource(
+            ROLE,
+            {
+                "assumeRolePolicy": doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "backup.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": "1"}},
+                    }
+                )
+            },
         ),
     ),
     (
         isolation.service_principals_name_their_source,
         # The Karpenter interruption queue: EventBridge delivers for named rules only.
-        resource("aws:sqs/queuePolicy:QueuePolicy", {"policy": doc({"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": "arn:q"})}),
         resource(
             "aws:sqs/queuePolicy:QueuePolicy",
-            {"policy": doc({"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": "arn:q", "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:events:*:1:rule/k-*"}}})},
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": "arn:q",
+                    }
+                )
+            },
+        ),
+        resource(
+            "aws:sqs/queuePolicy:QueuePolicy",
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": "arn:q",
+                        "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:events:*:1:rule/k-*"}},
+                    }
+                )
+            },
         ),
     ),
     (
         isolation.namespaces_carry_pod_security,
         resource("kubernetes:core/v1:Namespace", {"metadata": {"name": "keda"}}),
-        resource("kubernetes:core/v1:Namespace", {"metadata": {"name": "keda", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}),
+        resource(
+            "kubernetes:core/v1:Namespace",
+            {
+                "metadata": {
+                    "name": "keda",
+                    "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
+                }
+            },
+        ),
     ),
     (
         isolation.helm_releases_create_no_namespace,
@@ -181,16 +311,55 @@ CASES: list[tuple[Callable[..., None], RecordedResource, RecordedResource]] = [
     ),
     (
         isolation.efs_policies_allow_mounts,
-        resource("aws:efs/fileSystemPolicy:FileSystemPolicy", {"policy": doc({"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*", "Resource": "arn:fs"})}),
         resource(
             "aws:efs/fileSystemPolicy:FileSystemPolicy",
-            {"policy": doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "elasticfilesystem:ClientMount", "Resource": "arn:fs"})},
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Deny",
+                        "Principal": {"AWS": "*"},
+                        "Action": "*",
+                        "Resource": "arn:fs",
+                    }
+                )
+            },
+        ),
+        resource(
+            "aws:efs/fileSystemPolicy:FileSystemPolicy",
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "*"},
+                        "Action": "elasticfilesystem:ClientMount",
+                        "Resource": "arn:fs",
+                    }
+                )
+            },
         ),
     ),
     (
         isolation.data_store_egress_names_subnets,
-        resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", {"spec": {"egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/16"}}], "ports": [{"port": 5432}]}]}}),
-        resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", {"spec": {"egress": [{"to": [{"ipBlock": {"cidr": "10.0.11.0/24"}}], "ports": [{"port": 5432}]}]}}),
+        resource(
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            {
+                "spec": {
+                    "egress": [
+                        {"to": [{"ipBlock": {"cidr": "10.0.0.0/16"}}], "ports": [{"port": 5432}]}
+                    ]
+                }
+            },
+        ),
+        resource(
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            {
+                "spec": {
+                    "egress": [
+                        {"to": [{"ipBlock": {"cidr": "10.0.11.0/24"}}], "ports": [{"port": 5432}]}
+                    ]
+                }
+            },
+        ),
     ),
     (
         isolation.stateful_resources_are_protected,
@@ -199,8 +368,32 @@ CASES: list[tuple[Callable[..., None], RecordedResource, RecordedResource]] = [
     ),
     (
         isolation.backup_vaults_keep_recovery_points,
-        resource("aws:backup/vaultPolicy:VaultPolicy", {"policy": doc({"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": ["backup:StartBackupJob"], "Resource": "*"})}),
-        resource("aws:backup/vaultPolicy:VaultPolicy", {"policy": doc({"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": ["backup:DeleteRecoveryPoint"], "Resource": "*"})}),
+        resource(
+            "aws:backup/vaultPolicy:VaultPolicy",
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Deny",
+                        "Principal": {"AWS": "*"},
+                        "Action": ["backup:StartBackupJob"],
+                        "Resource": "*",
+                    }
+                )
+            },
+        ),
+        resource(
+            "aws:backup/vaultPolicy:VaultPolicy",
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Deny",
+                        "Principal": {"AWS": "*"},
+                        "Action": ["backup:DeleteRecoveryPoint"],
+                        "Resource": "*",
+                    }
+                )
+            },
+        ),
     ),
     (
         isolation.no_object_version_deletes,
@@ -209,18 +402,32 @@ CASES: list[tuple[Callable[..., None], RecordedResource, RecordedResource]] = [
     ),
     (
         baseline.eks_endpoint_is_private,
-        resource("eks:index:Cluster", {"endpointPrivateAccess": True, "endpointPublicAccess": True}),
-        resource("eks:index:Cluster", {"endpointPrivateAccess": True, "endpointPublicAccess": False}),
+        resource(
+            "eks:index:Cluster", {"endpointPrivateAccess": True, "endpointPublicAccess": True}
+        ),
+        resource(
+            "eks:index:Cluster", {"endpointPrivateAccess": True, "endpointPublicAccess": False}
+        ),
     ),
     (
         baseline.launch_templates_require_imdsv2,
-        resource("aws:ec2/launchTemplate:LaunchTemplate", {"metadataOptions": {"httpTokens": "optional"}}),
-        resource("aws:ec2/launchTemplate:LaunchTemplate", {"metadataOptions": {"httpTokens": "required"}}),
+        resource(
+            "aws:ec2/launchTemplate:LaunchTemplate", {"metadataOptions": {"httpTokens": "optional"}}
+        ),
+        resource(
+            "aws:ec2/launchTemplate:LaunchTemplate", {"metadataOptions": {"httpTokens": "required"}}
+        ),
     ),
     (
         baseline.node_classes_require_imdsv2,
-        resource("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", {"spec": {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 2}}}),
-        resource("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", {"spec": {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1}}}),
+        resource(
+            "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",
+            {"spec": {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 2}}},
+        ),
+        resource(
+            "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",
+            {"spec": {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1}}},
+        ),
     ),
     (
         baseline.data_stores_encrypted_at_rest,
@@ -229,20 +436,54 @@ CASES: list[tuple[Callable[..., None], RecordedResource, RecordedResource]] = [
     ),
     (
         baseline.redis_requires_tls,
-        resource("aws:elasticache/replicationGroup:ReplicationGroup", {"transitEncryptionEnabled": True, "transitEncryptionMode": "preferred"}),
-        resource("aws:elasticache/replicationGroup:ReplicationGroup", {"transitEncryptionEnabled": True, "transitEncryptionMode": "required"}),
+        resource(
+            "aws:elasticache/replicationGroup:ReplicationGroup",
+            {"transitEncryptionEnabled": True, "transitEncryptionMode": "preferred"},
+        ),
+        resource(
+            "aws:elasticache/replicationGroup:ReplicationGroup",
+            {"transitEncryptionEnabled": True, "transitEncryptionMode": "required"},
+        ),
     ),
     (
         baseline.buckets_block_public_access,
-        resource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", dict.fromkeys(baseline.PUBLIC_ACCESS_BLOCKS[:3], True)),
-        resource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", dict.fromkeys(baseline.PUBLIC_ACCESS_BLOCKS, True)),
+        resource(
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            dict.fromkeys(baseline.PUBLIC_ACCESS_BLOCKS[:3], True),
+        ),
+        resource(
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            dict.fromkeys(baseline.PUBLIC_ACCESS_BLOCKS, True),
+        ),
     ),
     (
         baseline.buckets_require_tls,
-        resource("aws:s3/bucketPolicy:BucketPolicy", {"policy": doc({"Effect": "Allow", "Principal": {"Service": "x"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"})}),
         resource(
             "aws:s3/bucketPolicy:BucketPolicy",
-            {"policy": doc({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})},
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "x"},
+                        "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::b/*",
+                    }
+                )
+            },
+        ),
+        resource(
+            "aws:s3/bucketPolicy:BucketPolicy",
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": "arn:aws:s3:::b/*",
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                )
+            },
         ),
     ),
     (
@@ -263,21 +504,60 @@ CASES: list[tuple[Callable[..., None], RecordedResource, RecordedResource]] = [
     (
         rules.iam_policies_name_their_actions,
         # A role's inline policy, with a whole service.
-        resource(ROLE, {"inlinePolicies": [{"name": "x", "policy": doc(allow("s3:*", "arn:aws:s3:::b"))}]}),
-        resource(ROLE, {"inlinePolicies": [{"name": "x", "policy": doc(allow("s3:GetObject", "arn:aws:s3:::b/*"))}]}),
+        resource(
+            ROLE,
+            {"inlinePolicies": [{"name": "x", "policy": doc(allow("s3:*", "arn:aws:s3:::b"))}]},
+        ),
+        resource(
+            ROLE,
+            {
+                "inlinePolicies": [
+                    {"name": "x", "policy": doc(allow("s3:GetObject", "arn:aws:s3:::b/*"))}
+                ]
+            },
+        ),
     ),
     (
         rules.iam_policies_name_their_actions,
-        resource(ROLE_POLICY, {"policy": doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})}),
-        resource(ROLE_POLICY, {"policy": doc(allow("logs:PutLogEvents", "arn:aws:logs:*:*:log-group:x:*"))}),
+        resource(
+            ROLE_POLICY, {"policy": doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})}
+        ),
+        resource(
+            ROLE_POLICY,
+            {"policy": doc(allow("logs:PutLogEvents", "arn:aws:logs:*:*:log-group:x:*"))},
+        ),
     ),
     (
         rules.iam_policies_name_their_actions,
         # A resource policy (a bucket's) is checked too.
-        resource("aws:s3/bucketPolicy:BucketPolicy", {"policy": doc({"Effect": "Allow", "Principal": {"AWS": "arn:r"}, "Action": "*", "Resource": "arn:aws:s3:::b/*"})}),
-        resource("aws:s3/bucketPolicy:BucketPolicy", {"policy": doc({"Effect": "Allow", "Principal": {"AWS": "arn:r"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"})}),
+        resource(
+            "aws:s3/bucketPolicy:BucketPolicy",
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:r"},
+                        "Action": "*",
+                        "Resource": "arn:aws:s3:::b/*",
+                    }
+                )
+            },
+        ),
+        resource(
+            "aws:s3/bucketPolicy:BucketPolicy",
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:r"},
+                        "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::b/*",
+                    }
+                )
+            },
+        ),
     ),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(
@@ -348,8 +628,15 @@ def test_default_deny_lets_pods_get_credentials() -> None:
     agent = network_policy(
         "keda",
         "agent",
-        {"egress": [{"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": [{"protocol": "TCP", "port": 80}]}]},
-    )  # fmt: skip
+        {
+            "egress": [
+                {
+                    "to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}],
+                    "ports": [{"protocol": "TCP", "port": 80}],
+                }
+            ]
+        },
+    )
     assert stack_found(stack_rules.default_deny_lets_pods_get_credentials, deny)
     assert stack_found(stack_rules.default_deny_lets_pods_get_credentials, deny, agent) == []
 
@@ -373,11 +660,15 @@ def test_environments_keep_to_their_priority() -> None:
                 "metadata": {"name": "foreign-priorities", "namespace": "pr-7"},
                 "spec": {
                     "hard": {"pods": "0"},
-                    "scopeSelector": {"matchExpressions": [{"scopeName": "PriorityClass", "operator": "In", "values": values}]},
+                    "scopeSelector": {
+                        "matchExpressions": [
+                            {"scopeName": "PriorityClass", "operator": "In", "values": values}
+                        ]
+                    },
                 },
             },
             name="q",
-        )  # fmt: skip
+        )
 
     rule = stack_rules.environments_keep_to_their_priority
     assert "prod-high" in stack_found(rule, namespace, own, quota(["dev-low"]))[0]
