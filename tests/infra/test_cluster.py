@@ -461,3 +461,28 @@ def test_a_new_long_lived_environment_is_declared_on_the_platform(
 ) -> None:
     run = stack_with("shared", {"pingvas:aurora": {"schemaOwners": ["dev", "prod", "staging"]}})
     assert set(run.outputs["schemaOwnerSecretArns"]) == {"dev", "prod", "staging"}
+
+
+def test_environment_namespaces_are_guarded_at_admission(shared: OfflineRun) -> None:
+    policies = {
+        p.inputs["metadata"]["name"]: p.inputs["spec"]
+        for p in shared.of_type(
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+        )
+    }
+    assert set(policies) == {
+        "pingvas-ingress-hosts",
+        "pingvas-secret-stores",
+        "pingvas-service-types",
+    }
+    for spec in policies.values():
+        assert spec["failurePolicy"] == "Fail"
+    bindings = shared.of_type(
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+    )
+    assert {b.inputs["spec"]["policyName"] for b in bindings} == set(policies)
+    for binding in bindings:
+        spec = binding.inputs["spec"]
+        assert spec["validationActions"] == ["Deny"]
+        (selector,) = spec["matchResources"]["namespaceSelector"]["matchExpressions"]
+        assert selector == {"key": "pingvas.io/environment", "operator": "Exists"}
