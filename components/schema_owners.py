@@ -85,21 +85,22 @@ class SchemaOwners(pulumi.ComponentResource):
                 recovery_window_in_days=args.recovery_window_days,
                 opts=child,
             )
+            secret_string: pulumi.Output[str] = pulumi.Output.secret(
+                pulumi.Output.json_dumps(
+                    {
+                        "username": owner_role(environment),
+                        "password": password.result,
+                        "host": args.writer_endpoint,
+                        "port": args.port,
+                        "dbname": args.database_name,
+                        "schema": schema_name(environment),
+                    }
+                )
+            )
             aws.secretsmanager.SecretVersion(
                 f"{name}-{environment}",
                 secret_id=secret.id,
-                secret_string=pulumi.Output.secret(
-                    pulumi.Output.json_dumps(
-                        {
-                            "username": owner_role(environment),
-                            "password": password.result,
-                            "host": args.writer_endpoint,
-                            "port": args.port,
-                            "dbname": args.database_name,
-                            "schema": schema_name(environment),
-                        }
-                    )
-                ),
+                secret_string=secret_string,
                 opts=child,
             )
             self.owners[environment] = SchemaOwner(

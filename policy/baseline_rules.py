@@ -112,7 +112,7 @@ def kms_keys_rotate(args: ResourceValidationArgs, report_violation: ReportViolat
 def databases_keep_backups(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type == "aws:rds/cluster:Cluster":
         days = args.props.get("backupRetentionPeriod")
-        if known(days) and days < 1:
+        if isinstance(days, int | float) and days < 1:
             report_violation(f"{args.name} keeps no automated backups", None)
 
 

@@ -354,13 +354,13 @@ def schema_owner_secret_arn(
     if config.is_ephemeral:
         return None
 
-    def of_this_environment(arns: Mapping[str, str]) -> str:
+    def of_this_environment(arns: Mapping[str, Any]) -> str:
         if config.stack not in arns:
             raise ValueError(
                 f"the platform has no schema owner for {config.stack!r}; add it to "
                 "pingvas:aurora.schemaOwners on the platform stack (docs/security.md)"
             )
-        return arns[config.stack]
+        return str(arns[config.stack])
 
     return pulumi.Output.from_input(platform.schema_owner_secret_arns).apply(of_this_environment)
 
