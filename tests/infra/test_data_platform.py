@@ -222,7 +222,7 @@ def test_efs_weekly_backup_kept_30_days_in_its_own_vault(shared: OfflineRun) -> 
     assert selection.inputs["resources"] == [
         f"arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/{efs.id}"
     ]
-    role = shared.by_id(selection.inputs["iamRoleArn"].rsplit(":", 1)[-1])
+    role = shared.by_id(selection.inputs["iamRoleArn"].rsplit("/", 1)[-1])
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "backup.amazonaws.com"}
     (efs_policy,) = shared.of_type("aws:efs/backupPolicy:BackupPolicy")
