@@ -4,7 +4,8 @@ ValidatingAdmissionPolicies the API server enforces on every namespace labelled
 
 - Ingress hosts stay inside the environment's own names (`<service>.<env>.<domain>`,
   prod `<service>.<domain>`), so ExternalDNS cannot publish another environment's host
-  from this namespace.
+  from this namespace. (Preview namespaces, `pr-<N>`, are held to their one host
+  `<namespace>.pr.<domain>` by components/preview_ingress.py's stricter policy.)
 - A SecretStore names only this namespace's store role and external id.
 - No Service of type LoadBalancer or NodePort: traffic enters through the WAF'd ALB."""
 
@@ -17,6 +18,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 ENVIRONMENT_LABEL = "pingvas.io/environment"
+# Namespaces that components/preview_ingress.py governs instead, for Ingress hosts.
+PREVIEW_LABEL = "pingvas.io/preview"
 # The environment whose hostnames sit directly under the domain (infra/naming.py).
 APEX_ENVIRONMENT = "prod"
 
@@ -52,24 +55,28 @@ class EnvironmentAdmission(pulumi.ComponentResource):
         self, name: str, args: AdmissionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("pingvas:cluster:EnvironmentAdmission", name, None, opts)
+        # rule → (resource, CEL, message, label selectors the namespaces must not have)
         rules = {
             "ingress-hosts": (
                 ("networking.k8s.io", "v1", "ingresses"),
                 ingress_host_rule(args.domain),
                 f"Ingress hosts must be <service>.<namespace>.{args.domain}",
+                (PREVIEW_LABEL,),
             ),
             "secret-stores": (
                 ("external-secrets.io", "v1", "secretstores"),
                 STORE_ROLE_RULE,
                 "a SecretStore may use only its own namespace's role and external id",
+                (),
             ),
             "service-types": (
                 ("", "v1", "services"),
                 SERVICE_TYPE_RULE,
                 "Services of type LoadBalancer or NodePort bypass the WAF; use an Ingress",
+                (),
             ),
         }
-        for rule_name, ((group, version, resource), expression, message) in rules.items():
+        for rule_name, ((group, version, resource), expression, message, unless) in rules.items():
             policy_name = f"pingvas-{rule_name}"
             on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
             policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
@@ -106,7 +113,13 @@ class EnvironmentAdmission(pulumi.ComponentResource):
                             match_expressions=[
                                 k8s.meta.v1.LabelSelectorRequirementArgs(
                                     key=ENVIRONMENT_LABEL, operator="Exists"
-                                )
+                                ),
+                                *(
+                                    k8s.meta.v1.LabelSelectorRequirementArgs(
+                                        key=label, operator="DoesNotExist"
+                                    )
+                                    for label in unless
+                                ),
                             ]
                         )
                     ),

@@ -93,11 +93,12 @@ class Routing:
     ingress_class: pulumi.Input[str]
     ingress_group: pulumi.Input[str]
     api_hostname: pulumi.Input[str]
-    images_hostname: pulumi.Input[str]  # the image CDN's alias
+    images_hostname: pulumi.Input[str] | None  # the image CDN's alias; None: no CDN
     # The ALB's subnets: uvicorn trusts X-Forwarded-For only from there.
     load_balancer_cidrs: pulumi.Input[Sequence[pulumi.Input[str]]]
-    # The network's ALB security group, attached to the environment's load balancer.
-    load_balancer_security_group_id: pulumi.Input[str]
+    # The network's ALB security group, attached to the environment's own load balancer
+    # (None: the stack joins the platform's shared preview ALB).
+    load_balancer_security_group_id: pulumi.Input[str] | None
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,12 @@ class AppRelease(pulumi.ComponentResource):
             "aws": {"region": args.region},
             "config": {
                 "s3Bucket": data.images_bucket_name,
-                "imageBaseUrl": pulumi.Output.concat("https://", routing.images_hostname),
+                # No CDN: the app signs S3 URLs itself (app/core/storage.py).
+                "imageBaseUrl": (
+                    ""
+                    if routing.images_hostname is None
+                    else pulumi.Output.concat("https://", routing.images_hostname)
+                ),
             },
             "secrets": secrets,
             "redis": {
@@ -223,7 +229,7 @@ class AppRelease(pulumi.ComponentResource):
                 "className": routing.ingress_class,
                 "groupName": routing.ingress_group,
                 "host": routing.api_hostname,
-                "securityGroupId": routing.load_balancer_security_group_id,
+                "securityGroupId": routing.load_balancer_security_group_id or "",
             },
             "worker": {
                 "minReplicas": sizing.gpu_workers_min,

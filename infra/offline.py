@@ -46,6 +46,9 @@ class RecordedResource:
     inputs: dict[str, Any]  # as sent: camelCase, secrets shown as "[secret]"
     # The `protect` resource option (inherited from the parent, as the engine does).
     protect: bool = False
+    # URNs this resource waits for (explicit `depends_on` and the resources its inputs
+    # come from), as the engine receives them: the edges of the deployment's graph.
+    dependencies: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +59,7 @@ class RecordedResource:
             "parent": self.parent,
             "provider": self.provider,
             "inputs": self.inputs,
+            "dependencies": self.dependencies,
         }
 
 
@@ -340,6 +344,7 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
                 provider=request.provider or None,
                 inputs=_as_sent(inputs),
                 protect=bool(getattr(request, "protect", False)),
+                dependencies=sorted(getattr(request, "dependencies", [])),
             )
         )
 

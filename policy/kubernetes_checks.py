@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from components.preview_ingress import preview_hostname
 from components.secret_store import SECRET_STORE
+from infra.config import EPHEMERAL_STACK
 from infra.naming import Naming
 
 Manifest = Mapping[str, Any]
@@ -41,7 +43,8 @@ def foreign_secret_stores(manifests: Iterable[Manifest], namespace: str) -> list
 
 
 def foreign_ingress_hosts(manifests: Iterable[Manifest], stack: str, domain: str) -> list[str]:
-    """Hosts must be the environment's own: `<service>.<stack>.<domain>` (prod: apex)."""
+    """Hosts must be the environment's own: `<service>.<stack>.<domain>` (prod: apex); a
+    preview's one host is `<stack>.pr.<domain>`."""
     found = []
     for manifest in manifests:
         if manifest.get("kind") != "Ingress":
@@ -49,6 +52,11 @@ def foreign_ingress_hosts(manifests: Iterable[Manifest], stack: str, domain: str
         for rule in (manifest.get("spec") or {}).get("rules") or []:
             host = str(rule.get("host", ""))
             service = host.split(".", 1)[0]
-            if host != Naming(stack).hostname(service, domain):
+            own = (
+                preview_hostname(stack, domain)
+                if EPHEMERAL_STACK.match(stack)
+                else Naming(stack).hostname(service, domain)
+            )
+            if host != own:
                 found.append(f"{_name(manifest)} claims {host!r}, outside {stack}'s names")
     return found

@@ -14,6 +14,7 @@ from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.karpenter import Karpenter, KarpenterArgs
 from components.network import Network
 from components.platform_namespaces import platform_namespaces
+from components.preview_ingress import PREVIEW_LABEL
 from components.tenancy import Tenancy, TenancyArgs
 from infra.config import ENVIRONMENT_PROFILES, PlatformSettings, StackConfig
 from infra.naming import PROTECTED_STACKS, Naming
@@ -167,7 +168,12 @@ def build_environment_tenancy(
             region=config.region,
             external_secrets_role_arn=platform.external_secrets_role_arn,
             secret_name_prefix=naming.prefix,
-            labels={"pingvas.io/environment": config.stack},
+            labels={
+                "pingvas.io/environment": config.stack,
+                # Lets the namespace use the platform's shared preview ingress, under its
+                # admission rules (components/preview_ingress.py).
+                **({PREVIEW_LABEL: "true"} if config.is_ephemeral else {}),
+            },
         ),
         opts=child_options(provider),
     )

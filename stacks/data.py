@@ -1,11 +1,11 @@
 """The data layer's part of each stack (issue 3), composed here so that `platform.py` and
 `environment.py` each make one call: Aurora, the model store, the shared buckets and ECR
-on the platform; per environment the database access, Redis, the images bucket and its
-CDN, and the application's secrets."""
+on the platform; per environment the database access (in-cluster PostgreSQL for pr-<N>),
+Redis, the images bucket and its CDN (none for pr-<N>), and the application's secrets."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from components.ingress_class import ALB_ACCESS_LOG_PREFIX
 from components.managed_redis import ManagedRedis, ManagedRedisArgs
 from components.model_store import ModelStore, ModelStoreArgs
 from components.network import Network
+from components.postgres import InClusterPostgres, InClusterPostgresArgs
 from components.redis import RedisStore
 from components.registry import Registry, RegistryArgs
 from components.schema_owners import SchemaOwners, SchemaOwnersArgs
@@ -208,17 +209,24 @@ def build_schema_owners(
 class EnvironmentData:
     """What the environment's data layer gives the app (and exports), typed."""
 
+    # Data stores running in the namespace (pr-<N>): the app starts once they are ready.
+    in_cluster_servers: Sequence[pulumi.Resource]
+    # The environment's PostgreSQL; its `owner_secret_arn` is what the migration hook
+    # connects as: the platform's schema owner (dev, prod) or, for pr-<N>, the superuser
+    # of the stack's own server. Never Aurora's master secret.
     database: DatabaseEndpoint
     redis_mode: RedisMode
     redis: RedisEndpoint
     images_bucket_name: pulumi.Output[str]
-    cdn_domain_name: pulumi.Output[str]
+    cdn_domain_name: pulumi.Output[str] | None  # None: no CDN, presigned S3 URLs
     app_secret_arns: dict[str, pulumi.Output[str]]
 
     def export(self) -> None:
         pulumi.export("databaseSchema", self.database.schema)
         pulumi.export("databaseRole", self.database.user)
         pulumi.export("databaseSecretArn", self.database.secret_arn)
+        if self.database.owner_secret_arn is not None:
+            pulumi.export("databaseOwnerSecretArn", self.database.owner_secret_arn)
         pulumi.export("redisMode", self.redis_mode.value)
         pulumi.export("redisHost", self.redis.host)
         pulumi.export("redisPort", self.redis.port)
@@ -231,7 +239,8 @@ class EnvironmentData:
         if credentials.kubernetes_secret_name is not None:
             pulumi.export("redisKubernetesSecret", credentials.kubernetes_secret_name)
         pulumi.export("imagesBucketName", self.images_bucket_name)
-        pulumi.export("cdnDomainName", self.cdn_domain_name)
+        if self.cdn_domain_name is not None:
+            pulumi.export("cdnDomainName", self.cdn_domain_name)
         pulumi.export("appSecretArns", self.app_secret_arns)
 
 
@@ -242,11 +251,12 @@ def build_environment_data(
     kubernetes_provider: k8s.Provider,
     namespace: pulumi.Input[str],
     *,
-    cdn_alias: pulumi.Input[str],
-    cdn_certificate_arn: pulumi.Input[str],
+    cdn_alias: pulumi.Input[str] | None,
+    cdn_certificate_arn: pulumi.Input[str] | None,
 ) -> EnvironmentData:
     """`namespace` (the environment's, on the cluster behind `kubernetes_provider`) hosts
-    in-cluster Redis; the CDN answers on `cdn_alias` with a certificate from us-east-1."""
+    in-cluster Redis and, for pr-<N>, PostgreSQL; the CDN answers on `cdn_alias` with a
+    certificate from us-east-1 (no alias: no CDN)."""
     settings = config.environment
     if settings is None:
         raise ValueError(f"stack {config.stack} is not an environment")
@@ -255,20 +265,7 @@ def build_environment_data(
     stateful = stateful_options(config, provider)
     ephemeral = config.is_ephemeral
 
-    database = DatabaseAccess(
-        naming.name("database"),
-        DatabaseAccessArgs(
-            environment=config.stack,
-            secret_name=naming.name("database"),
-            writer_endpoint=platform.aurora_writer_endpoint,
-            reader_endpoint=platform.aurora_reader_endpoint,
-            port=platform.aurora_port,
-            database_name=platform.aurora_database_name,
-            owner_secret_arn=schema_owner_secret_arn(config, platform),
-            recovery_window_days=0 if ephemeral else 7,
-        ),
-        opts=opts,
-    )
+    database, postgres = _database(config, platform, kubernetes_provider, namespace, opts)
 
     redis: RedisStore
     if settings.redis.mode is RedisMode.IN_CLUSTER:
@@ -285,9 +282,14 @@ def build_environment_data(
         redis = _elasticache_redis(config, platform, stateful)
 
     images_settings = settings.images
-    distribution_arn: pulumi.Output[str]
-    resolve_distribution_arn: Callable[[pulumi.Output[str]], None]
-    distribution_arn, resolve_distribution_arn = pulumi.deferred_output()
+    # The bucket policy lets the distribution read, and the distribution needs the bucket.
+    # Without a CDN (pr-<N>), the app hands out presigned S3 URLs instead.
+    read_grants: list[ReadGrant] = []
+    resolve_distribution_arn: Callable[[pulumi.Output[str]], None] | None = None
+    if cdn_alias is not None:
+        distribution_arn: pulumi.Output[str]
+        distribution_arn, resolve_distribution_arn = pulumi.deferred_output()
+        read_grants.append(ReadGrant(distribution_arn=distribution_arn, prefix=IMAGES_PREFIX))
     images = Bucket(
         naming.name("images"),
         BucketArgs(
@@ -303,23 +305,27 @@ def build_environment_data(
                 )
             ],
             force_destroy=images_settings.force_destroy,
-            # The bucket policy needs the distribution, which needs the bucket.
-            read_grants=[ReadGrant(distribution_arn=distribution_arn, prefix=IMAGES_PREFIX)],
+            read_grants=read_grants,
         ),
         opts=stateful,
     )
-    cdn = ImageCdn(
-        naming.name("cdn"),
-        ImageCdnArgs(
-            bucket_regional_domain_name=images.bucket_regional_domain_name,
-            path_pattern=f"/{IMAGES_PREFIX}*",
-            price_class=settings.cdn.price_class,
-            aliases=[cdn_alias],
-            certificate_arn=cdn_certificate_arn,
-        ),
-        opts=opts,
-    )
-    resolve_distribution_arn(cdn.distribution_arn)
+    cdn_domain_name: pulumi.Output[str] | None = None
+    if cdn_alias is not None and resolve_distribution_arn is not None:
+        if cdn_certificate_arn is None:
+            raise ValueError(f"stack {config.stack}: the image CDN's alias has no certificate")
+        cdn = ImageCdn(
+            naming.name("cdn"),
+            ImageCdnArgs(
+                bucket_regional_domain_name=images.bucket_regional_domain_name,
+                path_pattern=f"/{IMAGES_PREFIX}*",
+                price_class=settings.cdn.price_class,
+                aliases=[cdn_alias],
+                certificate_arn=cdn_certificate_arn,
+            ),
+            opts=opts,
+        )
+        resolve_distribution_arn(cdn.distribution_arn)
+        cdn_domain_name = cdn.domain_name
 
     supplied: dict[str, pulumi.Input[str] | None] = {}
     for key, variable in SUPPLIED_SECRET_VARIABLES.items():
@@ -336,23 +342,24 @@ def build_environment_data(
         ),
         opts=opts,
     )
+    in_cluster = [
+        server
+        for server in (postgres, redis if settings.redis.mode is RedisMode.IN_CLUSTER else None)
+        if server is not None
+    ]
     return EnvironmentData(
+        in_cluster_servers=in_cluster,
         database=database.endpoint,
         redis_mode=settings.redis.mode,
         redis=redis.endpoint,
         images_bucket_name=images.bucket_name,
-        cdn_domain_name=cdn.domain_name,
+        cdn_domain_name=cdn_domain_name,
         app_secret_arns=secrets.secret_arns,
     )
 
 
-def schema_owner_secret_arn(
-    config: StackConfig, platform: PlatformOutputs
-) -> pulumi.Output[str] | None:
-    """The platform's schema-owner secret for a long-lived environment. Ephemeral stacks
-    have none: they never touch Aurora (their own PostgreSQL runs in their namespace)."""
-    if config.is_ephemeral:
-        return None
+def schema_owner_secret_arn(config: StackConfig, platform: PlatformOutputs) -> pulumi.Output[str]:
+    """The platform's schema-owner secret for a long-lived environment."""
 
     def of_this_environment(arns: Mapping[str, Any]) -> str:
         if config.stack not in arns:
@@ -363,6 +370,56 @@ def schema_owner_secret_arn(
         return str(arns[config.stack])
 
     return pulumi.Output.from_input(platform.schema_owner_secret_arns).apply(of_this_environment)
+
+
+def _database(
+    config: StackConfig,
+    platform: PlatformOutputs,
+    kubernetes_provider: k8s.Provider,
+    namespace: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> tuple[DatabaseAccess, InClusterPostgres | None]:
+    """The environment's schema, role and credentials, and the server if the stack runs
+    its own: on the shared Aurora cluster for dev and prod, migrated by the platform's
+    schema owner; pr-<N> stacks never touch Aurora and run their own PostgreSQL in their
+    namespace, migrated by its superuser."""
+    naming = Naming(config.stack)
+    server: InClusterPostgres | None = None
+    if config.is_ephemeral:
+        server = InClusterPostgres(
+            naming.name("postgres"),
+            InClusterPostgresArgs(
+                namespace=namespace,
+                kubernetes_provider=kubernetes_provider,
+                database_name=DATABASE_NAME,
+                master_secret_name=naming.name("postgres-master"),
+            ),
+            opts=opts,
+        )
+        writer: pulumi.Input[str] = server.host
+        reader: pulumi.Input[str] = server.host
+        port: pulumi.Input[int] = server.port
+        database_name: pulumi.Input[str] = DATABASE_NAME
+        owner_secret_arn: pulumi.Input[str] = server.master_secret_arn
+    else:
+        writer, reader = platform.aurora_writer_endpoint, platform.aurora_reader_endpoint
+        port, database_name = platform.aurora_port, platform.aurora_database_name
+        owner_secret_arn = schema_owner_secret_arn(config, platform)
+    database = DatabaseAccess(
+        naming.name("database"),
+        DatabaseAccessArgs(
+            environment=config.stack,
+            secret_name=naming.name("database"),
+            writer_endpoint=writer,
+            reader_endpoint=reader,
+            port=port,
+            database_name=database_name,
+            owner_secret_arn=owner_secret_arn,
+            recovery_window_days=0 if config.is_ephemeral else 7,
+        ),
+        opts=opts,
+    )
+    return database, server
 
 
 def _elasticache_redis(

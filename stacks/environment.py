@@ -126,9 +126,15 @@ def build_app_release(
                 api_hostname=edge.api_hostname,
                 images_hostname=edge.images_hostname,
                 load_balancer_cidrs=platform.public_subnet_cidrs,
-                load_balancer_security_group_id=pulumi.Output.from_input(
-                    platform.security_group_ids
-                ).apply(lambda groups: groups["alb"]),
+                # The platform's ALB group on the environment's own ALB; previews join the
+                # platform's shared preview ALB, which they may not reconfigure.
+                load_balancer_security_group_id=(
+                    None
+                    if config.is_ephemeral
+                    else pulumi.Output.from_input(platform.security_group_ids).apply(
+                        lambda groups: groups["alb"]
+                    )
+                ),
             ),
             service_accounts=ServiceAccounts(
                 api=API_SERVICE_ACCOUNT,
@@ -143,7 +149,7 @@ def build_app_release(
                 models_file_system_id=platform.model_store_file_system_id,
                 models_access_point_id=platform.model_store_access_point_id,
             ),
-            depends_on=[tenancy],
+            depends_on=[tenancy, *data.in_cluster_servers],
         ),
     )
 

@@ -41,7 +41,14 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
     compute = build_platform_compute(
         config, config.platform, network, provider, data.model_store_file_system_id
     )
-    edge = build_platform_edge(config, config.platform, compute.cluster, provider)
+    edge = build_platform_edge(
+        config,
+        config.platform,
+        compute.cluster,
+        provider,
+        logs_bucket_name=data.logs_bucket_name,
+        load_balancer_controller=compute.addons,
+    )
     schema_owners = build_schema_owners(config, config.platform, data, compute, provider)
     return PlatformOutputs(
         region=config.region,
@@ -60,6 +67,8 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         waf_acl_arn=edge.waf_acl_arn,
         domain=edge.domain,
         hosted_zone_id=edge.hosted_zone_id,
+        preview_ingress_class=edge.preview_ingress_class,
+        preview_ingress_group=edge.preview_ingress_group,
         aurora_writer_endpoint=data.aurora_writer_endpoint,
         aurora_reader_endpoint=data.aurora_reader_endpoint,
         aurora_port=data.aurora_port,

@@ -37,6 +37,9 @@ def test_the_rendered_chart_stays_in_its_namespace(renders: dict[str, Render], s
     assert renders[stack].of_kind("ExternalSecret"), "the checks saw no ExternalSecret"
     for ingress in renders[stack].of_kind("Ingress"):
         annotations = ingress["metadata"]["annotations"]
+        if stack == "pr-7":  # the platform's shared preview ALB, which it may not change
+            assert "alb.ingress.kubernetes.io/security-groups" not in annotations
+            continue
         alb = run_stack("shared").outputs["securityGroupIds"]["alb"]
         assert annotations["alb.ingress.kubernetes.io/security-groups"] == alb
 
@@ -68,7 +71,8 @@ def admits(expression: str, namespace: str, manifest: dict[str, Any]) -> bool:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_admission_policies_admit_the_chart(renders: dict[str, Render], stack: str) -> None:
-    for ingress in renders[stack].of_kind("Ingress"):
+    # pr-<N> Ingresses answer to the preview edge's own policy (test_preview_ingress.py).
+    for ingress in renders[stack].of_kind("Ingress") if stack != "pr-7" else []:
         assert admits(ingress_host_rule(domain()), stack, ingress)
     for service in renders[stack].of_kind("Service"):
         assert admits(SERVICE_TYPE_RULE, stack, service)

@@ -60,13 +60,15 @@ def test_values_name_the_stacks_outputs(shared: OfflineRun, stack: str) -> None:
         "className": edge["ingressClass"],
         "groupName": edge["ingressGroup"],
         "host": edge["apiHostname"],
-        # The network's ALB group protects the environment's ALB (issue 12, guarantee 5).
-        "securityGroupId": run_stack("shared").outputs["securityGroupIds"]["alb"],
+        # The network's ALB group protects the environment's ALB (issue 12, guarantee 5);
+        # previews join the platform's shared preview ALB.
+        "securityGroupId": (
+            "" if stack == "pr-7" else run_stack("shared").outputs["securityGroupIds"]["alb"]
+        ),
     }
-    assert values["config"] == {
-        "s3Bucket": out["imagesBucketName"],
-        "imageBaseUrl": f"https://{edge['imagesHostname']}",
-    }
+    # pr-<N> has no CDN: an empty base URL makes the app sign S3 URLs.
+    cdn = f"https://{edge['imagesHostname']}" if stack != "pr-7" else ""
+    assert values["config"] == {"s3Bucket": out["imagesBucketName"], "imageBaseUrl": cdn}
     assert values["secrets"]["databaseSecretArn"] == out["databaseSecretArn"]
     assert values["secrets"]["appSecretArns"] == out["appSecretArns"]
     assert values["serviceAccounts"] == {
@@ -95,13 +97,17 @@ def test_values_name_the_platforms_outputs(shared: OfflineRun, stack: str) -> No
         "fileSystemId": platform["modelStoreFileSystemId"],
         "accessPointId": platform["modelStoreAccessPointId"],
     }
-    if stack == "pr-7":  # no Aurora: nothing migrates through the platform's database
-        assert values["migrations"]["enabled"] is False
-        assert "schemaOwnerSecretArn" not in values["migrations"]
-    else:
+    if stack == "pr-7":  # its own PostgreSQL's superuser (tests/infra/test_ephemeral.py)
+        owner = run_stack(stack).outputs["databaseOwnerSecretArn"]
+        assert owner.endswith(
+            run_stack(stack)
+            .one("aws:secretsmanager/secret:Secret", "pingvas-pr-7-postgres-master")
+            .id
+        )
+    else:  # the platform's schema owner, never Aurora's master secret
         owner = platform["schemaOwnerSecretArns"][stack]
-        assert values["migrations"]["schemaOwnerSecretArn"] == owner
-        assert values["migrations"]["enabled"] is True
+    assert values["migrations"]["schemaOwnerSecretArn"] == owner
+    assert values["migrations"]["enabled"] is True
     assert "rds!" not in str(values)
     assert values["api"]["forwardedAllowIps"] == ",".join(platform["publicSubnetCidrs"])
 

@@ -375,6 +375,7 @@ def test_platform_namespaces_carry_pod_security_levels(shared: OfflineRun) -> No
         "keda": "restricted",
         "external-secrets": "restricted",
         "database-admin": "restricted",
+        "preview-edge": "restricted",  # the previews' anchor Ingress only: no pods
     }
 
 
@@ -484,5 +485,9 @@ def test_environment_namespaces_are_guarded_at_admission(shared: OfflineRun) -> 
     for binding in bindings:
         spec = binding.inputs["spec"]
         assert spec["validationActions"] == ["Deny"]
-        (selector,) = spec["matchResources"]["namespaceSelector"]["matchExpressions"]
-        assert selector == {"key": "pingvas.io/environment", "operator": "Exists"}
+        selectors = spec["matchResources"]["namespaceSelector"]["matchExpressions"]
+        assert selectors[0] == {"key": "pingvas.io/environment", "operator": "Exists"}
+        # Previews' Ingress hosts are the preview edge's policy's (one host each).
+        excluded = [s["key"] for s in selectors[1:] if s["operator"] == "DoesNotExist"]
+        preview_only = spec["policyName"] == "pingvas-ingress-hosts"
+        assert excluded == (["pingvas.io/preview"] if preview_only else [])
