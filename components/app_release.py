@@ -229,7 +229,11 @@ class AppRelease(pulumi.ComponentResource):
                 "className": routing.ingress_class,
                 "groupName": routing.ingress_group,
                 "host": routing.api_hostname,
-                "securityGroupId": routing.load_balancer_security_group_id or "",
+                **(
+                    {}
+                    if routing.load_balancer_security_group_id is None
+                    else {"securityGroupId": routing.load_balancer_security_group_id}
+                ),
             },
             "worker": {
                 "minReplicas": sizing.gpu_workers_min,

@@ -30,9 +30,11 @@ class SecretStoreArgs:
     region: str
     # The External Secrets controller's own role (the platform's output).
     controller_role_arn: pulumi.Input[str]
-    # ARNs or ARN patterns of the secrets this namespace may read.
+    # ARNs or ARN patterns of the secrets this namespace may read, and of those among
+    # them it may not (credentials only one job uses).
     secret_arns: pulumi.Input[Sequence[pulumi.Input[str]]]
     kubernetes_provider: k8s.Provider
+    denied_secret_arns: Sequence[pulumi.Input[str]] = ()
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -63,11 +65,23 @@ class NamespaceSecretStore(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        denied = (
+            [
+                {
+                    "Effect": "Deny",
+                    "Action": "secretsmanager:*",
+                    "Resource": list(args.denied_secret_arns),
+                }
+            ]
+            if args.denied_secret_arns
+            else []
+        )
         aws.iam.RolePolicy(
             name,
             role=role.id,
             policy=policy_document(
                 [
+                    *denied,
                     {
                         "Effect": "Allow",
                         "Action": [

@@ -59,6 +59,9 @@ class TenancyArgs:
     # `<secret_name_prefix>-*`.
     external_secrets_role_arn: pulumi.Input[str]
     secret_name_prefix: str
+    # Secrets under the prefix the store may not read (e.g. a preview's own PostgreSQL
+    # superuser, for the migration hook alone).
+    store_denied_secret_names: Sequence[str] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -176,14 +179,9 @@ class Tenancy(pulumi.ComponentResource):
                 namespace=args.namespace,
                 region=args.region,
                 controller_role_arn=args.external_secrets_role_arn,
-                secret_arns=[
-                    pulumi.Output.concat(
-                        f"arn:aws:secretsmanager:{args.region}:",
-                        aws.get_caller_identity_output(
-                            opts=pulumi.InvokeOutputOptions(parent=self)
-                        ).account_id,
-                        f":secret:{args.secret_name_prefix}-*",
-                    )
+                secret_arns=[self._secret_arn(f"{args.secret_name_prefix}-*")],
+                denied_secret_arns=[
+                    self._secret_arn(f"{secret}-*") for secret in args.store_denied_secret_names
                 ],
                 kubernetes_provider=args.kubernetes_provider,
                 depends_on=[namespace],
@@ -199,6 +197,14 @@ class Tenancy(pulumi.ComponentResource):
                 "migrations_role_arn": self.migrations_role_arn,
                 "secret_store_role_arn": self.secret_store_role_arn,
             }
+        )
+
+    def _secret_arn(self, pattern: str) -> pulumi.Output[str]:
+        account = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        return pulumi.Output.concat(
+            f"arn:aws:secretsmanager:{self._args.region}:", account, f":secret:{pattern}"
         )
 
     def grant(self, access: TenancyAccess) -> None:

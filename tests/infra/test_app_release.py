@@ -56,15 +56,18 @@ def test_values_name_the_stacks_outputs(shared: OfflineRun, stack: str) -> None:
     values = app_release(run_stack(stack)).inputs["values"]
     edge = out["edge"]
     assert values["environment"] == stack
+    # The network's ALB group protects the environment's ALB (issue 12, guarantee 5);
+    # previews join the platform's shared preview ALB.
+    alb = (
+        {}
+        if stack == "pr-7"
+        else {"securityGroupId": run_stack("shared").outputs["securityGroupIds"]["alb"]}
+    )
     assert values["ingress"] == {
         "className": edge["ingressClass"],
         "groupName": edge["ingressGroup"],
         "host": edge["apiHostname"],
-        # The network's ALB group protects the environment's ALB (issue 12, guarantee 5);
-        # previews join the platform's shared preview ALB.
-        "securityGroupId": (
-            "" if stack == "pr-7" else run_stack("shared").outputs["securityGroupIds"]["alb"]
-        ),
+        **alb,
     }
     # pr-<N> has no CDN: an empty base URL makes the app sign S3 URLs.
     cdn = f"https://{edge['imagesHostname']}" if stack != "pr-7" else ""

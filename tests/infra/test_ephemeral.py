@@ -182,6 +182,13 @@ def test_only_the_migration_hook_reads_the_postgres_superuser(pr: OfflineRun) ->
         p.name.rsplit("-", 1)[-1]: p.inputs["policy"]
         for p in pr.of_type("aws:iam/rolePolicy:RolePolicy")
     }
+    # The namespace's External Secrets store reads pingvas-pr-7-* but this one.
+    store = json.loads(policies.pop("store"))["Statement"]
+    (deny,) = [s for s in store if s["Effect"] == "Deny"]
+    master_name = pr.one("aws:secretsmanager/secret:Secret", "pingvas-pr-7-postgres-master")
+    assert deny["Resource"] == [
+        f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{master_name.inputs['name']}-*"
+    ]
     assert set(policies) == {"api", "worker", "migrations"}
     assert master_arn in policies["migrations"]
     assert master_arn not in policies["api"]

@@ -195,7 +195,9 @@ def test_the_namespace_store_reads_only_its_environment(stack: str) -> None:
     (policy,) = [
         p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id
     ]
-    read = json.loads(policy.inputs["policy"])["Statement"][0]
+    read = next(
+        s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Effect"] == "Allow"
+    )
     assert read["Resource"] == [
         f"arn:aws:secretsmanager:us-east-1:123456789012:secret:pingvas-{stack}-*"
     ]
