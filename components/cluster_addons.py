@@ -100,7 +100,17 @@ class ClusterAddons(pulumi.ComponentResource):
             },
             extra_depends_on=[association],
         )
-        self._release("keda", chart_versions.KEDA, "keda", {"nodeSelector": SYSTEM_LABEL})
+        self._release(
+            "keda",
+            chart_versions.KEDA,
+            "keda",
+            {
+                "nodeSelector": SYSTEM_LABEL,
+                # Metrics on the pods' `metrics` port; the monitoring stack's PodMonitors
+                # scrape them (the chart's own ServiceMonitors would need its CRDs first).
+                "prometheus": {"operator": {"enabled": True}, "metricServer": {"enabled": True}},
+            },
+        )
         self.external_secrets_role_arn = self._external_secrets()
         self._release(
             "metrics-server",

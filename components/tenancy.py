@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.monitoring import PROMETHEUS_POD
 from components.network import SERVICE_PORTS
 from components.platform_namespaces import pod_identity_agent_egress, pod_security_labels
 from components.pod_identity import (
@@ -321,6 +322,7 @@ class Tenancy(pulumi.ComponentResource):
                     }
                 ],
             },
+            # Prometheus only: not Grafana, Fluent Bit or anything else in `monitoring`.
             "monitoring-in": {
                 "podSelector": every_pod,
                 "policyTypes": ["Ingress"],
@@ -330,7 +332,8 @@ class Tenancy(pulumi.ComponentResource):
                             {
                                 "namespaceSelector": {
                                     "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
-                                }
+                                },
+                                "podSelector": {"matchLabels": PROMETHEUS_POD},
                             }
                         ]
                     }

@@ -204,6 +204,9 @@ COMPUTED_OUTPUTS: dict[str, _Computed] = {
     "aws:efs/accessPoint:AccessPoint": lambda _name, id_, _inputs, region: {
         "arn": f"arn:aws:elasticfilesystem:{region}:{ACCOUNT_ID}:access-point/{id_}",
     },
+    "aws:kms/key:Key": lambda _name, id_, _inputs, region: {
+        "arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{id_}",
+    },
     "aws:iam/role:Role": lambda _name, id_, _inputs, _region: {
         "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{id_}",
     },

@@ -41,6 +41,11 @@ BINDING_TAGS = (
 # Services that assume roles without a source account to name (instance profiles).
 SOURCELESS_SERVICES = frozenset({"ec2.amazonaws.com"})
 SOURCE_KEYS = ("aws:SourceArn", "aws:SourceAccount", "aws:SourceOrgID")
+# A key policy's data-key grant to publishing services (SNS encryption): not every
+# publisher sends a source to KMS; the topic's own policy names the source.
+DATA_KEY_ACTIONS = frozenset({"kms:GenerateDataKey*", "kms:Decrypt"})
+# Actions that only read, though their names do not say so.
+QUERY_ACTIONS = frozenset({"logs:StartQuery", "logs:StopQuery", "logs:FilterLogEvents"})
 READ_PREFIXES = ("Describe", "Get", "List")
 STATEFUL_TYPES = frozenset(
     {
@@ -198,6 +203,7 @@ def no_unconditioned_writes_on_everything(
                 for action in as_list(statement.get("Action"))
                 if isinstance(action, str)
                 and not action.split(":", 1)[-1].startswith(READ_PREFIXES)
+                and action not in QUERY_ACTIONS
             ]
             if writes:
                 report_violation(f"{args.name} writes {writes} on * without a condition", None)
@@ -214,7 +220,8 @@ def service_principals_name_their_source(
                 continue
             services = set(as_list((statement.get("Principal") or {}).get("Service")))
             services -= SOURCELESS_SERVICES | {POD_IDENTITY} if document.is_trust else set()
-            if not services:
+            data_keys_only = set(as_list(statement.get("Action"))) <= DATA_KEY_ACTIONS
+            if not services or (_type(args) == "aws:kms/key:Key" and data_keys_only):
                 continue
             conditions = statement.get("Condition") or {}
             # Condition keys are case-insensitive.

@@ -80,7 +80,7 @@ def iam_policies_name_their_actions(
         if document.is_trust:
             continue
         for statement in document.statements:
-            if statement.get("Effect") != "Allow":
+            if statement.get("Effect") != "Allow" or _key_policy_for_the_account(args, statement):
                 continue
             if "NotAction" in statement:
                 report_violation(f"{args.name} allows everything but a list (NotAction)", None)
@@ -90,6 +90,19 @@ def iam_policies_name_their_actions(
             wild = [a for a in actions if isinstance(a, str) and (a == "*" or a.endswith(":*"))]
             if wild or grants(statement, "*:*"):
                 report_violation(f"{args.name} allows every action of {wild or ['*']}", None)
+
+
+def _key_policy_for_the_account(args: ResourceValidationArgs, statement: Mapping[str, Any]) -> bool:
+    """A KMS key policy's `kms:*` for the account root is AWS's default: it delegates the
+    key to the account's IAM policies, which these rules check."""
+    principal = statement.get("Principal")
+    roots = principal.get("AWS") if isinstance(principal, Mapping) else None
+    roots = [roots] if isinstance(roots, str) else roots or []
+    return (
+        args.resource_type == "aws:kms/key:Key"
+        and all(isinstance(root, str) and root.endswith(":root") for root in roots)
+        and bool(roots)
+    )
 
 
 POLICIES: list[ResourceValidationPolicy] = [

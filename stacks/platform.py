@@ -12,6 +12,7 @@ from stacks.compute import build_platform_compute
 from stacks.contract import PlatformOutputs
 from stacks.data import build_platform_data, build_schema_owners
 from stacks.edge import build_platform_edge
+from stacks.operations import build_notifications, build_platform_operations
 
 
 def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutputs:
@@ -37,9 +38,20 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         ),
         opts=child_options(provider),
     )
-    data = build_platform_data(config, config.platform, network, provider)
+    notifications = build_notifications(config, provider)
+    data = build_platform_data(config, config.platform, network, provider, notifications.topic_arn)
     compute = build_platform_compute(
         config, config.platform, network, provider, data.model_store_file_system_id
+    )
+    build_platform_operations(
+        config,
+        config.platform,
+        provider,
+        notifications,
+        compute.cluster,
+        data,
+        str(settings.cidr),
+        compute.external_secrets_role_arn,
     )
     edge = build_platform_edge(
         config,
@@ -79,6 +91,7 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         models_bucket_name=data.models_bucket_name,
         logs_bucket_name=data.logs_bucket_name,
         repository_urls=data.repository_urls,
+        operations_topic_arn=notifications.topic_arn,
     )
 
 
