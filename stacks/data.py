@@ -38,7 +38,7 @@ from components.redis import RedisStore
 from components.registry import Registry, RegistryArgs
 from components.schema_owners import SchemaOwners, SchemaOwnersArgs
 from infra.config import PROJECT, SUPPLIED_SECRETS, PlatformSettings, RedisMode, StackConfig
-from infra.config_checks import missing_redis_security_group
+from infra.config_checks import missing_redis_security_group, missing_schema_owner
 from infra.naming import PROTECTED_STACKS, Naming
 from stacks.compute import PlatformCompute
 from stacks.contract import PlatformOutputs
@@ -403,9 +403,10 @@ def schema_owner_secret_arn(config: StackConfig, platform: PlatformOutputs) -> p
 
     def of_this_environment(arns: Mapping[str, Any]) -> str:
         if config.stack not in arns:
-            raise ValueError(
-                f"the platform has no schema owner for {config.stack!r}; add it to "
-                "pingvas:aurora.schemaOwners on the platform stack (docs/security.md)"
+            # As for Redis's security group: `pulumi up` prints a RunError's message alone.
+            raise pulumi.RunError(
+                "invalid stack configuration:\n"
+                + missing_schema_owner(PROJECT, config.stack, "the platform stack's config")
             )
         return str(arns[config.stack])
 

@@ -19,7 +19,7 @@ from infra.tagging import child_options
 from stacks.contract import PlatformOutputs
 from stacks.data import PlatformData, account_id
 
-# Created with the cluster (components.tenancy.PLATFORM_NAMESPACES).
+# Created with the cluster (components.platform_namespaces.PLATFORM_NAMESPACES).
 MONITORING_NAMESPACE = "monitoring"
 # The cluster's encrypted gp3 class (components.cluster).
 STORAGE_CLASS = "gp3"

@@ -86,7 +86,7 @@ def test_aurora_security(shared: OfflineRun) -> None:
     key = shared.one("aws:kms/key:Key", "pingvas-shared-aurora-key")
     assert key.inputs["enableKeyRotation"] is True
     assert inputs["storageEncrypted"] is True
-    key_arn = f"arn:aws:kms:us-east-1:123456789012:{key.id}"
+    key_arn = f"arn:aws:kms:us-east-1:123456789012:key/{key.id}"
     assert inputs["kmsKeyId"] == key_arn
     assert inputs["masterUserSecretKmsKeyId"] == key_arn
     assert inputs["manageMasterUserPassword"] is True

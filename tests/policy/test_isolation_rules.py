@@ -401,6 +401,66 @@ CASES: list[tuple[Callable[..., None], RecordedResource, RecordedResource]] = [
         resource(ROLE_POLICY, {"policy": doc(allow("s3:DeleteObject", "arn:aws:s3:::b/*"))}),
     ),
     (
+        rules.iam_policies_name_their_actions,
+        # A key policy's kms:* is allowed to the account root only (AWS's default).
+        resource(
+            "aws:kms/key:Key",
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::1:role/x"},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    }
+                )
+            },
+        ),
+        resource(
+            "aws:kms/key:Key",
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::1:root"},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    }
+                )
+            },
+        ),
+    ),
+    (
+        isolation.service_principals_name_their_source,
+        # A key may grant data keys to publishing services; nothing more without a source.
+        resource(
+            "aws:kms/key:Key",
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "budgets.amazonaws.com"},
+                        "Action": ["kms:Decrypt", "kms:CreateGrant"],
+                        "Resource": "*",
+                    }
+                )
+            },
+        ),
+        resource(
+            "aws:kms/key:Key",
+            {
+                "policy": doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "budgets.amazonaws.com"},
+                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                        "Resource": "*",
+                    }
+                )
+            },
+        ),
+    ),
+    (
         baseline.eks_endpoint_is_private,
         resource(
             "eks:index:Cluster", {"endpointPrivateAccess": True, "endpointPublicAccess": True}
