@@ -7,14 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from pulumi_policy import (
-    EnforcementLevel,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
 )
 
 from infra.naming import PROTECTED_STACKS
-from policy.documents import as_list, documents, known, stack_of
+from policy.documents import as_list, documents, known, mandatory, stack_of
 
 PUBLIC_ACCESS_BLOCKS = (
     "blockPublicAcls",
@@ -125,46 +124,37 @@ def databases_resist_deletion(
         report_violation(f"{args.name} can be deleted (deletionProtection off)", None)
 
 
-def _policy(name: str, description: str, validate: Any) -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY,
-    )
-
-
 BASELINE_POLICIES: list[ResourceValidationPolicy] = [
-    _policy(
+    mandatory(
         "eks-endpoint-is-private",
         "The EKS API is private or CIDR-limited.",
         eks_endpoint_is_private,
     ),
-    _policy(
+    mandatory(
         "launch-templates-require-imdsv2",
         "Launch templates require IMDSv2.",
         launch_templates_require_imdsv2,
     ),
-    _policy(
+    mandatory(
         "node-classes-require-imdsv2",
         "EC2NodeClasses require IMDSv2, hop limit 1.",
         node_classes_require_imdsv2,
     ),
-    _policy(
+    mandatory(
         "data-stores-encrypted-at-rest",
         "Aurora, EFS, ElastiCache and SQS encrypt at rest.",
         data_stores_encrypted_at_rest,
     ),
-    _policy("redis-requires-tls", "ElastiCache requires TLS.", redis_requires_tls),
-    _policy(
+    mandatory("redis-requires-tls", "ElastiCache requires TLS.", redis_requires_tls),
+    mandatory(
         "buckets-block-public-access",
         "Bucket public access blocks are all on.",
         buckets_block_public_access,
     ),
-    _policy("buckets-require-tls", "Bucket policies refuse plain HTTP.", buckets_require_tls),
-    _policy("kms-keys-rotate", "KMS keys rotate.", kms_keys_rotate),
-    _policy("databases-keep-backups", "Aurora keeps automated backups.", databases_keep_backups),
-    _policy(
+    mandatory("buckets-require-tls", "Bucket policies refuse plain HTTP.", buckets_require_tls),
+    mandatory("kms-keys-rotate", "KMS keys rotate.", kms_keys_rotate),
+    mandatory("databases-keep-backups", "Aurora keeps automated backups.", databases_keep_backups),
+    mandatory(
         "databases-resist-deletion",
         "Aurora has deletion protection in prod and shared.",
         databases_resist_deletion,

@@ -10,6 +10,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
+
 # What a real `pulumi preview` sends for a value it does not know yet.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 EPHEMERAL_STACK = re.compile(r"^pr-[1-9][0-9]{0,5}$")
@@ -114,3 +116,13 @@ def types_of(urn: str) -> list[str]:
     """The resource's type and its parents' types, from the URN's qualified type."""
     parts = urn.split("::")
     return parts[2].split("$") if len(parts) > 3 else []
+
+
+def mandatory(name: str, description: str, validate: Any) -> ResourceValidationPolicy:
+    """A resource rule of the pack: every rule here is mandatory."""
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    )

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import (
-    EnforcementLevel,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -21,6 +20,7 @@ from policy.documents import (
     documents,
     grants,
     known,
+    mandatory,
     reaches,
     stack_of,
     strings,
@@ -324,97 +324,88 @@ def no_object_version_deletes(
                 report_violation(f"{args.name} may delete object versions", None)
 
 
-def _policy(name: str, description: str, validate: Any) -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY,
-    )
-
-
 ISOLATION_POLICIES: list[ResourceValidationPolicy] = [
-    _policy(
+    mandatory(
         "environment-stacks-never-hold-the-master-secret",
         "Only the platform's schema-owner bootstrap names or reads Aurora's master secret.",
         environment_stacks_never_hold_the_master_secret,
     ),
-    _policy(
+    mandatory(
         "ephemeral-stacks-never-touch-aurora",
         "pr-<N> stacks name no Aurora endpoint, secret or RDS resource.",
         ephemeral_stacks_never_touch_aurora,
     ),
-    _policy(
+    mandatory(
         "secret-stores-are-namespaced",
         "No ClusterSecretStore; each SecretStore assumes its namespace's role.",
         secret_stores_are_namespaced,
     ),
-    _policy(
+    mandatory(
         "secrets-stay-in-their-environment",
         "No policy reads the secrets of more than one environment.",
         secrets_stay_in_their_environment,
     ),
-    _policy(
+    mandatory(
         "pod-identity-trust-is-bound",
         "Pod Identity trust names the cluster, namespace and service account.",
         pod_identity_trust_is_bound,
     ),
-    _policy(
+    mandatory(
         "environment-quotas-forbid-external-services",
         "Environment quotas allow no LoadBalancer or NodePort Services.",
         environment_quotas_forbid_external_services,
     ),
-    _policy(
+    mandatory(
         "services-stay-behind-the-alb",
         "No Service of type LoadBalancer or NodePort.",
         services_stay_behind_the_alb,
     ),
-    _policy(
+    mandatory(
         "ingress-classes-carry-the-waf",
         "Every ALB ingress class has the WAF ACL and one namespace.",
         ingress_classes_carry_the_waf,
     ),
-    _policy(
+    mandatory(
         "no-unconditioned-writes-on-everything",
         "Write actions on Resource * carry a condition.",
         no_unconditioned_writes_on_everything,
     ),
-    _policy(
+    mandatory(
         "service-principals-name-their-source",
         "Service principals in trust and resource policies carry aws:SourceArn/Account.",
         service_principals_name_their_source,
     ),
-    _policy(
+    mandatory(
         "namespaces-carry-pod-security",
         "Every namespace enforces a Pod Security level.",
         namespaces_carry_pod_security,
     ),
-    _policy(
+    mandatory(
         "helm-releases-create-no-namespace",
         "Helm releases never create their namespace.",
         helm_releases_create_no_namespace,
     ),
-    _policy(
+    mandatory(
         "efs-policies-allow-mounts",
         "An EFS file-system policy allows ClientMount.",
         efs_policies_allow_mounts,
     ),
-    _policy(
+    mandatory(
         "data-store-egress-names-subnets",
         "Egress to data-store ports names subnets (/20 or narrower), not the VPC.",
         data_store_egress_names_subnets,
     ),
-    _policy(
+    mandatory(
         "stateful-resources-are-protected",
         "Databases, file systems, buckets, keys and caches are protected in prod and shared.",
         stateful_resources_are_protected,
     ),
-    _policy(
+    mandatory(
         "backup-vaults-keep-recovery-points",
         "Backup vault policies deny backup:DeleteRecoveryPoint.",
         backup_vaults_keep_recovery_points,
     ),
-    _policy(
+    mandatory(
         "no-object-version-deletes",
         "No role may s3:DeleteObjectVersion.",
         no_object_version_deletes,
