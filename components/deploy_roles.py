@@ -50,12 +50,70 @@ ENVIRONMENT_SERVICES = (
     "sqs",
 )
 # Reads that `pulumi preview` and `refresh` make; metadata only (no object or secret value).
+# The calls that create, change and delete, by verb, per service (the verbs each service's
+# API has, from parliament's action database): granted as `<service>:<Verb>*`, never
+# `<service>:*`, which would also grant reading data (secret values, objects). S3 is left
+# to the statements on buckets named for the stack.
+CHANGE_VERBS: dict[str, tuple[str, ...]] = {
+    "acm": ("Add", "Delete", "Put", "Remove", "Request", "Update"),
+    "cloudfront": ("Associate", "Create", "Delete", "Tag", "Untag", "Update"),
+    "cloudwatch": ("Create", "Delete", "Disable", "Enable", "Put", "Set", "Tag", "Untag", "Update"),
+    "ec2": (
+        "Associate",
+        "Attach",
+        "Authorize",
+        "Create",
+        "Delete",
+        "Detach",
+        "Disable",
+        "Disassociate",
+        "Enable",
+        "Modify",
+        "Put",
+        "Request",
+        "Restore",
+        "Revoke",
+        "Update",
+    ),
+    "eks": ("Associate", "Create", "Delete", "Disassociate", "Tag", "Untag", "Update"),
+    "elasticache": (
+        "Add",
+        "Authorize",
+        "Create",
+        "Delete",
+        "Disassociate",
+        "Modify",
+        "Remove",
+        "Revoke",
+    ),
+    "events": ("Create", "Delete", "Disable", "Enable", "Put", "Remove", "Tag", "Untag", "Update"),
+    "iam": (
+        "Add",
+        "Attach",
+        "Create",
+        "Delete",
+        "Detach",
+        "Put",
+        "Remove",
+        "Tag",
+        "Untag",
+        "Update",
+    ),
+    "kms": ("Create", "Delete", "Disable", "Enable", "Put", "Revoke", "Tag", "Untag", "Update"),
+    "logs": ("Associate", "Create", "Delete", "Disassociate", "Put", "Tag", "Untag", "Update"),
+    "route53": ("Associate", "Change", "Create", "Delete", "Disassociate", "Update"),
+    "secretsmanager": ("Create", "Delete", "Put", "Remove", "Restore", "Tag", "Untag", "Update"),
+    "sqs": ("Add", "Change", "Create", "Delete", "Remove", "Set", "Tag", "Untag"),
+}
+CHANGES = tuple(f"{service}:{verb}*" for service, verbs in CHANGE_VERBS.items() for verb in verbs)
+# Services whose API has no Describe calls, only List (and Get) ones.
+LIST_ONLY = ("iam", "route53", "sqs")
 METADATA_READS = (
     *(
         f"{service}:{verb}*"
         for service in ENVIRONMENT_SERVICES
         for verb in ("Describe", "List")
-        if service not in ("s3", "secretsmanager")
+        if service not in ("s3", "secretsmanager") and (verb == "List" or service not in LIST_ONLY)
     ),
     "sts:GetCallerIdentity",
     "iam:GetRole",
@@ -75,7 +133,6 @@ POD_ACTIONS = (
     "s3:GetObject",
     "s3:PutObject",
     "s3:DeleteObject",
-    "s3:DeleteObjectVersion",
     "s3:ListBucket",
     "s3:ListBucketVersions",
     "secretsmanager:GetSecretValue",
@@ -83,8 +140,6 @@ POD_ACTIONS = (
     "kms:Decrypt",
     "elasticfilesystem:ClientMount",
     "elasticfilesystem:ClientWrite",
-    "rds-db:connect",
-    "elasticache:Connect",
 )
 # Actions that set or remove tags on an existing resource: none may move the `stack` tag.
 TAGGING = (
@@ -184,17 +239,20 @@ class DeployRoles(pulumi.ComponentResource):
         super().__init__("pingvas:delivery:DeployRoles", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         account = pulumi.Output.from_input(args.account_id)
+        # An OIDC provider's ARN is fixed by its issuer: the roles name it either way, and
+        # wait for it where this component creates it.
+        provider_arn = account.apply(
+            lambda account_id: f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_ISSUER}"
+        )
+        self._role_options = child
         if args.create_oidc_provider:
-            provider_arn = aws.iam.OpenIdConnectProvider(
+            provider = aws.iam.OpenIdConnectProvider(
                 f"{name}-github",
                 url=f"https://{GITHUB_ISSUER}",
                 client_id_lists=[STS_AUDIENCE],
                 opts=child,
-            ).arn
-        else:
-            provider_arn = account.apply(
-                lambda account_id: f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_ISSUER}"
             )
+            self._role_options = pulumi.ResourceOptions(parent=self, depends_on=[provider])
         self.oidc_provider_arn = provider_arn
 
         roles: dict[str, pulumi.Output[str]] = {}
@@ -216,6 +274,20 @@ class DeployRoles(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+            for index, document in enumerate(tagged_change_policies(scope), start=1):
+                policy = aws.iam.Policy(
+                    f"{name}-{scope.key}-changes-{index}",
+                    name=f"{name}-{scope.key}-changes-{index}",
+                    description=f"What the {scope.key} deploy role changes, by the stack tag",
+                    policy=json.dumps(document),
+                    opts=child,
+                )
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-{scope.key}-changes-{index}",
+                    role=role.name,
+                    policy_arn=policy.arn,
+                    opts=child,
+                )
             roles[scope.key] = role.arn
             boundaries[scope.key] = boundary.arn
 
@@ -269,7 +341,7 @@ class DeployRoles(pulumi.ComponentResource):
             assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
                 lambda arn: json.dumps(trust_policy(arn, args.repository, subjects))
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._role_options,
         )
 
 
@@ -303,6 +375,81 @@ def trust_policy(provider_arn: str, repository: str, subjects: Sequence[str]) ->
     }
 
 
+# S3, IAM and log-group actions that carry no tags, allowed on resources named for the
+# scope's stacks: each list holds the actions on one kind of resource.
+NAMED_ACTIONS = {
+    "bucket": (
+        "s3:CreateBucket",
+        "s3:DeleteBucket",
+        "s3:DeleteBucketPolicy",
+        "s3:GetBucket*",
+        "s3:GetLifecycleConfiguration",
+        "s3:GetEncryptionConfiguration",
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+        "s3:PutBucket*",
+        "s3:PutLifecycleConfiguration",
+        "s3:PutEncryptionConfiguration",
+    ),
+    "object": ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+    "role": (
+        "iam:CreateRole",
+        "iam:DeleteRole",
+        "iam:GetRole",
+        "iam:UpdateRole",
+        "iam:UpdateRoleDescription",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:TagRole",
+        "iam:UntagRole",
+        "iam:PutRolePolicy",
+        "iam:GetRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:ListRolePolicies",
+        "iam:AttachRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListInstanceProfilesForRole",
+        "iam:PutRolePermissionsBoundary",
+        "iam:PassRole",
+    ),
+    "policy": (
+        "iam:CreatePolicy",
+        "iam:DeletePolicy",
+        "iam:GetPolicy",
+        "iam:CreatePolicyVersion",
+        "iam:DeletePolicyVersion",
+        "iam:GetPolicyVersion",
+        "iam:ListPolicyVersions",
+        "iam:TagPolicy",
+        "iam:UntagPolicy",
+    ),
+    "log-group": (
+        "logs:CreateLogGroup",
+        "logs:DeleteLogGroup",
+        "logs:PutRetentionPolicy",
+        "logs:DeleteRetentionPolicy",
+        "logs:TagResource",
+        "logs:UntagResource",
+        "logs:ListTagsForResource",
+        "logs:AssociateKmsKey",
+        "logs:DisassociateKmsKey",
+    ),
+}
+
+
+def _named_resource_statements(scope: DeployScope, account_id: str) -> list[dict[str, Any]]:
+    arns = dict(zip(NAMED_ACTIONS, _names(scope, account_id), strict=True))
+    return [
+        {
+            "Sid": f"Change{kind.title().replace('-', '')}NamedForOwnStacks",
+            "Effect": "Allow",
+            "Action": list(actions),
+            "Resource": arns[kind],
+        }
+        for kind, actions in NAMED_ACTIONS.items()
+    ]
+
+
 def _names(scope: DeployScope, account_id: str) -> list[str]:
     """The ARNs of resources named for the scope's stacks (`pingvas-<stack>-*`)."""
     prefix = f"pingvas-{scope.stacks}"
@@ -324,7 +471,6 @@ def _tagged_outside(scope: DeployScope, key: str, *also: str) -> dict[str, Any]:
 def deploy_policy(
     scope: DeployScope, account_id: str, boundary_arn: str, domain: str
 ) -> dict[str, Any]:
-    changes = [f"{service}:*" for service in ENVIRONMENT_SERVICES]
     names = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
     records: list[dict[str, Any]] = [
         {
@@ -369,27 +515,7 @@ def deploy_policy(
                 "Action": list(METADATA_READS),
                 "Resource": "*",  # Describe/List calls take no resource
             },
-            {
-                "Sid": "ChangeResourcesOfOwnStacks",
-                "Effect": "Allow",
-                "Action": changes,
-                "Resource": "*",
-                "Condition": {"StringLike": {"aws:ResourceTag/stack": scope.stacks}},
-            },
-            {
-                "Sid": "CreateResourcesOnlyForOwnStacks",
-                "Effect": "Allow",
-                "Action": changes,
-                "Resource": "*",
-                "Condition": {"StringLike": {"aws:RequestTag/stack": scope.stacks}},
-            },
-            {
-                # S3, IAM and log-group actions that carry no tags are scoped by name.
-                "Sid": "ChangeResourcesNamedForOwnStacks",
-                "Effect": "Allow",
-                "Action": ["s3:*", "iam:*", "logs:*"],
-                "Resource": _names(scope, account_id),
-            },
+            *_named_resource_statements(scope, account_id),
             {
                 # The platform's own (`shared`) resources are not denied here: environments
                 # attach to them (a Pod Identity association on the cluster, a security
@@ -435,17 +561,69 @@ def deploy_policy(
     }
 
 
+def tagged_change_policies(scope: DeployScope) -> list[dict[str, Any]]:
+    """Changes to resources tagged for the scope's stacks, and creation of resources only
+    with such a tag: managed policies, in halves (IAM's 6,144-character limit)."""
+    half = len(CHANGES) // 2
+    return [
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": f"{sid}{part}",
+                    "Effect": "Allow",
+                    "Action": list(actions),
+                    "Resource": "*",
+                    "Condition": {"StringLike": {key: scope.stacks}},
+                }
+            ],
+        }
+        for sid, key in (
+            ("ChangeResourcesOfOwnStacks", "aws:ResourceTag/stack"),
+            ("CreateResourcesOnlyForOwnStacks", "aws:RequestTag/stack"),
+        )
+        for part, actions in enumerate((CHANGES[:half], CHANGES[half:]), start=1)
+    ]
+
+
 def boundary_policy(scope: DeployScope, account_id: str) -> dict[str, Any]:
     """The ceiling of the roles a deploy role creates: what the scope's pods need, on the
     scope's own resources (Pod Identity roles; components/pod_identity.py)."""
+    prefix = f"pingvas-{scope.stacks}"
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "PodsOfOwnStacks",
+                "Sid": "OwnBucketsAndTheModels",
                 "Effect": "Allow",
-                "Action": list(POD_ACTIONS),
+                "Action": [action for action in POD_ACTIONS if action.startswith("s3:")],
+                "Resource": [*_names(scope, account_id)[:2], *MODELS_BUCKET],
+            },
+            {
+                "Sid": "OwnSecrets",
+                "Effect": "Allow",
+                "Action": [a for a in POD_ACTIONS if a.startswith("secretsmanager:")],
+                # ...and the schema owner the platform keeps for the environment
+                # (stacks/data.py), which its migrations log in as.
+                "Resource": [
+                    f"arn:aws:secretsmanager:*:{account_id}:secret:{prefix}-*",
+                    f"arn:aws:secretsmanager:*:{account_id}:secret:"
+                    f"pingvas-shared-{scope.stacks}-schema-owner-*",
+                ],
+            },
+            {
+                "Sid": "DecryptThroughSecretsManager",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
                 "Resource": "*",
+                "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}},
+            },
+            {
+                "Sid": "MountOwnAndSharedFileSystems",
+                "Effect": "Allow",
+                "Action": [a for a in POD_ACTIONS if a.startswith("elasticfilesystem:")],
+                "Resource": "*",
+                "Condition": {"StringLike": {"aws:ResourceTag/stack": [scope.stacks, "shared"]}},
             },
             {
                 "Sid": "NothingOfAnotherStack",

@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from components.deploy_roles import ENVIRONMENT_SERVICES, GITHUB_ISSUER, STS_AUDIENCE
+from components.deploy_roles import (
+    CHANGE_VERBS,
+    ENVIRONMENT_SERVICES,
+    GITHUB_ISSUER,
+    STS_AUDIENCE,
+)
 from infra.offline import OfflineRun
 from tests.infra.conftest import run_stack
 from tests.infra.iam_eval import Request, allowed
@@ -23,8 +28,20 @@ def role(shared: OfflineRun, key: str) -> dict[str, Any]:
 
 
 def policies(shared: OfflineRun, key: str) -> list[dict[str, Any]]:
-    document = shared.one("aws:iam/rolePolicy:RolePolicy", f"pingvas-shared-deploy-{key}")
-    return [json.loads(document.inputs["policy"])]
+    """The role's inline policy and the managed ones attached to it."""
+    inline = shared.one("aws:iam/rolePolicy:RolePolicy", f"pingvas-shared-deploy-{key}")
+    managed = [
+        policy
+        for policy in shared.of_type("aws:iam/policy:Policy")
+        if policy.name.startswith(f"pingvas-shared-deploy-{key}-changes-")
+    ]
+    attachments = [
+        a
+        for a in shared.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.name.startswith(f"pingvas-shared-deploy-{key}-changes-")
+    ]
+    assert len(managed) == len(attachments) == (0 if key == "images" else 4)
+    return [json.loads(p.inputs["policy"]) for p in [inline, *managed]]
 
 
 def boundary(shared: OfflineRun, key: str) -> dict[str, Any]:
@@ -140,17 +157,24 @@ def test_every_role_an_environment_makes_is_bound_and_fits_its_boundary(stack: s
         assert each.inputs["permissionsBoundary"] == boundary_id, each.name
     for inline in environment.of_type("aws:iam/rolePolicy:RolePolicy"):
         for statement in json.loads(inline.inputs["policy"])["Statement"]:
+            if statement["Effect"] != "Allow":
+                continue  # a Deny needs no room under the boundary
             actions = statement["Action"]
+            targets = statement["Resource"]
             for action in [actions] if isinstance(actions, str) else actions:
-                resource = (
-                    f"arn:aws:s3:::pingvas-{stack}-images-abc/x"
-                    if action.startswith("s3:")
-                    else "*"
-                )
-                request = Request(action, resource, resource_tags={"stack": stack})
-                assert allowed([ceiling], request), f"{inline.name}: {action} is above the boundary"
+                for resource in [targets] if isinstance(targets, str) else targets:
+                    request = Request(
+                        action,
+                        resource.replace("*", "x"),
+                        resource_tags={"stack": stack},
+                        context={"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"},
+                    )
+                    assert allowed([ceiling], request), f"{inline.name}: {action} on {resource}"
     # ...and the boundary keeps pods out of other stacks' buckets and secrets.
     assert not allowed([ceiling], Request("s3:GetObject", "arn:aws:s3:::pingvas-prod-images-abc/x"))
+    assert not allowed(
+        [ceiling], Request("s3:DeleteObjectVersion", f"arn:aws:s3:::pingvas-{stack}-x/y")
+    )
     assert not allowed(
         [ceiling], Request("secretsmanager:GetSecretValue", resource_tags={"stack": "prod"})
     )
@@ -253,3 +277,4 @@ def test_deploy_roles_cover_every_aws_service_an_environment_uses(stack: str) ->
         assert service in ENVIRONMENT_SERVICES, (
             f"{resource.type}: add {service} to the deploy roles"
         )
+        assert service == "s3" or service in CHANGE_VERBS, f"{service}: add its change verbs"
