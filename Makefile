@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STACKS := shared dev prod pr-7
 
-.PHONY: setup setup-dev system-deps preview policy test dev lock
+.PHONY: setup setup-dev system-deps preview policy iam-lint test dev lock
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -36,6 +36,10 @@ preview: setup
 # The CrossGuard rules over every stack, offline (CI runs it on each pull request).
 policy: setup
 	for stack in $(STACKS); do $(PYTHON) -m infra.policy_check $$stack || exit 1; done
+
+# Every IAM document of every stack through parliament (in the dev extra).
+iam-lint: setup-dev
+	$(PYTHON) -m infra.iam_lint $(STACKS)
 
 test: setup-dev system-deps
 	$(VENV)/bin/ruff check .

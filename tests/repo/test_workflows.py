@@ -212,7 +212,10 @@ def test_ci_posts_one_sticky_comment_with_the_offline_diff() -> None:
     (pulumi,) = [s for s in real["steps"] if s.get("uses", "").startswith("pulumi/actions")]
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["comment-on-pr"] == "true"
-    assert [s["run"] for s in jobs("ci")["test"]["steps"] if "run" in s][-1] == "make test"
+    assert [s["run"] for s in jobs("ci")["test"]["steps"] if "run" in s][-2:] == [
+        "make test",
+        "make iam-lint",
+    ]
 
 
 @pytest.mark.parametrize(
