@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import redis
 from fastapi import APIRouter, FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
@@ -16,12 +17,14 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from app.api import health
 from app.api.context import AppContext
+from app.api.headers import SecurityHeadersMiddleware
 from app.api.schemas import errors
 from app.core.config import Settings, get_settings
 from app.core.metrics import HttpMetricsMiddleware
 
 logger = logging.getLogger(__name__)
 OAUTH_STATE_COOKIE = "pingvas_oauth"
+MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(
@@ -52,6 +55,9 @@ def create_app(
         lifespan=lifespan,
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
+        # Every route: a larger declared or streamed body is a 413 before it is all read
+        # (routes that take more, the webhook, say so themselves).
+        max_body_size=MAX_BODY_BYTES,
     )
     app.state.context = context
     app.include_router(health.router)
@@ -76,6 +82,7 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
         )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(HttpMetricsMiddleware)
     _add_error_handlers(app)
     return app
@@ -90,7 +97,30 @@ def _add_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
+    async def invalid_request(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        return JSONResponse({"detail": validation_problems(error)}, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(OperationalError, unavailable)
     app.add_exception_handler(PoolTimeout, unavailable)  # every pooled connection busy
     app.add_exception_handler(redis.ConnectionError, unavailable)
     app.add_exception_handler(redis.TimeoutError, unavailable)
+
+
+def validation_problems(error: RequestValidationError) -> list[dict[str, object]]:
+    """FastAPI's validation list without the ``input`` and ``ctx`` it echoes: those may
+    hold NaN, infinities or lone surrogates, which no JSON encoder accepts (a 500), and
+    echo whatever the client sent. Messages and locations are made encodable."""
+    return [
+        {
+            "type": problem["type"],
+            "loc": [part if isinstance(part, int) else _encodable(part) for part in problem["loc"]],
+            "msg": _encodable(problem["msg"]),
+        }
+        for problem in error.errors()
+    ]
+
+
+def _encodable(value: object) -> str:
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")

@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, Row, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import normalise_database_url
@@ -28,8 +29,10 @@ def make_engine(url: str, schema: str, pool_size: int = 10, pool_timeout: float 
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=pool_timeout,
-        # No pre-ping (a round trip per checkout): a dropped connection fails one request
-        # with 503 (see app.factory) and is replaced; recycling bounds connection age.
+        # Pre-ping (one short round trip per checkout): after a PostgreSQL restart or
+        # failover a stale pooled connection is replaced before use, instead of failing
+        # the statement it was given (for the worker: a finished render's final commit).
+        pool_pre_ping=True,
         pool_recycle=1800,
         # Tables carry no schema in the models; map them into DB_SCHEMA here, and set the
         # search_path for the few functions called by name.
@@ -52,6 +55,7 @@ class Database:
         self.reader = (
             make_engine(read_url, schema, pool_size, pool_timeout) if read_url else self.writer
         )
+        self._autocommit = self.writer.execution_options(isolation_level="AUTOCOMMIT")
         self._writer_sessions = sessionmaker(self.writer, expire_on_commit=False)
         self._reader_sessions = sessionmaker(self.reader, expire_on_commit=False)
 
@@ -72,6 +76,12 @@ class Database:
                     {"user_id": str(user_id)},
                 )
             yield session
+
+    def call(self, statement: str, params: dict[str, object]) -> Row[Any] | None:
+        """One statement in its own implicit transaction (autocommit): one round trip, no
+        BEGIN/COMMIT. For database functions that scope themselves to a user."""
+        with self._autocommit.connect() as connection:
+            return connection.execute(text(statement), params).one_or_none()
 
     def ping(self) -> None:
         with self.writer.connect() as connection:

@@ -63,6 +63,8 @@ def test_the_application_role_cannot_bypass_rls(as_app_role, database):
         "jobs",
         "images",
         "payment_events",
+        "auth_sessions_revoked",
+        "refresh_tokens_used",
     }
 
 

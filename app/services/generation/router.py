@@ -11,23 +11,28 @@ from typing import Annotated, Literal
 import redis
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import ledger
 from app.api.context import AppContext
-from app.api.deps import ContextDep, CurrentUser, limit_per_ip
+from app.api.deps import AuthFirstRoute, ContextDep, CurrentUser, rate_limit
 from app.api.schemas import Limit, Offset, Page, PrintableText, errors, invalid
 from app.core.metrics import CREDITS_CONSUMED, CREDITS_REFUNDED, GENERATION_REQUESTS
 from app.core.queue import JobMessage
 from app.models import Image, Job, JobStatus
-from app.services.generation.pricing import cost, limit_violations
+from app.services.generation.pricing import allowed_tiers, cost, limit_violations
 
 logger = logging.getLogger(__name__)
+CREATE_JOB = (
+    "SELECT outcome, tier, balance FROM create_job(:user_id, :job_id, :allowed, :price, :model,"
+    " :prompt, :negative_prompt, :width, :height, :steps, :guidance_scale, :seed, :num_images)"
+)
 router = APIRouter(
     prefix="/api/generations",
     tags=["generations"],
-    dependencies=[Depends(limit_per_ip)],
+    dependencies=[Depends(rate_limit)],
+    route_class=AuthFirstRoute,
     responses=errors(401, 403, 429, 503),
 )
 JobId = Annotated[uuid.UUID, Path(description="job id")]
@@ -94,37 +99,37 @@ def create_generation(
     job_id = uuid.uuid4()
     seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
     price = cost(body.width, body.height, body.steps, body.num_images)
-    with context.db.transaction(principal.user_id) as session:
-        # The debit comes first because it also reads the tier (one round trip fewer);
-        # a request above the tier's bounds rolls it back.
-        try:
-            tier = ledger.apply(
-                session, principal.user_id, -price, f"debit:{job_id}", "debit", job_id
-            ).tier
-        except ledger.InsufficientCredits as error:
-            _check_tier_bounds(error.account.tier, body)
-            GENERATION_REQUESTS.labels(error.account.tier, "insufficient_credits").inc()
-            raise HTTPException(status.HTTP_402_PAYMENT_REQUIRED, detail=str(error)) from error
-        except ledger.UnknownAccount as error:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="user not found") from error
+    # The debit, its ledger entry and the job row: one statement, one round trip
+    # (create_job in migration 0002). The tiers whose bounds admit the request come from
+    # pricing.py, the one table of bounds.
+    row = context.db.call(
+        CREATE_JOB,
+        {
+            "user_id": principal.user_id,
+            "job_id": job_id,
+            "allowed": allowed_tiers(body.width, body.height, body.steps, body.num_images),
+            "price": price,
+            "model": body.model,
+            "prompt": body.prompt,
+            "negative_prompt": body.negative_prompt,
+            "width": body.width,
+            "height": body.height,
+            "steps": body.steps,
+            "guidance_scale": body.guidance_scale,
+            "seed": seed,
+            "num_images": body.num_images,
+        },
+    )
+    if row is None or row.outcome == "unknown":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="user not found")
+    tier: str = row.tier
+    if row.outcome != "queued":
+        # Above the tier's bounds answers 422 before a short balance answers 402.
         _check_tier_bounds(tier, body)
-        session.execute(
-            insert(Job).values(
-                id=job_id,
-                user_id=principal.user_id,
-                status="queued",
-                tier=tier,
-                model=body.model,
-                prompt=body.prompt,
-                negative_prompt=body.negative_prompt,
-                width=body.width,
-                height=body.height,
-                steps=body.steps,
-                guidance_scale=body.guidance_scale,
-                seed=seed,
-                num_images=body.num_images,
-                cost=price,
-            )
+        GENERATION_REQUESTS.labels(tier, "insufficient_credits").inc()
+        raise HTTPException(
+            status.HTTP_402_PAYMENT_REQUIRED,
+            detail=f"{price} credits needed, {row.balance} available",
         )
     message = JobMessage(
         job_id=job_id,

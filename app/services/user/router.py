@@ -16,11 +16,12 @@ from sqlalchemy import select, text
 
 from app.api.context import AppContext
 from app.api.deps import (
+    AuthFirstRoute,
     ContextDep,
     CurrentUser,
     Principal,
     authenticate,
-    limit_per_ip,
+    rate_limit,
 )
 from app.api.schemas import errors
 from app.core.security import (
@@ -37,13 +38,15 @@ logger = logging.getLogger(__name__)
 auth_router = APIRouter(
     prefix="/api/auth",
     tags=["auth"],
-    dependencies=[Depends(limit_per_ip)],
+    dependencies=[Depends(rate_limit)],
+    route_class=AuthFirstRoute,
     responses=errors(429, 503),
 )
 users_router = APIRouter(
     prefix="/api/users",
     tags=["users"],
-    dependencies=[Depends(limit_per_ip)],
+    dependencies=[Depends(rate_limit)],
+    route_class=AuthFirstRoute,
     responses=errors(401, 429, 503),
 )
 
