@@ -102,12 +102,11 @@ CurrentUser = Annotated[Principal, Depends(authenticate)]
 
 
 def rate_limit(request: Request, context: ContextDep) -> None:
-    """Per IP on every route; per user as well once :class:`AuthFirstRoute` knows the
-    caller. (Synchronous: FastAPI runs it in its thread pool, off the event loop.)"""
+    """One counter per request: the caller's, once :class:`AuthFirstRoute` knows it, else
+    the client address's. (An authenticated caller is not also counted per address: that
+    would be a second Redis round trip on every request, and the WAF already limits each
+    address in front of the API.) Synchronous: FastAPI runs it in its thread pool."""
     settings = context.settings
-    decision = context.limiter.hit("ip", client_ip(request), settings.rate_limit_ip_per_minute)
-    if not decision.allowed:
-        raise _too_many(decision.retry_after, "address")
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is not None:
         decision = context.limiter.hit(
@@ -115,6 +114,10 @@ def rate_limit(request: Request, context: ContextDep) -> None:
         )
         if not decision.allowed:
             raise _too_many(decision.retry_after, "user")
+        return
+    decision = context.limiter.hit("ip", client_ip(request), settings.rate_limit_ip_per_minute)
+    if not decision.allowed:
+        raise _too_many(decision.retry_after, "address")
 
 
 def _depends_on(dependant: Dependant, call: Callable[..., object]) -> bool:

@@ -23,16 +23,21 @@ from app.core.config import normalise_database_url
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def make_engine(url: str, schema: str, pool_size: int = 10, pool_timeout: float = 10) -> Engine:
+def make_engine(
+    url: str, schema: str, pool_size: int = 10, pool_timeout: float = 10, pre_ping: bool = False
+) -> Engine:
     return create_engine(
         normalise_database_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=pool_timeout,
-        # Pre-ping (one short round trip per checkout): after a PostgreSQL restart or
-        # failover a stale pooled connection is replaced before use, instead of failing
-        # the statement it was given (for the worker: a finished render's final commit).
-        pool_pre_ping=True,
+        # pre_ping (one short round trip per checkout): after a PostgreSQL restart or
+        # failover a stale pooled connection is replaced before use instead of failing the
+        # statement it was given. The worker needs it (a finished render's final commit
+        # must not fail); the API does without (a round trip on every request): the first
+        # statement on a dead connection fails that request with 503, and SQLAlchemy then
+        # discards every connection of the pool opened before the failure.
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
         # Tables carry no schema in the models; map them into DB_SCHEMA here, and set the
         # search_path for the few functions called by name.
@@ -49,11 +54,14 @@ class Database:
         read_url: str | None = None,
         pool_size: int = 10,
         pool_timeout: float = 10,
+        pre_ping: bool = False,
     ) -> None:
         self.schema = schema
-        self.writer = make_engine(url, schema, pool_size, pool_timeout)
+        self.writer = make_engine(url, schema, pool_size, pool_timeout, pre_ping)
         self.reader = (
-            make_engine(read_url, schema, pool_size, pool_timeout) if read_url else self.writer
+            make_engine(read_url, schema, pool_size, pool_timeout, pre_ping)
+            if read_url
+            else self.writer
         )
         self._autocommit = self.writer.execution_options(isolation_level="AUTOCOMMIT")
         self._writer_sessions = sessionmaker(self.writer, expire_on_commit=False)

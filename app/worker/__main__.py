@@ -39,7 +39,12 @@ def build_worker(settings: WorkerSettings) -> Worker:
     return Worker(
         queue=JobQueue(client, prefix=settings.queue_prefix, group=settings.queue_group),
         store=JobStore(
-            Database(settings.database_url, settings.db_schema, pool_size=settings.db_pool_size)
+            Database(
+                settings.database_url,
+                settings.db_schema,
+                pool_size=settings.db_pool_size,
+                pre_ping=True,
+            )
         ),
         storage=ImageStorage(
             bucket=settings.s3_bucket,
