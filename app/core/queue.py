@@ -33,6 +33,15 @@ Consumer protocol (worker)
     5. After ``max_deliveries`` (see ``Delivery.delivery_count``), fail the job, refund,
        and :meth:`JobQueue.dead_letter`. An entry that is not a readable message is
        dead-lettered by :meth:`JobQueue.read` / :meth:`JobQueue.claim_stale` themselves.
+
+Recovery (Redis is a cache of the queue; the ``jobs`` table is the truth)
+    A Redis that restarted empty, or a replica promoted without the streams, loses the
+    consumer group (reads answer ``NOGROUP``) and every queued entry. A worker that sees
+    ``NOGROUP``, or finds ``{prefix}:intact`` missing (:meth:`JobQueue.data_lost`; the
+    key is set by the last recovery), takes ``{prefix}:recovering`` (SET NX, one worker
+    at a time), recreates the groups and re-enqueues every queued or running job whose
+    id is not in a stream (:meth:`JobQueue.job_ids`), then sets the marker. A duplicate
+    message is harmless: every state change matches on the status it expects.
 """
 
 from __future__ import annotations
@@ -144,6 +153,10 @@ class JobQueue:
     def dead_letter_stream(self) -> str:
         return f"{self.prefix}:dead"
 
+    @property
+    def intact_marker(self) -> str:
+        return f"{self.prefix}:intact"
+
     def ensure_groups(self) -> None:
         for tier in TIERS:
             try:
@@ -151,6 +164,37 @@ class JobQueue:
             except redis.ResponseError as error:
                 if "BUSYGROUP" not in str(error):
                     raise
+
+    def data_lost(self) -> bool:
+        """True when the marker left by the last recovery is gone: Redis lost its data."""
+        return not self.redis.exists(self.intact_marker)
+
+    def begin_recovery(self, lock_seconds: int) -> bool:
+        """Take the recovery lock; False when another worker holds it."""
+        return bool(self.redis.set(f"{self.prefix}:recovering", "1", nx=True, ex=lock_seconds))
+
+    def end_recovery(self, completed: bool) -> None:
+        pipeline = self.redis.pipeline(transaction=True)
+        if completed:
+            pipeline.set(self.intact_marker, datetime.now(UTC).isoformat())
+        pipeline.delete(f"{self.prefix}:recovering")
+        pipeline.execute()
+
+    def job_ids(self, page: int = 1000) -> set[str]:
+        """Job ids of every entry still in a tier stream (waiting or pending)."""
+        found: set[str] = set()
+        for tier in TIERS:
+            start = "-"
+            while True:
+                entries = cast(
+                    list[tuple[str, dict[str, str]]],
+                    self.redis.xrange(self.stream(tier), min=start, count=page),
+                )
+                found.update(fields.get("job_id", "") for _, fields in entries)
+                if len(entries) < page:
+                    break
+                start = "(" + entries[-1][0]
+        return found
 
     # Producer side (API) -------------------------------------------------------------
 
@@ -297,6 +341,11 @@ class JobQueue:
             pipeline.xdel(stream, message_id)
             pipeline.execute()
             return None
+
+
+def is_missing_group(error: redis.ResponseError) -> bool:
+    """The consumer group (or its stream) is gone: Redis lost its data."""
+    return str(error).startswith("NOGROUP")
 
 
 def _stream_entries(response: Any) -> Iterable[tuple[str, list[Any]]]:

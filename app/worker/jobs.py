@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app import ledger
@@ -34,6 +35,13 @@ def planned_images(message: JobMessage) -> list[PlannedImage]:
         image_id = uuid.uuid5(message.job_id, f"image-{index}")
         images.append(PlannedImage(image_id, image_key(message.user_id, message.job_id, image_id)))
     return images
+
+
+def worker_database(url: str, schema: str, pool_size: int = 2) -> Database:
+    """The worker's connections, pre-pinged at checkout: after a PostgreSQL restart or
+    failover a stale pooled connection is replaced instead of failing a finished render's
+    final commit."""
+    return Database(url, schema, pool_size=pool_size, pre_ping=True)
 
 
 class JobStore:
@@ -113,3 +121,31 @@ class JobStore:
                 session, message.user_id, cost, f"refund:{message.job_id}", "refund", message.job_id
             )
             return cost
+
+    def unfinished(self, created_before: datetime | None = None) -> list[JobMessage]:
+        """Queue messages for every queued or running job (of every user, through the
+        ``jobs_to_requeue`` definer function), optionally only those created before a
+        time. For re-enqueueing after Redis lost the queue."""
+        with self.db.transaction(None, read_only=True) as session:
+            rows = session.execute(text("SELECT * FROM jobs_to_requeue()")).all()
+        now = datetime.now(UTC)
+        return [
+            JobMessage(
+                job_id=row.id,
+                user_id=row.user_id,
+                tier=row.tier,
+                model=row.model,
+                prompt=row.prompt,
+                negative_prompt=row.negative_prompt,
+                width=row.width,
+                height=row.height,
+                steps=row.steps,
+                guidance_scale=row.guidance_scale,
+                seed=row.seed,
+                num_images=row.num_images,
+                cost=row.cost,
+                enqueued_at=now,
+            )
+            for row in rows
+            if created_before is None or row.created_at < created_before
+        ]
