@@ -9,9 +9,9 @@ in the request's state for the :func:`authenticate` dependency.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.dependencies.models import Dependant
@@ -128,7 +128,7 @@ class AuthFirstRoute(APIRoute):
     """A route whose dependencies include :func:`authenticate` checks the caller before
     FastAPI reads (and parses) the body."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         if not _depends_on(self.dependant, authenticate):
             return handler

@@ -157,13 +157,18 @@ class JobQueue:
     def intact_marker(self) -> str:
         return f"{self.prefix}:intact"
 
-    def ensure_groups(self) -> None:
+    def ensure_groups(self) -> list[str]:
+        """Create the tier streams' consumer group where missing; returns the streams
+        whose group had to be created."""
+        created = []
         for tier in TIERS:
             try:
                 self.redis.xgroup_create(self.stream(tier), self.group, id="0", mkstream=True)
+                created.append(self.stream(tier))
             except redis.ResponseError as error:
                 if "BUSYGROUP" not in str(error):
                     raise
+        return created
 
     def data_lost(self) -> bool:
         """True when the marker left by the last recovery is gone: Redis lost its data."""
