@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app import ledger
 from app.core.database import Database
+from app.core.job_errors import JOB_ERRORS, JobErrorCode
 from app.core.queue import JobMessage
 from app.core.storage import image_key
 from app.models import Image, Job
@@ -103,15 +104,15 @@ class JobStore:
             )
             return True
 
-    def fail(self, message: JobMessage, reason: str) -> int:
-        """``queued|running -> failed`` with the reason, and refund the job's cost (ledger
-        key ``refund:<job>``, so at most once). Returns the credits refunded: 0 when the
-        job had already reached a final state."""
+    def fail(self, message: JobMessage, code: JobErrorCode) -> int:
+        """``queued|running -> failed`` with the code and its stable message, and refund
+        the job's cost (ledger key ``refund:<job>``, so at most once). Returns the credits
+        refunded: 0 when the job had already reached a final state."""
         with self.db.transaction(message.user_id) as session:
             cost = session.execute(
                 update(Job)
                 .where(Job.id == message.job_id, Job.status.in_(("queued", "running")))
-                .values(status="failed", error=reason[:1000])
+                .values(status="failed", error=JOB_ERRORS[code], error_code=code)
                 .returning(Job.cost)
                 .execution_options(synchronize_session=False)
             ).scalar_one_or_none()

@@ -35,6 +35,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from app.core.job_errors import JobErrorCode
 from app.core.queue import PRIORITY, Delivery, JobQueue, is_missing_group
 from app.core.storage import ImageStorage
 from app.worker.jobs import JobStore, planned_images
@@ -217,7 +218,9 @@ class Worker:
                     self._until_available(partial(self.storage.put_png, image.s3_key, png))
                 recorded = self._until_available(lambda: self.store.complete(message, planned))
             except (ModelUnavailable, InvalidRequest) as error:
-                refunded = self._until_available(partial(self.store.fail, message, str(error)))
+                unavailable = isinstance(error, ModelUnavailable)
+                code: JobErrorCode = "model_unavailable" if unavailable else "invalid_request"
+                refunded = self._until_available(partial(self.store.fail, message, code))
                 if refunded:
                     CREDITS_REFUNDED.labels("failed").inc(refunded)
                 self.queue.ack(delivery)
@@ -300,7 +303,7 @@ class Worker:
     def _dead_letter(self, delivery: Delivery) -> str:
         message = delivery.message
         reason = f"gave up after {delivery.delivery_count - 1} attempts"
-        refunded = self._until_available(lambda: self.store.fail(message, reason))
+        refunded = self._until_available(lambda: self.store.fail(message, "gave_up"))
         if refunded:
             CREDITS_REFUNDED.labels("dead_lettered").inc(refunded)
             self.queue.dead_letter(delivery, reason)

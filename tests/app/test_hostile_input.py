@@ -147,3 +147,17 @@ def test_validation_errors_do_not_echo_the_input(client):
     assert response.status_code == 422
     assert [set(problem) for problem in response.json()["detail"]] == [{"type", "loc", "msg"}]
     assert "not-an-address-not-an-address" not in response.text
+
+
+def test_token_answers_are_not_cacheable_and_nothing_is_sniffed(client, user, make_client):
+    login = client.post("/api/auth/dev-login", json={"email": user.email})
+    refreshed = client.post("/api/auth/refresh", json={"refresh_token": user.refresh_token})
+    for response in (login, refreshed):
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "no-store"
+    for response in (login, client.get("/api/models"), client.get("/healthz")):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # HSTS where the API is served over HTTPS only (deployed environments).
+    assert "Strict-Transport-Security" not in login.headers
+    deployed = make_client(environment="prod", auth_dev_login=False)
+    assert deployed.get("/healthz").headers["Strict-Transport-Security"] == "max-age=31536000"

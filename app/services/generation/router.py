@@ -6,7 +6,7 @@ import logging
 import secrets
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 import redis
 from fastapi import APIRouter, Depends, HTTPException, Path, status
@@ -18,6 +18,7 @@ from app import ledger
 from app.api.context import AppContext
 from app.api.deps import AuthFirstRoute, ContextDep, CurrentUser, rate_limit
 from app.api.schemas import Limit, Offset, Page, PrintableText, errors, invalid
+from app.core.job_errors import JOB_ERRORS, JobErrorCode
 from app.core.metrics import CREDITS_CONSUMED, CREDITS_REFUNDED, GENERATION_REQUESTS
 from app.core.queue import JobMessage
 from app.models import Image, Job, JobStatus
@@ -77,7 +78,8 @@ class GenerationOut(BaseModel):
     cost: int
     created_at: datetime
     images: list[ImageRef]
-    error: str | None = None
+    error: str | None = Field(default=None, description="why the job failed, for its owner")
+    error_code: JobErrorCode | None = None
 
 
 class Canceled(BaseModel):
@@ -151,7 +153,7 @@ def create_generation(
         context.queue.enqueue(message)
     except redis.RedisError as error:
         logger.exception("enqueue failed for job %s; failing and refunding it", job_id)
-        _fail_and_refund(context, principal.user_id, job_id, price, "queue unavailable")
+        _fail_and_refund(context, principal.user_id, job_id, price)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, detail="the job queue is unavailable; try again"
         ) from error
@@ -168,13 +170,17 @@ def _check_tier_bounds(tier: str, body: GenerationRequest) -> None:
 
 
 def _fail_and_refund(
-    context: AppContext, user_id: uuid.UUID, job_id: uuid.UUID, price: int, reason: str
+    context: AppContext, user_id: uuid.UUID, job_id: uuid.UUID, price: int
 ) -> None:
     with context.db.transaction(user_id) as session:
         moved = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status == "queued")
-            .values(status="failed", error=reason)
+            .values(
+                status="failed",
+                error=JOB_ERRORS["queue_unavailable"],
+                error_code="queue_unavailable",
+            )
             .returning(Job.id)
             .execution_options(synchronize_session=False)
         ).scalar_one_or_none()
@@ -198,6 +204,7 @@ def _out(context: AppContext, job: Job, images: list[Image]) -> GenerationOut:
         created_at=job.created_at,
         images=[ImageRef(id=image.id, url=context.storage.url(image.s3_key)) for image in images],
         error=job.error,
+        error_code=cast(JobErrorCode | None, job.error_code),
     )
 
 

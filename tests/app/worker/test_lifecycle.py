@@ -14,6 +14,7 @@ import pytest
 import redis
 from PIL import Image
 
+from app.core.job_errors import JOB_ERRORS
 from app.core.queue import JobMessage, JobQueue
 from app.devservers import start_redis
 from app.worker.jobs import JobStore, planned_images
@@ -123,7 +124,7 @@ def test_a_canceled_job_is_skipped_not_generated(
 
 
 def test_a_model_the_worker_lacks_fails_the_job_and_refunds_it(
-    make_user, submit, make_worker, owner, lane
+    make_user, submit, make_worker, owner, lane, lane_api
 ):
     user = make_user()
     before = balance_and_ledger(owner, user.id)[0]
@@ -134,7 +135,11 @@ def test_a_model_the_worker_lacks_fails_the_job_and_refunds_it(
 
     status, error = job_status(owner, job_id)
     assert status == "failed"
-    assert "not installed" in (error or "")
+    # A stable message and code; the worker's detail (paths, exceptions) stays in its log.
+    assert error == JOB_ERRORS["model_unavailable"]
+    assert "not installed" not in error
+    body = lane_api.get(f"/api/generations/{job_id}", headers=user.headers).json()
+    assert (body["error"], body["error_code"]) == (error, "model_unavailable")
     assert balance_and_ledger(owner, user.id)[0] == before
     assert lane.queue.lengths()["free"] == 0
 
@@ -162,7 +167,7 @@ def test_a_job_delivered_too_often_is_dead_lettered_failed_and_refunded_once(
     assert rendered == []
     status, error = job_status(owner, job_id)
     assert status == "failed"
-    assert error == "gave up after 3 attempts"
+    assert error == JOB_ERRORS["gave_up"]
     assert [key for key, _ in ledger_keys(owner, job_id)] == [
         f"debit:{job_id}",
         f"refund:{job_id}",
@@ -175,7 +180,7 @@ def test_a_job_delivered_too_often_is_dead_lettered_failed_and_refunded_once(
     assert lane.redis.xlen(stream) == 0
     assert lane.redis.xpending(stream, lane.queue.group)["pending"] == 0
     # Failing it again refunds nothing.
-    assert JobStore(worker.store.db).fail(message_of(owner, job_id), "again") == 0
+    assert JobStore(worker.store.db).fail(message_of(owner, job_id), "gave_up") == 0
 
 
 def test_a_job_of_a_dead_worker_is_reclaimed_and_completed_once(
@@ -210,7 +215,7 @@ def test_recording_a_result_twice_neither_duplicates_nor_reopens(
     assert store.complete(message, planned) is True
     assert store.complete(message, planned) is False  # no longer running
     assert store.start(message) == "succeeded"  # a late redelivery is skipped
-    assert store.fail(message, "late") == 0
+    assert store.fail(message, "gave_up") == 0
     assert owner("SELECT count(*) FROM images WHERE job_id = %s", (job_id,)) == [(2,)]
     assert job_status(owner, job_id) == ("succeeded", None)
     # The database refuses a backward move whoever asks.
