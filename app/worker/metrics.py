@@ -7,12 +7,12 @@ same metrics the API defines (SPEC §7); queue lengths and GPU memory are read a
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import torch
+from cachetools import TTLCache
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
 
 from app.core.metrics import CREDITS_REFUNDED, GENERATION_DURATION, QUEUE_LENGTH
@@ -41,20 +41,19 @@ class CachedLengths:
 
     def __init__(self, read: Callable[[], dict[str, int]], ttl: float = 1.0) -> None:
         self._read = read
-        self._ttl = ttl
         self._lock = threading.Lock()
-        self._at = float("-inf")
-        self._values: dict[str, float] = {}
+        self._cache: TTLCache[str, dict[str, float]] = TTLCache(maxsize=1, ttl=ttl)
 
     def get(self, tier: str) -> float:
         with self._lock:
-            if time.monotonic() - self._at > self._ttl:
+            values = self._cache.get("lengths")
+            if values is None:
                 try:
-                    self._values = {key: float(n) for key, n in self._read().items()}
+                    values = {key: float(n) for key, n in self._read().items()}
                 except Exception:  # a scrape must not fail because Redis is away
-                    self._values = {}
-                self._at = time.monotonic()
-            return self._values.get(tier, float("nan"))
+                    values = {}
+                self._cache["lengths"] = values
+            return values.get(tier, float("nan"))
 
 
 def serve_metrics(
