@@ -171,7 +171,8 @@ def test_secrets_manager_fills_what_the_environment_leaves_unset(
     document = {
         "JWT_SECRET": "j" * 40,
         "SESSION_SECRET": "from-the-secret-but-overridden-000000",
-        "LEMONSQUEEZY_VARIANTS": {"basic": "201"},
+        # Values are strings, as in the environment (Secrets Manager's key/value pairs).
+        "LEMONSQUEEZY_VARIANTS": json.dumps({"basic": "201"}),
         "NOT_A_SETTING": "ignored",
     }
     boto3.client(
