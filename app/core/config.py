@@ -102,6 +102,8 @@ class Settings(DatabaseSettings):
     lemonsqueezy_webhook_secret: SecretStr = SecretStr("changethis")
     lemonsqueezy_api_key: SecretStr = SecretStr("changethis")
     lemonsqueezy_store_id: str = ""
+    # Events from a store in test mode credit nothing unless this store is in test mode.
+    lemonsqueezy_test_mode: bool = False
     lemonsqueezy_api_url: str = "https://api.lemonsqueezy.com"
     # Product name (as the API's clients name it) -> Lemon Squeezy variant id, as JSON.
     lemonsqueezy_variants: dict[str, str] = Field(default_factory=dict)

@@ -9,6 +9,8 @@
 - ``jobs.error_code``: a stable code next to the user-facing ``error`` message.
 - ``auth_sessions_revoked`` and ``refresh_tokens_used``: revocation and single use of
   refresh tokens survive a Redis that lost its data.
+- A refunded purchase takes its credits back even when they were spent: the balance
+  may go negative through a refund entry (and only through one).
 
 Revision ID: 0002
 Revises: 0001
@@ -32,6 +34,8 @@ NEW_USER_OWNED = {
     "refresh_tokens_used": "SELECT, INSERT",
 }
 NOW = sa.text("now()")
+# Ledger kinds that take back what a refunded payment granted (app/ledger.py).
+REFUND_KINDS = "('purchase_refunded', 'subscription_refunded')"
 CREATE_JOB_ARGS = (
     "uuid, uuid, text[], integer, text, text, text, integer, integer, integer,"
     " double precision, bigint, integer"
@@ -44,6 +48,14 @@ def upgrade() -> None:
     q = f'"{schema}"'
 
     op.add_column("jobs", sa.Column("error_code", sa.Text), schema=schema)
+    op.drop_constraint("credits_never_negative", "users", schema=schema)
+    op.drop_constraint("balance_never_negative", "credit_ledger", schema=schema)
+    op.create_check_constraint(
+        "balance_never_negative",
+        "credit_ledger",
+        f"balance_after >= 0 OR kind IN {REFUND_KINDS}",
+        schema=schema,
+    )
     op.create_table(
         "auth_sessions_revoked",
         sa.Column("session_id", sa.Text, primary_key=True),
@@ -146,4 +158,9 @@ def downgrade() -> None:
     op.execute(f"DROP FUNCTION IF EXISTS {q}.create_job({CREATE_JOB_ARGS})")
     op.drop_table("refresh_tokens_used", schema=schema)
     op.drop_table("auth_sessions_revoked", schema=schema)
+    op.drop_constraint("balance_never_negative", "credit_ledger", schema=schema)
+    op.create_check_constraint(
+        "balance_never_negative", "credit_ledger", "balance_after >= 0", schema=schema
+    )
+    op.create_check_constraint("credits_never_negative", "users", "credits >= 0", schema=schema)
     op.drop_column("jobs", "error_code", schema=schema)

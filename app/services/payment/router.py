@@ -33,6 +33,11 @@ router = APIRouter(
     responses=errors(429, 503),
 )
 MAX_WEBHOOK_BYTES = 256 * 1024
+# Refund event -> (ledger key prefix of what the payment granted, kind of the take-back).
+REFUNDS = {
+    "order_refunded": ("order", "purchase_refunded"),
+    "subscription_payment_refunded": ("invoice", "subscription_refunded"),
+}
 
 
 class CheckoutRequest(BaseModel):
@@ -55,7 +60,7 @@ class LedgerEntryOut(BaseModel):
 
 class WebhookOut(BaseModel):
     status: Literal["processed", "duplicate", "ignored"]
-    credited: int = 0
+    credited: int = Field(default=0, description="credits added (negative: taken back)")
 
 
 class _CustomData(BaseModel):
@@ -65,6 +70,7 @@ class _CustomData(BaseModel):
 class _Meta(BaseModel):
     event_name: str = Field(min_length=1, max_length=100)
     custom_data: _CustomData
+    test_mode: bool = False
 
 
 class _Data(BaseModel):
@@ -198,10 +204,22 @@ def _handle(context: AppContext, session: Session, user: User, event: WebhookEve
     name, data = event.meta.event_name, event.data
     attributes = data.attributes
     variants = context.settings.lemonsqueezy_variants
+    if event.meta.test_mode and not context.settings.lemonsqueezy_test_mode:
+        # A test-mode purchase (fake card) must not credit a live store's user.
+        return WebhookOut(status="ignored")
+    if name in REFUNDS:
+        granted_key, kind = REFUNDS[name]
+        granted = ledger.granted(session, f"{granted_key}:{data.id}")
+        if granted is None:
+            return WebhookOut(status="ignored")  # it never granted anything
+        # Everything the payment granted, spent or not: the balance may go negative.
+        ledger.apply(session, user.id, -granted, f"{granted_key}-refund:{data.id}", kind)
+        return WebhookOut(status="processed", credited=-granted)
     if name == "order_created":
         first_item = attributes.get("first_order_item") or {}
         product = by_variant(variants, first_item.get("variant_id"))
-        if attributes.get("status") != "paid" or product is None or product.kind != "credits":
+        paid = attributes.get("status") == "paid" and _positive(attributes.get("total"))
+        if not paid or product is None or product.kind != "credits":
             # Subscription orders are credited by their invoice (subscription_payment_success).
             return WebhookOut(status="ignored")
         ledger.apply(session, user.id, product.credits, f"order:{data.id}", "purchase")
@@ -225,6 +243,14 @@ def _handle(context: AppContext, session: Session, user: User, event: WebhookEve
         user.subscription_status = subscription_status
         return WebhookOut(status="processed")
     return WebhookOut(status="ignored")
+
+
+def _positive(amount: object) -> bool:
+    """A total in cents above zero (a free order grants nothing)."""
+    try:
+        return int(str(amount)) > 0
+    except ValueError:
+        return False
 
 
 @router.get("/ledger", response_model=Page[LedgerEntryOut], responses=errors(401))
