@@ -129,3 +129,16 @@ class UsedRefreshToken(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
     session_id: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Subscription(Base):
+    """One Lemon Squeezy subscription as its latest event left it; ``event_at`` is that
+    event's own ``updated_at``, so an older event arriving late changes nothing."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    tier: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    event_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -294,3 +294,41 @@ def test_a_test_mode_store_takes_test_mode_orders(make_client, settings, user, o
 
     assert response.json() == {"status": "processed", "credited": 100}
     assert balance_and_ledger(owner, user.id)[0] == 150
+
+
+def sub_event(user, event: str, variant: str, status: str, sub_id: str, at: str):
+    return subscription(user.id, event, variant, status, sub_id, at)
+
+
+def test_a_late_older_event_does_not_undo_an_expiry(send, user, client):
+    sub_id = str(uuid.uuid4().int % 10**8)
+    send(sub_event(user, "subscription_created", "pro", "active", sub_id, "2026-01-01T00:00:00Z"))
+    send(sub_event(user, "subscription_expired", "pro", "expired", sub_id, "2026-03-01T00:00:00Z"))
+
+    late = send(
+        sub_event(user, "subscription_updated", "pro", "active", sub_id, "2026-02-01T00:00:00Z")
+    )
+
+    assert late.json()["status"] == "ignored"  # recorded, older than what we know
+    assert client.get("/api/users/me", headers=user.headers).json()["tier"] == "free"
+
+
+def test_an_old_subscription_expiring_leaves_the_paid_up_one(send, user, client):
+    basic, pro = (str(uuid.uuid4().int % 10**8) for _ in range(2))
+    send(sub_event(user, "subscription_created", "basic", "active", basic, "2026-01-01T00:00:00Z"))
+    send(sub_event(user, "subscription_created", "pro", "active", pro, "2026-02-01T00:00:00Z"))
+
+    send(sub_event(user, "subscription_expired", "basic", "expired", basic, "2026-02-02T00:00:00Z"))
+
+    assert client.get("/api/users/me", headers=user.headers).json()["tier"] == "pro"
+    # The Pro subscription's invoices still credit (no 409), each its own plan's allowance.
+    assert send(invoice(user.id, pro, f"inv-{uuid.uuid4().hex[:8]}")).json()["credited"] == 5000
+    assert send(invoice(user.id, basic, f"inv-{uuid.uuid4().hex[:8]}")).json()["credited"] == 1000
+
+
+def test_an_invoice_grants_its_own_plan_not_the_users_tier(send, user):
+    basic, pro = (str(uuid.uuid4().int % 10**8) for _ in range(2))
+    send(sub_event(user, "subscription_created", "basic", "active", basic, "2026-01-01T00:00:00Z"))
+    send(sub_event(user, "subscription_created", "pro", "active", pro, "2026-01-02T00:00:00Z"))
+
+    assert send(invoice(user.id, basic, f"inv-{uuid.uuid4().hex[:8]}")).json()["credited"] == 1000

@@ -65,6 +65,7 @@ def test_the_application_role_cannot_bypass_rls(as_app_role, database):
         "payment_events",
         "auth_sessions_revoked",
         "refresh_tokens_used",
+        "subscriptions",
     }
 
 

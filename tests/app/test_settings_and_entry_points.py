@@ -156,6 +156,7 @@ def test_alembic_upgrade_head_from_the_repo_root(database, owner):
         "jobs",
         "payment_events",
         "refresh_tokens_used",
+        "subscriptions",
         "users",
     ]
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()

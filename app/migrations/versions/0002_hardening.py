@@ -9,6 +9,8 @@
 - ``jobs.error_code``: a stable code next to the user-facing ``error`` message.
 - ``auth_sessions_revoked`` and ``refresh_tokens_used``: revocation and single use of
   refresh tokens survive a Redis that lost its data.
+- ``subscriptions``: each Lemon Squeezy subscription's own state, changed only by a
+  newer event (its ``updated_at``); the user's tier is the best active one.
 - A refunded purchase takes its credits back even when they were spent: the balance
   may go negative through a refund entry (and only through one).
 
@@ -30,6 +32,7 @@ depends_on = None
 
 CURRENT_USER = "NULLIF(current_setting('app.user_id', true), '')::uuid"
 NEW_USER_OWNED = {
+    "subscriptions": "SELECT, INSERT, UPDATE",
     "auth_sessions_revoked": "SELECT, INSERT",
     "refresh_tokens_used": "SELECT, INSERT",
 }
@@ -56,6 +59,19 @@ def upgrade() -> None:
         f"balance_after >= 0 OR kind IN {REFUND_KINDS}",
         schema=schema,
     )
+    op.create_table(
+        "subscriptions",
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column(
+            "user_id", UUID(as_uuid=True), sa.ForeignKey(f"{schema}.users.id"), nullable=False
+        ),
+        sa.Column("tier", sa.Text, nullable=False),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("event_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("tier IN ('basic', 'pro')", name="paid_tier"),
+        schema=schema,
+    )
+    op.create_index("subscriptions_user", "subscriptions", ["user_id"], schema=schema)
     op.create_table(
         "auth_sessions_revoked",
         sa.Column("session_id", sa.Text, primary_key=True),
@@ -158,6 +174,7 @@ def downgrade() -> None:
     op.execute(f"DROP FUNCTION IF EXISTS {q}.create_job({CREATE_JOB_ARGS})")
     op.drop_table("refresh_tokens_used", schema=schema)
     op.drop_table("auth_sessions_revoked", schema=schema)
+    op.drop_table("subscriptions", schema=schema)
     op.drop_constraint("balance_never_negative", "credit_ledger", schema=schema)
     op.create_check_constraint(
         "balance_never_negative", "credit_ledger", "balance_after >= 0", schema=schema

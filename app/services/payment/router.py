@@ -21,7 +21,7 @@ from app.api.context import AppContext
 from app.api.deps import AuthFirstRoute, ContextDep, CurrentUser, rate_limit
 from app.api.schemas import Limit, Offset, Page, errors, invalid
 from app.core.security import hmac_sha256_hex_matches
-from app.models import CreditEntry, PaymentEvent, User
+from app.models import CreditEntry, PaymentEvent, Subscription, User
 from app.services.payment.products import PAID_STATUSES, PRODUCTS, by_variant
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ router = APIRouter(
 )
 MAX_WEBHOOK_BYTES = 256 * 1024
 # Refund event -> (ledger key prefix of what the payment granted, kind of the take-back).
+TIER_RANK = {"basic": 1, "pro": 2}
 REFUNDS = {
     "order_refunded": ("order", "purchase_refunded"),
     "subscription_payment_refunded": ("invoice", "subscription_refunded"),
@@ -225,24 +226,72 @@ def _handle(context: AppContext, session: Session, user: User, event: WebhookEve
         ledger.apply(session, user.id, product.credits, f"order:{data.id}", "purchase")
         return WebhookOut(status="processed", credited=product.credits)
     if name == "subscription_payment_success":
-        if user.subscription_id != str(attributes.get("subscription_id")) or user.tier == "free":
+        plan = session.execute(
+            select(Subscription.tier).where(
+                Subscription.id == str(attributes.get("subscription_id")),
+                Subscription.user_id == user.id,
+            )
+        ).scalar_one_or_none()
+        if plan is None:
             # The subscription_created event has not arrived yet; Lemon Squeezy retries.
             raise HTTPException(
                 status.HTTP_409_CONFLICT, detail="subscription not known yet; retry later"
             )
-        allowance = next(p.credits for p in PRODUCTS.values() if p.tier == user.tier)
+        # The invoice's own plan, whatever else the user subscribes to.
+        allowance = next(p.credits for p in PRODUCTS.values() if p.tier == plan)
         ledger.apply(session, user.id, allowance, f"invoice:{data.id}", "subscription")
         return WebhookOut(status="processed", credited=allowance)
     if name.startswith("subscription_"):
         product = by_variant(variants, attributes.get("variant_id"))
-        if product is None or product.tier is None:
+        event_at = _timestamp(attributes.get("updated_at"))
+        if product is None or product.tier is None or event_at is None:
             return WebhookOut(status="ignored")
-        subscription_status = str(attributes.get("status", ""))
-        tier = product.tier if subscription_status in PAID_STATUSES else "free"
-        user.tier, user.subscription_id = tier, data.id
-        user.subscription_status = subscription_status
+        changed = session.execute(
+            insert(Subscription)
+            .values(
+                id=data.id,
+                user_id=user.id,
+                tier=product.tier,
+                status=str(attributes.get("status", "")),
+                event_at=event_at,
+            )
+            .on_conflict_do_update(
+                index_elements=["id"],
+                set_={
+                    "tier": product.tier,
+                    "status": str(attributes.get("status", "")),
+                    "event_at": event_at,
+                },
+                # Events may arrive in any order: only a newer one changes the state.
+                where=Subscription.event_at < event_at,
+            )
+            .returning(Subscription.id)
+        ).scalar_one_or_none()
+        if changed is None:
+            return WebhookOut(status="ignored")  # older than what we know (recorded only)
+        _set_tier_from_subscriptions(session, user)
         return WebhookOut(status="processed")
     return WebhookOut(status="ignored")
+
+
+def _set_tier_from_subscriptions(session: Session, user: User) -> None:
+    """The user's tier is that of their best paid-up subscription (free without one)."""
+    active = session.execute(
+        select(Subscription.id, Subscription.tier, Subscription.status).where(
+            Subscription.user_id == user.id, Subscription.status.in_(PAID_STATUSES)
+        )
+    ).all()
+    best = max(active, key=lambda row: TIER_RANK[row.tier], default=None)
+    user.tier = best.tier if best else "free"
+    user.subscription_id = best.id if best else None
+    user.subscription_status = best.status if best else None
+
+
+def _timestamp(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _positive(amount: object) -> bool:
