@@ -116,7 +116,9 @@ class Worker:
         self._stop = threading.Event()
         self._deadline = float("inf")
         self._next_reclaim = 0.0
-        self._next_sweep = 0.0
+        # The first sweep one period after start: a lost Redis is caught at once by its
+        # marker; the sweep is for the rarer message that never reached Redis.
+        self._next_sweep = time.monotonic() + options.requeue_sweep_seconds
         self._consuming = False
 
     @property
