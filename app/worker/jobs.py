@@ -34,7 +34,7 @@ def planned_images(message: JobMessage) -> list[PlannedImage]:
     images = []
     for index in range(message.num_images):
         image_id = uuid.uuid5(message.job_id, f"image-{index}")
-        images.append(PlannedImage(image_id, image_key(message.user_id, message.job_id, image_id)))
+        images.append(PlannedImage(image_id, image_key(image_id)))
     return images
 
 

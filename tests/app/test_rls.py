@@ -31,7 +31,7 @@ def two_users_with_jobs(client, make_user, owner):
                     uuid.uuid4(),
                     person.id,
                     job_id,
-                    f"images/{person.id}/{job_id}/{uuid.uuid4()}.png",
+                    f"images/{uuid.uuid4()}.png",
                 ),
             )
         owner(

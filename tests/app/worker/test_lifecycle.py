@@ -32,9 +32,14 @@ def ledger_keys(owner: Any, job_id: uuid.UUID) -> list[tuple[str, int]]:
     return [(key, amount) for key, amount in rows]
 
 
-def objects_of(s3: Any, user_id: uuid.UUID, job_id: uuid.UUID) -> list[str]:
-    listing = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"images/{user_id}/{job_id}/")
-    return sorted(item["Key"] for item in listing.get("Contents", []))
+def objects_of(s3: Any, owner: Any, job_id: uuid.UUID) -> list[str]:
+    """The job's objects in S3: of the keys its images get (opaque, derived from the job
+    id), those that exist."""
+    found = []
+    for image in planned_images(message_of(owner, job_id)):
+        listing = s3.list_objects_v2(Bucket=BUCKET, Prefix=image.s3_key)
+        found += [item["Key"] for item in listing.get("Contents", [])]
+    return sorted(found)
 
 
 def message_of(owner: Any, job_id: uuid.UUID) -> JobMessage:
@@ -71,6 +76,9 @@ def test_a_job_goes_queued_running_succeeded_and_its_png_decodes(
     assert body["error"] is None
     assert len(body["images"]) == 2
     for image in body["images"]:
+        # Opaque: the URL names neither the owner nor the job.
+        assert str(user.id) not in image["url"]
+        assert str(job_id) not in image["url"]
         # The URL the API hands out (presigned, served by moto) downloads a real PNG.
         with urllib.request.urlopen(image["url"], timeout=10) as response:  # noqa: S310
             data = response.read()
@@ -79,7 +87,7 @@ def test_a_job_goes_queued_running_succeeded_and_its_png_decodes(
         assert decoded.size == (64, 96)
     # Keys derived from the job id; the stream is empty and nothing is pending.
     planned = planned_images(message_of(owner, job_id))
-    assert objects_of(s3, user.id, job_id) == sorted(image.s3_key for image in planned)
+    assert objects_of(s3, owner, job_id) == sorted(image.s3_key for image in planned)
     assert lane.queue.lengths() == {"free": 0, "basic": 0, "pro": 0}
     assert lane.redis.xpending(lane.queue.stream("basic"), lane.queue.group)["pending"] == 0
     # Charged once, never refunded.
@@ -96,7 +104,7 @@ def test_the_same_seed_gives_the_same_bytes(make_user, submit, make_worker, owne
     assert [worker.run_once() for _ in range(3)] == ["succeeded"] * 3
 
     def png(job_id: uuid.UUID) -> bytes:
-        [key] = objects_of(s3, user.id, job_id)
+        [key] = objects_of(s3, owner, job_id)
         return png_of(s3, key)
 
     assert png(same[0]) == png(same[1])
@@ -115,7 +123,7 @@ def test_a_canceled_job_is_skipped_not_generated(
 
     assert rendered == []
     assert job_status(owner, job_id) == ("canceled", None)
-    assert objects_of(s3, user.id, job_id) == []
+    assert objects_of(s3, owner, job_id) == []
     assert lane.queue.lengths()["free"] == 0
     assert [key for key, _ in ledger_keys(owner, job_id)] == [
         f"debit:{job_id}",
@@ -197,7 +205,7 @@ def test_a_job_of_a_dead_worker_is_reclaimed_and_completed_once(
     assert worker.run_once() == "succeeded"
 
     assert job_status(owner, job_id)[0] == "succeeded"
-    assert len(objects_of(s3, user.id, job_id)) == 1
+    assert len(objects_of(s3, owner, job_id)) == 1
     assert owner("SELECT count(*) FROM images WHERE job_id = %s", (job_id,)) == [(1,)]
     assert [key for key, _ in ledger_keys(owner, job_id)] == [f"debit:{job_id}"]
 
@@ -252,7 +260,7 @@ def test_stopping_mid_job_past_the_grace_period_releases_it_for_immediate_reclai
     assert worker.run_once() == "abandoned"
     assert worker.stopping
     assert job_status(owner, job_id)[0] == "running"
-    assert objects_of(s3, user.id, job_id) == []
+    assert objects_of(s3, owner, job_id) == []
     # Released: another worker takes it over at once, whatever its idle threshold.
     [taken] = lane.queue.claim_stale("rescuer", "free", min_idle_ms=60_000)
     assert taken.message.job_id == job_id
