@@ -163,6 +163,7 @@ def test_a_job_delivered_too_often_is_dead_lettered_failed_and_refunded_once(
     lane.queue.read("crashed-1")
     for crashed in ("crashed-2", "crashed-3"):
         assert lane.queue.claim_stale(crashed, "free", min_idle_ms=0)
+    time.sleep(0.01)  # idle longer than the worker's 1 ms reclaim threshold
     rendered: list[int] = []
     worker = make_worker(
         on_step=lambda step, total: rendered.append(step),
@@ -308,7 +309,11 @@ def test_an_unreadable_entry_is_dead_lettered_and_the_next_job_still_runs(
 def test_the_loop_outlives_its_redis_going_away(make_worker, caplog):
     server = start_redis()
     client = redis.Redis.from_url(server.url, decode_responses=True, socket_timeout=2)
-    worker = make_worker(queue=JobQueue(client), block_ms=10)
+    queue = JobQueue(client)
+    # A queue in good health (a new, empty Redis would be recovered from the database).
+    queue.ensure_groups()
+    queue.end_recovery(completed=True)
+    worker = make_worker(queue=queue, block_ms=10)
     caplog.set_level("INFO", logger="app.worker.runner")
 
     def logged(text: str, times: int = 1) -> bool:
