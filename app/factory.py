@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
@@ -20,6 +21,7 @@ from app.api.context import AppContext
 from app.api.headers import SecurityHeadersMiddleware
 from app.api.schemas import errors
 from app.core.config import Settings, get_settings
+from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.metrics import HttpMetricsMiddleware
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ def create_app(
     ``settings`` default to the environment (validated here, i.e. at start-up).
     """
     settings = settings or get_settings()
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     context = AppContext.from_settings(settings)
 
     @asynccontextmanager
@@ -84,6 +87,7 @@ def create_app(
         )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(HttpMetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every line of a request has its id
     _add_error_handlers(app)
     return app
 

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.context import AppContext
+from app.core import logging as log_context
 from app.core.security import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, InvalidToken
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -86,6 +87,7 @@ def authenticate_request(request: Request, context: AppContext) -> Principal:
         )
         if not valid:
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail="CSRF token missing or invalid")
+    log_context.annotate(user_id=str(claims.user_id))
     return Principal(claims.user_id, claims.session_id)
 
 

@@ -47,7 +47,7 @@ Recovery (Redis is a cache of the queue; the ``jobs`` table is the truth)
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -79,6 +79,8 @@ class JobMessage:
     num_images: int
     cost: int
     enqueued_at: datetime
+    # The API request that created the job, for the worker's logs ("" when unknown).
+    request_id: str = ""
 
     def to_fields(self) -> dict[str, str]:
         return {
@@ -97,6 +99,7 @@ class JobMessage:
             "num_images": str(self.num_images),
             "cost": str(self.cost),
             "enqueued_at": self.enqueued_at.astimezone(UTC).isoformat(),
+            "request_id": self.request_id,
         }
 
     @classmethod
@@ -118,6 +121,7 @@ class JobMessage:
             num_images=int(fields["num_images"]),
             cost=int(fields["cost"]),
             enqueued_at=datetime.fromisoformat(fields["enqueued_at"]),
+            request_id=fields.get("request_id", ""),
         )
 
 
@@ -206,6 +210,19 @@ class JobQueue:
     def enqueue(self, message: JobMessage) -> str:
         fields = cast(Any, message.to_fields())
         return cast(str, self.redis.xadd(self.stream(message.tier), fields))
+
+    def enqueue_with(
+        self, message: JobMessage, extra: Callable[[redis.client.Pipeline], None]
+    ) -> str:
+        """XADD plus best-effort commands ``extra`` queues (a metric), in one round trip.
+        Only the XADD's failure raises: the others' errors are the caller's to ignore."""
+        pipeline = self.redis.pipeline(transaction=False)
+        pipeline.xadd(self.stream(message.tier), cast(Any, message.to_fields()))
+        extra(pipeline)
+        added = pipeline.execute(raise_on_error=False)[0]
+        if isinstance(added, Exception):
+            raise added
+        return cast(str, added)
 
     def lengths(self) -> dict[str, int]:
         """Unfinished entries per tier (consumers delete what they acknowledge)."""

@@ -35,6 +35,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from app.core import logging as log_context
 from app.core.job_errors import JobErrorCode
 from app.core.queue import PRIORITY, Delivery, JobQueue, is_missing_group
 from app.core.storage import ImageStorage
@@ -172,7 +173,13 @@ class Worker:
             if wait > 0 and not self.stopping:
                 self.queue.wait_for_new(wait)
             return None
-        return self.handle(delivery)
+        message = delivery.message
+        with log_context.bound(
+            request_id=message.request_id or None,
+            user_id=str(message.user_id),
+            job_id=str(message.job_id),
+        ):
+            return self.handle(delivery)
 
     def next_delivery(self) -> Delivery | None:
         """A stale entry of a dead worker first (it has waited longest), then a new entry

@@ -19,6 +19,8 @@ from app import ledger
 from app.api.context import AppContext
 from app.api.deps import AuthFirstRoute, ContextDep, CurrentUser, Principal, rate_limit
 from app.api.schemas import Limit, Offset, Page, PrintableText, errors, invalid
+from app.core import logging as log_context
+from app.core.activity import ActiveUsers
 from app.core.job_errors import JOB_ERRORS, JobErrorCode
 from app.core.metrics import CREDITS_CONSUMED, CREDITS_REFUNDED, GENERATION_REQUESTS
 from app.core.queue import JobMessage
@@ -157,9 +159,14 @@ def _create_generation(
         num_images=body.num_images,
         cost=price,
         enqueued_at=datetime.now(UTC),
+        request_id=log_context.current("request_id") or "",
     )
+    active_users = ActiveUsers(context.redis)
     try:
-        context.queue.enqueue(message)
+        # The active-users metric rides on the XADD's round trip.
+        context.queue.enqueue_with(
+            message, lambda pipeline: active_users.record_into(pipeline, principal.user_id, tier)
+        )
     except redis.RedisError as error:
         logger.exception("enqueue failed for job %s; failing and refunding it", job_id)
         _fail_and_refund(context, principal.user_id, job_id, price)
