@@ -87,9 +87,10 @@ class Database:
 
     def call(self, statement: str, params: dict[str, object]) -> Row[Any] | None:
         """One statement in its own implicit transaction (autocommit): one round trip, no
-        BEGIN/COMMIT. For database functions that scope themselves to a user."""
+        BEGIN/COMMIT. For database functions that scope themselves to a user. The statement
+        goes to the driver as written (psycopg's ``%(name)s`` parameters, no compilation)."""
         with self._autocommit.connect() as connection:
-            return connection.execute(text(statement), params).one_or_none()
+            return connection.exec_driver_sql(statement, params).one_or_none()
 
     def ping(self) -> None:
         with self.writer.connect() as connection:

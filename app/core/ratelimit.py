@@ -6,11 +6,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import redis
 from limits import RateLimitItemPerMinute
 from limits.storage import RedisStorage
 from limits.strategies import FixedWindowRateLimiter
+
+
+@lru_cache(maxsize=16)
+def _per_minute(limit: int) -> RateLimitItemPerMinute:
+    return RateLimitItemPerMinute(limit)
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,7 @@ class RateLimiter:
 
     def hit(self, scope: str, identity: str, limit: int) -> Decision:
         """Count one request for ``identity`` in its current one-minute window."""
-        item = RateLimitItemPerMinute(limit)
+        item = _per_minute(limit)
         if self._limiter.hit(item, self.prefix, scope, identity):
             return Decision(True, 0)
         reset_at = self._limiter.get_window_stats(item, self.prefix, scope, identity).reset_time

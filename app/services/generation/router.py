@@ -29,8 +29,9 @@ from app.services.generation.pricing import allowed_tiers, cost, limit_violation
 
 logger = logging.getLogger(__name__)
 CREATE_JOB = (
-    "SELECT outcome, tier, balance FROM create_job(:user_id, :job_id, :allowed, :price, :model,"
-    " :prompt, :negative_prompt, :width, :height, :steps, :guidance_scale, :seed, :num_images)"
+    "SELECT outcome, tier, balance FROM create_job(%(user_id)s, %(job_id)s, %(allowed)s,"
+    " %(price)s, %(model)s, %(prompt)s, %(negative_prompt)s, %(width)s, %(height)s, %(steps)s,"
+    " %(guidance_scale)s, %(seed)s, %(num_images)s)"
 )
 # Rate limits are per route here: POST counts its request in the same worker thread as
 # its database and queue work (one thread-pool hop instead of two on the hottest route).
