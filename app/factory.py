@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import Receive, Scope, Send
 
 from app.api import health
 from app.api.context import AppContext
@@ -68,9 +69,10 @@ def create_app(
         # 400: a body that cannot be parsed at all (FastAPI answers before validation).
         app.include_router(router, responses=errors(400))
 
-    # Authlib keeps the OAuth state (and nonce) in this short-lived signed cookie.
+    # Authlib keeps the OAuth state (and nonce) in this short-lived signed cookie; only
+    # the sign-in routes read it, so no other request pays for the middleware.
     app.add_middleware(
-        SessionMiddleware,
+        SignInSessions,
         secret_key=settings.session_secret.get_secret_value(),
         session_cookie=OAUTH_STATE_COOKIE,
         max_age=600,
@@ -90,6 +92,16 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)  # outermost: every line of a request has its id
     _add_error_handlers(app)
     return app
+
+
+class SignInSessions(SessionMiddleware):
+    """Starlette's signed-cookie sessions on the sign-in routes (``/api/auth/``) only."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/auth/"):
+            await super().__call__(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
