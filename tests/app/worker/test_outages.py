@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -148,3 +150,29 @@ def test_a_postgres_restart_during_the_render_keeps_the_result(
     assert worker.run_once() == "succeeded"
     assert steps == [0, 1]  # rendered once: the final commit did not fail
     succeeded_once(owner, [job])
+
+
+def health_of(port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except OSError:
+        return 0  # not listening yet
+
+
+def test_the_worker_process_reports_when_it_cannot_consume(
+    spawn_worker, redis_server, only_these_jobs
+):
+    worker = spawn_worker()
+    worker.wait_for(r"worker ready", timeout=90)
+    wait_until(lambda: health_of(worker.metrics_port) == 200, 30, "a ready worker")
+
+    redis_server.stop()
+    try:
+        wait_until(lambda: health_of(worker.metrics_port) == 503, 30, "an unready worker")
+    finally:
+        redis_server.start()
+
+    wait_until(lambda: health_of(worker.metrics_port) == 200, 60, "the worker ready again")
