@@ -37,6 +37,7 @@ REPLACED_BY: dict[str, tuple[str, ...]] = {
     "aws:backup/selection:Selection": ("*",),
     "aws:backup/vault:Vault": ("name", "kmsKeyArn"),
     "aws:backup/vaultNotifications:VaultNotifications": ("*",),
+    "aws:backup/vaultPolicy:VaultPolicy": ("backupVaultName",),
     "aws:budgets/budget:Budget": ("name", "namePrefix", "accountId"),
     "aws:cloudtrail/trail:Trail": ("name",),
     "aws:cloudfront/distribution:Distribution": (),
