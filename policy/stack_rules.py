@@ -84,17 +84,13 @@ def environments_keep_to_their_priority(
     args: StackValidationArgs, report_violation: ReportViolation
 ) -> None:
     """Guarantee 4: an environment's pods cannot take another environment's (or the
-    system's) priority class: a quota of zero pods scoped to those classes."""
-    own = {
-        _metadata(c).get("name")
-        for c in _of_type(args, "kubernetes:scheduling.k8s.io/v1:PriorityClass")
-    }
+    system's) priority class: a quota of zero pods scoped to every class but its own
+    (the classes are the platform's, so the namespace may leave one profile class open)."""
     every = {profile["priorityClass"]["name"] for profile in ENVIRONMENT_PROFILES.values()}
     for namespace in _of_type(args, "kubernetes:core/v1:Namespace"):
         metadata = _metadata(namespace)
         if ENVIRONMENT_LABEL not in (metadata.get("labels") or {}):
             continue
-        forbidden = (every - own) | set(SYSTEM_PRIORITY_CLASSES)
         blocked: set[str] = set()
         for quota in _of_type(args, "kubernetes:core/v1:ResourceQuota"):
             spec = quota.props.get("spec") or {}
@@ -108,9 +104,11 @@ def environments_keep_to_their_priority(
                     and expression.get("operator") == "In"
                 ):
                     blocked |= set(as_list(expression.get("values")))
-        missing = sorted(forbidden - blocked)
-        if missing:
-            report_violation(f"namespace {metadata.get('name')} may run pods at {missing}", None)
+        open_classes = sorted((every | set(SYSTEM_PRIORITY_CLASSES)) - blocked)
+        if len(set(open_classes) & every) > 1 or set(open_classes) & set(SYSTEM_PRIORITY_CLASSES):
+            report_violation(
+                f"namespace {metadata.get('name')} may run pods at {open_classes}", None
+            )
 
 
 def backup_vaults_have_a_policy(
