@@ -63,7 +63,7 @@ _CLUSTER_SCOPED = ("namespaces", "persistentvolumes", "ingressclasses", "ingress
 
 _SCOPE_VARIABLES = {
     "preview": f"'{DEPLOYER_GROUP_PREFIX}{PREVIEW_SCOPE}' in request.userInfo.groups",
-    "name": "object != null ? object.metadata.name : oldObject.metadata.name",
+    "name": "request.operation == 'DELETE' ? oldObject.metadata.name : object.metadata.name",
 }
 
 

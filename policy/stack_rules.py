@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
 from pulumi_policy import (
     EnforcementLevel,
     PolicyResource,
@@ -14,11 +15,13 @@ from pulumi_policy import (
 )
 
 from infra.config import ENVIRONMENT_PROFILES
-from policy.documents import as_list
+from policy.documents import as_list, known
 
 ENVIRONMENT_LABEL = "pingvas.io/environment"
 SYSTEM_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
 POD_IDENTITY_AGENT = ("169.254.170.23/32", 80)
+# A stack with its own cluster is a platform (shared, or a sandbox that creates one).
+CLUSTER_TYPES = ("eks:index:Cluster", "aws:eks/cluster:Cluster")
 BUCKET_COMPANIONS = {
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "a public access block",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
@@ -111,6 +114,35 @@ def environments_keep_to_their_priority(
             )
 
 
+def environments_deploy_as_their_deployer(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    """Guarantee 4: a stack on someone else's cluster reaches it only as a deployer role
+    (`aws eks get-token --role-arn`, components/deployers.py), never with the caller's
+    own identity (a platform admin's: cluster-admin) or a static credential."""
+    if any(_of_type(args, type_) for type_ in CLUSTER_TYPES):
+        return
+    for provider in _of_type(args, "pulumi:providers:kubernetes"):
+        kubeconfig = provider.props.get("kubeconfig")
+        if not known(kubeconfig):
+            continue
+        try:
+            config = yaml.safe_load(kubeconfig) if isinstance(kubeconfig, str) else kubeconfig
+        except yaml.YAMLError:
+            config = None
+        users = [entry.get("user") or {} for entry in (config or {}).get("users") or []]
+        assumes = bool(users) and all(
+            "--role-arn" in as_list((user.get("exec") or {}).get("args")) for user in users
+        )
+        static = [key for user in users for key in user if key != "exec"]
+        if not assumes or static:
+            report_violation(
+                f"kubernetes provider {provider.name} does not assume a deployer role"
+                + (f" (it carries {sorted(static)})" if static else ""),
+                provider.urn,
+            )
+
+
 def backup_vaults_have_a_policy(
     args: StackValidationArgs, report_violation: ReportViolation
 ) -> None:
@@ -148,6 +180,11 @@ STACK_POLICIES: list[StackValidationPolicy] = [
         "environments-keep-to-their-priority",
         "Environment namespaces block other environments' and system priority classes.",
         environments_keep_to_their_priority,
+    ),
+    _policy(
+        "environments-deploy-as-their-deployer",
+        "An environment's kubernetes provider assumes its deployer role, not cluster-admin.",
+        environments_deploy_as_their_deployer,
     ),
     _policy(
         "backup-vaults-have-a-policy",
