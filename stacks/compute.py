@@ -185,13 +185,22 @@ def build_deployers(
 
 def environment_kubernetes_provider(config: StackConfig, platform: PlatformOutputs) -> k8s.Provider:
     """Deploys into the platform's cluster as the environment's deployer role
-    (components/deployers.py): it can change only this environment's namespace."""
+    (components/deployers.py): it can change only this environment's namespace. A
+    sandbox that makes its own platform (`platform.create`) uses that platform's
+    kubeconfig: the cluster is its own."""
+    assert config.environment is not None
+    if config.environment.platform.create:
+        return k8s.Provider(
+            Naming(config.stack).name("k8s"),
+            kubeconfig=platform.kubeconfig,
+            enable_server_side_apply=True,
+        )
     scope = PREVIEW_SCOPE if config.is_ephemeral else config.stack
 
     def role_of(roles: dict[str, str]) -> str:
         if scope not in roles:
-            raise ValueError(
-                f"the platform has no deployer for {config.stack!r}; add it to "
+            raise pulumi.RunError(
+                f"the platform has no deployer for {config.stack}: add {config.stack} to "
                 "pingvas:aurora.schemaOwners on the platform stack"
             )
         return roles[scope]
