@@ -310,7 +310,7 @@ class Deployers(pulumi.ComponentResource):
                 ],
                 validations=rules.apply(
                     lambda pairs: [
-                        {"expression": expression, "message": message}
+                        admission.ValidationArgs(expression=expression, message=message)
                         for expression, message in pairs
                     ]
                 ),

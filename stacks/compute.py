@@ -3,6 +3,7 @@ each environment's tenancy on it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -197,7 +198,7 @@ def environment_kubernetes_provider(config: StackConfig, platform: PlatformOutpu
         )
     scope = PREVIEW_SCOPE if config.is_ephemeral else config.stack
 
-    def role_of(roles: dict[str, str]) -> str:
+    def role_of(roles: Mapping[str, pulumi.Input[str]]) -> pulumi.Input[str]:
         if scope not in roles:
             raise pulumi.RunError(
                 f"the platform has no deployer for {config.stack}: add {config.stack} to "
