@@ -280,10 +280,10 @@ class Deployers(pulumi.ComponentResource):
         rules = pulumi.Output.from_input(args.models_volume_handle).apply(
             lambda handle: deployer_scope_rules(environments, handle)
         )
-        policy = admission.ValidatingAdmissionPolicy(
+        _enforce(
             f"{name}-scope",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SCOPE_POLICY),
-            spec=admission.ValidatingAdmissionPolicySpecArgs(
+            SCOPE_POLICY,
+            admission.ValidatingAdmissionPolicySpecArgs(
                 failure_policy="Fail",
                 match_constraints=admission.MatchResourcesArgs(
                     resource_rules=[
@@ -315,9 +315,9 @@ class Deployers(pulumi.ComponentResource):
                     ]
                 ),
             ),
-            opts=on_cluster,
+            None,
+            on_cluster,
         )
-        _bind(f"{name}-scope", SCOPE_POLICY, None, policy, on_cluster)
 
     def _priority_policy(
         self, name: str, args: DeployersArgs, on_cluster: pulumi.ResourceOptions
@@ -325,10 +325,10 @@ class Deployers(pulumi.ComponentResource):
         admission = k8s.admissionregistration.v1
         own = {s.key: s.priority_class for s in args.scopes if s.key != PREVIEW_SCOPE}
         preview = next(s.priority_class for s in args.scopes if s.key == PREVIEW_SCOPE)
-        policy = admission.ValidatingAdmissionPolicy(
+        _enforce(
             f"{name}-priorities",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=PRIORITY_POLICY),
-            spec=admission.ValidatingAdmissionPolicySpecArgs(
+            PRIORITY_POLICY,
+            admission.ValidatingAdmissionPolicySpecArgs(
                 failure_policy="Fail",
                 match_constraints=admission.MatchResourcesArgs(
                     resource_rules=[
@@ -347,9 +347,9 @@ class Deployers(pulumi.ComponentResource):
                     )
                 ],
             ),
-            opts=on_cluster,
+            ENVIRONMENT_LABEL,
+            on_cluster,
         )
-        _bind(f"{name}-priorities", PRIORITY_POLICY, ENVIRONMENT_LABEL, policy, on_cluster)
 
     def _deployer(self, name: str, scope: DeployScope, args: DeployersArgs) -> aws.iam.Role:
         role_name = f"{name}-{scope.key}"
@@ -396,15 +396,22 @@ class Deployers(pulumi.ComponentResource):
         return role
 
 
-def _bind(
+def _enforce(
     name: str,
     policy_name: str,
+    spec: k8s.admissionregistration.v1.ValidatingAdmissionPolicySpecArgs,
     namespace_label: str | None,
-    policy: pulumi.Resource,
     on_cluster: pulumi.ResourceOptions,
 ) -> None:
+    """The policy and its Deny binding (to namespaces with `namespace_label`, or all)."""
     admission = k8s.admissionregistration.v1
-    k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+    policy = admission.ValidatingAdmissionPolicy(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name),
+        spec=spec,
+        opts=on_cluster,
+    )
+    admission.ValidatingAdmissionPolicyBinding(
         name,
         metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name),
         spec=admission.ValidatingAdmissionPolicyBindingSpecArgs(
