@@ -122,8 +122,10 @@ def deployer_scope_rules(
         (
             f"{resource} != 'ingressclassparams' || !({writing}) || ("
             f"{list(environments)}.exists(e, variables.name == 'pingvas-' + e + '-alb' && "
-            "has(object.spec.namespaceSelector) && object.spec.namespaceSelector == "
-            "{'matchLabels': {'kubernetes.io/metadata.name': e}}))",
+            "has(object.spec.namespaceSelector) && "
+            "!has(object.spec.namespaceSelector.matchExpressions) && "
+            "has(object.spec.namespaceSelector.matchLabels) && "
+            "object.spec.namespaceSelector.matchLabels == {'kubernetes.io/metadata.name': e}))",
             "an environment's ingress class admits only its own namespace",
         ),
         (

@@ -325,6 +325,11 @@ def test_ingress_classes_are_the_environments_own(shared: OfflineRun) -> None:
     opened = copy.deepcopy(own)
     opened["spec"]["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": "prod"}}
     assert refusals(spec, scope="dev", resource="ingressclassparams", obj=opened)
+    widened = copy.deepcopy(own)
+    widened["spec"]["namespaceSelector"]["matchExpressions"] = [
+        {"key": "pingvas.io/environment", "operator": "Exists"}
+    ]
+    assert refusals(spec, scope="dev", resource="ingressclassparams", obj=widened)
 
 
 def test_a_deployer_mounts_only_the_model_store_read_only(shared: OfflineRun) -> None:
