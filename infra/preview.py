@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from infra import offline
+import pulumi_offline as offline
 from infra.config import PROJECT, ConfigError, StackConfig, load_stack_config
 from infra.program import run
 

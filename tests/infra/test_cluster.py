@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components import chart_versions
-from infra.offline import OfflineRun, RecordedResource
+from pulumi_offline import OfflineRun, RecordedResource
 from tests.crds import crd_errors
 
 RELEASE = "kubernetes:helm.sh/v3:Release"

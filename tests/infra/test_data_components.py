@@ -13,7 +13,7 @@ import pytest
 from components.bucket import Bucket, BucketArgs, LifecycleRule
 from components.redis import Redis, RedisArgs
 from infra.config import ConfigError, RedisMode, load_stack_config
-from infra.offline import OfflineRun, fake_secret, run_offline
+from pulumi_offline import OfflineRun, fake_secret, run_offline
 from tests.infra.capture import run_capturing
 from tests.infra.conftest import explicit_aws
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.offline import OfflineRun, RecordedResource
+from pulumi_offline import OfflineRun, RecordedResource
 from tests.infra.conftest import run_stack
 
 QUOTAS = {
