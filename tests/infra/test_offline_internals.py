@@ -68,7 +68,15 @@ def test_only_the_internals_module_touches_sdk_internals() -> None:
     allowed = {REPO / "pulumi_offline" / "internals.py", Path(__file__).resolve()}
     offenders = [
         f"{source.relative_to(REPO)}: {match.group(0)}"
-        for folder in ("infra", "stacks", "components", "policy", "pulumi_offline", "tests")
+        for folder in (
+            "infra",
+            "stacks",
+            "components",
+            "policy",
+            "pulumi_offline",
+            "examples",
+            "tests",
+        )
         for source in sorted((REPO / folder).rglob("*.py"))
         if source not in allowed
         for match in pattern.finditer(source.read_text())
