@@ -6,6 +6,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.karpenter import Karpenter, KarpenterArgs
+from components.tenancy import pod_security_labels
 
 # Your cluster's (the cluster example's outputs). Kubernetes objects go through the
 # current kubectl context, which must point at it.
@@ -15,6 +16,11 @@ CLUSTER_SECURITY_GROUP_ID = "sg-0a1b2c3d4e5f60007"
 
 aws_provider = aws.Provider("aws", region="us-east-1")
 kubernetes = k8s.Provider("cluster")
+namespace = k8s.core.v1.Namespace(
+    "karpenter",
+    metadata=k8s.meta.v1.ObjectMetaArgs(name="karpenter", labels=pod_security_labels("restricted")),
+    opts=pulumi.ResourceOptions(provider=kubernetes),
+)
 karpenter = Karpenter(
     "example",
     KarpenterArgs(
@@ -22,7 +28,7 @@ karpenter = Karpenter(
         cluster_endpoint=CLUSTER_ENDPOINT,
         cluster_security_group_id=CLUSTER_SECURITY_GROUP_ID,
         kubernetes_provider=kubernetes,
-        namespace="karpenter",
+        namespace=namespace.metadata.name,
         region="us-east-1",
         gpu_instance_types=["g4dn.xlarge", "g4dn.2xlarge"],
         gpu_limit=4,
