@@ -1,5 +1,6 @@
 """An environment's ALB ingress class: one internet-facing ALB for every Ingress of the
-`staging` namespace, with its certificate, the WAF ACL, TLS 1.2+ and access logs."""
+`staging` namespace (by its name label), with its certificate, the WAF ACL, TLS 1.2+ and
+access logs."""
 
 import pulumi
 import pulumi_aws as aws
@@ -19,7 +20,7 @@ AlbIngressClass(
     IngressClassArgs(
         class_name="pingvas-staging-alb",
         group_name="pingvas-staging",
-        namespace="staging",
+        namespace_labels={"kubernetes.io/metadata.name": "staging"},
         certificate_arn=CERTIFICATE_ARN,
         waf_acl_arn=WAF_ACL_ARN,
         logs_bucket_name=LOGS_BUCKET,
