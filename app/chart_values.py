@@ -253,6 +253,14 @@ class Ingress(_Values):
     class_name: Annotated[OptionalDnsLabel, Field(description="The environment's ALB class.")]
     group_name: Annotated[OptionalDnsLabel, Field(description="The ALB group of every Ingress.")]
     host: Annotated[OptionalDnsName, Field(description="The API's hostname; required.")]
+    security_group_id: Annotated[
+        str,
+        Field(
+            pattern=r"^(sg-[0-9a-f]+)?$",
+            description="The network's ALB group for the load balancer; empty on previews, "
+            "which join the platform's shared ALB.",
+        ),
+    ]
 
 
 class Queue(_Values):
@@ -287,9 +295,9 @@ class Worker(_Values):
 
 class Migrations(_Values):
     enabled: Annotated[bool, Field(description="The pre-install/pre-upgrade hook Job.")]
-    master_secret_arn: Annotated[
+    schema_owner_secret_arn: Annotated[
         OptionalSecretArn,
-        Field(description="The Aurora cluster's RDS-managed master secret; required."),
+        Field(description="The environment's schema owner (never Aurora's master); required."),
     ]
     working_dir: Annotated[AbsolutePath, Field(description="Where alembic.ini is in the image.")]
     active_deadline_seconds: Annotated[

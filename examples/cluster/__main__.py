@@ -17,6 +17,7 @@ cluster = Cluster(
     "example",
     ClusterArgs(
         version="1.35",
+        region="us-east-1",
         vpc_id=VPC_ID,
         private_subnet_ids=PRIVATE_SUBNET_IDS,
         system_subnet_ids=PRIVATE_SUBNET_IDS,

@@ -15,6 +15,7 @@ dns = Dns(
     "example",
     DnsArgs(
         domain="staging.example.com",
+        region="us-east-1",
         existing_zone_id=None,  # or your registrar-delegated zone's id
         cluster_name=CLUSTER_NAME,
         kubernetes_provider=kubernetes,

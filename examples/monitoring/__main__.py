@@ -12,6 +12,7 @@ from components.monitoring import Monitoring, MonitoringArgs
 # current kubectl context.
 CLUSTER_NAME = "pingvas-example"
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:pingvas-example-operations"
+EXTERNAL_SECRETS_ROLE_ARN = "arn:aws:iam::123456789012:role/pingvas-example-external-secrets"
 TOPIC_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f"
 
 aws_provider = aws.Provider("aws", region="us-east-1")
@@ -32,6 +33,7 @@ monitoring = Monitoring(
         sns_topic_arn=TOPIC_ARN,
         sns_key_arn=TOPIC_KEY_ARN,
         # JSON with the Slack webhook and the SNS receiver's keys, made by you.
+        external_secrets_role_arn=EXTERNAL_SECRETS_ROLE_ARN,
         receivers_secret_name="pingvas-example-alert-receivers",  # noqa: S106 (a name)
     ),
     opts=pulumi.ResourceOptions(providers=[aws_provider]),

@@ -4,7 +4,7 @@ automatic failover, TLS with a generated AUTH token kept in Secrets Manager."""
 import pulumi
 import pulumi_aws as aws
 
-from components.redis import Redis, RedisArgs
+from components.managed_redis import ManagedRedis, ManagedRedisArgs
 from infra.config import RedisMode
 
 # Your VPC's private subnets and the group that admits Redis from the nodes.
@@ -12,9 +12,9 @@ PRIVATE_SUBNET_IDS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
 REDIS_SECURITY_GROUP_ID = "sg-0a1b2c3d4e5f60005"
 
 aws_provider = aws.Provider("aws", region="us-east-1")
-redis = Redis(
+redis = ManagedRedis(
     "example",
-    RedisArgs(
+    ManagedRedisArgs(
         mode=RedisMode.REPLICATED,
         replication_group_id="pingvas-example-redis",
         secret_name="pingvas-example-redis",  # noqa: S106 (a name, not a secret)
@@ -26,5 +26,5 @@ redis = Redis(
     ),
     opts=pulumi.ResourceOptions(providers=[aws_provider]),
 )
-pulumi.export("url", redis.url)
-pulumi.export("secretArn", redis.secret_arn)
+pulumi.export("address", redis.endpoint.address)
+pulumi.export("secretArn", redis.endpoint.credentials.secrets_manager_arn)
