@@ -18,7 +18,7 @@ from components.deployers import (
     PRIORITY_POLICY,
     SCOPE_POLICY,
 )
-from infra.offline import OfflineRun, RecordedResource
+from pulumi_offline import OfflineRun, RecordedResource
 from tests.chart.conftest import release_values, render
 from tests.infra.conftest import run_stack
 
