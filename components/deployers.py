@@ -63,7 +63,9 @@ _CLUSTER_SCOPED = ("namespaces", "persistentvolumes", "ingressclasses", "ingress
 
 _SCOPE_VARIABLES = {
     "preview": f"'{DEPLOYER_GROUP_PREFIX}{PREVIEW_SCOPE}' in request.userInfo.groups",
-    "name": "request.operation == 'DELETE' ? oldObject.metadata.name : object.metadata.name",
+    # What the request is about: the object, or for a DELETE the one it removes.
+    "subject": "request.operation == 'DELETE' ? oldObject : object",
+    "name": "variables.subject.metadata.name",
 }
 
 
@@ -129,14 +131,18 @@ def deployer_scope_rules(
             "an environment's ingress class admits only its own namespace",
         ),
         (
+            f"{resource} != 'persistentvolumes' || ("
+            "has(variables.subject.spec.claimRef) && "
+            "has(variables.subject.spec.claimRef.namespace) && "
+            f"({in_scope('variables.subject.spec.claimRef.namespace')}))",
+            "a deployer makes, changes or deletes only volumes claimed from its namespace",
+        ),
+        (
             f"{resource} != 'persistentvolumes' || !({writing}) || ("
-            "has(object.spec.claimRef) && has(object.spec.claimRef.namespace) && "
-            f"({in_scope('object.spec.claimRef.namespace')}) && "
             f"has(object.spec.csi) && object.spec.csi.driver == '{EFS_DRIVER}' && "
             f"object.spec.csi.volumeHandle == '{models_volume_handle}' && "
             "has(object.spec.csi.readOnly) && object.spec.csi.readOnly == true)",
-            "a persistent volume is the model store's read-only access point, "
-            "claimed from the deployer's namespace",
+            "a persistent volume is the model store's read-only access point",
         ),
     ]
 

@@ -49,9 +49,16 @@ def spec_of(shared: OfflineRun, name: str) -> dict[str, Any]:
     return spec
 
 
-def _evaluate(expression: str, context: dict[str, Any]) -> Any:
+def _evaluate(
+    expression: str, context: dict[str, Any], variables: dict[str, Any] | None = None
+) -> Any:
     environment = celpy.Environment()
-    return environment.program(environment.compile(expression)).evaluate(celpy.json_to_cel(context))
+    activation = celpy.json_to_cel(context)
+    if variables is not None:  # already CEL values
+        activation[celpy.celtypes.StringType("variables")] = celpy.celtypes.MapType(
+            {celpy.celtypes.StringType(key): value for key, value in variables.items()}
+        )
+    return environment.program(environment.compile(expression)).evaluate(activation)
 
 
 def refusals(
@@ -83,16 +90,11 @@ def refusals(
         assert _evaluate(condition["expression"], context)
     variables: dict[str, Any] = {}
     for variable in spec["variables"]:
-        value = _evaluate(variable["expression"], {**context, "variables": variables})
-        # Back to plain values: the activation is built from JSON-like data again.
-        variables[variable["name"]] = (
-            bool(value) if isinstance(value, celpy.celtypes.BoolType) else str(value)
-        )
-    context["variables"] = variables
+        variables[variable["name"]] = _evaluate(variable["expression"], context, variables)
     return [
         rule["message"]
         for rule in spec["validations"]
-        if not bool(_evaluate(rule["expression"], context))
+        if not bool(_evaluate(rule["expression"], context, variables))
     ]
 
 
@@ -347,6 +349,13 @@ def test_a_deployer_mounts_only_the_model_store_read_only(shared: OfflineRun) ->
     foreign_claim["spec"]["claimRef"]["namespace"] = "prod"
     for bad in (host_path, writable, other_volume, foreign_claim):
         assert refusals(spec, scope="dev", resource="persistentvolumes", obj=bad)
+    # Nor may it delete another environment's volume.
+    (prod_volume,) = render("prod", release_values("prod")).of_kind("PersistentVolume")
+    for scope, admitted in (("dev", False), ("pr", False), ("prod", True)):
+        found = refusals(
+            spec, scope=scope, resource="persistentvolumes", operation="DELETE", old=prod_volume
+        )
+        assert (found == []) is admitted, scope
 
 
 @pytest.mark.parametrize(
