@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from infra.offline import SECRET
+from pulumi_offline import SECRET
 
 # Inputs that force a replacement, for every provider resource type the program creates:
 # the provider's `forceNew` / `replaceOnChanges` properties that we set. A path matches a

@@ -29,7 +29,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infra import diff, offline, timing
+import pulumi_offline as offline
+from infra import diff, timing
 from infra.config import (
     PROJECT,
     ConfigError,

@@ -14,7 +14,7 @@ from components.deploy_roles import (
     GITHUB_ISSUER,
     STS_AUDIENCE,
 )
-from infra.offline import OfflineRun
+from pulumi_offline import OfflineRun
 from tests.infra.conftest import run_stack
 from tests.infra.iam_eval import Request, allowed
 

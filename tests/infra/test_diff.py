@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from infra import diff, preview
-from infra.offline import SECRET, OfflineRun
+from pulumi_offline import SECRET, OfflineRun
 from tests.infra.conftest import run_stack
 
 SUBNET = "aws:ec2/subnet:Subnet"

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from infra.offline import OfflineRun, RecordedResource
 from infra.policy_check import stack_args, validation_args
 from policy import baseline_rules as baseline
 from policy import isolation_rules as isolation
 from policy import rules, stack_rules
 from policy.documents import UNKNOWN
+from pulumi_offline import OfflineRun, RecordedResource
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -734,6 +734,37 @@ def test_environments_keep_to_their_priority() -> None:
     assert "prod-high" in stack_found(rule, namespace, own, quota(["dev-low"]))[0]
     every = ["dev-low", "prod-high", "system-cluster-critical", "system-node-critical"]
     assert stack_found(rule, namespace, own, quota(every)) == []
+
+
+def kubeconfig(user: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "clusters": [{"name": "eks", "cluster": {"server": "https://eks.example"}}],
+            "users": [{"name": "u", "user": user}],
+        }
+    )
+
+
+def test_environments_deploy_as_their_deployer() -> None:
+    def provider(user: dict[str, Any]) -> RecordedResource:
+        return resource("pulumi:providers:kubernetes", {"kubeconfig": kubeconfig(user)}, name="k8s")
+
+    get_token = ["eks", "get-token", "--cluster-name", "eks"]
+    # The platform's own kubeconfig: the caller's identity, a cluster admin.
+    admin = provider({"exec": {"command": "aws", "args": get_token}})
+    token = provider({"token": "abc", "exec": {"command": "aws", "args": get_token}})
+    deployer = provider(
+        {"exec": {"command": "aws", "args": [*get_token, "--role-arn", "arn:aws:iam::1:role/d"]}}
+    )
+    rule = stack_rules.environments_deploy_as_their_deployer
+    assert "does not assume a deployer role" in stack_found(rule, admin)[0]
+    assert "token" in stack_found(rule, token)[0]
+    assert stack_found(rule, deployer) == []
+    # A stack with its own cluster is a platform: its provider is the cluster's admin.
+    cluster = resource("eks:index:Cluster", {"name": "eks"}, name="eks")
+    assert stack_found(rule, admin, cluster) == []
+    unknown = resource("pulumi:providers:kubernetes", {"kubeconfig": UNKNOWN}, name="k8s")
+    assert stack_found(rule, unknown) == []
 
 
 def test_backup_vaults_have_a_policy() -> None:
