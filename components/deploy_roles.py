@@ -491,6 +491,14 @@ def deploy_policy(
             "Action": "route53:GetChange",
             "Resource": "*",
         },
+        {
+            # Into the cluster as the scope's deployer (components/deployers.py), whose EKS
+            # access entry is scoped to the scope's namespaces.
+            "Sid": "BecomeTheScopesClusterDeployer",
+            "Effect": "Allow",
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Resource": f"arn:aws:iam::{account_id}:role/pingvas-shared-deployer-{scope.key}",
+        },
     ]
     if scope.record_names_denied:
         records.append(

@@ -88,6 +88,7 @@ REPLACED_BY: dict[str, tuple[str, ...]] = {
     "aws:efs/fileSystemPolicy:FileSystemPolicy": ("fileSystemId",),
     "aws:efs/mountTarget:MountTarget": ("fileSystemId", "subnetId", "ipAddress"),
     "aws:eks/accessEntry:AccessEntry": ("clusterName", "principalArn", "type"),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": ("*",),
     "aws:eks/addon:Addon": ("clusterName", "addonName"),
     "aws:eks/nodeGroup:NodeGroup": (
         "clusterName",
