@@ -1,7 +1,8 @@
 """The image CDN (SPEC §1, §4): CloudFront in front of an environment's images bucket,
 serving `GET /images/*` over HTTPS only, compressed, to URLs signed by a trusted key
-group's key (when given), reading the bucket through Origin Access Control. The bucket's policy (components/bucket.py, `ReadGrant`) lets only this
-distribution read, and only under the images prefix."""
+group's key (when given), reading the bucket through Origin Access Control. The bucket's
+policy (components/bucket.py, `ReadGrant`) lets only this distribution read, and only
+under the images prefix."""
 
 from __future__ import annotations
 

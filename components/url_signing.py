@@ -45,6 +45,4 @@ class UrlSigningKey(pulumi.ComponentResource):
         self.key_group_id = key_group.id
         self.public_key_pem = key.public_key_pem
         self.private_key_pem = pulumi.Output.secret(key.private_key_pem)
-        self.register_outputs(
-            {"key_pair_id": self.key_pair_id, "key_group_id": self.key_group_id}
-        )
+        self.register_outputs({"key_pair_id": self.key_pair_id, "key_group_id": self.key_group_id})
