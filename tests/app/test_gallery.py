@@ -98,13 +98,6 @@ def test_delete_in_a_versioned_bucket_leaves_no_version(moto_server, s3):
     assert remaining == ["images/a.png.keep"]
 
 
-def test_cdn_urls_when_image_base_url_is_set(moto_server):
-    storage = ImageStorage(
-        BUCKET, "us-east-1", moto_server.url, public_base_url="https://cdn.example/"
-    )
-    assert storage.url("images/u/j/i.png") == "https://cdn.example/images/u/j/i.png"
-
-
 def test_bad_image_ids_are_422(client, user):
     assert client.get("/api/images/123", headers=user.headers).status_code == 422
     assert client.get("/api/images?limit=0", headers=user.headers).status_code == 422
