@@ -454,8 +454,12 @@ def test_configuration_comes_from_the_environments_secrets(
         assert env["S3_BUCKET"] == out["imagesBucketName"]
         if "imagesHostname" in out["edge"]:  # a CDN; pr-<N> has none and presigns URLs
             assert env["IMAGE_BASE_URL"] == f"https://{out['edge']['imagesHostname']}"
+            # Its URLs are signed with this key (the private half: `pingvas-app`).
+            assert env["CLOUDFRONT_KEY_PAIR_ID"] == out["cdnKeyPairId"]
+            assert env["CLOUDFRONT_DISTRIBUTION_ID"] == out["cdnDistributionId"]
         else:
             assert "IMAGE_BASE_URL" not in env
+            assert "CLOUDFRONT_KEY_PAIR_ID" not in env
         assert env["REDIS_URL"] == {"secretKeyRef": {"name": redis_secret, "key": "REDIS_URL"}}
     externals = {e["metadata"]["name"]: e for e in render.of_kind("ExternalSecret")}
     if "redisSecretArn" in out:  # ElastiCache: the URL with its AUTH token, synced
