@@ -21,11 +21,10 @@ from pydantic import SecretStr, ValidationError
 from app.core.cdn import SignedCdn
 from app.core.config import Settings
 from app.core.storage import ImageStorage, image_key
-from tests.app.conftest import BUCKET
+from tests.app.conftest import BUCKET, PNG
 
 TTL = 900
 BASE_URL = "https://images.dev.pingvas.example"
-PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 10
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +159,7 @@ def distribution_id(moto_server) -> str:
 
 
 def test_delete_invalidates_the_image_on_the_cdn(
-    make_client, make_user, owner, s3, moto_server, key_pair, distribution_id
+    make_client, user, store_image, moto_server, key_pair, distribution_id
 ):
     pem, public_key = key_pair
     client = make_client(
@@ -170,18 +169,8 @@ def test_delete_invalidates_the_image_on_the_cdn(
         cloudfront_distribution_id=distribution_id,
         image_url_ttl_seconds=TTL,
     )
-    user = make_user()
-    job_id = client.post(
-        "/api/generations", headers=user.headers, json={"prompt": "g", "model": "tiny-sd"}
-    ).json()["id"]
-    image_id = uuid.uuid4()
-    key = image_key(image_id)
-    s3.put_object(Bucket=BUCKET, Key=key, Body=PNG, ContentType="image/png")
-    owner(
-        "INSERT INTO images (id, user_id, job_id, s3_key, width, height)"
-        " VALUES (%s, %s, %s, %s, 512, 512)",
-        (image_id, user.id, job_id, key),
-    )
+    image_id, _ = store_image(user)
+    key = image_key(uuid.UUID(image_id))
 
     url = client.get(f"/api/images/{image_id}", headers=user.headers).json()["url"]
     assert abs(verify(url, public_key) - (time.time() + TTL)) <= 5
