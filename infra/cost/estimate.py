@@ -83,9 +83,7 @@ def estimate(
     result = Estimate()
     for document in documents:
         platform = _platform(document, documents, platform_of)
-        context = rules.Context(
-            stack=document["stack"], document=document, usage=usage, prices=prices, platform=platform
-        )
+        context = rules.Context(document["stack"], document, usage, prices, platform)
         for resource in document["resources"]:
             priced = rules.price_resource(resource, context)
             if isinstance(priced, Unpriced):
@@ -118,14 +116,12 @@ def _free_tier_credits(lines: list[Line], usage: Usage, prices: PriceTable) -> l
         ("data transfer out (US/Europe)", account.cloudfront_free_tier_gb, 1.0),
         ("HTTPS requests", account.cloudfront_free_tier_requests_millions, 100.0),
     ):
-        used = sum(line.quantity for line in lines if line.service == "CloudFront" and line.item == item)
+        charged = [line for line in lines if line.service == "CloudFront" and line.item == item]
+        used = sum(line.quantity for line in charged)
         credited = min(used, allowance * unit_scale)
         if credited <= 0:
             continue
-        price_key = next(
-            line.price_key for line in lines if line.service == "CloudFront" and line.item == item
-        )
-        price = prices.get(price_key)
+        price = prices.get(charged[0].price_key)
         credits.append(
             Line(
                 stack=ACCOUNT,

@@ -36,7 +36,8 @@ def as_text(result: Estimate) -> str:
         out += [_line(line) for line in result.lines if line.stack == stack]
         out.append(f"  subtotal {stack}: {money(subtotals[stack])}")
     out += ["", "by service:"]
-    out += [f"  {service:<18} {money(amount):>11}" for service, amount in result.by_service().items()]
+    services = result.by_service()
+    out += [f"  {service:<18} {money(amount):>11}" for service, amount in services.items()]
     out += ["", f"total: {money(result.total)} a month"]
     not_priced = [entry for entry in result.unpriced if entry.status == "not priced"]
     if not_priced:
@@ -49,12 +50,15 @@ def as_text(result: Estimate) -> str:
     free = Counter((e.type, e.reason) for e in result.unpriced if e.status == "free")
     if free:
         out += ["", "free:"]
-        out += [f"  {count:4d}  {type_token}: {reason}" for (type_token, reason), count in sorted(free.items())]
+        for (type_token, reason), count in sorted(free.items()):
+            out.append(f"  {count:4d}  {type_token}: {reason}")
     for stack in result.ephemeral_stacks():
         dominant = ", ".join(
-            f"{line.item} {money(line.monthly * 24 / HOURS_PER_MONTH)}" for line in result.dominant(stack)
+            f"{line.item} {money(line.monthly * 24 / HOURS_PER_MONTH)}"
+            for line in result.dominant(stack)
         )
-        out += ["", f"{stack}: {money(result.per_day(stack))} a day at zero traffic; most: {dominant}"]
+        per_day = money(result.per_day(stack))
+        out += ["", f"{stack}: {per_day} a day at zero traffic; most: {dominant}"]
     if result.gpu_image_costs:
         out += ["", "GPU cost per 1,000 images (SD 1.5, 512 px, 30 steps, batch 1):"]
         for cost in result.gpu_image_costs:
@@ -63,8 +67,8 @@ def as_text(result: Estimate) -> str:
                 continue
             out.append(
                 f"  {cost.instance_type:<14} {cost.gpu:<5} {cost.images_per_second:.3f} images/s  "
-                f"spot {money(cost.spot_per_1000 or 0)}  on-demand {money(cost.on_demand_per_1000 or 0)}"
-                f"  ({cost.source})"
+                f"spot {money(cost.spot_per_1000 or 0)}  "
+                f"on-demand {money(cost.on_demand_per_1000 or 0)}  ({cost.source})"
             )
     return "\n".join(out)
 
@@ -80,7 +84,6 @@ def diff_as_text(changes: list[Change], base: Estimate, head: Estimate) -> str:
     if not changes:
         out.append("  no change")
     delta = round(head.total - base.total, 2)
-    out.append(
-        f"total: {money(base.total)} -> {money(head.total)} ({'+' if delta >= 0 else ''}{money(delta)})"
-    )
+    sign = "+" if delta >= 0 else ""
+    out.append(f"total: {money(base.total)} -> {money(head.total)} ({sign}{money(delta)})")
     return "\n".join(out)

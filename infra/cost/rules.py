@@ -132,7 +132,8 @@ class Context:
         hourly: bool | None = None,
         bounds: tuple[float, float] | None = None,
     ) -> Line:
-        units = HOURS_PER_MONTH if (price.unit.endswith("hour") if hourly is None else hourly) else 1
+        per_hour = price.unit.endswith("hour") if hourly is None else hourly
+        units = HOURS_PER_MONTH if per_hour else 1
         return Line(
             stack=self.stack,
             resource=resource["name"],
@@ -217,10 +218,9 @@ def node_pool(resource: Resource, context: Context) -> list[Line] | Unpriced:
     spec = resource["inputs"]["spec"]
     gpu_limit = spec.get("limits", {}).get("nvidia.com/gpu")
     if gpu_limit is None:
-        return _unpriced(
-            resource, context, "elsewhere", "its nodes are priced in the stacks whose pods run there"
-        )
-    requirements = {r["key"]: r["values"] for r in spec["template"]["spec"]["requirements"]}
+        reason = "its nodes are priced in the stacks whose pods run there"
+        return _unpriced(resource, context, "elsewhere", reason)
+    requirements = _requirements(resource)
     types = requirements["node.kubernetes.io/instance-type"]
     capacities = requirements.get("karpenter.sh/capacity-type", ["on-demand"])
     usage = context.usage.platform
@@ -250,7 +250,8 @@ def node_pool(resource: Resource, context: Context) -> list[Line] | Unpriced:
         )
     node_class = _node_class(context, spec["template"]["spec"]["nodeClassRef"]["name"])
     if node_class is not None:
-        size = _gibibytes(node_class["inputs"]["spec"]["blockDeviceMappings"][0]["ebs"]["volumeSize"])
+        volume = node_class["inputs"]["spec"]["blockDeviceMappings"][0]["ebs"]
+        size = _gibibytes(volume["volumeSize"])
         lines.append(_root_volumes(resource, context, nodes, size, 0, float(gpu_limit)))
     return lines
 
@@ -318,8 +319,8 @@ def _gpu_workers(resource: Resource, context: Context, low: int, high: int) -> l
     ]
     if not pools:
         return []
-    requirements = pools[0]["inputs"]["spec"]["template"]["spec"]["requirements"]
-    types = next(r["values"] for r in requirements if r["key"] == "node.kubernetes.io/instance-type")
+    requirements = _requirements(pools[0])
+    types = requirements["node.kubernetes.io/instance-type"]
     price = min((context.prices.ec2_hour(t, "spot") for t in types), key=_hourly)
     return [
         context.charge(
@@ -380,11 +381,10 @@ def _general_pool(
     ]
     if not pools:
         raise LookupError("no general node pool in the platform to run these pods")
-    requirements = {
-        r["key"]: r["values"] for r in pools[0]["inputs"]["spec"]["template"]["spec"]["requirements"]
-    }
+    requirements = _requirements(pools[0])
     arch = requirements.get("kubernetes.io/arch", ["amd64"])[0]
-    capacity = "spot" if "spot" in requirements.get("karpenter.sh/capacity-type", []) else "on-demand"
+    spot = "spot" in requirements.get("karpenter.sh/capacity-type", [])
+    capacity = "spot" if spot else "on-demand"
     usage = context.usage.platform
     instance_type = usage.general_pool_instance_type[arch]
     vcpus, gib = INSTANCE_SPECS[instance_type]
@@ -398,7 +398,9 @@ def _general_pool(
         price,
         f"{pods:g} pods x {cpu:g} vCPU / {memory:g} GiB requested, "
         f"{usage.general_pool_packing:.0%} packed",
-        bounds=_bounds(pod_bounds[0] * per_pod, pod_bounds[1] * per_pod, price.price * HOURS_PER_MONTH),
+        bounds=_bounds(
+            pod_bounds[0] * per_pod, pod_bounds[1] * per_pod, price.price * HOURS_PER_MONTH
+        ),
     )
 
 
@@ -461,7 +463,9 @@ def cache_group(resource: Resource, context: Context) -> list[Line]:
         (1 + inputs.get("replicasPerNodeGroup", 0)) * inputs.get("numNodeGroups", 1)
     )
     price = context.prices.get(f"elasticache/{engine}/{inputs['nodeType']}")
-    failover = "automatic failover, Multi-AZ" if inputs.get("automaticFailoverEnabled") else "single node"
+    failover = (
+        "automatic failover, Multi-AZ" if inputs.get("automaticFailoverEnabled") else "single node"
+    )
     return [
         context.charge(
             resource,
@@ -482,7 +486,12 @@ def nat_gateway(resource: Resource, context: Context) -> list[Line]:
     processed = context.usage.platform.nat_processed_gb / gateways
     return [
         context.charge(
-            resource, "VPC", "NAT gateway-hours", 1, context.prices.get("vpc/nat-gateway-hour"), "always on"
+            resource,
+            "VPC",
+            "NAT gateway-hours",
+            1,
+            context.prices.get("vpc/nat-gateway-hour"),
+            "on",
         ),
         context.charge(
             resource,
@@ -521,7 +530,8 @@ def vpc_endpoint(resource: Resource, context: Context) -> list[Line] | Unpriced:
         return _unpriced(resource, context, "free", "gateway endpoints are free")
     zones = len(inputs.get("subnetIds") or []) or 1
     price = context.prices.get("vpc/interface-endpoint-hour-per-az")
-    return [context.charge(resource, "VPC", "interface endpoint AZ-hours", zones, price, f"{zones} AZs")]
+    item = "interface endpoint AZ-hours"
+    return [context.charge(resource, "VPC", item, zones, price, f"{zones} AZs")]
 
 
 def load_balancer(resource: Resource, context: Context) -> list[Line] | Unpriced:
@@ -596,7 +606,12 @@ def hosted_zone(resource: Resource, context: Context) -> list[Line]:
     queries = context.usage.platform.dns_queries_millions
     return [
         context.charge(
-            resource, "Route 53", "hosted zone", 1, context.prices.get("route53/hosted-zone"), "one zone"
+            resource,
+            "Route 53",
+            "hosted zone",
+            1,
+            context.prices.get("route53/hosted-zone"),
+            "1 zone",
         ),
         context.charge(
             resource,
@@ -758,6 +773,11 @@ RULES: dict[str, Callable[[Resource, Context], list[Line] | Unpriced]] = {
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _requirements(pool: Resource) -> dict[str, list[str]]:
+    requirements = pool["inputs"]["spec"]["template"]["spec"]["requirements"]
+    return {r["key"]: r["values"] for r in requirements}
 
 
 def _hourly(price: Price) -> float:
