@@ -45,9 +45,11 @@ class Estimate:
     def per_day(self, stack: str) -> float:
         return round(self.by_stack().get(stack, 0.0) * 24 / HOURS_PER_MONTH, 2)
 
-    def dominant(self, stack: str, count: int = 3) -> list[Line]:
-        own = [line for line in self.lines if line.stack == stack and line.monthly > 0]
-        return sorted(own, key=lambda line: -line.monthly)[:count]
+    def dominant(self, stack: str) -> list[tuple[str, float]]:
+        """The stack's services by monthly cost, dearest first."""
+        own = self.subtotals(lambda line: line.service if line.stack == stack else "")
+        own.pop("", None)
+        return sorted(((s, a) for s, a in own.items() if a > 0), key=lambda item: -item[1])
 
     def ephemeral_stacks(self) -> list[str]:
         return [stack for stack in self.by_stack() if EPHEMERAL_STACK.match(stack)]
@@ -64,7 +66,7 @@ class Estimate:
                 {
                     "stack": stack,
                     "perDay": self.per_day(stack),
-                    "dominant": [line.as_json() for line in self.dominant(stack)],
+                    "dominant": dict(self.dominant(stack)),
                 }
                 for stack in self.ephemeral_stacks()
             ],

@@ -54,8 +54,8 @@ def as_text(result: Estimate) -> str:
             out.append(f"  {count:4d}  {type_token}: {reason}")
     for stack in result.ephemeral_stacks():
         dominant = ", ".join(
-            f"{line.item} {money(line.monthly * 24 / HOURS_PER_MONTH)}"
-            for line in result.dominant(stack)
+            f"{service} {money(amount * 24 / HOURS_PER_MONTH)}"
+            for service, amount in result.dominant(stack)
         )
         per_day = money(result.per_day(stack))
         out += ["", f"{stack}: {per_day} a day at zero traffic; most: {dominant}"]
