@@ -110,7 +110,7 @@ def main() -> int:
     defaults = priced({}, {})
     print(f"  {'the committed defaults':<58} {money(defaults.total):>11}")
     print("\nOther levers, against the defaults:")
-    others = [
+    others: list[tuple[str, float]] = [
         ("S3 lifecycle (SPEC §4; already taken)", priced(NO_LIFECYCLE, {}).total - defaults.total),
         (
             "log retention 30 -> 7 days (flow, EKS, Aurora, WAF)",
@@ -139,8 +139,8 @@ def main() -> int:
             ),
         ),
     ]
-    for name, saving in others:
-        print(f"  {name:<58} saves {money(saving)}")
+    for name, amount in others:
+        print(f"  {name:<58} saves {money(amount)}")
     return 0
 
 
