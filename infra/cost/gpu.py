@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from infra.cost.lines import camel_case
 from infra.cost.prices import PriceTable
 
 THROUGHPUT = Path(__file__).with_name("gpu_throughput.yaml")
@@ -32,7 +33,7 @@ class ImageCost:
     source: str
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return camel_case(asdict(self))
 
 
 def cost_per_1000_images(instance_types: list[str], prices: PriceTable) -> list[ImageCost]:

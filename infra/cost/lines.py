@@ -6,6 +6,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pydantic.alias_generators import to_camel
+
+
+def camel_case(document: dict[str, Any]) -> dict[str, Any]:
+    """A dataclass's fields as the JSON output spells keys (camelCase, like DESIGN.md §3)."""
+    return {to_camel(key): value for key, value in document.items()}
+
 
 @dataclass(frozen=True)
 class Line:
@@ -31,7 +38,7 @@ class Line:
     def as_json(self) -> dict[str, Any]:
         document = asdict(self)
         document["bounds"] = list(self.bounds) if self.bounds else None
-        return document
+        return camel_case(document)
 
 
 @dataclass(frozen=True)
@@ -45,4 +52,4 @@ class Unpriced:
     reason: str
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return camel_case(asdict(self))

@@ -82,9 +82,9 @@ def test_json_holds_every_line_and_a_total_that_adds_up(
     assert isinstance(document["total"], float)
     assert document["total"] == pytest.approx(sum(line["monthly"] for line in document["lines"]))
     eks = next(line for line in document["lines"] if line["type"] == "eks:index:Cluster")
-    assert (eks["quantity"], eks["unit_price"], eks["units"], eks["monthly"]) == (1, 0.1, 730, 73.0)
+    assert (eks["quantity"], eks["unitPrice"], eks["units"], eks["monthly"]) == (1, 0.1, 730, 73.0)
     assert eks["assumption"]
-    assert eks["price_key"] == "eks/cluster-standard-support"
+    assert eks["priceKey"] == "eks/cluster-standard-support"
     assert document["subtotals"]["services"]["EKS"] == 73.0
 
 
