@@ -15,12 +15,7 @@ from infra.cost.prices import PriceTable
 THROUGHPUT = Path(__file__).with_name("gpu_throughput.yaml")
 STEPS = 30
 # The GPU (one each) of the instance types a GPU pool may name.
-GPUS = {
-    "g4dn.xlarge": "T4",
-    "g4dn.2xlarge": "T4",
-    "g5.xlarge": "A10G",
-    "g6.xlarge": "L4",
-}
+GPUS = {"g4dn.xlarge": "T4", "g4dn.2xlarge": "T4", "g5.xlarge": "A10G", "g6.xlarge": "L4"}
 
 
 @dataclass(frozen=True)

@@ -127,13 +127,13 @@ class Context:
         service: str,
         item: str,
         quantity: float,
-        price: Price,
+        price: Price | str,  # a Price, or its key in the table
         assumption: str,
-        hourly: bool | None = None,
         bounds: tuple[float, float] | None = None,
     ) -> Line:
-        per_hour = price.unit.endswith("hour") if hourly is None else hourly
-        units = HOURS_PER_MONTH if per_hour else 1
+        if isinstance(price, str):
+            price = self.prices.get(price)
+        units = HOURS_PER_MONTH if price.unit.endswith("hour") else 1
         return Line(
             stack=self.stack,
             resource=resource["name"],
@@ -485,20 +485,13 @@ def nat_gateway(resource: Resource, context: Context) -> list[Line]:
     gateways = len(context.of_type(resource["type"]))
     processed = context.usage.platform.nat_processed_gb / gateways
     return [
-        context.charge(
-            resource,
-            "VPC",
-            "NAT gateway-hours",
-            1,
-            context.prices.get("vpc/nat-gateway-hour"),
-            "on",
-        ),
+        context.charge(resource, "VPC", "NAT gateway-hours", 1, "vpc/nat-gateway-hour", "on"),
         context.charge(
             resource,
             "VPC",
             "NAT data processed",
             processed,
-            context.prices.get("vpc/nat-gateway-data-processed"),
+            "vpc/nat-gateway-data-processed",
             f"{processed:g} GB a month",
         ),
     ]
@@ -547,16 +540,11 @@ def load_balancer(resource: Resource, context: Context) -> list[Line] | Unpriced
             "ELB",
             f"ALB-hours (ingress group {group})",
             1,
-            context.prices.get("elb/alb-hour"),
+            "elb/alb-hour",
             "one ALB per ingress group, created by the AWS Load Balancer Controller",
         ),
         context.charge(
-            resource,
-            "ELB",
-            "ALB LCU-hours",
-            lcu,
-            context.prices.get("elb/alb-lcu-hour"),
-            f"{lcu:g} LCU on average",
+            resource, "ELB", "ALB LCU-hours", lcu, "elb/alb-lcu-hour", f"{lcu:g} LCU on average"
         ),
     ]
 
@@ -569,7 +557,7 @@ def cloudfront(resource: Resource, context: Context) -> list[Line]:
             "CloudFront",
             "data transfer out (US/Europe)",
             usage.cdn_out_gb,
-            context.prices.get("cloudfront/data-transfer-out-us-first-10tb"),
+            "cloudfront/data-transfer-out-us-first-10tb",
             f"{usage.cdn_out_gb:g} GB a month (free tier applied once per account, below)",
         ),
         context.charge(
@@ -577,7 +565,7 @@ def cloudfront(resource: Resource, context: Context) -> list[Line]:
             "CloudFront",
             "HTTPS requests",
             usage.cdn_requests_millions * 100,
-            context.prices.get("cloudfront/https-requests-us"),
+            "cloudfront/https-requests-us",
             f"{usage.cdn_requests_millions:g} million requests",
         ),
     ]
@@ -587,16 +575,14 @@ def web_acl(resource: Resource, context: Context) -> list[Line]:
     rules = len(resource["inputs"].get("rules") or [])
     requests = context.usage.platform.waf_requests_millions
     return [
-        context.charge(resource, "WAF", "web ACL", 1, context.prices.get("waf/web-acl"), "one ACL"),
-        context.charge(
-            resource, "WAF", "rules", rules, context.prices.get("waf/rule"), f"{rules} rules"
-        ),
+        context.charge(resource, "WAF", "web ACL", 1, "waf/web-acl", "one ACL"),
+        context.charge(resource, "WAF", "rules", rules, "waf/rule", f"{rules} rules"),
         context.charge(
             resource,
             "WAF",
             "requests inspected",
             requests,
-            context.prices.get("waf/requests"),
+            "waf/requests",
             f"{requests:g} million requests",
         ),
     ]
@@ -605,20 +591,13 @@ def web_acl(resource: Resource, context: Context) -> list[Line]:
 def hosted_zone(resource: Resource, context: Context) -> list[Line]:
     queries = context.usage.platform.dns_queries_millions
     return [
-        context.charge(
-            resource,
-            "Route 53",
-            "hosted zone",
-            1,
-            context.prices.get("route53/hosted-zone"),
-            "1 zone",
-        ),
+        context.charge(resource, "Route 53", "hosted zone", 1, "route53/hosted-zone", "1 zone"),
         context.charge(
             resource,
             "Route 53",
             "standard queries",
             queries,
-            context.prices.get("route53/standard-queries"),
+            "route53/standard-queries",
             f"{queries:g} million queries",
         ),
     ]
@@ -636,7 +615,7 @@ def file_system(resource: Resource, context: Context) -> list[Line]:
         ("Elastic throughput writes", usage.efs_write_gb, "efs/elastic-throughput-write"),
     )
     return [
-        context.charge(resource, "EFS", item, amount, context.prices.get(key), f"{amount:g} GB")
+        context.charge(resource, "EFS", item, amount, key, f"{amount:g} GB")
         for item, amount, key in charges
     ]
 
@@ -665,7 +644,7 @@ def bucket(resource: Resource, context: Context) -> list[Line]:
             "S3",
             f"{storage_class} storage",
             stored * share,
-            context.prices.get(STORAGE_CLASS_PRICES[storage_class]),
+            STORAGE_CLASS_PRICES[storage_class],
             f"{share:.0%} of {stored:g} GB accrued evenly over {months:g} months, by lifecycle",
         )
         for storage_class, share in shares.items()
@@ -714,7 +693,7 @@ def log_group(resource: Resource, context: Context) -> list[Line]:
             "CloudWatch",
             "logs ingested",
             ingested,
-            context.prices.get("cloudwatch/logs-ingestion"),
+            "cloudwatch/logs-ingestion",
             f"{ingested:g} GB a month",
         ),
         context.charge(
@@ -722,7 +701,7 @@ def log_group(resource: Resource, context: Context) -> list[Line]:
             "CloudWatch",
             "logs stored",
             stored,
-            context.prices.get("cloudwatch/logs-storage"),
+            "cloudwatch/logs-storage",
             f"{retention or 'never-expiring (a year counted)'} days retained, uncompressed",
         ),
     ]

@@ -73,9 +73,7 @@ def test_cli_prints_a_line_per_charge_subtotals_and_the_total(
     assert "[min $43.80, max $350.40]" in out
 
 
-def test_json_holds_every_line_and_a_total_that_adds_up(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_json_holds_every_line_and_a_total_that_adds_up(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["shared", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["hoursPerMonth"] == HOURS
@@ -155,9 +153,7 @@ def test_a_bad_usage_file_exits_2_naming_the_key(
 
 
 def test_diff_prices_each_changed_resource_and_the_total(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    stack_with: Callable[..., OfflineRun],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stack_with: Callable[..., OfflineRun]
 ) -> None:
     # The base ran dev on a cache.r6g.large and had no CDN yet.
     base = as_json(stack_with("dev", {"pingvas:redis": {"nodeType": "cache.r6g.large"}}))
@@ -201,9 +197,7 @@ def test_storage_classes_follow_the_lifecycle_of_a_bucket_filled_evenly() -> Non
     assert storage_class_shares(expiring, 12) == {"STANDARD": 1.0}
 
 
-def test_gpu_cost_per_1000_images_comes_from_the_price_and_a_cited_rate(
-    defaults: Estimate,
-) -> None:
+def test_gpu_cost_per_1000_images_comes_from_the_price_and_a_cited_rate(defaults: Estimate) -> None:
     costs = {cost.instance_type: cost for cost in defaults.gpu_image_costs}
     t4 = costs["g4dn.xlarge"]
     seconds = 1000 / (6.9 / 30)  # diffusers' T4 figure: 6.9 it/s, 30 steps an image
