@@ -91,6 +91,31 @@ FREE = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "free",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "free",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": "priced as its log group",
+    "aws:wafv2/ipSet:IpSet": "free",
+    "aws:wafv2/regexPatternSet:RegexPatternSet": "free",
+    "aws:cloudfront/cachePolicy:CachePolicy": "free",
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": "free",
+    "aws:ec2/securityGroupRule:SecurityGroupRule": "free",
+    "aws:ec2/networkAcl:NetworkAcl": "free",
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": "free",
+    "aws:elasticache/parameterGroup:ParameterGroup": "free",
+    "aws:elasticache/user:User": "free",
+    "aws:elasticache/userGroup:UserGroup": "free",
+    "aws:iam/instanceProfile:InstanceProfile": "free",
+    "aws:iam/serviceLinkedRole:ServiceLinkedRole": "free",
+    "aws:iam/user:User": "free",
+    "aws:iam/userPolicy:UserPolicy": "free",
+    "aws:kms/keyPolicy:KeyPolicy": "free",
+    "aws:rds/clusterRoleAssociation:ClusterRoleAssociation": "free",
+    "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": "free",
+    "aws:s3/bucketLogging:BucketLogging": "free (the log objects are the target bucket's)",
+    "aws:s3/bucketNotification:BucketNotification": "free",
+    "aws:secretsmanager/secretPolicy:SecretPolicy": "free",
+    "aws:secretsmanager/secretRotation:SecretRotation": "free (its Lambda is not)",
+    "aws:sns/topicPolicy:TopicPolicy": "free",
+    "aws:sns/topicSubscription:TopicSubscription": "charged per delivery; alerts are few",
+    "aws:sns/topic:Topic": "charged per message; alerts are few",
+    "aws:ssm/parameter:Parameter": "standard parameters are free",
 }
 
 
@@ -186,6 +211,12 @@ def eks_cluster(resource: Resource, context: Context) -> list[Line]:
     version = resource["inputs"].get("version", "?")
     assumption = f"Kubernetes {version} in standard support"
     return [context.charge(resource, "EKS", "control plane", 1, price, assumption)]
+
+
+def instance(resource: Resource, context: Context) -> list[Line]:
+    instance_type = resource["inputs"]["instanceType"]
+    price = context.prices.ec2_hour(instance_type, "on-demand")
+    return [context.charge(resource, "EC2", f"{instance_type} on-demand", 1, price, "always on")]
 
 
 def node_group(resource: Resource, context: Context) -> list[Line]:
@@ -707,6 +738,20 @@ def log_group(resource: Resource, context: Context) -> list[Line]:
     ]
 
 
+def metric_alarm(resource: Resource, context: Context) -> list[Line]:
+    metrics = len(resource["inputs"].get("metricQueries") or []) or 1
+    return [
+        context.charge(
+            resource,
+            "CloudWatch",
+            "alarm metrics (standard resolution)",
+            metrics,
+            "cloudwatch/alarm-standard-resolution",
+            f"{metrics} metric(s)",
+        )
+    ]
+
+
 def backup_plan(resource: Resource, context: Context) -> list[Line]:
     raise LookupError("AWS Backup storage is not in the price table")
 
@@ -726,6 +771,8 @@ def kms_key(resource: Resource, context: Context) -> list[Line]:
 
 RULES: dict[str, Callable[[Resource, Context], list[Line] | Unpriced]] = {
     "eks:index:Cluster": eks_cluster,
+    "aws:ec2/instance:Instance": instance,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": metric_alarm,
     "aws:eks/nodeGroup:NodeGroup": node_group,
     "kubernetes:karpenter.sh/v1:NodePool": node_pool,
     "kubernetes:helm.sh/v3:Release": app_release,

@@ -128,6 +128,20 @@ def test_an_unknown_type_is_listed_as_not_priced_never_as_zero(
     assert result.total == price_of([documents[0]]).total
 
 
+def test_alarms_and_plain_instances_are_priced(documents: list[dict[str, Any]]) -> None:
+    shared = copy.deepcopy(documents[0])
+    for type_token, name, inputs in (
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", "queue-depth", {"metricName": "x"}),
+        ("aws:ec2/instance:Instance", "bastion", {"instanceType": "t3.medium"}),
+    ):
+        shared["resources"].append(
+            {"urn": f"urn:{name}", "type": type_token, "name": name, "id": name, "inputs": inputs}
+        )
+    result = price_of([shared])
+    assert monthly(result, "shared", "queue-depth") == 0.10
+    assert monthly(result, "shared", "bastion") == round(0.0416 * HOURS, 2)
+
+
 def test_usage_file_overrides_and_autoscaled_usage_is_bounded_by_the_config(
     tmp_path: Path, documents: list[dict[str, Any]]
 ) -> None:
