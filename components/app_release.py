@@ -94,7 +94,7 @@ class AppReleaseArgs:
     ingress_class: pulumi.Input[str]
     ingress_group: pulumi.Input[str]
     api_hostname: pulumi.Input[str]
-    images_hostname: pulumi.Input[str]  # the image CDN's alias
+    images_hostname: pulumi.Input[str] | None  # the image CDN's alias; None: no CDN
     # The ALB's subnets: uvicorn trusts X-Forwarded-For only from there.
     load_balancer_cidrs: pulumi.Input[Sequence[pulumi.Input[str]]]
     images_bucket_name: pulumi.Input[str]
@@ -176,7 +176,12 @@ class AppRelease(pulumi.ComponentResource):
             "aws": {"region": args.region},
             "config": {
                 "s3Bucket": args.images_bucket_name,
-                "imageBaseUrl": pulumi.Output.concat("https://", args.images_hostname),
+                # No CDN: the app signs S3 URLs itself (app/core/storage.py).
+                "imageBaseUrl": (
+                    ""
+                    if args.images_hostname is None
+                    else pulumi.Output.concat("https://", args.images_hostname)
+                ),
             },
             "secrets": secrets,
             "redis": redis,

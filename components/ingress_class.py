@@ -1,9 +1,11 @@
-"""An environment's IngressClass: every Ingress of the environment joins one ingress
-group, so its services share one internet-facing ALB with the platform's WAF ACL, the
-environment's certificate, TLS 1.2+ and HTTP→HTTPS redirect, and access logs."""
+"""An ALB IngressClass: every Ingress of the class joins one ingress group, so its
+services share one internet-facing ALB with the platform's WAF ACL, the class's
+certificate, TLS 1.2+ and HTTP→HTTPS redirect, and access logs. One per environment
+(dev, prod), and one on the platform that every pr-<N> namespace shares."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -19,7 +21,8 @@ ALB_ACCESS_LOG_PREFIX = "alb/"
 class IngressClassArgs:
     class_name: str
     group_name: str
-    namespace: str  # only this namespace's Ingresses may use the class
+    # Only Ingresses in namespaces with these labels may use the class.
+    namespace_labels: Mapping[str, str]
     certificate_arn: pulumi.Input[str]
     waf_acl_arn: pulumi.Input[str]
     logs_bucket_name: pulumi.Input[str]
@@ -47,9 +50,7 @@ class AlbIngressClass(pulumi.ComponentResource):
             metadata={"name": args.class_name},
             spec={
                 "group": {"name": args.group_name},
-                "namespaceSelector": {
-                    "matchLabels": {"kubernetes.io/metadata.name": args.namespace}
-                },
+                "namespaceSelector": {"matchLabels": dict(args.namespace_labels)},
                 "scheme": "internet-facing",
                 "ipAddressType": "ipv4",
                 "targetType": "ip",

@@ -20,6 +20,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.in_cluster import locked_down_container, non_root_pod, single_pod_store
 from infra.config import RedisMode
 
 PORT = 6379
@@ -204,6 +205,7 @@ class Redis(pulumi.ComponentResource):
         args = self._args
         opts = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
         namespace = args.namespace
+        assert namespace is not None  # checked by _check
         labels = {"app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "pingvas"}
         host = pulumi.Output.format("redis.{0}.svc.cluster.local", namespace)
 
@@ -229,46 +231,15 @@ class Redis(pulumi.ComponentResource):
             ),
             opts=opts,
         )
-        service = k8s.core.v1.Service(
-            f"{self._name}-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="redis", namespace=namespace, labels=labels),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=labels,
-                ports=[k8s.core.v1.ServicePortArgs(name="redis", port=PORT, target_port=PORT)],
-            ),
-            opts=opts,
-        )
-        k8s.apps.v1.StatefulSet(
-            f"{self._name}-statefulset",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="redis", namespace=namespace, labels=labels),
-            spec=k8s.apps.v1.StatefulSetSpecArgs(
-                replicas=1,
-                service_name=service.metadata.name,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=self._pod_spec(secret),
-                ),
-                volume_claim_templates=[
-                    k8s.core.v1.PersistentVolumeClaimArgs(
-                        metadata=k8s.meta.v1.ObjectMetaArgs(name="data"),
-                        spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                            access_modes=["ReadWriteOnce"],
-                            storage_class_name=args.storage_class,
-                            resources=k8s.core.v1.VolumeResourceRequirementsArgs(
-                                requests={"storage": args.storage_size}
-                            ),
-                        ),
-                    )
-                ],
-                # The data goes with the stack.
-                persistent_volume_claim_retention_policy=(
-                    k8s.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
-                        when_deleted="Delete", when_scaled="Delete"
-                    )
-                ),
-            ),
+        single_pod_store(
+            self._name,
+            server="redis",
+            namespace=namespace,
+            port=PORT,
+            labels=labels,
+            pod_spec=self._pod_spec(secret),
+            storage_size=args.storage_size,
+            storage_class=args.storage_class,
             opts=opts,
         )
         self.url = pulumi.Output.format("redis://{0}:{1}/0", host, PORT)
@@ -280,13 +251,7 @@ class Redis(pulumi.ComponentResource):
             tcp_socket=k8s.core.v1.TCPSocketActionArgs(port=PORT), period_seconds=5
         )
         return k8s.core.v1.PodSpecArgs(
-            security_context=k8s.core.v1.PodSecurityContextArgs(
-                run_as_non_root=True,
-                run_as_user=IN_CLUSTER_UID,
-                run_as_group=IN_CLUSTER_UID,
-                fs_group=IN_CLUSTER_UID,
-                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-            ),
+            security_context=non_root_pod(IN_CLUSTER_UID),
             containers=[
                 k8s.core.v1.ContainerArgs(
                     name="redis",
@@ -321,11 +286,7 @@ class Redis(pulumi.ComponentResource):
                         requests={"cpu": "100m", "memory": "128Mi"},
                         limits={"memory": "512Mi"},
                     ),
-                    security_context=k8s.core.v1.SecurityContextArgs(
-                        allow_privilege_escalation=False,
-                        read_only_root_filesystem=True,
-                        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                    ),
+                    security_context=locked_down_container(),
                     volume_mounts=[k8s.core.v1.VolumeMountArgs(name="data", mount_path="/data")],
                 )
             ],

@@ -44,6 +44,9 @@ class RecordedResource:
     parent: str | None
     provider: str | None
     inputs: dict[str, Any]  # as sent: camelCase, secrets shown as "[secret]"
+    # URNs this resource waits for (explicit `depends_on` and the resources its inputs
+    # come from), as the engine receives them: the edges of the deployment's graph.
+    dependencies: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +57,7 @@ class RecordedResource:
             "parent": self.parent,
             "provider": self.provider,
             "inputs": self.inputs,
+            "dependencies": self.dependencies,
         }
 
 
@@ -322,6 +326,7 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
                 parent=request.parent or None,
                 provider=request.provider or None,
                 inputs=_as_sent(inputs),
+                dependencies=sorted(getattr(request, "dependencies", [])),
             )
         )
 

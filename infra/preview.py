@@ -1,13 +1,14 @@
 """Offline preview: the real program for a stack, under Pulumi's mock runtime.
 
-    python -m infra.preview STACK [STACK ...] [--json] [--config-file FILE]
+    python -m infra.preview STACK [STACK ...] [--json] [--config-file FILE] [--timing]
 
 Reads the stack's `Pulumi.<STACK>.yaml` (or FILE, in the same format), validates it,
 runs the program with no cloud and no Pulumi CLI, and prints the resource tree (or one
 JSON document, DESIGN.md §3; a JSON list of them for several stacks). An environment
 stack's platform outputs come from a preview of the platform stack it references, run
 once per process however many environments are previewed. Invalid config exits with status 2 and a
-message naming the key, before any resource is registered.
+message naming the key, before any resource is registered. `--timing` prints how long
+`pulumi up` and `pulumi destroy` take on the stack's critical path (infra/timing.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from infra import offline
+from infra import offline, timing
 from infra.config import PROJECT, ConfigError, StackConfig, load_stack_config
 from infra.program import run
 
@@ -186,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="a file in Pulumi.<stack>.yaml format to use instead of the stack's own",
     )
+    parser.add_argument(
+        "--timing",
+        action="store_true",
+        help="estimate pulumi up and destroy: the critical path of typical durations",
+    )
     args = parser.parse_args(argv)
     if args.config_file is not None and len(args.stacks) > 1:
         parser.error("--config-file applies to one stack")
@@ -198,7 +204,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.json:
         documents = [as_json(result) for result in results]
+        if args.timing:
+            for document, result in zip(documents, results, strict=True):
+                document["timing"] = timing.estimate(result).as_json()
         print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+    elif args.timing:
+        print("\n\n".join(timing.as_text(timing.estimate(result)) for result in results))
     else:
         print("\n\n".join(as_tree(result) for result in results))
     return 0

@@ -14,6 +14,7 @@ from components.cluster import Cluster, ClusterArgs
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.karpenter import Karpenter, KarpenterArgs
 from components.network import Network
+from components.preview_ingress import PREVIEW_LABEL
 from components.tenancy import Tenancy, TenancyArgs, platform_namespaces
 from infra.config import PlatformSettings, StackConfig
 from infra.naming import Naming
@@ -27,8 +28,9 @@ def build_platform_compute(
     network: Network,
     provider: aws.Provider,
     models_file_system_id: pulumi.Input[str] | None,
-) -> tuple[Cluster, dict[str, Any]]:
-    """The cluster and everything on it, and the platform outputs it owns."""
+) -> tuple[Cluster, ClusterAddons, dict[str, Any]]:
+    """The cluster, its add-ons and everything else on it, and the platform outputs it
+    owns."""
     naming = Naming(config.stack)
     cluster_settings = settings.cluster
     system = cluster_settings.system_nodes
@@ -79,7 +81,7 @@ def build_platform_compute(
         ),
         opts=child_options(provider),
     )
-    ClusterAddons(
+    addons = ClusterAddons(
         naming.name("addons"),
         ClusterAddonsArgs(
             cluster_name=cluster.cluster_name,
@@ -90,11 +92,15 @@ def build_platform_compute(
         ),
         opts=child_options(provider),
     )
-    return cluster, {
-        "cluster_name": cluster.cluster_name,
-        "cluster_security_group_id": cluster.cluster_security_group_id,
-        "kubeconfig": cluster.kubeconfig,
-    }
+    return (
+        cluster,
+        addons,
+        {
+            "cluster_name": cluster.cluster_name,
+            "cluster_security_group_id": cluster.cluster_security_group_id,
+            "kubeconfig": cluster.kubeconfig,
+        },
+    )
 
 
 def environment_kubernetes_provider(config: StackConfig, platform: PlatformOutputs) -> k8s.Provider:
@@ -115,6 +121,7 @@ def build_environment_tenancy(
     images_bucket_arn: pulumi.Input[str],
     secret_arns: pulumi.Input[Sequence[pulumi.Input[str]]],
     models_file_system_arn: pulumi.Input[str],
+    database_master_secret_arn: pulumi.Input[str],
 ) -> Tenancy:
     settings = config.environment
     if settings is None:
@@ -137,9 +144,14 @@ def build_environment_tenancy(
             images_bucket_arn=images_bucket_arn,
             secret_arns=secret_arns,
             models_file_system_arn=models_file_system_arn,
-            database_master_secret_arn=platform.aurora_master_secret_arn,
+            database_master_secret_arn=database_master_secret_arn,
             region=config.region,
-            labels={"pingvas.io/environment": config.stack},
+            labels={
+                "pingvas.io/environment": config.stack,
+                # Lets the namespace use the platform's shared preview ingress, under its
+                # admission rules (components/preview_ingress.py).
+                **({PREVIEW_LABEL: "true"} if config.is_ephemeral else {}),
+            },
         ),
         opts=child_options(provider),
     )

@@ -32,6 +32,10 @@ class PlatformOutputs:
     waf_acl_arn: pulumi.Input[str]
     domain: pulumi.Input[str]
     hosted_zone_id: pulumi.Input[str]
+    # What pr-<N> stacks share: the ALB IngressClass and ingress group whose wildcard
+    # certificate covers <stack>.pr.<domain> (components/preview_ingress.py).
+    preview_ingress_class: pulumi.Input[str]
+    preview_ingress_group: pulumi.Input[str]
     # The data layer: Aurora (each environment owns a schema in `aurora_database_name`),
     # the model store, the shared buckets and the image registry.
     aurora_writer_endpoint: pulumi.Input[str]

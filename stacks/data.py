@@ -1,11 +1,11 @@
 """The data layer's part of each stack (issue 3), composed here so that `platform.py` and
 `environment.py` each make one call: Aurora, the model store, the shared buckets and ECR
-on the platform; per environment the database access, Redis, the images bucket and its
-CDN, and the application's secrets."""
+on the platform; per environment the database access (in-cluster PostgreSQL for pr-<N>),
+Redis, the images bucket and its CDN (none for pr-<N>), and the application's secrets."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from components.database_access import DatabaseAccess, DatabaseAccessArgs
 from components.ingress_class import ALB_ACCESS_LOG_PREFIX
 from components.model_store import ModelStore, ModelStoreArgs
 from components.network import Network
+from components.postgres import InClusterPostgres, InClusterPostgresArgs
 from components.redis import Redis, RedisArgs
 from components.registry import Registry, RegistryArgs
 from infra.config import SUPPLIED_SECRETS, PlatformSettings, RedisMode, StackConfig
@@ -143,16 +144,21 @@ def build_platform_data(
 class EnvironmentData:
     """What the environment's data layer gives the app (and exports)."""
 
+    # Data stores running in the namespace (pr-<N>): the app starts once they are ready.
+    in_cluster_servers: Sequence[pulumi.Resource]
     schema: str
     database_role: str
     database_secret_arn: pulumi.Output[str]
+    # The database's superuser secret, for the migration hook only: Aurora's (the
+    # platform's) for dev and prod, the in-cluster server's for pr-<N>.
+    database_master_secret_arn: pulumi.Input[str]
     redis_mode: RedisMode
     redis_url: pulumi.Output[str] | None
     redis_reader_url: pulumi.Output[str] | None
     redis_secret_arn: pulumi.Output[str] | None
     redis_kubernetes_secret: pulumi.Output[str] | None
     images_bucket_name: pulumi.Output[str]
-    cdn_domain_name: pulumi.Output[str]
+    cdn_domain_name: pulumi.Output[str] | None  # None: no CDN, presigned S3 URLs
     app_secret_arns: dict[str, pulumi.Output[str]]
 
     def secret_arns(self) -> list[pulumi.Output[str]]:
@@ -164,6 +170,7 @@ class EnvironmentData:
         pulumi.export("databaseSchema", self.schema)
         pulumi.export("databaseRole", self.database_role)
         pulumi.export("databaseSecretArn", self.database_secret_arn)
+        pulumi.export("databaseMasterSecretArn", self.database_master_secret_arn)
         pulumi.export("redisMode", self.redis_mode.value)
         if self.redis_url is not None:
             pulumi.export("redisUrl", self.redis_url)
@@ -174,7 +181,8 @@ class EnvironmentData:
         if self.redis_reader_url is not None:
             pulumi.export("redisReaderUrl", self.redis_reader_url)
         pulumi.export("imagesBucketName", self.images_bucket_name)
-        pulumi.export("cdnDomainName", self.cdn_domain_name)
+        if self.cdn_domain_name is not None:
+            pulumi.export("cdnDomainName", self.cdn_domain_name)
         pulumi.export("appSecretArns", self.app_secret_arns)
 
 
@@ -185,11 +193,12 @@ def build_environment_data(
     kubernetes_provider: k8s.Provider,
     namespace: pulumi.Input[str],
     *,
-    cdn_alias: pulumi.Input[str],
-    cdn_certificate_arn: pulumi.Input[str],
+    cdn_alias: pulumi.Input[str] | None,
+    cdn_certificate_arn: pulumi.Input[str] | None,
 ) -> EnvironmentData:
     """`namespace` (the environment's, on the cluster behind `kubernetes_provider`) hosts
-    in-cluster Redis; the CDN answers on `cdn_alias` with a certificate from us-east-1."""
+    in-cluster Redis and, for pr-<N>, PostgreSQL; the CDN answers on `cdn_alias` with a
+    certificate from us-east-1 (no alias: no CDN)."""
     settings = config.environment
     if settings is None:
         raise ValueError(f"stack {config.stack} is not an environment")
@@ -197,18 +206,8 @@ def build_environment_data(
     opts = pulumi.ResourceOptions(providers=[provider])
     ephemeral = config.is_ephemeral
 
-    database = DatabaseAccess(
-        naming.name("database"),
-        DatabaseAccessArgs(
-            environment=config.stack,
-            secret_name=naming.name("database"),
-            writer_endpoint=platform.aurora_writer_endpoint,
-            reader_endpoint=platform.aurora_reader_endpoint,
-            port=platform.aurora_port,
-            database_name=platform.aurora_database_name,
-            recovery_window_days=0 if ephemeral else 7,
-        ),
-        opts=opts,
+    database, master_secret_arn, postgres = _database(
+        config, platform, kubernetes_provider, namespace, opts
     )
 
     redis: Redis | None = None
@@ -227,9 +226,14 @@ def build_environment_data(
         )
 
     images_settings = settings.images
-    distribution_arn: pulumi.Output[str]
-    resolve_distribution_arn: Callable[[pulumi.Output[str]], None]
-    distribution_arn, resolve_distribution_arn = pulumi.deferred_output()
+    # The bucket policy lets the distribution read, and the distribution needs the bucket.
+    # Without a CDN (pr-<N>), the app hands out presigned S3 URLs instead.
+    read_grants: list[ReadGrant] = []
+    resolve_distribution_arn: Callable[[pulumi.Output[str]], None] | None = None
+    if cdn_alias is not None:
+        distribution_arn: pulumi.Output[str]
+        distribution_arn, resolve_distribution_arn = pulumi.deferred_output()
+        read_grants.append(ReadGrant(distribution_arn=distribution_arn, prefix=IMAGES_PREFIX))
     images = Bucket(
         naming.name("images"),
         BucketArgs(
@@ -245,23 +249,27 @@ def build_environment_data(
                 )
             ],
             force_destroy=images_settings.force_destroy,
-            # The bucket policy needs the distribution, which needs the bucket.
-            read_grants=[ReadGrant(distribution_arn=distribution_arn, prefix=IMAGES_PREFIX)],
+            read_grants=read_grants,
         ),
         opts=opts,
     )
-    cdn = ImageCdn(
-        naming.name("cdn"),
-        ImageCdnArgs(
-            bucket_regional_domain_name=images.bucket_regional_domain_name,
-            path_pattern=f"/{IMAGES_PREFIX}*",
-            price_class=settings.cdn.price_class,
-            aliases=[cdn_alias],
-            certificate_arn=cdn_certificate_arn,
-        ),
-        opts=opts,
-    )
-    resolve_distribution_arn(cdn.distribution_arn)
+    cdn_domain_name: pulumi.Output[str] | None = None
+    if cdn_alias is not None and resolve_distribution_arn is not None:
+        if cdn_certificate_arn is None:
+            raise ValueError(f"stack {config.stack}: the image CDN's alias has no certificate")
+        cdn = ImageCdn(
+            naming.name("cdn"),
+            ImageCdnArgs(
+                bucket_regional_domain_name=images.bucket_regional_domain_name,
+                path_pattern=f"/{IMAGES_PREFIX}*",
+                price_class=settings.cdn.price_class,
+                aliases=[cdn_alias],
+                certificate_arn=cdn_certificate_arn,
+            ),
+            opts=opts,
+        )
+        resolve_distribution_arn(cdn.distribution_arn)
+        cdn_domain_name = cdn.domain_name
 
     supplied: dict[str, pulumi.Input[str] | None] = {}
     for key, variable in SUPPLIED_SECRET_VARIABLES.items():
@@ -278,19 +286,75 @@ def build_environment_data(
         ),
         opts=opts,
     )
+    in_cluster = [
+        server
+        for server in (postgres, redis if settings.redis.mode is RedisMode.IN_CLUSTER else None)
+        if server is not None
+    ]
     return EnvironmentData(
+        in_cluster_servers=in_cluster,
         schema=database.schema,
         database_role=database.role,
         database_secret_arn=database.secret_arn,
+        database_master_secret_arn=master_secret_arn,
         redis_mode=settings.redis.mode,
         redis_url=None if redis is None else redis.url,
         redis_reader_url=None if redis is None else redis.reader_url,
         redis_secret_arn=None if redis is None else redis.secret_arn,
         redis_kubernetes_secret=None if redis is None else redis.kubernetes_secret_name,
         images_bucket_name=images.bucket_name,
-        cdn_domain_name=cdn.domain_name,
+        cdn_domain_name=cdn_domain_name,
         app_secret_arns=secrets.secret_arns,
     )
+
+
+def _database(
+    config: StackConfig,
+    platform: PlatformOutputs,
+    kubernetes_provider: k8s.Provider,
+    namespace: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> tuple[DatabaseAccess, pulumi.Input[str], InClusterPostgres | None]:
+    """The environment's schema, role and credentials, the secret of the superuser that
+    creates them, and the server if the stack runs its own: on the shared Aurora cluster
+    for dev and prod; pr-<N> stacks never touch Aurora and run their own PostgreSQL in
+    their namespace."""
+    naming = Naming(config.stack)
+    server: InClusterPostgres | None = None
+    if config.is_ephemeral:
+        server = InClusterPostgres(
+            naming.name("postgres"),
+            InClusterPostgresArgs(
+                namespace=namespace,
+                kubernetes_provider=kubernetes_provider,
+                database_name=DATABASE_NAME,
+                master_secret_name=naming.name("postgres-master"),
+            ),
+            opts=opts,
+        )
+        writer: pulumi.Input[str] = server.host
+        reader: pulumi.Input[str] = server.host
+        port: pulumi.Input[int] = server.port
+        database_name: pulumi.Input[str] = DATABASE_NAME
+        master_secret_arn: pulumi.Input[str] = server.master_secret_arn
+    else:
+        writer, reader = platform.aurora_writer_endpoint, platform.aurora_reader_endpoint
+        port, database_name = platform.aurora_port, platform.aurora_database_name
+        master_secret_arn = platform.aurora_master_secret_arn
+    database = DatabaseAccess(
+        naming.name("database"),
+        DatabaseAccessArgs(
+            environment=config.stack,
+            secret_name=naming.name("database"),
+            writer_endpoint=writer,
+            reader_endpoint=reader,
+            port=port,
+            database_name=database_name,
+            recovery_window_days=0 if config.is_ephemeral else 7,
+        ),
+        opts=opts,
+    )
+    return database, master_secret_arn, server
 
 
 def _elasticache_redis(

@@ -1,5 +1,6 @@
-"""The edge: the WAF ACL, the DNS zone and ExternalDNS (platform); each environment's
-certificates, hostnames and ALB ingress class."""
+"""The edge: the WAF ACL, the DNS zone, ExternalDNS and the previews' shared ingress
+(platform); each environment's certificates, hostnames and ALB ingress class (pr-<N>
+stacks use the shared one)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from components.certificate import CertificateArgs, DnsValidatedCertificate
 from components.cluster import Cluster
 from components.dns import Dns, DnsArgs
 from components.ingress_class import AlbIngressClass, IngressClassArgs
+from components.preview_ingress import PreviewIngress, PreviewIngressArgs, preview_hostname
 from components.waf import WebAcl, WebAclArgs
 from infra.config import PlatformSettings, StackConfig
 from infra.naming import Naming
@@ -27,7 +29,13 @@ CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
 
 
 def build_platform_edge(
-    config: StackConfig, settings: PlatformSettings, cluster: Cluster, provider: aws.Provider
+    config: StackConfig,
+    settings: PlatformSettings,
+    cluster: Cluster,
+    provider: aws.Provider,
+    *,
+    logs_bucket_name: pulumi.Input[str],
+    load_balancer_controller: pulumi.Resource,
 ) -> dict[str, Any]:
     naming = Naming(config.stack)
     waf = settings.edge.waf
@@ -56,31 +64,53 @@ def build_platform_edge(
         ),
         opts=child_options(provider),
     )
-    return {"waf_acl_arn": acl.arn, "domain": settings.edge.domain, "hosted_zone_id": dns.zone_id}
+    # What previews (pr-<N>) share: a wildcard certificate and one ingress group.
+    preview_class = naming.name("preview")
+    PreviewIngress(
+        preview_class,
+        PreviewIngressArgs(
+            domain=settings.edge.domain,
+            zone_id=dns.zone_id,
+            class_name=preview_class,
+            group_name=preview_class,
+            waf_acl_arn=acl.arn,
+            logs_bucket_name=logs_bucket_name,
+            kubernetes_provider=cluster.kubernetes_provider,
+            depends_on=[load_balancer_controller],
+        ),
+        opts=child_options(provider),
+    )
+    return {
+        "waf_acl_arn": acl.arn,
+        "domain": settings.edge.domain,
+        "hosted_zone_id": dns.zone_id,
+        "preview_ingress_class": preview_class,
+        "preview_ingress_group": preview_class,
+    }
 
 
 @dataclass
 class EnvironmentEdge:
     api_hostname: pulumi.Output[str]
-    images_hostname: pulumi.Output[str]
-    ingress_class: str
-    ingress_group: str
-    certificate_arn: pulumi.Output[str]
+    ingress_class: pulumi.Input[str]
+    ingress_group: pulumi.Input[str]
+    # The rest is None for pr-<N> stacks, which share the platform's preview edge: its
+    # wildcard certificate and ingress group, and no image CDN.
+    images_hostname: pulumi.Output[str] | None = None
+    certificate_arn: pulumi.Output[str] | None = None
     # For the image CDN's alias (CloudFront takes certificates from us-east-1 only).
-    cdn_certificate_arn: pulumi.Output[str]
+    cdn_certificate_arn: pulumi.Output[str] | None = None
 
     def export(self) -> None:
-        pulumi.export(
-            "edge",
-            {
-                "apiHostname": self.api_hostname,
-                "imagesHostname": self.images_hostname,
-                "ingressClass": self.ingress_class,
-                "ingressGroup": self.ingress_group,
-                "certificateArn": self.certificate_arn,
-                "cdnCertificateArn": self.cdn_certificate_arn,
-            },
-        )
+        edge = {
+            "apiHostname": self.api_hostname,
+            "imagesHostname": self.images_hostname,
+            "ingressClass": self.ingress_class,
+            "ingressGroup": self.ingress_group,
+            "certificateArn": self.certificate_arn,
+            "cdnCertificateArn": self.cdn_certificate_arn,
+        }
+        pulumi.export("edge", {key: value for key, value in edge.items() if value is not None})
 
 
 def build_environment_edge(
@@ -91,6 +121,13 @@ def build_environment_edge(
 ) -> EnvironmentEdge:
     naming = Naming(config.stack)
     domain = pulumi.Output.from_input(platform.domain)
+    if config.is_ephemeral:
+        # Nothing slow per preview: no certificate, no load balancer, no CDN.
+        return EnvironmentEdge(
+            api_hostname=domain.apply(lambda name: preview_hostname(config.stack, name)),
+            ingress_class=platform.preview_ingress_class,
+            ingress_group=platform.preview_ingress_group,
+        )
     api_hostname = domain.apply(lambda name: naming.hostname("api", name))
     images_hostname = domain.apply(lambda name: naming.hostname("images", name))
     certificate = _certificate(naming.name("api-certificate"), api_hostname, platform, provider)
@@ -106,7 +143,7 @@ def build_environment_edge(
         IngressClassArgs(
             class_name=ingress_class,
             group_name=naming.prefix,
-            namespace=config.stack,
+            namespace_labels={"kubernetes.io/metadata.name": config.stack},
             certificate_arn=certificate.arn,
             waf_acl_arn=platform.waf_acl_arn,
             logs_bucket_name=platform.logs_bucket_name,
@@ -129,10 +166,13 @@ def publish_images_alias(
     config: StackConfig,
     platform: PlatformOutputs,
     edge: EnvironmentEdge,
-    cdn_domain_name: pulumi.Input[str],
+    cdn_domain_name: pulumi.Input[str] | None,
     provider: aws.Provider,
 ) -> None:
-    """images.<env>.<domain> → the environment's CloudFront distribution (IPv4 and IPv6)."""
+    """images.<env>.<domain> → the environment's CloudFront distribution (IPv4 and IPv6),
+    if it has one."""
+    if cdn_domain_name is None or edge.images_hostname is None:
+        return
     for record_type in ("A", "AAAA"):
         aws.route53.Record(
             Naming(config.stack).name(f"images-{record_type.lower()}"),

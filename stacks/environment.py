@@ -63,6 +63,10 @@ def main(config: StackConfig) -> None:
     secret_arns: pulumi.Output[list[str]]
     resolve_secret_arns: Callable[[pulumi.Output[list[str]]], None]
     secret_arns, resolve_secret_arns = pulumi.deferred_output()
+    # The migration hook's superuser: Aurora's, or a pr-<N> stack's in-cluster server's.
+    master_secret_arn: pulumi.Output[str]
+    resolve_master_secret_arn: Callable[[pulumi.Output[str]], None]
+    master_secret_arn, resolve_master_secret_arn = pulumi.deferred_output()
     tenancy = build_environment_tenancy(
         config,
         platform,
@@ -71,6 +75,7 @@ def main(config: StackConfig) -> None:
         images_bucket_arn=images_bucket_arn,
         secret_arns=secret_arns,
         models_file_system_arn=model_store_arn(config, platform, provider),
+        database_master_secret_arn=master_secret_arn,
     )
     data = build_environment_data(
         config,
@@ -83,6 +88,7 @@ def main(config: StackConfig) -> None:
     )
     resolve_images_bucket_arn(pulumi.Output.concat("arn:aws:s3:::", data.images_bucket_name))
     resolve_secret_arns(pulumi.Output.all(*data.secret_arns()))
+    resolve_master_secret_arn(pulumi.Output.from_input(data.database_master_secret_arn))
     publish_images_alias(config, platform, edge, data.cdn_domain_name, provider)
     build_app_release(config, platform, kubernetes, edge, tenancy, data)
 
@@ -130,7 +136,7 @@ def build_app_release(
             load_balancer_cidrs=platform.public_subnet_cidrs,
             images_bucket_name=data.images_bucket_name,
             database_secret_arn=data.database_secret_arn,
-            database_master_secret_arn=platform.aurora_master_secret_arn,
+            database_master_secret_arn=data.database_master_secret_arn,
             app_secret_arns=data.app_secret_arns,
             redis_url=data.redis_url,
             # Replicated ElastiCache and in-cluster Redis want a password; standalone not.
@@ -139,7 +145,7 @@ def build_app_release(
             redis_kubernetes_secret=data.redis_kubernetes_secret,
             models_file_system_id=platform.model_store_file_system_id,
             models_access_point_id=platform.model_store_access_point_id,
-            depends_on=[tenancy],
+            depends_on=[tenancy, *data.in_cluster_servers],
         ),
     )
 

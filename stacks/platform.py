@@ -38,7 +38,7 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         opts=child_options(provider),
     )
     data = build_platform_data(config, config.platform, network, provider)
-    cluster, compute = build_platform_compute(
+    cluster, addons, compute = build_platform_compute(
         config, config.platform, network, provider, data["model_store_file_system_id"]
     )
     return PlatformOutputs(
@@ -51,7 +51,14 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         security_group_ids=network.security_group_ids,
         public_subnet_cidrs=[str(cidr) for cidr in settings.public_subnet_cidrs],
         **compute,
-        **build_platform_edge(config, config.platform, cluster, provider),
+        **build_platform_edge(
+            config,
+            config.platform,
+            cluster,
+            provider,
+            logs_bucket_name=data["logs_bucket_name"],
+            load_balancer_controller=addons,
+        ),
         **data,
     )
 

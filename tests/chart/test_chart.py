@@ -450,7 +450,10 @@ def test_configuration_comes_from_the_environments_secrets(
         assert env["SECRETS_MANAGER_SECRET_ID"] == out["databaseSecretArn"]
         assert env["ENVIRONMENT"] == stack
         assert env["S3_BUCKET"] == out["imagesBucketName"]
-        assert env["IMAGE_BASE_URL"] == f"https://{out['edge']['imagesHostname']}"
+        if "imagesHostname" in out["edge"]:  # a CDN; pr-<N> has none and presigns URLs
+            assert env["IMAGE_BASE_URL"] == f"https://{out['edge']['imagesHostname']}"
+        else:
+            assert "IMAGE_BASE_URL" not in env
         assert env["REDIS_URL"] == {"secretKeyRef": {"name": redis_secret, "key": "REDIS_URL"}}
         assert container["envFrom"] == [{"secretRef": {"name": "pingvas-app"}}]
     externals = {e["metadata"]["name"]: e for e in render.of_kind("ExternalSecret")}
@@ -483,7 +486,9 @@ def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook(
     (container,) = job["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["python", "/migrations/migrate.py"]
     env = env_of(container)
-    assert env["MASTER_SECRET_ARN"] == shared["auroraMasterSecretArn"]
+    # Aurora's master secret; a pr-<N> stack's own PostgreSQL superuser's instead.
+    assert env["MASTER_SECRET_ARN"] == outputs(stack)["databaseMasterSecretArn"]
+    assert (env["MASTER_SECRET_ARN"] == shared["auroraMasterSecretArn"]) is (stack != "pr-7")
     assert env["DATABASE_SECRET_ARN"] == outputs(stack)["databaseSecretArn"]
     assert "alembic" in script["data"]["migrate.py"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"

@@ -367,7 +367,12 @@ def test_platform_namespaces_carry_pod_security_levels(shared: OfflineRun) -> No
         ]
         for n in shared.of_type("kubernetes:core/v1:Namespace")
     }
-    assert levels == {"argocd": "baseline", "monitoring": "privileged", "karpenter": "restricted"}
+    assert levels == {
+        "argocd": "baseline",
+        "monitoring": "privileged",
+        "karpenter": "restricted",
+        "preview-edge": "restricted",  # the previews' anchor Ingress only
+    }
 
 
 def test_kubernetes_resources_use_the_cluster_provider(shared: OfflineRun) -> None:

@@ -154,7 +154,6 @@ def test_existing_zone_is_used_not_created(stack_with: Callable[..., OfflineRun]
     [
         ("prod", "api.pingvas.example.com", "images.pingvas.example.com"),
         ("dev", "api.dev.pingvas.example.com", "images.dev.pingvas.example.com"),
-        ("pr-7", "api.pr-7.pingvas.example.com", "images.pr-7.pingvas.example.com"),
     ],
 )
 def test_hostnames_and_dns_validated_certificates(stack: str, api: str, images: str) -> None:
@@ -187,7 +186,7 @@ def test_hostnames_and_dns_validated_certificates(stack: str, api: str, images: 
     assert run.provider_of(certificates[api]).name == f"pingvas-{stack}-aws"
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod", "pr-7"])
+@pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_ingress_class_shares_one_alb_with_waf_tls_and_logs(stack: str) -> None:
     run = run_stack(stack)
     shared = run_stack("shared")
@@ -216,7 +215,7 @@ def test_ingress_class_shares_one_alb_with_waf_tls_and_logs(stack: str) -> None:
     assert ingress_class.inputs["spec"]["parameters"]["name"] == params.inputs["metadata"]["name"]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod", "pr-7"])
+@pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_images_hostname_points_at_the_cdn(stack: str) -> None:
     run = run_stack(stack)
     records = {
