@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,7 @@ from app.api import health
 from app.api.context import AppContext
 from app.api.schemas import errors
 from app.core.config import Settings, get_settings
+from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.metrics import HttpMetricsMiddleware
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ def create_app(
     ``settings`` default to the environment (validated here, i.e. at start-up).
     """
     settings = settings or get_settings()
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     context = AppContext.from_settings(settings)
 
     @asynccontextmanager
@@ -77,6 +80,7 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
         )
     app.add_middleware(HttpMetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every line of a request has its id
     _add_error_handlers(app)
     return app
 

@@ -59,6 +59,15 @@ class LoadBalancerLogsGrant:
 
 
 @dataclass
+class CloudTrailGrant:
+    """Lets CloudTrail write one trail's logs under `prefix` (and read the bucket's ACL)."""
+
+    prefix: str
+    trail_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+
+
+@dataclass
 class BucketArgs:
     # The globally unique bucket name (infra.naming.Naming.globally_unique).
     bucket_name: pulumi.Input[str]
@@ -69,12 +78,14 @@ class BucketArgs:
     force_destroy: bool = False
     read_grants: Sequence[ReadGrant] = field(default_factory=list)
     load_balancer_logs: LoadBalancerLogsGrant | None = None
+    cloudtrail: CloudTrailGrant | None = None
 
 
 class Bucket(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
     bucket_regional_domain_name: pulumi.Output[str]
+    policy_applied_name: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: BucketArgs, opts: pulumi.ResourceOptions | None = None
@@ -99,7 +110,12 @@ class Bucket(pulumi.ComponentResource):
         access = self._block_public_access()
         self._encryption()
         self._lifecycle(depends_on=self._versioning())
-        self._policy(depends_on=access)
+        policy = self._policy(depends_on=access)
+        # The name, once the policy is in place: for writers the policy lets in (CloudTrail
+        # checks it when its trail is created).
+        self.policy_applied_name = pulumi.Output.all(self.bucket.bucket, policy.id).apply(
+            lambda values: str(values[0])
+        )
 
         self.register_outputs(
             {
@@ -215,7 +231,7 @@ class Bucket(pulumi.ComponentResource):
             ),
         )
 
-    def _policy(self, depends_on: list[pulumi.Resource]) -> None:
+    def _policy(self, depends_on: list[pulumi.Resource]) -> aws.s3.BucketPolicy:
         """TLS only for everyone; reads for the named CloudFront distributions only."""
         arn = self.bucket.arn
         statements: list[Mapping[str, Any]] = [
@@ -255,9 +271,35 @@ class Bucket(pulumi.ComponentResource):
                     "Resource": pulumi.Output.concat(arn, "/", logs.prefix, "*"),
                 }
             )
-        aws.s3.BucketPolicy(
+        if self._args.cloudtrail is not None:
+            statements.extend(self._cloudtrail_statements(self._args.cloudtrail))
+        return aws.s3.BucketPolicy(
             f"{self._name}-policy",
             bucket=self.bucket.id,
             policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
+
+    def _cloudtrail_statements(self, grant: CloudTrailGrant) -> list[Mapping[str, Any]]:
+        arn = self.bucket.arn
+        only_the_trail = {"StringEquals": {"aws:SourceArn": grant.trail_arn}}
+        return [
+            {
+                "Sid": "CloudTrailReadsAcl",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "s3:GetBucketAcl",
+                "Resource": arn,
+                "Condition": only_the_trail,
+            },
+            {
+                "Sid": "CloudTrailWrites",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": pulumi.Output.concat(
+                    arn, "/", grant.prefix, "/AWSLogs/", grant.account_id, "/*"
+                ),
+                "Condition": only_the_trail,
+            },
+        ]

@@ -1,8 +1,8 @@
 """Every Helm chart the platform installs, pinned in one place.
 
 Bump a version here, preview, and read the chart's upgrade notes: nothing floats.
-Karpenter and KEDA stay on the releases whose CRDs the tests validate our custom
-resources against (`vendor/crds/`); move them together.
+Karpenter, KEDA and kube-prometheus-stack stay on the releases whose CRDs the tests
+validate our custom resources against (`vendor/crds/`); move them together.
 """
 
 from __future__ import annotations
@@ -34,3 +34,9 @@ METRICS_SERVER = Chart(
 )
 # 1.22 made `policy` a required value.
 EXTERNAL_DNS = Chart("external-dns", "1.22.0", "https://kubernetes-sigs.github.io/external-dns/")
+# Ships prometheus-operator v0.93.0 (its `appVersion`), the CRDs vendored in
+# vendor/crds/prometheus-operator; move them together.
+KUBE_PROMETHEUS_STACK = Chart(
+    "kube-prometheus-stack", "88.2.0", "https://prometheus-community.github.io/helm-charts"
+)
+FLUENT_BIT = Chart("fluent-bit", "0.58.1", "https://fluent.github.io/helm-charts")

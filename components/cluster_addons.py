@@ -93,7 +93,12 @@ class ClusterAddons(pulumi.ComponentResource):
             "keda",
             chart_versions.KEDA,
             "keda",
-            {"nodeSelector": SYSTEM_LABEL},
+            {
+                "nodeSelector": SYSTEM_LABEL,
+                # Metrics on the pods' `metrics` port; the monitoring stack's PodMonitors
+                # scrape them (the chart's own ServiceMonitors would need its CRDs first).
+                "prometheus": {"operator": {"enabled": True}, "metricServer": {"enabled": True}},
+            },
             create_namespace=True,
         )
         self._external_secrets()

@@ -17,6 +17,12 @@ NFS_PORT = 2049
 # The uid/gid the GPU workers run as; the access point makes every file theirs.
 MODELS_UID = 1000
 MODELS_PATH = "/models"
+BACKUP_EVENTS = (
+    "BACKUP_JOB_COMPLETED",
+    "BACKUP_JOB_FAILED",
+    "RESTORE_JOB_COMPLETED",
+    "RESTORE_JOB_FAILED",
+)
 BACKUP_SERVICE_POLICIES = (
     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
@@ -34,6 +40,8 @@ class ModelStoreArgs:
     backup_retention_days: int = 30
     # EFS's AWS-managed key when None.
     kms_key_arn: pulumi.Input[str] | None = None
+    # SNS topic told of every backup and restore job's end (SPEC §7: backup completion).
+    backup_notifications_topic_arn: pulumi.Input[str] | None = None
 
 
 class ModelStore(pulumi.ComponentResource):
@@ -158,6 +166,14 @@ class ModelStore(pulumi.ComponentResource):
             opts=child,
         )
         vault = aws.backup.Vault(f"{self._name}-backup", name=f"{self._name}-backup", opts=child)
+        if args.backup_notifications_topic_arn is not None:
+            aws.backup.VaultNotifications(
+                f"{self._name}-backup-notifications",
+                backup_vault_name=vault.name,
+                sns_topic_arn=args.backup_notifications_topic_arn,
+                backup_vault_events=list(BACKUP_EVENTS),
+                opts=child,
+            )
         plan = aws.backup.Plan(
             f"{self._name}-backup",
             name=f"{self._name}-backup",

@@ -12,6 +12,7 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.monitoring import PROMETHEUS_POD
 from components.network import SERVICE_PORTS
 from components.pod_identity import bind_service_account, pod_identity_role, policy_document
 
@@ -237,6 +238,7 @@ class Tenancy(pulumi.ComponentResource):
                     }
                 ],
             },
+            # Prometheus only: not Grafana, Fluent Bit or anything else in `monitoring`.
             "monitoring-in": {
                 "podSelector": every_pod,
                 "policyTypes": ["Ingress"],
@@ -246,7 +248,8 @@ class Tenancy(pulumi.ComponentResource):
                             {
                                 "namespaceSelector": {
                                     "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
-                                }
+                                },
+                                "podSelector": {"matchLabels": PROMETHEUS_POD},
                             }
                         ]
                     }

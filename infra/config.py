@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from ipaddress import IPv4Network
 from typing import Annotated, Any, Literal, TypeVar
@@ -32,9 +33,23 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from infra import config_checks
+from infra.aws_catalog import (
+    check_cache_node_type,
+    check_eks_version,
+    check_gpu_node_type,
+    check_system_node_type,
+)
+from infra.stack_names import (
+    DNS_LABEL,
+    EPHEMERAL_STACK,
+    MAX_STACK_NAME_LENGTH,
+    name_problem,
+    role_problem,
+)
+
 PROJECT = "pingvas"
 DEFAULT_REGION = "us-east-1"
-EPHEMERAL_STACK = re.compile(r"^pr-(?P<number>[1-9][0-9]{0,5})$")
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = frozenset(
@@ -119,7 +134,9 @@ class NetworkConfig(_Model):
     nat_mode: NatMode = NatMode.SINGLE
     flow_logs: FlowLogsConfig = FlowLogsConfig()
     # One Redis security group per environment that runs ElastiCache (SPEC §2).
-    redis_security_groups: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,20}$")]] = [
+    redis_security_groups: list[
+        Annotated[str, Field(pattern=DNS_LABEL.pattern, max_length=MAX_STACK_NAME_LENGTH)]
+    ] = [
         "dev",
         "prod",
     ]
@@ -153,15 +170,30 @@ class NetworkConfig(_Model):
 
 
 _ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
-_INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\.[0-9]*[a-z0-9]+$"
+SystemNodeType = Annotated[str, AfterValidator(check_system_node_type)]
+GpuNodeType = Annotated[str, AfterValidator(check_gpu_node_type)]
+# The public API endpoint answers only these; anything wider than a /16 (65,536
+# addresses) is the internet in all but name.
+WIDEST_PUBLIC_ACCESS_PREFIX = 16
+
+
+def _narrow_public_range(network: IPv4Network) -> IPv4Network:
+    if network.prefixlen < WIDEST_PUBLIC_ACCESS_PREFIX:
+        raise ValueError(
+            f"{network} is too wide for the cluster's public endpoint (at most "
+            f"/{WIDEST_PUBLIC_ACCESS_PREFIX}: list your CI and VPN egress addresses)"
+        )
+    if not network.is_global:
+        raise ValueError(
+            f"{network} is not a public range; the public endpoint only sees public addresses"
+        )
+    return network
 
 
 class SystemNodesConfig(_Model):
     """The managed node group for system pods (SPEC §3: two t3.medium Spot nodes)."""
 
-    instance_types: list[Annotated[str, Field(pattern=_INSTANCE_TYPE)]] = Field(
-        default=["t3.medium"], min_length=1
-    )
+    instance_types: list[SystemNodeType] = Field(default=["t3.medium"], min_length=1)
     capacity_type: Literal["SPOT", "ON_DEMAND"] = "SPOT"
     desired: int = Field(default=2, ge=1)
     min: int = Field(default=2, ge=1)
@@ -181,10 +213,12 @@ class SystemNodesConfig(_Model):
 class GpuNodePoolConfig(_Model):
     """Karpenter's GPU NodePool (SPEC §3: 0-10 Spot nodes of T4 and A10G)."""
 
-    instance_types: list[Annotated[str, Field(pattern=_INSTANCE_TYPE)]] = Field(
+    instance_types: list[GpuNodeType] = Field(
         default=["g4dn.xlarge", "g4dn.2xlarge", "g5.xlarge"], min_length=1
     )
-    gpu_limit: int = Field(default=10, ge=0, le=1000)
+    # GPUs the pool may run at once: room for every long-lived environment's workers
+    # (dev 3 + prod 15, SPEC §11; docs/decisions/0011-gpu-capacity.md).
+    gpu_limit: int = Field(default=18, ge=0, le=1000)
     # Spot first; on-demand when no Spot capacity is offered.
     on_demand_fallback: bool = True
     expire_after: str = Field(default="720h", pattern=r"^([0-9]+(s|m|h))+$|^Never$")
@@ -202,10 +236,14 @@ class GeneralNodePoolConfig(_Model):
 
 class ClusterConfig(_Model):
     # EKS standard support: SPEC's 1.28 is long out of it.
-    version: str = Field(default="1.35", pattern=r"^1\.[0-9]{2}$")
+    version: Annotated[
+        str,
+        Field(pattern=r"^1\.[0-9]{2}$"),
+        AfterValidator(lambda version: check_eks_version(version, date.today())),
+    ] = "1.35"
     # The public API endpoint is open only to these (e.g. CI and VPN egress); empty
     # leaves the endpoint private, reachable from inside the VPC.
-    public_access_cidrs: list[IPv4Network] = []
+    public_access_cidrs: list[Annotated[IPv4Network, AfterValidator(_narrow_public_range)]] = []
     # IAM roles granted cluster admin through EKS access entries.
     admin_role_arns: list[Annotated[str, Field(pattern=_ROLE_ARN)]] = []
     log_retention_days: LogRetentionDays = 30
@@ -285,6 +323,20 @@ class RegistryConfig(_Model):
     untagged_expire_days: int = Field(default=7, ge=1)
 
 
+class OperationsConfig(_Model):
+    """Monitoring, alerting, logs and audit (SPEC §6.5, §7, §8)."""
+
+    scrape_interval_seconds: int = Field(default=15, ge=5, le=300)
+    retention_days: int = Field(default=15, ge=1, le=365)
+    storage_gi: int = Field(default=50, ge=10, le=16_384)
+    slack_channel: str = Field(default="#pingvas-alerts", pattern=r"^#[a-z0-9_-]{1,80}$")
+    # Who gets the SNS topic's e-mails: CloudWatch alarms, backups, budgets, the daily digest.
+    alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]] = []
+    pod_log_retention_days: LogRetentionDays = 30
+    audit_log_retention_days: int = Field(default=365, ge=1)
+    monthly_budget_usd: float = Field(default=1250, gt=0)  # SPEC §8: $1,249.37
+
+
 # WAF rules by name, in their default evaluation order (lower runs first).
 DEFAULT_WAF_PRIORITIES = {
     "allow-list": 0,
@@ -356,19 +408,45 @@ class EdgeConfig(_Model):
     waf: WafConfig = WafConfig()
 
 
-class PlatformSettings(_Model):
+class _StackSettings(_Model):
+    """Keys of every stack. Each top-level key's description also goes into Pulumi.yaml
+    (infra/config_schema.py)."""
+
+    role: Role | None = Field(
+        default=None,
+        description="platform or environment; from the name for shared, dev, prod, pr-<N>",
+    )
+    cost_center: str = Field(
+        default="pingvas", min_length=1, max_length=128, description="the cost-center tag"
+    )
+
+
+class PlatformSettings(_StackSettings):
     """The `pingvas:*` keys of a platform stack (`shared`), or of an environment that
     builds its own platform (`platform.create`)."""
 
-    role: Role | None = None
-    cost_center: str = Field(default="pingvas", min_length=1, max_length=128)
-    network: NetworkConfig = NetworkConfig()
-    cluster: ClusterConfig = ClusterConfig()
-    edge: EdgeConfig
-    aurora: AuroraConfig = AuroraConfig()
-    model_store: ModelStoreConfig = ModelStoreConfig()
-    logs_bucket: LogsBucketConfig = LogsBucketConfig()
-    registry: RegistryConfig = RegistryConfig()
+    network: NetworkConfig = Field(
+        default=NetworkConfig(), description="platform: the VPC, its subnets, NAT and flow logs"
+    )
+    cluster: ClusterConfig = Field(
+        default=ClusterConfig(), description="platform: EKS, its node group and Karpenter pools"
+    )
+    edge: EdgeConfig = Field(description="platform (required): the domain, DNS zone and WAF")
+    aurora: AuroraConfig = Field(
+        default=AuroraConfig(), description="platform: the shared Aurora Serverless v2 cluster"
+    )
+    model_store: ModelStoreConfig = Field(
+        default=ModelStoreConfig(), description="platform: EFS for the models and its backups"
+    )
+    logs_bucket: LogsBucketConfig = Field(
+        default=LogsBucketConfig(), description="platform: the central logs bucket"
+    )
+    registry: RegistryConfig = Field(
+        default=RegistryConfig(), description="platform: the ECR repositories CI pushes to"
+    )
+    operations: OperationsConfig = Field(
+        default=OperationsConfig(), description="platform: alert receivers, budget and audit"
+    )
 
 
 # Keys that configure a platform; only platform stacks and sandboxes may set them.
@@ -432,7 +510,11 @@ class RedisConfig(_Model):
     # Valkey, the open-source fork, costs less per node-hour on ElastiCache (docs/data.md).
     engine: Literal["redis", "valkey"] = "redis"
     engine_version: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+$")
-    node_type: str = Field(default="cache.t4g.medium", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    node_type: Annotated[
+        str,
+        Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$"),
+        AfterValidator(check_cache_node_type),
+    ] = "cache.t4g.medium"
     # Replicas besides the primary (replicated mode only).
     replicas: int = Field(default=0, ge=0, le=5)
     snapshot_retention_days: int = Field(default=7, ge=0, le=35)
@@ -514,26 +596,36 @@ SUPPLIED_SECRETS = (
 )
 
 
-class EnvironmentSettings(_Model):
-    """The `pingvas:*` keys of an environment stack (`dev`, `prod`, `pr-<N>`)."""
+_SUPPLIED = "environment: a Pulumi secret (pulumi config set --secret)"
 
-    role: Role | None = None
-    cost_center: str = Field(default="pingvas", min_length=1, max_length=128)
-    platform: PlatformSource = PlatformSource()
-    quota: QuotaConfig
-    priority_class: PriorityClassConfig
-    services: ServicesConfig
-    gpu_workers: GpuWorkersConfig
-    redis: RedisConfig
-    images: ImagesBucketConfig = ImagesBucketConfig()
-    cdn: CdnConfig = CdnConfig()
-    image_tags: ImageTagsConfig = ImageTagsConfig()
-    lemon_squeezy_api_key: SecretStr | None = None
-    lemon_squeezy_webhook_secret: SecretStr | None = None
-    google_client_secret: SecretStr | None = None
-    discord_client_secret: SecretStr | None = None
+
+class EnvironmentSettings(_StackSettings):
+    """The `pingvas:*` keys of an environment stack (`dev`, `prod`, `pr-<N>`); the
+    profile of the stack's kind supplies what the stack file leaves out."""
+
+    platform: PlatformSource = Field(
+        default=PlatformSource(), description="environment: which platform it runs on"
+    )
+    quota: QuotaConfig = Field(description="environment: the namespace's ResourceQuota")
+    priority_class: PriorityClassConfig = Field(description="environment: its pods' priority")
+    services: ServicesConfig = Field(description="environment: the five API services")
+    gpu_workers: GpuWorkersConfig = Field(description="environment: GPU worker pods (KEDA)")
+    redis: RedisConfig = Field(description="environment: ElastiCache or in-cluster Redis")
+    images: ImagesBucketConfig = Field(
+        default=ImagesBucketConfig(), description="environment: the images bucket's lifecycle"
+    )
+    cdn: CdnConfig = Field(default=CdnConfig(), description="environment: the image CDN")
+    image_tags: ImageTagsConfig = Field(
+        default=ImageTagsConfig(), description="environment: the app's image tags (CI sets them)"
+    )
+    lemon_squeezy_api_key: SecretStr | None = Field(default=None, description=_SUPPLIED)
+    lemon_squeezy_webhook_secret: SecretStr | None = Field(default=None, description=_SUPPLIED)
+    google_client_secret: SecretStr | None = Field(default=None, description=_SUPPLIED)
+    discord_client_secret: SecretStr | None = Field(default=None, description=_SUPPLIED)
     # Ephemeral stacks carry a TTL tag that the clean-up job reads.
-    ttl_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+    ttl_hours: int | None = Field(
+        default=None, ge=1, le=24 * 30, description="environment: hours an ephemeral stack lives"
+    )
 
 
 # SPEC §3 figures for dev and prod, but for the replicas and caches docs/cost.md sizes
@@ -597,52 +689,106 @@ class StackConfig:
         return EPHEMERAL_STACK.match(self.stack) is not None
 
 
-def load_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
+def load_stack_config(
+    stack: str, raw: Mapping[str, str], secret_keys: Collection[str] = ()
+) -> StackConfig:
     """Validates a stack's raw config (Pulumi's `namespace:key` → string map).
 
-    Structured values arrive as JSON strings, as the Pulumi engine passes them.
+    Structured values arrive as JSON strings, as the Pulumi engine passes them;
+    `secret_keys` are the keys that arrived encrypted (`secure:`). Every problem found
+    is reported at once, one line per key.
     """
+    problem = name_problem(stack)
+    if problem is not None:
+        raise ConfigError(problem)
+    region = raw.get("aws:region") or DEFAULT_REGION
+    problems = [
+        *config_checks.namespace_problems(PROJECT, raw),
+        *config_checks.plaintext_secret_problems(
+            {key: _decode(value) for key, value in raw.items()}, secret_keys
+        ),
+        *config_checks.region_problems(region),
+    ]
     own = _own_keys(raw)
     role = _role_of(stack, own.get("role"))
-    region = raw.get("aws:region") or DEFAULT_REGION
+    problem = role_problem(stack, role.value)
+    if problem is not None:
+        problems.append(f"{PROJECT}:role: {problem}")
+    platform: PlatformSettings | None
+    environment: EnvironmentSettings | None
     if role is Role.PLATFORM:
-        platform = _platform_settings(region, own)
-        return StackConfig(
-            project=PROJECT,
-            stack=stack,
-            role=role,
-            region=region,
-            cost_center=platform.cost_center,
-            platform=platform,
-            environment=None,
-        )
-
-    platform_keys = {key: own.pop(key) for key in PLATFORM_SECTIONS & own.keys()}
-    settings = _validate(EnvironmentSettings, _deep_merge(_profile_for(stack), own))
-    if platform_keys and not settings.platform.create:
-        raise ConfigError(
-            "\n".join(
-                f"{PROJECT}:{key}: only a platform stack, or an environment with "
-                f"{PROJECT}:platform.create set to true, builds a platform"
-                for key in sorted(platform_keys)
-            )
-        )
-    sandbox = None
-    if settings.platform.create:
-        # A sandbox's own environment is the one whose Redis its network guards.
-        network = {"redisSecurityGroups": [stack], **platform_keys.get("network", {})}
-        sandbox = _platform_settings(
-            region, {**platform_keys, "network": network, "costCenter": settings.cost_center}
-        )
+        platform = _collect(problems, lambda: _platform_settings(region, own))
+        environment, cost_center = None, platform.cost_center
+    else:
+        environment, platform = _environment_settings(stack, region, own, problems)
+        cost_center = environment.cost_center
+    if problems:
+        raise ConfigError("\n".join(problems))
     return StackConfig(
         project=PROJECT,
         stack=stack,
         role=role,
         region=region,
-        cost_center=settings.cost_center,
-        platform=sandbox,
-        environment=settings,
+        cost_center=cost_center,
+        platform=platform,
+        environment=environment,
     )
+
+
+def _environment_settings(
+    stack: str, region: str, own: dict[str, Any], problems: list[str]
+) -> tuple[EnvironmentSettings, PlatformSettings | None]:
+    """An environment's settings over its profile, and the platform it builds itself
+    (a sandbox) if any; problems found join `problems`."""
+    platform_keys = {key: own.pop(key) for key in PLATFORM_SECTIONS & own.keys()}
+    settings = _collect(
+        problems, lambda: _validate(EnvironmentSettings, _deep_merge(_profile_for(stack), own))
+    )
+    problems += config_checks.environment_problems(PROJECT, settings)
+    if platform_keys and not settings.platform.create:
+        problems += [
+            f"{PROJECT}:{key}: only a platform stack, or an environment with "
+            f"{PROJECT}:platform.create set to true, builds a platform"
+            for key in sorted(platform_keys)
+        ]
+    if not settings.platform.create:
+        return settings, None
+    # A sandbox's own environment is the one whose Redis its network guards.
+    network = {"redisSecurityGroups": [stack], **platform_keys.get("network", {})}
+    sandbox = _collect(
+        problems,
+        lambda: _platform_settings(
+            region, {**platform_keys, "network": network, "costCenter": settings.cost_center}
+        ),
+    )
+    return settings, sandbox
+
+
+def check_against_platform(config: StackConfig, platform: StackConfig, platform_file: str) -> None:
+    """Rejects an environment its platform cannot run, where the platform's config is
+    known (the offline preview reads the platform's stack file)."""
+    if config.environment is None or platform.platform is None:
+        return
+    problems = config_checks.platform_problems(
+        PROJECT,
+        config.stack,
+        config.region,
+        config.environment,
+        platform.region,
+        platform.platform,
+        platform_file,
+    )
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def _collect(problems: list[str], validate: Callable[[], _M]) -> _M:
+    """The validated model; its errors join the problems found before it."""
+    try:
+        result = validate()
+    except ConfigError as error:
+        raise ConfigError("\n".join([*problems, str(error)])) from None
+    return result
 
 
 def _platform_settings(region: str, own: dict[str, Any]) -> PlatformSettings:
@@ -667,6 +813,10 @@ def _with_zones_of(region: str, own: dict[str, Any]) -> dict[str, Any]:
     return own
 
 
+# The values Pulumi.yaml's declarations default to, which mean "not set".
+UNSET: tuple[Any, ...] = ("", {})
+
+
 def _own_keys(raw: Mapping[str, str]) -> dict[str, Any]:
     """The project's keys without their namespace, JSON values decoded."""
     own: dict[str, Any] = {}
@@ -675,7 +825,11 @@ def _own_keys(raw: Mapping[str, str]) -> dict[str, Any]:
         if namespace != PROJECT:
             continue
         key = key.removeprefix("config:")  # older engines send `project:config:key`
-        own[key] = _decode(value)
+        decoded = _decode(value)
+        # Pulumi.yaml declares every key with an empty default (see infra/config_schema.py):
+        # an empty value means the stack does not set the key.
+        if decoded not in UNSET:
+            own[key] = decoded
     return own
 
 

@@ -2,7 +2,9 @@
 
     python -m infra.preview STACK [STACK ...] [--json] [--config-file FILE] [--timing]
 
-Reads the stack's `Pulumi.<STACK>.yaml` (or FILE, in the same format), validates it,
+Reads the stack's `Pulumi.<STACK>.yaml` (or FILE, in the same format) over the defaults
+`Pulumi.yaml` declares, as the engine does, validates it (and an environment against its
+platform's stack file),
 runs the program with no cloud and no Pulumi CLI, and prints the resource tree (or one
 JSON document, DESIGN.md §3; a JSON list of them for several stacks). An environment
 stack's platform outputs come from a preview of the platform stack it references, run
@@ -23,11 +25,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from infra import offline, timing
-from infra.config import PROJECT, ConfigError, StackConfig, load_stack_config
+from infra.config import (
+    PROJECT,
+    ConfigError,
+    StackConfig,
+    check_against_platform,
+    load_stack_config,
+)
 from infra.program import run
+from infra.stack_file import project_defaults, read_stack_file
+from infra.stack_names import name_problem, shown
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,41 +66,14 @@ def stack_file(stack: str) -> Path:
     return REPO_ROOT / f"Pulumi.{stack}.yaml"
 
 
-def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
-    """A `Pulumi.<stack>.yaml` as the engine hands it to programs: `ns:key` → string."""
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path.name}: not valid YAML ({error})") from None
-    if not isinstance(document, dict):
-        raise ConfigError(f"{path.name}: expected a mapping with a 'config' key")
-    section = document.get("config") or {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path.name}: 'config' must be a mapping of keys to values")
-    raw: dict[str, str] = {}
-    secret_keys: list[str] = []
-    for key, value in section.items():
-        key = str(key)
-        if ":" not in key:
-            key = f"{PROJECT}:{key}"  # the CLI reads bare keys as the project's own
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            # Encrypted with the stack's secrets provider: unknown offline, still secret.
-            raw[key] = offline.SECRET
-            secret_keys.append(key)
-        elif isinstance(value, dict | list):
-            raw[key] = json.dumps(value)
-        elif isinstance(value, bool):
-            raw[key] = "true" if value else "false"
-        else:
-            raw[key] = str(value)
-    return raw, secret_keys
-
-
 def preview_stack(stack: str, config_file: Path | None = None) -> offline.OfflineRun:
     """Validates the stack's config, then runs the program offline.
 
     A stack previewed from its own file is run once per process while the file is
     unchanged (previewing several environments runs the platform once)."""
+    problem = name_problem(stack)  # before the name goes into a file path
+    if problem is not None:
+        raise ConfigError(problem)
     if config_file is not None:
         return _preview(stack, config_file)
     path = stack_file(stack)
@@ -105,15 +86,28 @@ def _preview_committed(stack: str, _modified: int | None) -> offline.OfflineRun:
     return _preview(stack, None)
 
 
-def _preview(stack: str, config_file: Path | None) -> offline.OfflineRun:
+def load_stack(
+    stack: str, config_file: Path | None = None
+) -> tuple[StackConfig, dict[str, str], list[str]]:
+    """The stack's validated config and the raw config the engine would pass: the
+    project's defaults (Pulumi.yaml) under the stack file's keys."""
+    problem = name_problem(stack)
+    if problem is not None:
+        raise ConfigError(problem)
     path = config_file or stack_file(stack)
+    raw, secret_keys = project_defaults(REPO_ROOT / "Pulumi.yaml")
     if path.exists():
-        raw, secret_keys = read_stack_file(path)
+        own, own_secret_keys = read_stack_file(path)
+        raw.update(own)
+        secret_keys = sorted({*secret_keys, *own_secret_keys})
     elif config_file is not None:
         raise ConfigError(f"{config_file}: no such file")
-    else:
-        raw, secret_keys = {}, []  # pr-<N> stacks need no file
-    config = load_stack_config(stack, raw)
+    # pr-<N> stacks need no file
+    return load_stack_config(stack, raw, secret_keys), raw, secret_keys
+
+
+def _preview(stack: str, config_file: Path | None) -> offline.OfflineRun:
+    config, raw, secret_keys = load_stack(stack, config_file)
     return offline.run_offline(
         project=PROJECT,
         stack=stack,
@@ -126,10 +120,14 @@ def _preview(stack: str, config_file: Path | None) -> offline.OfflineRun:
 
 
 def _platform_outputs_for(config: StackConfig) -> dict[str, Mapping[str, Any]]:
+    """The outputs of the platform an environment reads, after checking the environment
+    against that platform's config."""
     if config.environment is None or config.environment.platform.create:
         return {}
     reference = config.environment.platform.stack or f"{offline.ORGANIZATION}/{PROJECT}/shared"
     platform_stack = reference.rsplit("/", 1)[-1]
+    platform, _, _ = load_stack(platform_stack)
+    check_against_platform(config, platform, stack_file(platform_stack).name)
     return {reference: preview_stack(platform_stack).outputs}
 
 
@@ -200,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results.append(preview_stack(stack, args.config_file))
         except ConfigError as error:
-            print(f"error: invalid configuration for stack {stack!r}:\n{error}", file=sys.stderr)
+            print(
+                f"error: invalid configuration for stack {shown(stack)}:\n{error}", file=sys.stderr
+            )
             return 2
     if args.json:
         documents = [as_json(result) for result in results]

@@ -14,7 +14,9 @@ from stacks import environment, platform
 def config_from_runtime() -> StackConfig:
     """The running stack's config, as the Pulumi engine passed it to this process."""
     raw: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    return load_stack_config(pulumi.get_stack(), raw)
+    secret_keys = {key for key in raw if runtime_config.is_config_secret(key)}
+    secret_keys.update(runtime_config.get_config_secret_keys_env())
+    return load_stack_config(pulumi.get_stack(), raw, secret_keys)
 
 
 def run(config: StackConfig) -> None:

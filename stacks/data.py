@@ -14,10 +14,12 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.app_secrets import AppSecrets, AppSecretsArgs
+from components.audit import TRAIL_PREFIX
 from components.aurora import Aurora, AuroraArgs
 from components.bucket import (
     Bucket,
     BucketArgs,
+    CloudTrailGrant,
     LifecycleRule,
     LoadBalancerLogsGrant,
     ReadGrant,
@@ -25,12 +27,14 @@ from components.bucket import (
 from components.cdn import ImageCdn, ImageCdnArgs
 from components.database_access import DatabaseAccess, DatabaseAccessArgs
 from components.ingress_class import ALB_ACCESS_LOG_PREFIX
+from components.log_shipping import POD_LOGS_PREFIX
 from components.model_store import ModelStore, ModelStoreArgs
 from components.network import Network
 from components.postgres import InClusterPostgres, InClusterPostgresArgs
 from components.redis import Redis, RedisArgs
 from components.registry import Registry, RegistryArgs
-from infra.config import SUPPLIED_SECRETS, PlatformSettings, RedisMode, StackConfig
+from infra.config import PROJECT, SUPPLIED_SECRETS, PlatformSettings, RedisMode, StackConfig
+from infra.config_checks import missing_redis_security_group
 from infra.naming import Naming
 from stacks.contract import PlatformOutputs
 
@@ -55,8 +59,26 @@ def bucket_name(config: StackConfig, provider: aws.Provider, thing: str) -> pulu
     )
 
 
+def account_id(provider: aws.Provider) -> pulumi.Output[str]:
+    identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+    return identity.account_id
+
+
+def trail_arn(config: StackConfig, provider: aws.Provider) -> pulumi.Output[str]:
+    """The platform's CloudTrail trail (components.audit), known before it exists."""
+    return pulumi.Output.concat(
+        f"arn:aws:cloudtrail:{config.region}:",
+        account_id(provider),
+        f":trail/{Naming(config.stack).name('trail')}",
+    )
+
+
 def build_platform_data(
-    config: StackConfig, settings: PlatformSettings, network: Network, provider: aws.Provider
+    config: StackConfig,
+    settings: PlatformSettings,
+    network: Network,
+    provider: aws.Provider,
+    notifications_topic_arn: pulumi.Input[str] | None = None,
 ) -> dict[str, Any]:
     """Builds the shared data layer; returns its PlatformOutputs fields."""
     naming = Naming(config.stack)
@@ -95,6 +117,7 @@ def build_platform_data(
             ia_after_days=store_settings.ia_after_days,
             backup_schedule=store_settings.backup_schedule,
             backup_retention_days=store_settings.backup_retention_days,
+            backup_notifications_topic_arn=notifications_topic_arn,
         ),
         opts=opts,
     )
@@ -103,15 +126,32 @@ def build_platform_data(
         BucketArgs(
             bucket_name=bucket_name(config, provider, "logs"),
             lifecycle_rules=[
+                *(
+                    LifecycleRule(
+                        id=f"expire-{prefix.strip('/')}",
+                        prefix=prefix,
+                        expire_after_days=settings.logs_bucket.expire_after_days,
+                        noncurrent_expire_after_days=1,
+                    )
+                    for prefix in (ALB_ACCESS_LOG_PREFIX, POD_LOGS_PREFIX)
+                ),
+                # The audit trail outlives operational logs.
                 LifecycleRule(
-                    id="expire",
-                    expire_after_days=settings.logs_bucket.expire_after_days,
+                    id="audit",
+                    prefix=f"{TRAIL_PREFIX}/",
+                    ia_after_days=30,
+                    expire_after_days=settings.operations.audit_log_retention_days,
                     noncurrent_expire_after_days=1,
-                )
+                ),
             ],
             # The environments' ALBs (their ingress classes log under alb/<group>).
             load_balancer_logs=LoadBalancerLogsGrant(
                 region=config.region, prefix=ALB_ACCESS_LOG_PREFIX
+            ),
+            cloudtrail=CloudTrailGrant(
+                prefix=TRAIL_PREFIX,
+                trail_arn=trail_arn(config, provider),
+                account_id=account_id(provider),
             ),
         ),
         opts=opts,
@@ -135,7 +175,7 @@ def build_platform_data(
         "model_store_file_system_id": model_store.file_system_id,
         "model_store_access_point_id": model_store.access_point_id,
         "models_bucket_name": model_store.models_bucket_name,
-        "logs_bucket_name": logs.bucket_name,
+        "logs_bucket_name": logs.policy_applied_name,
         "repository_urls": registry.repository_urls,
     }
 
@@ -367,9 +407,14 @@ def _elasticache_redis(
 
     def security_group_of(groups: Mapping[str, Any]) -> str:
         if group not in groups:
-            raise ValueError(
-                f"the platform has no {group} security group; add {config.stack!r} to "
-                "pingvas:network.redisSecurityGroups on the platform stack"
+            # A RunError ends `pulumi up` with this message alone (a ValueError would be
+            # wrapped in a traceback); the offline preview says it before running.
+            assert config.environment is not None
+            raise pulumi.RunError(
+                "invalid stack configuration:\n"
+                + missing_redis_security_group(
+                    PROJECT, config.stack, config.environment, "the platform stack's config"
+                )
             )
         return groups[group]
 

@@ -22,6 +22,7 @@ from stacks.compute import build_environment_tenancy, environment_kubernetes_pro
 from stacks.contract import PlatformOutputs
 from stacks.data import EnvironmentData, build_environment_data
 from stacks.edge import EnvironmentEdge, build_environment_edge, publish_images_alias
+from stacks.operations import build_environment_alarms
 from stacks.platform import build_platform
 
 
@@ -91,6 +92,7 @@ def main(config: StackConfig) -> None:
     resolve_master_secret_arn(pulumi.Output.from_input(data.database_master_secret_arn))
     publish_images_alias(config, platform, edge, data.cdn_domain_name, provider)
     build_app_release(config, platform, kubernetes, edge, tenancy, data)
+    build_environment_alarms(config, platform, provider)
 
     data.export()
     edge.export()

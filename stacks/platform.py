@@ -12,6 +12,7 @@ from stacks.compute import build_platform_compute
 from stacks.contract import PlatformOutputs
 from stacks.data import build_platform_data
 from stacks.edge import build_platform_edge
+from stacks.operations import build_notifications, build_platform_operations
 
 
 def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutputs:
@@ -37,9 +38,13 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         ),
         opts=child_options(provider),
     )
-    data = build_platform_data(config, config.platform, network, provider)
+    notifications = build_notifications(config, provider)
+    data = build_platform_data(config, config.platform, network, provider, notifications.topic_arn)
     cluster, addons, compute = build_platform_compute(
         config, config.platform, network, provider, data["model_store_file_system_id"]
+    )
+    build_platform_operations(
+        config, config.platform, provider, notifications, cluster, data, str(settings.cidr)
     )
     return PlatformOutputs(
         region=config.region,
@@ -60,6 +65,7 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
             load_balancer_controller=addons,
         ),
         **data,
+        operations_topic_arn=notifications.topic_arn,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 
 from app.api.context import AppContext
+from app.core import logging as log_context
 from app.core.security import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, InvalidToken
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -78,6 +79,7 @@ def authenticate(request: Request, context: ContextDep) -> Principal:
         )
         if not valid:
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail="CSRF token missing or invalid")
+    log_context.annotate(user_id=str(claims.user_id))
     return Principal(claims.user_id, claims.session_id)
 
 

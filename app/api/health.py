@@ -10,7 +10,9 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import ContextDep
-from app.core.metrics import QUEUE_LENGTH, render_latest
+from app.core.activity import ActiveUsers
+from app.core.metrics import ACTIVE_USERS, QUEUE_LENGTH, render_latest
+from app.core.queue import TIERS
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -52,6 +54,8 @@ def metrics(context: ContextDep) -> Response:
     try:
         for tier, length in context.queue.lengths().items():
             QUEUE_LENGTH.labels(tier).set(length)
+        for tier, users in ActiveUsers(context.redis).counts(TIERS).items():
+            ACTIVE_USERS.labels(tier).set(users)
     except redis.RedisError as error:
         logger.warning("metrics: queue length unavailable: %s", error)
     body, content_type = render_latest()

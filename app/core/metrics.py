@@ -23,6 +23,11 @@ CREDITS_CONSUMED = Counter(
     "credits_consumed_total", "Credits debited for generation (before refunds).", ["tier"]
 )
 CREDITS_REFUNDED = Counter("credits_refunded_total", "Credits refunded.", ["reason"])
+ACTIVE_USERS = Gauge(
+    "active_users",
+    "Distinct users who asked for a generation in the last hour, by tier (app.core.activity).",
+    ["tier"],
+)
 HTTP_REQUESTS = Counter(
     "http_requests_total", "HTTP requests by route template.", ["method", "route", "status"]
 )

@@ -70,6 +70,8 @@ class JobMessage:
     num_images: int
     cost: int
     enqueued_at: datetime
+    # The API request that created the job, for the worker's logs ("" when unknown).
+    request_id: str = ""
 
     def to_fields(self) -> dict[str, str]:
         return {
@@ -88,6 +90,7 @@ class JobMessage:
             "num_images": str(self.num_images),
             "cost": str(self.cost),
             "enqueued_at": self.enqueued_at.astimezone(UTC).isoformat(),
+            "request_id": self.request_id,
         }
 
     @classmethod
@@ -109,6 +112,7 @@ class JobMessage:
             num_images=int(fields["num_images"]),
             cost=int(fields["cost"]),
             enqueued_at=datetime.fromisoformat(fields["enqueued_at"]),
+            request_id=fields.get("request_id", ""),
         )
 
 

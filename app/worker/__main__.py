@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 
 # Never reach for the Hugging Face Hub: models come from MODELS_DIR only.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -14,6 +13,7 @@ os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 import redis
 
 from app.core.database import Database
+from app.core.logging import configure_logging
 from app.core.queue import JobQueue
 from app.core.storage import ImageStorage
 from app.worker.config import WorkerSettings
@@ -62,11 +62,7 @@ def build_worker(settings: WorkerSettings) -> Worker:
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stdout,
-    )
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     from diffusers.utils import logging as diffusers_logging
 
     diffusers_logging.disable_progress_bar()

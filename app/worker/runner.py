@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from app.core import logging as log_context
 from app.core.queue import PRIORITY, Delivery, JobQueue
 from app.core.storage import ImageStorage
 from app.worker.jobs import JobStore, planned_images
@@ -115,7 +116,13 @@ class Worker:
             if wait > 0 and not self.stopping:
                 self.queue.wait_for_new(wait)
             return None
-        return self.handle(delivery)
+        message = delivery.message
+        with log_context.bound(
+            request_id=message.request_id or None,
+            user_id=str(message.user_id),
+            job_id=str(message.job_id),
+        ):
+            return self.handle(delivery)
 
     def next_delivery(self) -> Delivery | None:
         """A stale entry of a dead worker first (it has waited longest), then a new entry

@@ -28,9 +28,7 @@ from tests.chart.conftest import (
     Render,
     chart_defaults,
     checkov,
-    release_values,
 )
-from tests.chart.conftest import render as render_chart
 from tests.crds import crd_errors
 from tests.infra.conftest import run_stack
 
@@ -498,12 +496,8 @@ def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook(
 def test_service_monitors_scrape_the_api_and_the_workers(
     renders: dict[str, Render], stack: str
 ) -> None:
-    # Off until the platform runs the Prometheus operator, whose CRDs they need.
-    assert renders[stack].of_kind("ServiceMonitor") == []
-    with_monitors = render_chart(
-        stack,
-        deep_merge(release_values(stack), {"metrics": {"serviceMonitor": {"enabled": True}}}),
-    )
+    # On by default: the platform's monitoring stack brings the operator's CRDs.
+    with_monitors = renders[stack]
     for monitor in with_monitors.of_kind("ServiceMonitor"):
         assert crd_errors(monitor) == [], monitor["metadata"]["name"]
     services = with_monitors.of_kind("Service")

@@ -74,11 +74,11 @@ def test_public_endpoint_and_admins_come_from_config(
     admin = "arn:aws:iam::123456789012:role/platform-admin"
     run = stack_with(
         "shared",
-        {"pingvas:cluster": {"publicAccessCidrs": ["203.0.113.0/24"], "adminRoleArns": [admin]}},
+        {"pingvas:cluster": {"publicAccessCidrs": ["84.17.32.0/24"], "adminRoleArns": [admin]}},
     )
     inputs = cluster(run).inputs
     assert inputs["endpointPublicAccess"] is True
-    assert inputs["publicAccessCidrs"] == ["203.0.113.0/24"]
+    assert inputs["publicAccessCidrs"] == ["84.17.32.0/24"]
     (entry,) = inputs["accessEntries"].values()
     assert entry["principalArn"] == admin
     (association,) = entry["accessPolicies"].values()
@@ -180,7 +180,8 @@ def test_gpu_node_pool_is_spec(shared: OfflineRun) -> None:
         "g5.xlarge",
     ]
     assert requirements["karpenter.sh/capacity-type"]["values"] == ["spot", "on-demand"]
-    assert spec["limits"] == {"nvidia.com/gpu": 10}
+    # Room for every long-lived environment's GPU workers at once (dev 3 + prod 15).
+    assert spec["limits"] == {"nvidia.com/gpu": 18}
     assert spec["disruption"]["consolidationPolicy"] == "WhenEmptyOrUnderutilized"
     assert template["spec"]["expireAfter"] == "720h"
     assert template["spec"]["nodeClassRef"]["name"] == "gpu"

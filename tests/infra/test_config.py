@@ -228,9 +228,10 @@ def test_every_problem_is_reported_at_once() -> None:
     assert [line.split(":", 2)[1] for line in lines] == ["quota.cpu", "quota.pods", "typo"]
 
 
-def test_keys_of_other_namespaces_are_left_alone() -> None:
+def test_region_is_read_and_engine_options_are_allowed() -> None:
     config = load_stack_config(
-        "shared", {"aws:region": "eu-west-1", "kubernetes:context": "x", **PLATFORM}
+        "shared",
+        {"aws:region": "eu-west-1", "pulumi:disable-default-providers": '["aws"]', **PLATFORM},
     )
     assert config.region == "eu-west-1"
 

@@ -104,7 +104,12 @@ def test_every_resource_is_priced_free_elsewhere_or_listed_as_not_priced(
     free = {e.type for e in defaults.unpriced if e.status == "free"}
     assert {"aws:iam/role:Role", "aws:acm/certificate:Certificate"} <= free
     not_priced = {e.type for e in defaults.unpriced if e.status == "not priced"}
-    assert not_priced == {"aws:backup/plan:Plan"}  # AWS Backup is not in the price table
+    # Neither AWS Backup nor GuardDuty is in the price table: listed, not counted as zero.
+    assert not_priced == {
+        "aws:backup/plan:Plan",
+        "aws:guardduty/detector:Detector",
+        "aws:guardduty/detectorFeature:DetectorFeature",
+    }
 
 
 def test_an_unknown_type_is_listed_as_not_priced_never_as_zero(
@@ -152,7 +157,7 @@ def test_usage_file_overrides_and_autoscaled_usage_is_bounded_by_the_config(
     assert writer.quantity == 4  # maxCapacity, not the 10 asked for
     assert writer.bounds == (round(0.5 * 0.12 * HOURS, 2), round(4 * 0.12 * HOURS, 2))
     gpu = lines_of(result, "shared", "pingvas-shared-karpenter-gpu-pool", "GPU")[0]
-    assert gpu.quantity == 10  # the pool's GPU limit
+    assert gpu.quantity == 18  # the pool's GPU limit (dev 3 + prod 15 workers)
 
 
 def test_a_bad_usage_file_exits_2_naming_the_key(

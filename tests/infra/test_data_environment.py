@@ -338,7 +338,8 @@ def test_supplied_secrets_come_from_config_and_stay_secret(
     run = stack_with(
         "dev",
         {
-            "pingvas:lemonSqueezyApiKey": "ls-live-do-not-print-me",
+            # Plain text is refused (tests/infra/test_config_guards.py): both are secure.
+            "pingvas:lemonSqueezyApiKey": {"secure": "v1:ls-live-do-not-print-me"},
             "pingvas:discordClientSecret": {"secure": "v1:AAAAencrypted"},
         },
     )

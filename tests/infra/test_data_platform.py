@@ -240,10 +240,13 @@ def test_models_bucket_uses_intelligent_tiering(shared: OfflineRun) -> None:
 
 
 def test_logs_bucket_deletes_after_30_days(shared: OfflineRun) -> None:
+    """Operational logs (ALB, pods) after 30 days; the audit trail has its own rule."""
     bucket = bucket_named(shared, "pingvas-shared-logs")
-    (rule,) = lifecycle_of(shared, bucket)
-    assert rule["expiration"] == {"days": 30}
-    assert "transitions" not in rule
+    rules = {rule["filter"]["prefix"]: rule for rule in lifecycle_of(shared, bucket)}
+    assert set(rules) == {"alb/", "pods/", "cloudtrail/"}
+    for prefix in ("alb/", "pods/"):
+        assert rules[prefix]["expiration"] == {"days": 30}
+        assert "transitions" not in rules[prefix]
     assert shared.outputs["logsBucketName"] == bucket.inputs["bucket"]
 
 

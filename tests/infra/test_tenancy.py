@@ -100,6 +100,17 @@ def test_no_policy_admits_another_environment() -> None:
         assert named == {"kube-system", "monitoring", "keda"}
 
 
+def test_only_prometheus_comes_in_from_monitoring() -> None:
+    """Grafana, Fluent Bit or a compromised pod in `monitoring` cannot reach the app."""
+    (rule,) = policies(run_stack("prod"))["monitoring-in"]["ingress"]
+    assert rule["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        }
+    ]
+
+
 def role_policy(run: OfflineRun, account: str) -> dict[str, Any]:
     (association,) = [
         a

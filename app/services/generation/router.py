@@ -18,6 +18,8 @@ from app import ledger
 from app.api.context import AppContext
 from app.api.deps import ContextDep, CurrentUser, limit_per_ip
 from app.api.schemas import Limit, Offset, Page, PrintableText, errors, invalid
+from app.core import logging as log_context
+from app.core.activity import ActiveUsers
 from app.core.metrics import CREDITS_CONSUMED, CREDITS_REFUNDED, GENERATION_REQUESTS
 from app.core.queue import JobMessage
 from app.models import Image, Job, JobStatus
@@ -141,6 +143,7 @@ def create_generation(
         num_images=body.num_images,
         cost=price,
         enqueued_at=datetime.now(UTC),
+        request_id=log_context.current("request_id") or "",
     )
     try:
         context.queue.enqueue(message)
@@ -152,6 +155,7 @@ def create_generation(
         ) from error
     GENERATION_REQUESTS.labels(tier, "queued").inc()
     CREDITS_CONSUMED.labels(tier).inc(price)
+    ActiveUsers(context.redis).record(principal.user_id, tier)
     return Accepted(id=job_id, status="queued", cost=price)
 
 

@@ -1,0 +1,142 @@
+"""Checks of a stack's config that no single key's validator can make: across
+namespaces, across keys, and across stacks. Each returns one line per problem, naming
+the key, and never raises; `infra.config` turns the lines into one `ConfigError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Collection, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from infra.aws_catalog import REGIONS
+
+if TYPE_CHECKING:
+    from infra.config import EnvironmentSettings, PlatformSettings
+
+# Namespaces of keys the program reads. The stacks build their AWS and Kubernetes
+# providers explicitly (Pulumi.yaml disables the default ones), so a provider key other
+# than these would be silently ignored; the reason is given with the error.
+ENGINE_NAMESPACE = "pulumi"  # engine options such as pulumi:disable-default-providers
+PROVIDER_KEYS: dict[str, tuple[frozenset[str], str]] = {
+    "aws": (
+        frozenset({"region"}),
+        "the stacks' AWS provider reads only aws:region; give credentials through the "
+        "environment (AWS_PROFILE, AWS_ROLE_ARN, ...)",
+    ),
+    "kubernetes": (
+        frozenset(),
+        "the stacks' Kubernetes provider uses the platform's kubeconfig and reads no "
+        "kubernetes:* key",
+    ),
+}
+# Keys whose values are credentials: `secure:` in the stack file, never plain text.
+_SECRET_NAME = re.compile(r"(secret|apikey|api_key|password|passwd|token)$", re.IGNORECASE)
+
+
+def namespace_problems(project: str, raw: Mapping[str, Any]) -> list[str]:
+    known = [project, ENGINE_NAMESPACE, *PROVIDER_KEYS]
+    problems = []
+    for full_key in sorted(raw):
+        namespace, _, key = full_key.partition(":")
+        if namespace in (project, ENGINE_NAMESPACE):
+            continue
+        if namespace in PROVIDER_KEYS:
+            readable, reason = PROVIDER_KEYS[namespace]
+            if key not in readable:
+                problems.append(f"{full_key}: {reason}")
+            continue
+        guess = difflib.get_close_matches(namespace, known, n=1)
+        hint = f" (did you mean {guess[0]}:{key}?)" if guess else ""
+        problems.append(
+            f"{full_key}: unknown namespace {namespace!r}{hint}; the program reads "
+            f"{project}:<key>, aws:region and pulumi:<option>"
+        )
+    return problems
+
+
+def plaintext_secret_problems(raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[str]:
+    problems = []
+    for full_key, value in sorted(raw.items()):
+        if full_key in secret_keys:
+            continue
+        for path, leaf in _leaves(full_key, value):
+            if _SECRET_NAME.search(path.rsplit(".", 1)[-1]) and leaf not in ("", None):
+                flag = " --path" if "." in path else ""
+                problems.append(
+                    f"{path}: a secret in plain text; set it with "
+                    f"`pulumi config set --secret{flag} {path} VALUE` (stored as `secure:`)"
+                )
+    return problems
+
+
+def _leaves(path: str, value: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _leaves(f"{path}.{key}", item)
+    else:
+        yield path, value
+
+
+def region_problems(region: str) -> list[str]:
+    if region in REGIONS:
+        return []
+    guess = difflib.get_close_matches(region, sorted(REGIONS), n=1)
+    hint = f" (did you mean {guess[0]}?)" if guess else ""
+    return [f"aws:region: {region!r} is not an AWS region{hint}"]
+
+
+def environment_problems(project: str, settings: EnvironmentSettings) -> list[str]:
+    """Keys of one environment that contradict each other."""
+    workers, quota = settings.gpu_workers, settings.quota
+    if workers.max > quota.gpu:
+        # Each worker requests one GPU (app/chart: worker.resources), counted by the quota.
+        return [
+            f"{project}:gpuWorkers.max: {workers.max} workers need {workers.max} GPUs, but "
+            f"{project}:quota.gpu allows {quota.gpu}; lower gpuWorkers.max or raise quota.gpu"
+        ]
+    return []
+
+
+def platform_problems(
+    project: str,
+    stack: str,
+    region: str,
+    settings: EnvironmentSettings,
+    platform_region: str,
+    platform: PlatformSettings,
+    platform_file: str,
+) -> list[str]:
+    """An environment checked against the platform it runs on, where that platform's
+    config is known (the offline preview reads its stack file)."""
+    problems = []
+    if region != platform_region:
+        problems.append(
+            f"aws:region: {region!r} differs from the platform's region {platform_region!r} "
+            f"({platform_file}); an environment runs in its platform's region and VPC"
+        )
+    gpu_limit = platform.cluster.gpu_node_pool.gpu_limit
+    if settings.gpu_workers.max > gpu_limit:
+        problems.append(
+            f"{project}:gpuWorkers.max: {settings.gpu_workers.max} workers can never run: the "
+            f"platform's GPU node pool runs at most {gpu_limit} GPUs "
+            f"({project}:cluster.gpuNodePool.gpuLimit in {platform_file})"
+        )
+    if settings.redis.mode.value != "in-cluster" and stack not in (
+        platform.network.redis_security_groups
+    ):
+        problems.append(missing_redis_security_group(project, stack, settings, platform_file))
+    return problems
+
+
+def missing_redis_security_group(
+    project: str, stack: str, settings: EnvironmentSettings, platform_file: str
+) -> str:
+    """What to add where when an ElastiCache environment has no security group."""
+    return (
+        f"{project}:redis.mode: {settings.redis.mode.value!r} (ElastiCache) needs the "
+        f"platform's redis-{stack} security group: add {stack} to "
+        f"{project}:network.redisSecurityGroups in {platform_file} and deploy the "
+        f"platform first, or set {project}:redis.mode to in-cluster"
+    )

@@ -1,0 +1,142 @@
+"""The operations layer of the platform (SPEC §6.5, §7, §9): the notifications topic,
+CloudWatch alarms, monitoring, log shipping and the account's audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_aws as aws
+
+from components.audit import Audit, AuditArgs
+from components.cloudwatch_alarms import AURORA_CPU, REDIS_REPLICATION_LAG, metric_alarm
+from components.cluster import Cluster
+from components.cluster_addons import GPU_TOLERATION
+from components.log_shipping import LogShipping, LogShippingArgs
+from components.monitoring import Monitoring, MonitoringArgs
+from components.notifications import Notifications, NotificationsArgs
+from infra.config import PROJECT, PlatformSettings, RedisMode, StackConfig
+from infra.naming import Naming
+from infra.tagging import child_options
+from stacks.contract import PlatformOutputs
+from stacks.data import account_id
+
+# Created with the cluster (components.tenancy.PLATFORM_NAMESPACES).
+MONITORING_NAMESPACE = "monitoring"
+# The cluster's encrypted gp3 class (components.cluster).
+STORAGE_CLASS = "gp3"
+
+
+def build_environment_alarms(
+    config: StackConfig, platform: PlatformOutputs, provider: aws.Provider
+) -> None:
+    """SPEC §7's Redis replication lag, on each node of a replicated group (the metric is
+    per node; whichever is primary reports none, which is not a breach)."""
+    settings = config.environment
+    if settings is None or settings.redis.mode is not RedisMode.REPLICATED:
+        return
+    naming = Naming(config.stack)
+    group_id = naming.name("redis")  # the replication group's id (stacks.data)
+    for node in range(1, settings.redis.replicas + 2):
+        node_id = f"{group_id}-{node:03d}"
+        metric_alarm(
+            f"{node_id}-{REDIS_REPLICATION_LAG.name}",
+            REDIS_REPLICATION_LAG,
+            node_id,
+            platform.operations_topic_arn,
+            child_options(provider),
+        )
+
+
+def build_notifications(config: StackConfig, provider: aws.Provider) -> Notifications:
+    """Built first: the data layer's backups report to it."""
+    if config.platform is None:
+        raise ValueError(f"stack {config.stack} has no platform configuration")
+    naming = Naming(config.stack)
+    return Notifications(
+        naming.name("operations"),
+        NotificationsArgs(
+            topic_name=naming.name("operations"),
+            account_id=account_id(provider),
+            emails=config.platform.operations.alert_emails,
+        ),
+        opts=child_options(provider),
+    )
+
+
+def build_platform_operations(
+    config: StackConfig,
+    settings: PlatformSettings,
+    provider: aws.Provider,
+    notifications: Notifications,
+    cluster: Cluster,
+    data: dict[str, Any],
+    vpc_cidr: str,
+) -> None:
+    naming = Naming(config.stack)
+    operations = settings.operations
+    opts = child_options(provider)
+    metric_alarm(
+        naming.name(AURORA_CPU.name),
+        AURORA_CPU,
+        naming.name("aurora"),  # the cluster identifier (stacks.data)
+        notifications.topic_arn,
+        opts,
+    )
+    receivers_secret = aws.secretsmanager.Secret(
+        naming.name("alerting"),
+        name=naming.name("alerting"),
+        description=(
+            "Alertmanager receivers: JSON with slack-webhook-url and pagerduty-routing-key "
+            "(set the value out of band; never in config)"
+        ),
+        opts=opts,
+    )
+    on_cluster = [cluster]  # its namespaces and node group are its children
+    Monitoring(
+        naming.name("monitoring"),
+        MonitoringArgs(
+            kubernetes_provider=cluster.kubernetes_provider,
+            cluster_name=cluster.cluster_name,
+            region=config.region,
+            vpc_cidr=vpc_cidr,
+            namespace=MONITORING_NAMESPACE,
+            scrape_interval_seconds=operations.scrape_interval_seconds,
+            retention_days=operations.retention_days,
+            storage_gi=operations.storage_gi,
+            storage_class=STORAGE_CLASS,
+            slack_channel=operations.slack_channel,
+            sns_topic_arn=notifications.topic_arn,
+            sns_key_arn=notifications.key_arn,
+            receivers_secret_name=receivers_secret.name,
+            depends_on=on_cluster,
+        ),
+        opts=opts,
+    )
+    LogShipping(
+        naming.name("logs"),
+        LogShippingArgs(
+            kubernetes_provider=cluster.kubernetes_provider,
+            cluster_name=cluster.cluster_name,
+            namespace=MONITORING_NAMESPACE,
+            region=config.region,
+            log_group_name=f"/pingvas/{config.stack}/pods",
+            retention_days=operations.pod_log_retention_days,
+            logs_bucket_name=data["logs_bucket_name"],
+            tolerations=[GPU_TOLERATION],
+            depends_on=on_cluster,
+        ),
+        opts=opts,
+    )
+    Audit(
+        naming.name("audit"),
+        AuditArgs(
+            trail_name=naming.name("trail"),
+            logs_bucket_name=data["logs_bucket_name"],
+            monthly_budget_usd=operations.monthly_budget_usd,
+            budget_name=naming.name("monthly"),
+            project=PROJECT,
+            emails=operations.alert_emails,
+            topic_arn=notifications.topic_arn,
+        ),
+        opts=opts,
+    )
