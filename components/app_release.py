@@ -4,7 +4,9 @@ environment's namespace (issue 8).
 The chart's `values-<profile>.yaml` sizes the environment; everything that names a real
 resource (images, hostnames, the ALB ingress class and group, bucket, CDN, secret ARNs,
 Redis, the model store, the service accounts) comes from the stack's outputs through
-`AppReleaseArgs`, so the release never carries a hand-copied value or a secret.
+`AppReleaseArgs` (grouped: sizing, images, routing, service accounts, data), so the
+release never carries a hand-copied value or a secret. Data stores arrive typed
+(components/endpoints.py): nothing here parses a URL.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from components.endpoints import DatabaseEndpoint, RedisEndpoint
 from infra.config import EPHEMERAL_STACK
 
 CHART_DIR = Path(__file__).resolve().parents[1] / "app" / "chart"
@@ -66,12 +68,56 @@ def chart_digest() -> str:
     return digest.hexdigest()
 
 
-def redis_endpoint(url: str) -> dict[str, Any]:
-    """KEDA's view of the app's Redis URL: host:port and TLS, never credentials."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise ValueError(f"not a Redis URL: {parts.scheme}://{parts.hostname}")
-    return {"address": f"{parts.hostname}:{parts.port or 6379}", "tls": parts.scheme == "rediss"}
+@dataclass(frozen=True)
+class Sizing:
+    """How big the environment runs."""
+
+    priority_class_name: str
+    api_replicas: int
+    autoscaling: bool
+    gpu_workers_min: int
+    gpu_workers_max: int
+
+
+@dataclass(frozen=True)
+class Images:
+    # image (api, worker) → ECR repository URL, and the tag to deploy.
+    repository_urls: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Routing:
+    """How requests reach the app: the ALB's ingress class and group, the hostnames."""
+
+    ingress_class: pulumi.Input[str]
+    ingress_group: pulumi.Input[str]
+    api_hostname: pulumi.Input[str]
+    images_hostname: pulumi.Input[str] | None  # the image CDN's alias; None: no CDN
+    # The ALB's subnets: uvicorn trusts X-Forwarded-For only from there.
+    load_balancer_cidrs: pulumi.Input[Sequence[pulumi.Input[str]]]
+    # The network's ALB security group, attached to the environment's own load balancer
+    # (None: the stack joins the platform's shared preview ALB).
+    load_balancer_security_group_id: pulumi.Input[str] | None
+
+
+@dataclass(frozen=True)
+class ServiceAccounts:
+    api: str
+    worker: str
+    migrations: str
+
+
+@dataclass(frozen=True)
+class AppData:
+    """The data stores, as the data layer typed them, and the app's own secrets."""
+
+    images_bucket_name: pulumi.Input[str]
+    database: DatabaseEndpoint
+    redis: RedisEndpoint
+    app_secret_arns: Mapping[str, pulumi.Input[str]]
+    models_file_system_id: pulumi.Input[str]
+    models_access_point_id: pulumi.Input[str]
 
 
 @dataclass
@@ -80,34 +126,11 @@ class AppReleaseArgs:
     namespace: pulumi.Input[str]
     kubernetes_provider: k8s.Provider
     region: str
-    priority_class_name: str
-    api_replicas: int
-    autoscaling: bool
-    gpu_workers_min: int
-    gpu_workers_max: int
-    # image (api, worker) → ECR repository URL, and the tag to deploy.
-    repository_urls: pulumi.Input[Mapping[str, pulumi.Input[str]]]
-    image_tags: Mapping[str, str]
-    api_service_account: str
-    worker_service_account: str
-    migrations_service_account: str
-    ingress_class: pulumi.Input[str]
-    ingress_group: pulumi.Input[str]
-    api_hostname: pulumi.Input[str]
-    images_hostname: pulumi.Input[str] | None  # the image CDN's alias; None: no CDN
-    # The ALB's subnets: uvicorn trusts X-Forwarded-For only from there.
-    load_balancer_cidrs: pulumi.Input[Sequence[pulumi.Input[str]]]
-    images_bucket_name: pulumi.Input[str]
-    database_secret_arn: pulumi.Input[str]
-    database_master_secret_arn: pulumi.Input[str]
-    app_secret_arns: Mapping[str, pulumi.Input[str]]
-    # Without credentials (the app reads the full URL from a Secret).
-    redis_url: pulumi.Input[str]
-    redis_auth: bool
-    redis_secret_arn: pulumi.Input[str] | None  # ElastiCache
-    redis_kubernetes_secret: pulumi.Input[str] | None  # in-cluster
-    models_file_system_id: pulumi.Input[str]
-    models_access_point_id: pulumi.Input[str]
+    sizing: Sizing
+    images: Images
+    routing: Routing
+    service_accounts: ServiceAccounts
+    data: AppData
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
@@ -119,9 +142,9 @@ class AppRelease(pulumi.ComponentResource):
         self, name: str, args: AppReleaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("pingvas:app:AppRelease", name, None, opts)
-        missing = set(IMAGES) - set(args.image_tags)
+        missing = set(IMAGES) - set(args.images.tags)
         if missing:
-            raise ValueError(f"AppReleaseArgs.image_tags lacks {sorted(missing)}")
+            raise ValueError(f"AppReleaseArgs.images.tags lacks {sorted(missing)}")
         self.values = self._values(args)
         release = k8s.helm.v3.Release(
             name,
@@ -149,66 +172,75 @@ class AppRelease(pulumi.ComponentResource):
                     "(pingvas:registry.repositories on the platform stack)"
                 )
             return {
-                image: {"repository": urls[image], "tag": args.image_tags[image]}
+                image: {"repository": urls[image], "tag": args.images.tags[image]}
                 for image in IMAGES
             }
 
+        data, sizing, routing = args.data, args.sizing, args.routing
+        redis_credentials = data.redis.credentials
         secrets: dict[str, Any] = {
-            "databaseSecretArn": args.database_secret_arn,
-            "appSecretArns": dict(args.app_secret_arns),
+            "databaseSecretArn": data.database.secret_arn,
+            "appSecretArns": dict(data.app_secret_arns),
         }
-        redis: dict[str, Any] = {
-            "auth": args.redis_auth,
-            "existingSecret": args.redis_kubernetes_secret or "",
-        }
-        if args.redis_secret_arn is not None:
-            secrets["redisSecretArn"] = args.redis_secret_arn
+        if redis_credentials.secrets_manager_arn is not None:
+            secrets["redisSecretArn"] = redis_credentials.secrets_manager_arn
+        migrations: dict[str, Any] = {"enabled": data.database.owner_secret_arn is not None}
+        if data.database.owner_secret_arn is not None:
+            migrations["schemaOwnerSecretArn"] = data.database.owner_secret_arn
         overrides: dict[str, Any] = {
             "environment": args.stack,
             "chartDigest": chart_digest(),
-            "priorityClassName": args.priority_class_name,
-            "image": pulumi.Output.from_input(args.repository_urls).apply(images),
+            "priorityClassName": sizing.priority_class_name,
+            "image": pulumi.Output.from_input(args.images.repository_urls).apply(images),
             "serviceAccounts": {
-                "api": args.api_service_account,
-                "worker": args.worker_service_account,
-                "migrations": args.migrations_service_account,
+                "api": args.service_accounts.api,
+                "worker": args.service_accounts.worker,
+                "migrations": args.service_accounts.migrations,
             },
             "aws": {"region": args.region},
             "config": {
-                "s3Bucket": args.images_bucket_name,
+                "s3Bucket": data.images_bucket_name,
                 # No CDN: the app signs S3 URLs itself (app/core/storage.py).
                 "imageBaseUrl": (
                     ""
-                    if args.images_hostname is None
-                    else pulumi.Output.concat("https://", args.images_hostname)
+                    if routing.images_hostname is None
+                    else pulumi.Output.concat("https://", routing.images_hostname)
                 ),
             },
             "secrets": secrets,
-            "redis": redis,
-            "redisEndpoint": pulumi.Output.from_input(args.redis_url).apply(redis_endpoint),
+            "redis": {
+                "address": data.redis.address,
+                "tls": data.redis.tls,
+                "auth": data.redis.auth,
+                "existingSecret": redis_credentials.kubernetes_secret_name or "",
+            },
             "models": {
-                "fileSystemId": args.models_file_system_id,
-                "accessPointId": args.models_access_point_id,
+                "fileSystemId": data.models_file_system_id,
+                "accessPointId": data.models_access_point_id,
             },
             "api": {
-                "replicas": args.api_replicas,
-                "autoscaling": {"enabled": args.autoscaling},
-                "forwardedAllowIps": pulumi.Output.from_input(args.load_balancer_cidrs).apply(
+                "replicas": sizing.api_replicas,
+                "autoscaling": {"enabled": sizing.autoscaling},
+                "forwardedAllowIps": pulumi.Output.from_input(routing.load_balancer_cidrs).apply(
                     lambda cidrs: ",".join(str(cidr) for cidr in cidrs)
                 ),
             },
             "ingress": {
-                "className": args.ingress_class,
-                "groupName": args.ingress_group,
-                "host": args.api_hostname,
+                "className": routing.ingress_class,
+                "groupName": routing.ingress_group,
+                "host": routing.api_hostname,
+                **(
+                    {}
+                    if routing.load_balancer_security_group_id is None
+                    else {"securityGroupId": routing.load_balancer_security_group_id}
+                ),
             },
-            "worker": {"minReplicas": args.gpu_workers_min, "maxReplicas": args.gpu_workers_max},
-            "migrations": {"masterSecretArn": args.database_master_secret_arn},
+            "worker": {
+                "minReplicas": sizing.gpu_workers_min,
+                "maxReplicas": sizing.gpu_workers_max,
+            },
+            "migrations": migrations,
         }
-
-        def merge(resolved: dict[str, Any]) -> dict[str, Any]:
-            endpoint = resolved.pop("redisEndpoint")
-            resolved["redis"] = {**resolved["redis"], **endpoint}
-            return deep_merge(profile_values(args.stack), resolved)
-
-        return pulumi.Output.from_input(overrides).apply(merge)
+        return pulumi.Output.from_input(overrides).apply(
+            lambda resolved: deep_merge(profile_values(args.stack), resolved)
+        )

@@ -12,7 +12,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components.pod_identity import pod_identity_role, trusted_by
+from components.pod_identity import PodIdentityBinding, pod_identity_role, trusted_by
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -47,6 +47,9 @@ class ClusterArgs:
     system_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     # The network's node group, which the data stores and the ALB trust.
     node_security_group_id: pulumi.Input[str]
+    region: str
+    # Protect what holds data (the Secrets' KMS key): the platform and prod do.
+    protect_state: bool = False
     public_access_cidrs: list[str] = field(default_factory=list)
     admin_role_arns: list[str] = field(default_factory=list)
     log_retention_days: int = 30
@@ -84,7 +87,8 @@ class Cluster(pulumi.ComponentResource):
             description=f"Envelope encryption of {name} Kubernetes Secrets",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            opts=child,
+            # Losing the key loses every Secret in the cluster.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_state or None),
         )
         aws.kms.Alias(
             f"{name}-secrets",
@@ -225,7 +229,12 @@ class Cluster(pulumi.ComponentResource):
                 service_account, policy_arn = identity
                 role = pod_identity_role(
                     f"{self._name}-{addon}",
-                    service_account=service_account,
+                    binding=PodIdentityBinding(
+                        cluster_name=self.cluster_name,
+                        region=self._args.region,
+                        namespace="kube-system",
+                        service_account=service_account,
+                    ),
                     managed_policy_arns=[policy_arn],
                     parent=self,
                 )

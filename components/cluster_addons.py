@@ -4,19 +4,25 @@ metrics-server on the system nodes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import chart_versions
 from components.chart_versions import Chart
 from components.cluster import SYSTEM_LABEL
 from components.karpenter import GPU_LABEL, GPU_TAINT
-from components.pod_identity import bind_service_account, pod_identity_role, policy_document
+from components.pod_identity import (
+    PodIdentityBinding,
+    account_id,
+    bind_service_account,
+    pod_identity_role,
+    policy_document,
+)
+from components.secret_store import STORE_ROLE_MARKER
 
 GPU_TOLERATION = {"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}
 # Only GPU nodes: the device plugin and exporter have nothing to do elsewhere. (The
@@ -25,10 +31,6 @@ GPU_TOLERATION = {"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_T
 ON_GPU_NODES = {"nodeSelector": GPU_LABEL, "tolerations": [GPU_TOLERATION]}
 LOAD_BALANCER_CONTROLLER_SA = "aws-load-balancer-controller"
 EXTERNAL_SECRETS_SA = "external-secrets"
-# The store the app chart's ExternalSecrets name.
-SECRET_STORE = "aws-secrets-manager"  # noqa: S105 (a name, not a secret)
-# Every secret the stacks create is named pingvas-<stack>-<thing>.
-SECRET_NAME_PATTERN = "pingvas-*"  # noqa: S105 (a name pattern)
 
 
 @dataclass
@@ -37,10 +39,15 @@ class ClusterAddonsArgs:
     region: str
     vpc_id: pulumi.Input[str]
     kubernetes_provider: k8s.Provider
+    # The platform's namespaces (components/platform_namespaces.py) by name.
+    namespaces: Mapping[str, k8s.core.v1.Namespace]
     depends_on: Sequence[pulumi.Resource] = ()
 
 
 class ClusterAddons(pulumi.ComponentResource):
+    # What every namespace's SecretStore role trusts (components/secret_store.py).
+    external_secrets_role_arn: pulumi.Output[str]
+
     def __init__(
         self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
@@ -57,18 +64,22 @@ class ClusterAddons(pulumi.ComponentResource):
             "kube-system",
             {**ON_GPU_NODES, "serviceMonitor": {"enabled": False}},
         )
+        binding = PodIdentityBinding(
+            cluster_name=args.cluster_name,
+            region=args.region,
+            namespace="kube-system",
+            service_account=LOAD_BALANCER_CONTROLLER_SA,
+        )
         role = pod_identity_role(
             f"{name}-load-balancer-controller",
-            service_account=LOAD_BALANCER_CONTROLLER_SA,
-            policy=load_balancer_controller_policy(args.region),
+            binding=binding,
+            policy=load_balancer_controller_policy(args.region, account_id(self), args.vpc_id),
             parent=self,
         )
         association = bind_service_account(
             f"{name}-load-balancer-controller",
             role,
-            cluster_name=args.cluster_name,
-            namespace="kube-system",
-            service_account=LOAD_BALANCER_CONTROLLER_SA,
+            binding=binding,
             parent=self,
             depends_on=args.depends_on,
         )
@@ -99,51 +110,41 @@ class ClusterAddons(pulumi.ComponentResource):
                 # scrape them (the chart's own ServiceMonitors would need its CRDs first).
                 "prometheus": {"operator": {"enabled": True}, "metricServer": {"enabled": True}},
             },
-            create_namespace=True,
         )
-        self._external_secrets()
+        self.external_secrets_role_arn = self._external_secrets()
         self._release(
             "metrics-server",
             chart_versions.METRICS_SERVER,
             "kube-system",
             {"nodeSelector": SYSTEM_LABEL, "replicas": 2},
         )
-        self.register_outputs({})
+        self.register_outputs({"external_secrets_role_arn": self.external_secrets_role_arn})
 
-    def _external_secrets(self) -> None:
-        """External Secrets Operator, and the store through which pods get the
-        environments' Secrets Manager values as Kubernetes Secrets."""
+    def _external_secrets(self) -> pulumi.Output[str]:
+        """External Secrets Operator. Its own role reads no secret: it may only assume the
+        namespaces' store roles (components/secret_store.py); there is no cluster-wide
+        store."""
         args = self._args
-        account = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
-        ).account_id
-        secrets = pulumi.Output.concat(
-            f"arn:aws:secretsmanager:{args.region}:", account, f":secret:{SECRET_NAME_PATTERN}"
+        binding = PodIdentityBinding(
+            cluster_name=args.cluster_name,
+            region=args.region,
+            namespace="external-secrets",
+            service_account=EXTERNAL_SECRETS_SA,
         )
         role = pod_identity_role(
             f"{self._name}-external-secrets",
-            service_account=EXTERNAL_SECRETS_SA,
+            binding=binding,
             policy=policy_document(
                 [
                     {
                         "Effect": "Allow",
-                        "Action": [
-                            "secretsmanager:GetSecretValue",
-                            "secretsmanager:DescribeSecret",
-                        ],
-                        "Resource": secrets,
-                    },
-                    {
-                        # Secrets under a customer key decrypt only through Secrets Manager.
-                        "Effect": "Allow",
-                        "Action": "kms:Decrypt",
-                        "Resource": "*",
-                        "Condition": {
-                            "StringEquals": {
-                                "kms:ViaService": f"secretsmanager.{args.region}.amazonaws.com"
-                            }
-                        },
-                    },
+                        "Action": "sts:AssumeRole",
+                        "Resource": pulumi.Output.concat(
+                            "arn:aws:iam::",
+                            account_id(self),
+                            f":role/pingvas-*-{STORE_ROLE_MARKER}-*",
+                        ),
+                    }
                 ]
             ),
             parent=self,
@@ -151,13 +152,11 @@ class ClusterAddons(pulumi.ComponentResource):
         association = bind_service_account(
             f"{self._name}-external-secrets",
             role,
-            cluster_name=args.cluster_name,
-            namespace="external-secrets",
-            service_account=EXTERNAL_SECRETS_SA,
+            binding=binding,
             parent=self,
             depends_on=args.depends_on,
         )
-        operator = self._release(
+        self._release(
             "external-secrets",
             chart_versions.EXTERNAL_SECRETS,
             "external-secrets",
@@ -167,22 +166,13 @@ class ClusterAddons(pulumi.ComponentResource):
                 "nodeSelector": SYSTEM_LABEL,
                 "webhook": {"nodeSelector": SYSTEM_LABEL},
                 "certController": {"nodeSelector": SYSTEM_LABEL},
+                # Namespaced SecretStores only: a ClusterSecretStore would be a door for
+                # every namespace.
+                "processClusterStore": False,
             },
-            create_namespace=True,
             extra_depends_on=[association],
         )
-        k8s.apiextensions.CustomResource(
-            f"{self._name}-secret-store",
-            api_version="external-secrets.io/v1",
-            kind="ClusterSecretStore",
-            metadata={"name": SECRET_STORE},
-            spec={
-                "provider": {"aws": {"service": "SecretsManager", "region": args.region}},
-            },
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.kubernetes_provider, depends_on=[operator]
-            ),
-        )
+        return role.arn
 
     def _release(
         self,
@@ -191,7 +181,6 @@ class ClusterAddons(pulumi.ComponentResource):
         namespace: str,
         values: dict[str, Any],
         *,
-        create_namespace: bool = False,
         extra_depends_on: Sequence[pulumi.Resource] = (),
     ) -> k8s.helm.v3.Release:
         return k8s.helm.v3.Release(
@@ -201,29 +190,51 @@ class ClusterAddons(pulumi.ComponentResource):
             version=chart.version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
             namespace=namespace,
-            create_namespace=create_namespace,
             values=values,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=self._args.kubernetes_provider,
-                depends_on=[*self._args.depends_on, *extra_depends_on],
+                depends_on=[
+                    *self._args.depends_on,
+                    *extra_depends_on,
+                    *(
+                        [self._args.namespaces[namespace]]
+                        if namespace in self._args.namespaces
+                        else []
+                    ),
+                ],
             ),
         )
 
 
-def load_balancer_controller_policy(region: str) -> pulumi.Output[str]:
-    """What the controller needs to run ALBs and NLBs for Ingresses and Services.
+def load_balancer_controller_policy(
+    region: str, account: pulumi.Input[str], vpc_id: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """What the controller needs to run ALBs and NLBs for Ingresses and Services: the
+    upstream policy (v2.13) with its tag conditions, and no unconditioned write on `*`.
 
     Writes are limited to load balancers, target groups and security groups carrying the
-    controller's `elbv2.k8s.aws/cluster` tag, which it sets on everything it creates.
+    controller's `elbv2.k8s.aws/cluster` tag, which it sets on everything it creates, and
+    to security groups in the platform's VPC.
     """
     managed = {"Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
+    in_vpc = {
+        "ArnEquals": {
+            "ec2:Vpc": pulumi.Output.concat(f"arn:aws:ec2:{region}:", account, ":vpc/", vpc_id)
+        }
+    }
     created_here = {"Null": {"aws:RequestTag/elbv2.k8s.aws/cluster": "false"}}
     elb = f"arn:aws:elasticloadbalancing:{region}:*"
     balancers_and_groups = [
         f"{elb}:targetgroup/*/*",
         f"{elb}:loadbalancer/net/*/*",
         f"{elb}:loadbalancer/app/*/*",
+    ]
+    listeners_and_rules = [
+        f"{elb}:listener/net/*/*/*",
+        f"{elb}:listener/app/*/*/*",
+        f"{elb}:listener-rule/net/*/*/*",
+        f"{elb}:listener-rule/app/*/*/*",
     ]
     return policy_document(
         [
@@ -283,18 +294,23 @@ def load_balancer_controller_policy(region: str) -> pulumi.Output[str]:
                     "iam:GetServerCertificate",
                     "waf-regional:GetWebACL",
                     "waf-regional:GetWebACLForResource",
-                    "waf-regional:AssociateWebACL",
-                    "waf-regional:DisassociateWebACL",
                     "wafv2:GetWebACL",
                     "wafv2:GetWebACLForResource",
-                    "wafv2:AssociateWebACL",
-                    "wafv2:DisassociateWebACL",
                     "shield:GetSubscriptionState",
                     "shield:DescribeProtection",
-                    "shield:CreateProtection",
-                    "shield:DeleteProtection",
                 ],
                 "Resource": "*",
+            },
+            {
+                # Attach the platform's web ACL to its own load balancers. (No Shield
+                # Advanced protections: no Ingress asks for them.)
+                "Sid": "ProtectItsLoadBalancers",
+                "Effect": "Allow",
+                "Action": ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL"],
+                "Resource": [
+                    f"arn:aws:wafv2:{region}:*:regional/webacl/*/*",
+                    f"{elb}:loadbalancer/app/*/*",
+                ],
             },
             {
                 # The controller opens the nodes' groups to its load balancers' group.
@@ -305,12 +321,22 @@ def load_balancer_controller_policy(region: str) -> pulumi.Output[str]:
                     "ec2:RevokeSecurityGroupIngress",
                 ],
                 "Resource": f"arn:aws:ec2:{region}:*:security-group/*",
+                "Condition": in_vpc,
             },
             {
-                "Sid": "CreateSecurityGroups",
+                "Sid": "CreateSecurityGroupsInTheVpc",
                 "Effect": "Allow",
                 "Action": "ec2:CreateSecurityGroup",
-                "Resource": "*",
+                "Resource": pulumi.Output.concat(
+                    f"arn:aws:ec2:{region}:", account, ":vpc/", vpc_id
+                ),
+            },
+            {
+                "Sid": "CreateTaggedSecurityGroups",
+                "Effect": "Allow",
+                "Action": "ec2:CreateSecurityGroup",
+                "Resource": f"arn:aws:ec2:{region}:*:security-group/*",
+                "Condition": created_here,
             },
             {
                 "Sid": "TagSecurityGroupsItCreates",
@@ -354,7 +380,8 @@ def load_balancer_controller_policy(region: str) -> pulumi.Output[str]:
                     "elasticloadbalancing:CreateRule",
                     "elasticloadbalancing:DeleteRule",
                 ],
-                "Resource": "*",
+                "Resource": [*balancers_and_groups, *listeners_and_rules],
+                "Condition": managed,
             },
             {
                 "Sid": "TagWhatItCreates",
@@ -372,12 +399,7 @@ def load_balancer_controller_policy(region: str) -> pulumi.Output[str]:
                 "Sid": "TagListenersAndRules",
                 "Effect": "Allow",
                 "Action": ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
-                "Resource": [
-                    f"{elb}:listener/net/*/*/*",
-                    f"{elb}:listener/app/*/*/*",
-                    f"{elb}:listener-rule/net/*/*/*",
-                    f"{elb}:listener-rule/app/*/*/*",
-                ],
+                "Resource": listeners_and_rules,
             },
             {
                 "Sid": "ModifyItsLoadBalancersAndTargetGroups",
@@ -433,7 +455,8 @@ def load_balancer_controller_policy(region: str) -> pulumi.Output[str]:
                     "elasticloadbalancing:ModifyRule",
                     "elasticloadbalancing:SetRulePriorities",
                 ],
-                "Resource": "*",
+                "Resource": [*balancers_and_groups, *listeners_and_rules],
+                "Condition": managed,
             },
         ]
     )

@@ -2,8 +2,9 @@
 application role's name, and a Secrets Manager secret with that role's generated
 password and the full connection settings for the writer and the reader.
 
-The schema and role are created inside PostgreSQL by the application's migration job;
-this component decides their names and holds the credentials it will use."""
+The platform creates the schema and its owner (components/schema_owners.py); the
+application's migration job, running as that owner, creates the application role with
+the credentials this component holds. Consumers get a typed `DatabaseEndpoint`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from urllib.parse import quote
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
+
+from components.endpoints import DatabaseEndpoint
 
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9_]")
 
@@ -31,6 +34,8 @@ class DatabaseAccessArgs:
     reader_endpoint: pulumi.Input[str]
     port: pulumi.Input[int]
     database_name: pulumi.Input[str]
+    # The platform's schema-owner secret for this environment, which its migrations use.
+    owner_secret_arn: pulumi.Input[str] | None = None
     # Days a deleted secret can be restored; 0 deletes at once (ephemeral stacks).
     recovery_window_days: int = 7
 
@@ -39,6 +44,7 @@ class DatabaseAccess(pulumi.ComponentResource):
     schema: str
     role: str
     secret_arn: pulumi.Output[str]
+    endpoint: DatabaseEndpoint
 
     def __init__(
         self, name: str, args: DatabaseAccessArgs, opts: pulumi.ResourceOptions | None = None
@@ -66,6 +72,21 @@ class DatabaseAccess(pulumi.ComponentResource):
             opts=child,
         )
         self.secret_arn = secret.arn
+        self.endpoint = DatabaseEndpoint(
+            host=pulumi.Output.from_input(args.writer_endpoint),
+            reader_host=pulumi.Output.from_input(args.reader_endpoint),
+            port=pulumi.Output.from_input(args.port),
+            name=pulumi.Output.from_input(args.database_name),
+            schema=self.schema,
+            user=self.role,
+            tls=True,  # Aurora refuses plain connections (rds.force_ssl)
+            secret_arn=secret.arn,
+            owner_secret_arn=(
+                None
+                if args.owner_secret_arn is None
+                else pulumi.Output.from_input(args.owner_secret_arn)
+            ),
+        )
         self.register_outputs(
             {"schema": self.schema, "role": self.role, "secret_arn": self.secret_arn}
         )

@@ -12,7 +12,12 @@ import pulumi_kubernetes as k8s
 
 from components import chart_versions
 from components.cluster import SYSTEM_LABEL
-from components.pod_identity import bind_service_account, pod_identity_role, policy_document
+from components.pod_identity import (
+    PodIdentityBinding,
+    bind_service_account,
+    pod_identity_role,
+    policy_document,
+)
 
 EXTERNAL_DNS_SA = "external-dns"
 
@@ -23,6 +28,7 @@ class DnsArgs:
     # Use this hosted zone instead of creating one (e.g. the registrar's delegated zone).
     existing_zone_id: str | None
     cluster_name: str
+    region: str
     kubernetes_provider: k8s.Provider
     depends_on: Sequence[pulumi.Resource] = ()
 
@@ -46,9 +52,15 @@ class Dns(pulumi.ComponentResource):
             )
             self.zone_id = zone.zone_id
         zone_arn = pulumi.Output.concat("arn:aws:route53:::hostedzone/", self.zone_id)
+        binding = PodIdentityBinding(
+            cluster_name=args.cluster_name,
+            region=args.region,
+            namespace="kube-system",
+            service_account=EXTERNAL_DNS_SA,
+        )
         role = pod_identity_role(
             f"{name}-external-dns",
-            service_account=EXTERNAL_DNS_SA,
+            binding=binding,
             policy=policy_document(
                 [
                     {
@@ -72,9 +84,7 @@ class Dns(pulumi.ComponentResource):
         association = bind_service_account(
             f"{name}-external-dns",
             role,
-            cluster_name=args.cluster_name,
-            namespace="kube-system",
-            service_account=EXTERNAL_DNS_SA,
+            binding=binding,
             parent=self,
             depends_on=args.depends_on,
         )

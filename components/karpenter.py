@@ -18,7 +18,13 @@ import pulumi_kubernetes as k8s
 
 from components import chart_versions
 from components.cluster import SYSTEM_LABEL, node_role
-from components.pod_identity import bind_service_account, pod_identity_role, policy_document
+from components.pod_identity import (
+    PodIdentityBinding,
+    account_id,
+    bind_service_account,
+    pod_identity_role,
+    policy_document,
+)
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "effect": "NoSchedule"}
 GPU_LABEL = {"workload-type": "gpu"}
@@ -79,9 +85,15 @@ class Karpenter(pulumi.ComponentResource):
         queue = self._interruption_queue()
         self.interruption_queue_name = queue.name
 
+        binding = PodIdentityBinding(
+            cluster_name=args.cluster_name,
+            region=args.region,
+            namespace=args.namespace,
+            service_account=SERVICE_ACCOUNT,
+        )
         controller_role = pod_identity_role(
             f"{name}-controller",
-            service_account=SERVICE_ACCOUNT,
+            binding=binding,
             policy=controller_policy(
                 cluster_name=args.cluster_name,
                 region=args.region,
@@ -94,9 +106,7 @@ class Karpenter(pulumi.ComponentResource):
         association = bind_service_account(
             f"{name}-controller",
             controller_role,
-            cluster_name=args.cluster_name,
-            namespace=args.namespace,
-            service_account=SERVICE_ACCOUNT,
+            binding=binding,
             parent=self,
             depends_on=args.depends_on,
         )
@@ -183,11 +193,21 @@ class Karpenter(pulumi.ComponentResource):
             policy=policy_document(
                 [
                     {
+                        # Only this component's EventBridge rules, in this account.
                         "Sid": "EventBridgeDelivers",
                         "Effect": "Allow",
-                        "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+                        "Principal": {"Service": "events.amazonaws.com"},
                         "Action": "sqs:SendMessage",
                         "Resource": queue.arn,
+                        "Condition": {
+                            "ArnLike": {
+                                "aws:SourceArn": pulumi.Output.concat(
+                                    f"arn:aws:events:{self._args.region}:",
+                                    account_id(self),
+                                    f":rule/{self._name}-*",
+                                )
+                            }
+                        },
                     },
                     {
                         "Sid": "DenyWithoutTLS",

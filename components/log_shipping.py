@@ -12,7 +12,12 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import chart_versions
-from components.pod_identity import bind_service_account, pod_identity_role, policy_document
+from components.pod_identity import (
+    PodIdentityBinding,
+    bind_service_account,
+    pod_identity_role,
+    policy_document,
+)
 
 # Under this prefix of the logs bucket; the bucket's lifecycle rule uses it too.
 POD_LOGS_PREFIX = "pods/"
@@ -48,9 +53,15 @@ class LogShipping(pulumi.ComponentResource):
             opts=child,
         )
         bucket_arn = pulumi.Output.concat("arn:aws:s3:::", args.logs_bucket_name)
+        binding = PodIdentityBinding(
+            cluster_name=args.cluster_name,
+            region=args.region,
+            namespace=args.namespace,
+            service_account=SERVICE_ACCOUNT,
+        )
         role = pod_identity_role(
             f"{name}-fluent-bit",
-            service_account=SERVICE_ACCOUNT,
+            binding=binding,
             policy=policy_document(
                 [
                     {
@@ -74,9 +85,7 @@ class LogShipping(pulumi.ComponentResource):
         association = bind_service_account(
             f"{name}-fluent-bit",
             role,
-            cluster_name=args.cluster_name,
-            namespace=args.namespace,
-            service_account=SERVICE_ACCOUNT,
+            binding=binding,
             parent=self,
             depends_on=args.depends_on,
         )

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.bucket import Bucket, BucketArgs, LifecycleRule
-from components.pod_identity import trusted_by
+from components.pod_identity import account_id, trusted_by
 
 NFS_PORT = 2049
 # The uid/gid the GPU workers run as; the access point makes every file theirs.
@@ -77,7 +77,6 @@ class ModelStore(pulumi.ComponentResource):
             tags={"Name": f"{name}-efs"},
             opts=child,
         )
-        self._tls_only()
         self._mount_targets()
         self.access_point = aws.efs.AccessPoint(
             f"{name}-models",
@@ -92,6 +91,7 @@ class ModelStore(pulumi.ComponentResource):
             tags={"Name": f"{name}-models"},
             opts=child,
         )
+        self._file_system_policy()
         self._backup()
         self.models_bucket = Bucket(
             f"{name}-bucket",
@@ -121,7 +121,9 @@ class ModelStore(pulumi.ComponentResource):
             }
         )
 
-    def _tls_only(self) -> None:
+    def _file_system_policy(self) -> None:
+        """Clients mount through a mount target and the models access point, over TLS;
+        nothing else. (A file-system policy with only a Deny refuses every client.)"""
         arn = self.file_system.arn
         aws.efs.FileSystemPolicy(
             f"{self._name}-efs-policy",
@@ -131,13 +133,26 @@ class ModelStore(pulumi.ComponentResource):
                     "Version": "2012-10-17",
                     "Statement": [
                         {
+                            "Sid": "MountThroughTheModelsAccessPoint",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": "*"},
+                            "Action": "elasticfilesystem:ClientMount",
+                            "Resource": arn,
+                            "Condition": {
+                                "Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"},
+                                "StringEquals": {
+                                    "elasticfilesystem:AccessPointArn": self.access_point.arn
+                                },
+                            },
+                        },
+                        {
                             "Sid": "DenyInsecureTransport",
                             "Effect": "Deny",
                             "Principal": {"AWS": "*"},
                             "Action": "*",
                             "Resource": arn,
                             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
+                        },
                     ],
                 }
             ),
@@ -166,6 +181,29 @@ class ModelStore(pulumi.ComponentResource):
             opts=child,
         )
         vault = aws.backup.Vault(f"{self._name}-backup", name=f"{self._name}-backup", opts=child)
+        # Recovery points expire by the plan's lifecycle only: nobody deletes them early.
+        aws.backup.VaultPolicy(
+            f"{self._name}-backup",
+            backup_vault_name=vault.name,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "DenyEarlyDeletion",
+                            "Effect": "Deny",
+                            "Principal": {"AWS": "*"},
+                            "Action": [
+                                "backup:DeleteRecoveryPoint",
+                                "backup:UpdateRecoveryPointLifecycle",
+                            ],
+                            "Resource": "*",
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
         if args.backup_notifications_topic_arn is not None:
             aws.backup.VaultNotifications(
                 f"{self._name}-backup-notifications",
@@ -194,7 +232,7 @@ class ModelStore(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{self._name}-backup",
             description="AWS Backup of the model store",
-            assume_role_policy=trusted_by("backup.amazonaws.com"),
+            assume_role_policy=trusted_by("backup.amazonaws.com", source_account=account_id(self)),
             opts=child,
         )
         for policy_arn in BACKUP_SERVICE_POLICIES:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import chart_versions
@@ -23,8 +24,14 @@ from components.alertmanager import (
     alertmanager_config,
 )
 from components.cluster import SYSTEM_LABEL
-from components.cluster_addons import GPU_TOLERATION, SECRET_STORE
-from components.pod_identity import bind_service_account, pod_identity_role, policy_document
+from components.cluster_addons import GPU_TOLERATION
+from components.pod_identity import (
+    PodIdentityBinding,
+    bind_service_account,
+    pod_identity_role,
+    policy_document,
+)
+from components.secret_store import SECRET_STORE, NamespaceSecretStore, SecretStoreArgs
 
 RELEASE = "kube-prometheus-stack"
 GRAFANA_SA = "grafana"
@@ -76,6 +83,8 @@ class MonitoringArgs:
     sns_key_arn: pulumi.Input[str]
     # The Secrets Manager secret (JSON with the two receiver keys) External Secrets reads.
     receivers_secret_name: pulumi.Input[str]
+    # The External Secrets controller's role, which the namespace's own store trusts.
+    external_secrets_role_arn: pulumi.Input[str]
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -241,8 +250,32 @@ class Monitoring(pulumi.ComponentResource):
         }
 
     def _receivers_secret(self, opts: pulumi.ResourceOptions) -> pulumi.Resource:
-        """The receivers' keys, from Secrets Manager through the cluster's secret store."""
+        """The receivers' keys, from Secrets Manager through the namespace's own store,
+        which reads that one secret (there is no cluster-wide store)."""
         args = self._args
+        account = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        store = NamespaceSecretStore(
+            f"{self._name}-secret-store",
+            SecretStoreArgs(
+                namespace=args.namespace,
+                region=args.region,
+                controller_role_arn=args.external_secrets_role_arn,
+                secret_arns=[
+                    pulumi.Output.concat(
+                        f"arn:aws:secretsmanager:{args.region}:",
+                        account,
+                        ":secret:",
+                        args.receivers_secret_name,
+                        "-*",
+                    )
+                ],
+                kubernetes_provider=args.kubernetes_provider,
+                depends_on=list(args.depends_on),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         return k8s.apiextensions.CustomResource(
             f"{self._name}-receivers",
             api_version="external-secrets.io/v1",
@@ -250,7 +283,7 @@ class Monitoring(pulumi.ComponentResource):
             metadata={"name": RECEIVERS_SECRET, "namespace": args.namespace},
             spec={
                 "refreshInterval": "1h",
-                "secretStoreRef": {"kind": "ClusterSecretStore", "name": SECRET_STORE},
+                "secretStoreRef": {"kind": "SecretStore", "name": SECRET_STORE},
                 "target": {"name": RECEIVERS_SECRET, "creationPolicy": "Owner"},
                 "data": [
                     {
@@ -260,24 +293,28 @@ class Monitoring(pulumi.ComponentResource):
                     for key in (SLACK_WEBHOOK_KEY, PAGERDUTY_KEY)
                 ],
             },
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[store])),
         )
 
     def _aws_identity(
         self, service_account: str, statements: list[dict[str, Any]]
     ) -> pulumi.Resource:
+        binding = PodIdentityBinding(
+            cluster_name=self._args.cluster_name,
+            region=self._args.region,
+            namespace=self._args.namespace,
+            service_account=service_account,
+        )
         role = pod_identity_role(
             f"{self._name}-{service_account}",
-            service_account=service_account,
+            binding=binding,
             policy=policy_document(statements),
             parent=self,
         )
         return bind_service_account(
             f"{self._name}-{service_account}",
             role,
-            cluster_name=self._args.cluster_name,
-            namespace=self._args.namespace,
-            service_account=service_account,
+            binding=binding,
             parent=self,
             depends_on=self._args.depends_on,
         )

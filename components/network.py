@@ -263,8 +263,7 @@ class Network(pulumi.ComponentResource):
             description="VPC flow logs delivery to CloudWatch Logs",
             # Only this account's flow logs may use the role (confused deputy).
             assume_role_policy=trusted_by(
-                "vpc-flow-logs.amazonaws.com",
-                condition={"StringEquals": {"aws:SourceAccount": account_id.account_id}},
+                "vpc-flow-logs.amazonaws.com", source_account=account_id.account_id
             ),
             opts=child,
         )
@@ -282,7 +281,10 @@ class Network(pulumi.ComponentResource):
                                 "logs:PutLogEvents",
                                 "logs:DescribeLogStreams",
                             ],
-                            "Resource": pulumi.Output.concat(log_group.arn, ":*"),
+                            "Resource": [
+                                log_group.arn,
+                                pulumi.Output.concat(log_group.arn, ":log-stream:*"),
+                            ],
                         }
                     ],
                 }

@@ -23,7 +23,7 @@ import pulumi_kubernetes as k8s
 
 from components.certificate import CertificateArgs, DnsValidatedCertificate
 from components.ingress_class import AlbIngressClass, IngressClassArgs
-from components.tenancy import pod_security_labels
+from components.platform_namespaces import pod_security_labels
 
 # Every pr-<N> namespace carries this label (set by its tenancy); the shared class and
 # the admission rules select namespaces by it.

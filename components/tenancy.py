@@ -1,7 +1,11 @@
-"""Per-environment tenancy on the shared cluster (SPEC §3, §6): a namespace with Pod
-Security labels, quota, defaults, a priority class, network isolation from every other
-namespace, and service accounts whose IAM roles reach only the environment's data.
-Also the platform's own namespaces."""
+"""Per-environment tenancy on the shared cluster (SPEC §3, §6; issue 12): a namespace with
+Pod Security labels, quota (no LoadBalancer or NodePort Services, no other environment's
+priority class), defaults, a priority class, network isolation from every other
+namespace, its own External Secrets store, and service accounts whose Pod Identity roles
+reach only the environment's data.
+
+The roles' permissions name the data layer's resources, so they are attached after it
+exists (`Tenancy.grant`): the namespace comes first, with nothing to wait for."""
 
 from __future__ import annotations
 
@@ -10,37 +14,27 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.monitoring import PROMETHEUS_POD
 from components.network import SERVICE_PORTS
-from components.pod_identity import bind_service_account, pod_identity_role, policy_document
+from components.platform_namespaces import pod_identity_agent_egress, pod_security_labels
+from components.pod_identity import (
+    PodIdentityBinding,
+    bind_service_account,
+    pod_identity_role,
+    policy_document,
+)
+from components.secret_store import NamespaceSecretStore, SecretStoreArgs
 
-# Platform namespaces and the Pod Security level each can live with: node exporters
-# need host access; Argo CD's repo server needs baseline.
-PLATFORM_NAMESPACES = {"argocd": "baseline", "monitoring": "privileged", "karpenter": "restricted"}
 DATA_STORE_PORTS = {"postgresql": 5432, "redis": 6379, "nfs": 2049}
 API_SERVICE_ACCOUNT = "pingvas-api"
 WORKER_SERVICE_ACCOUNT = "pingvas-worker"
-# The chart's migration hook: the only pods that see the database's master credentials.
+# The chart's migration hook: the only pods that see the schema owner's credentials.
 MIGRATIONS_SERVICE_ACCOUNT = "pingvas-migrations"
-
-
-def pod_security_labels(level: str) -> dict[str, str]:
-    return {f"pod-security.kubernetes.io/{mode}": level for mode in ("enforce", "audit", "warn")}
-
-
-def platform_namespaces(
-    provider: k8s.Provider, parent: pulumi.Resource
-) -> dict[str, k8s.core.v1.Namespace]:
-    return {
-        name: k8s.core.v1.Namespace(
-            name,
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels=pod_security_labels(level)),
-            opts=pulumi.ResourceOptions(parent=parent, provider=provider),
-        )
-        for name, level in PLATFORM_NAMESPACES.items()
-    }
+# Kubernetes' own classes, which no environment's pods may take.
+SYSTEM_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
 
 
 @dataclass
@@ -49,6 +43,8 @@ class TenancyArgs:
     kubernetes_provider: k8s.Provider
     cluster_name: pulumi.Input[str]
     vpc_cidr: pulumi.Input[str]
+    # Where the data stores live: the only destinations of data-store egress.
+    data_subnet_cidrs: pulumi.Input[Sequence[pulumi.Input[str]]]
     # Where the ALB's nodes live: the only source of traffic to the service ports.
     load_balancer_cidrs: pulumi.Input[Sequence[pulumi.Input[str]]]
     quota_cpu: int | float
@@ -57,14 +53,29 @@ class TenancyArgs:
     quota_pods: int
     priority_class_name: str
     priority_value: int
-    images_bucket_arn: pulumi.Input[str]
-    # The environment's secrets (database, Redis, application).
-    secret_arns: pulumi.Input[Sequence[pulumi.Input[str]]]
-    models_file_system_arn: pulumi.Input[str]
-    # Aurora's master secret, which the migration hook needs to create the app's role.
-    database_master_secret_arn: pulumi.Input[str]
+    # Other environments' priority classes, which this namespace's pods may not use.
+    foreign_priority_classes: Sequence[str]
     region: str
+    # The External Secrets controller's role; the namespace's store reads only
+    # `<secret_name_prefix>-*`.
+    external_secrets_role_arn: pulumi.Input[str]
+    secret_name_prefix: str
+    # Secrets under the prefix the store may not read (e.g. a preview's own PostgreSQL
+    # superuser, for the migration hook alone).
+    store_denied_secret_names: Sequence[str] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TenancyAccess:
+    """The data layer's resources the environment's service accounts reach."""
+
+    images_bucket_arn: pulumi.Input[str]
+    # The app's settings secret (DATABASE_URL, ...), read by every pod.
+    database_secret_arn: pulumi.Input[str]
+    models_file_system_arn: pulumi.Input[str]
+    # The platform's schema-owner secret for this environment (long-lived ones only).
+    schema_owner_secret_arn: pulumi.Input[str] | None
 
 
 class Tenancy(pulumi.ComponentResource):
@@ -72,6 +83,7 @@ class Tenancy(pulumi.ComponentResource):
     api_role_arn: pulumi.Output[str]
     worker_role_arn: pulumi.Output[str]
     migrations_role_arn: pulumi.Output[str]
+    secret_store_role_arn: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: TenancyArgs, opts: pulumi.ResourceOptions | None = None
@@ -102,7 +114,27 @@ class Tenancy(pulumi.ComponentResource):
                     "requests.memory": args.quota_memory,
                     "requests.nvidia.com/gpu": str(args.quota_gpu),
                     "pods": str(args.quota_pods),
+                    # Traffic enters through the WAF-guarded ALB (Ingress) only.
+                    "services.loadbalancers": "0",
+                    "services.nodeports": "0",
                 }
+            ),
+            opts=in_namespace,
+        )
+        k8s.core.v1.ResourceQuota(
+            f"{name}-foreign-priorities",
+            metadata=self._metadata("foreign-priorities"),
+            spec=k8s.core.v1.ResourceQuotaSpecArgs(
+                hard={"pods": "0"},
+                scope_selector=k8s.core.v1.ScopeSelectorArgs(
+                    match_expressions=[
+                        k8s.core.v1.ScopedResourceSelectorRequirementArgs(
+                            scope_name="PriorityClass",
+                            operator="In",
+                            values=[*args.foreign_priority_classes, *SYSTEM_PRIORITY_CLASSES],
+                        )
+                    ]
+                ),
             ),
             opts=in_namespace,
         )
@@ -135,23 +167,62 @@ class Tenancy(pulumi.ComponentResource):
                 spec=cast(k8s.networking.v1.NetworkPolicySpecArgsDict, spec),
                 opts=in_namespace,
             )
-        self.api_role_arn = self._service_account(
-            API_SERVICE_ACCOUNT, self._api_statements(), in_namespace
+        self._roles = {
+            account: self._service_account(account, in_namespace)
+            for account in (API_SERVICE_ACCOUNT, WORKER_SERVICE_ACCOUNT, MIGRATIONS_SERVICE_ACCOUNT)
+        }
+        self.api_role_arn = self._roles[API_SERVICE_ACCOUNT].arn
+        self.worker_role_arn = self._roles[WORKER_SERVICE_ACCOUNT].arn
+        self.migrations_role_arn = self._roles[MIGRATIONS_SERVICE_ACCOUNT].arn
+        store = NamespaceSecretStore(
+            f"{name}-secret-store",
+            SecretStoreArgs(
+                namespace=args.namespace,
+                region=args.region,
+                controller_role_arn=args.external_secrets_role_arn,
+                secret_arns=[self._secret_arn(f"{args.secret_name_prefix}-*")],
+                denied_secret_arns=[
+                    self._secret_arn(f"{secret}-*") for secret in args.store_denied_secret_names
+                ],
+                kubernetes_provider=args.kubernetes_provider,
+                depends_on=[namespace],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.worker_role_arn = self._service_account(
-            WORKER_SERVICE_ACCOUNT, self._worker_statements(), in_namespace
-        )
-        self.migrations_role_arn = self._service_account(
-            MIGRATIONS_SERVICE_ACCOUNT, self._migrations_statements(), in_namespace
-        )
+        self.secret_store_role_arn = store.role_arn
         self.register_outputs(
             {
                 "namespace": self.namespace,
                 "api_role_arn": self.api_role_arn,
                 "worker_role_arn": self.worker_role_arn,
                 "migrations_role_arn": self.migrations_role_arn,
+                "secret_store_role_arn": self.secret_store_role_arn,
             }
         )
+
+    def _secret_arn(self, pattern: str) -> pulumi.Output[str]:
+        account = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        return pulumi.Output.concat(
+            f"arn:aws:secretsmanager:{self._args.region}:", account, f":secret:{pattern}"
+        )
+
+    def grant(self, access: TenancyAccess) -> None:
+        """Each service account's permissions, once the data layer exists: only the
+        secrets and objects that account uses."""
+        statements = {
+            API_SERVICE_ACCOUNT: self._api_statements(access),
+            WORKER_SERVICE_ACCOUNT: self._worker_statements(access),
+            MIGRATIONS_SERVICE_ACCOUNT: self._migrations_statements(access),
+        }
+        for account, role in self._roles.items():
+            aws.iam.RolePolicy(
+                f"{self._name}-{account}",
+                role=role.id,
+                policy=policy_document(statements[account]),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
     def _metadata(self, name: str) -> k8s.meta.v1.ObjectMetaArgs:
         return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self._args.namespace)
@@ -190,7 +261,20 @@ class Tenancy(pulumi.ComponentResource):
             "data-stores": {
                 "podSelector": every_pod,
                 "policyTypes": ["Egress"],
-                "egress": [{"to": [{"ipBlock": {"cidr": args.vpc_cidr}}], "ports": tcp}],
+                "egress": [
+                    {
+                        "to": pulumi.Output.from_input(args.data_subnet_cidrs).apply(
+                            lambda cidrs: [{"ipBlock": {"cidr": cidr}} for cidr in cidrs]
+                        ),
+                        "ports": tcp,
+                    }
+                ],
+            },
+            # Without it no pod gets AWS credentials.
+            "pod-identity-agent": {
+                "podSelector": every_pod,
+                "policyTypes": ["Egress"],
+                "egress": [pod_identity_agent_egress()],
             },
             "https-out": {
                 "podSelector": every_pod,
@@ -257,99 +341,72 @@ class Tenancy(pulumi.ComponentResource):
             },
         }
 
-    def _api_statements(self) -> list[dict[str, Any]]:
-        args = self._args
+    def _api_statements(self, access: TenancyAccess) -> list[dict[str, Any]]:
         return [
-            self._secrets_statement(),
-            # Deleting an image removes every version of it from the versioned bucket.
+            self._read_secrets([access.database_secret_arn]),
+            # Deleting an image removes its current version; the bucket's lifecycle
+            # expires the noncurrent ones (no s3:DeleteObjectVersion: no erasing history).
             {
                 "Effect": "Allow",
-                "Action": [
-                    "s3:GetObject",
-                    "s3:PutObject",
-                    "s3:DeleteObject",
-                    "s3:DeleteObjectVersion",
-                ],
-                "Resource": pulumi.Output.concat(args.images_bucket_arn, "/*"),
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                "Resource": pulumi.Output.concat(access.images_bucket_arn, "/*"),
             },
             {
                 "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
-                "Resource": args.images_bucket_arn,
+                "Action": "s3:ListBucket",
+                "Resource": access.images_bucket_arn,
             },
         ]
 
-    def _worker_statements(self) -> list[dict[str, Any]]:
-        args = self._args
+    def _worker_statements(self, access: TenancyAccess) -> list[dict[str, Any]]:
         return [
-            self._secrets_statement(),
+            self._read_secrets([access.database_secret_arn]),
             {
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": pulumi.Output.concat(args.images_bucket_arn, "/*"),
+                "Resource": pulumi.Output.concat(access.images_bucket_arn, "/*"),
             },
             # Mount, never write: models are published by the platform, not by workers.
             {
                 "Effect": "Allow",
                 "Action": "elasticfilesystem:ClientMount",
-                "Resource": args.models_file_system_arn,
+                "Resource": access.models_file_system_arn,
             },
         ]
 
-    def _migrations_statements(self) -> list[dict[str, Any]]:
-        args = self._args
-        return [
-            self._secrets_statement(),
-            {
-                "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue",
-                "Resource": args.database_master_secret_arn,
-            },
-            {
-                # The master secret is under Aurora's key: decrypt through Secrets Manager only.
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:ViaService": f"secretsmanager.{args.region}.amazonaws.com"
-                    }
-                },
-            },
-        ]
+    def _migrations_statements(self, access: TenancyAccess) -> list[dict[str, Any]]:
+        secrets = [access.database_secret_arn]
+        if access.schema_owner_secret_arn is not None:
+            secrets.append(access.schema_owner_secret_arn)
+        return [self._read_secrets(secrets)]
 
-    def _secrets_statement(self) -> dict[str, Any]:
+    @staticmethod
+    def _read_secrets(arns: Sequence[pulumi.Input[str]]) -> dict[str, Any]:
         return {
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
-            "Resource": self._args.secret_arns,
+            "Resource": list(arns),
         }
 
-    def _service_account(
-        self,
-        account: str,
-        statements: list[dict[str, Any]],
-        in_namespace: pulumi.ResourceOptions,
-    ) -> pulumi.Output[str]:
+    def _service_account(self, account: str, in_namespace: pulumi.ResourceOptions) -> aws.iam.Role:
         service_account = k8s.core.v1.ServiceAccount(
             f"{self._name}-{account}",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=account, namespace=self._args.namespace),
             automount_service_account_token=False,
             opts=in_namespace,
         )
-        role = pod_identity_role(
-            f"{self._name}-{account}",
+        binding = PodIdentityBinding(
+            cluster_name=self._args.cluster_name,
+            region=self._args.region,
+            namespace=self._args.namespace,
             service_account=account,
-            policy=policy_document(statements),
-            parent=self,
         )
+        role = pod_identity_role(f"{self._name}-{account}", binding=binding, parent=self)
         bind_service_account(
             f"{self._name}-{account}",
             role,
-            cluster_name=self._args.cluster_name,
-            namespace=self._args.namespace,
-            service_account=account,
+            binding=binding,
             parent=self,
             depends_on=[service_account],
         )
-        return role.arn
+        return role

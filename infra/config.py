@@ -283,6 +283,13 @@ class AuroraConfig(_Model):
     deletion_protection: bool = True
     final_snapshot: bool = True
     log_retention_days: LogRetentionDays = 30
+    # Long-lived environments that own a schema in the cluster: the platform creates each
+    # one's schema-owner role, and its migrations run as that role (docs/security.md).
+    # Ephemeral pr-<N> stacks never touch Aurora.
+    schema_owners: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,19}$")]] = [
+        "dev",
+        "prod",
+    ]
 
     @field_validator("max_capacity")
     @classmethod
@@ -291,6 +298,15 @@ class AuroraConfig(_Model):
         if minimum is not None and maximum < minimum:
             raise ValueError(f"must be at least minCapacity ({minimum})")
         return maximum
+
+    @field_validator("schema_owners")
+    @classmethod
+    def _owners_are_long_lived(cls, owners: list[str]) -> list[str]:
+        if len(set(owners)) != len(owners):
+            raise ValueError(f"lists an environment twice: {owners}")
+        if "shared" in owners:
+            raise ValueError("'shared' is the platform, not an environment")
+        return owners
 
     @field_validator("seconds_until_auto_pause")
     @classmethod

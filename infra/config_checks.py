@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from infra.aws_catalog import REGIONS
 
+# The same pattern as infra.config.EPHEMERAL_STACK (which imports this module).
+_EPHEMERAL = re.compile(r"^pr-[1-9][0-9]{0,5}$")
+
 if TYPE_CHECKING:
     from infra.config import EnvironmentSettings, PlatformSettings
 
@@ -127,7 +130,20 @@ def platform_problems(
         platform.network.redis_security_groups
     ):
         problems.append(missing_redis_security_group(project, stack, settings, platform_file))
+    # A long-lived environment's migrations run as the schema owner the platform made for
+    # it (docs/security.md); pr-<N> stacks run their own PostgreSQL.
+    if not _EPHEMERAL.match(stack) and stack not in platform.aurora.schema_owners:
+        problems.append(missing_schema_owner(project, stack, platform_file))
     return problems
+
+
+def missing_schema_owner(project: str, stack: str, platform_file: str) -> str:
+    """What to add where when a long-lived environment has no schema owner."""
+    return (
+        f"{project}:aurora.schemaOwners: the platform has no schema owner for {stack}: add "
+        f"{stack} to {project}:aurora.schemaOwners in {platform_file} and deploy the "
+        "platform first (the environment's migrations run as that owner)"
+    )
 
 
 def missing_redis_security_group(

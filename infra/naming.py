@@ -15,6 +15,9 @@ from infra.config import PROJECT
 
 _THING = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 S3_BUCKET_MAX_LENGTH = 63
+# Stacks whose stateful resources (databases, file systems, buckets, keys, caches) carry
+# `protect`: `pulumi destroy` or a replacement stops before deleting data.
+PROTECTED_STACKS = frozenset({"shared", "prod"})
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ class RecordedResource:
     parent: str | None
     provider: str | None
     inputs: dict[str, Any]  # as sent: camelCase, secrets shown as "[secret]"
+    # The `protect` resource option (inherited from the parent, as the engine does).
+    protect: bool = False
     # URNs this resource waits for (explicit `depends_on` and the resources its inputs
     # come from), as the engine receives them: the edges of the deployment's graph.
     dependencies: list[str] = field(default_factory=list)
@@ -196,6 +198,24 @@ COMPUTED_OUTPUTS: dict[str, _Computed] = {
     },
     "aws:efs/fileSystem:FileSystem": lambda _name, id_, _inputs, region: {
         "dnsName": f"{id_}.efs.{region}.amazonaws.com",
+        "arn": f"arn:aws:elasticfilesystem:{region}:{ACCOUNT_ID}:file-system/{id_}",
+    },
+    # ARNs in AWS's own formats, so that IAM documents naming them lint as they would.
+    "aws:efs/accessPoint:AccessPoint": lambda _name, id_, _inputs, region: {
+        "arn": f"arn:aws:elasticfilesystem:{region}:{ACCOUNT_ID}:access-point/{id_}",
+    },
+    "aws:kms/key:Key": lambda _name, id_, _inputs, region: {
+        "arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{id_}",
+    },
+    "aws:iam/role:Role": lambda _name, id_, _inputs, _region: {
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{id_}",
+    },
+    "aws:cloudwatch/logGroup:LogGroup": lambda name, _id, inputs, region: {
+        "arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{inputs.get('name', name)}",
+    },
+    "aws:secretsmanager/secret:Secret": lambda name, id_, inputs, region: {
+        "arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:"
+        f"{inputs.get('name', name)}-{id_}",
     },
     "aws:cloudfront/distribution:Distribution": lambda _name, id_, _inputs, _region: {
         "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{id_}",
@@ -326,6 +346,7 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
                 parent=request.parent or None,
                 provider=request.provider or None,
                 inputs=_as_sent(inputs),
+                protect=bool(getattr(request, "protect", False)),
                 dependencies=sorted(getattr(request, "dependencies", [])),
             )
         )

@@ -14,15 +14,18 @@ from pathlib import Path
 
 from pulumi_policy import (
     PolicyCustomTimeouts,
+    PolicyResource,
     PolicyResourceOptions,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 
 from infra.config import ConfigError
 from infra.offline import OfflineRun, RecordedResource
 from infra.preview import preview_stack
-from policy.rules import POLICIES
+from policy.rules import POLICIES, STACK_POLICIES
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,14 @@ class Violation:
 
 
 def validation_args(resource: RecordedResource) -> ResourceValidationArgs:
-    options = PolicyResourceOptions(
-        protect=False,
+    return ResourceValidationArgs(
+        resource.type, resource.inputs, resource.urn, resource.name, _options(resource), None
+    )
+
+
+def _options(resource: RecordedResource) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
+        protect=resource.protect,
         ignore_changes=[],
         delete_before_replace=None,
         aliases=[],
@@ -42,9 +51,24 @@ def validation_args(resource: RecordedResource) -> ResourceValidationArgs:
         additional_secret_outputs=[],
         parent=resource.parent,
     )
-    return ResourceValidationArgs(
-        resource.type, resource.inputs, resource.urn, resource.name, options, None
-    )
+
+
+def stack_args(run: OfflineRun) -> StackValidationArgs:
+    """The whole stack as CrossGuard's stack policies see it; an input naming another
+    resource's id is a property dependency on it, as the engine records."""
+    by_id = {resource.id: resource for resource in run.resources}
+    policy_resources: dict[str, PolicyResource] = {}
+    for resource in run.resources:
+        policy_resources[resource.urn] = PolicyResource(
+            resource.type, resource.inputs, resource.urn, resource.name,
+            _options(resource), None, None, [], {},
+        )  # fmt: skip
+    for resource in run.resources:
+        dependencies = policy_resources[resource.urn].property_dependencies
+        for key, value in resource.inputs.items():
+            if isinstance(value, str) and value in by_id:
+                dependencies[key] = [policy_resources[by_id[value].urn]]
+    return StackValidationArgs(list(policy_resources.values()))
 
 
 def check(run: OfflineRun) -> list[Violation]:
@@ -56,10 +80,19 @@ def check(run: OfflineRun) -> list[Violation]:
                 Violation(policy.name, resource.name, message)
                 for message in _messages(policy, args)
             ]
+    whole = stack_args(run)
+    for stack_policy in STACK_POLICIES:
+        violations += [
+            Violation(stack_policy.name, run.stack, message)
+            for message in _messages(stack_policy, whole)
+        ]
     return violations
 
 
-def _messages(policy: ResourceValidationPolicy, args: ResourceValidationArgs) -> list[str]:
+def _messages(
+    policy: ResourceValidationPolicy | StackValidationPolicy,
+    args: ResourceValidationArgs | StackValidationArgs,
+) -> list[str]:
     messages: list[str] = []
 
     def report(message: str, _urn: str | None = None) -> None:
@@ -68,7 +101,7 @@ def _messages(policy: ResourceValidationPolicy, args: ResourceValidationArgs) ->
     validations = policy.validate if isinstance(policy.validate, list) else [policy.validate]
     for validate in validations:
         if validate is not None:
-            validate(args, report)
+            validate(args, report)  # type: ignore[arg-type]
     return messages
 
 

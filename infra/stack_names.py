@@ -22,7 +22,7 @@ EPHEMERAL_STACK = re.compile(r"^pr-(?P<number>[1-9][0-9]{0,5})$")
 # Namespaces the platform and its add-ons own: an environment named after one would
 # share it (and its permissions) with them.
 RESERVED_ENVIRONMENT_NAMES = frozenset(
-    {"default", "argocd", "monitoring", "karpenter", "keda", "external-secrets"}
+    {"default", "argocd", "monitoring", "karpenter", "keda", "external-secrets", "database-admin"}
 )
 CONVENTIONAL_ROLES = {"shared": "platform", "dev": "environment", "prod": "environment"}
 

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi_policy import EnforcementLevel, Policy, PolicyPack
 
-from policy.rules import POLICIES
+from policy.rules import POLICIES, STACK_POLICIES
 
-policies: list[Policy] = list(POLICIES)
+policies: list[Policy] = [*POLICIES, *STACK_POLICIES]
 PolicyPack(name="pingvas", enforcement_level=EnforcementLevel.MANDATORY, policies=policies)

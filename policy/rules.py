@@ -6,7 +6,6 @@ are unknown during a preview are skipped, not guessed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +15,11 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
 )
+
+from policy.baseline_rules import BASELINE_POLICIES
+from policy.documents import documents, grants
+from policy.isolation_rules import ISOLATION_POLICIES
+from policy.stack_rules import STACK_POLICIES
 
 INTERNET = {"0.0.0.0/0", "::/0"}
 WEB_PORTS = {80, 443}
@@ -68,21 +72,37 @@ def log_groups_expire(args: ResourceValidationArgs, report_violation: ReportViol
 def iam_policies_name_their_actions(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    """Least privilege: no Allow statement grants every action."""
-    if args.resource_type not in (
-        "aws:iam/rolePolicy:RolePolicy",
-        "aws:iam/policy:Policy",
-    ):
-        return
-    document = args.props.get("policy")
-    if not isinstance(document, str):
-        return  # unknown until apply
-    statements = json.loads(document).get("Statement", [])
-    for statement in statements if isinstance(statements, list) else [statements]:
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if statement.get("Effect") == "Allow" and any(a in ("*", "*:*") for a in actions):
-            report_violation(f"{args.name} allows every action ('*')", None)
+    """Least privilege: no Allow statement grants every action of a service or of all of
+    AWS (`*`, `service:*`, or a NotAction that leaves them), in any policy document:
+    managed, inline (RolePolicy or a role's inlinePolicies) or a resource policy. Values
+    unknown during a preview are skipped."""
+    for document in documents(args.resource_type, args.props):
+        if document.is_trust:
+            continue
+        for statement in document.statements:
+            if statement.get("Effect") != "Allow" or _key_policy_for_the_account(args, statement):
+                continue
+            if "NotAction" in statement:
+                report_violation(f"{args.name} allows everything but a list (NotAction)", None)
+                continue
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            wild = [a for a in actions if isinstance(a, str) and (a == "*" or a.endswith(":*"))]
+            if wild or grants(statement, "*:*"):
+                report_violation(f"{args.name} allows every action of {wild or ['*']}", None)
+
+
+def _key_policy_for_the_account(args: ResourceValidationArgs, statement: Mapping[str, Any]) -> bool:
+    """A KMS key policy's `kms:*` for the account root is AWS's default: it delegates the
+    key to the account's IAM policies, which these rules check."""
+    principal = statement.get("Principal")
+    roots = principal.get("AWS") if isinstance(principal, Mapping) else None
+    roots = [roots] if isinstance(roots, str) else roots or []
+    return (
+        args.resource_type == "aws:kms/key:Key"
+        and all(isinstance(root, str) and root.endswith(":root") for root in roots)
+        and bool(roots)
+    )
 
 
 POLICIES: list[ResourceValidationPolicy] = [
@@ -106,8 +126,11 @@ POLICIES: list[ResourceValidationPolicy] = [
     ),
     ResourceValidationPolicy(
         name="iam-policies-name-their-actions",
-        description="IAM policy statements must not allow every action.",
+        description="No IAM statement allows every action, of AWS or of a service.",
         validate=iam_policies_name_their_actions,
         enforcement_level=EnforcementLevel.MANDATORY,
     ),
+    *ISOLATION_POLICIES,
+    *BASELINE_POLICIES,
 ]
+__all__ = ["POLICIES", "STACK_POLICIES"]

@@ -3,8 +3,7 @@ each environment's tenancy on it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -14,12 +13,24 @@ from components.cluster import Cluster, ClusterArgs
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.karpenter import Karpenter, KarpenterArgs
 from components.network import Network
+from components.platform_namespaces import platform_namespaces
 from components.preview_ingress import PREVIEW_LABEL
-from components.tenancy import Tenancy, TenancyArgs, platform_namespaces
-from infra.config import PlatformSettings, StackConfig
-from infra.naming import Naming
+from components.tenancy import Tenancy, TenancyArgs
+from infra.config import ENVIRONMENT_PROFILES, PlatformSettings, StackConfig
+from infra.naming import PROTECTED_STACKS, Naming
 from infra.tagging import child_options, standard_tags
 from stacks.contract import PlatformOutputs
+
+
+@dataclass(frozen=True)
+class PlatformCompute:
+    cluster: Cluster
+    addons: ClusterAddons
+    cluster_name: str
+    cluster_security_group_id: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    # What every namespace's SecretStore role trusts.
+    external_secrets_role_arn: pulumi.Output[str]
 
 
 def build_platform_compute(
@@ -28,9 +39,8 @@ def build_platform_compute(
     network: Network,
     provider: aws.Provider,
     models_file_system_id: pulumi.Input[str] | None,
-) -> tuple[Cluster, ClusterAddons, dict[str, Any]]:
-    """The cluster, its add-ons and everything else on it, and the platform outputs it
-    owns."""
+) -> PlatformCompute:
+    """The cluster and everything on it, and the platform outputs it owns."""
     naming = Naming(config.stack)
     cluster_settings = settings.cluster
     system = cluster_settings.system_nodes
@@ -43,6 +53,8 @@ def build_platform_compute(
             private_subnet_ids=network.private_subnet_ids,
             system_subnet_ids=network.private_subnet_ids[: system.zones],
             node_security_group_id=network.security_group_ids["nodes"],
+            region=config.region,
+            protect_state=config.stack in PROTECTED_STACKS,
             public_access_cidrs=[str(cidr) for cidr in cluster_settings.public_access_cidrs],
             admin_role_arns=cluster_settings.admin_role_arns,
             log_retention_days=cluster_settings.log_retention_days,
@@ -56,7 +68,13 @@ def build_platform_compute(
         ),
         opts=child_options(provider),
     )
-    namespaces = platform_namespaces(cluster.kubernetes_provider, parent=cluster)
+    network_settings = settings.network
+    namespaces = platform_namespaces(
+        cluster.kubernetes_provider,
+        parent=cluster,
+        vpc_cidr=str(network_settings.cidr),
+        data_subnet_cidrs=[str(cidr) for cidr in network_settings.private_subnet_cidrs],
+    )
     gpu, general = cluster_settings.gpu_node_pool, cluster_settings.general_node_pool
     Karpenter(
         naming.name("karpenter"),
@@ -88,18 +106,18 @@ def build_platform_compute(
             region=config.region,
             vpc_id=network.vpc_id,
             kubernetes_provider=cluster.kubernetes_provider,
+            namespaces=namespaces,
             depends_on=[cluster.system_nodes],
         ),
         opts=child_options(provider),
     )
-    return (
-        cluster,
-        addons,
-        {
-            "cluster_name": cluster.cluster_name,
-            "cluster_security_group_id": cluster.cluster_security_group_id,
-            "kubeconfig": cluster.kubeconfig,
-        },
+    return PlatformCompute(
+        cluster=cluster,
+        addons=addons,
+        cluster_name=cluster.cluster_name,
+        cluster_security_group_id=cluster.cluster_security_group_id,
+        kubeconfig=cluster.kubeconfig,
+        external_secrets_role_arn=addons.external_secrets_role_arn,
     )
 
 
@@ -117,16 +135,14 @@ def build_environment_tenancy(
     platform: PlatformOutputs,
     provider: aws.Provider,
     kubernetes: k8s.Provider,
-    *,
-    images_bucket_arn: pulumi.Input[str],
-    secret_arns: pulumi.Input[Sequence[pulumi.Input[str]]],
-    models_file_system_arn: pulumi.Input[str],
-    database_master_secret_arn: pulumi.Input[str],
 ) -> Tenancy:
+    """The environment's namespace and identities; `Tenancy.grant` attaches their
+    permissions once the data layer exists."""
     settings = config.environment
     if settings is None:
         raise ValueError(f"stack {config.stack} is not an environment")
     naming = Naming(config.stack)
+    own_class = settings.priority_class.name
     return Tenancy(
         naming.name("tenancy"),
         TenancyArgs(
@@ -134,18 +150,28 @@ def build_environment_tenancy(
             kubernetes_provider=kubernetes,
             cluster_name=platform.cluster_name,
             vpc_cidr=platform.vpc_cidr,
+            data_subnet_cidrs=platform.private_subnet_cidrs,
             load_balancer_cidrs=platform.public_subnet_cidrs,
             quota_cpu=settings.quota.cpu,
             quota_memory=settings.quota.memory,
             quota_gpu=settings.quota.gpu,
             quota_pods=settings.quota.pods,
-            priority_class_name=settings.priority_class.name,
+            priority_class_name=own_class,
             priority_value=settings.priority_class.value,
-            images_bucket_arn=images_bucket_arn,
-            secret_arns=secret_arns,
-            models_file_system_arn=models_file_system_arn,
-            database_master_secret_arn=database_master_secret_arn,
+            foreign_priority_classes=sorted(
+                {
+                    profile["priorityClass"]["name"]
+                    for profile in ENVIRONMENT_PROFILES.values()
+                    if profile["priorityClass"]["name"] != own_class
+                }
+            ),
             region=config.region,
+            external_secrets_role_arn=platform.external_secrets_role_arn,
+            secret_name_prefix=naming.prefix,
+            # A preview's own PostgreSQL superuser (stacks/data.py): the migration hook's.
+            store_denied_secret_names=(
+                [naming.name("postgres-master")] if config.is_ephemeral else []
+            ),
             labels={
                 "pingvas.io/environment": config.stack,
                 # Lets the namespace use the platform's shared preview ingress, under its

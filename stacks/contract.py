@@ -23,11 +23,16 @@ class PlatformOutputs:
     security_group_ids: pulumi.Input[Mapping[str, pulumi.Input[str]]]
     # Where the ALB's nodes live.
     public_subnet_cidrs: pulumi.Input[Sequence[pulumi.Input[str]]]
+    # Where the data stores (Aurora, ElastiCache, EFS mount targets) live: the only
+    # destinations of the environments' data-store egress.
+    private_subnet_cidrs: pulumi.Input[Sequence[pulumi.Input[str]]]
     # The EKS cluster's name, also the value of the `karpenter.sh/discovery` tags.
     cluster_name: pulumi.Input[str]
     cluster_security_group_id: pulumi.Input[str]
     # A secret: environments deploy into the cluster with it.
     kubeconfig: pulumi.Input[str]
+    # The External Secrets controller's role, which each namespace's store role trusts.
+    external_secrets_role_arn: pulumi.Input[str]
     # The edge: hostnames live under `domain`, in the zone `hosted_zone_id`.
     waf_acl_arn: pulumi.Input[str]
     domain: pulumi.Input[str]
@@ -37,12 +42,14 @@ class PlatformOutputs:
     preview_ingress_class: pulumi.Input[str]
     preview_ingress_group: pulumi.Input[str]
     # The data layer: Aurora (each environment owns a schema in `aurora_database_name`),
-    # the model store, the shared buckets and the image registry.
+    # the model store, the shared buckets and the image registry. The master secret is
+    # not exported: long-lived environments get their schema owner's secret (by
+    # environment name); ephemeral ones never touch Aurora.
     aurora_writer_endpoint: pulumi.Input[str]
     aurora_reader_endpoint: pulumi.Input[str]
     aurora_port: pulumi.Input[int]
     aurora_database_name: pulumi.Input[str]
-    aurora_master_secret_arn: pulumi.Input[str]
+    schema_owner_secret_arns: pulumi.Input[Mapping[str, pulumi.Input[str]]]
     model_store_file_system_id: pulumi.Input[str]
     model_store_access_point_id: pulumi.Input[str]
     models_bucket_name: pulumi.Input[str]

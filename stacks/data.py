@@ -26,16 +26,21 @@ from components.bucket import (
 )
 from components.cdn import ImageCdn, ImageCdnArgs
 from components.database_access import DatabaseAccess, DatabaseAccessArgs
+from components.endpoints import DatabaseEndpoint, RedisEndpoint
+from components.in_cluster_redis import InClusterRedis, InClusterRedisArgs
 from components.ingress_class import ALB_ACCESS_LOG_PREFIX
 from components.log_shipping import POD_LOGS_PREFIX
+from components.managed_redis import ManagedRedis, ManagedRedisArgs
 from components.model_store import ModelStore, ModelStoreArgs
 from components.network import Network
 from components.postgres import InClusterPostgres, InClusterPostgresArgs
-from components.redis import Redis, RedisArgs
+from components.redis import RedisStore
 from components.registry import Registry, RegistryArgs
+from components.schema_owners import SchemaOwners, SchemaOwnersArgs
 from infra.config import PROJECT, SUPPLIED_SECRETS, PlatformSettings, RedisMode, StackConfig
-from infra.config_checks import missing_redis_security_group
-from infra.naming import Naming
+from infra.config_checks import missing_redis_security_group, missing_schema_owner
+from infra.naming import PROTECTED_STACKS, Naming
+from stacks.compute import PlatformCompute
 from stacks.contract import PlatformOutputs
 
 DATABASE_NAME = "pingvas_saas"  # SPEC §4
@@ -59,6 +64,30 @@ def bucket_name(config: StackConfig, provider: aws.Provider, thing: str) -> pulu
     )
 
 
+def stateful_options(config: StackConfig, provider: aws.Provider) -> pulumi.ResourceOptions:
+    """Options for components that hold data: protected on the platform and in prod."""
+    return pulumi.ResourceOptions(
+        providers=[provider], protect=config.stack in PROTECTED_STACKS or None
+    )
+
+
+@dataclass(frozen=True)
+class PlatformData:
+    """The shared data layer's outputs (PlatformOutputs fields) and what the platform
+    still wires: Aurora's master secret stays inside the platform."""
+
+    aurora_writer_endpoint: pulumi.Output[str]
+    aurora_reader_endpoint: pulumi.Output[str]
+    aurora_port: pulumi.Output[int]
+    aurora_database_name: pulumi.Output[str]
+    aurora_master_secret_arn: pulumi.Output[str]
+    model_store_file_system_id: pulumi.Output[str]
+    model_store_access_point_id: pulumi.Output[str]
+    models_bucket_name: pulumi.Output[str]
+    logs_bucket_name: pulumi.Output[str]
+    repository_urls: dict[str, pulumi.Output[str]]
+
+
 def account_id(provider: aws.Provider) -> pulumi.Output[str]:
     identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
     return identity.account_id
@@ -79,10 +108,11 @@ def build_platform_data(
     network: Network,
     provider: aws.Provider,
     notifications_topic_arn: pulumi.Input[str] | None = None,
-) -> dict[str, Any]:
-    """Builds the shared data layer; returns its PlatformOutputs fields."""
+) -> PlatformData:
+    """Builds the shared data layer."""
     naming = Naming(config.stack)
     opts = pulumi.ResourceOptions(providers=[provider])
+    stateful = stateful_options(config, provider)
     zones = settings.network.availability_zones
     aurora_settings = settings.aurora
     aurora = Aurora(
@@ -105,7 +135,7 @@ def build_platform_data(
             final_snapshot=aurora_settings.final_snapshot,
             log_retention_days=aurora_settings.log_retention_days,
         ),
-        opts=opts,
+        opts=stateful,
     )
     store_settings = settings.model_store
     model_store = ModelStore(
@@ -119,7 +149,7 @@ def build_platform_data(
             backup_retention_days=store_settings.backup_retention_days,
             backup_notifications_topic_arn=notifications_topic_arn,
         ),
-        opts=opts,
+        opts=stateful,
     )
     logs = Bucket(
         naming.name("logs"),
@@ -154,7 +184,7 @@ def build_platform_data(
                 account_id=account_id(provider),
             ),
         ),
-        opts=opts,
+        opts=stateful,
     )
     registry_settings = settings.registry
     registry = Registry(
@@ -166,60 +196,88 @@ def build_platform_data(
         ),
         opts=opts,
     )
-    return {
-        "aurora_writer_endpoint": aurora.writer_endpoint,
-        "aurora_reader_endpoint": aurora.reader_endpoint,
-        "aurora_port": aurora.port,
-        "aurora_database_name": aurora.database_name,
-        "aurora_master_secret_arn": aurora.master_secret_arn,
-        "model_store_file_system_id": model_store.file_system_id,
-        "model_store_access_point_id": model_store.access_point_id,
-        "models_bucket_name": model_store.models_bucket_name,
-        "logs_bucket_name": logs.policy_applied_name,
-        "repository_urls": registry.repository_urls,
-    }
+    return PlatformData(
+        aurora_writer_endpoint=aurora.writer_endpoint,
+        aurora_reader_endpoint=aurora.reader_endpoint,
+        aurora_port=aurora.port,
+        aurora_database_name=aurora.database_name,
+        aurora_master_secret_arn=aurora.master_secret_arn,
+        model_store_file_system_id=model_store.file_system_id,
+        model_store_access_point_id=model_store.access_point_id,
+        models_bucket_name=model_store.models_bucket_name,
+        logs_bucket_name=logs.policy_applied_name,
+        repository_urls=registry.repository_urls,
+    )
+
+
+def build_schema_owners(
+    config: StackConfig,
+    settings: PlatformSettings,
+    data: PlatformData,
+    compute: PlatformCompute,
+    provider: aws.Provider,
+) -> SchemaOwners:
+    """The long-lived environments' schema owners, bootstrapped on the platform's cluster
+    with the master secret, which nothing outside this component reads."""
+    naming = Naming(config.stack)
+    environments = list(settings.aurora.schema_owners)
+    if config.environment is not None and not config.is_ephemeral:
+        # A sandbox (`platform.create`) is the environment of its own platform.
+        environments = (
+            [*environments, config.stack] if config.stack not in environments else environments
+        )
+    return SchemaOwners(
+        naming.name("schema-owners"),
+        SchemaOwnersArgs(
+            environments=environments,
+            secret_name_prefix=naming.prefix,
+            database_name=data.aurora_database_name,
+            writer_endpoint=data.aurora_writer_endpoint,
+            port=data.aurora_port,
+            master_secret_arn=data.aurora_master_secret_arn,
+            region=config.region,
+            kubernetes_provider=compute.cluster.kubernetes_provider,
+            secret_store_controller_role_arn=compute.external_secrets_role_arn,
+            recovery_window_days=7,
+            depends_on=[compute.addons],
+        ),
+        opts=pulumi.ResourceOptions(providers=[provider]),
+    )
 
 
 @dataclass(frozen=True)
 class EnvironmentData:
-    """What the environment's data layer gives the app (and exports)."""
+    """What the environment's data layer gives the app (and exports), typed."""
 
     # Data stores running in the namespace (pr-<N>): the app starts once they are ready.
     in_cluster_servers: Sequence[pulumi.Resource]
-    schema: str
-    database_role: str
-    database_secret_arn: pulumi.Output[str]
-    # The database's superuser secret, for the migration hook only: Aurora's (the
-    # platform's) for dev and prod, the in-cluster server's for pr-<N>.
-    database_master_secret_arn: pulumi.Input[str]
+    # The environment's PostgreSQL; its `owner_secret_arn` is what the migration hook
+    # connects as: the platform's schema owner (dev, prod) or, for pr-<N>, the superuser
+    # of the stack's own server. Never Aurora's master secret.
+    database: DatabaseEndpoint
     redis_mode: RedisMode
-    redis_url: pulumi.Output[str] | None
-    redis_reader_url: pulumi.Output[str] | None
-    redis_secret_arn: pulumi.Output[str] | None
-    redis_kubernetes_secret: pulumi.Output[str] | None
+    redis: RedisEndpoint
     images_bucket_name: pulumi.Output[str]
     cdn_domain_name: pulumi.Output[str] | None  # None: no CDN, presigned S3 URLs
     app_secret_arns: dict[str, pulumi.Output[str]]
 
-    def secret_arns(self) -> list[pulumi.Output[str]]:
-        """Every Secrets Manager secret the environment's pods read."""
-        arns = [self.database_secret_arn, *self.app_secret_arns.values()]
-        return arns if self.redis_secret_arn is None else [*arns, self.redis_secret_arn]
-
     def export(self) -> None:
-        pulumi.export("databaseSchema", self.schema)
-        pulumi.export("databaseRole", self.database_role)
-        pulumi.export("databaseSecretArn", self.database_secret_arn)
-        pulumi.export("databaseMasterSecretArn", self.database_master_secret_arn)
+        pulumi.export("databaseSchema", self.database.schema)
+        pulumi.export("databaseRole", self.database.user)
+        pulumi.export("databaseSecretArn", self.database.secret_arn)
+        if self.database.owner_secret_arn is not None:
+            pulumi.export("databaseOwnerSecretArn", self.database.owner_secret_arn)
         pulumi.export("redisMode", self.redis_mode.value)
-        if self.redis_url is not None:
-            pulumi.export("redisUrl", self.redis_url)
-        if self.redis_secret_arn is not None:
-            pulumi.export("redisSecretArn", self.redis_secret_arn)
-        if self.redis_kubernetes_secret is not None:
-            pulumi.export("redisKubernetesSecret", self.redis_kubernetes_secret)
-        if self.redis_reader_url is not None:
-            pulumi.export("redisReaderUrl", self.redis_reader_url)
+        pulumi.export("redisHost", self.redis.host)
+        pulumi.export("redisPort", self.redis.port)
+        pulumi.export("redisTls", self.redis.tls)
+        if self.redis.reader_host is not None:
+            pulumi.export("redisReaderHost", self.redis.reader_host)
+        credentials = self.redis.credentials
+        if credentials.secrets_manager_arn is not None:
+            pulumi.export("redisSecretArn", credentials.secrets_manager_arn)
+        if credentials.kubernetes_secret_name is not None:
+            pulumi.export("redisKubernetesSecret", credentials.kubernetes_secret_name)
         pulumi.export("imagesBucketName", self.images_bucket_name)
         if self.cdn_domain_name is not None:
             pulumi.export("cdnDomainName", self.cdn_domain_name)
@@ -244,26 +302,24 @@ def build_environment_data(
         raise ValueError(f"stack {config.stack} is not an environment")
     naming = Naming(config.stack)
     opts = pulumi.ResourceOptions(providers=[provider])
+    stateful = stateful_options(config, provider)
     ephemeral = config.is_ephemeral
 
-    database, master_secret_arn, postgres = _database(
-        config, platform, kubernetes_provider, namespace, opts
-    )
+    database, postgres = _database(config, platform, kubernetes_provider, namespace, opts)
 
-    redis: Redis | None = None
-    if settings.redis.mode is not RedisMode.IN_CLUSTER:
-        redis = _elasticache_redis(config, platform, opts)
-    else:
-        redis = Redis(
+    redis: RedisStore
+    if settings.redis.mode is RedisMode.IN_CLUSTER:
+        redis = InClusterRedis(
             naming.name("redis"),
-            RedisArgs(
-                mode=RedisMode.IN_CLUSTER,
-                engine=settings.redis.engine,
+            InClusterRedisArgs(
                 kubernetes_provider=kubernetes_provider,
                 namespace=namespace,
+                engine=settings.redis.engine,
             ),
             opts=opts,
         )
+    else:
+        redis = _elasticache_redis(config, platform, stateful)
 
     images_settings = settings.images
     # The bucket policy lets the distribution read, and the distribution needs the bucket.
@@ -291,7 +347,7 @@ def build_environment_data(
             force_destroy=images_settings.force_destroy,
             read_grants=read_grants,
         ),
-        opts=opts,
+        opts=stateful,
     )
     cdn_domain_name: pulumi.Output[str] | None = None
     if cdn_alias is not None and resolve_distribution_arn is not None:
@@ -333,19 +389,28 @@ def build_environment_data(
     ]
     return EnvironmentData(
         in_cluster_servers=in_cluster,
-        schema=database.schema,
-        database_role=database.role,
-        database_secret_arn=database.secret_arn,
-        database_master_secret_arn=master_secret_arn,
+        database=database.endpoint,
         redis_mode=settings.redis.mode,
-        redis_url=None if redis is None else redis.url,
-        redis_reader_url=None if redis is None else redis.reader_url,
-        redis_secret_arn=None if redis is None else redis.secret_arn,
-        redis_kubernetes_secret=None if redis is None else redis.kubernetes_secret_name,
+        redis=redis.endpoint,
         images_bucket_name=images.bucket_name,
         cdn_domain_name=cdn_domain_name,
         app_secret_arns=secrets.secret_arns,
     )
+
+
+def schema_owner_secret_arn(config: StackConfig, platform: PlatformOutputs) -> pulumi.Output[str]:
+    """The platform's schema-owner secret for a long-lived environment."""
+
+    def of_this_environment(arns: Mapping[str, Any]) -> str:
+        if config.stack not in arns:
+            # As for Redis's security group: `pulumi up` prints a RunError's message alone.
+            raise pulumi.RunError(
+                "invalid stack configuration:\n"
+                + missing_schema_owner(PROJECT, config.stack, "the platform stack's config")
+            )
+        return str(arns[config.stack])
+
+    return pulumi.Output.from_input(platform.schema_owner_secret_arns).apply(of_this_environment)
 
 
 def _database(
@@ -354,11 +419,11 @@ def _database(
     kubernetes_provider: k8s.Provider,
     namespace: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
-) -> tuple[DatabaseAccess, pulumi.Input[str], InClusterPostgres | None]:
-    """The environment's schema, role and credentials, the secret of the superuser that
-    creates them, and the server if the stack runs its own: on the shared Aurora cluster
-    for dev and prod; pr-<N> stacks never touch Aurora and run their own PostgreSQL in
-    their namespace."""
+) -> tuple[DatabaseAccess, InClusterPostgres | None]:
+    """The environment's schema, role and credentials, and the server if the stack runs
+    its own: on the shared Aurora cluster for dev and prod, migrated by the platform's
+    schema owner; pr-<N> stacks never touch Aurora and run their own PostgreSQL in their
+    namespace, migrated by its superuser."""
     naming = Naming(config.stack)
     server: InClusterPostgres | None = None
     if config.is_ephemeral:
@@ -376,11 +441,11 @@ def _database(
         reader: pulumi.Input[str] = server.host
         port: pulumi.Input[int] = server.port
         database_name: pulumi.Input[str] = DATABASE_NAME
-        master_secret_arn: pulumi.Input[str] = server.master_secret_arn
+        owner_secret_arn: pulumi.Input[str] = server.master_secret_arn
     else:
         writer, reader = platform.aurora_writer_endpoint, platform.aurora_reader_endpoint
         port, database_name = platform.aurora_port, platform.aurora_database_name
-        master_secret_arn = platform.aurora_master_secret_arn
+        owner_secret_arn = schema_owner_secret_arn(config, platform)
     database = DatabaseAccess(
         naming.name("database"),
         DatabaseAccessArgs(
@@ -390,16 +455,17 @@ def _database(
             reader_endpoint=reader,
             port=port,
             database_name=database_name,
+            owner_secret_arn=owner_secret_arn,
             recovery_window_days=0 if config.is_ephemeral else 7,
         ),
         opts=opts,
     )
-    return database, master_secret_arn, server
+    return database, server
 
 
 def _elasticache_redis(
     config: StackConfig, platform: PlatformOutputs, opts: pulumi.ResourceOptions
-) -> Redis:
+) -> ManagedRedis:
     assert config.environment is not None
     redis = config.environment.redis
     naming = Naming(config.stack)
@@ -418,9 +484,9 @@ def _elasticache_redis(
             )
         return groups[group]
 
-    return Redis(
+    return ManagedRedis(
         naming.name("redis"),
-        RedisArgs(
+        ManagedRedisArgs(
             mode=redis.mode,
             engine=redis.engine,
             engine_version=redis.engine_version,

@@ -5,12 +5,12 @@ stacks use the shared one)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.admission import AdmissionArgs, EnvironmentAdmission
 from components.certificate import CertificateArgs, DnsValidatedCertificate
 from components.cluster import Cluster
 from components.dns import Dns, DnsArgs
@@ -28,6 +28,16 @@ CLOUDFRONT_CERTIFICATE_REGION = "us-east-1"
 CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
 
 
+@dataclass(frozen=True)
+class PlatformEdge:
+    waf_acl_arn: pulumi.Output[str]
+    domain: str
+    hosted_zone_id: pulumi.Output[str]
+    # What pr-<N> stacks share (components/preview_ingress.py).
+    preview_ingress_class: str
+    preview_ingress_group: str
+
+
 def build_platform_edge(
     config: StackConfig,
     settings: PlatformSettings,
@@ -36,7 +46,7 @@ def build_platform_edge(
     *,
     logs_bucket_name: pulumi.Input[str],
     load_balancer_controller: pulumi.Resource,
-) -> dict[str, Any]:
+) -> PlatformEdge:
     naming = Naming(config.stack)
     waf = settings.edge.waf
     acl = WebAcl(
@@ -59,9 +69,15 @@ def build_platform_edge(
             domain=settings.edge.domain,
             existing_zone_id=settings.edge.hosted_zone_id,
             cluster_name=cluster.cluster_name,
+            region=config.region,
             kubernetes_provider=cluster.kubernetes_provider,
             depends_on=[cluster.system_nodes],
         ),
+        opts=child_options(provider),
+    )
+    EnvironmentAdmission(
+        naming.name("admission"),
+        AdmissionArgs(domain=settings.edge.domain, kubernetes_provider=cluster.kubernetes_provider),
         opts=child_options(provider),
     )
     # What previews (pr-<N>) share: a wildcard certificate and one ingress group.
@@ -80,13 +96,13 @@ def build_platform_edge(
         ),
         opts=child_options(provider),
     )
-    return {
-        "waf_acl_arn": acl.arn,
-        "domain": settings.edge.domain,
-        "hosted_zone_id": dns.zone_id,
-        "preview_ingress_class": preview_class,
-        "preview_ingress_group": preview_class,
-    }
+    return PlatformEdge(
+        waf_acl_arn=acl.arn,
+        domain=settings.edge.domain,
+        hosted_zone_id=dns.zone_id,
+        preview_ingress_class=preview_class,
+        preview_ingress_group=preview_class,
+    )
 
 
 @dataclass

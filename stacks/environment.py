@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.app_release import AppRelease, AppReleaseArgs
+from components.app_release import (
+    AppData,
+    AppRelease,
+    AppReleaseArgs,
+    Images,
+    Routing,
+    ServiceAccounts,
+    Sizing,
+)
 from components.tenancy import (
     API_SERVICE_ACCOUNT,
     MIGRATIONS_SERVICE_ACCOUNT,
     WORKER_SERVICE_ACCOUNT,
     Tenancy,
+    TenancyAccess,
 )
-from infra.config import PROJECT, SUPPLIED_SECRETS, RedisMode, StackConfig
+from infra.config import PROJECT, SUPPLIED_SECRETS, StackConfig
 from infra.naming import Naming
 from infra.tagging import tagged_aws_provider
 from stacks.compute import build_environment_tenancy, environment_kubernetes_provider
@@ -56,28 +63,9 @@ def main(config: StackConfig) -> None:
     )
     kubernetes = environment_kubernetes_provider(config, platform)
     edge = build_environment_edge(config, platform, provider, kubernetes)
-    # The service accounts' roles name the data layer's bucket and secrets, while the
-    # data layer's in-cluster Redis needs the tenancy's namespace: resolve them after.
-    images_bucket_arn: pulumi.Output[str]
-    resolve_images_bucket_arn: Callable[[pulumi.Output[str]], None]
-    images_bucket_arn, resolve_images_bucket_arn = pulumi.deferred_output()
-    secret_arns: pulumi.Output[list[str]]
-    resolve_secret_arns: Callable[[pulumi.Output[list[str]]], None]
-    secret_arns, resolve_secret_arns = pulumi.deferred_output()
-    # The migration hook's superuser: Aurora's, or a pr-<N> stack's in-cluster server's.
-    master_secret_arn: pulumi.Output[str]
-    resolve_master_secret_arn: Callable[[pulumi.Output[str]], None]
-    master_secret_arn, resolve_master_secret_arn = pulumi.deferred_output()
-    tenancy = build_environment_tenancy(
-        config,
-        platform,
-        provider,
-        kubernetes,
-        images_bucket_arn=images_bucket_arn,
-        secret_arns=secret_arns,
-        models_file_system_arn=model_store_arn(config, platform, provider),
-        database_master_secret_arn=master_secret_arn,
-    )
+    # One direction: the namespace and identities, then the data layer in it, then the
+    # identities' permissions on what the data layer made.
+    tenancy = build_environment_tenancy(config, platform, provider, kubernetes)
     data = build_environment_data(
         config,
         platform,
@@ -87,9 +75,14 @@ def main(config: StackConfig) -> None:
         cdn_alias=edge.images_hostname,
         cdn_certificate_arn=edge.cdn_certificate_arn,
     )
-    resolve_images_bucket_arn(pulumi.Output.concat("arn:aws:s3:::", data.images_bucket_name))
-    resolve_secret_arns(pulumi.Output.all(*data.secret_arns()))
-    resolve_master_secret_arn(pulumi.Output.from_input(data.database_master_secret_arn))
+    tenancy.grant(
+        TenancyAccess(
+            images_bucket_arn=pulumi.Output.concat("arn:aws:s3:::", data.images_bucket_name),
+            database_secret_arn=data.database.secret_arn,
+            models_file_system_arn=model_store_arn(config, platform, provider),
+            schema_owner_secret_arn=data.database.owner_secret_arn,
+        )
+    )
     publish_images_alias(config, platform, edge, data.cdn_domain_name, provider)
     build_app_release(config, platform, kubernetes, edge, tenancy, data)
     build_environment_alarms(config, platform, provider)
@@ -112,8 +105,6 @@ def build_app_release(
     """The app's Helm release (app/chart), its values all from the outputs above."""
     settings = config.environment
     assert settings is not None
-    if data.redis_url is None:
-        raise ValueError(f"stack {config.stack}: the data layer gave the app no Redis")
     return AppRelease(
         Naming(config.stack).name("app"),
         AppReleaseArgs(
@@ -121,32 +112,45 @@ def build_app_release(
             namespace=tenancy.namespace,
             kubernetes_provider=kubernetes,
             region=config.region,
-            priority_class_name=settings.priority_class.name,
-            api_replicas=settings.services.replicas,
-            autoscaling=settings.services.autoscaling,
-            gpu_workers_min=settings.gpu_workers.min,
-            gpu_workers_max=settings.gpu_workers.max,
-            repository_urls=platform.repository_urls,
-            image_tags=settings.image_tags.model_dump(),
-            api_service_account=API_SERVICE_ACCOUNT,
-            worker_service_account=WORKER_SERVICE_ACCOUNT,
-            migrations_service_account=MIGRATIONS_SERVICE_ACCOUNT,
-            ingress_class=edge.ingress_class,
-            ingress_group=edge.ingress_group,
-            api_hostname=edge.api_hostname,
-            images_hostname=edge.images_hostname,
-            load_balancer_cidrs=platform.public_subnet_cidrs,
-            images_bucket_name=data.images_bucket_name,
-            database_secret_arn=data.database_secret_arn,
-            database_master_secret_arn=data.database_master_secret_arn,
-            app_secret_arns=data.app_secret_arns,
-            redis_url=data.redis_url,
-            # Replicated ElastiCache and in-cluster Redis want a password; standalone not.
-            redis_auth=data.redis_mode is not RedisMode.STANDALONE,
-            redis_secret_arn=data.redis_secret_arn,
-            redis_kubernetes_secret=data.redis_kubernetes_secret,
-            models_file_system_id=platform.model_store_file_system_id,
-            models_access_point_id=platform.model_store_access_point_id,
+            sizing=Sizing(
+                priority_class_name=settings.priority_class.name,
+                api_replicas=settings.services.replicas,
+                autoscaling=settings.services.autoscaling,
+                gpu_workers_min=settings.gpu_workers.min,
+                gpu_workers_max=settings.gpu_workers.max,
+            ),
+            images=Images(
+                repository_urls=platform.repository_urls, tags=settings.image_tags.model_dump()
+            ),
+            routing=Routing(
+                ingress_class=edge.ingress_class,
+                ingress_group=edge.ingress_group,
+                api_hostname=edge.api_hostname,
+                images_hostname=edge.images_hostname,
+                load_balancer_cidrs=platform.public_subnet_cidrs,
+                # The platform's ALB group on the environment's own ALB; previews join the
+                # platform's shared preview ALB, which they may not reconfigure.
+                load_balancer_security_group_id=(
+                    None
+                    if config.is_ephemeral
+                    else pulumi.Output.from_input(platform.security_group_ids).apply(
+                        lambda groups: groups["alb"]
+                    )
+                ),
+            ),
+            service_accounts=ServiceAccounts(
+                api=API_SERVICE_ACCOUNT,
+                worker=WORKER_SERVICE_ACCOUNT,
+                migrations=MIGRATIONS_SERVICE_ACCOUNT,
+            ),
+            data=AppData(
+                images_bucket_name=data.images_bucket_name,
+                database=data.database,
+                redis=data.redis,
+                app_secret_arns=data.app_secret_arns,
+                models_file_system_id=platform.model_store_file_system_id,
+                models_access_point_id=platform.model_store_access_point_id,
+            ),
             depends_on=[tenancy, *data.in_cluster_servers],
         ),
     )

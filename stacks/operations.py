@@ -3,8 +3,7 @@ CloudWatch alarms, monitoring, log shipping and the account's audit trail."""
 
 from __future__ import annotations
 
-from typing import Any
-
+import pulumi
 import pulumi_aws as aws
 
 from components.audit import Audit, AuditArgs
@@ -15,12 +14,12 @@ from components.log_shipping import LogShipping, LogShippingArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.notifications import Notifications, NotificationsArgs
 from infra.config import PROJECT, PlatformSettings, RedisMode, StackConfig
-from infra.naming import Naming
+from infra.naming import PROTECTED_STACKS, Naming
 from infra.tagging import child_options
 from stacks.contract import PlatformOutputs
-from stacks.data import account_id
+from stacks.data import PlatformData, account_id
 
-# Created with the cluster (components.tenancy.PLATFORM_NAMESPACES).
+# Created with the cluster (components.platform_namespaces.PLATFORM_NAMESPACES).
 MONITORING_NAMESPACE = "monitoring"
 # The cluster's encrypted gp3 class (components.cluster).
 STORAGE_CLASS = "gp3"
@@ -59,7 +58,10 @@ def build_notifications(config: StackConfig, provider: aws.Provider) -> Notifica
             account_id=account_id(provider),
             emails=config.platform.operations.alert_emails,
         ),
-        opts=child_options(provider),
+        # Its key encrypts the alerts' topic: losing it loses the topic.
+        opts=pulumi.ResourceOptions(
+            providers=[provider], protect=config.stack in PROTECTED_STACKS or None
+        ),
     )
 
 
@@ -69,8 +71,9 @@ def build_platform_operations(
     provider: aws.Provider,
     notifications: Notifications,
     cluster: Cluster,
-    data: dict[str, Any],
+    data: PlatformData,
     vpc_cidr: str,
+    external_secrets_role_arn: pulumi.Input[str],
 ) -> None:
     naming = Naming(config.stack)
     operations = settings.operations
@@ -108,6 +111,7 @@ def build_platform_operations(
             sns_topic_arn=notifications.topic_arn,
             sns_key_arn=notifications.key_arn,
             receivers_secret_name=receivers_secret.name,
+            external_secrets_role_arn=external_secrets_role_arn,
             depends_on=on_cluster,
         ),
         opts=opts,
@@ -121,7 +125,7 @@ def build_platform_operations(
             region=config.region,
             log_group_name=f"/pingvas/{config.stack}/pods",
             retention_days=operations.pod_log_retention_days,
-            logs_bucket_name=data["logs_bucket_name"],
+            logs_bucket_name=data.logs_bucket_name,
             tolerations=[GPU_TOLERATION],
             depends_on=on_cluster,
         ),
@@ -131,7 +135,7 @@ def build_platform_operations(
         naming.name("audit"),
         AuditArgs(
             trail_name=naming.name("trail"),
-            logs_bucket_name=data["logs_bucket_name"],
+            logs_bucket_name=data.logs_bucket_name,
             monthly_budget_usd=operations.monthly_budget_usd,
             budget_name=naming.name("monthly"),
             project=PROJECT,

@@ -10,7 +10,7 @@ from infra.naming import Naming
 from infra.tagging import child_options, tagged_aws_provider
 from stacks.compute import build_platform_compute
 from stacks.contract import PlatformOutputs
-from stacks.data import build_platform_data
+from stacks.data import build_platform_data, build_schema_owners
 from stacks.edge import build_platform_edge
 from stacks.operations import build_notifications, build_platform_operations
 
@@ -40,12 +40,28 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
     )
     notifications = build_notifications(config, provider)
     data = build_platform_data(config, config.platform, network, provider, notifications.topic_arn)
-    cluster, addons, compute = build_platform_compute(
-        config, config.platform, network, provider, data["model_store_file_system_id"]
+    compute = build_platform_compute(
+        config, config.platform, network, provider, data.model_store_file_system_id
     )
     build_platform_operations(
-        config, config.platform, provider, notifications, cluster, data, str(settings.cidr)
+        config,
+        config.platform,
+        provider,
+        notifications,
+        compute.cluster,
+        data,
+        str(settings.cidr),
+        compute.external_secrets_role_arn,
     )
+    edge = build_platform_edge(
+        config,
+        config.platform,
+        compute.cluster,
+        provider,
+        logs_bucket_name=data.logs_bucket_name,
+        load_balancer_controller=compute.addons,
+    )
+    schema_owners = build_schema_owners(config, config.platform, data, compute, provider)
     return PlatformOutputs(
         region=config.region,
         vpc_id=network.vpc_id,
@@ -55,16 +71,26 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         private_subnet_ids=network.private_subnet_ids,
         security_group_ids=network.security_group_ids,
         public_subnet_cidrs=[str(cidr) for cidr in settings.public_subnet_cidrs],
-        **compute,
-        **build_platform_edge(
-            config,
-            config.platform,
-            cluster,
-            provider,
-            logs_bucket_name=data["logs_bucket_name"],
-            load_balancer_controller=addons,
-        ),
-        **data,
+        private_subnet_cidrs=[str(cidr) for cidr in settings.private_subnet_cidrs],
+        cluster_name=compute.cluster_name,
+        cluster_security_group_id=compute.cluster_security_group_id,
+        kubeconfig=compute.kubeconfig,
+        external_secrets_role_arn=compute.external_secrets_role_arn,
+        waf_acl_arn=edge.waf_acl_arn,
+        domain=edge.domain,
+        hosted_zone_id=edge.hosted_zone_id,
+        preview_ingress_class=edge.preview_ingress_class,
+        preview_ingress_group=edge.preview_ingress_group,
+        aurora_writer_endpoint=data.aurora_writer_endpoint,
+        aurora_reader_endpoint=data.aurora_reader_endpoint,
+        aurora_port=data.aurora_port,
+        aurora_database_name=data.aurora_database_name,
+        schema_owner_secret_arns=schema_owners.secret_arns,
+        model_store_file_system_id=data.model_store_file_system_id,
+        model_store_access_point_id=data.model_store_access_point_id,
+        models_bucket_name=data.models_bucket_name,
+        logs_bucket_name=data.logs_bucket_name,
+        repository_urls=data.repository_urls,
         operations_topic_arn=notifications.topic_arn,
     )
 

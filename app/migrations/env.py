@@ -23,7 +23,13 @@ def _resolve() -> tuple[str, str, str | None]:
 
 
 def _run(connection: Connection, schema: str) -> None:
-    connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    # The platform creates a long-lived environment's schema, and its owner may not
+    # create schemas (even `IF NOT EXISTS` needs that right): create only what is missing.
+    present = connection.execute(
+        text("SELECT 1 FROM pg_namespace WHERE nspname = :schema"), {"schema": schema}
+    ).first()
+    if present is None:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     connection.execute(text(f'SET search_path TO "{schema}"'))
     context.configure(
         connection=connection,

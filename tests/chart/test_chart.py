@@ -413,10 +413,10 @@ def test_keda_scales_workers_from_zero_on_the_tier_streams(
     assert {m["stream"] for m in lag} == {m["stream"] for m in pending} == streams
     assert all(m["activationLagCount"] == "0" for m in lag)  # one waiting job wakes a worker
     assert all(m["consumerGroup"] == DEFAULT_GROUP for m in lag + pending)
-    redis_url = outputs(stack)["redisUrl"]
-    host = redis_url.split("://", 1)[1].rsplit("/", 1)[0]
+    out = outputs(stack)
+    host = f"{out['redisHost']}:{out['redisPort']}"
     assert all(m["address"] == host for m in lag + pending)
-    assert all(m["enableTLS"] == str(redis_url.startswith("rediss://")).lower() for m in lag)
+    assert all(m["enableTLS"] == str(out["redisTls"]).lower() for m in lag)
     authenticated = [t for t in triggers if "authenticationRef" in t]
     auths = render.of_kind("TriggerAuthentication")
     if stack == "dev":  # standalone ElastiCache: TLS, no AUTH
@@ -445,6 +445,10 @@ def test_configuration_comes_from_the_environments_secrets(
             continue
         (container,) = spec["containers"]
         env = env_of(container)
+        if where == "Deployment/gpu-worker":  # no signing, payment or OAuth secret
+            assert "envFrom" not in container
+        else:
+            assert container["envFrom"] == [{"secretRef": {"name": "pingvas-app"}}]
         assert env["SECRETS_MANAGER_SECRET_ID"] == out["databaseSecretArn"]
         assert env["ENVIRONMENT"] == stack
         assert env["S3_BUCKET"] == out["imagesBucketName"]
@@ -453,7 +457,6 @@ def test_configuration_comes_from_the_environments_secrets(
         else:
             assert "IMAGE_BASE_URL" not in env
         assert env["REDIS_URL"] == {"secretKeyRef": {"name": redis_secret, "key": "REDIS_URL"}}
-        assert container["envFrom"] == [{"secretRef": {"name": "pingvas-app"}}]
     externals = {e["metadata"]["name"]: e for e in render.of_kind("ExternalSecret")}
     if "redisSecretArn" in out:  # ElastiCache: the URL with its AUTH token, synced
         (source,) = externals["pingvas-redis"]["spec"]["dataFrom"]
@@ -484,9 +487,12 @@ def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook(
     (container,) = job["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["python", "/migrations/migrate.py"]
     env = env_of(container)
-    # Aurora's master secret; a pr-<N> stack's own PostgreSQL superuser's instead.
-    assert env["MASTER_SECRET_ARN"] == outputs(stack)["databaseMasterSecretArn"]
-    assert (env["MASTER_SECRET_ARN"] == shared["auroraMasterSecretArn"]) is (stack != "pr-7")
+    # The environment's schema owner (a pr-<N> stack: its own PostgreSQL's superuser),
+    # never Aurora's master secret (issue 12).
+    assert env["SCHEMA_OWNER_SECRET_ARN"] == outputs(stack)["databaseOwnerSecretArn"]
+    if stack != "pr-7":
+        assert env["SCHEMA_OWNER_SECRET_ARN"] == shared["schemaOwnerSecretArns"][stack]
+    assert "MASTER_SECRET_ARN" not in env
     assert env["DATABASE_SECRET_ARN"] == outputs(stack)["databaseSecretArn"]
     assert "alembic" in script["data"]["migrate.py"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"

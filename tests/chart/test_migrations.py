@@ -1,6 +1,8 @@
-"""The chart's migration hook script (app/chart/files/migrate.py) against a real
-PostgreSQL and Secrets Manager (moto): it creates the role and schema and migrates, and
-running it again (every upgrade) changes nothing but the role's password."""
+"""The platform's schema-owner bootstrap (components/files/schema_owner.sql) and the chart's
+migration hook (app/chart/files/migrate.py) against a real PostgreSQL and Secrets Manager
+(moto): the platform creates the owner and its schema; the hook, as that owner, creates
+the app role and migrates, and running it again (every upgrade) changes nothing but the
+role's password. The owner reaches nothing of another environment."""
 
 from __future__ import annotations
 
@@ -17,9 +19,36 @@ import pytest
 
 from app.devservers import MotoServer, PostgresServer, start_moto, start_postgres
 from components.app_release import CHART_DIR
+from components.schema_owners import SQL, owner_role
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA, ROLE, DATABASE = "pr_7_pingvas", "pr_7_pingvas_app", "pingvas_saas"
+SCHEMA, ROLE, DATABASE = "dev_pingvas", "dev_pingvas_app", "pingvas_saas"
+OWNER = owner_role("dev")
+OTHER_SCHEMA, OTHER_OWNER = "prod_pingvas", owner_role("prod")
+
+
+def bootstrap_owner(postgres: PostgresServer, owner: str, schema: str) -> None:
+    """What the platform's bootstrap Job runs, as Aurora's master user."""
+    result = subprocess.run(
+        [
+            "psql",
+            "-h", "127.0.0.1",
+            "-p", str(postgres.port),
+            "-U", "postgres",
+            "-d", DATABASE,
+            "-v", "ON_ERROR_STOP=1",
+            "-v", f"owner={owner}",
+            "-v", f"schema={schema}",
+            "-v", f"database={DATABASE}",
+            "-v", "password=owner-password",
+            "-f", str(SQL),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +57,9 @@ def postgres() -> Iterator[PostgresServer]:
     try:
         with server.connect() as connection:
             connection.execute(f"CREATE DATABASE {DATABASE}")
+        for _ in range(2):  # idempotent: every platform update runs it again
+            bootstrap_owner(server, OWNER, SCHEMA)
+            bootstrap_owner(server, OTHER_OWNER, OTHER_SCHEMA)
         yield server
     finally:
         server.stop()
@@ -57,7 +89,7 @@ def run_hook(postgres: PostgresServer, moto: MotoServer, password: str) -> None:
         aws_secret_access_key="testing",
     )
     secrets: dict[str, dict[str, Any]] = {
-        "master": {"username": "postgres", "password": "unused-with-trust-auth"},
+        "owner": {"username": OWNER, "password": "unused-with-trust-auth"},
         "database": {
             "DB_HOST": "127.0.0.1",
             "DB_PORT": postgres.port,
@@ -78,7 +110,7 @@ def run_hook(postgres: PostgresServer, moto: MotoServer, password: str) -> None:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DB_", "DATABASE"))},
         **aws,
-        "MASTER_SECRET_ARN": arns["master"],
+        "SCHEMA_OWNER_SECRET_ARN": arns["owner"],
         "DATABASE_SECRET_ARN": arns["database"],
         # Set in the pods; the migration must not read the app's own settings secret.
         "SECRETS_MANAGER_SECRET_ID": "not-for-migrations",
@@ -122,3 +154,27 @@ def test_hook_creates_role_and_schema_and_migrates_idempotently(
             "SELECT has_table_privilege(%s, %s, 'SELECT')", (ROLE, f"{SCHEMA}.users")
         ).fetchone()
         assert granted == (True,)
+
+
+def test_schema_owner_owns_its_schema_and_nothing_else(postgres: PostgresServer) -> None:
+    with postgres.connect(DATABASE) as connection:
+        owner = connection.execute(
+            "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls"
+            " FROM pg_roles WHERE rolname = %s",
+            (OWNER,),
+        ).fetchone()
+        assert owner == (True, False, True, False, False)
+        schemas = dict(
+            connection.execute(
+                "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace"
+                " WHERE nspname IN (%s, %s)",
+                (SCHEMA, OTHER_SCHEMA),
+            ).fetchall()
+        )
+        assert schemas == {SCHEMA: OWNER, OTHER_SCHEMA: OTHER_OWNER}
+        # dev's owner can neither use prod's schema nor create anything in it.
+        for privilege in ("USAGE", "CREATE"):
+            allowed = connection.execute(
+                "SELECT has_schema_privilege(%s, %s, %s)", (OWNER, OTHER_SCHEMA, privilege)
+            ).fetchone()
+            assert allowed == (False,), privilege

@@ -4,8 +4,8 @@ taken from the stack's own outputs and the platform's (never hand-copied)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+import pulumi
 import pytest
 
 from components.app_release import (
@@ -15,9 +15,9 @@ from components.app_release import (
     chart_digest,
     deep_merge,
     profile_values,
-    redis_endpoint,
     values_profile,
 )
+from components.endpoints import SecretReference
 from components.tenancy import (
     API_SERVICE_ACCOUNT,
     MIGRATIONS_SERVICE_ACCOUNT,
@@ -56,10 +56,18 @@ def test_values_name_the_stacks_outputs(shared: OfflineRun, stack: str) -> None:
     values = app_release(run_stack(stack)).inputs["values"]
     edge = out["edge"]
     assert values["environment"] == stack
+    # The network's ALB group protects the environment's ALB (issue 12, guarantee 5);
+    # previews join the platform's shared preview ALB.
+    alb = (
+        {}
+        if stack == "pr-7"
+        else {"securityGroupId": run_stack("shared").outputs["securityGroupIds"]["alb"]}
+    )
     assert values["ingress"] == {
         "className": edge["ingressClass"],
         "groupName": edge["ingressGroup"],
         "host": edge["apiHostname"],
+        **alb,
     }
     # pr-<N> has no CDN: an empty base URL makes the app sign S3 URLs.
     cdn = f"https://{edge['imagesHostname']}" if stack != "pr-7" else ""
@@ -92,8 +100,18 @@ def test_values_name_the_platforms_outputs(shared: OfflineRun, stack: str) -> No
         "fileSystemId": platform["modelStoreFileSystemId"],
         "accessPointId": platform["modelStoreAccessPointId"],
     }
-    if stack != "pr-7":  # pr-<N>: its in-cluster PostgreSQL's (tests/infra/test_ephemeral.py)
-        assert values["migrations"]["masterSecretArn"] == platform["auroraMasterSecretArn"]
+    if stack == "pr-7":  # its own PostgreSQL's superuser (tests/infra/test_ephemeral.py)
+        owner = run_stack(stack).outputs["databaseOwnerSecretArn"]
+        assert owner.endswith(
+            run_stack(stack)
+            .one("aws:secretsmanager/secret:Secret", "pingvas-pr-7-postgres-master")
+            .id
+        )
+    else:  # the platform's schema owner, never Aurora's master secret
+        owner = platform["schemaOwnerSecretArns"][stack]
+    assert values["migrations"]["schemaOwnerSecretArn"] == owner
+    assert values["migrations"]["enabled"] is True
+    assert "rds!" not in str(values)
     assert values["api"]["forwardedAllowIps"] == ",".join(platform["publicSubnetCidrs"])
 
 
@@ -102,8 +120,9 @@ def test_redis_is_referenced_never_copied(stack: str) -> None:
     out = run_stack(stack).outputs
     values = app_release(run_stack(stack)).inputs["values"]
     redis = values["redis"]
-    assert redis["address"] == out["redisUrl"].split("://", 1)[1].rsplit("/", 1)[0]
-    assert redis["tls"] is out["redisUrl"].startswith("rediss://")
+    assert redis["address"] == f"{out['redisHost']}:{out['redisPort']}"
+    assert out["redisPort"] == 6379
+    assert redis["tls"] is out["redisTls"] is (stack != "pr-7")
     if stack == "pr-7":  # in-cluster: the data layer's Kubernetes Secret
         assert redis["existingSecret"] == out["redisKubernetesSecret"]
         assert "redisSecretArn" not in values["secrets"]
@@ -156,25 +175,11 @@ def test_values_profiles_and_merge() -> None:
     assert merged == {"a": {"b": 1, "c": [2]}, "d": 1, "e": 2}
 
 
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        (
-            "rediss://master.x.cache.amazonaws.com:6379/0",
-            ("master.x.cache.amazonaws.com:6379", True),
-        ),
-        (
-            "redis://redis.pr-7.svc.cluster.local:6379/0",
-            ("redis.pr-7.svc.cluster.local:6379", False),
-        ),
-        ("rediss://:token@host/0", ("host:6379", True)),
-    ],
-)
-def test_redis_endpoint_keeps_no_credentials(url: str, expected: tuple[str, bool]) -> None:
-    endpoint: dict[str, Any] = redis_endpoint(url)
-    assert (endpoint["address"], endpoint["tls"]) == expected
-
-
-def test_redis_endpoint_refuses_other_urls() -> None:
-    with pytest.raises(ValueError, match="not a Redis URL"):
-        redis_endpoint("https://example.com")
+def test_secret_reference_names_exactly_one_place() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        SecretReference()
+    with pytest.raises(ValueError, match="exactly one"):
+        SecretReference(
+            secrets_manager_arn=pulumi.Output.from_input("arn"),
+            kubernetes_secret_name=pulumi.Output.from_input("redis"),
+        )

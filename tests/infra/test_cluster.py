@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from components import chart_versions
+from components.platform_namespaces import PLATFORM_NAMESPACES
 from infra.offline import OfflineRun, RecordedResource
 from tests.crds import crd_errors
 
@@ -62,7 +63,7 @@ def test_cluster_control_plane(shared: OfflineRun) -> None:
     assert inputs["kubeProxyAddonOptions"]["enabled"] is True
     assert inputs["privateSubnetIds"] == shared.outputs["privateSubnetIds"]
     key = shared.one("aws:kms/key:Key", "pingvas-shared-eks-secrets")
-    assert inputs["encryptionConfigKeyArn"] == f"arn:aws:kms:us-east-1:123456789012:{key.id}"
+    assert inputs["encryptionConfigKeyArn"] == f"arn:aws:kms:us-east-1:123456789012:key/{key.id}"
     assert key.inputs["enableKeyRotation"] is True
     log_group = shared.one("aws:cloudwatch/logGroup:LogGroup", "pingvas-shared-eks-control-plane")
     assert log_group.inputs["name"] == "/aws/eks/pingvas-shared-eks/cluster"
@@ -372,8 +373,39 @@ def test_platform_namespaces_carry_pod_security_levels(shared: OfflineRun) -> No
         "argocd": "baseline",
         "monitoring": "privileged",
         "karpenter": "restricted",
-        "preview-edge": "restricted",  # the previews' anchor Ingress only
+        "keda": "restricted",
+        "external-secrets": "restricted",
+        "database-admin": "restricted",
+        "preview-edge": "restricted",  # the previews' anchor Ingress only: no pods
     }
+
+
+def test_platform_namespaces_deny_by_default_and_allow_what_each_needs(
+    shared: OfflineRun,
+) -> None:
+    policies: dict[str, dict[str, Any]] = {}
+    for policy in shared.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy"):
+        metadata = policy.inputs["metadata"]
+        policies.setdefault(metadata["namespace"], {})[metadata["name"]] = policy.inputs["spec"]
+    assert set(PLATFORM_NAMESPACES) <= set(policies)  # monitoring also guards kube-system
+    for namespace in PLATFORM_NAMESPACES:
+        found = policies[namespace]
+        assert found["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        egress = found["platform-allowed"]["egress"]
+        assert {
+            "to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}],
+            "ports": [{"protocol": "TCP", "port": 80}],
+        } in egress, namespace
+    database_admin = policies["database-admin"]["platform-allowed"]["egress"]
+    assert {
+        "to": [
+            {"ipBlock": {"cidr": cidr}} for cidr in ("10.0.11.0/24", "10.0.12.0/24", "10.0.13.0/24")
+        ],
+        "ports": [{"protocol": "TCP", "port": 5432}],
+    } in database_admin
+    # No add-on creates its own namespace through Helm.
+    for release in shared.of_type("kubernetes:helm.sh/v3:Release"):
+        assert not release.inputs.get("createNamespace"), release.name
 
 
 def test_kubernetes_resources_use_the_cluster_provider(shared: OfflineRun) -> None:
@@ -382,18 +414,87 @@ def test_kubernetes_resources_use_the_cluster_provider(shared: OfflineRun) -> No
             assert shared.provider_of(resource).name == "pingvas-shared-eks-k8s"
 
 
-def test_external_secrets_store_reads_only_pingvas_secrets(shared: OfflineRun) -> None:
-    (store,) = shared.of_type("kubernetes:external-secrets.io/v1:ClusterSecretStore")
-    assert store.inputs["metadata"]["name"] == "aws-secrets-manager"  # what the chart names
-    assert crd_errors(custom_resource(store)) == []
-    assert store.inputs["spec"]["provider"]["aws"] == {
-        "service": "SecretsManager",
-        "region": "us-east-1",
-    }
+def test_external_secrets_controller_reads_no_secret_itself(shared: OfflineRun) -> None:
+    """No cluster-wide store (issue 12, guarantee 2): the controller may only assume the
+    namespaces' store roles."""
+    assert shared.of_type("kubernetes:external-secrets.io/v1:ClusterSecretStore") == []
     role = shared.one("aws:iam/role:Role", "pingvas-shared-addons-external-secrets")
     (policy,) = policies_of_role(shared, role)
-    read = policy["Statement"][0]
-    assert read["Resource"] == "arn:aws:secretsmanager:us-east-1:123456789012:secret:pingvas-*"
-    assert release(shared, "external-secrets").inputs["version"] == (
-        chart_versions.EXTERNAL_SECRETS.version
+    (assume,) = policy["Statement"]
+    assert assume == {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRole",
+        "Resource": "arn:aws:iam::123456789012:role/pingvas-*-secret-store-*",
+    }
+    values = release(shared, "external-secrets").inputs
+    assert values["version"] == chart_versions.EXTERNAL_SECRETS.version
+    assert values["values"]["processClusterStore"] is False
+    assert shared.outputs["externalSecretsRoleArn"].endswith(role.id)
+
+
+def test_schema_owners_are_bootstrapped_by_the_platform_alone(shared: OfflineRun) -> None:
+    """Guarantee 1: the platform creates dev's and prod's owners with the master secret,
+    which only its database-admin store reads."""
+    master = next(
+        s for s in shared.of_type("aws:rds/cluster:Cluster") if s.name == "pingvas-shared-aurora"
     )
+    assert master.inputs["manageMasterUserPassword"] is True
+    secrets = {s.inputs["name"]: s for s in shared.of_type("aws:secretsmanager/secret:Secret")}
+    for environment in ("dev", "prod"):
+        assert f"pingvas-shared-{environment}-schema-owner" in secrets
+    store = shared.one("aws:iam/role:Role", "pingvas-shared-schema-owners-secret-store")
+    (policy,) = policies_of_role(shared, store)
+    read = policy["Statement"][0]
+    assert read["Resource"][0].startswith("arn:aws:secretsmanager:us-east-1:")
+    assert ":secret:rds!" in read["Resource"][0]
+    assert len(read["Resource"]) == 3  # the master and the two owners' secrets
+    (job,) = shared.of_type("kubernetes:batch/v1:Job")
+    assert job.inputs["metadata"]["namespace"] == "database-admin"
+    (container,) = job.inputs["spec"]["template"]["spec"]["containers"]
+    script = container["command"][-1]
+    assert 'owner="dev_pingvas_owner"' in script
+    assert 'owner="prod_pingvas_owner"' in script
+    for kind in ("SecretStore", "ExternalSecret"):
+        for resource in shared.of_type(f"kubernetes:external-secrets.io/v1:{kind}"):
+            assert crd_errors(custom_resource(resource)) == [], resource.name
+
+
+def test_a_new_long_lived_environment_is_declared_on_the_platform(
+    stack_with: Callable[..., OfflineRun],
+) -> None:
+    run = stack_with("shared", {"pingvas:aurora": {"schemaOwners": ["dev", "prod", "staging"]}})
+    assert set(run.outputs["schemaOwnerSecretArns"]) == {"dev", "prod", "staging"}
+
+
+def test_environment_namespaces_are_guarded_at_admission(shared: OfflineRun) -> None:
+    policies = {
+        p.inputs["metadata"]["name"]: p.inputs["spec"]
+        for p in shared.of_type(
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+        )
+        if p.name.startswith("pingvas-shared-admission-")  # not the previews' own
+    }
+    assert set(policies) == {
+        "pingvas-ingress-hosts",
+        "pingvas-secret-stores",
+        "pingvas-service-types",
+    }
+    for spec in policies.values():
+        assert spec["failurePolicy"] == "Fail"
+    bindings = [
+        b
+        for b in shared.of_type(
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+        )
+        if b.name.startswith("pingvas-shared-admission-")
+    ]
+    assert {b.inputs["spec"]["policyName"] for b in bindings} == set(policies)
+    for binding in bindings:
+        spec = binding.inputs["spec"]
+        assert spec["validationActions"] == ["Deny"]
+        selectors = spec["matchResources"]["namespaceSelector"]["matchExpressions"]
+        assert selectors[0] == {"key": "pingvas.io/environment", "operator": "Exists"}
+        # Previews' Ingress hosts are the preview edge's policy's (one host each).
+        excluded = [s["key"] for s in selectors[1:] if s["operator"] == "DoesNotExist"]
+        preview_only = spec["policyName"] == "pingvas-ingress-hosts"
+        assert excluded == (["pingvas.io/preview"] if preview_only else [])

@@ -11,7 +11,8 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components.bucket import Bucket, BucketArgs, LifecycleRule
-from components.redis import Redis, RedisArgs
+from components.in_cluster_redis import InClusterRedis, InClusterRedisArgs
+from components.managed_redis import ManagedRedis, ManagedRedisArgs
 from infra.config import ConfigError, RedisMode, load_stack_config
 from infra.offline import OfflineRun, fake_secret, run_offline
 from tests.infra.capture import run_capturing
@@ -23,14 +24,15 @@ K8S_SECRET = "kubernetes:core/v1:Secret"
 
 def in_cluster_redis(engine: str = "redis") -> None:
     provider = k8s.Provider("k8s", kubeconfig="{}")
-    redis = Redis(
+    redis = InClusterRedis(
         "pingvas-pr-7-redis",
-        RedisArgs(
-            mode=RedisMode.IN_CLUSTER, engine=engine, kubernetes_provider=provider, namespace="pr-7"
-        ),
+        InClusterRedisArgs(engine=engine, kubernetes_provider=provider, namespace="pr-7"),
     )
-    pulumi.export("url", redis.url)
-    pulumi.export("secretName", redis.kubernetes_secret_name)
+    endpoint = redis.endpoint
+    pulumi.export("address", endpoint.address)
+    pulumi.export("tls", endpoint.tls)
+    pulumi.export("auth", endpoint.auth)
+    pulumi.export("secretName", endpoint.credentials.kubernetes_secret_name)
 
 
 def test_in_cluster_redis_runs_one_persistent_pod_in_the_namespace(
@@ -62,9 +64,11 @@ def test_in_cluster_redis_runs_one_persistent_pod_in_the_namespace(
     assert container["volumeMounts"] == [{"name": "data", "mountPath": "/data"}]
     assert service.inputs["spec"]["ports"][0]["port"] == 6379
 
-    # The URL carries no credentials; the Kubernetes Secret does, and stays secret.
+    # The endpoint carries no credentials; the Kubernetes Secret does, and stays secret.
     assert run.outputs == {
-        "url": "redis://redis.pr-7.svc.cluster.local:6379/0",
+        "address": "redis.pr-7.svc.cluster.local:6379",
+        "tls": False,
+        "auth": True,
         "secretName": "redis",
     }
     assert secret.inputs["stringData"] == "[secret]"
@@ -95,9 +99,9 @@ def test_replicated_redis_secret_holds_the_auth_token_in_its_urls(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def program() -> None:
-        Redis(
+        ManagedRedis(
             "pingvas-prod-redis",
-            RedisArgs(
+            ManagedRedisArgs(
                 mode=RedisMode.REPLICATED,
                 replicas=2,
                 node_type="cache.r6g.large",
@@ -123,30 +127,46 @@ def test_replicated_redis_secret_holds_the_auth_token_in_its_urls(
     assert token not in json.dumps([r.as_json() for r in run.resources])
 
 
+MANAGED = {
+    "replication_group_id": "r",
+    "secret_name": "r",
+    "subnet_ids": [],
+    "security_group_id": "sg",
+    "availability_zones": [],
+}
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ({"mode": RedisMode.IN_CLUSTER}, "in-cluster mode needs kubernetes_provider, namespace"),
-        ({"mode": RedisMode.STANDALONE}, "standalone mode needs replication_group_id"),
+        ({**MANAGED, "mode": RedisMode.IN_CLUSTER}, "in-cluster Redis is InClusterRedis"),
         (
-            {
-                "mode": RedisMode.REPLICATED,
-                "replication_group_id": "r",
-                "secret_name": "r",
-                "subnet_ids": [],
-                "security_group_id": "sg",
-                "availability_zones": [],
-            },
-            "replicated mode needs at least one replica",
+            {**MANAGED, "mode": RedisMode.STANDALONE, "replicas": 1},
+            "standalone mode has no replicas",
         ),
-        ({"mode": RedisMode.STANDALONE, "engine": "memcached"}, "neither redis nor valkey"),
+        ({**MANAGED, "mode": RedisMode.REPLICATED}, "replicated mode needs at least one replica"),
+        (
+            {**MANAGED, "mode": RedisMode.STANDALONE, "engine": "memcached"},
+            "neither redis nor valkey",
+        ),
     ],
 )
 def test_redis_args_are_checked(args: dict[str, Any], message: str) -> None:
     def program() -> None:
-        Redis("r", RedisArgs(**args))
+        ManagedRedis("r", ManagedRedisArgs(**args))
 
     with pytest.raises(Exception, match=message):
+        run_offline(project="pingvas", stack="t", config={}, region="us-east-1", program=program)
+
+
+def test_in_cluster_redis_checks_its_engine() -> None:
+    def program() -> None:
+        provider = k8s.Provider("k8s", kubeconfig="{}")
+        InClusterRedis(
+            "r", InClusterRedisArgs(kubernetes_provider=provider, namespace="n", engine="memcached")
+        )
+
+    with pytest.raises(Exception, match="neither redis nor valkey"):
         run_offline(project="pingvas", stack="t", config={}, region="us-east-1", program=program)
 
 

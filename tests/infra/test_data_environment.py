@@ -125,9 +125,9 @@ def test_dev_redis_is_one_standalone_valkey_t4g_small_without_auth(shared: Offli
     assert inputs["port"] == 6379
     assert inputs["securityGroupIds"] == [shared.outputs["securityGroupIds"]["redis-dev"]]
     assert run.outputs["redisMode"] == "standalone"
-    assert run.outputs["redisUrl"].startswith("rediss://master.")
-    assert run.outputs["redisUrl"].endswith(":6379/0")
-    assert "redisReaderUrl" not in run.outputs
+    assert run.outputs["redisHost"].startswith("master.")
+    assert (run.outputs["redisPort"], run.outputs["redisTls"]) == (6379, True)
+    assert "redisReaderHost" not in run.outputs
     assert run.outputs["redisSecretArn"].startswith("arn:aws:secretsmanager:")
 
 
@@ -157,8 +157,9 @@ def test_prod_redis_is_a_replicated_group_with_failover_tls_and_auth(
     assert inputs["subnetGroupName"] == subnets.inputs["name"]
     assert subnets.inputs["subnetIds"] == shared.outputs["privateSubnetIds"]
 
-    assert run.outputs["redisUrl"].startswith("rediss://master.")
-    assert run.outputs["redisReaderUrl"].startswith("rediss://replica.")
+    assert run.outputs["redisHost"].startswith("master.")
+    assert run.outputs["redisReaderHost"].startswith("replica.")
+    assert (run.outputs["redisPort"], run.outputs["redisTls"]) == (6379, True)
     secret = secret_named(run, "pingvas-prod-redis")
     (version,) = [v for v in run.of_type(SECRET_VERSION) if v.inputs["secretId"] == secret.id]
     assert version.inputs["secretString"] == "[secret]"
@@ -177,7 +178,8 @@ def test_ephemeral_stack_runs_redis_in_its_namespace() -> None:
     stateful_set = run.one("kubernetes:apps/v1:StatefulSet", "pingvas-pr-7-redis-statefulset")
     (namespace,) = run.of_type("kubernetes:core/v1:Namespace")
     assert stateful_set.inputs["metadata"]["namespace"] == namespace.inputs["metadata"]["name"]
-    assert run.outputs["redisUrl"] == "redis://redis.pr-7.svc.cluster.local:6379/0"
+    assert run.outputs["redisHost"] == "redis.pr-7.svc.cluster.local"
+    assert (run.outputs["redisPort"], run.outputs["redisTls"]) == (6379, False)
     assert run.outputs["redisKubernetesSecret"] == "redis"
     assert "redisSecretArn" not in run.outputs
 

@@ -86,7 +86,7 @@ def test_aurora_security(shared: OfflineRun) -> None:
     key = shared.one("aws:kms/key:Key", "pingvas-shared-aurora-key")
     assert key.inputs["enableKeyRotation"] is True
     assert inputs["storageEncrypted"] is True
-    key_arn = f"arn:aws:kms:us-east-1:123456789012:{key.id}"
+    key_arn = f"arn:aws:kms:us-east-1:123456789012:key/{key.id}"
     assert inputs["kmsKeyId"] == key_arn
     assert inputs["masterUserSecretKmsKeyId"] == key_arn
     assert inputs["manageMasterUserPassword"] is True
@@ -118,7 +118,10 @@ def test_platform_exports_aurora_for_environments(shared: OfflineRun) -> None:
     assert outputs["auroraReaderEndpoint"].startswith("pingvas-shared-aurora.cluster-ro-")
     assert outputs["auroraPort"] == 5432
     assert outputs["auroraDatabaseName"] == "pingvas_saas"
-    assert outputs["auroraMasterSecretArn"].startswith("arn:aws:secretsmanager:")
+    # The master secret stays inside the platform (issue 12, guarantee 1): environments
+    # get their schema owner's secret instead.
+    assert "auroraMasterSecretArn" not in outputs
+    assert set(outputs["schemaOwnerSecretArns"]) == {"dev", "prod"}
 
 
 def test_sandbox_aurora_may_pause_and_skip_protection(
@@ -174,9 +177,16 @@ def test_efs_is_encrypted_elastic_and_moves_to_ia_after_30_days(shared: OfflineR
         {"transitionToPrimaryStorageClass": "AFTER_1_ACCESS"},
     ]
     (policy,) = shared.of_type("aws:efs/fileSystemPolicy:FileSystemPolicy")
-    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
-    assert statement["Effect"] == "Deny"
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    mount, deny = json.loads(policy.inputs["policy"])["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # A deny-only policy refuses every client: mounts through a mount target and the
+    # models access point are allowed (issue 12, guarantee 8).
+    (access_point,) = shared.of_type("aws:efs/accessPoint:AccessPoint")
+    assert (mount["Effect"], mount["Action"]) == ("Allow", "elasticfilesystem:ClientMount")
+    assert mount["Condition"]["Bool"] == {"elasticfilesystem:AccessedViaMountTarget": "true"}
+    through = mount["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"]
+    assert through.endswith(access_point.id)
 
 
 def test_efs_mount_target_in_every_private_subnet_behind_the_efs_group(
@@ -209,8 +219,10 @@ def test_efs_weekly_backup_kept_30_days_in_its_own_vault(shared: OfflineRun) -> 
     assert rule["targetVaultName"] == vault.inputs["name"]
     (selection,) = shared.of_type("aws:backup/selection:Selection")
     assert selection.inputs["planId"] == plan.id
-    assert selection.inputs["resources"] == [f"arn:aws:efs:us-east-1:123456789012:{efs.id}"]
-    role = shared.by_id(selection.inputs["iamRoleArn"].rsplit(":", 1)[-1])
+    assert selection.inputs["resources"] == [
+        f"arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/{efs.id}"
+    ]
+    role = shared.by_id(selection.inputs["iamRoleArn"].rsplit("/", 1)[-1])
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "backup.amazonaws.com"}
     (efs_policy,) = shared.of_type("aws:efs/backupPolicy:BackupPolicy")

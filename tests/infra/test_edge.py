@@ -114,7 +114,7 @@ def test_waf_logs_redact_credentials(shared: OfflineRun) -> None:
     assert group.inputs["name"].startswith("aws-waf-logs-")
     assert group.inputs["retentionInDays"] == 30
     assert logging.inputs["logDestinationConfigs"] == [
-        f"arn:aws:cloudwatch:us-east-1:123456789012:{group.id}"
+        f"arn:aws:logs:us-east-1:123456789012:log-group:{group.inputs['name']}"
     ]
     redacted = {field["singleHeader"]["name"] for field in logging.inputs["redactedFields"]}
     assert redacted == {"authorization", "cookie"}

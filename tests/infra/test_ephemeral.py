@@ -71,24 +71,18 @@ def test_images_are_served_by_presigned_urls_not_a_cdn(pr: OfflineRun) -> None:
 
 def test_pr_stack_never_touches_aurora(pr: OfflineRun) -> None:
     shared = run_stack("shared").outputs
-    aurora = {
-        shared[key]
-        for key in (
-            "auroraWriterEndpoint",
-            "auroraReaderEndpoint",
-            "auroraMasterSecretArn",
-        )
-    }
+    aurora = {shared[key] for key in ("auroraWriterEndpoint", "auroraReaderEndpoint")}
     everything = json.dumps([r.inputs for r in pr.resources]) + json.dumps(pr.outputs)
     for value in aurora:
         assert value not in everything
+    assert "rds!" not in everything  # the master secret stays in the platform
     # Its migration hook's superuser is its own server's.
     master = pr.one("aws:secretsmanager/secret:Secret", "pingvas-pr-7-postgres-master")
     assert (
-        release_values(pr)["migrations"]["masterSecretArn"]
-        == (pr.outputs["databaseMasterSecretArn"])
+        release_values(pr)["migrations"]["schemaOwnerSecretArn"]
+        == (pr.outputs["databaseOwnerSecretArn"])
     )
-    assert pr.outputs["databaseMasterSecretArn"].endswith(master.id)
+    assert pr.outputs["databaseOwnerSecretArn"].endswith(master.id)
     assert master.inputs["recoveryWindowInDays"] == 0
 
 
@@ -183,11 +177,18 @@ def test_pr_stack_up_and_destroy_fit_in_three_minutes(pr: OfflineRun) -> None:
 
 
 def test_only_the_migration_hook_reads_the_postgres_superuser(pr: OfflineRun) -> None:
-    master_arn = pr.outputs["databaseMasterSecretArn"]
+    master_arn = pr.outputs["databaseOwnerSecretArn"]
     policies = {
         p.name.rsplit("-", 1)[-1]: p.inputs["policy"]
         for p in pr.of_type("aws:iam/rolePolicy:RolePolicy")
     }
+    # The namespace's External Secrets store reads pingvas-pr-7-* but this one.
+    store = json.loads(policies.pop("store"))["Statement"]
+    (deny,) = [s for s in store if s["Effect"] == "Deny"]
+    master_name = pr.one("aws:secretsmanager/secret:Secret", "pingvas-pr-7-postgres-master")
+    assert deny["Resource"] == [
+        f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{master_name.inputs['name']}-*"
+    ]
     assert set(policies) == {"api", "worker", "migrations"}
     assert master_arn in policies["migrations"]
     assert master_arn not in policies["api"]

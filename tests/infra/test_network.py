@@ -199,7 +199,11 @@ def test_flow_logs_go_to_a_retained_log_group_through_a_scoped_role(shared: Offl
 
     policy = shared.one("aws:iam/rolePolicy:RolePolicy", "pingvas-shared-flow-logs")
     (statement,) = json.loads(policy.inputs["policy"])["Statement"]
-    assert statement["Resource"].endswith(f"{log_group.id}:*")  # this log group only
+    # This log group and its streams only.
+    assert statement["Resource"] == [
+        f"arn:aws:logs:us-east-1:123456789012:log-group:{log_group.inputs['name']}",
+        f"arn:aws:logs:us-east-1:123456789012:log-group:{log_group.inputs['name']}:log-stream:*",
+    ]
     assert "*" not in statement["Action"]
 
 

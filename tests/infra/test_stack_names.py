@@ -8,7 +8,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from components.tenancy import PLATFORM_NAMESPACES
+from components.platform_namespaces import PLATFORM_NAMESPACES
 from infra import offline
 from infra.config import PROJECT, ConfigError, load_stack_config
 from infra.preview import main, preview_stack
@@ -137,13 +137,23 @@ def test_the_longest_name_keeps_every_derived_name_within_limits(tmp_path: Path)
 
 
 def test_a_new_environment_works_from_its_stack_file_alone(tmp_path: Path) -> None:
+    """With a platform of its own (a sandbox); on the shared platform it also needs its
+    schema owner declared there (the next test, and docs/security.md)."""
     config_file = tmp_path / "Pulumi.staging.yaml"
-    config_file.write_text(ENVIRONMENT_FILE)
+    config_file.write_text(
+        ENVIRONMENT_FILE
+        + "  pingvas:platform:\n    create: true\n"
+        + "  pingvas:edge:\n    domain: staging.example.com\n"
+    )
     run = preview_stack("staging", config_file)
-    (namespace,) = run.of_type("kubernetes:core/v1:Namespace")
-    assert namespace.inputs["metadata"]["name"] == "staging"
+    namespaces = {n.inputs["metadata"]["name"] for n in run.of_type("kubernetes:core/v1:Namespace")}
+    assert "staging" in namespaces
     assert run.outputs["redisMode"] == "in-cluster"
     assert run.of_type("kubernetes:helm.sh/v3:Release")
+    # Its own platform made its schema owner, whom its migrations run as.
+    assert run.outputs["databaseOwnerSecretArn"].startswith(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:pingvas-staging-staging-schema-owner"
+    )
 
 
 def test_a_new_environment_is_told_what_to_add_where(
@@ -163,7 +173,18 @@ def test_a_new_environment_is_told_what_to_add_where(
         "Pulumi.shared.yaml"
     ) in err
     assert "or set pingvas:redis.mode to in-cluster" in err
+    schema_owner = (
+        "pingvas:aurora.schemaOwners: the platform has no schema owner for staging: add "
+        "staging to pingvas:aurora.schemaOwners in Pulumi.shared.yaml"
+    )
+    assert schema_owner in err
     assert "Traceback" not in err
+    assert len(err.splitlines()) == 3
+
+    config_file.write_text(ENVIRONMENT_FILE)  # in-cluster Redis: the schema owner remains
+    assert main(["staging", "--config-file", str(config_file)]) == 2
+    err = capsys.readouterr().err
+    assert schema_owner in err
     assert len(err.splitlines()) == 2
 
 
@@ -182,9 +203,14 @@ def test_pulumi_up_of_a_new_environment_stops_with_the_same_advice() -> None:
             stack_outputs={"organization/pingvas/shared": preview_stack("shared").outputs},
             program=lambda: run(config),
         )
-    assert str(raised.value) == (
+    # The first the run meets: the database's owner, or Redis's security group.
+    assert str(raised.value) in (
         "invalid stack configuration:\n"
         "pingvas:redis.mode: 'standalone' (ElastiCache) needs the platform's redis-staging "
         "security group: add staging to pingvas:network.redisSecurityGroups in the platform "
-        "stack's config and deploy the platform first, or set pingvas:redis.mode to in-cluster"
+        "stack's config and deploy the platform first, or set pingvas:redis.mode to in-cluster",
+        "invalid stack configuration:\n"
+        "pingvas:aurora.schemaOwners: the platform has no schema owner for staging: add "
+        "staging to pingvas:aurora.schemaOwners in the platform stack's config and deploy the "
+        "platform first (the environment's migrations run as that owner)",
     )

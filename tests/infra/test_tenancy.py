@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 import pytest
 
 from infra.offline import OfflineRun, RecordedResource
+from tests.crds import crd_errors
 from tests.infra.conftest import run_stack
 
 QUOTAS = {
@@ -16,18 +18,24 @@ QUOTAS = {
         "requests.memory": "50Gi",
         "requests.nvidia.com/gpu": "3",
         "pods": "50",
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
     },
     "prod": {
         "requests.cpu": "50",
         "requests.memory": "200Gi",
         "requests.nvidia.com/gpu": "15",
         "pods": "200",
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
     },
     "pr-7": {
         "requests.cpu": "8",
         "requests.memory": "16Gi",
         "requests.nvidia.com/gpu": "1",
         "pods": "30",
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
     },
 }
 PRIORITIES = {
@@ -51,9 +59,21 @@ def test_namespace_quota_and_priority_are_spec(stack: str) -> None:
     labels = namespace.inputs["metadata"]["labels"]
     assert namespace.inputs["metadata"]["name"] == stack
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
-    (quota,) = run.of_type("kubernetes:core/v1:ResourceQuota")
+    quotas = {
+        q.inputs["metadata"]["name"]: q for q in run.of_type("kubernetes:core/v1:ResourceQuota")
+    }
+    quota = quotas["quota"]
     assert quota.inputs["metadata"]["namespace"] == stack
     assert quota.inputs["spec"]["hard"] == QUOTAS[stack]
+    # No pod of this namespace may run at another environment's (or the system's) priority.
+    foreign = quotas["foreign-priorities"].inputs["spec"]
+    assert foreign["hard"] == {"pods": "0"}
+    (selector,) = foreign["scopeSelector"]["matchExpressions"]
+    own = PRIORITIES[stack][0]
+    others = {name for name, _ in PRIORITIES.values()} - {own}
+    assert selector["scopeName"] == "PriorityClass"
+    assert selector["operator"] == "In"
+    assert set(selector["values"]) == others | {"system-cluster-critical", "system-node-critical"}
     (priority,) = run.of_type("kubernetes:scheduling.k8s.io/v1:PriorityClass")
     assert (priority.inputs["metadata"]["name"], priority.inputs["value"]) == PRIORITIES[stack]
     assert priority.inputs["globalDefault"] is False
@@ -73,7 +93,15 @@ def test_network_policies_isolate_the_namespace() -> None:
     assert found["same-namespace"]["ingress"] == [{"from": [{"podSelector": {}}]}]
     assert found["same-namespace"]["egress"] == [{"to": [{"podSelector": {}}]}]
     data = found["data-stores"]["egress"][0]
-    assert data["to"] == [{"ipBlock": {"cidr": "10.0.0.0/16"}}]
+    # The data subnets only, not the whole VPC (issue 12, guarantee 8).
+    assert data["to"] == [
+        {"ipBlock": {"cidr": cidr}} for cidr in ("10.0.11.0/24", "10.0.12.0/24", "10.0.13.0/24")
+    ]
+    agent = found["pod-identity-agent"]["egress"][0]
+    assert agent == {
+        "to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}],
+        "ports": [{"protocol": "TCP", "port": 80}],
+    }
     assert {p["port"] for p in data["ports"]} == {5432, 6379, 2049}
     https = found["https-out"]["egress"][0]
     assert https["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/16"]}}]
@@ -129,32 +157,83 @@ def role_policy(run: OfflineRun, account: str) -> dict[str, Any]:
     return document
 
 
+def statements_by_actions(document: dict[str, Any]) -> dict[tuple[str, ...], Any]:
+    return {
+        tuple(sorted(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])): s[
+            "Resource"
+        ]
+        for s in document["Statement"]
+    }
+
+
 def test_service_accounts_reach_only_their_environment() -> None:
     run = run_stack("dev")
     bucket = run.outputs["imagesBucketName"]
-    api = {
-        tuple(sorted(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])): s[
-            "Resource"
-        ]
-        for s in role_policy(run, "pingvas-api")["Statement"]
-    }
-    object_actions = ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:PutObject")
+    api = statements_by_actions(role_policy(run, "pingvas-api"))
+    # Current versions only: no s3:DeleteObjectVersion (issue 12, guarantee 9).
+    object_actions = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
     assert api[object_actions] == f"arn:aws:s3:::{bucket}/*"
-    assert api[("s3:ListBucket", "s3:ListBucketVersions")] == f"arn:aws:s3:::{bucket}"
-    secrets = api[("secretsmanager:GetSecretValue",)]
-    assert run.outputs["databaseSecretArn"] in secrets
-    assert all(arn.startswith("arn:aws:secretsmanager:") for arn in secrets)
+    assert api[("s3:ListBucket",)] == f"arn:aws:s3:::{bucket}"
+    assert "s3:DeleteObjectVersion" not in json.dumps(role_policy(run, "pingvas-api"))
+    # Pods read the app's settings secret only; the rest reach them through the store.
+    assert api[("secretsmanager:GetSecretValue",)] == [run.outputs["databaseSecretArn"]]
 
-    worker = {
-        tuple(sorted(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])): s[
-            "Resource"
-        ]
-        for s in role_policy(run, "pingvas-worker")["Statement"]
-    }
+    worker = statements_by_actions(role_policy(run, "pingvas-worker"))
     assert worker[("s3:GetObject", "s3:PutObject")] == f"arn:aws:s3:::{bucket}/*"
     mount = worker[("elasticfilesystem:ClientMount",)]
     assert mount.endswith(":file-system/" + run_stack("shared").outputs["modelStoreFileSystemId"])
     assert ("elasticfilesystem:ClientWrite",) not in worker  # models are read-only
+    # The worker needs no payment, OAuth or signing secret (issue 12, guarantee 2).
+    assert worker[("secretsmanager:GetSecretValue",)] == [run.outputs["databaseSecretArn"]]
+    for arn in run.outputs["appSecretArns"].values():
+        assert arn not in json.dumps(role_policy(run, "pingvas-worker"))
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "pr-7"])
+def test_the_namespace_store_reads_only_its_environment(stack: str) -> None:
+    run = run_stack(stack)
+    (store,) = run.of_type("kubernetes:external-secrets.io/v1:SecretStore")
+    assert store.inputs["metadata"] == {"name": "aws-secrets-manager", "namespace": stack}
+    aws = store.inputs["spec"]["provider"]["aws"]
+    role = run.one("aws:iam/role:Role", f"pingvas-{stack}-tenancy-secret-store")
+    assert aws["role"].endswith(role.id)
+    assert aws["externalID"] == stack
+    spec = {k: copy.deepcopy(store.inputs[k]) for k in ("apiVersion", "kind", "metadata", "spec")}
+    assert crd_errors(spec) == []
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"AWS": run_stack("shared").outputs["externalSecretsRoleArn"]}
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": stack}}
+    (policy,) = [
+        p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id
+    ]
+    read = next(
+        s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Effect"] == "Allow"
+    )
+    assert read["Resource"] == [
+        f"arn:aws:secretsmanager:us-east-1:123456789012:secret:pingvas-{stack}-*"
+    ]
+    assert not run.of_type("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "pr-7"])
+def test_pod_identity_roles_trust_only_their_binding(stack: str) -> None:
+    run = run_stack(stack)
+    for association in run.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation"):
+        role = next(
+            r
+            for r in run.of_type("aws:iam/role:Role")
+            if association.inputs["roleArn"].endswith(r.id)
+        )
+        (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+        assert trust["Condition"]["StringEquals"] == {
+            "aws:RequestTag/eks-cluster-arn": (
+                "arn:aws:eks:us-east-1:123456789012:cluster/pingvas-shared-eks"
+            ),
+            "aws:RequestTag/kubernetes-namespace": stack,
+            "aws:RequestTag/kubernetes-service-account": association.inputs["serviceAccount"],
+            "aws:SourceAccount": "123456789012",
+        }
 
 
 @pytest.mark.parametrize("stack", ["dev", "pr-7"])
@@ -167,17 +246,25 @@ def test_kubernetes_objects_go_to_the_platform_cluster(stack: str) -> None:
             assert run.provider_of(resource).urn == provider.urn
 
 
-def test_only_the_migration_hook_reads_the_database_master_secret() -> None:
-    run = run_stack("prod")
-    master = run_stack("shared").outputs["auroraMasterSecretArn"]
-    migrations = role_policy(run, "pingvas-migrations")["Statement"]
-    assert any(s["Resource"] == master for s in migrations)
-    (decrypt,) = [s for s in migrations if s["Action"] == "kms:Decrypt"]
-    assert decrypt["Condition"] == {
-        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
-    }
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_migrations_read_their_schema_owner_never_the_master_secret(stack: str) -> None:
+    run = run_stack(stack)
+    owner = run_stack("shared").outputs["schemaOwnerSecretArns"][stack]
+    migrations = statements_by_actions(role_policy(run, "pingvas-migrations"))
+    assert migrations[("secretsmanager:GetSecretValue",)] == [
+        run.outputs["databaseSecretArn"],
+        owner,
+    ]
     for account in ("pingvas-api", "pingvas-worker"):
-        assert master not in json.dumps(role_policy(run, account))
+        assert owner not in json.dumps(role_policy(run, account))
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "pr-7"])
+def test_no_environment_input_names_the_master_secret(stack: str) -> None:
+    """Guarantee 1: the `rds!` secret's ARN is nowhere in an environment stack."""
+    run = run_stack(stack)
+    assert "rds!" not in json.dumps([r.as_json() for r in run.resources])
+    assert "rds!" not in json.dumps(run.outputs)
 
 
 def test_keda_may_read_stream_lag_from_in_cluster_redis() -> None:

@@ -1,10 +1,12 @@
-"""Pre-install/pre-upgrade hook: the environment's database role and schema, then
-`alembic upgrade head` as the schema owner (docs/app.md).
+"""Pre-install/pre-upgrade hook: the environment's application role, then
+`alembic upgrade head` as the environment's schema owner (docs/app.md, docs/security.md).
 
-Reads two Secrets Manager secrets with the pod's identity: the Aurora cluster's master
-secret (RDS-managed JSON: username, password) and the environment's database secret
-(DB_HOST, DB_PORT, DB_NAME, DB_SCHEMA, DB_USER, DB_PASSWORD). Idempotent: creates the
-application role or resets its password to the secret's, creates the schema, migrates.
+Reads two Secrets Manager secrets with the pod's identity: the schema owner's (made by
+the platform: username, password; the platform also created the schema it owns) and the
+environment's database secret (DB_HOST, DB_PORT, DB_NAME, DB_SCHEMA, DB_USER,
+DB_PASSWORD). The Aurora master secret is never read here, and the owner may create no
+schema: its one schema is the platform's doing. Idempotent: creates the application role
+or resets its password to the secret's, and migrates.
 TLS: libpq's PGSSLMODE (the Job sets `require`; Aurora refuses plain connections anyway).
 """
 
@@ -31,9 +33,9 @@ def read_secret(client: Any, secret_id: str) -> dict[str, Any]:
 
 def main() -> int:
     client = boto3.client("secretsmanager", region_name=os.environ["AWS_REGION"])
-    master = read_secret(client, os.environ["MASTER_SECRET_ARN"])
+    owner = read_secret(client, os.environ["SCHEMA_OWNER_SECRET_ARN"])
     database = read_secret(client, os.environ["DATABASE_SECRET_ARN"])
-    user, password = master["username"], master["password"]
+    user, password = owner["username"], owner["password"]
     host, port, name = database["DB_HOST"], database["DB_PORT"], database["DB_NAME"]
     schema, role = database["DB_SCHEMA"], database["DB_USER"]
     with psycopg.connect(
@@ -41,14 +43,13 @@ def main() -> int:
     ) as connection:
         exists = connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
         # The defaults (NOSUPERUSER, NOBYPASSRLS, ...) are what row-level security needs;
-        # Aurora's master may not even name SUPERUSER or BYPASSRLS in ALTER ROLE.
+        # a CREATEROLE owner may not name SUPERUSER or BYPASSRLS anyway.
         verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
         connection.execute(
             sql.SQL("{} {} LOGIN PASSWORD {}").format(
                 verb, sql.Identifier(role), sql.Literal(database["DB_PASSWORD"])
             )
         )
-        connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     owner_url = (
         f"postgresql+psycopg://{quote(user, safe='')}:{quote(password, safe='')}"
         f"@{host}:{port}/{name}"

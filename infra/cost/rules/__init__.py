@@ -92,6 +92,7 @@ FREE = {
     "aws:sns/topic:Topic": "charged per message; alerts are few",
     "aws:ssm/parameter:Parameter": "standard parameters are free",
     "aws:backup/vaultNotifications:VaultNotifications": "charged as SNS messages; few",
+    "aws:backup/vaultPolicy:VaultPolicy": "free",
     "aws:budgets/budget:Budget": "an account's first two budgets are free",
     "aws:cloudtrail/trail:Trail": "the first trail's management events are free (no data events)",
     "aws:costexplorer/anomalyMonitor:AnomalyMonitor": "Cost Anomaly Detection is free",

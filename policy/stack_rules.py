@@ -1,0 +1,159 @@
+"""Guarantees that only several resources together show: a rule over the whole stack."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyResource,
+    ReportViolation,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from infra.config import ENVIRONMENT_PROFILES
+from policy.documents import as_list
+
+ENVIRONMENT_LABEL = "pingvas.io/environment"
+SYSTEM_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
+POD_IDENTITY_AGENT = ("169.254.170.23/32", 80)
+BUCKET_COMPANIONS = {
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "a public access block",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        "default encryption"
+    ),
+    "aws:s3/bucketPolicy:BucketPolicy": "a TLS-only bucket policy",
+}
+
+
+def _of_type(args: StackValidationArgs, type_: str) -> list[PolicyResource]:
+    return [r for r in args.resources if r.resource_type == type_]
+
+
+def _metadata(resource: PolicyResource) -> Mapping[str, Any]:
+    return resource.props.get("metadata") or {}
+
+
+def every_bucket_is_guarded(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """Every bucket has a public access block, default encryption and a policy (the
+    resource rules check what each says)."""
+    buckets = _of_type(args, "aws:s3/bucket:Bucket") + _of_type(args, "aws:s3/bucketV2:BucketV2")
+    for bucket in buckets:
+        for type_, what in BUCKET_COMPANIONS.items():
+            if not any(
+                bucket.urn in {d.urn for d in c.property_dependencies.get("bucket", [])}
+                for c in _of_type(args, type_)
+            ):
+                report_violation(f"bucket {bucket.name} has no {what}", bucket.urn)
+
+
+def default_deny_lets_pods_get_credentials(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    """Guarantee 8: a namespace whose egress is denied by default still reaches the EKS
+    Pod Identity agent, or no pod there gets AWS credentials."""
+    policies = _of_type(args, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    denied = {
+        _metadata(p).get("namespace")
+        for p in policies
+        if "Egress" in as_list((p.props.get("spec") or {}).get("policyTypes"))
+        and not (p.props.get("spec") or {}).get("egress")
+    }
+    for namespace in denied:
+        if not any(
+            _allows_agent(p.props.get("spec") or {})
+            for p in policies
+            if _metadata(p).get("namespace") == namespace
+        ):
+            report_violation(f"namespace {namespace} cannot reach the Pod Identity agent", None)
+
+
+def _allows_agent(spec: Mapping[str, Any]) -> bool:
+    cidr, port = POD_IDENTITY_AGENT
+    for rule in as_list(spec.get("egress")):
+        to = [peer.get("ipBlock", {}).get("cidr") for peer in as_list(rule.get("to"))]
+        ports = [p.get("port") for p in as_list(rule.get("ports"))]
+        if cidr in to and port in ports:
+            return True
+    return False
+
+
+def environments_keep_to_their_priority(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    """Guarantee 4: an environment's pods cannot take another environment's (or the
+    system's) priority class: a quota of zero pods scoped to those classes."""
+    own = {
+        _metadata(c).get("name")
+        for c in _of_type(args, "kubernetes:scheduling.k8s.io/v1:PriorityClass")
+    }
+    every = {profile["priorityClass"]["name"] for profile in ENVIRONMENT_PROFILES.values()}
+    for namespace in _of_type(args, "kubernetes:core/v1:Namespace"):
+        metadata = _metadata(namespace)
+        if ENVIRONMENT_LABEL not in (metadata.get("labels") or {}):
+            continue
+        forbidden = (every - own) | set(SYSTEM_PRIORITY_CLASSES)
+        blocked: set[str] = set()
+        for quota in _of_type(args, "kubernetes:core/v1:ResourceQuota"):
+            spec = quota.props.get("spec") or {}
+            if _metadata(quota).get("namespace") != metadata.get("name"):
+                continue
+            if str((spec.get("hard") or {}).get("pods")) != "0":
+                continue
+            for expression in as_list((spec.get("scopeSelector") or {}).get("matchExpressions")):
+                if (
+                    expression.get("scopeName") == "PriorityClass"
+                    and expression.get("operator") == "In"
+                ):
+                    blocked |= set(as_list(expression.get("values")))
+        missing = sorted(forbidden - blocked)
+        if missing:
+            report_violation(f"namespace {metadata.get('name')} may run pods at {missing}", None)
+
+
+def backup_vaults_have_a_policy(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    """Guarantee 9: every backup vault carries a policy (the rule on VaultPolicy checks
+    that it denies early deletion)."""
+    named = {
+        p.props.get("backupVaultName") for p in _of_type(args, "aws:backup/vaultPolicy:VaultPolicy")
+    }
+    for vault in _of_type(args, "aws:backup/vault:Vault"):
+        if vault.props.get("name") not in named:
+            report_violation(f"backup vault {vault.name} has no policy", vault.urn)
+
+
+def _policy(name: str, description: str, validate: Any) -> StackValidationPolicy:
+    return StackValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    )
+
+
+STACK_POLICIES: list[StackValidationPolicy] = [
+    _policy(
+        "every-bucket-is-guarded",
+        "Buckets have an access block, encryption and a policy.",
+        every_bucket_is_guarded,
+    ),
+    _policy(
+        "default-deny-lets-pods-get-credentials",
+        "Namespaces with default-deny egress allow the Pod Identity agent.",
+        default_deny_lets_pods_get_credentials,
+    ),
+    _policy(
+        "environments-keep-to-their-priority",
+        "Environment namespaces block other environments' and system priority classes.",
+        environments_keep_to_their_priority,
+    ),
+    _policy(
+        "backup-vaults-have-a-policy",
+        "Every backup vault has a policy.",
+        backup_vaults_have_a_policy,
+    ),
+]
