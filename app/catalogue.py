@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 from pathlib import Path
 
+from cachetools import TTLCache
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MANIFEST = "manifest.json"
@@ -40,10 +40,9 @@ class ModelInfo(BaseModel):
 class ModelCatalogue:
     def __init__(self, models_dir: Path, ttl_seconds: float = 30.0) -> None:
         self.models_dir = models_dir
-        self.ttl_seconds = ttl_seconds
         self._lock = threading.Lock()
-        self._loaded_at = float("-inf")
-        self._models: dict[str, ModelInfo] = {}
+        # One entry: the last scan, rescanned once it is ttl_seconds old.
+        self._scans: TTLCache[str, dict[str, ModelInfo]] = TTLCache(maxsize=1, ttl=ttl_seconds)
 
     def all(self) -> list[ModelInfo]:
         return sorted(self._current().values(), key=lambda model: model.id)
@@ -53,10 +52,10 @@ class ModelCatalogue:
 
     def _current(self) -> dict[str, ModelInfo]:
         with self._lock:
-            if time.monotonic() - self._loaded_at > self.ttl_seconds:
-                self._models = self._scan()
-                self._loaded_at = time.monotonic()
-            return self._models
+            models = self._scans.get("models")
+            if models is None:
+                models = self._scans["models"] = self._scan()
+            return models
 
     def _scan(self) -> dict[str, ModelInfo]:
         models: dict[str, ModelInfo] = {}

@@ -85,14 +85,43 @@ class PostgresServer:
             host="127.0.0.1", port=self.port, user="postgres", dbname=database, autocommit=True
         )
 
-    def stop(self) -> None:
+    def start(self) -> None:
+        """Start (or restart, after :meth:`shut_down`) the server on its port."""
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1"
+            f" -c unix_socket_directories={self.base_dir} -c fsync=off"
+            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
         subprocess.run(
             _as_postgres_user(
-                [_postgres_binary("pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "stop"]
+                [
+                    _postgres_binary("pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.base_dir / "postgres.log"),
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def shut_down(self, mode: str = "fast") -> None:
+        """Stop the server and keep its data (an outage; :meth:`start` brings it back)."""
+        subprocess.run(
+            _as_postgres_user(
+                [_postgres_binary("pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"]
             ),
             check=False,
             capture_output=True,
         )
+
+    def stop(self) -> None:
+        self.shut_down("immediate")
         shutil.rmtree(self.base_dir, ignore_errors=True)
 
 
@@ -122,29 +151,9 @@ def start_postgres() -> PostgresServer:
         check=True,
         capture_output=True,
     )
-    port = free_port()
-    options = (
-        f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={base_dir}"
-        " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
-    subprocess.run(
-        _as_postgres_user(
-            [
-                _postgres_binary("pg_ctl"),
-                "-D",
-                str(data_dir),
-                "-o",
-                options,
-                "-l",
-                str(base_dir / "postgres.log"),
-                "-w",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    return PostgresServer(data_dir=data_dir, port=port, base_dir=base_dir)
+    server = PostgresServer(data_dir=data_dir, port=free_port(), base_dir=base_dir)
+    server.start()
+    return server
 
 
 @dataclass
@@ -209,12 +218,16 @@ class RedisServer:
             self.process.kill()
             self.process.wait()
 
+    def start(self) -> None:
+        """Start again (after :meth:`stop`) on the same port, with no data: nothing is
+        persisted, as a restarted Redis, or a replica that lost the streams, looks."""
+        self.process = _spawn_redis(self.port)
 
-def start_redis() -> RedisServer:
+
+def _spawn_redis(port: int) -> subprocess.Popen[bytes]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server not found: run scripts/install-system-deps.sh")
-    port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -223,7 +236,12 @@ def start_redis() -> RedisServer:
     client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
     _wait_until(client.ping, "redis-server")
     client.close()
-    return RedisServer(process=process, port=port)
+    return process
+
+
+def start_redis() -> RedisServer:
+    port = free_port()
+    return RedisServer(process=_spawn_redis(port), port=port)
 
 
 @dataclass

@@ -9,14 +9,17 @@ from contextlib import asynccontextmanager
 
 import redis
 from fastapi import APIRouter, FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import Receive, Scope, Send
 
 from app.api import health
 from app.api.context import AppContext
+from app.api.headers import SecurityHeadersMiddleware
 from app.api.schemas import errors
 from app.core.config import Settings, get_settings
 from app.core.logging import RequestIdMiddleware, configure_logging
@@ -24,6 +27,7 @@ from app.core.metrics import HttpMetricsMiddleware
 
 logger = logging.getLogger(__name__)
 OAUTH_STATE_COOKIE = "pingvas_oauth"
+MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(
@@ -55,6 +59,9 @@ def create_app(
         lifespan=lifespan,
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
+        # Every route: a larger declared or streamed body is a 413 before it is all read
+        # (routes that take more, the webhook, say so themselves).
+        max_body_size=MAX_BODY_BYTES,
     )
     app.state.context = context
     app.include_router(health.router)
@@ -62,9 +69,10 @@ def create_app(
         # 400: a body that cannot be parsed at all (FastAPI answers before validation).
         app.include_router(router, responses=errors(400))
 
-    # Authlib keeps the OAuth state (and nonce) in this short-lived signed cookie.
+    # Authlib keeps the OAuth state (and nonce) in this short-lived signed cookie; only
+    # the sign-in routes read it, so no other request pays for the middleware.
     app.add_middleware(
-        SessionMiddleware,
+        SignInSessions,
         secret_key=settings.session_secret.get_secret_value(),
         session_cookie=OAUTH_STATE_COOKIE,
         max_age=600,
@@ -79,10 +87,21 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
         )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outermost: every line of a request has its id
     _add_error_handlers(app)
     return app
+
+
+class SignInSessions(SessionMiddleware):
+    """Starlette's signed-cookie sessions on the sign-in routes (``/api/auth/``) only."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/auth/"):
+            await super().__call__(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -94,7 +113,30 @@ def _add_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
+    async def invalid_request(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        return JSONResponse({"detail": validation_problems(error)}, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(OperationalError, unavailable)
     app.add_exception_handler(PoolTimeout, unavailable)  # every pooled connection busy
     app.add_exception_handler(redis.ConnectionError, unavailable)
     app.add_exception_handler(redis.TimeoutError, unavailable)
+
+
+def validation_problems(error: RequestValidationError) -> list[dict[str, object]]:
+    """FastAPI's validation list without the ``input`` and ``ctx`` it echoes: those may
+    hold NaN, infinities or lone surrogates, which no JSON encoder accepts (a 500), and
+    echo whatever the client sent. Messages and locations are made encodable."""
+    return [
+        {
+            "type": problem["type"],
+            "loc": [part if isinstance(part, int) else _encodable(part) for part in problem["loc"]],
+            "msg": _encodable(problem["msg"]),
+        }
+        for problem in error.errors()
+    ]
+
+
+def _encodable(value: object) -> str:
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")

@@ -2,9 +2,13 @@
 change once, under a unique key (``debit:<job>``, ``refund:<job>``, ``order:<id>``,
 ``invoice:<id>``, ``signup:<user>``), with the balance after it.
 
-The balance can never go negative: the conditional UPDATE refuses, and the table's
-CHECK constraints back it up. A key seen before raises :class:`AlreadyRecorded`, and the
-caller's transaction rolls back, so a replay changes nothing.
+The balance never goes negative through a debit: the conditional UPDATE refuses, and
+the ledger's CHECK constraint backs it up. Only a refund of a payment
+(:data:`PAYMENT_REFUND_KINDS`) takes back what it granted even when it was spent; the
+balance is then negative and new jobs are refused until it is positive again.
+
+A key seen before raises :class:`AlreadyRecorded`, and the caller's transaction rolls
+back, so a replay changes nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -42,6 +46,9 @@ class AlreadyRecorded(Exception):
     """The ledger already holds an entry with this key."""
 
 
+PAYMENT_REFUND_KINDS = frozenset({"purchase_refunded", "subscription_refunded"})
+
+
 def apply(
     session: Session,
     user_id: uuid.UUID,
@@ -56,9 +63,10 @@ def apply(
     """
     if amount == 0:
         raise ValueError("a ledger entry moves at least one credit")
+    covered = true() if kind in PAYMENT_REFUND_KINDS else User.credits + amount >= 0
     row = session.execute(
         update(User)
-        .where(User.id == user_id, User.credits + amount >= 0)
+        .where(User.id == user_id, covered)
         .values(credits=User.credits + amount)
         .returning(User.credits, User.tier)
         # No ORM objects to keep in step: skip the session synchronisation work.
@@ -88,3 +96,10 @@ def apply(
     if recorded is None:
         raise AlreadyRecorded(key)
     return account
+
+
+def granted(session: Session, key: str) -> int | None:
+    """Credits the entry ``key`` added (an order's or an invoice's), if it exists."""
+    return session.execute(
+        select(CreditEntry.amount).where(CreditEntry.key == key)
+    ).scalar_one_or_none()

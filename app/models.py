@@ -76,6 +76,7 @@ class Job(Base):
     num_images: Mapped[int] = mapped_column(Integer)
     cost: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -105,3 +106,39 @@ class PaymentEvent(Base):
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class RevokedSession(Base):
+    """A signed-out session, or one whose refresh token was replayed: its refresh tokens
+    stop working (access tokens run out within their 30 minutes)."""
+
+    __tablename__ = "auth_sessions_revoked"
+
+    session_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class UsedRefreshToken(Base):
+    """Refresh tokens are single use: each one's id is recorded when it is exchanged."""
+
+    __tablename__ = "refresh_tokens_used"
+
+    token_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    session_id: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Subscription(Base):
+    """One Lemon Squeezy subscription as its latest event left it; ``event_at`` is that
+    event's own ``updated_at``, so an older event arriving late changes nothing."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    tier: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    event_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -14,17 +14,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from app.chart_values import CHART_DIR, deep_merge, validate_release_values
 from components.endpoints import DatabaseEndpoint, RedisEndpoint
 from infra.config import EPHEMERAL_STACK
 
-CHART_DIR = Path(__file__).resolve().parents[1] / "app" / "chart"
 # What the release names: Pulumi runs the program in the project's directory, and a
 # relative path keeps the release's inputs the same on every machine.
 CHART_PATH = "./app/chart"
@@ -37,17 +36,6 @@ def values_profile(stack: str) -> str:
     if EPHEMERAL_STACK.match(stack):
         return "ephemeral"
     return "prod" if stack == "prod" else "dev"
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Helm's merge of values: maps merge key by key, anything else is replaced."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def profile_values(stack: str) -> dict[str, Any]:
@@ -241,6 +229,11 @@ class AppRelease(pulumi.ComponentResource):
             },
             "migrations": migrations,
         }
-        return pulumi.Output.from_input(overrides).apply(
-            lambda resolved: deep_merge(profile_values(args.stack), resolved)
-        )
+
+        def merge(resolved: dict[str, Any]) -> dict[str, Any]:
+            values = deep_merge(profile_values(args.stack), resolved)
+            # What Helm would refuse (values.schema.json), refused here, naming the key.
+            validate_release_values(values)
+            return values
+
+        return pulumi.Output.from_input(overrides).apply(merge)

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from infra.offline import OfflineRun
+from pulumi_offline import OfflineRun
 
 ACCEPTED_FILE = Path(__file__).resolve().parents[1] / "policy" / "iam_accepted_findings.yaml"
 FAILING = frozenset({"MEDIUM", "HIGH", "CRITICAL"})

@@ -23,9 +23,9 @@ from pulumi_policy import (
 )
 
 from infra.config import ConfigError
-from infra.offline import OfflineRun, RecordedResource
 from infra.preview import preview_stack
 from policy.rules import POLICIES, STACK_POLICIES
+from pulumi_offline import OfflineRun, RecordedResource
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infra import offline, timing
+import pulumi_offline as offline
+from infra import timing
 from infra.config import (
     PROJECT,
     ConfigError,

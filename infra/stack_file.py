@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from infra import offline
+import pulumi_offline as offline
 from infra.config import PROJECT, ConfigError
 
 # What a stack settings file may hold besides `config` (Pulumi's project-stack schema).

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import yaml
 
-from infra.offline import OfflineRun, RecordedResource
+from pulumi_offline import OfflineRun, RecordedResource
 
 DURATIONS_FILE = Path(__file__).with_name("durations.yaml")
 Operation = Literal["create", "update", "delete"]

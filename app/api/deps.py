@@ -1,21 +1,36 @@
-"""Typed dependencies: the application context, the caller, and rate limits."""
+"""Typed dependencies: the application context, the caller, and rate limits.
+
+Authentication runs before the request body is read: FastAPI parses the body before it
+solves dependencies, so routes that need a caller use :class:`AuthFirstRoute`, which
+checks the credentials first (a 401 costs no body) and leaves the :class:`Principal`
+in the request's state for the :func:`authenticate` dependency.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.context import AppContext
 from app.core import logging as log_context
 from app.core.security import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, InvalidToken
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The OpenAPI security scheme; the check itself is authenticate_request (cookie too).
+bearer = HTTPBearer(
+    auto_error=False,
+    description="Access token from /api/auth/*; browsers may use the session cookie instead",
+)
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
 
@@ -36,14 +51,6 @@ def _too_many(retry_after: int, who: str) -> HTTPException:
     )
 
 
-def limit_per_ip(request: Request, context: ContextDep) -> None:
-    decision = context.limiter.hit(
-        "ip", client_ip(request), context.settings.rate_limit_ip_per_minute
-    )
-    if not decision.allowed:
-        raise _too_many(decision.retry_after, "address")
-
-
 @dataclass(frozen=True)
 class Principal:
     user_id: uuid.UUID
@@ -56,8 +63,9 @@ def _unauthorised(message: str) -> HTTPException:
     )
 
 
-def authenticate(request: Request, context: ContextDep) -> Principal:
-    """Bearer token, or the session cookie plus a CSRF token on unsafe methods."""
+def authenticate_request(request: Request, context: AppContext) -> Principal:
+    """Bearer token, or the session cookie plus a CSRF token on unsafe methods. CPU only
+    (the token is verified, not looked up)."""
     authorization = request.headers.get("Authorization")
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
@@ -83,15 +91,52 @@ def authenticate(request: Request, context: ContextDep) -> Principal:
     return Principal(claims.user_id, claims.session_id)
 
 
-def current_user(
-    principal: Annotated[Principal, Depends(authenticate)], context: ContextDep
+async def authenticate(
+    request: Request,
+    context: ContextDep,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    decision = context.limiter.hit(
-        "user", str(principal.user_id), context.settings.rate_limit_user_per_minute
-    )
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal or authenticate_request(request, context)
+
+
+CurrentUser = Annotated[Principal, Depends(authenticate)]
+
+
+def rate_limit(request: Request, context: ContextDep) -> None:
+    """One counter per request: the caller's, once :class:`AuthFirstRoute` knows it, else
+    the client address's. (An authenticated caller is not also counted per address: that
+    would be a second Redis round trip on every request, and the WAF already limits each
+    address in front of the API.) Synchronous: FastAPI runs it in its thread pool."""
+    settings = context.settings
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is not None:
+        decision = context.limiter.hit(
+            "user", str(principal.user_id), settings.rate_limit_user_per_minute
+        )
+        if not decision.allowed:
+            raise _too_many(decision.retry_after, "user")
+        return
+    decision = context.limiter.hit("ip", client_ip(request), settings.rate_limit_ip_per_minute)
     if not decision.allowed:
-        raise _too_many(decision.retry_after, "user")
-    return principal
+        raise _too_many(decision.retry_after, "address")
 
 
-CurrentUser = Annotated[Principal, Depends(current_user)]
+def _depends_on(dependant: Dependant, call: Callable[..., object]) -> bool:
+    return any(sub.call is call or _depends_on(sub, call) for sub in dependant.dependencies)
+
+
+class AuthFirstRoute(APIRoute):
+    """A route whose dependencies include :func:`authenticate` checks the caller before
+    FastAPI reads (and parses) the body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not _depends_on(self.dependant, authenticate):
+            return handler
+
+        async def authenticate_first(request: Request) -> Response:
+            request.state.principal = authenticate_request(request, request.app.state.context)
+            return await handler(request)
+
+        return authenticate_first

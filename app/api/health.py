@@ -40,9 +40,16 @@ def readyz(context: ContextDep, response: Response) -> Health:
     try:
         context.redis.ping()
         checks["redis"] = "ok"
+        # A Redis that restarted empty has no consumer groups: recreate them, so KEDA
+        # (which scales workers on the group's lag) and the workers find them again. The
+        # jobs Redis lost are re-enqueued from PostgreSQL by the first worker that runs.
+        if context.queue.ensure_groups():
+            logger.warning("readiness: the queue's consumer groups were missing; recreated")
+        checks["queue"] = "ok"
     except redis.RedisError as error:
         logger.warning("readiness: redis unreachable: %s", error)
-        checks["redis"] = "unreachable"
+        checks.setdefault("redis", "unreachable")
+        checks["queue"] = "unavailable"
     ready = all(value == "ok" for value in checks.values())
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

@@ -12,9 +12,12 @@ T = TypeVar("T")
 
 
 def printable(value: str) -> str:
-    """Refuse control characters (PostgreSQL rejects NUL; the others are never meant)."""
+    """Refuse control characters (PostgreSQL rejects NUL; the others are never meant) and
+    lone surrogates (JSON can escape them; UTF-8, and so PostgreSQL, cannot hold them)."""
     if any(ord(char) < 32 and char not in "\t\n\r" for char in value):
         raise ValueError("control characters are not allowed")
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        raise ValueError("lone surrogates are not text")
     return value
 
 

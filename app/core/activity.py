@@ -31,14 +31,18 @@ class ActiveUsers:
 
     def record(self, user_id: uuid.UUID, tier: str) -> None:
         """Best effort: a metric must never fail the request that feeds it."""
-        key = self._key(tier, self._minute())
         pipeline = self._redis.pipeline(transaction=False)
-        pipeline.pfadd(key, str(user_id))
-        pipeline.expire(key, (self._window + 1) * 60)
+        self.record_into(pipeline, user_id, tier)
         try:
             pipeline.execute()
         except redis.RedisError as error:
             logger.warning("active users: not recorded: %s", error)
+
+    def record_into(self, pipeline: redis.client.Pipeline, user_id: uuid.UUID, tier: str) -> None:
+        """Queue the two commands on the caller's pipeline (no round trip of their own)."""
+        key = self._key(tier, self._minute())
+        pipeline.pfadd(key, str(user_id))
+        pipeline.expire(key, (self._window + 1) * 60)
 
     def counts(self, tiers: Iterable[str]) -> dict[str, int]:
         now = self._minute()

@@ -10,16 +10,15 @@ leaves unset (the environment wins).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic.fields import FieldInfo
 from pydantic_settings import (
+    AWSSecretsManagerSettingsSource,
     BaseSettings,
     NoDecode,
     PydanticBaseSettingsSource,
@@ -40,37 +39,6 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-class SecretsManagerSource(PydanticBaseSettingsSource):
-    """Values from the JSON secret named by ``SECRETS_MANAGER_SECRET_ID``, if any."""
-
-    def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        super().__init__(settings_cls)
-        self._values = self._load()
-
-    def _load(self) -> dict[str, Any]:
-        secret_id = os.environ.get("SECRETS_MANAGER_SECRET_ID")
-        if not secret_id:
-            return {}
-        import boto3  # only when asked for: the settings module stays light
-
-        client = boto3.client(
-            "secretsmanager",
-            region_name=os.environ.get("AWS_REGION", "us-east-1"),
-            endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-        )
-        document = json.loads(client.get_secret_value(SecretId=secret_id)["SecretString"])
-        if not isinstance(document, dict):
-            raise ValueError(f"secret {secret_id} must hold a JSON object of settings")
-        fields = self.settings_cls.model_fields
-        return {key.lower(): value for key, value in document.items() if key.lower() in fields}
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._values.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._values)
-
-
 class DatabaseSettings(BaseSettings):
     """The subset migrations need (``alembic upgrade head`` runs with only these)."""
 
@@ -86,7 +54,17 @@ class DatabaseSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment variables only (no .env files), then the optional secret.
-        return init_settings, env_settings, SecretsManagerSource(settings_cls)
+        secret_id = os.environ.get("SECRETS_MANAGER_SECRET_ID")
+        if not secret_id:
+            return init_settings, env_settings
+        secret = AWSSecretsManagerSettingsSource(
+            settings_cls,
+            secret_id,
+            region_name=os.environ.get("AWS_REGION", "us-east-1"),
+            endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+            case_sensitive=False,  # keys are the variables' names: JWT_SECRET, ...
+        )
+        return init_settings, env_settings, secret
 
     database_url: str = Field(description="Writer (or owner, for migrations) connection URL")
     db_schema: str = Field(default="dev_pingvas", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
@@ -124,6 +102,8 @@ class Settings(DatabaseSettings):
     lemonsqueezy_webhook_secret: SecretStr = SecretStr("changethis")
     lemonsqueezy_api_key: SecretStr = SecretStr("changethis")
     lemonsqueezy_store_id: str = ""
+    # Events from a store in test mode credit nothing unless this store is in test mode.
+    lemonsqueezy_test_mode: bool = False
     lemonsqueezy_api_url: str = "https://api.lemonsqueezy.com"
     # Product name (as the API's clients name it) -> Lemon Squeezy variant id, as JSON.
     lemonsqueezy_variants: dict[str, str] = Field(default_factory=dict)

@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, Row, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import normalise_database_url
@@ -22,14 +23,21 @@ from app.core.config import normalise_database_url
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def make_engine(url: str, schema: str, pool_size: int = 10, pool_timeout: float = 10) -> Engine:
+def make_engine(
+    url: str, schema: str, pool_size: int = 10, pool_timeout: float = 10, pre_ping: bool = False
+) -> Engine:
     return create_engine(
         normalise_database_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=pool_timeout,
-        # No pre-ping (a round trip per checkout): a dropped connection fails one request
-        # with 503 (see app.factory) and is replaced; recycling bounds connection age.
+        # pre_ping (one short round trip per checkout): after a PostgreSQL restart or
+        # failover a stale pooled connection is replaced before use instead of failing the
+        # statement it was given. The worker needs it (a finished render's final commit
+        # must not fail); the API does without (a round trip on every request): the first
+        # statement on a dead connection fails that request with 503, and SQLAlchemy then
+        # discards every connection of the pool opened before the failure.
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
         # Tables carry no schema in the models; map them into DB_SCHEMA here, and set the
         # search_path for the few functions called by name.
@@ -46,12 +54,16 @@ class Database:
         read_url: str | None = None,
         pool_size: int = 10,
         pool_timeout: float = 10,
+        pre_ping: bool = False,
     ) -> None:
         self.schema = schema
-        self.writer = make_engine(url, schema, pool_size, pool_timeout)
+        self.writer = make_engine(url, schema, pool_size, pool_timeout, pre_ping)
         self.reader = (
-            make_engine(read_url, schema, pool_size, pool_timeout) if read_url else self.writer
+            make_engine(read_url, schema, pool_size, pool_timeout, pre_ping)
+            if read_url
+            else self.writer
         )
+        self._autocommit = self.writer.execution_options(isolation_level="AUTOCOMMIT")
         self._writer_sessions = sessionmaker(self.writer, expire_on_commit=False)
         self._reader_sessions = sessionmaker(self.reader, expire_on_commit=False)
 
@@ -72,6 +84,13 @@ class Database:
                     {"user_id": str(user_id)},
                 )
             yield session
+
+    def call(self, statement: str, params: dict[str, object]) -> Row[Any] | None:
+        """One statement in its own implicit transaction (autocommit): one round trip, no
+        BEGIN/COMMIT. For database functions that scope themselves to a user. The statement
+        goes to the driver as written (psycopg's ``%(name)s`` parameters, no compilation)."""
+        with self._autocommit.connect() as connection:
+            return connection.exec_driver_sql(statement, params).one_or_none()
 
     def ping(self) -> None:
         with self.writer.connect() as connection:

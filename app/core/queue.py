@@ -33,12 +33,21 @@ Consumer protocol (worker)
     5. After ``max_deliveries`` (see ``Delivery.delivery_count``), fail the job, refund,
        and :meth:`JobQueue.dead_letter`. An entry that is not a readable message is
        dead-lettered by :meth:`JobQueue.read` / :meth:`JobQueue.claim_stale` themselves.
+
+Recovery (Redis is a cache of the queue; the ``jobs`` table is the truth)
+    A Redis that restarted empty, or a replica promoted without the streams, loses the
+    consumer group (reads answer ``NOGROUP``) and every queued entry. A worker that sees
+    ``NOGROUP``, or finds ``{prefix}:intact`` missing (:meth:`JobQueue.data_lost`; the
+    key is set by the last recovery), takes ``{prefix}:recovering`` (SET NX, one worker
+    at a time), recreates the groups and re-enqueues every queued or running job whose
+    id is not in a stream (:meth:`JobQueue.job_ids`), then sets the marker. A duplicate
+    message is harmless: every state change matches on the status it expects.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -148,19 +157,72 @@ class JobQueue:
     def dead_letter_stream(self) -> str:
         return f"{self.prefix}:dead"
 
-    def ensure_groups(self) -> None:
+    @property
+    def intact_marker(self) -> str:
+        return f"{self.prefix}:intact"
+
+    def ensure_groups(self) -> list[str]:
+        """Create the tier streams' consumer group where missing; returns the streams
+        whose group had to be created."""
+        created = []
         for tier in TIERS:
             try:
                 self.redis.xgroup_create(self.stream(tier), self.group, id="0", mkstream=True)
+                created.append(self.stream(tier))
             except redis.ResponseError as error:
                 if "BUSYGROUP" not in str(error):
                     raise
+        return created
+
+    def data_lost(self) -> bool:
+        """True when the marker left by the last recovery is gone: Redis lost its data."""
+        return not self.redis.exists(self.intact_marker)
+
+    def begin_recovery(self, lock_seconds: int) -> bool:
+        """Take the recovery lock; False when another worker holds it."""
+        return bool(self.redis.set(f"{self.prefix}:recovering", "1", nx=True, ex=lock_seconds))
+
+    def end_recovery(self, completed: bool) -> None:
+        pipeline = self.redis.pipeline(transaction=True)
+        if completed:
+            pipeline.set(self.intact_marker, datetime.now(UTC).isoformat())
+        pipeline.delete(f"{self.prefix}:recovering")
+        pipeline.execute()
+
+    def job_ids(self, page: int = 1000) -> set[str]:
+        """Job ids of every entry still in a tier stream (waiting or pending)."""
+        found: set[str] = set()
+        for tier in TIERS:
+            start = "-"
+            while True:
+                entries = cast(
+                    list[tuple[str, dict[str, str]]],
+                    self.redis.xrange(self.stream(tier), min=start, count=page),
+                )
+                found.update(fields.get("job_id", "") for _, fields in entries)
+                if len(entries) < page:
+                    break
+                start = "(" + entries[-1][0]
+        return found
 
     # Producer side (API) -------------------------------------------------------------
 
     def enqueue(self, message: JobMessage) -> str:
         fields = cast(Any, message.to_fields())
         return cast(str, self.redis.xadd(self.stream(message.tier), fields))
+
+    def enqueue_with(
+        self, message: JobMessage, extra: Callable[[redis.client.Pipeline], None]
+    ) -> str:
+        """XADD plus best-effort commands ``extra`` queues (a metric), in one round trip.
+        Only the XADD's failure raises: the others' errors are the caller's to ignore."""
+        pipeline = self.redis.pipeline(transaction=False)
+        pipeline.xadd(self.stream(message.tier), cast(Any, message.to_fields()))
+        extra(pipeline)
+        added = pipeline.execute(raise_on_error=False)[0]
+        if isinstance(added, Exception):
+            raise added
+        return cast(str, added)
 
     def lengths(self) -> dict[str, int]:
         """Unfinished entries per tier (consumers delete what they acknowledge)."""
@@ -301,6 +363,11 @@ class JobQueue:
             pipeline.xdel(stream, message_id)
             pipeline.execute()
             return None
+
+
+def is_missing_group(error: redis.ResponseError) -> bool:
+    """The consumer group (or its stream) is gone: Redis lost its data."""
+    return str(error).startswith("NOGROUP")
 
 
 def _stream_entries(response: Any) -> Iterable[tuple[str, list[Any]]]:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import jwt
+from cachetools import TTLCache
 
 ALGORITHM = "HS256"
 ISSUER = "pingvas"
@@ -54,6 +56,11 @@ class TokenService:
         self._secret = secret
         self.access_ttl = timedelta(minutes=access_minutes)
         self.refresh_ttl = timedelta(days=refresh_days)
+        # Access tokens verified in the last minute, by their exact text: a client sends
+        # the same one with every request, and a hit skips the HMAC and the JSON parse.
+        # Expiry is still checked on every use.
+        self._verified: TTLCache[str, TokenClaims] = TTLCache(maxsize=100_000, ttl=60)
+        self._lock = threading.Lock()
 
     def _encode(self, user_id: uuid.UUID, session_id: str, token_type: TokenType) -> str:
         now = datetime.now(UTC)
@@ -79,6 +86,18 @@ class TokenService:
         )
 
     def decode(self, token: str, expected_type: TokenType) -> TokenClaims:
+        if expected_type == "access":
+            with self._lock:
+                known = self._verified.get(token)
+            if known is not None and known.expires_at > datetime.now(UTC):
+                return known
+        claims = self._verify(token, expected_type)
+        if expected_type == "access":
+            with self._lock:
+                self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str, expected_type: TokenType) -> TokenClaims:
         try:
             # Only HS256 is accepted: a token whose header names another algorithm
             # ("none", HS512, RS256 with our secret as a "public key") is rejected.

@@ -9,9 +9,10 @@ import boto3
 from botocore.config import Config
 
 
-def image_key(user_id: uuid.UUID, job_id: uuid.UUID, image_id: uuid.UUID) -> str:
-    """``images/<user>/<job>/<image>.png`` — CloudFront serves ``/images/*``."""
-    return f"images/{user_id}/{job_id}/{image_id}.png"
+def image_key(image_id: uuid.UUID) -> str:
+    """``images/<image id>.png`` — CloudFront serves ``/images/*``. Opaque: an image's URL
+    names neither its owner nor its job (the row in ``images`` holds both)."""
+    return f"images/{image_id}.png"
 
 
 class ImageStorage:

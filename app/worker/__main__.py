@@ -12,12 +12,11 @@ os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 
 import redis
 
-from app.core.database import Database
 from app.core.logging import configure_logging
 from app.core.queue import JobQueue
 from app.core.storage import ImageStorage
 from app.worker.config import WorkerSettings
-from app.worker.jobs import JobStore
+from app.worker.jobs import JobStore, worker_database
 from app.worker.metrics import serve_metrics
 from app.worker.pipelines import PipelineCache, choose_placement
 from app.worker.runner import Worker, WorkerOptions, install_stop_signals
@@ -39,7 +38,7 @@ def build_worker(settings: WorkerSettings) -> Worker:
     return Worker(
         queue=JobQueue(client, prefix=settings.queue_prefix, group=settings.queue_group),
         store=JobStore(
-            Database(settings.database_url, settings.db_schema, pool_size=settings.db_pool_size)
+            worker_database(settings.database_url, settings.db_schema, settings.db_pool_size)
         ),
         storage=ImageStorage(
             bucket=settings.s3_bucket,
@@ -70,7 +69,7 @@ def main() -> None:
     worker = build_worker(settings)
     install_stop_signals(worker.request_stop)
     if settings.worker_metrics_port is not None:
-        serve_metrics(settings.worker_metrics_port, worker.queue.lengths)
+        serve_metrics(settings.worker_metrics_port, worker.queue.lengths, lambda: worker.consuming)
         logger.info("metrics on port %d", settings.worker_metrics_port)
     logger.info(
         "placement device=%s dtype=%s",

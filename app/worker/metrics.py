@@ -7,12 +7,13 @@ same metrics the API defines (SPEC §7); queue lengths and GPU memory are read a
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import torch
-from prometheus_client import Counter, Gauge, start_http_server
+from cachetools import TTLCache
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
 
 from app.core.metrics import CREDITS_REFUNDED, GENERATION_DURATION, QUEUE_LENGTH
 from app.core.queue import TIERS
@@ -40,23 +41,27 @@ class CachedLengths:
 
     def __init__(self, read: Callable[[], dict[str, int]], ttl: float = 1.0) -> None:
         self._read = read
-        self._ttl = ttl
         self._lock = threading.Lock()
-        self._at = float("-inf")
-        self._values: dict[str, float] = {}
+        self._cache: TTLCache[str, dict[str, float]] = TTLCache(maxsize=1, ttl=ttl)
 
     def get(self, tier: str) -> float:
         with self._lock:
-            if time.monotonic() - self._at > self._ttl:
+            values = self._cache.get("lengths")
+            if values is None:
                 try:
-                    self._values = {key: float(n) for key, n in self._read().items()}
+                    values = {key: float(n) for key, n in self._read().items()}
                 except Exception:  # a scrape must not fail because Redis is away
-                    self._values = {}
-                self._at = time.monotonic()
-            return self._values.get(tier, float("nan"))
+                    values = {}
+                self._cache["lengths"] = values
+            return values.get(tier, float("nan"))
 
 
-def serve_metrics(port: int, queue_lengths: Callable[[], dict[str, int]]) -> None:
+def serve_metrics(
+    port: int, queue_lengths: Callable[[], dict[str, int]], consuming: Callable[[], bool]
+) -> None:
+    """``/metrics`` (Prometheus) and ``/healthz`` (200 while the worker can consume:
+    Redis, its consumer group and PostgreSQL answered on the last cycle; else 503, so
+    the pod's readiness shows a worker that is stuck) on ``port``, in a thread."""
     lengths = CachedLengths(queue_lengths)
     for tier in TIERS:
         QUEUE_LENGTH.labels(tier).set_function(partial(lengths.get, tier))
@@ -69,4 +74,27 @@ def serve_metrics(port: int, queue_lengths: Callable[[], dict[str, int]]) -> Non
             GPU_MEMORY_RESERVED.labels(device).set_function(
                 partial(torch.cuda.memory_reserved, index)
             )
-    start_http_server(port)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.split("?", 1)[0] == "/healthz":
+                ok = consuming()
+                status, body, content_type = (
+                    200 if ok else 503,
+                    b"consuming\n" if ok else b"not consuming\n",
+                    "text/plain",
+                )
+            else:
+                status, body, content_type = 200, generate_latest(), CONTENT_TYPE_LATEST
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass  # one line per scrape and probe is noise
+
+    server = ThreadingHTTPServer(("", port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()

@@ -10,13 +10,13 @@ from __future__ import annotations
 import io
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from cachetools import LRUCache
 from PIL import Image
 
 from app.catalogue import MANIFEST, MODEL_ID
@@ -68,6 +68,21 @@ class RenderRequest:
     num_images: int
 
 
+class _Pipelines(LRUCache[str, Any]):
+    """cachetools' LRU cache, releasing the GPU memory of what it evicts."""
+
+    def __init__(self, capacity: int, on_cuda: bool) -> None:
+        super().__init__(maxsize=capacity)
+        self.on_cuda = on_cuda
+
+    def popitem(self) -> tuple[str, Any]:
+        evicted = super().popitem()
+        logger.info("pipeline evicted model=%s", evicted[0])
+        if self.on_cuda:
+            torch.cuda.empty_cache()
+        return evicted
+
+
 class PipelineCache:
     """At most ``capacity`` loaded pipelines, least recently used evicted first."""
 
@@ -77,7 +92,7 @@ class PipelineCache:
         self.models_dir = models_dir
         self.placement = placement
         self.capacity = capacity
-        self._loaded: OrderedDict[str, Any] = OrderedDict()
+        self._loaded = _Pipelines(capacity, on_cuda=placement.device.type == "cuda")
         self._lock = threading.Lock()
 
     @property
@@ -86,16 +101,9 @@ class PipelineCache:
 
     def get(self, model_id: str) -> Any:
         with self._lock:
-            if model_id in self._loaded:
-                self._loaded.move_to_end(model_id)
-                return self._loaded[model_id]
-            pipeline = self._load(model_id)
-            self._loaded[model_id] = pipeline
-            while len(self._loaded) > self.capacity:
-                evicted, _ = self._loaded.popitem(last=False)
-                logger.info("pipeline evicted model=%s", evicted)
-                if self.placement.device.type == "cuda":
-                    torch.cuda.empty_cache()
+            pipeline = self._loaded.get(model_id)
+            if pipeline is None:
+                pipeline = self._loaded[model_id] = self._load(model_id)
             return pipeline
 
     def _load(self, model_id: str) -> Any:

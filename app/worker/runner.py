@@ -9,10 +9,13 @@ For each delivery:
   4. PNGs to S3 under keys derived from the job id (a retry overwrites);
   5. images + ``succeeded`` in one transaction; then XACK.
 A job the worker cannot run (unknown model, invalid size) fails and is refunded at once.
-Any other error leaves the entry pending: it is reclaimed after the idle timeout and
-counts as a delivery. On stop (SIGTERM) the worker takes no new job and finishes the
-current one if it fits the grace period; otherwise it releases the entry for immediate
-reclaim and exits.
+PostgreSQL or S3 out of reach is not the job's fault: the worker keeps the entry
+(heartbeat on), takes nothing new and retries that step with backoff until the service
+is back, so an outage costs no attempt. Any other error leaves the entry pending: it is
+reclaimed after the idle timeout and counts as a delivery. Redis that lost the queue is
+recovered from PostgreSQL (app.worker.recovery). On stop (SIGTERM) the worker takes no
+new job and finishes the current one if it fits the grace period; otherwise it releases
+the entry for immediate reclaim and exits.
 """
 
 from __future__ import annotations
@@ -23,9 +26,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
+
+import redis
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.core import logging as log_context
-from app.core.queue import PRIORITY, Delivery, JobQueue
+from app.core.job_errors import JobErrorCode
+from app.core.queue import PRIORITY, Delivery, JobQueue, is_missing_group
 from app.core.storage import ImageStorage
 from app.worker.jobs import JobStore, planned_images
 from app.worker.metrics import CREDITS_REFUNDED, GENERATION_DURATION, JOBS
@@ -37,10 +49,30 @@ from app.worker.pipelines import (
     StepCallback,
     render,
 )
+from app.worker.recovery import QueueRecovery
 from app.worker.scheduling import TierSchedule
 
 logger = logging.getLogger(__name__)
 ERROR_BACKOFF_SECONDS = 2.0
+T = TypeVar("T")
+S3_TRANSIENT_CODES = frozenset(
+    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling"}
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """PostgreSQL or S3 out of reach (or refusing for now): not the job's failure."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, BotoConnectionError | HTTPClientError):
+        return True
+    if isinstance(error, ClientError):
+        response = error.response
+        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+        return status >= 500 or response.get("Error", {}).get("Code") in S3_TRANSIENT_CODES
+    return False
 
 
 class StopBeforeDeadline(Exception):
@@ -57,6 +89,10 @@ class WorkerOptions:
     block_ms: int = 1000
     # Seconds to store and record the result after the last step (S3 + PostgreSQL).
     finishing_margin_seconds: float = 1.0
+    # Longest wait between two tries of a step while PostgreSQL or S3 is unreachable.
+    unavailable_backoff_max_seconds: float = 30
+    # Sweep for unfinished jobs missing from Redis this often (and at once on data loss).
+    requeue_sweep_seconds: float = 300
 
 
 class Worker:
@@ -77,9 +113,19 @@ class Worker:
         self.schedule = schedule
         self.options = options
         self.on_step = on_step
+        self.recovery = QueueRecovery(queue, store)
         self._stop = threading.Event()
         self._deadline = float("inf")
         self._next_reclaim = 0.0
+        # The first sweep one period after start: a lost Redis is caught at once by its
+        # marker; the sweep is for the rarer message that never reached Redis.
+        self._next_sweep = time.monotonic() + options.requeue_sweep_seconds
+        self._consuming = False
+
+    @property
+    def consuming(self) -> bool:
+        """The last cycle reached Redis and PostgreSQL (readiness of the worker)."""
+        return self._consuming and not self.stopping
 
     @property
     def consumer(self) -> str:
@@ -97,13 +143,24 @@ class Worker:
             self._stop.set()
 
     def run(self) -> None:
-        self.queue.ensure_groups()
+        # No set-up that needs Redis here: the first cycle recovers the queue if it must
+        # (groups missing, data lost), and a Redis still starting is retried like any error.
         logger.info("worker ready consumer=%s", self.consumer)
         while not self.stopping:
             try:
                 self.run_once()
+                self._consuming = True
+            except redis.ResponseError as error:
+                self._consuming = False
+                if not is_missing_group(error):
+                    logger.exception("worker loop error; retrying in %.0f s", ERROR_BACKOFF_SECONDS)
+                    self._stop.wait(ERROR_BACKOFF_SECONDS)
+                    continue
+                logger.warning("queue lost its consumer group (Redis lost its data)")
+                self._recover(data_lost=True)
             except Exception:
                 # Redis or PostgreSQL away: whatever was taken stays pending for reclaim.
+                self._consuming = False
                 logger.exception("worker loop error; retrying in %.0f s", ERROR_BACKOFF_SECONDS)
                 self._stop.wait(ERROR_BACKOFF_SECONDS)
         logger.info("worker stopped consumer=%s", self.consumer)
@@ -131,6 +188,10 @@ class Worker:
         if now >= self._next_reclaim:
             # Checking a quarter of the idle time apart bounds the takeover delay.
             self._next_reclaim = now + self.options.reclaim_idle_seconds / 4
+            if self.queue.data_lost():
+                self._recover(data_lost=True)
+            elif now >= self._next_sweep:
+                self._recover(data_lost=False)
             idle_ms = int(self.options.reclaim_idle_seconds * 1000)
             for tier in PRIORITY:
                 claimed = self.queue.claim_stale(self.consumer, tier, idle_ms)
@@ -143,42 +204,44 @@ class Worker:
     def handle(self, delivery: Delivery) -> str:
         message = delivery.message
         job = message.job_id
-        if delivery.delivery_count > self.options.max_deliveries:
-            return self._dead_letter(delivery)
-        final = self.store.start(message)
-        if final is not None:
-            logger.info("job skipped job_id=%s status=%s", job, final)
-            self.queue.ack(delivery)
-            return self._outcome("skipped")
-        logger.info(
-            "job started job_id=%s tier=%s model=%s delivery=%d",
-            job,
-            message.tier,
-            message.model,
-            delivery.delivery_count,
-        )
-        started = time.monotonic()
-        try:
-            with self._heartbeat(delivery):
+        with self._heartbeat(delivery):
+            try:
+                if delivery.delivery_count > self.options.max_deliveries:
+                    return self._dead_letter(delivery)
+                final = self._until_available(lambda: self.store.start(message))
+                if final is not None:
+                    logger.info("job skipped job_id=%s status=%s", job, final)
+                    self.queue.ack(delivery)
+                    return self._outcome("skipped")
+                logger.info(
+                    "job started job_id=%s tier=%s model=%s delivery=%d",
+                    job,
+                    message.tier,
+                    message.model,
+                    delivery.delivery_count,
+                )
+                started = time.monotonic()
                 images = self._render(delivery, started)
                 planned = planned_images(message)
                 for image, png in zip(planned, images, strict=True):
-                    self.storage.put_png(image.s3_key, png)
-                recorded = self.store.complete(message, planned)
-        except (ModelUnavailable, InvalidRequest) as error:
-            refunded = self.store.fail(message, str(error))
-            if refunded:
-                CREDITS_REFUNDED.labels("failed").inc(refunded)
-            self.queue.ack(delivery)
-            logger.warning("job failed job_id=%s refunded=%d reason=%s", job, refunded, error)
-            return self._outcome("failed")
-        except StopBeforeDeadline:
-            self.queue.release(delivery, self.consumer)
-            logger.warning("job abandoned job_id=%s (stopping; released for reclaim)", job)
-            return self._outcome("abandoned")
-        except Exception:
-            logger.exception("job error job_id=%s; left pending for reclaim", job)
-            return self._outcome("retry")
+                    self._until_available(partial(self.storage.put_png, image.s3_key, png))
+                recorded = self._until_available(lambda: self.store.complete(message, planned))
+            except (ModelUnavailable, InvalidRequest) as error:
+                unavailable = isinstance(error, ModelUnavailable)
+                code: JobErrorCode = "model_unavailable" if unavailable else "invalid_request"
+                refunded = self._until_available(partial(self.store.fail, message, code))
+                if refunded:
+                    CREDITS_REFUNDED.labels("failed").inc(refunded)
+                self.queue.ack(delivery)
+                logger.warning("job failed job_id=%s refunded=%d reason=%s", job, refunded, error)
+                return self._outcome("failed")
+            except StopBeforeDeadline:
+                self.queue.release(delivery, self.consumer)
+                logger.warning("job abandoned job_id=%s (stopping; released for reclaim)", job)
+                return self._outcome("abandoned")
+            except Exception:
+                logger.exception("job error job_id=%s; left pending for reclaim", job)
+                return self._outcome("retry")
         self.queue.ack(delivery)
         if not recorded:
             logger.info("job result discarded job_id=%s (no longer running)", job)
@@ -191,6 +254,28 @@ class Worker:
             time.monotonic() - started,
         )
         return self._outcome("succeeded")
+
+    def _until_available(self, step: Callable[[], T]) -> T:
+        """Run ``step``; while PostgreSQL or S3 is out of reach, wait and try again
+        (doubling the wait up to a bound) instead of failing the job: the entry stays
+        ours (heartbeat) and no new one is taken, so an outage costs no attempt."""
+        delay = 0.5
+        while True:
+            try:
+                return step()
+            except Exception as error:
+                if not is_unavailable(error):
+                    raise
+                self._consuming = False
+                if self.stopping:
+                    raise StopBeforeDeadline from error
+                logger.warning("backend unavailable (%s); retrying in %.1f s", error, delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.options.unavailable_backoff_max_seconds)
+
+    def _recover(self, data_lost: bool) -> None:
+        self._next_sweep = time.monotonic() + self.options.requeue_sweep_seconds
+        self.recovery.run(data_lost)
 
     def _render(self, delivery: Delivery, started: float) -> list[bytes]:
         message = delivery.message
@@ -227,7 +312,7 @@ class Worker:
     def _dead_letter(self, delivery: Delivery) -> str:
         message = delivery.message
         reason = f"gave up after {delivery.delivery_count - 1} attempts"
-        refunded = self.store.fail(message, reason)
+        refunded = self._until_available(lambda: self.store.fail(message, "gave_up"))
         if refunded:
             CREDITS_REFUNDED.labels("dead_lettered").inc(refunded)
             self.queue.dead_letter(delivery, reason)

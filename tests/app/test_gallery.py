@@ -23,7 +23,7 @@ def store_image(client, owner, s3):
             "/api/generations", headers=user.headers, json={"prompt": "g", "model": "tiny-sd"}
         ).json()["id"]
         image_id = uuid.uuid4()
-        key = image_key(user.id, uuid.UUID(job_id), image_id)
+        key = image_key(image_id)
         s3.put_object(Bucket=BUCKET, Key=key, Body=PNG, ContentType="image/png")
         owner("UPDATE jobs SET status = 'running' WHERE id = %s", (job_id,))
         owner(

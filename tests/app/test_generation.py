@@ -252,8 +252,8 @@ def test_queue_outage_fails_the_job_and_refunds(make_client, make_user, owner, s
 
     assert response.status_code == 503
     assert "queue" in response.json()["detail"]
-    assert owner("SELECT status, error FROM jobs WHERE user_id = %s", (user.id,)) == [
-        ("failed", "queue unavailable")
+    assert owner("SELECT status, error_code FROM jobs WHERE user_id = %s", (user.id,)) == [
+        ("failed", "queue_unavailable")
     ]
     balance, total, _ = balance_and_ledger(owner, user.id)
     assert balance == total == 5

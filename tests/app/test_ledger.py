@@ -38,10 +38,22 @@ def test_the_same_key_is_recorded_once(db, user, owner):
 
 
 def test_the_database_refuses_a_negative_balance_even_without_the_api(owner, user):
+    """Only taking back a refunded payment may leave the balance below zero."""
     import psycopg
 
+    entry = (
+        "INSERT INTO credit_ledger (user_id, key, kind, amount, balance_after)"
+        " VALUES (%s, %s, %s, -60, -10)"
+    )
     with pytest.raises(psycopg.errors.CheckViolation):
-        owner("UPDATE users SET credits = -1 WHERE id = %s", (user.id,))
+        owner(entry, (user.id, f"debit:{uuid.uuid4()}", "debit"))
+    owner(entry, (user.id, f"order-refund:{uuid.uuid4()}", "purchase_refunded"))
+
+
+def test_a_debit_never_takes_the_balance_below_zero(db, user, owner):
+    with pytest.raises(ledger.InsufficientCredits), db.transaction(user.id) as session:
+        ledger.apply(session, user.id, -51, f"debit:{uuid.uuid4()}", "debit")
+    assert balance_and_ledger(owner, user.id) == (50, 50, 1)
 
 
 # Each operation: (amount, key index). Key indexes collide on purpose to exercise replays.

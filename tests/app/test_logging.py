@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.catalogue import ModelCatalogue
 from app.core.logging import JsonFormatter, bound
 from app.core.queue import JobMessage
 
@@ -71,9 +72,13 @@ def test_the_request_id_is_echoed_or_made(client) -> None:  # type: ignore[no-un
 
 
 def test_the_request_id_and_user_travel_into_the_job(  # type: ignore[no-untyped-def]
-    client, make_user, json_lines
+    client, make_user, json_lines, settings
 ) -> None:
     user = make_user(credits=100, tier="free")
+    # A fresh catalogue scans MODELS_DIR inside the request, which logs (the session's
+    # models include a broken manifest): a line the request is sure to write, whatever
+    # ran before.
+    client.app.state.context.catalogue = ModelCatalogue(settings.models_dir)
     response = client.post(
         "/api/generations",
         headers={**user.headers, "X-Request-ID": "trace-42"},

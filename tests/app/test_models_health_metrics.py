@@ -51,7 +51,20 @@ def test_health_and_readiness(client):
     assert client.get("/healthz").json()["status"] == "ok"
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+    assert ready.json()["checks"] == {"database": "ok", "redis": "ok", "queue": "ok"}
+
+
+def test_readiness_recreates_the_consumer_groups_a_redis_restart_lost(client, redis_client):
+    # What an empty, restarted Redis looks like to the API.
+    for tier in ("free", "basic", "pro"):
+        redis_client.delete(f"pingvas:jobs:{tier}")
+
+    ready = client.get("/readyz")
+
+    assert ready.status_code == 200
+    for tier in ("free", "basic", "pro"):
+        groups = redis_client.xinfo_groups(f"pingvas:jobs:{tier}")
+        assert [group["name"] for group in groups] == ["gpu-workers"]
 
 
 def test_readiness_fails_when_redis_is_unreachable(make_client):
@@ -60,7 +73,11 @@ def test_readiness_fails_when_redis_is_unreachable(make_client):
     broken = make_client(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     ready = broken.get("/readyz")
     assert ready.status_code == 503
-    assert ready.json()["checks"] == {"database": "ok", "redis": "unreachable"}
+    assert ready.json()["checks"] == {
+        "database": "ok",
+        "redis": "unreachable",
+        "queue": "unavailable",
+    }
     # Any API call now answers 503 with Retry-After, not 500.
     outage = broken.get("/api/models")
     assert outage.status_code == 503

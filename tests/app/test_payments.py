@@ -40,6 +40,7 @@ def order(
             "id": order_id or str(uuid.uuid4().int % 10**9),
             "attributes": {
                 "status": status,
+                "total": 999,
                 "first_order_item": {"variant_id": int(VARIANTS[variant])},
             },
         },
@@ -227,3 +228,107 @@ def test_an_oversized_webhook_is_413(client):
         "/api/payments/webhook", content=b"x" * (256 * 1024 + 1), headers={"X-Signature": "0"}
     )
     assert response.status_code == 413
+
+
+def refund_of(event: dict[str, Any], name: str) -> dict[str, Any]:
+    return {**event, "meta": {**event["meta"], "event_name": name}}
+
+
+def test_a_refunded_order_takes_back_its_credits_even_when_spent(send, user, owner, client):
+    bought = order(user.id, "credits-100")
+    assert send(bought).json() == {"status": "processed", "credited": 100}
+    job = {"prompt": "x", "model": "tiny-sd", "width": 512, "height": 512, "steps": 25}
+    for _ in range(80):  # spend 80 of the 150
+        assert client.post("/api/generations", headers=user.headers, json=job).status_code == 202
+
+    refunded = send(refund_of(bought, "order_refunded"))
+
+    assert refunded.json() == {"status": "processed", "credited": -100}
+    assert balance_and_ledger(owner, user.id)[:2] == (-30, -30)
+    # A negative balance refuses new jobs; a replayed refund takes nothing more.
+    refused = client.post("/api/generations", headers=user.headers, json=job)
+    assert refused.status_code == 402
+    assert send(refund_of(bought, "order_refunded")).json()["status"] == "duplicate"
+    assert balance_and_ledger(owner, user.id)[0] == -30
+
+
+def test_a_refunded_invoice_takes_back_its_allowance(send, user, owner):
+    sub_id = str(uuid.uuid4().int % 10**8)
+    created = subscription(
+        user.id, "subscription_created", "basic", "active", sub_id, "2026-01-01T00:00:00Z"
+    )
+    send(created)
+    paid = invoice(user.id, sub_id, f"inv-{uuid.uuid4().hex[:8]}")
+    assert send(paid).json()["credited"] == 1000
+
+    refunded = send(refund_of(paid, "subscription_payment_refunded"))
+
+    assert refunded.json() == {"status": "processed", "credited": -1000}
+    assert balance_and_ledger(owner, user.id)[0] == 50
+
+
+def test_test_mode_and_free_orders_credit_nothing_in_a_live_store(send, user, owner):
+    in_test_mode = order(user.id, "credits-500")
+    in_test_mode["meta"]["test_mode"] = True
+    free = order(user.id, "credits-500")
+    free["data"]["attributes"]["total"] = 0
+
+    assert send(in_test_mode).json() == {"status": "ignored", "credited": 0}
+    assert send(free).json() == {"status": "ignored", "credited": 0}
+    assert balance_and_ledger(owner, user.id)[0] == 50
+
+
+def test_a_test_mode_store_takes_test_mode_orders(make_client, settings, user, owner):
+    test_store = make_client(lemonsqueezy_test_mode=True)
+    event = order(user.id, "credits-100")
+    event["meta"]["test_mode"] = True
+    body = json.dumps(event).encode()
+    secret = settings.lemonsqueezy_webhook_secret.get_secret_value().encode()
+    signature = hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+    response = test_store.post(
+        "/api/payments/webhook",
+        content=body,
+        headers={"X-Signature": signature, "Content-Type": "application/json"},
+    )
+
+    assert response.json() == {"status": "processed", "credited": 100}
+    assert balance_and_ledger(owner, user.id)[0] == 150
+
+
+def sub_event(user, event: str, variant: str, status: str, sub_id: str, at: str):
+    return subscription(user.id, event, variant, status, sub_id, at)
+
+
+def test_a_late_older_event_does_not_undo_an_expiry(send, user, client):
+    sub_id = str(uuid.uuid4().int % 10**8)
+    send(sub_event(user, "subscription_created", "pro", "active", sub_id, "2026-01-01T00:00:00Z"))
+    send(sub_event(user, "subscription_expired", "pro", "expired", sub_id, "2026-03-01T00:00:00Z"))
+
+    late = send(
+        sub_event(user, "subscription_updated", "pro", "active", sub_id, "2026-02-01T00:00:00Z")
+    )
+
+    assert late.json()["status"] == "ignored"  # recorded, older than what we know
+    assert client.get("/api/users/me", headers=user.headers).json()["tier"] == "free"
+
+
+def test_an_old_subscription_expiring_leaves_the_paid_up_one(send, user, client):
+    basic, pro = (str(uuid.uuid4().int % 10**8) for _ in range(2))
+    send(sub_event(user, "subscription_created", "basic", "active", basic, "2026-01-01T00:00:00Z"))
+    send(sub_event(user, "subscription_created", "pro", "active", pro, "2026-02-01T00:00:00Z"))
+
+    send(sub_event(user, "subscription_expired", "basic", "expired", basic, "2026-02-02T00:00:00Z"))
+
+    assert client.get("/api/users/me", headers=user.headers).json()["tier"] == "pro"
+    # The Pro subscription's invoices still credit (no 409), each its own plan's allowance.
+    assert send(invoice(user.id, pro, f"inv-{uuid.uuid4().hex[:8]}")).json()["credited"] == 5000
+    assert send(invoice(user.id, basic, f"inv-{uuid.uuid4().hex[:8]}")).json()["credited"] == 1000
+
+
+def test_an_invoice_grants_its_own_plan_not_the_users_tier(send, user):
+    basic, pro = (str(uuid.uuid4().int % 10**8) for _ in range(2))
+    send(sub_event(user, "subscription_created", "basic", "active", basic, "2026-01-01T00:00:00Z"))
+    send(sub_event(user, "subscription_created", "pro", "active", pro, "2026-01-02T00:00:00Z"))
+
+    assert send(invoice(user.id, basic, f"inv-{uuid.uuid4().hex[:8]}")).json()["credited"] == 1000

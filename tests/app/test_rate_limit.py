@@ -54,3 +54,23 @@ def test_limits_are_shared_through_redis(redis_client):
     assert not decision.allowed
     assert 1 <= decision.retry_after <= 61
     assert second.hit("ip", "10.0.0.2", limit=2).allowed
+
+
+def test_posting_generations_counts_against_the_user_limit(make_client, make_user, owner):
+    limited = make_client(rate_limit_user_per_minute=2)
+    limited.app.state.context.limiter.prefix = f"pingvas:ratelimit:{uuid.uuid4()}"
+    user = make_user()
+    request = {"prompt": "a fox", "model": "tiny-sd", "width": 64, "height": 64, "steps": 2}
+
+    statuses = [
+        limited.post("/api/generations", json=request, headers=user.headers).status_code
+        for _ in range(3)
+    ]
+
+    assert statuses == [202, 202, 429]
+    # The refused request recorded and debited nothing: two jobs, two debits.
+    assert owner("SELECT count(*) FROM jobs WHERE user_id = %s", (user.id,)) == [(2,)]
+    debits = owner(
+        "SELECT count(*) FROM credit_ledger WHERE user_id = %s AND kind = 'debit'", (user.id,)
+    )
+    assert debits == [(2,)]

@@ -10,10 +10,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from pydantic import ValidationError
 
 from app.core import config
 from app.core.config import Settings
+from app.core.database import MIGRATIONS_DIR
 from app.services import SERVICE_PORTS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,13 +150,17 @@ def test_alembic_upgrade_head_from_the_repo_root(database, owner):
     )
     assert [name for (name,) in tables] == [
         "alembic_version",
+        "auth_sessions_revoked",
         "credit_ledger",
         "images",
         "jobs",
         "payment_events",
+        "refresh_tokens_used",
+        "subscriptions",
         "users",
     ]
-    assert owner("SELECT version_num FROM prod_pingvas.alembic_version") == [("0001",)]
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert owner("SELECT version_num FROM prod_pingvas.alembic_version") == [(head,)]
 
 
 def test_secrets_manager_fills_what_the_environment_leaves_unset(
@@ -166,7 +172,8 @@ def test_secrets_manager_fills_what_the_environment_leaves_unset(
     document = {
         "JWT_SECRET": "j" * 40,
         "SESSION_SECRET": "from-the-secret-but-overridden-000000",
-        "LEMONSQUEEZY_VARIANTS": {"basic": "201"},
+        # Values are strings, as in the environment (Secrets Manager's key/value pairs).
+        "LEMONSQUEEZY_VARIANTS": json.dumps({"basic": "201"}),
         "NOT_A_SETTING": "ignored",
     }
     boto3.client(

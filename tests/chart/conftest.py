@@ -14,6 +14,7 @@ import helm_python
 import pytest
 import yaml
 
+from app.chart_values import chart_defaults
 from components.app_release import CHART_DIR, RELEASE_NAME, deep_merge
 from tests.infra.conftest import run_stack
 
@@ -47,11 +48,6 @@ def release_values(stack: str) -> dict[str, Any]:
     (release,) = [r for r in run.of_type(RELEASE) if r.inputs.get("name") == RELEASE_NAME]
     values: dict[str, Any] = release.inputs["values"]
     return values
-
-
-def chart_defaults() -> dict[str, Any]:
-    defaults: dict[str, Any] = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
-    return defaults
 
 
 def render(stack: str, values: dict[str, Any]) -> Render:

@@ -15,8 +15,8 @@ import yaml
 
 from components.app_release import CHART_DIR, RELEASE_NAME
 from infra.config import ENVIRONMENT_PROFILES
-from infra.offline import OfflineRun
 from infra.preview import REPO_ROOT, load_stack, preview_stack
+from pulumi_offline import OfflineRun
 from tests.chart.conftest import Render, render
 from tests.infra.conftest import run_stack
 

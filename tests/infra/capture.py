@@ -8,14 +8,14 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import rpc
 
-from infra import offline
+import pulumi_offline as offline
+from pulumi_offline import internals
 
 
 def unmasked(value: Any) -> Any:
     if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        if value.get(internals.SIG_KEY) == internals.SECRET_SIG:
             return unmasked(value["value"])
         return {key: unmasked(item) for key, item in value.items()}
     if isinstance(value, list):

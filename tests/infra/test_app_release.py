@@ -24,7 +24,7 @@ from components.tenancy import (
     WORKER_SERVICE_ACCOUNT,
 )
 from infra.config import ConfigError, load_stack_config
-from infra.offline import OfflineRun, RecordedResource
+from pulumi_offline import OfflineRun, RecordedResource
 from tests.infra.conftest import run_stack
 
 RELEASE = "kubernetes:helm.sh/v3:Release"

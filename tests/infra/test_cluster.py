@@ -11,7 +11,7 @@ import pytest
 
 from components import chart_versions
 from components.platform_namespaces import PLATFORM_NAMESPACES
-from infra.offline import OfflineRun, RecordedResource
+from pulumi_offline import OfflineRun, RecordedResource
 from tests.crds import crd_errors
 
 RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -14,7 +14,7 @@ from components.bucket import Bucket, BucketArgs, LifecycleRule
 from components.in_cluster_redis import InClusterRedis, InClusterRedisArgs
 from components.managed_redis import ManagedRedis, ManagedRedisArgs
 from infra.config import ConfigError, RedisMode, load_stack_config
-from infra.offline import OfflineRun, fake_secret, run_offline
+from pulumi_offline import OfflineRun, fake_secret, run_offline
 from tests.infra.capture import run_capturing
 from tests.infra.conftest import explicit_aws
 

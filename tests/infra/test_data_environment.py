@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from components.database_access import DatabaseAccess, DatabaseAccessArgs
-from infra.offline import OfflineRun, RecordedResource, fake_secret
 from infra.preview import as_json
+from pulumi_offline import OfflineRun, RecordedResource, fake_secret
 from tests.infra.capture import run_capturing
 from tests.infra.conftest import explicit_aws, run_stack
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.offline import OfflineRun, RecordedResource
+from pulumi_offline import OfflineRun, RecordedResource
 
 CLUSTER = "aws:rds/cluster:Cluster"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.offline import OfflineRun
+from pulumi_offline import OfflineRun
 from tests.crds import crd_errors
 from tests.infra.conftest import run_stack
 

@@ -12,7 +12,7 @@ import pytest
 from components.postgres import IMAGE as POSTGRES_IMAGE
 from components.preview_ingress import PREVIEW_LABEL
 from infra import timing
-from infra.offline import OfflineRun
+from pulumi_offline import OfflineRun
 from tests.infra.conftest import run_stack
 
 THREE_MINUTES = 180

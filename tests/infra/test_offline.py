@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from infra import offline
+import pulumi_offline as offline
 
 
 def test_resources_passed_as_inputs_arrive_as_their_urn() -> None:

@@ -19,7 +19,7 @@ from components import chart_versions
 from components.alert_rules import prometheus_rule_groups
 from components.model_store import BACKUP_EVENTS
 from infra.config import ConfigError
-from infra.offline import OfflineRun, RecordedResource
+from pulumi_offline import OfflineRun, RecordedResource
 from tests.crds import CRDS, crd_errors
 from tests.infra.conftest import run_stack
 from tests.infra.test_cluster import custom_resource, policies_of_role, release

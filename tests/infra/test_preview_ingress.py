@@ -11,7 +11,7 @@ import celpy
 import pytest
 
 from components.preview_ingress import ANCHOR_NAMESPACE, PREVIEW_LABEL
-from infra.offline import OfflineRun, RecordedResource
+from pulumi_offline import OfflineRun, RecordedResource
 from tests.chart.conftest import release_values, render
 from tests.crds import crd_errors
 from tests.infra.conftest import run_stack

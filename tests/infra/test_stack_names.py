@@ -8,8 +8,8 @@ from pathlib import Path
 import pulumi
 import pytest
 
+import pulumi_offline as offline
 from components.platform_namespaces import PLATFORM_NAMESPACES
-from infra import offline
 from infra.config import PROJECT, ConfigError, load_stack_config
 from infra.preview import main, preview_stack
 from infra.program import run

@@ -11,10 +11,10 @@ import pulumi
 import pytest
 import yaml
 
-from infra import offline
+import pulumi_offline as offline
 from infra.config import load_stack_config
 from infra.naming import Naming
-from infra.offline import OfflineRun
+from pulumi_offline import OfflineRun
 from tests.infra.conftest import run_stack
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.offline import OfflineRun, RecordedResource
+from pulumi_offline import OfflineRun, RecordedResource
 from tests.crds import crd_errors
 from tests.infra.conftest import run_stack
 

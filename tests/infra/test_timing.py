@@ -7,8 +7,8 @@ import json
 import pytest
 
 from infra import timing
-from infra.offline import OfflineRun, RecordedResource
 from infra.preview import main
+from pulumi_offline import OfflineRun, RecordedResource
 from tests.infra.conftest import run_stack
 
 

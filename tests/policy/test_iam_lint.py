@@ -8,7 +8,7 @@ import json
 import pytest
 
 from infra.iam_lint import AcceptedFinding, Finding, documents, failing, findings, load_accepted
-from infra.offline import OfflineRun, RecordedResource
+from pulumi_offline import OfflineRun, RecordedResource
 from tests.infra.conftest import run_stack
 
 STACKS = ("shared", "dev", "prod", "pr-7")

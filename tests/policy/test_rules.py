@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from infra.offline import RecordedResource
 from infra.policy_check import Violation, check, validation_args
 from policy import rules
+from pulumi_offline import RecordedResource
 from tests.infra.conftest import run_stack
 
 

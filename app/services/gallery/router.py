@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import delete, select
 
 from app.api.context import AppContext
-from app.api.deps import ContextDep, CurrentUser, limit_per_ip
+from app.api.deps import AuthFirstRoute, ContextDep, CurrentUser, rate_limit
 from app.api.schemas import Limit, Offset, Page, errors
 from app.models import Image
 
@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/api/images",
     tags=["images"],
-    dependencies=[Depends(limit_per_ip)],
+    dependencies=[Depends(rate_limit)],
+    route_class=AuthFirstRoute,
     responses=errors(401, 403, 429, 503),
 )
 ImageId = Annotated[uuid.UUID, Path(description="image id")]

@@ -44,3 +44,10 @@ def limit_violations(
             ("num_images", f"num_images must be at most {limits.max_images} on the {tier} tier")
         )
     return problems
+
+
+def allowed_tiers(width: int, height: int, steps: int, num_images: int) -> list[str]:
+    """The tiers whose bounds admit this request."""
+    return [
+        tier for tier in TIER_LIMITS if not limit_violations(tier, width, height, steps, num_images)
+    ]

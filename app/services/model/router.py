@@ -6,14 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 
-from app.api.deps import ContextDep, limit_per_ip
+from app.api.deps import AuthFirstRoute, ContextDep, rate_limit
 from app.api.schemas import errors
 from app.catalogue import ModelInfo
 
 router = APIRouter(
     prefix="/api/models",
     tags=["models"],
-    dependencies=[Depends(limit_per_ip)],
+    dependencies=[Depends(rate_limit)],
+    route_class=AuthFirstRoute,
     responses=errors(429, 503),
 )
 ModelId = Annotated[str, Path(min_length=1, max_length=64, description="model folder name")]

@@ -18,20 +18,27 @@ from starlette.concurrency import run_in_threadpool
 
 from app import ledger
 from app.api.context import AppContext
-from app.api.deps import ContextDep, CurrentUser, limit_per_ip
+from app.api.deps import AuthFirstRoute, ContextDep, CurrentUser, rate_limit
 from app.api.schemas import Limit, Offset, Page, errors, invalid
 from app.core.security import hmac_sha256_hex_matches
-from app.models import CreditEntry, PaymentEvent, User
+from app.models import CreditEntry, PaymentEvent, Subscription, User
 from app.services.payment.products import PAID_STATUSES, PRODUCTS, by_variant
 
 logger = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/api/payments",
     tags=["payments"],
-    dependencies=[Depends(limit_per_ip)],
+    dependencies=[Depends(rate_limit)],
+    route_class=AuthFirstRoute,
     responses=errors(429, 503),
 )
 MAX_WEBHOOK_BYTES = 256 * 1024
+# Refund event -> (ledger key prefix of what the payment granted, kind of the take-back).
+TIER_RANK = {"basic": 1, "pro": 2}
+REFUNDS = {
+    "order_refunded": ("order", "purchase_refunded"),
+    "subscription_payment_refunded": ("invoice", "subscription_refunded"),
+}
 
 
 class CheckoutRequest(BaseModel):
@@ -54,7 +61,7 @@ class LedgerEntryOut(BaseModel):
 
 class WebhookOut(BaseModel):
     status: Literal["processed", "duplicate", "ignored"]
-    credited: int = 0
+    credited: int = Field(default=0, description="credits added (negative: taken back)")
 
 
 class _CustomData(BaseModel):
@@ -64,6 +71,7 @@ class _CustomData(BaseModel):
 class _Meta(BaseModel):
     event_name: str = Field(min_length=1, max_length=100)
     custom_data: _CustomData
+    test_mode: bool = False
 
 
 class _Data(BaseModel):
@@ -128,21 +136,24 @@ def checkout(body: CheckoutRequest, principal: CurrentUser, context: ContextDep)
     return CheckoutOut(url=str(url))
 
 
-@router.post("/webhook", response_model=WebhookOut, responses=errors(401, 409, 413))
+@router.post(
+    "/webhook",
+    response_model=WebhookOut,
+    responses=errors(401, 409, 413),
+    # Counted as it streams in (chunked bodies too), refused past the cap.
+    max_body_size=MAX_WEBHOOK_BYTES,
+)
 async def webhook(request: Request, context: ContextDep) -> WebhookOut:
     """Verify ``X-Signature`` (hex HMAC-SHA256 of the raw body), then apply the event once."""
-    declared = request.headers.get("Content-Length", "0")
-    if not declared.isdigit() or int(declared) > MAX_WEBHOOK_BYTES:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail="payload too large")
     body = await request.body()
-    if len(body) > MAX_WEBHOOK_BYTES:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail="payload too large")
     signature = request.headers.get("X-Signature", "")
     secret = context.settings.lemonsqueezy_webhook_secret.get_secret_value()
     if not signature or not hmac_sha256_hex_matches(secret, body, signature):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="invalid signature")
     try:
         payload = json.loads(body)
+        # PostgreSQL's JSONB holds no lone surrogate (UnicodeEncodeError is a ValueError).
+        json.dumps(payload, ensure_ascii=False).encode()
         event = WebhookEvent.model_validate(payload)
     except (ValueError, ValidationError) as error:
         raise invalid(
@@ -194,33 +205,101 @@ def _handle(context: AppContext, session: Session, user: User, event: WebhookEve
     name, data = event.meta.event_name, event.data
     attributes = data.attributes
     variants = context.settings.lemonsqueezy_variants
+    if event.meta.test_mode and not context.settings.lemonsqueezy_test_mode:
+        # A test-mode purchase (fake card) must not credit a live store's user.
+        return WebhookOut(status="ignored")
+    if name in REFUNDS:
+        granted_key, kind = REFUNDS[name]
+        granted = ledger.granted(session, f"{granted_key}:{data.id}")
+        if granted is None:
+            return WebhookOut(status="ignored")  # it never granted anything
+        # Everything the payment granted, spent or not: the balance may go negative.
+        ledger.apply(session, user.id, -granted, f"{granted_key}-refund:{data.id}", kind)
+        return WebhookOut(status="processed", credited=-granted)
     if name == "order_created":
         first_item = attributes.get("first_order_item") or {}
         product = by_variant(variants, first_item.get("variant_id"))
-        if attributes.get("status") != "paid" or product is None or product.kind != "credits":
+        paid = attributes.get("status") == "paid" and _positive(attributes.get("total"))
+        if not paid or product is None or product.kind != "credits":
             # Subscription orders are credited by their invoice (subscription_payment_success).
             return WebhookOut(status="ignored")
         ledger.apply(session, user.id, product.credits, f"order:{data.id}", "purchase")
         return WebhookOut(status="processed", credited=product.credits)
     if name == "subscription_payment_success":
-        if user.subscription_id != str(attributes.get("subscription_id")) or user.tier == "free":
+        plan = session.execute(
+            select(Subscription.tier).where(
+                Subscription.id == str(attributes.get("subscription_id")),
+                Subscription.user_id == user.id,
+            )
+        ).scalar_one_or_none()
+        if plan is None:
             # The subscription_created event has not arrived yet; Lemon Squeezy retries.
             raise HTTPException(
                 status.HTTP_409_CONFLICT, detail="subscription not known yet; retry later"
             )
-        allowance = next(p.credits for p in PRODUCTS.values() if p.tier == user.tier)
+        # The invoice's own plan, whatever else the user subscribes to.
+        allowance = next(p.credits for p in PRODUCTS.values() if p.tier == plan)
         ledger.apply(session, user.id, allowance, f"invoice:{data.id}", "subscription")
         return WebhookOut(status="processed", credited=allowance)
     if name.startswith("subscription_"):
         product = by_variant(variants, attributes.get("variant_id"))
-        if product is None or product.tier is None:
+        event_at = _timestamp(attributes.get("updated_at"))
+        if product is None or product.tier is None or event_at is None:
             return WebhookOut(status="ignored")
-        subscription_status = str(attributes.get("status", ""))
-        tier = product.tier if subscription_status in PAID_STATUSES else "free"
-        user.tier, user.subscription_id = tier, data.id
-        user.subscription_status = subscription_status
+        changed = session.execute(
+            insert(Subscription)
+            .values(
+                id=data.id,
+                user_id=user.id,
+                tier=product.tier,
+                status=str(attributes.get("status", "")),
+                event_at=event_at,
+            )
+            .on_conflict_do_update(
+                index_elements=["id"],
+                set_={
+                    "tier": product.tier,
+                    "status": str(attributes.get("status", "")),
+                    "event_at": event_at,
+                },
+                # Events may arrive in any order: only a newer one changes the state.
+                where=Subscription.event_at < event_at,
+            )
+            .returning(Subscription.id)
+        ).scalar_one_or_none()
+        if changed is None:
+            return WebhookOut(status="ignored")  # older than what we know (recorded only)
+        _set_tier_from_subscriptions(session, user)
         return WebhookOut(status="processed")
     return WebhookOut(status="ignored")
+
+
+def _set_tier_from_subscriptions(session: Session, user: User) -> None:
+    """The user's tier is that of their best paid-up subscription (free without one)."""
+    active = session.execute(
+        select(Subscription.id, Subscription.tier, Subscription.status).where(
+            Subscription.user_id == user.id, Subscription.status.in_(PAID_STATUSES)
+        )
+    ).all()
+    best = max(active, key=lambda row: TIER_RANK[row.tier], default=None)
+    user.tier = best.tier if best else "free"
+    user.subscription_id = best.id if best else None
+    user.subscription_status = best.status if best else None
+
+
+def _timestamp(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _positive(amount: object) -> bool:
+    """A total in cents above zero (a free order grants nothing)."""
+    try:
+        return int(str(amount)) > 0
+    except ValueError:
+        return False
 
 
 @router.get("/ledger", response_model=Page[LedgerEntryOut], responses=errors(401))

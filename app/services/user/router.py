@@ -13,14 +13,17 @@ from fastapi.responses import RedirectResponse
 from joserfc.errors import JoseError
 from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
 
 from app.api.context import AppContext
 from app.api.deps import (
+    AuthFirstRoute,
     ContextDep,
     CurrentUser,
     Principal,
     authenticate,
-    limit_per_ip,
+    rate_limit,
 )
 from app.api.schemas import errors
 from app.core.security import (
@@ -31,19 +34,28 @@ from app.core.security import (
     InvalidToken,
     TokenPair,
 )
-from app.models import User
+from app.models import RevokedSession, UsedRefreshToken, User
 
 logger = logging.getLogger(__name__)
+
+
+def no_store(response: Response) -> None:
+    """Tokens (in bodies and cookies) must not be kept by a browser or proxy cache."""
+    response.headers["Cache-Control"] = "no-store"
+
+
 auth_router = APIRouter(
     prefix="/api/auth",
     tags=["auth"],
-    dependencies=[Depends(limit_per_ip)],
+    dependencies=[Depends(rate_limit), Depends(no_store)],
+    route_class=AuthFirstRoute,
     responses=errors(429, 503),
 )
 users_router = APIRouter(
     prefix="/api/users",
     tags=["users"],
-    dependencies=[Depends(limit_per_ip)],
+    dependencies=[Depends(rate_limit)],
+    route_class=AuthFirstRoute,
     responses=errors(401, 429, 503),
 )
 
@@ -119,8 +131,12 @@ def set_session_cookies(response: Response, context: AppContext, pair: TokenPair
     )
 
 
-def _revoked_key(session_id: str) -> str:
-    return f"pingvas:auth:revoked:{session_id}"
+def _revoke(session: Session, user_id: uuid.UUID, session_id: str, reason: str) -> None:
+    session.execute(
+        insert(RevokedSession)
+        .values(session_id=session_id, user_id=user_id, reason=reason)
+        .on_conflict_do_nothing()
+    )
 
 
 @auth_router.post("/dev-login", response_model=TokenResponse, responses=errors(404))
@@ -156,14 +172,30 @@ def refresh(
         claims.session_id, request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)
     ):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="CSRF token missing or invalid")
-    if context.redis.exists(_revoked_key(claims.session_id)):
+    # Kept in PostgreSQL, not Redis: a Redis that lost its data must not bring a revoked
+    # session or a used refresh token back to life.
+    with context.db.transaction(claims.user_id) as session:
+        revoked = session.execute(
+            select(RevokedSession.session_id).where(RevokedSession.session_id == claims.session_id)
+        ).first()
+        first_use = None
+        if revoked is None:
+            first_use = session.execute(
+                insert(UsedRefreshToken)
+                .values(
+                    token_id=claims.token_id,
+                    user_id=claims.user_id,
+                    session_id=claims.session_id,
+                    expires_at=claims.expires_at,
+                )
+                .on_conflict_do_nothing()
+                .returning(UsedRefreshToken.token_id)
+            ).first()
+            if first_use is None:
+                _revoke(session, claims.user_id, claims.session_id, "reused")
+    if revoked is not None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="session revoked")
-    ttl = context.tokens.refresh_ttl
-    first_use = context.redis.set(
-        f"pingvas:auth:refresh-used:{claims.token_id}", "1", nx=True, ex=ttl
-    )
-    if not first_use:
-        context.redis.set(_revoked_key(claims.session_id), "reused", ex=ttl)
+    if first_use is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="refresh token already used")
     pair = context.tokens.issue(claims.user_id, claims.session_id)
     if via_cookie:
@@ -176,7 +208,8 @@ def logout(
     principal: Annotated[Principal, Depends(authenticate)], context: ContextDep, response: Response
 ) -> None:
     """End the session: its refresh tokens stop working and the cookies are cleared."""
-    context.redis.set(_revoked_key(principal.session_id), "logout", ex=context.tokens.refresh_ttl)
+    with context.db.transaction(principal.user_id) as session:
+        _revoke(session, principal.user_id, principal.session_id, "logout")
     response.delete_cookie(ACCESS_COOKIE)
     response.delete_cookie(REFRESH_COOKIE, path=REFRESH_PATH)
     response.delete_cookie(CSRF_COOKIE)
@@ -233,7 +266,9 @@ async def oauth_callback(provider: Provider, request: Request, context: ContextD
             status.HTTP_403_FORBIDDEN, detail="a verified e-mail address is required"
         )
     pair = context.tokens.issue(ensure_user(context, str(email)))
-    response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+    response = RedirectResponse(
+        "/", status_code=status.HTTP_303_SEE_OTHER, headers={"Cache-Control": "no-store"}
+    )
     set_session_cookies(response, context, pair)
     return response
 

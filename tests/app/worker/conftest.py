@@ -26,7 +26,7 @@ from app.core.database import Database as AppDatabase
 from app.core.queue import JobQueue
 from app.core.storage import ImageStorage
 from app.devservers import Database, RedisServer, free_port
-from app.worker.jobs import JobStore
+from app.worker.jobs import JobStore, worker_database
 from app.worker.pipelines import PipelineCache, choose_placement
 from app.worker.runner import Worker, WorkerOptions
 from app.worker.scheduling import TierSchedule
@@ -65,6 +65,8 @@ def lane(redis_server: RedisServer) -> Iterator[Lane]:
     client.flushdb()
     queue = JobQueue(client)
     queue.ensure_groups()
+    # A queue in good health: no recovery re-enqueues other tests' unfinished jobs here.
+    queue.end_recovery(completed=True)
     yield Lane(url, client, queue)
     client.close()
 
@@ -95,7 +97,7 @@ def submit(lane_api: TestClient, lane: Lane) -> Callable[..., uuid.UUID]:
 
 @pytest.fixture(scope="session")
 def worker_db(settings: Settings) -> Iterator[AppDatabase]:
-    db = AppDatabase(settings.database_url, settings.db_schema, pool_size=2)
+    db = worker_database(settings.database_url, settings.db_schema, pool_size=2)
     yield db
     db.dispose()
 

@@ -14,6 +14,7 @@ import pytest
 import redis
 from PIL import Image
 
+from app.core.job_errors import JOB_ERRORS
 from app.core.queue import JobMessage, JobQueue
 from app.devservers import start_redis
 from app.worker.jobs import JobStore, planned_images
@@ -31,9 +32,14 @@ def ledger_keys(owner: Any, job_id: uuid.UUID) -> list[tuple[str, int]]:
     return [(key, amount) for key, amount in rows]
 
 
-def objects_of(s3: Any, user_id: uuid.UUID, job_id: uuid.UUID) -> list[str]:
-    listing = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"images/{user_id}/{job_id}/")
-    return sorted(item["Key"] for item in listing.get("Contents", []))
+def objects_of(s3: Any, owner: Any, job_id: uuid.UUID) -> list[str]:
+    """The job's objects in S3: of the keys its images get (opaque, derived from the job
+    id), those that exist."""
+    found = []
+    for image in planned_images(message_of(owner, job_id)):
+        listing = s3.list_objects_v2(Bucket=BUCKET, Prefix=image.s3_key)
+        found += [item["Key"] for item in listing.get("Contents", [])]
+    return sorted(found)
 
 
 def message_of(owner: Any, job_id: uuid.UUID) -> JobMessage:
@@ -70,6 +76,9 @@ def test_a_job_goes_queued_running_succeeded_and_its_png_decodes(
     assert body["error"] is None
     assert len(body["images"]) == 2
     for image in body["images"]:
+        # Opaque: the URL names neither the owner nor the job.
+        assert str(user.id) not in image["url"]
+        assert str(job_id) not in image["url"]
         # The URL the API hands out (presigned, served by moto) downloads a real PNG.
         with urllib.request.urlopen(image["url"], timeout=10) as response:  # noqa: S310
             data = response.read()
@@ -78,7 +87,7 @@ def test_a_job_goes_queued_running_succeeded_and_its_png_decodes(
         assert decoded.size == (64, 96)
     # Keys derived from the job id; the stream is empty and nothing is pending.
     planned = planned_images(message_of(owner, job_id))
-    assert objects_of(s3, user.id, job_id) == sorted(image.s3_key for image in planned)
+    assert objects_of(s3, owner, job_id) == sorted(image.s3_key for image in planned)
     assert lane.queue.lengths() == {"free": 0, "basic": 0, "pro": 0}
     assert lane.redis.xpending(lane.queue.stream("basic"), lane.queue.group)["pending"] == 0
     # Charged once, never refunded.
@@ -95,7 +104,7 @@ def test_the_same_seed_gives_the_same_bytes(make_user, submit, make_worker, owne
     assert [worker.run_once() for _ in range(3)] == ["succeeded"] * 3
 
     def png(job_id: uuid.UUID) -> bytes:
-        [key] = objects_of(s3, user.id, job_id)
+        [key] = objects_of(s3, owner, job_id)
         return png_of(s3, key)
 
     assert png(same[0]) == png(same[1])
@@ -114,7 +123,7 @@ def test_a_canceled_job_is_skipped_not_generated(
 
     assert rendered == []
     assert job_status(owner, job_id) == ("canceled", None)
-    assert objects_of(s3, user.id, job_id) == []
+    assert objects_of(s3, owner, job_id) == []
     assert lane.queue.lengths()["free"] == 0
     assert [key for key, _ in ledger_keys(owner, job_id)] == [
         f"debit:{job_id}",
@@ -123,7 +132,7 @@ def test_a_canceled_job_is_skipped_not_generated(
 
 
 def test_a_model_the_worker_lacks_fails_the_job_and_refunds_it(
-    make_user, submit, make_worker, owner, lane
+    make_user, submit, make_worker, owner, lane, lane_api
 ):
     user = make_user()
     before = balance_and_ledger(owner, user.id)[0]
@@ -134,7 +143,11 @@ def test_a_model_the_worker_lacks_fails_the_job_and_refunds_it(
 
     status, error = job_status(owner, job_id)
     assert status == "failed"
-    assert "not installed" in (error or "")
+    # A stable message and code; the worker's detail (paths, exceptions) stays in its log.
+    assert error == JOB_ERRORS["model_unavailable"]
+    assert "not installed" not in error
+    body = lane_api.get(f"/api/generations/{job_id}", headers=user.headers).json()
+    assert (body["error"], body["error_code"]) == (error, "model_unavailable")
     assert balance_and_ledger(owner, user.id)[0] == before
     assert lane.queue.lengths()["free"] == 0
 
@@ -150,6 +163,7 @@ def test_a_job_delivered_too_often_is_dead_lettered_failed_and_refunded_once(
     lane.queue.read("crashed-1")
     for crashed in ("crashed-2", "crashed-3"):
         assert lane.queue.claim_stale(crashed, "free", min_idle_ms=0)
+    time.sleep(0.01)  # idle longer than the worker's 1 ms reclaim threshold
     rendered: list[int] = []
     worker = make_worker(
         on_step=lambda step, total: rendered.append(step),
@@ -162,7 +176,7 @@ def test_a_job_delivered_too_often_is_dead_lettered_failed_and_refunded_once(
     assert rendered == []
     status, error = job_status(owner, job_id)
     assert status == "failed"
-    assert error == "gave up after 3 attempts"
+    assert error == JOB_ERRORS["gave_up"]
     assert [key for key, _ in ledger_keys(owner, job_id)] == [
         f"debit:{job_id}",
         f"refund:{job_id}",
@@ -175,7 +189,7 @@ def test_a_job_delivered_too_often_is_dead_lettered_failed_and_refunded_once(
     assert lane.redis.xlen(stream) == 0
     assert lane.redis.xpending(stream, lane.queue.group)["pending"] == 0
     # Failing it again refunds nothing.
-    assert JobStore(worker.store.db).fail(message_of(owner, job_id), "again") == 0
+    assert JobStore(worker.store.db).fail(message_of(owner, job_id), "gave_up") == 0
 
 
 def test_a_job_of_a_dead_worker_is_reclaimed_and_completed_once(
@@ -192,7 +206,7 @@ def test_a_job_of_a_dead_worker_is_reclaimed_and_completed_once(
     assert worker.run_once() == "succeeded"
 
     assert job_status(owner, job_id)[0] == "succeeded"
-    assert len(objects_of(s3, user.id, job_id)) == 1
+    assert len(objects_of(s3, owner, job_id)) == 1
     assert owner("SELECT count(*) FROM images WHERE job_id = %s", (job_id,)) == [(1,)]
     assert [key for key, _ in ledger_keys(owner, job_id)] == [f"debit:{job_id}"]
 
@@ -210,7 +224,7 @@ def test_recording_a_result_twice_neither_duplicates_nor_reopens(
     assert store.complete(message, planned) is True
     assert store.complete(message, planned) is False  # no longer running
     assert store.start(message) == "succeeded"  # a late redelivery is skipped
-    assert store.fail(message, "late") == 0
+    assert store.fail(message, "gave_up") == 0
     assert owner("SELECT count(*) FROM images WHERE job_id = %s", (job_id,)) == [(2,)]
     assert job_status(owner, job_id) == ("succeeded", None)
     # The database refuses a backward move whoever asks.
@@ -247,7 +261,7 @@ def test_stopping_mid_job_past_the_grace_period_releases_it_for_immediate_reclai
     assert worker.run_once() == "abandoned"
     assert worker.stopping
     assert job_status(owner, job_id)[0] == "running"
-    assert objects_of(s3, user.id, job_id) == []
+    assert objects_of(s3, owner, job_id) == []
     # Released: another worker takes it over at once, whatever its idle threshold.
     [taken] = lane.queue.claim_stale("rescuer", "free", min_idle_ms=60_000)
     assert taken.message.job_id == job_id
@@ -295,7 +309,11 @@ def test_an_unreadable_entry_is_dead_lettered_and_the_next_job_still_runs(
 def test_the_loop_outlives_its_redis_going_away(make_worker, caplog):
     server = start_redis()
     client = redis.Redis.from_url(server.url, decode_responses=True, socket_timeout=2)
-    worker = make_worker(queue=JobQueue(client), block_ms=10)
+    queue = JobQueue(client)
+    # A queue in good health (a new, empty Redis would be recovered from the database).
+    queue.ensure_groups()
+    queue.end_recovery(completed=True)
+    worker = make_worker(queue=queue, block_ms=10)
     caplog.set_level("INFO", logger="app.worker.runner")
 
     def logged(text: str, times: int = 1) -> bool:

@@ -69,7 +69,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_which_completes_it_once(
     survivor.wait_for(rf"job succeeded job_id={job_id}", timeout=60)
     assert survivor.wait_for(rf"job started job_id={job_id} .* delivery=(\d+)").group(1) == "2"
     assert job_status(owner, job_id) == ("succeeded", None)
-    assert len(objects_of(s3, user.id, job_id)) == 1
+    assert len(objects_of(s3, owner, job_id)) == 1
     assert owner("SELECT count(*) FROM images WHERE job_id = %s", (job_id,)) == [(1,)]
     debit = ledger_keys(owner, job_id)
     assert [key for key, _ in debit] == [f"debit:{job_id}"]

@@ -1,9 +1,10 @@
 """Runs the real Pulumi program under Pulumi's mock runtime: no cloud, no CLI.
 
-This is the engine of the offline preview (`python -m infra.preview`) and of the
-infrastructure tests. The mocks act like a well-behaved provider: every resource gets a
-stable, unique id derived from its URN, echoes its inputs as outputs, and gains the
-computed attributes programs commonly read (`arn`, an autonamed `name`). Data sources
+This is the engine of the offline preview (`python -m infra.preview`), of the
+infrastructure tests and of the component examples (`examples/`). The mocks act like a
+well-behaved provider: every resource gets a stable, unique id derived from its URN,
+echoes its inputs as outputs, and gains the computed attributes programs commonly read
+(`arn`, an autonamed `name`). Data sources
 answer with fixed, plausible values. Stack references answer with the outputs of
 another offline run.
 
@@ -24,9 +25,8 @@ from typing import Any
 
 import pulumi
 from google.protobuf import struct_pb2
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc, settings
-from pulumi.runtime.sync_await import _sync_await
+
+from pulumi_offline import internals
 
 ACCOUNT_ID = "123456789012"
 # Pulumi.yaml disables these packages' default providers: like the engine, refuse them.
@@ -312,7 +312,7 @@ def mock_id(type_token: str, name: str) -> str:
     return f"{kind}-{digest}"
 
 
-class OfflineMonitor(pulumi_mocks.MockMonitor):
+class OfflineMonitor(internals.MockMonitor):
     """The stock mock monitor, made safe for resource-reference inputs, and recording."""
 
     def __init__(self, mocks: OfflineMocks) -> None:
@@ -336,7 +336,7 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
     def _record(
         self, request: Any, properties: struct_pb2.Struct, urn: str, resource_id: str
     ) -> None:
-        inputs = rpc.deserialize_properties(properties)
+        inputs = internals.deserialize_properties(properties)
         self.recorded.append(
             RecordedResource(
                 urn=urn,
@@ -361,8 +361,8 @@ def _replace_in_value(value: struct_pb2.Value) -> None:
     kind = value.WhichOneof("kind")
     if kind == "struct_value":
         fields = value.struct_value.fields
-        signature = fields.get(rpc._special_sig_key)
-        if signature is not None and signature.string_value == rpc._special_resource_sig:
+        signature = fields.get(internals.SIG_KEY)
+        if signature is not None and signature.string_value == internals.RESOURCE_SIG:
             value.string_value = fields["urn"].string_value
             return
         _replace_resource_references(value.struct_value)
@@ -374,7 +374,7 @@ def _replace_in_value(value: struct_pb2.Value) -> None:
 def _as_sent(value: Any) -> Any:
     """Inputs for display: secrets hidden, and whole numbers (protobuf doubles) as ints."""
     if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        if value.get(internals.SIG_KEY) == internals.SECRET_SIG:
             return SECRET
         return {key: _as_sent(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -400,7 +400,7 @@ def run_offline(
     """
     mocks = OfflineMocks(region, stack_outputs or {})
     monitor = OfflineMonitor(mocks)
-    settings.ROOT.set(None)  # else the previous run's root stack and exports leak in
+    internals.forget_root_stack()
     pulumi.runtime.set_all_config(dict(config), secret_keys or [])
     pulumi.runtime.set_mocks(
         mocks,
@@ -410,23 +410,21 @@ def run_offline(
         monitor=monitor,
         organization=ORGANIZATION,
     )
-    # The mock settings keep the previous run's set of pending output tasks.
-    settings.SETTINGS.outputs.clear()
+    internals.forget_pending_outputs()
     result = OfflineRun(project=project, stack=stack)
 
     async def resolve_exports() -> None:
-        exports = getattr(settings.get_root_resource(), "outputs", {})
-        for name, value in exports.items():
+        for name, value in internals.root_exports().items():
             output = pulumi.Output.from_input(value)
             secret = await output.is_secret()
             result.outputs[name] = SECRET if secret else await output.future()
 
     def run() -> None:
         program()
-        _sync_await(resolve_exports())
+        internals.sync_await(resolve_exports())
 
-    _sync_await(pulumi.runtime.stack.run_pulumi_func(run))
-    _sync_await(_finish_stray_tasks())
+    internals.run_program(run)
+    internals.sync_await(_finish_stray_tasks())
     result.resources = list(monitor.recorded)
     return result
 

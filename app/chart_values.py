@@ -1,0 +1,383 @@
+"""The app chart's values (`app/chart/`), modelled once.
+
+The model holds each value's type, bounds and meaning; `app/chart/values.yaml` holds the
+defaults (the per-environment files and the release override some of them). From the model
+come `app/chart/values.schema.json`, which Helm checks every install, upgrade, template and
+lint against, and the values table in `app/chart/README.md` (`python -m app.chart_schema`
+writes both). The Pulumi release checks the values it builds against the same model
+(`components/app_release.py`).
+
+Every field is required: Helm validates the values merged over `values.yaml`, which sets
+them all. An empty string means "not set" where only the release can supply the value;
+the templates then fail with a `... is required` message naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+CHART_DIR = Path(__file__).resolve().parent / "chart"
+
+
+def _whole(title: str, body: str, *, optional: bool = False) -> Any:
+    """A string named `title` (the README's type column) matching `body` in full, or
+    empty when `optional`."""
+    return Field(title=title, pattern=f"^({body}){'?' if optional else ''}$")
+
+
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+_DNS_NAME = rf"{_DNS_LABEL}(\.{_DNS_LABEL})*"
+_REGION = r"[a-z]{2}(-[a-z]+)+-[0-9]"
+_SECRET_ARN = rf"arn:aws[a-z-]*:secretsmanager:{_REGION}:[0-9]{{12}}:secret.+"
+_CIDR = r"[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}"
+# Kubernetes' resource.Quantity grammar: 100m, 1.5, 512Mi, 1e3.
+_QUANTITY = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?"
+
+DnsLabel = Annotated[str, _whole("DNS label", _DNS_LABEL)]
+OptionalDnsLabel = Annotated[str, _whole("DNS label", _DNS_LABEL, optional=True)]
+OptionalDnsName = Annotated[str, _whole("DNS name", _DNS_NAME, optional=True)]
+Region = Annotated[str, _whole("AWS region", _REGION)]
+SecretArn = Annotated[str, _whole("Secrets Manager ARN", _SECRET_ARN)]
+OptionalSecretArn = Annotated[str, _whole("Secrets Manager ARN", _SECRET_ARN, optional=True)]
+EnvironmentVariable = Annotated[str, _whole("variable name", r"[A-Z_][A-Z0-9_]*")]
+AbsolutePath = Annotated[str, _whole("absolute path", r"/.*")]
+UrlPath = Annotated[str, _whole("URL path", r"/[A-Za-z0-9/_.-]*")]
+Word = Annotated[str, _whole("lower-case word", r"[a-z]+")]
+# A Go duration, as Helm objects and the External Secrets Operator read it: 15s, 1h30m.
+Duration = Annotated[str, _whole("duration", r"([0-9]+(ms|s|m|h))+")]
+Quantity = Annotated[int | Annotated[str, Field(pattern=f"^{_QUANTITY}$")], Field(title="quantity")]
+IntOrPercentage = Annotated[
+    int | Annotated[str, Field(pattern=r"^[0-9]{1,3}%$")], Field(title="count or percentage")
+]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Count = Annotated[int, Field(ge=0)]
+Seconds = Annotated[int, Field(ge=1)]
+
+
+class _Values(BaseModel):
+    """camelCase keys as in values.yaml. Strict, as Helm's schema check is: an unknown key is
+    an error (a typo, not a value), and "yes" is no boolean."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, alias_generator=to_camel, validate_by_name=True, frozen=True
+    )
+
+
+class Image(_Values):
+    repository: Annotated[
+        str,
+        Field(
+            pattern=r"^(([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._/-][a-z0-9]+)*)?$",
+            description="Registry and repository, no tag: the platform's ECR repository.",
+        ),
+    ]
+    tag: Annotated[
+        str,
+        Field(
+            pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$",
+            description="An immutable tag, set per build (pingvas:imageTags).",
+        ),
+    ]
+
+
+class Images(_Values):
+    api: Annotated[Image, Field(description="The five API services and the migrations.")]
+    worker: Annotated[Image, Field(description="The GPU worker.")]
+    pull_policy: Annotated[
+        Literal["Always", "IfNotPresent", "Never"],
+        Field(description="Tags are immutable, so Always only re-checks the digest."),
+    ]
+
+
+class ServiceAccounts(_Values):
+    api: Annotated[DnsLabel, Field(description="The API pods' (a Pod Identity role).")]
+    worker: Annotated[DnsLabel, Field(description="The GPU workers' (a Pod Identity role).")]
+    migrations: Annotated[
+        DnsLabel,
+        Field(description="The migration Job's, the only one that may read the master secret."),
+    ]
+
+
+class Aws(_Values):
+    region: Annotated[Region, Field(description="The AWS region of every resource.")]
+
+
+class AppConfig(_Values):
+    s3_bucket: Annotated[
+        str,
+        Field(
+            pattern=r"^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$",
+            description="The environment's images bucket (S3_BUCKET); required.",
+        ),
+    ]
+    image_base_url: Annotated[
+        str,
+        Field(
+            pattern=rf"^(https://{_DNS_NAME}(/.*)?)?$",
+            description="https://<CDN domain>; empty serves presigned S3 URLs instead.",
+        ),
+    ]
+    cors_origins: Annotated[
+        str, Field(description="CORS_ORIGINS: comma-separated origins, empty for none.")
+    ]
+    models_dir: Annotated[
+        AbsolutePath, Field(description="Where the model store is mounted (MODELS_DIR).")
+    ]
+
+
+class SecretStore(_Values):
+    kind: Annotated[
+        Literal["ClusterSecretStore", "SecretStore"],
+        Field(description="The External Secrets store's kind."),
+    ]
+    name: Annotated[DnsLabel, Field(description="The store External Secrets reads from.")]
+
+
+class Secrets(_Values):
+    database_secret_arn: Annotated[
+        OptionalSecretArn,
+        Field(
+            description="JSON secret with DATABASE_URL, DATABASE_READ_URL, DB_SCHEMA "
+            "(SECRETS_MANAGER_SECRET_ID); required."
+        ),
+    ]
+    app_secret_arns: Annotated[
+        dict[EnvironmentVariable, SecretArn],
+        Field(
+            description="Environment variable → ARN of a plain-string secret, copied into "
+            "the Secret `<release>-app` every app container reads."
+        ),
+    ]
+    redis_secret_arn: Annotated[
+        OptionalSecretArn,
+        Field(description="ElastiCache: JSON secret with REDIS_URL, copied to `<release>-redis`."),
+    ]
+    store: SecretStore
+    refresh_interval: Annotated[
+        Duration, Field(description="How often External Secrets re-reads each secret.")
+    ]
+
+
+class Redis(_Values):
+    address: Annotated[
+        str,
+        Field(
+            pattern=rf"^({_DNS_NAME}:[0-9]{{1,5}})?$",
+            description="host:port, for KEDA's scaler (the app reads REDIS_URL).",
+        ),
+    ]
+    tls: Annotated[bool, Field(description="Whether the server speaks TLS.")]
+    existing_secret: Annotated[
+        OptionalDnsLabel,
+        Field(description="In-cluster Redis: the Secret with REDIS_URL and REDIS_PASSWORD."),
+    ]
+    auth: Annotated[bool, Field(description="Whether the server wants a password (KEDA reads it).")]
+
+
+class Models(_Values):
+    file_system_id: Annotated[
+        str,
+        Field(
+            pattern=r"^(fs-[0-9a-f]+)?$", description="The platform's EFS model store; required."
+        ),
+    ]
+    access_point_id: Annotated[
+        str,
+        Field(pattern=r"^(fsap-[0-9a-f]+)?$", description="Its /models access point; required."),
+    ]
+    storage_class_name: Annotated[DnsLabel, Field(description="The static volume's class.")]
+    size: Annotated[Quantity, Field(description="The volume's nominal size (EFS is elastic).")]
+
+
+class ResourceList(_Values):
+    cpu: Annotated[Quantity, Field(description="CPU cores: 250m is a quarter.")]
+    memory: Annotated[Quantity, Field(description="Bytes: 512Mi, 10Gi.")]
+    gpu: Annotated[
+        Count | None, Field(alias="nvidia.com/gpu", description="GPUs (the worker's one).")
+    ] = None
+
+
+class Resources(_Values):
+    requests: ResourceList
+    limits: ResourceList
+
+
+class Autoscaling(_Values):
+    enabled: Annotated[
+        bool, Field(description="An HPA per service, from `replicas` up to `maxReplicas`.")
+    ]
+    max_replicas: Annotated[int, Field(ge=1, description="The HPA's ceiling per service.")]
+    target_cpu_utilization_percentage: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=100,
+            alias="targetCPUUtilizationPercentage",
+            description="Average CPU, as % of requests, the HPA holds.",
+        ),
+    ]
+
+
+class ApiService(_Values):
+    port: Annotated[Port, Field(description="The container and Service port (SPEC §3).")]
+    paths: Annotated[
+        list[UrlPath],
+        Field(min_length=1, description="Path prefixes routed to it, one Ingress each."),
+    ]
+
+
+class Api(_Values):
+    replicas: Annotated[int, Field(ge=1, description="Per service (the HPA's minimum).")]
+    autoscaling: Autoscaling
+    forwarded_allow_ips: Annotated[
+        str,
+        Field(
+            pattern=rf"^{_CIDR}(,{_CIDR})*$",
+            description="Where X-Forwarded-For is trusted from: the ALB's subnets.",
+        ),
+    ]
+    resources: Annotated[Resources, Field(description="Per API container.")]
+    services: Annotated[
+        dict[DnsLabel, ApiService],
+        Field(min_length=1, description="`<name>-service`, running app.services.<name>."),
+    ]
+
+
+class Ingress(_Values):
+    class_name: Annotated[OptionalDnsLabel, Field(description="The environment's ALB class.")]
+    group_name: Annotated[OptionalDnsLabel, Field(description="The ALB group of every Ingress.")]
+    host: Annotated[OptionalDnsName, Field(description="The API's hostname; required.")]
+    security_group_id: Annotated[
+        str,
+        Field(
+            pattern=r"^(sg-[0-9a-f]+)?$",
+            description="The network's ALB group for the load balancer; empty on previews, "
+            "which join the platform's shared ALB.",
+        ),
+    ]
+
+
+class Queue(_Values):
+    prefix: Annotated[str, Field(min_length=1, description="Streams are `<prefix>:<tier>`.")]
+    group: Annotated[str, Field(min_length=1, description="The workers' consumer group.")]
+    tiers: Annotated[list[Word], Field(min_length=1, description="One stream per tier.")]
+    lag_count: Annotated[
+        int, Field(ge=1, description="Waiting entries per worker before another starts.")
+    ]
+    activation_lag_count: Annotated[
+        Count, Field(description="Lag above which a worker starts from zero.")
+    ]
+    pending_entries_count: Annotated[
+        int, Field(ge=1, description="Unacknowledged entries per worker: running jobs.")
+    ]
+
+
+class Worker(_Values):
+    min_replicas: Annotated[Count, Field(description="KEDA's floor (0: scale to zero).")]
+    max_replicas: Annotated[Count, Field(description="KEDA's ceiling (pingvas:gpuWorkers).")]
+    termination_grace_period_seconds: Annotated[
+        int, Field(ge=60, description="A job may take minutes; SIGTERM lets it finish.")
+    ]
+    metrics_port: Annotated[Port, Field(description="The worker's Prometheus metrics.")]
+    resources: Annotated[Resources, Field(description="Per worker, with its one GPU.")]
+    queue: Queue
+    polling_interval: Annotated[Seconds, Field(description="KEDA's polling, in seconds.")]
+    cooldown_period: Annotated[
+        Seconds, Field(description="Idle seconds before scaling to the minimum.")
+    ]
+
+
+class Migrations(_Values):
+    enabled: Annotated[bool, Field(description="The pre-install/pre-upgrade hook Job.")]
+    schema_owner_secret_arn: Annotated[
+        OptionalSecretArn,
+        Field(description="The environment's schema owner (never Aurora's master); required."),
+    ]
+    working_dir: Annotated[AbsolutePath, Field(description="Where alembic.ini is in the image.")]
+    active_deadline_seconds: Annotated[
+        Seconds, Field(description="The Job fails (and the release with it) after this.")
+    ]
+    backoff_limit: Annotated[Count, Field(description="Retries of a failed migration pod.")]
+
+
+class ServiceMonitor(_Values):
+    enabled: Annotated[
+        bool, Field(description="Needs the Prometheus operator's CRDs on the cluster.")
+    ]
+    interval: Annotated[Duration, Field(description="Scrape interval (SPEC §7).")]
+
+
+class Metrics(_Values):
+    service_monitor: ServiceMonitor
+
+
+class PodDisruptionBudget(_Values):
+    max_unavailable: Annotated[
+        IntOrPercentage, Field(description="Per service with more than one replica.")
+    ]
+
+
+class SecurityContext(_Values):
+    run_as_user: Annotated[int, Field(ge=1, description="The images' non-root user.")]
+    run_as_group: Annotated[int, Field(ge=1, description="Its group (and fsGroup).")]
+
+
+class ChartValues(_Values):
+    """Everything `app/chart` reads from `.Values`."""
+
+    chart_digest: Annotated[
+        str,
+        Field(
+            pattern=r"^([0-9a-f]{64})?$",
+            description="Set by the release: any chart edit changes it, and so upgrades.",
+        ),
+    ]
+    environment: Annotated[
+        DnsLabel, Field(description="ENVIRONMENT of the app: dev, prod or pr-<N>.")
+    ]
+    priority_class_name: Annotated[
+        OptionalDnsLabel, Field(description="The environment's PriorityClass; required.")
+    ]
+    image: Images
+    service_accounts: ServiceAccounts
+    aws: Aws
+    config: AppConfig
+    secrets: Secrets
+    redis: Redis
+    models: Models
+    api: Api
+    ingress: Ingress
+    worker: Worker
+    migrations: Migrations
+    metrics: Metrics
+    pod_disruption_budget: PodDisruptionBudget
+    security_context: SecurityContext
+
+
+def chart_defaults() -> dict[str, Any]:
+    """`values.yaml`: every value's default."""
+    defaults: dict[str, Any] = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+    return defaults
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Helm's merge of values: maps merge key by key, anything else is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def validate_release_values(values: Mapping[str, Any]) -> ChartValues:
+    """`values` over the chart's defaults, as Helm will see them; a wrong one raises
+    `pydantic.ValidationError` naming its values.yaml path."""
+    return ChartValues.model_validate(deep_merge(chart_defaults(), values))

@@ -1,0 +1,1 @@
+"""One runnable example per component (`examples/<component>/__main__.py`)."""

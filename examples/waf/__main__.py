@@ -1,0 +1,15 @@
+"""A regional WAF ACL for an ALB: AWS's managed rule groups, 2000 requests per IP per
+5 minutes, two countries blocked, and its logs kept 30 days."""
+
+import pulumi
+import pulumi_aws as aws
+
+from components.waf import WebAcl, WebAclArgs
+
+aws_provider = aws.Provider("aws", region="us-east-1")
+acl = WebAcl(
+    "example",
+    WebAclArgs(rate_limit=2000, geo_block_countries=["KP", "IR"], log_retention_days=30),
+    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+)
+pulumi.export("webAclArn", acl.arn)

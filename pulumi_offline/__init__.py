@@ -1,0 +1,30 @@
+"""Runs a Pulumi program under Pulumi's mock runtime: no cloud, no CLI.
+
+Its own package because it leans on Pulumi SDK internals (`internals.py`): pyproject.toml
+pins the SDK to the release they were checked against, and the program `pulumi up` runs
+(`infra/__main__.py` and what it imports) never imports this package.
+"""
+
+from pulumi_offline.runtime import (
+    ACCOUNT_ID,
+    ORGANIZATION,
+    SECRET,
+    OfflineMocks,
+    OfflineRun,
+    RecordedResource,
+    fake_secret,
+    mock_id,
+    run_offline,
+)
+
+__all__ = [
+    "ACCOUNT_ID",
+    "ORGANIZATION",
+    "SECRET",
+    "OfflineMocks",
+    "OfflineRun",
+    "RecordedResource",
+    "fake_secret",
+    "mock_id",
+    "run_offline",
+]
