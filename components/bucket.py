@@ -77,6 +77,9 @@ class BucketArgs:
     kms_key_arn: pulumi.Input[str] | None = None
     force_destroy: bool = False
     read_grants: Sequence[ReadGrant] = field(default_factory=list)
+    # The readers exist only once the bucket does (a CDN whose origin it is): the policy
+    # waits for `Bucket.grant_reads`, so neither needs the other before it exists.
+    readers_later: bool = False
     load_balancer_logs: LoadBalancerLogsGrant | None = None
     cloudtrail: CloudTrailGrant | None = None
 
@@ -107,15 +110,11 @@ class Bucket(pulumi.ComponentResource):
         self.bucket_regional_domain_name = self.bucket.bucket_regional_domain_name
 
         # Access settings first: nothing may be written before the bucket is private.
-        access = self._block_public_access()
+        self._access = self._block_public_access()
         self._encryption()
         self._lifecycle(depends_on=self._versioning())
-        policy = self._policy(depends_on=access)
-        # The name, once the policy is in place: for writers the policy lets in (CloudTrail
-        # checks it when its trail is created).
-        self.policy_applied_name = pulumi.Output.all(self.bucket.bucket, policy.id).apply(
-            lambda values: str(values[0])
-        )
+        if not args.readers_later:
+            self._apply_policy(args.read_grants)
 
         self.register_outputs(
             {
@@ -231,7 +230,23 @@ class Bucket(pulumi.ComponentResource):
             ),
         )
 
-    def _policy(self, depends_on: list[pulumi.Resource]) -> aws.s3.BucketPolicy:
+    def grant_reads(self, grants: Sequence[ReadGrant]) -> None:
+        """The bucket's policy, with readers made after the bucket (`readers_later`)."""
+        if not self._args.readers_later:
+            raise ValueError(f"{self._name}: its policy was made with the bucket")
+        self._apply_policy(grants)
+
+    def _apply_policy(self, grants: Sequence[ReadGrant]) -> None:
+        policy = self._policy(grants, depends_on=self._access)
+        # The name, once the policy is in place: for writers the policy lets in (CloudTrail
+        # checks it when its trail is created).
+        self.policy_applied_name = pulumi.Output.all(self.bucket.bucket, policy.id).apply(
+            lambda values: str(values[0])
+        )
+
+    def _policy(
+        self, grants: Sequence[ReadGrant], depends_on: list[pulumi.Resource]
+    ) -> aws.s3.BucketPolicy:
         """TLS only for everyone; reads for the named CloudFront distributions only."""
         arn = self.bucket.arn
         statements: list[Mapping[str, Any]] = [
@@ -244,7 +259,7 @@ class Bucket(pulumi.ComponentResource):
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
             }
         ]
-        for index, grant in enumerate(self._args.read_grants):
+        for index, grant in enumerate(grants):
             statements.append(
                 {
                     "Sid": f"CloudFrontReads{index}",

@@ -69,6 +69,7 @@ class Cluster(pulumi.ComponentResource):
     cluster_name: str
     kubeconfig: pulumi.Output[str]
     endpoint: pulumi.Output[str]
+    certificate_authority: pulumi.Output[str]
     cluster_security_group_id: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
     kubernetes_provider: k8s.Provider
@@ -145,6 +146,13 @@ class Cluster(pulumi.ComponentResource):
         self.endpoint = pulumi.Output.unsecret(
             self.eks.kubeconfig_json.apply(
                 lambda kubeconfig: json.loads(kubeconfig)["clusters"][0]["cluster"]["server"]
+            )
+        )
+        self.certificate_authority = pulumi.Output.unsecret(
+            self.eks.kubeconfig_json.apply(
+                lambda kubeconfig: json.loads(kubeconfig)["clusters"][0]["cluster"][
+                    "certificate-authority-data"
+                ]
             )
         )
         self.cluster_security_group_id = self.eks.cluster_security_group_id

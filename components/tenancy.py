@@ -1,8 +1,8 @@
 """Per-environment tenancy on the shared cluster (SPEC §3, §6; issue 12): a namespace with
 Pod Security labels, quota (no LoadBalancer or NodePort Services, no other environment's
-priority class), defaults, a priority class, network isolation from every other
-namespace, its own External Secrets store, and service accounts whose Pod Identity roles
-reach only the environment's data.
+priority class: the classes are the platform's, components/deployers.py), defaults,
+network isolation from every other namespace, its own External Secrets store, and
+service accounts whose Pod Identity roles reach only the environment's data.
 
 The roles' permissions name the data layer's resources, so they are attached after it
 exists (`Tenancy.grant`): the namespace comes first, with nothing to wait for."""
@@ -51,8 +51,6 @@ class TenancyArgs:
     quota_memory: str
     quota_gpu: int
     quota_pods: int
-    priority_class_name: str
-    priority_value: int
     # Other environments' priority classes, which this namespace's pods may not use.
     foreign_priority_classes: Sequence[str]
     region: str
@@ -151,14 +149,6 @@ class Tenancy(pulumi.ComponentResource):
                 ]
             ),
             opts=in_namespace,
-        )
-        k8s.scheduling.v1.PriorityClass(
-            f"{name}-priority",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.priority_class_name),
-            value=args.priority_value,
-            global_default=False,
-            description=f"Workloads of the {args.namespace} environment",
-            opts=on_cluster,
         )
         for policy_name, spec in self._network_policies().items():
             k8s.networking.v1.NetworkPolicy(

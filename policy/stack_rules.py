@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
 from pulumi_policy import (
     EnforcementLevel,
     PolicyResource,
@@ -14,11 +15,13 @@ from pulumi_policy import (
 )
 
 from infra.config import ENVIRONMENT_PROFILES
-from policy.documents import as_list
+from policy.documents import as_list, known
 
 ENVIRONMENT_LABEL = "pingvas.io/environment"
 SYSTEM_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
 POD_IDENTITY_AGENT = ("169.254.170.23/32", 80)
+# A stack with its own cluster is a platform (shared, or a sandbox that creates one).
+CLUSTER_TYPES = ("eks:index:Cluster", "aws:eks/cluster:Cluster")
 BUCKET_COMPANIONS = {
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "a public access block",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
@@ -84,17 +87,13 @@ def environments_keep_to_their_priority(
     args: StackValidationArgs, report_violation: ReportViolation
 ) -> None:
     """Guarantee 4: an environment's pods cannot take another environment's (or the
-    system's) priority class: a quota of zero pods scoped to those classes."""
-    own = {
-        _metadata(c).get("name")
-        for c in _of_type(args, "kubernetes:scheduling.k8s.io/v1:PriorityClass")
-    }
+    system's) priority class: a quota of zero pods scoped to every class but its own
+    (the classes are the platform's, so the namespace may leave one profile class open)."""
     every = {profile["priorityClass"]["name"] for profile in ENVIRONMENT_PROFILES.values()}
     for namespace in _of_type(args, "kubernetes:core/v1:Namespace"):
         metadata = _metadata(namespace)
         if ENVIRONMENT_LABEL not in (metadata.get("labels") or {}):
             continue
-        forbidden = (every - own) | set(SYSTEM_PRIORITY_CLASSES)
         blocked: set[str] = set()
         for quota in _of_type(args, "kubernetes:core/v1:ResourceQuota"):
             spec = quota.props.get("spec") or {}
@@ -108,9 +107,40 @@ def environments_keep_to_their_priority(
                     and expression.get("operator") == "In"
                 ):
                     blocked |= set(as_list(expression.get("values")))
-        missing = sorted(forbidden - blocked)
-        if missing:
-            report_violation(f"namespace {metadata.get('name')} may run pods at {missing}", None)
+        open_classes = sorted((every | set(SYSTEM_PRIORITY_CLASSES)) - blocked)
+        if len(set(open_classes) & every) > 1 or set(open_classes) & set(SYSTEM_PRIORITY_CLASSES):
+            report_violation(
+                f"namespace {metadata.get('name')} may run pods at {open_classes}", None
+            )
+
+
+def environments_deploy_as_their_deployer(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    """Guarantee 4: a stack on someone else's cluster reaches it only as a deployer role
+    (`aws eks get-token --role-arn`, components/deployers.py), never with the caller's
+    own identity (a platform admin's: cluster-admin) or a static credential."""
+    if any(_of_type(args, type_) for type_ in CLUSTER_TYPES):
+        return
+    for provider in _of_type(args, "pulumi:providers:kubernetes"):
+        kubeconfig = provider.props.get("kubeconfig")
+        if not known(kubeconfig):
+            continue
+        try:
+            config = yaml.safe_load(kubeconfig) if isinstance(kubeconfig, str) else kubeconfig
+        except yaml.YAMLError:
+            config = None
+        users = [entry.get("user") or {} for entry in (config or {}).get("users") or []]
+        assumes = bool(users) and all(
+            "--role-arn" in as_list((user.get("exec") or {}).get("args")) for user in users
+        )
+        static = [key for user in users for key in user if key != "exec"]
+        if not assumes or static:
+            report_violation(
+                f"kubernetes provider {provider.name} does not assume a deployer role"
+                + (f" (it carries {sorted(static)})" if static else ""),
+                provider.urn,
+            )
 
 
 def backup_vaults_have_a_policy(
@@ -150,6 +180,11 @@ STACK_POLICIES: list[StackValidationPolicy] = [
         "environments-keep-to-their-priority",
         "Environment namespaces block other environments' and system priority classes.",
         environments_keep_to_their_priority,
+    ),
+    _policy(
+        "environments-deploy-as-their-deployer",
+        "An environment's kubernetes provider assumes its deployer role, not cluster-admin.",
+        environments_deploy_as_their_deployer,
     ),
     _policy(
         "backup-vaults-have-a-policy",

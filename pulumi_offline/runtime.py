@@ -236,7 +236,8 @@ COMPUTED_OUTPUTS: dict[str, _Computed] = {
                     {
                         "name": inputs.get("name", name),
                         "cluster": {
-                            "server": (f"https://{id_.upper()}.gr7.{region}.eks.amazonaws.com")
+                            "server": (f"https://{id_.upper()}.gr7.{region}.eks.amazonaws.com"),
+                            "certificate-authority-data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t",
                         },
                     }
                 ],

@@ -3,6 +3,7 @@ each environment's tenancy on it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -11,9 +12,18 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import Cluster, ClusterArgs
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
+from components.deployers import (
+    PREVIEW_ACCESS_SCOPE,
+    PREVIEW_SCOPE,
+    Deployers,
+    DeployersArgs,
+    DeployScope,
+    deployer_kubeconfig,
+)
 from components.karpenter import Karpenter, KarpenterArgs
 from components.network import Network
 from components.platform_namespaces import platform_namespaces
+from components.pod_identity import account_id
 from components.preview_ingress import PREVIEW_LABEL
 from components.tenancy import Tenancy, TenancyArgs
 from infra.config import ENVIRONMENT_PROFILES, PlatformSettings, StackConfig
@@ -29,6 +39,8 @@ class PlatformCompute:
     cluster_name: str
     cluster_security_group_id: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    certificate_authority: pulumi.Output[str]
     # What every namespace's SecretStore role trusts.
     external_secrets_role_arn: pulumi.Output[str]
 
@@ -117,15 +129,92 @@ def build_platform_compute(
         cluster_name=cluster.cluster_name,
         cluster_security_group_id=cluster.cluster_security_group_id,
         kubeconfig=cluster.kubeconfig,
+        endpoint=cluster.endpoint,
+        certificate_authority=cluster.certificate_authority,
         external_secrets_role_arn=addons.external_secrets_role_arn,
     )
 
 
+# GitHub Actions' deploy role of each scope (the delivery layer's `<platform>-deploy-<scope>`).
+GITHUB_DEPLOY_ROLE = "{platform}-deploy-{scope}"
+
+
+def build_deployers(
+    config: StackConfig,
+    settings: PlatformSettings,
+    compute: PlatformCompute,
+    models_volume_handle: pulumi.Input[str],
+    provider: aws.Provider,
+) -> Deployers:
+    """A deployer per long-lived environment (those with a schema owner) and one for
+    every pr-<N>: the identities environment stacks reach the cluster with."""
+    naming = Naming(config.stack)
+    account = account_id(compute.cluster)
+
+    def scope(key: str, namespaces: list[str], profile: str) -> DeployScope:
+        priority = ENVIRONMENT_PROFILES[profile]["priorityClass"]
+        github = GITHUB_DEPLOY_ROLE.format(platform=naming.prefix, scope=key)
+        return DeployScope(
+            key=key,
+            namespaces=namespaces,
+            priority_class=priority["name"],
+            priority_value=priority["value"],
+            assumed_by=[
+                pulumi.Output.concat("arn:aws:iam::", account, f":role/{github}"),
+                *settings.cluster.admin_role_arns,
+            ],
+        )
+
+    return Deployers(
+        naming.name("deployer"),
+        DeployersArgs(
+            cluster_name=compute.cluster_name,
+            kubernetes_provider=compute.cluster.kubernetes_provider,
+            scopes=[
+                *(
+                    scope(env, [env], "prod" if env == "prod" else "dev")
+                    for env in settings.aurora.schema_owners
+                ),
+                scope(PREVIEW_SCOPE, [PREVIEW_ACCESS_SCOPE], "ephemeral"),
+            ],
+            models_volume_handle=models_volume_handle,
+            account_id=account,
+        ),
+        opts=child_options(provider),
+    )
+
+
 def environment_kubernetes_provider(config: StackConfig, platform: PlatformOutputs) -> k8s.Provider:
-    """Deploys into the platform's cluster with the kubeconfig it exports."""
+    """Deploys into the platform's cluster as the environment's deployer role
+    (components/deployers.py): it can change only this environment's namespace. A
+    sandbox that makes its own platform (`platform.create`) uses that platform's
+    kubeconfig: the cluster is its own."""
+    assert config.environment is not None
+    if config.environment.platform.create:
+        return k8s.Provider(
+            Naming(config.stack).name("k8s"),
+            kubeconfig=platform.kubeconfig,
+            enable_server_side_apply=True,
+        )
+    scope = PREVIEW_SCOPE if config.is_ephemeral else config.stack
+
+    def role_of(roles: Mapping[str, pulumi.Input[str]]) -> pulumi.Input[str]:
+        if scope not in roles:
+            raise pulumi.RunError(
+                f"the platform has no deployer for {config.stack}: add {config.stack} to "
+                "pingvas:aurora.schemaOwners on the platform stack"
+            )
+        return roles[scope]
+
     return k8s.Provider(
         Naming(config.stack).name("k8s"),
-        kubeconfig=platform.kubeconfig,
+        kubeconfig=deployer_kubeconfig(
+            platform.cluster_name,
+            platform.cluster_endpoint,
+            platform.cluster_certificate_authority,
+            pulumi.Output.from_input(platform.deployer_role_arns).apply(role_of),
+            config.region,
+        ),
         enable_server_side_apply=True,
     )
 
@@ -156,8 +245,6 @@ def build_environment_tenancy(
             quota_memory=settings.quota.memory,
             quota_gpu=settings.quota.gpu,
             quota_pods=settings.quota.pods,
-            priority_class_name=own_class,
-            priority_value=settings.priority_class.value,
             foreign_priority_classes=sorted(
                 {
                     profile["priorityClass"]["name"]

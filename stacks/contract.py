@@ -29,8 +29,13 @@ class PlatformOutputs:
     # The EKS cluster's name, also the value of the `karpenter.sh/discovery` tags.
     cluster_name: pulumi.Input[str]
     cluster_security_group_id: pulumi.Input[str]
-    # A secret: environments deploy into the cluster with it.
+    # A secret: the platform's own (cluster-admin) kubeconfig; environments do not use it.
     kubeconfig: pulumi.Input[str]
+    # What environments build their kubeconfig from (components/deployers.py): the API
+    # server, its CA, and each deploy scope's (environment or `pr`) deployer role.
+    cluster_endpoint: pulumi.Input[str]
+    cluster_certificate_authority: pulumi.Input[str]
+    deployer_role_arns: pulumi.Input[Mapping[str, pulumi.Input[str]]]
     # The External Secrets controller's role, which each namespace's store role trusts.
     external_secrets_role_arn: pulumi.Input[str]
     # The edge: hostnames live under `domain`, in the zone `hosted_zone_id`.

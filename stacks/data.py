@@ -5,7 +5,7 @@ Redis, the images bucket and its CDN (none for pr-<N>), and the application's se
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -322,14 +322,8 @@ def build_environment_data(
         redis = _elasticache_redis(config, platform, stateful)
 
     images_settings = settings.images
-    # The bucket policy lets the distribution read, and the distribution needs the bucket.
-    # Without a CDN (pr-<N>), the app hands out presigned S3 URLs instead.
-    read_grants: list[ReadGrant] = []
-    resolve_distribution_arn: Callable[[pulumi.Output[str]], None] | None = None
-    if cdn_alias is not None:
-        distribution_arn: pulumi.Output[str]
-        distribution_arn, resolve_distribution_arn = pulumi.deferred_output()
-        read_grants.append(ReadGrant(distribution_arn=distribution_arn, prefix=IMAGES_PREFIX))
+    # One direction: the bucket, the distribution on it, then the bucket's policy letting
+    # that distribution read. Without a CDN (pr-<N>), the app hands out presigned S3 URLs.
     images = Bucket(
         naming.name("images"),
         BucketArgs(
@@ -345,12 +339,12 @@ def build_environment_data(
                 )
             ],
             force_destroy=images_settings.force_destroy,
-            read_grants=read_grants,
+            readers_later=cdn_alias is not None,
         ),
         opts=stateful,
     )
     cdn_domain_name: pulumi.Output[str] | None = None
-    if cdn_alias is not None and resolve_distribution_arn is not None:
+    if cdn_alias is not None:
         if cdn_certificate_arn is None:
             raise ValueError(f"stack {config.stack}: the image CDN's alias has no certificate")
         cdn = ImageCdn(
@@ -364,7 +358,7 @@ def build_environment_data(
             ),
             opts=opts,
         )
-        resolve_distribution_arn(cdn.distribution_arn)
+        images.grant_reads([ReadGrant(distribution_arn=cdn.distribution_arn, prefix=IMAGES_PREFIX)])
         cdn_domain_name = cdn.domain_name
 
     supplied: dict[str, pulumi.Input[str] | None] = {}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pulumi
 import pulumi_aws as aws
 
 from components.network import Network, NetworkArgs
 from infra.config import StackConfig
 from infra.naming import Naming
 from infra.tagging import child_options, tagged_aws_provider
-from stacks.compute import build_platform_compute
+from stacks.compute import build_deployers, build_platform_compute
 from stacks.contract import PlatformOutputs
 from stacks.data import build_platform_data, build_schema_owners
 from stacks.edge import build_platform_edge
@@ -62,6 +63,15 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         load_balancer_controller=compute.addons,
     )
     schema_owners = build_schema_owners(config, config.platform, data, compute, provider)
+    deployers = build_deployers(
+        config,
+        config.platform,
+        compute,
+        pulumi.Output.concat(
+            data.model_store_file_system_id, "::", data.model_store_access_point_id
+        ),
+        provider,
+    )
     return PlatformOutputs(
         region=config.region,
         vpc_id=network.vpc_id,
@@ -75,6 +85,9 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         cluster_name=compute.cluster_name,
         cluster_security_group_id=compute.cluster_security_group_id,
         kubeconfig=compute.kubeconfig,
+        cluster_endpoint=compute.endpoint,
+        cluster_certificate_authority=compute.certificate_authority,
+        deployer_role_arns=deployers.role_arns,
         external_secrets_role_arn=compute.external_secrets_role_arn,
         waf_acl_arn=edge.waf_acl_arn,
         domain=edge.domain,

@@ -1,6 +1,7 @@
 """A `staging` environment on a shared cluster: its namespace (restricted Pod Security),
-quota, limits, priority class, network isolation, its own secret store, and the Pod
-Identity roles of its service accounts, each granted only the environment's data."""
+quota, limits, no other environment's priority class, network isolation, its own secret
+store, and the Pod Identity roles of its service accounts, each granted only the
+environment's data."""
 
 import pulumi
 import pulumi_aws as aws
@@ -29,8 +30,6 @@ tenancy = Tenancy(
         quota_memory="50Gi",
         quota_gpu=3,
         quota_pods=50,
-        priority_class_name="staging-low",
-        priority_value=100000,
         foreign_priority_classes=["prod-high", "dev-low", "ephemeral-low"],
         region="us-east-1",
         external_secrets_role_arn=EXTERNAL_SECRETS_ROLE_ARN,

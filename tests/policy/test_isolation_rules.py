@@ -736,6 +736,37 @@ def test_environments_keep_to_their_priority() -> None:
     assert stack_found(rule, namespace, own, quota(every)) == []
 
 
+def kubeconfig(user: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "clusters": [{"name": "eks", "cluster": {"server": "https://eks.example"}}],
+            "users": [{"name": "u", "user": user}],
+        }
+    )
+
+
+def test_environments_deploy_as_their_deployer() -> None:
+    def provider(user: dict[str, Any]) -> RecordedResource:
+        return resource("pulumi:providers:kubernetes", {"kubeconfig": kubeconfig(user)}, name="k8s")
+
+    get_token = ["eks", "get-token", "--cluster-name", "eks"]
+    # The platform's own kubeconfig: the caller's identity, a cluster admin.
+    admin = provider({"exec": {"command": "aws", "args": get_token}})
+    token = provider({"token": "abc", "exec": {"command": "aws", "args": get_token}})
+    deployer = provider(
+        {"exec": {"command": "aws", "args": [*get_token, "--role-arn", "arn:aws:iam::1:role/d"]}}
+    )
+    rule = stack_rules.environments_deploy_as_their_deployer
+    assert "does not assume a deployer role" in stack_found(rule, admin)[0]
+    assert "token" in stack_found(rule, token)[0]
+    assert stack_found(rule, deployer) == []
+    # A stack with its own cluster is a platform: its provider is the cluster's admin.
+    cluster = resource("eks:index:Cluster", {"name": "eks"}, name="eks")
+    assert stack_found(rule, admin, cluster) == []
+    unknown = resource("pulumi:providers:kubernetes", {"kubeconfig": UNKNOWN}, name="k8s")
+    assert stack_found(rule, unknown) == []
+
+
 def test_backup_vaults_have_a_policy() -> None:
     vault = resource("aws:backup/vault:Vault", {"name": "v"}, name="v")
     policy = resource("aws:backup/vaultPolicy:VaultPolicy", {"backupVaultName": "v"}, name="p")
