@@ -17,8 +17,8 @@ from infra.cost.estimate import Estimate, estimate
 from infra.cost.lines import Line
 from infra.cost.report import money
 from infra.cost.rules import storage_class_shares
-from infra.offline import OfflineRun
 from infra.preview import as_json
+from pulumi_offline import OfflineRun
 
 HOURS = 730
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"

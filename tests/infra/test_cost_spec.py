@@ -16,8 +16,8 @@ import pytest
 from infra.cost import prices, usage
 from infra.cost.__main__ import preview_document
 from infra.cost.estimate import Estimate, estimate
-from infra.offline import OfflineRun
 from infra.preview import as_json
+from pulumi_offline import OfflineRun
 
 H = 730
 SPEC_TOTAL = 1_249.37

@@ -40,6 +40,7 @@ FREE = {
     "aws:efs/fileSystemPolicy:FileSystemPolicy": "free",
     "aws:efs/mountTarget:MountTarget": "free",
     "aws:eks/accessEntry:AccessEntry": "free",
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "free",
     "aws:eks/addon:Addon": "free (runs on the nodes)",
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": "free",
     "aws:elasticache/subnetGroup:SubnetGroup": "free",
