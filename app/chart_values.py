@@ -123,6 +123,22 @@ class AppConfig(_Values):
             description="https://<CDN domain>; empty serves presigned S3 URLs instead.",
         ),
     ]
+    cloudfront_key_pair_id: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z0-9-]*$",
+            description="With imageBaseUrl: the CloudFront public key signing image URLs "
+            "(CLOUDFRONT_KEY_PAIR_ID; its private half is in secrets.appSecretArns).",
+        ),
+    ]
+    cloudfront_distribution_id: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z0-9-]*$",
+            description="With imageBaseUrl: the distribution where deleted images are "
+            "invalidated (CLOUDFRONT_DISTRIBUTION_ID).",
+        ),
+    ]
     cors_origins: Annotated[
         str, Field(description="CORS_ORIGINS: comma-separated origins, empty for none.")
     ]

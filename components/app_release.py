@@ -106,6 +106,10 @@ class AppData:
     app_secret_arns: Mapping[str, pulumi.Input[str]]
     models_file_system_id: pulumi.Input[str]
     models_access_point_id: pulumi.Input[str]
+    # The image CDN's URL-signing key (its private half is in `app_secret_arns`) and
+    # distribution; None without a CDN.
+    cdn_key_pair_id: pulumi.Input[str] | None = None
+    cdn_distribution_id: pulumi.Input[str] | None = None
 
 
 @dataclass
@@ -194,6 +198,9 @@ class AppRelease(pulumi.ComponentResource):
                     if routing.images_hostname is None
                     else pulumi.Output.concat("https://", routing.images_hostname)
                 ),
+                # The app signs CloudFront URLs with this key and invalidates deleted images.
+                "cloudfrontKeyPairId": data.cdn_key_pair_id or "",
+                "cloudfrontDistributionId": data.cdn_distribution_id or "",
             },
             "secrets": secrets,
             "redis": {

@@ -1,7 +1,8 @@
 """The image CDN (SPEC §1, §4): CloudFront in front of an environment's images bucket,
-serving `GET /images/*` over HTTPS only, compressed, reading the bucket through Origin
-Access Control. The bucket's policy (components/bucket.py, `ReadGrant`) lets only this
-distribution read, and only under the images prefix."""
+serving `GET /images/*` over HTTPS only, compressed, to URLs signed by a trusted key
+group's key (when given), reading the bucket through Origin Access Control. The bucket's
+policy (components/bucket.py, `ReadGrant`) lets only this distribution read, and only
+under the images prefix."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ class ImageCdnArgs:
     # An ACM certificate in us-east-1 for the aliases; CloudFront's own name without.
     certificate_arn: pulumi.Input[str] | None = None
     web_acl_arn: pulumi.Input[str] | None = None
+    # Key groups whose keys sign the image URLs (components/url_signing.py): with any,
+    # the images path answers only signed URLs.
+    trusted_key_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=list)
 
 
 class ImageCdn(pulumi.ComponentResource):
@@ -79,7 +83,9 @@ class ImageCdn(pulumi.ComponentResource):
             ],
             ordered_cache_behaviors=[
                 aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
-                    path_pattern=args.path_pattern, **https_get
+                    path_pattern=args.path_pattern,
+                    trusted_key_groups=list(args.trusted_key_group_ids) or None,
+                    **https_get,
                 )
             ],
             # Everything else reaches the bucket too, whose policy answers 403 outside

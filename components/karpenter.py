@@ -58,7 +58,7 @@ class KarpenterArgs:
     gpu_limit: int = 10
     gpu_on_demand_fallback: bool = True
     gpu_expire_after: str = "720h"
-    gpu_root_volume_gi: int = 200
+    gpu_root_volume_gi: int = 100
     general_instance_categories: list[str] = field(default_factory=lambda: ["c", "m", "r"])
     general_cpu_limit: int = 64
     general_expire_after: str = "720h"

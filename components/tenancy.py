@@ -74,6 +74,9 @@ class TenancyAccess:
     models_file_system_arn: pulumi.Input[str]
     # The platform's schema-owner secret for this environment (long-lived ones only).
     schema_owner_secret_arn: pulumi.Input[str] | None
+    # The image CDN, whose cache the API invalidates when an image is deleted (None: no
+    # CDN, pr-<N>).
+    cdn_distribution_arn: pulumi.Input[str] | None = None
 
 
 class Tenancy(pulumi.ComponentResource):
@@ -332,7 +335,20 @@ class Tenancy(pulumi.ComponentResource):
         }
 
     def _api_statements(self, access: TenancyAccess) -> list[dict[str, Any]]:
+        cdn = (
+            []
+            if access.cdn_distribution_arn is None
+            else [
+                {
+                    # A deleted image leaves the CDN's caches at once.
+                    "Effect": "Allow",
+                    "Action": "cloudfront:CreateInvalidation",
+                    "Resource": access.cdn_distribution_arn,
+                }
+            ]
+        )
         return [
+            *cdn,
             self._read_secrets([access.database_secret_arn]),
             # Deleting an image removes its current version; the bucket's lifecycle
             # expires the noncurrent ones (no s3:DeleteObjectVersion: no erasing history).

@@ -223,7 +223,8 @@ class GpuNodePoolConfig(_Model):
     # Spot first; on-demand when no Spot capacity is offered.
     on_demand_fallback: bool = True
     expire_after: str = Field(default="720h", pattern=r"^([0-9]+(s|m|h))+$|^Never$")
-    root_volume_gi: int = Field(default=200, ge=20, le=16_384)
+    # The models are on EFS: the worker image and scratch fit in 100 GiB (docs/cost.md).
+    root_volume_gi: int = Field(default=100, ge=20, le=16_384)
 
 
 class GeneralNodePoolConfig(_Model):
@@ -659,25 +660,32 @@ class EnvironmentSettings(_StackSettings):
     )
 
 
-# SPEC §3 figures for dev and prod; pr-<N> is a small, cheap dev.
+# SPEC §3 figures for dev and prod, but for the replicas and caches docs/cost.md sizes
+# (decision records 0100-0102); pr-<N> is a small, cheap dev.
 ENVIRONMENT_PROFILES: dict[str, dict[str, Any]] = {
     "dev": {
         "quota": {"cpu": 20, "memory": "50Gi", "gpu": 3, "pods": 50},
         "priorityClass": {"name": "dev-low", "value": 100_000},
-        "services": {"replicas": 5, "autoscaling": False},
+        "services": {"replicas": 1, "autoscaling": False},
         "gpuWorkers": {"min": 0, "max": 3},
-        "redis": {"mode": "standalone", "nodeType": "cache.t4g.medium", "snapshotRetentionDays": 1},
+        "redis": {
+            "mode": "standalone",
+            "engine": "valkey",
+            "nodeType": "cache.t4g.small",
+            "snapshotRetentionDays": 1,
+        },
         "images": {"iaAfterDays": 90},
     },
     "prod": {
         "quota": {"cpu": 50, "memory": "200Gi", "gpu": 15, "pods": 200},
         "priorityClass": {"name": "prod-high", "value": 1_000_000},
-        "services": {"replicas": 10, "autoscaling": True},
+        "services": {"replicas": 3, "autoscaling": True},
         "gpuWorkers": {"min": 0, "max": 15},
         "redis": {
             "mode": "replicated",
-            "nodeType": "cache.r6g.large",
-            "replicas": 2,
+            "engine": "valkey",
+            "nodeType": "cache.t4g.medium",
+            "replicas": 1,
             "snapshotRetentionDays": 7,
         },
         "images": {"iaAfterDays": 90, "archiveAfterDays": 180},

@@ -14,6 +14,7 @@ from pulumi_offline.runtime import (
     RecordedResource,
     fake_secret,
     mock_id,
+    offline_key_pair,
     run_offline,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "RecordedResource",
     "fake_secret",
     "mock_id",
+    "offline_key_pair",
     "run_offline",
 ]

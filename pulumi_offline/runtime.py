@@ -18,6 +18,7 @@ recorded with their parent and provider so the tree can be printed and followed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from google.protobuf import struct_pb2
 
 from pulumi_offline import internals
@@ -163,6 +166,28 @@ def fake_secret(name: str) -> str:
     return "offline-secret-" + hashlib.sha256(f"secret::{name}".encode()).hexdigest()[:24]
 
 
+@functools.cache
+def offline_key_pair(name: str, bits: int) -> dict[str, str]:
+    """What a pulumi-tls RSA PrivateKey resolves to offline: a real key pair, made once per
+    resource and process, so the public PEM is one CloudFront would take and tests can
+    verify signatures with it. The private PEM is a secret output (pulumi-tls marks it)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    return {
+        "algorithm": "RSA",
+        "publicKeyPem": public_pem.decode(),
+        "privateKeyPem": private_pem.decode(),
+        "publicKeyFingerprintSha256": "SHA256:" + hashlib.sha256(public_pem).hexdigest(),
+    }
+
+
 _Computed = Callable[[str, str, Mapping[str, Any], str], dict[str, Any]]
 
 # Attributes the provider computes that programs read, per resource type:
@@ -223,6 +248,9 @@ COMPUTED_OUTPUTS: dict[str, _Computed] = {
         "domainName": f"{id_}.cloudfront.net",
         "hostedZoneId": "Z2FDTNDATAQYW2",  # CloudFront's, the same for every distribution
     },
+    "tls:index/privateKey:PrivateKey": lambda name, _id, inputs, _region: offline_key_pair(
+        name, int(inputs.get("rsaBits", 2048))
+    ),
     "aws:ecr/repository:Repository": lambda _name, _id, inputs, region: {
         "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{inputs.get('name')}",
     },

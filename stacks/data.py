@@ -37,6 +37,7 @@ from components.postgres import InClusterPostgres, InClusterPostgresArgs
 from components.redis import RedisStore
 from components.registry import Registry, RegistryArgs
 from components.schema_owners import SchemaOwners, SchemaOwnersArgs
+from components.url_signing import UrlSigningKey
 from infra.config import PROJECT, SUPPLIED_SECRETS, PlatformSettings, RedisMode, StackConfig
 from infra.config_checks import missing_redis_security_group, missing_schema_owner
 from infra.naming import PROTECTED_STACKS, Naming
@@ -53,6 +54,8 @@ SUPPLIED_SECRET_VARIABLES = {
     "discord_client_secret": "DISCORD_CLIENT_SECRET",
 }
 assert set(SUPPLIED_SECRET_VARIABLES) == set(SUPPLIED_SECRETS)
+# The app's variable holding the CDN's URL-signing private key (app/core/config.py).
+CDN_PRIVATE_KEY_VARIABLE = "CLOUDFRONT_PRIVATE_KEY"
 
 
 def bucket_name(config: StackConfig, provider: aws.Provider, thing: str) -> pulumi.Output[str]:
@@ -246,6 +249,17 @@ def build_schema_owners(
 
 
 @dataclass(frozen=True)
+class CdnOutputs:
+    """The image CDN as the app uses it: it signs URLs with the key `key_pair_id` names
+    and invalidates a deleted image's path on the distribution."""
+
+    domain_name: pulumi.Output[str]
+    distribution_id: pulumi.Output[str]
+    distribution_arn: pulumi.Output[str]
+    key_pair_id: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
 class EnvironmentData:
     """What the environment's data layer gives the app (and exports), typed."""
 
@@ -258,8 +272,12 @@ class EnvironmentData:
     redis_mode: RedisMode
     redis: RedisEndpoint
     images_bucket_name: pulumi.Output[str]
-    cdn_domain_name: pulumi.Output[str] | None  # None: no CDN, presigned S3 URLs
+    cdn: CdnOutputs | None  # None: no CDN, presigned S3 URLs
     app_secret_arns: dict[str, pulumi.Output[str]]
+
+    @property
+    def cdn_domain_name(self) -> pulumi.Output[str] | None:
+        return None if self.cdn is None else self.cdn.domain_name
 
     def export(self) -> None:
         pulumi.export("databaseSchema", self.database.schema)
@@ -279,8 +297,10 @@ class EnvironmentData:
         if credentials.kubernetes_secret_name is not None:
             pulumi.export("redisKubernetesSecret", credentials.kubernetes_secret_name)
         pulumi.export("imagesBucketName", self.images_bucket_name)
-        if self.cdn_domain_name is not None:
-            pulumi.export("cdnDomainName", self.cdn_domain_name)
+        if self.cdn is not None:
+            pulumi.export("cdnDomainName", self.cdn.domain_name)
+            pulumi.export("cdnDistributionId", self.cdn.distribution_id)
+            pulumi.export("cdnKeyPairId", self.cdn.key_pair_id)
         pulumi.export("appSecretArns", self.app_secret_arns)
 
 
@@ -343,10 +363,13 @@ def build_environment_data(
         ),
         opts=stateful,
     )
-    cdn_domain_name: pulumi.Output[str] | None = None
+    cdn_outputs: CdnOutputs | None = None
+    derived_secrets: dict[str, pulumi.Input[str]] = {}
     if cdn_alias is not None:
         if cdn_certificate_arn is None:
             raise ValueError(f"stack {config.stack}: the image CDN's alias has no certificate")
+        signing_key = UrlSigningKey(naming.name("cdn-signing"), opts=opts)
+        derived_secrets[CDN_PRIVATE_KEY_VARIABLE] = signing_key.private_key_pem
         cdn = ImageCdn(
             naming.name("cdn"),
             ImageCdnArgs(
@@ -355,11 +378,17 @@ def build_environment_data(
                 price_class=settings.cdn.price_class,
                 aliases=[cdn_alias],
                 certificate_arn=cdn_certificate_arn,
+                trusted_key_group_ids=[signing_key.key_group_id],
             ),
             opts=opts,
         )
         images.grant_reads([ReadGrant(distribution_arn=cdn.distribution_arn, prefix=IMAGES_PREFIX)])
-        cdn_domain_name = cdn.domain_name
+        cdn_outputs = CdnOutputs(
+            domain_name=cdn.domain_name,
+            distribution_id=cdn.distribution_id,
+            distribution_arn=cdn.distribution_arn,
+            key_pair_id=signing_key.key_pair_id,
+        )
 
     supplied: dict[str, pulumi.Input[str] | None] = {}
     for key, variable in SUPPLIED_SECRET_VARIABLES.items():
@@ -372,6 +401,7 @@ def build_environment_data(
         AppSecretsArgs(
             name_prefix=naming.prefix,
             supplied=supplied,
+            derived=derived_secrets,
             recovery_window_days=0 if ephemeral else 7,
         ),
         opts=opts,
@@ -387,7 +417,7 @@ def build_environment_data(
         redis_mode=settings.redis.mode,
         redis=redis.endpoint,
         images_bucket_name=images.bucket_name,
-        cdn_domain_name=cdn_domain_name,
+        cdn=cdn_outputs,
         app_secret_arns=secrets.secret_arns,
     )
 

@@ -83,6 +83,7 @@ def main(config: StackConfig) -> None:
             database_secret_arn=data.database.secret_arn,
             models_file_system_arn=model_store_arn(config, platform, provider),
             schema_owner_secret_arn=data.database.owner_secret_arn,
+            cdn_distribution_arn=None if data.cdn is None else data.cdn.distribution_arn,
         )
     )
     publish_images_alias(config, platform, edge, data.cdn_domain_name, provider)
@@ -150,6 +151,8 @@ def build_app_release(
                 database=data.database,
                 redis=data.redis,
                 app_secret_arns=data.app_secret_arns,
+                cdn_key_pair_id=None if data.cdn is None else data.cdn.key_pair_id,
+                cdn_distribution_id=None if data.cdn is None else data.cdn.distribution_id,
                 models_file_system_id=platform.model_store_file_system_id,
                 models_access_point_id=platform.model_store_access_point_id,
             ),

@@ -8,6 +8,7 @@ import redis
 from authlib.integrations.starlette_client import OAuth
 
 from app.catalogue import ModelCatalogue
+from app.core.cdn import SignedCdn
 from app.core.config import Settings
 from app.core.database import Database
 from app.core.queue import JobQueue
@@ -54,7 +55,7 @@ class AppContext:
                 bucket=settings.s3_bucket,
                 region=settings.aws_region,
                 endpoint_url=settings.aws_endpoint_url,
-                public_base_url=settings.image_base_url,
+                cdn=_signed_cdn(settings),
                 url_ttl_seconds=settings.image_url_ttl_seconds,
             ),
             limiter=RateLimiter(client),
@@ -71,6 +72,22 @@ class AppContext:
     def close(self) -> None:
         self.db.dispose()
         self.redis.close()
+
+
+def _signed_cdn(settings: Settings) -> SignedCdn | None:
+    if not settings.image_base_url:
+        return None
+    # The settings' validator refused a CDN without its key.
+    assert settings.cloudfront_key_pair_id
+    assert settings.cloudfront_private_key
+    return SignedCdn(
+        settings.image_base_url,
+        settings.cloudfront_key_pair_id,
+        settings.cloudfront_private_key.get_secret_value(),
+        distribution_id=settings.cloudfront_distribution_id,
+        region=settings.aws_region,
+        endpoint_url=settings.aws_endpoint_url,
+    )
 
 
 def _oauth_clients(settings: Settings) -> OAuth:

@@ -91,8 +91,14 @@ class Settings(DatabaseSettings):
     s3_bucket: str = "pingvas-dev-images"
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
+    # The image CDN (https://<alias>): its URLs are signed with this CloudFront key pair,
+    # live as long as presigned S3 URLs do, and a deleted image's path is invalidated on
+    # the distribution. Without IMAGE_BASE_URL the app presigns S3 URLs.
     image_base_url: str | None = None
     image_url_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    cloudfront_key_pair_id: str | None = None
+    cloudfront_private_key: SecretStr | None = None
+    cloudfront_distribution_id: str | None = None
 
     jwt_secret: SecretStr = SecretStr("changethis")
     session_secret: SecretStr = SecretStr("changethis")
@@ -146,6 +152,12 @@ class Settings(DatabaseSettings):
     def _refuse_unsafe_configuration(self) -> Settings:
         if self.environment == "prod" and self.auth_dev_login:
             raise ValueError("AUTH_DEV_LOGIN=true is refused when ENVIRONMENT=prod")
+        signing_key = self.cloudfront_key_pair_id and self.cloudfront_private_key
+        if self.image_base_url and not signing_key:
+            # The CDN serves signed URLs only: unsigned ones would all be 403.
+            raise ValueError(
+                "IMAGE_BASE_URL needs CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY"
+            )
         if self.is_development:
             return self
         secrets = {

@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 from jwt.algorithms import RSAAlgorithm
 
 from app.core.config import Settings
+from app.core.storage import image_key
 from app.devservers import (
     Database,
     MotoServer,
@@ -364,3 +365,31 @@ def problems(response: Any) -> str:
     detail = response.json()["detail"]
     assert isinstance(detail, list), detail
     return " | ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in detail)
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 10
+
+
+@pytest.fixture
+def store_image(
+    client: TestClient, owner: Callable[..., Any], s3: Any
+) -> Callable[[TestUser], tuple[str, str]]:
+    """What the GPU worker does: a finished job, its image in S3 and a row."""
+
+    def store(user: TestUser) -> tuple[str, str]:
+        job_id = client.post(
+            "/api/generations", headers=user.headers, json={"prompt": "g", "model": "tiny-sd"}
+        ).json()["id"]
+        image_id = uuid.uuid4()
+        key = image_key(image_id)
+        s3.put_object(Bucket=BUCKET, Key=key, Body=PNG, ContentType="image/png")
+        owner("UPDATE jobs SET status = 'running' WHERE id = %s", (job_id,))
+        owner(
+            "INSERT INTO images (id, user_id, job_id, s3_key, width, height)"
+            " VALUES (%s, %s, %s, %s, 512, 512)",
+            (image_id, user.id, job_id, key),
+        )
+        owner("UPDATE jobs SET status = 'succeeded' WHERE id = %s", (job_id,))
+        return str(image_id), job_id
+
+    return store

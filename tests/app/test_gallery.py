@@ -8,33 +8,8 @@ import botocore.exceptions
 import httpx2
 import pytest
 
-from app.core.storage import ImageStorage, image_key
-from tests.app.conftest import BUCKET
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 10
-
-
-@pytest.fixture
-def store_image(client, owner, s3):
-    """What the GPU worker does: a finished job, its image in S3 and a row."""
-
-    def store(user) -> tuple[str, str]:
-        job_id = client.post(
-            "/api/generations", headers=user.headers, json={"prompt": "g", "model": "tiny-sd"}
-        ).json()["id"]
-        image_id = uuid.uuid4()
-        key = image_key(image_id)
-        s3.put_object(Bucket=BUCKET, Key=key, Body=PNG, ContentType="image/png")
-        owner("UPDATE jobs SET status = 'running' WHERE id = %s", (job_id,))
-        owner(
-            "INSERT INTO images (id, user_id, job_id, s3_key, width, height)"
-            " VALUES (%s, %s, %s, %s, 512, 512)",
-            (image_id, user.id, job_id, key),
-        )
-        owner("UPDATE jobs SET status = 'succeeded' WHERE id = %s", (job_id,))
-        return str(image_id), job_id
-
-    return store
+from app.core.storage import ImageStorage
+from tests.app.conftest import BUCKET, PNG
 
 
 def test_list_and_get_own_images_with_working_urls(client, user, store_image):
@@ -96,13 +71,6 @@ def test_delete_in_a_versioned_bucket_leaves_no_version(moto_server, s3):
     versions = s3.list_object_versions(Bucket=bucket, Prefix="images/a.png")
     remaining = [v["Key"] for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])]
     assert remaining == ["images/a.png.keep"]
-
-
-def test_cdn_urls_when_image_base_url_is_set(moto_server):
-    storage = ImageStorage(
-        BUCKET, "us-east-1", moto_server.url, public_base_url="https://cdn.example/"
-    )
-    assert storage.url("images/u/j/i.png") == "https://cdn.example/images/u/j/i.png"
 
 
 def test_bad_image_ids_are_422(client, user):

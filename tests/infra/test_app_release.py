@@ -71,7 +71,12 @@ def test_values_name_the_stacks_outputs(shared: OfflineRun, stack: str) -> None:
     }
     # pr-<N> has no CDN: an empty base URL makes the app sign S3 URLs.
     cdn = f"https://{edge['imagesHostname']}" if stack != "pr-7" else ""
-    assert values["config"] == {"s3Bucket": out["imagesBucketName"], "imageBaseUrl": cdn}
+    assert values["config"] == {
+        "s3Bucket": out["imagesBucketName"],
+        "imageBaseUrl": cdn,
+        "cloudfrontKeyPairId": out.get("cdnKeyPairId", ""),
+        "cloudfrontDistributionId": out.get("cdnDistributionId", ""),
+    }
     assert values["secrets"]["databaseSecretArn"] == out["databaseSecretArn"]
     assert values["secrets"]["appSecretArns"] == out["appSecretArns"]
     assert values["serviceAccounts"] == {

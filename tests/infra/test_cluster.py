@@ -212,7 +212,7 @@ def test_node_classes_select_by_discovery_tag_and_harden_instances(shared: Offli
         node_role = shared.one("aws:iam/role:Role", "pingvas-shared-karpenter-node")
         assert spec["role"] == f"pingvas-shared-karpenter-node-{node_role.id[-7:]}"
     gpu = next(c for c in shared.of_type(NODE_CLASS) if c.inputs["metadata"]["name"] == "gpu")
-    assert gpu.inputs["spec"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == "200Gi"
+    assert gpu.inputs["spec"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == "100Gi"
 
 
 def test_karpenter_nodes_join_through_an_ec2_linux_access_entry(shared: OfflineRun) -> None:

@@ -311,8 +311,17 @@ def test_data_defaults_are_spec_figures() -> None:
     prod = load_stack_config("prod", {}).environment
     assert dev is not None
     assert prod is not None
-    assert (dev.redis.node_type, dev.redis.replicas) == ("cache.t4g.medium", 0)
-    assert (prod.redis.node_type, prod.redis.replicas) == ("cache.r6g.large", 2)
+    # docs/cost.md: Valkey, right-sized; prod keeps a replica for automatic failover.
+    assert (dev.redis.engine, dev.redis.node_type, dev.redis.replicas) == (
+        "valkey",
+        "cache.t4g.small",
+        0,
+    )
+    assert (prod.redis.engine, prod.redis.node_type, prod.redis.replicas) == (
+        "valkey",
+        "cache.t4g.medium",
+        1,
+    )
     assert prod.redis.snapshot_retention_days == 7
     assert (dev.images.ia_after_days, dev.images.archive_after_days) == (90, None)
     assert (prod.images.ia_after_days, prod.images.archive_after_days) == (90, 180)

@@ -211,11 +211,12 @@ def test_spec_rds_cpu_row_is_a_cloudwatch_alarm_to_the_topic(shared: OfflineRun)
 
 
 def test_spec_redis_lag_row_is_a_cloudwatch_alarm_on_every_prod_node() -> None:
-    """SPEC §7: critical | Redis replication lag > 5 s | 2 min | PagerDuty (prod: 3 nodes)."""
+    """SPEC §7: critical | Redis replication lag > 5 s | 2 min | PagerDuty (prod: primary and
+    replica, docs/cost.md)."""
     prod = run_stack("prod")
     alarms = prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     nodes = {a.inputs["dimensions"]["CacheClusterId"] for a in alarms}
-    assert nodes == {f"pingvas-prod-redis-00{n}" for n in (1, 2, 3)}
+    assert nodes == {f"pingvas-prod-redis-00{n}" for n in (1, 2)}
     for alarm in alarms:
         inputs = alarm.inputs
         assert (inputs["namespace"], inputs["metricName"]) == ("AWS/ElastiCache", "ReplicationLag")

@@ -48,7 +48,7 @@ def test_environment_outputs_show_the_resolved_spec_settings() -> None:
     assert prod["quota"] == {"cpu": 50, "memory": "200Gi", "gpu": 15, "pods": 200}
     assert prod["priorityClass"] == {"name": "prod-high", "value": 1_000_000}
     assert prod["gpuWorkers"] == {"min": 0, "max": 15}
-    assert prod["services"] == {"replicas": 10, "autoscaling": True}
+    assert prod["services"] == {"replicas": 3, "autoscaling": True}
 
 
 def test_platform_exports_what_environments_need(shared: OfflineRun) -> None:

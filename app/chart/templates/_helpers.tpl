@@ -53,6 +53,14 @@ seccompProfile:
 - name: IMAGE_BASE_URL
   value: {{ . | quote }}
 {{- end }}
+{{- with .Values.config.cloudfrontKeyPairId }}
+- name: CLOUDFRONT_KEY_PAIR_ID
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.config.cloudfrontDistributionId }}
+- name: CLOUDFRONT_DISTRIBUTION_ID
+  value: {{ . | quote }}
+{{- end }}
 {{- with .Values.config.corsOrigins }}
 - name: CORS_ORIGINS
   value: {{ . | quote }}

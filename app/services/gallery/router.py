@@ -83,8 +83,9 @@ def get_image(image_id: ImageId, principal: CurrentUser, context: ContextDep) ->
 
 @router.delete("/{image_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404))
 def delete_image(image_id: ImageId, principal: CurrentUser, context: ContextDep) -> None:
-    """Remove the row and the S3 object (all versions). The object goes first, inside the
-    transaction: if S3 fails the row stays and the client can retry."""
+    """Remove the row, the S3 object (all versions) and the CDN's cached copies. Storage
+    goes first, inside the transaction: if S3 or the invalidation fails the row stays and
+    the client can retry."""
     with context.db.transaction(principal.user_id) as session:
         key = session.execute(
             delete(Image)
