@@ -620,6 +620,14 @@ def boundary_policy(scope: DeployScope, account_id: str) -> dict[str, Any]:
                 ],
             },
             {
+                # The API drops a deleted image from its environment's CDN.
+                "Sid": "InvalidateOwnCdn",
+                "Effect": "Allow",
+                "Action": "cloudfront:CreateInvalidation",
+                "Resource": f"arn:aws:cloudfront::{account_id}:distribution/*",
+                "Condition": {"StringLike": {"aws:ResourceTag/stack": scope.stacks}},
+            },
+            {
                 "Sid": "DecryptThroughSecretsManager",
                 "Effect": "Allow",
                 "Action": "kms:Decrypt",

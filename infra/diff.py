@@ -42,6 +42,8 @@ REPLACED_BY: dict[str, tuple[str, ...]] = {
     "aws:cloudtrail/trail:Trail": ("name",),
     "aws:cloudfront/distribution:Distribution": (),
     "aws:cloudfront/originAccessControl:OriginAccessControl": (),
+    "aws:cloudfront/keyGroup:KeyGroup": (),
+    "aws:cloudfront/publicKey:PublicKey": ("encodedKey", "name", "namePrefix"),
     "aws:cloudwatch/eventRule:EventRule": ("name", "namePrefix", "eventBusName"),
     "aws:cloudwatch/eventTarget:EventTarget": ("rule", "targetId", "eventBusName"),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "namePrefix", "logGroupClass"),
@@ -175,6 +177,8 @@ REPLACED_BY: dict[str, tuple[str, ...]] = {
 # a new object. Types from other packages fall back to these per-package rules.
 REPLACED_BY_PACKAGE: dict[str, tuple[str, ...]] = {
     "kubernetes": ("metadata.name", "metadata.namespace"),
+    # Keys and certificates made locally have no update: any input makes a new one.
+    "tls": ("*",),
 }
 
 Kind = Literal["create", "update", "replace", "delete"]

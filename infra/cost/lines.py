@@ -10,7 +10,7 @@ from pydantic.alias_generators import to_camel
 
 
 def camel_case(document: dict[str, Any]) -> dict[str, Any]:
-    """A dataclass's fields as the JSON output spells keys (camelCase, like DESIGN.md §3)."""
+    """A dataclass's fields as the JSON output spells keys (camelCase, as the preview does)."""
     return {to_camel(key): value for key, value in document.items()}
 
 

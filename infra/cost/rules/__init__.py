@@ -1,6 +1,6 @@
 """How each resource type of a preview is priced.
 
-A rule turns one resource of a preview document (DESIGN.md §3) into priced lines, using
+A rule turns one resource of a preview document (docs/architecture.md) into priced lines, using
 its inputs (instance types, node counts, lifecycle rules, retention), the usage file and
 the price table. Types with no rule are free (listed with the reason), priced on another
 resource's line, or "not priced" — never silently zero.
