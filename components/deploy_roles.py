@@ -196,10 +196,19 @@ class DeployScope:
     # (infra/naming.py: `<service>.<domain>` for prod, `<service>.<stack>.<domain>` else).
     record_names: tuple[str, ...]
     record_names_denied: tuple[str, ...] = ()
+    # Ephemeral stacks force-destroy their versioned buckets, which deletes every version;
+    # long-lived stacks never erase history (policy rule `no-object-version-deletes`).
+    erases_object_history: bool = False
 
 
 DEPLOY_SCOPES = (
-    DeployScope("pr", ("pull_request", "environment:review"), "pr-*", ("*pr-*.{domain}",)),
+    DeployScope(
+        "pr",
+        ("pull_request", "environment:review"),
+        "pr-*",
+        ("*pr-*.{domain}",),
+        erases_object_history=True,
+    ),
     DeployScope("dev", ("environment:development",), "dev", ("*.dev.{domain}",)),
     DeployScope(
         "prod",
@@ -439,7 +448,7 @@ NAMED_ACTIONS = {
 
 def _named_resource_statements(scope: DeployScope, account_id: str) -> list[dict[str, Any]]:
     arns = dict(zip(NAMED_ACTIONS, _names(scope, account_id), strict=True))
-    return [
+    statements = [
         {
             "Sid": f"Change{kind.title().replace('-', '')}NamedForOwnStacks",
             "Effect": "Allow",
@@ -448,6 +457,16 @@ def _named_resource_statements(scope: DeployScope, account_id: str) -> list[dict
         }
         for kind, actions in NAMED_ACTIONS.items()
     ]
+    if scope.erases_object_history:
+        statements.append(
+            {
+                "Sid": "EmptyOwnBucketsOnDestroy",
+                "Effect": "Allow",
+                "Action": ["s3:GetObjectVersion", "s3:DeleteObjectVersion"],
+                "Resource": arns["object"],
+            }
+        )
+    return statements
 
 
 def _names(scope: DeployScope, account_id: str) -> list[str]:

@@ -4,6 +4,7 @@ Guarantees that need several resources at once are stack rules (policy/stack_rul
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -315,13 +316,23 @@ def backup_vaults_keep_recovery_points(
 def no_object_version_deletes(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    """Guarantee 9: application roles delete current versions only; history stays."""
+    """Guarantee 9: no role erases object history, except in ephemeral stacks' own buckets,
+    which `pulumi destroy` empties (force-destroy) so a PR leaves nothing behind."""
     for document in documents(_type(args), args.props):
         if document.is_trust:
             continue
         for statement in document.statements:
-            if "Principal" not in statement and grants(statement, "s3:DeleteObjectVersion"):
+            if "Principal" in statement or not grants(statement, "s3:DeleteObjectVersion"):
+                continue
+            resources = as_list(statement.get("Resource"))
+            if not resources or not all(_is_ephemeral_bucket(r) for r in resources):
                 report_violation(f"{args.name} may delete object versions", None)
+
+
+def _is_ephemeral_bucket(resource: Any) -> bool:
+    # Only pr-<N> stacks have names starting `pr-` (infra/stack_names.py).
+    pattern = r"arn:aws:s3:::pingvas-pr-[^/]*(/\*)?"
+    return isinstance(resource, str) and re.fullmatch(pattern, resource) is not None
 
 
 ISOLATION_POLICIES: list[ResourceValidationPolicy] = [
@@ -407,7 +418,7 @@ ISOLATION_POLICIES: list[ResourceValidationPolicy] = [
     ),
     mandatory(
         "no-object-version-deletes",
-        "No role may s3:DeleteObjectVersion.",
+        "No role may s3:DeleteObjectVersion, except on pr-<N> stacks' own buckets.",
         no_object_version_deletes,
     ),
 ]

@@ -112,3 +112,11 @@ def test_previews_have_no_signing_key_and_presign_s3() -> None:
     config = app_release(run).inputs["values"]["config"]
     assert (config["imageBaseUrl"], config["cloudfrontKeyPairId"]) == ("", "")
     assert "cloudfront:" not in json.dumps(role_policy(run, "pingvas-api"))
+
+
+def test_the_offline_key_pair_is_the_same_in_every_preview() -> None:
+    """Two previews of one program must agree, or `--diff` would show the key changing."""
+    first = offline_key_pair("pingvas-dev-cdn-signing", KEY_BITS)
+    offline_key_pair.cache_clear()
+    assert offline_key_pair("pingvas-dev-cdn-signing", KEY_BITS) == first
+    assert offline_key_pair("pingvas-prod-cdn-signing", KEY_BITS) != first

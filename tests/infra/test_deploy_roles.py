@@ -278,3 +278,16 @@ def test_deploy_roles_cover_every_aws_service_an_environment_uses(stack: str) ->
             f"{resource.type}: add {service} to the deploy roles"
         )
         assert service == "s3" or service in CHANGE_VERBS, f"{service}: add its change verbs"
+
+
+def test_only_the_pr_role_empties_its_own_buckets_on_destroy(shared: OfflineRun) -> None:
+    """`pulumi destroy` of a review stack force-destroys its versioned bucket (every
+    version); long-lived stacks never erase object history."""
+    erase = "s3:DeleteObjectVersion"
+    pr = policies(shared, "pr")
+    assert allowed(pr, Request(erase, "arn:aws:s3:::pingvas-pr-7-images-1a2b3c/images/x.png"))
+    assert not allowed(pr, Request(erase, "arn:aws:s3:::pingvas-prod-images-1a2b3c/x.png"))
+    assert not allowed(pr, Request(erase, "arn:aws:s3:::pingvas-dev-images-1a2b3c/x.png"))
+    for key in ("dev", "prod"):
+        own = f"arn:aws:s3:::pingvas-{key}-images-1a2b3c/x.png"
+        assert not allowed(policies(shared, key), Request(erase, own))

@@ -401,6 +401,22 @@ CASES: list[tuple[Callable[..., None], RecordedResource, RecordedResource]] = [
         resource(ROLE_POLICY, {"policy": doc(allow("s3:DeleteObject", "arn:aws:s3:::b/*"))}),
     ),
     (
+        # Only a pr-<N> stack's own (force-destroyed) buckets may lose their history.
+        isolation.no_object_version_deletes,
+        resource(
+            ROLE_POLICY,
+            {
+                "policy": doc(
+                    allow("s3:DeleteObjectVersion", "arn:aws:s3:::pingvas-prod-images-1/*")
+                )
+            },
+        ),
+        resource(
+            ROLE_POLICY,
+            {"policy": doc(allow("s3:DeleteObjectVersion", "arn:aws:s3:::pingvas-pr-*-*/*"))},
+        ),
+    ),
+    (
         rules.iam_policies_name_their_actions,
         # A key policy's kms:* is allowed to the account root only (AWS's default).
         resource(
