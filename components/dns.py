@@ -100,7 +100,13 @@ class Dns(pulumi.ComponentResource):
                 "provider": {"name": "aws"},
                 "sources": ["ingress"],
                 "domainFilters": [args.domain],
-                "extraArgs": [pulumi.Output.concat("--zone-id-filter=", self.zone_id)],
+                "extraArgs": [
+                    pulumi.Output.concat("--zone-id-filter=", self.zone_id),
+                    # Names come only from Ingress rules, which admission keeps to each
+                    # environment's hosts; the hostname annotation would let any namespace
+                    # publish any name in the zone, prod's included.
+                    "--ignore-hostname-annotation",
+                ],
                 # Records are created and deleted with the Ingresses; ownership is
                 # marked in TXT records so other writers' records are left alone.
                 "policy": "sync",

@@ -128,7 +128,8 @@ def test_zone_and_external_dns_limited_to_it(shared: OfflineRun) -> None:
     release = shared.one("kubernetes:helm.sh/v3:Release", "pingvas-shared-dns-external-dns")
     values = release.inputs["values"]
     assert values["domainFilters"] == ["pingvas.example.com"]
-    assert values["extraArgs"] == [f"--zone-id-filter={zone_id}"]
+    # Hostnames only from Ingress rules (admission-checked), never from an annotation.
+    assert values["extraArgs"] == [f"--zone-id-filter={zone_id}", "--ignore-hostname-annotation"]
     assert values["policy"] == "sync"
     assert values["txtOwnerId"] == "pingvas-shared-eks"
 

@@ -32,7 +32,7 @@ ENVIRONMENT_FILE = "config:\n  pingvas:role: environment\n  pingvas:redis:\n    
         ("dev-", "is not a DNS-1123 label"),
         ("1dev", "is not a DNS-1123 label"),
         ("dev name", "is not a DNS-1123 label"),
-        ("../shared", "is not a DNS-1123 label"),
+        ("../etc", "is not a DNS-1123 label"),
         ("dev\x00", "is not a DNS-1123 label"),
         ("a--b", "has '--'"),
         ("pr-abc", "'pr-' names are ephemeral stacks, pr-<pull request number>"),
