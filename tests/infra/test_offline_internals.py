@@ -19,10 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def pulumi_requirement() -> Requirement:
+    # The infrastructure's extra holds the Pulumi SDKs (docs/dependencies.md).
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    (requirement,) = [
-        Requirement(spec) for spec in project["dependencies"] if Requirement(spec).name == "pulumi"
-    ]
+    infra = project["optional-dependencies"]["infra"]
+    (requirement,) = [Requirement(spec) for spec in infra if Requirement(spec).name == "pulumi"]
     return requirement
 
 
