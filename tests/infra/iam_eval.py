@@ -66,7 +66,7 @@ def _compare(operator: str, value: str, expected: Any) -> bool:
         return _matches(expected, value)
     if operator == "StringNotLike":
         return not _matches(expected, value)
-    raise NotImplementedError(operator)
+    raise ValueError(f"the evaluator does not know the condition operator {operator}")
 
 
 def _applies(statement: Mapping[str, Any], request: Request) -> bool:
