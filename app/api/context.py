@@ -58,7 +58,7 @@ class AppContext:
                 cdn=_signed_cdn(settings),
                 url_ttl_seconds=settings.image_url_ttl_seconds,
             ),
-            limiter=RateLimiter(client),
+            limiter=RateLimiter(settings.redis_url),
             tokens=TokenService(
                 settings.jwt_secret.get_secret_value(),
                 settings.access_token_minutes,

@@ -103,21 +103,23 @@ async def authenticate(
 CurrentUser = Annotated[Principal, Depends(authenticate)]
 
 
-def rate_limit(request: Request, context: ContextDep) -> None:
+async def rate_limit(request: Request, context: ContextDep) -> None:
     """One counter per request: the caller's, once :class:`AuthFirstRoute` knows it, else
     the client address's. (An authenticated caller is not also counted per address: that
     would be a second Redis round trip on every request, and the WAF already limits each
-    address in front of the API.) Synchronous: FastAPI runs it in its thread pool."""
+    address in front of the API.) Runs on the event loop: no worker thread waits on it."""
     settings = context.settings
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is not None:
-        decision = context.limiter.hit(
+        decision = await context.limiter.hit(
             "user", str(principal.user_id), settings.rate_limit_user_per_minute
         )
         if not decision.allowed:
             raise _too_many(decision.retry_after, "user")
         return
-    decision = context.limiter.hit("ip", client_ip(request), settings.rate_limit_ip_per_minute)
+    decision = await context.limiter.hit(
+        "ip", client_ip(request), settings.rate_limit_ip_per_minute
+    )
     if not decision.allowed:
         raise _too_many(decision.retry_after, "address")
 

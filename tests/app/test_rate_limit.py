@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -45,15 +46,16 @@ def test_per_ip_limit_covers_anonymous_endpoints(make_client):
     assert limited.get("/healthz").status_code == 200  # probes are never limited
 
 
-def test_limits_are_shared_through_redis(redis_client):
+def test_limits_are_shared_through_redis(redis_server):
     prefix = f"test:{uuid.uuid4()}"
-    first, second = RateLimiter(redis_client, prefix), RateLimiter(redis_client, prefix)
-    assert first.hit("ip", "10.0.0.1", limit=2).allowed
-    assert second.hit("ip", "10.0.0.1", limit=2).allowed
-    decision = first.hit("ip", "10.0.0.1", limit=2)
+    # Two replicas, each with its own client and event loop.
+    first, second = RateLimiter(redis_server.url, prefix), RateLimiter(redis_server.url, prefix)
+    assert asyncio.run(first.hit("ip", "10.0.0.1", limit=2)).allowed
+    assert asyncio.run(second.hit("ip", "10.0.0.1", limit=2)).allowed
+    decision = asyncio.run(first.hit("ip", "10.0.0.1", limit=2))
     assert not decision.allowed
     assert 1 <= decision.retry_after <= 61
-    assert second.hit("ip", "10.0.0.2", limit=2).allowed
+    assert asyncio.run(second.hit("ip", "10.0.0.2", limit=2)).allowed
 
 
 def test_posting_generations_counts_against_the_user_limit(make_client, make_user, owner):

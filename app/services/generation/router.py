@@ -101,13 +101,13 @@ async def create_generation(
 ) -> Accepted:
     """Debit the credits and record the job in one statement, then enqueue it on the
     stream of the user's tier. 402 when the credits are short."""
-    return await run_in_threadpool(_create_generation, body, principal, context, request)
+    await rate_limit(request, context)  # on the event loop, before anything is debited
+    return await run_in_threadpool(_create_generation, body, principal, context)
 
 
 def _create_generation(
-    body: GenerationRequest, principal: Principal, context: AppContext, request: Request
+    body: GenerationRequest, principal: Principal, context: AppContext
 ) -> Accepted:
-    rate_limit(request, context)
     if context.catalogue.get(body.model) is None:
         raise invalid((("body", "model"), f"unknown model {body.model!r}; see GET /api/models"))
     job_id = uuid.uuid4()
