@@ -48,14 +48,20 @@ def test_per_ip_limit_covers_anonymous_endpoints(make_client):
 
 def test_limits_are_shared_through_redis(redis_server):
     prefix = f"test:{uuid.uuid4()}"
-    # Two replicas, each with its own client and event loop.
+    # Two replicas, each with its own client and event loop. (Private loops: asyncio.run
+    # would unset the thread's current loop, which later tests' Pulumi runtime reads.)
     first, second = RateLimiter(redis_server.url, prefix), RateLimiter(redis_server.url, prefix)
-    assert asyncio.run(first.hit("ip", "10.0.0.1", limit=2)).allowed
-    assert asyncio.run(second.hit("ip", "10.0.0.1", limit=2)).allowed
-    decision = asyncio.run(first.hit("ip", "10.0.0.1", limit=2))
-    assert not decision.allowed
-    assert 1 <= decision.retry_after <= 61
-    assert asyncio.run(second.hit("ip", "10.0.0.2", limit=2)).allowed
+    first_loop, second_loop = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        assert first_loop.run_until_complete(first.hit("ip", "10.0.0.1", limit=2)).allowed
+        assert second_loop.run_until_complete(second.hit("ip", "10.0.0.1", limit=2)).allowed
+        decision = first_loop.run_until_complete(first.hit("ip", "10.0.0.1", limit=2))
+        assert not decision.allowed
+        assert 1 <= decision.retry_after <= 61
+        assert second_loop.run_until_complete(second.hit("ip", "10.0.0.2", limit=2)).allowed
+    finally:
+        first_loop.close()
+        second_loop.close()
 
 
 def test_posting_generations_counts_against_the_user_limit(make_client, make_user, owner):
