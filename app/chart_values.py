@@ -393,6 +393,17 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
+def render_chart(values: Mapping[str, Any], release: str, namespace: str) -> dict[str, str]:
+    """The chart rendered by the Helm engine (helm-python-sdk, in the `dev` extra) with
+    `values` over its defaults, as `helm install` would: template path → YAML."""
+    import helm_python  # only the tests and scripts/render_chart.py render
+
+    files: dict[str, str] = helm_python.Chart.load(str(CHART_DIR)).render(
+        deep_merge(chart_defaults(), values), name=release, namespace=namespace, is_install=True
+    )
+    return files
+
+
 def validate_release_values(values: Mapping[str, Any]) -> ChartValues:
     """`values` over the chart's defaults, as Helm will see them; a wrong one raises
     `pydantic.ValidationError` naming its values.yaml path."""

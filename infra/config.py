@@ -34,6 +34,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from app.chart_values import deep_merge  # one merge: profiles layer like Helm values
 from infra import config_checks
 from infra.aws_catalog import (
     check_cache_node_type,
@@ -774,7 +775,7 @@ def _environment_settings(
     (a sandbox) if any; problems found join `problems`."""
     platform_keys = {key: own.pop(key) for key in PLATFORM_SECTIONS & own.keys()}
     settings = _collect(
-        problems, lambda: _validate(EnvironmentSettings, _deep_merge(_profile_for(stack), own))
+        problems, lambda: _validate(EnvironmentSettings, deep_merge(_profile_for(stack), own))
     )
     problems += config_checks.environment_problems(PROJECT, settings)
     if platform_keys and not settings.platform.create:
@@ -897,16 +898,6 @@ def _profile_for(stack: str) -> dict[str, Any]:
     if EPHEMERAL_STACK.match(stack):
         return ENVIRONMENT_PROFILES["ephemeral"]
     return ENVIRONMENT_PROFILES["prod" if stack == "prod" else "dev"]
-
-
-def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _validate(model: type[_M], values: Mapping[str, Any]) -> _M:

@@ -13,12 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import helm_python
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's code
 
-from components.app_release import CHART_DIR, RELEASE_NAME, deep_merge
+from app.chart_values import render_chart
+from components.app_release import RELEASE_NAME
 from infra.preview import preview_stack
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -35,13 +33,7 @@ def release_values(stack: str) -> dict[str, Any]:
 
 
 def render(stack: str, out_dir: Path) -> int:
-    defaults = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
-    files = helm_python.Chart.load(str(CHART_DIR)).render(
-        deep_merge(defaults, release_values(stack)),
-        name=RELEASE_NAME,
-        namespace=stack,
-        is_install=True,
-    )
+    files = render_chart(release_values(stack), RELEASE_NAME, stack)
     written = 0
     for path, text in files.items():
         if path.endswith(".yaml") and text.strip():

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import helm_python
 import pytest
 import yaml
 
-from app.chart_values import chart_defaults
-from components.app_release import CHART_DIR, RELEASE_NAME, deep_merge
+from app.chart_values import render_chart
+from components.app_release import RELEASE_NAME
 from tests.infra.conftest import run_stack
 
 STACKS = ("dev", "prod", "pr-7")
@@ -51,9 +50,7 @@ def release_values(stack: str) -> dict[str, Any]:
 
 
 def render(stack: str, values: dict[str, Any]) -> Render:
-    files = helm_python.Chart.load(str(CHART_DIR)).render(
-        deep_merge(chart_defaults(), values), name=RELEASE_NAME, namespace=stack, is_install=True
-    )
+    files = render_chart(values, RELEASE_NAME, stack)
     manifests = [
         document
         for path, text in sorted(files.items())

@@ -15,6 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from app.chart_values import chart_defaults
 from app.core.queue import DEFAULT_GROUP, DEFAULT_PREFIX, TIERS
 from components.app_release import CHART_DIR
 from components.tenancy import (
@@ -22,13 +23,7 @@ from components.tenancy import (
     MIGRATIONS_SERVICE_ACCOUNT,
     WORKER_SERVICE_ACCOUNT,
 )
-from tests.chart.conftest import (
-    KUBE_VERSION,
-    STACKS,
-    Render,
-    chart_defaults,
-    checkov,
-)
+from tests.chart.conftest import KUBE_VERSION, STACKS, Render, checkov
 from tests.crds import crd_errors
 from tests.infra.conftest import run_stack
 

@@ -14,10 +14,16 @@ import yaml
 from pydantic import ValidationError
 
 from app import chart_schema
-from app.chart_values import CHART_DIR, ChartValues, deep_merge, validate_release_values
+from app.chart_values import (
+    CHART_DIR,
+    ChartValues,
+    chart_defaults,
+    deep_merge,
+    validate_release_values,
+)
 from components import app_release
 from infra.preview import preview_stack, stack_file
-from tests.chart.conftest import KUBE_VERSION, STACKS, Render, chart_defaults
+from tests.chart.conftest import KUBE_VERSION, STACKS, Render
 
 HELM_SCHEMA_ERROR = "values don't meet the specifications of the schema(s)"
 TEMPLATE_VALUE = re.compile(r"\.Values((?:\.[A-Za-z][A-Za-z0-9]*)+)")
