@@ -71,6 +71,10 @@ GPU_FAMILIES: dict[str, dict[str, int]] = {
     "g6": {**_ONE_GPU, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8},
     "g6e": {**_ONE_GPU, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8},
 }
+# Local NVMe of each family's smallest size, GB (the same pages). The GPU node class keeps
+# the kubelet and container images on it (Karpenter's RAID0 policy), so a family without
+# an instance store cannot join this table without a larger root volume.
+GPU_INSTANCE_STORE_GB: dict[str, int] = {"g4dn": 125, "g5": 250, "g6": 250, "g6e": 250}
 # ElastiCache node types (aws.amazon.com/elasticache/pricing/), Graviton and burstable.
 _CACHE_BURSTABLE = ("micro", "small", "medium")
 _CACHE_GENERAL = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")

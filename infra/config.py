@@ -224,8 +224,9 @@ class GpuNodePoolConfig(_Model):
     # Spot first; on-demand when no Spot capacity is offered.
     on_demand_fallback: bool = True
     expire_after: str = Field(default="720h", pattern=r"^([0-9]+(s|m|h))+$|^Never$")
-    # The models are on EFS: the worker image and scratch fit in 100 GiB (docs/cost.md).
-    root_volume_gi: int = Field(default=100, ge=20, le=16_384)
+    # The OS only: images and scratch live on the instance store's NVMe, the models on
+    # EFS (docs/decisions/0104-gpu-images-on-instance-store.md). 20 GiB: AL2023's image.
+    root_volume_gi: int = Field(default=20, ge=20, le=16_384)
 
 
 class GeneralNodePoolConfig(_Model):

@@ -4,8 +4,8 @@
 
 Starts from SPEC's configuration (shared + dev + prod), applies the levers our defaults
 take one after the other (ending at the committed defaults), then prices each lever the
-defaults do not take, or take from SPEC already, against the defaults. docs/cost.md
-quotes this output.
+defaults do not take, or take from SPEC already, against the defaults, and last the
+floor (infra/cost/floor.py) a cost target has to clear. docs/cost.md quotes this output.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from components.app_release import deep_merge
 from infra.cost import prices, usage
 from infra.cost.__main__ import preview_document
 from infra.cost.estimate import Estimate, estimate
+from infra.cost.floor import floor
 from infra.cost.prices import SPOT_BUDGET_RATIO
 from infra.cost.report import money
 from infra.preview import as_json, preview_stack, stack_file
@@ -59,7 +60,7 @@ TAKEN: list[tuple[str, Overrides, Mapping[str, Any]]] = [
     ("prod cache right-sized: t4g.medium primary + 1 replica", PROD_CACHE, NO_FREE_TIER),
     ("dev cache right-sized: t4g.small", DEV_CACHE, NO_FREE_TIER),
     ("API replicas: dev 1, prod 3 (HPA to 15)", REPLICAS, NO_FREE_TIER),
-    ("GPU root volumes 100 GiB (models are on EFS)", {}, NO_FREE_TIER),
+    ("GPU images on the instance store's NVMe: 20 GiB roots", {}, NO_FREE_TIER),
     ("CloudFront's always-free tier (1 TB, 10 M requests)", {}, {}),
 ]
 LOG_RETENTION_7_DAYS: Overrides = {
@@ -141,6 +142,17 @@ def main() -> int:
     ]
     for name, amount in others:
         print(f"  {name:<58} saves {money(amount)}")
+    least = floor(defaults, prices.load())
+    print("\nA purchase, not a default:")
+    name = "1-year Database Savings Plan (Aurora Serverless v2 ACUs)"
+    print(f"  {name:<58} saves up to {money(least.savings_plan)}")
+    print("\nThe floor: the least SPEC's usage costs with SPEC's availability and isolation")
+    print(f"  {'the committed defaults':<58} {money(least.defaults):>11}")
+    for cut in least.cuts:
+        print(f"  {cut.what:<40} {money(cut.before):>9} -> {money(cut.after):>9}  ({cut.why})")
+    print(f"  {'the floor':<58} {money(least.total):>11}")
+    with_plan = least.total - least.savings_plan
+    print(f"  {'the floor with the Database Savings Plan':<58} {money(with_plan):>11}")
     return 0
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from components import chart_versions
 from components.platform_namespaces import PLATFORM_NAMESPACES
+from infra.aws_catalog import GPU_FAMILIES, GPU_INSTANCE_STORE_GB
 from pulumi_offline import OfflineRun, RecordedResource
 from tests.crds import crd_errors
 
@@ -211,8 +212,17 @@ def test_node_classes_select_by_discovery_tag_and_harden_instances(shared: Offli
         assert spec["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
         node_role = shared.one("aws:iam/role:Role", "pingvas-shared-karpenter-node")
         assert spec["role"] == f"pingvas-shared-karpenter-node-{node_role.id[-7:]}"
-    gpu = next(c for c in shared.of_type(NODE_CLASS) if c.inputs["metadata"]["name"] == "gpu")
-    assert gpu.inputs["spec"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == "100Gi"
+    classes = {c.inputs["metadata"]["name"]: c.inputs["spec"] for c in shared.of_type(NODE_CLASS)}
+    # GPU nodes unpack their CUDA images on the instance store; the root holds the OS.
+    assert classes["gpu"]["instanceStorePolicy"] == "RAID0"
+    assert classes["gpu"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == "20Gi"
+    assert "instanceStorePolicy" not in classes["default"]  # c/m/r sizes may have none
+
+
+def test_every_gpu_family_has_an_instance_store_for_its_images() -> None:
+    # The GPU node class puts the kubelet and images on local NVMe (RAID0): a family
+    # without one would fill a 20 GiB root with the first CUDA image.
+    assert set(GPU_INSTANCE_STORE_GB) == set(GPU_FAMILIES)
 
 
 def test_karpenter_nodes_join_through_an_ec2_linux_access_entry(shared: OfflineRun) -> None:

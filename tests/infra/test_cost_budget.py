@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from infra.config import OperationsConfig
 from infra.cost import prices, usage
 from infra.cost.__main__ import preview_document
 from infra.cost.estimate import Estimate, estimate
+from infra.cost.floor import floor
 from infra.cost.report import money
 
 REPO = Path(__file__).resolve().parents[2]
-# SPEC §8's claimed monthly total, for SPEC's configuration at SPEC's (720-hour, too low)
-# prices. The defaults, priced honestly and with the lines SPEC left out, must not cost
-# more. Issue 16's $999 is out of reach at SPEC's usage: docs/cost.md shows why.
-SPEC_CLAIMED_TOTAL = 1_249.37
+# Issue 16's target for shared + dev + prod at SPEC §8's usage. Out of reach: the floor
+# below shows why (docs/decisions/0105-the-999-target.md).
+ISSUE_TARGET = 999.00
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +26,41 @@ def defaults() -> Estimate:
     return estimate(documents, usage.load(), prices.load(), preview_document)
 
 
-def test_defaults_cost_no_more_than_spec_claimed(defaults: Estimate) -> None:
-    assert defaults.total <= SPEC_CLAIMED_TOTAL, defaults.by_service()
+def test_defaults_fit_the_monthly_budget_the_platform_sets(defaults: Estimate) -> None:
+    # The AWS Budget's limit (pingvas:operations.monthlyBudgetUsd) is the plan: a default
+    # that costs more at SPEC's usage fails here, not in the first month's alerts.
+    assert defaults.total <= OperationsConfig().monthly_budget_usd, defaults.by_service()
+
+
+def test_no_configuration_that_keeps_availability_and_isolation_reaches_999(
+    defaults: Estimate,
+) -> None:
+    least = floor(defaults, prices.load())
+    assert least.total <= defaults.total
+    assert all(cut.after <= cut.before for cut in least.cuts)
+    # Even with every discretionary line at its least and a 1-year Database Savings Plan
+    # on the ACUs. When prices or usage move this under the target, revisit the defaults.
+    assert least.savings_plan == pytest.approx(0.35 * 2 * 0.12 * 730, abs=0.01)
+    assert least.total - least.savings_plan > ISSUE_TARGET
+
+
+def test_the_floor_keeps_what_usage_and_availability_fix(defaults: Estimate) -> None:
+    least = floor(defaults, prices.load())
+    cut = sum(c.before - c.after for c in least.cuts)
+    # GPU node-hours, Aurora's two instances, the NAT and EKS are never lowered.
+    gpu = sum(line.monthly for line in defaults.lines if line.item.startswith("GPU "))
+    acus = sum(line.monthly for line in defaults.lines if "ACU-hours" in line.item)
+    assert gpu == pytest.approx(3 * 0.2039 * 730, abs=0.01)
+    assert acus == pytest.approx(2 * 0.12 * 730, abs=0.01)
+    assert least.total == pytest.approx(defaults.total - cut, abs=0.01)
+    assert {c.what for c in least.cuts} == {
+        "API pods on the general pool (dev, prod)",
+        "dev's cache",
+        "prod's cache",
+        "system nodes",
+    }
+    prod_cache = next(c for c in least.cuts if c.what == "prod's cache")
+    assert prod_cache.after == pytest.approx(2 * 0.0256 * 730, abs=0.01)  # 2 x t4g.small
 
 
 def test_docs_state_the_current_total(defaults: Estimate) -> None:

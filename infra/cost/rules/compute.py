@@ -115,7 +115,8 @@ def node_pool(resource: Resource, context: Context) -> list[Line] | Unpriced:
 
 
 def _node_class(context: Context, name: str) -> Resource | None:
-    for node_class in context.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"):
+    node_classes = context.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", context.platform)
+    for node_class in node_classes:
         if node_class["inputs"]["metadata"]["name"] == name:
             return node_class
     return None
@@ -131,7 +132,7 @@ def _root_volumes(
         f"gp3 root volumes ({size_gb:g} GB a node)",
         nodes * size_gb,
         price,
-        f"{nodes:g} nodes x {size_gb:g} GB",
+        f"{nodes:.3g} nodes x {size_gb:g} GB",
         bounds=monthly_bounds(low * size_gb, high * size_gb, price.price),
     )
 
@@ -139,7 +140,7 @@ def _root_volumes(
 def app_release(resource: Resource, context: Context) -> list[Line] | Unpriced:
     inputs = resource["inputs"]
     if inputs.get("chart") != APP_CHART:
-        return unpriced(resource, context, "free", "an add-on on the system nodes")
+        return _add_on(resource, context)
     values = deep_merge(
         deep_merge(_chart_defaults(), profile_values(context.stack)), inputs.get("values") or {}
     )
@@ -151,20 +152,45 @@ def app_release(resource: Resource, context: Context) -> list[Line] | Unpriced:
     average = replicas if average is None else min(max(average, replicas), most)
     requests = api["resources"]["requests"]
     cpu, memory = cpu_cores(requests["cpu"]), gibibytes(requests["memory"])
-    lines = [
-        _general_pool(
-            resource,
-            context,
-            f"API pods ({pods_per_replica} services x {average:g} replicas)",
-            pods_per_replica * average,
-            cpu,
-            memory,
-            (pods_per_replica * replicas, pods_per_replica * most),
-        )
-    ]
+    lines = _general_pool(
+        resource,
+        context,
+        f"API pods ({pods_per_replica} services x {average:g} replicas)",
+        pods_per_replica * average,
+        cpu,
+        memory,
+        (pods_per_replica * replicas, pods_per_replica * most),
+    )
     worker = values["worker"]
     lines.extend(_gpu_workers(resource, context, worker["minReplicas"], worker["maxReplicas"]))
     return lines
+
+
+def _add_on(resource: Resource, context: Context) -> list[Line] | Unpriced:
+    """An add-on's pods run on the system nodes (priced there); the volumes its values
+    claim (Prometheus' and Alertmanager's) are gp3, the cluster's default class."""
+    claims = _claimed_gib(resource["inputs"].get("values") or {})
+    if not claims:
+        return unpriced(resource, context, "free", "an add-on on the system nodes")
+    price = context.prices.get("ebs/gp3-storage")
+    sizes = " + ".join(f"{size:g}" for size in claims)
+    return [
+        context.charge(
+            resource, "EC2", "gp3 volumes claimed", sum(claims), price, f"{sizes} GB claimed"
+        )
+    ]
+
+
+def _claimed_gib(values: Any) -> list[float]:
+    """The storage every `volumeClaimTemplate` in a chart's values requests."""
+    if isinstance(values, list):
+        return [size for item in values for size in _claimed_gib(item)]
+    if not isinstance(values, dict):
+        return []
+    template = values.get("volumeClaimTemplate")
+    if isinstance(template, dict):
+        return [gibibytes(template["spec"]["resources"]["requests"]["storage"])]
+    return [size for value in values.values() for size in _claimed_gib(value)]
 
 
 def _gpu_workers(resource: Resource, context: Context, low: int, high: int) -> list[Line]:
@@ -204,11 +230,9 @@ def stateful_set(resource: Resource, context: Context) -> list[Line]:
         gibibytes(c.get("resources", {}).get("requests", {}).get("memory", "0")) for c in containers
     )
     name = resource["inputs"]["metadata"]["name"]
-    lines = [
-        _general_pool(
-            resource, context, f"{name} pods", replicas, cpu, memory, (replicas, replicas)
-        )
-    ]
+    lines = _general_pool(
+        resource, context, f"{name} pods", replicas, cpu, memory, (replicas, replicas)
+    )
     claims = sum(
         gibibytes(claim["spec"]["resources"]["requests"]["storage"])
         for claim in spec.get("volumeClaimTemplates", [])
@@ -231,8 +255,9 @@ def _general_pool(
     cpu: float,
     memory: float,
     pod_bounds: tuple[float, float],
-) -> Line:
-    """Pods' requests priced as a share of the general pool's nodes (Kubecost-style)."""
+) -> list[Line]:
+    """Pods' requests priced as a share of the general pool's nodes (Kubecost-style): the
+    instance-hours and the nodes' root volumes."""
     pools = [
         pool
         for pool in context.of_type("kubernetes:karpenter.sh/v1:NodePool", context.platform)
@@ -249,18 +274,29 @@ def _general_pool(
     vcpus, gib = INSTANCE_SPECS[instance_type]
     price = context.prices.ec2_hour(instance_type, capacity)
     per_pod = max(cpu / vcpus, memory / gib) / usage.general_pool_packing
-    return context.charge(
-        resource,
-        "EC2",
-        f"{what} on the general pool ({instance_type} {capacity})",
-        pods * per_pod,
-        price,
-        f"{pods:g} pods x {cpu:g} vCPU / {memory:g} GiB requested, "
-        f"{usage.general_pool_packing:.0%} packed",
-        bounds=monthly_bounds(
-            pod_bounds[0] * per_pod, pod_bounds[1] * per_pod, price.price * HOURS_PER_MONTH
-        ),
+    low, high = pod_bounds[0] * per_pod, pod_bounds[1] * per_pod
+    nodes = pods * per_pod
+    lines = [
+        context.charge(
+            resource,
+            "EC2",
+            f"{what} on the general pool ({instance_type} {capacity})",
+            nodes,
+            price,
+            f"{pods:g} pods x {cpu:g} vCPU / {memory:g} GiB requested, "
+            f"{usage.general_pool_packing:.0%} packed",
+            bounds=monthly_bounds(low, high, price.price * HOURS_PER_MONTH),
+        )
+    ]
+    node_class = _node_class(
+        context, pools[0]["inputs"]["spec"]["template"]["spec"]["nodeClassRef"]["name"]
     )
+    if node_class is not None:
+        volume = node_class["inputs"]["spec"]["blockDeviceMappings"][0]["ebs"]
+        lines.append(
+            _root_volumes(resource, context, nodes, gibibytes(volume["volumeSize"]), low, high)
+        )
+    return lines
 
 
 def _chart_defaults() -> dict[str, Any]:
