@@ -116,6 +116,22 @@ def test_workflows_call_only_commands_the_repository_has() -> None:
                 assert (ROOT / job["uses"]).exists()
 
 
+PINNED = re.compile(r"^\s*-?\s*uses: ([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$")
+
+
+def test_actions_are_pinned_to_commits_that_dependabot_keeps_current() -> None:
+    # A tag can be moved (or deleted: `trivy-action@0.33.1` and
+    # `sticky-pull-request-comment@v2` no longer resolve); a commit SHA cannot.
+    for path in WORKFLOWS.glob("*.yaml"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if "uses:" in line and "uses: ./" not in line:
+                assert PINNED.match(line), f"{path.name}:{number}: {line.strip()}"
+    dependabot = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    assert {"package-ecosystem": "github-actions", "directory": "/"}.items() <= (
+        dependabot["updates"][0].items()
+    )
+
+
 def test_no_stored_aws_keys_only_oidc() -> None:
     for path in WORKFLOWS.glob("*.yaml"):
         text = path.read_text()
