@@ -214,6 +214,11 @@ def test_storage_classes_follow_the_lifecycle_of_a_bucket_filled_evenly() -> Non
     )
     expiring = [{"status": "Enabled", "filter": {"prefix": ""}, "expiration": {"days": 30}}]
     assert storage_class_shares(expiring, 12) == {"STANDARD": 1.0}
+    # The models bucket moves everything to Intelligent-Tiering on day 0.
+    tiering = [
+        {"status": "Enabled", "transitions": [{"days": 0, "storageClass": "INTELLIGENT_TIERING"}]}
+    ]
+    assert storage_class_shares(tiering, 12) == {"INTELLIGENT_TIERING": 1.0}
 
 
 def test_gpu_cost_per_1000_images_comes_from_the_price_and_a_cited_rate(defaults: Estimate) -> None:

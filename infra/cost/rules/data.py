@@ -17,6 +17,8 @@ STORAGE_CLASS_PRICES = {
     "GLACIER": "s3/glacier-flexible-retrieval-storage",
     "INTELLIGENT_TIERING": "s3/intelligent-tiering-frequent-storage",
 }
+# What a storage class's line says it is priced as, where the class has tiers.
+STORAGE_CLASS_TIERS = {"INTELLIGENT_TIERING": " (Frequent Access tier: the access is unknown)"}
 CACHE_ENGINES = {"redis": "redis-oss", "valkey": "valkey"}
 
 
@@ -130,7 +132,8 @@ def bucket(resource: Resource, context: Context) -> list[Line]:
             f"{storage_class} storage",
             stored * share,
             STORAGE_CLASS_PRICES[storage_class],
-            f"{share:.0%} of {stored:g} GB accrued evenly over {months:g} months, by lifecycle",
+            f"{share:.0%} of {stored:g} GB accrued evenly over {months:g} months, by lifecycle"
+            + STORAGE_CLASS_TIERS.get(storage_class, ""),
         )
         for storage_class, share in shares.items()
     ]
@@ -149,7 +152,8 @@ def storage_class_shares(rules: Iterable[Mapping[str, Any]], months: float) -> d
         expiration = (rule.get("expiration") or {}).get("days")
         if expiration:
             span = min(span, float(expiration))
-    transitions.sort()
+    # On a tie, the later class wins: a day-0 transition replaces STANDARD from the start.
+    transitions.sort(key=lambda transition: (transition[0], transition[1] != "STANDARD"))
     shares: dict[str, float] = {}
     for index, (start, storage_class) in enumerate(transitions):
         end = transitions[index + 1][0] if index + 1 < len(transitions) else span
