@@ -271,14 +271,30 @@ class StackDiff:
         }
 
 
-def base_document(path: Path, stack: str) -> Mapping[str, Any] | None:
-    """The stack's document in BASE (one document or a list), None if BASE lacks it."""
-    document = json.loads(path.read_text())
-    documents = document if isinstance(document, list) else [document]
-    for candidate in documents:
-        if candidate.get("stack") == stack:
-            return candidate
-    return None
+RESOURCE_KEYS = ("urn", "type", "name", "inputs")
+
+
+def load_base(path: Path) -> list[Mapping[str, Any]]:
+    """BASE: an earlier `python -m infra.preview STACK... --json` (one document or a list).
+    Raises ValueError (JSONDecodeError included) for anything else, rather than diffing
+    it as if every resource were new."""
+    loaded = json.loads(path.read_text())
+    documents = loaded if isinstance(loaded, list) else [loaded]
+    for document in documents:
+        resources = document.get("resources") if isinstance(document, dict) else None
+        if not (
+            isinstance(document, dict)
+            and isinstance(document.get("stack"), str)
+            and isinstance(resources, list)
+            and all(isinstance(r, dict) and all(k in r for k in RESOURCE_KEYS) for r in resources)
+        ):
+            raise ValueError("not the output of `python -m infra.preview STACK --json`")
+    return documents
+
+
+def base_document(documents: Sequence[Mapping[str, Any]], stack: str) -> Mapping[str, Any] | None:
+    """The stack's document in BASE, None if BASE lacks it (a stack not created yet)."""
+    return next((document for document in documents if document["stack"] == stack), None)
 
 
 def diff(base: Mapping[str, Any] | None, current: Mapping[str, Any]) -> StackDiff:
@@ -417,11 +433,11 @@ def _cell(text: str) -> str:
 
 def report(
     documents: Sequence[Mapping[str, Any]],
-    base: Path,
+    base: Sequence[Mapping[str, Any]],
     output: Output,
     expect_no_changes: bool,
 ) -> tuple[str, int]:
-    """The diff of each previewed stack against BASE, and the exit code of
+    """The diff of each previewed stack against BASE (`load_base`), and the exit code of
     `pulumi preview [--expect-no-changes]`: 1 only when changes were told not to occur."""
     diffs = [diff(base_document(base, document["stack"]), document) for document in documents]
     if output == "json":

@@ -211,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--markdown and --expect-no-changes apply to --diff")
     if args.diff is not None and not args.diff.is_file():
         parser.error(f"--diff {args.diff}: no such file (make it with --json)")
+    try:
+        base = None if args.diff is None else diff.load_base(args.diff)
+    except (OSError, ValueError) as error:  # JSONDecodeError is a ValueError
+        parser.error(f"--diff {args.diff}: {error}")
     if args.json and args.markdown:
         parser.error("--json and --markdown are two forms of one output: choose one")
     results = []
@@ -222,10 +226,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"error: invalid configuration for stack {shown(stack)}:\n{error}", file=sys.stderr
             )
             return 2
-    if args.diff is not None:
+    if base is not None:
         output: diff.Output = "json" if args.json else "markdown" if args.markdown else "text"
         text, status = diff.report(
-            [as_json(result) for result in results], args.diff, output, args.expect_no_changes
+            [as_json(result) for result in results], base, output, args.expect_no_changes
         )
         print(text)
         return status

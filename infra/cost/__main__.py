@@ -22,6 +22,7 @@ from typing import Any
 from infra.config import ConfigError
 from infra.cost import prices, report, usage
 from infra.cost.estimate import Estimate, difference, estimate
+from infra.diff import load_base
 from infra.preview import as_json, preview_stack
 
 
@@ -41,18 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--diff", type=Path, metavar="BASE.json", help="an earlier preview --json")
     args = parser.parse_args(argv)
     try:
+        base_documents = None if args.diff is None else load_base(args.diff)
+    except (OSError, ValueError) as error:  # JSONDecodeError is a ValueError
+        print(f"error: {args.diff}: {error}", file=sys.stderr)
+        return 2
+    try:
         documents: list[Mapping[str, Any]] = [preview_document(stack) for stack in args.stacks]
         head = price_documents(documents, args.usage)
-        if args.diff is not None:
-            loaded = json.loads(args.diff.read_text())
-            base = price_documents(loaded if isinstance(loaded, list) else [loaded], args.usage)
+        if base_documents is not None:
+            base = price_documents(base_documents, args.usage)
     except (ConfigError, usage.UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except (OSError, json.JSONDecodeError) as error:
-        print(f"error: {args.diff}: {error}", file=sys.stderr)
-        return 2
-    if args.diff is None:
+    if base_documents is None:
         print(json.dumps(head.as_json(), indent=2) if args.json else report.as_text(head))
         return 0
     changes = difference(base, head)

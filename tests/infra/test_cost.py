@@ -197,6 +197,25 @@ def test_diff_prices_each_changed_resource_and_the_total(
     assert "~ dev: pingvas-dev-redis" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ('{"summary": {}}', "not the output of `python -m infra.preview STACK --json`"),
+        ("[1, 2]", "not the output of"),
+        ("{not json", "Expecting property name"),
+    ],
+)
+def test_a_base_that_is_not_a_preview_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, says: str
+) -> None:
+    base_file = tmp_path / "base.json"
+    base_file.write_text(content)
+    assert main(["dev", "--diff", str(base_file)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {base_file}: ")
+    assert says in error
+
+
 def test_storage_classes_follow_the_lifecycle_of_a_bucket_filled_evenly() -> None:
     rules = [
         {

@@ -212,6 +212,21 @@ def test_invalid_config_exits_2_before_diffing(
     assert "quota" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "content",
+    ['{"summary": {}}', '[{"stack": "dev", "resources": [{"urn": "x"}]}]', "[1]", "{oops"],
+)
+def test_a_base_that_is_not_a_preview_exits_2_instead_of_showing_all_creates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    base = tmp_path / "base.json"
+    base.write_text(content)
+    with pytest.raises(SystemExit) as exit_:
+        preview.main(["dev", "--diff", str(base)])
+    assert exit_.value.code == 2
+    assert f"--diff {base}: " in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("stack", ["shared", "dev", "prod", "pr-7"])
 def test_every_resource_type_the_program_uses_has_its_replace_inputs_listed(stack: str) -> None:
     for resource in run_stack(stack).resources:
