@@ -158,6 +158,9 @@ def test_usage_file_overrides_and_autoscaled_usage_is_bounded_by_the_config(
     assert writer.bounds == (round(0.5 * 0.12 * HOURS, 2), round(4 * 0.12 * HOURS, 2))
     gpu = lines_of(result, "shared", "pingvas-shared-karpenter-gpu-pool", "GPU")[0]
     assert gpu.quantity == 18  # the pool's GPU limit (dev 3 + prod 15 workers)
+    # The line says the usage was cut, rather than pricing 18 as if 50 had been asked.
+    assert gpu.assumption.startswith("18 (usage asks 50; bounded) nodes on average")
+    assert writer.assumption.startswith("4 (usage asks 10; bounded) ACU on average")
 
 
 def test_a_bad_usage_file_exits_2_naming_the_key(

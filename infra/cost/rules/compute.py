@@ -14,6 +14,7 @@ from infra.cost.prices import HOURS_PER_MONTH
 from infra.cost.rules.context import (
     Context,
     Resource,
+    as_priced,
     by_price,
     cpu_cores,
     gibibytes,
@@ -101,7 +102,8 @@ def node_pool(resource: Resource, context: Context) -> list[Line] | Unpriced:
                 f"GPU {instance_type} {capacity} node-hours",
                 nodes * share,
                 price,
-                f"{usage.gpu_nodes_average:g} nodes on average, {share:.0%} {capacity} "
+                f"{as_priced(usage.gpu_nodes_average, nodes)} nodes on average, "
+                f"{share:.0%} {capacity} "
                 f"(pool 0-{gpu_limit} nodes; cheapest of {', '.join(types)})",
                 bounds=(0.0, round(float(gpu_limit) * price.price * HOURS_PER_MONTH * share, 2)),
             )

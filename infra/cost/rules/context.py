@@ -113,3 +113,8 @@ def gibibytes(quantity: str | float) -> float:
     if factor is None:
         raise LookupError(f"{quantity!r} has an unknown unit")
     return number * factor
+
+
+def as_priced(asked: float, priced: float) -> str:
+    """Usage as priced, saying so where the configured bounds cut it."""
+    return f"{priced:g}" if asked == priced else f"{priced:g} (usage asks {asked:g}; bounded)"

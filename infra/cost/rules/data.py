@@ -8,7 +8,13 @@ from typing import Any
 
 from infra.cost.lines import Line
 from infra.cost.prices import HOURS_PER_MONTH
-from infra.cost.rules.context import DAYS_PER_MONTH, Context, Resource, monthly_bounds
+from infra.cost.rules.context import (
+    DAYS_PER_MONTH,
+    Context,
+    Resource,
+    as_priced,
+    monthly_bounds,
+)
 
 STORAGE_CLASS_PRICES = {
     "STANDARD": "s3/standard-storage",
@@ -38,7 +44,8 @@ def aurora_instance(resource: Resource, context: Context) -> list[Line]:
             "Serverless v2 ACU-hours",
             average,
             price,
-            f"{average:g} ACU on average ({low:g}-{high:g} configured)",
+            f"{as_priced(context.usage.platform.aurora_acu_average, average)} ACU on average "
+            f"({low:g}-{high:g} configured)",
             bounds=monthly_bounds(low, high, price.price * HOURS_PER_MONTH),
         )
     ]
