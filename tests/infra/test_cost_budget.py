@@ -3,12 +3,13 @@ availability (docs/cost.md)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from infra.config import OperationsConfig
-from infra.cost import prices, usage
+from infra.cost import levers, prices, usage
 from infra.cost.__main__ import preview_document
 from infra.cost.estimate import Estimate, estimate
 from infra.cost.floor import floor
@@ -95,3 +96,13 @@ def test_cheaper_defaults_keep_spec_availability() -> None:
     zones = len(shared["outputs"]["availabilityZones"])
     assert services["autoscaling"] is True
     assert services["replicas"] >= zones  # one replica of each service per zone at least
+
+
+def test_docs_quote_the_levers_and_the_floor_as_measured(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert levers.main() == 0
+    measured = re.findall(r"\$[\d,]+\.\d\d", capsys.readouterr().out)
+    quoted = (REPO / "docs" / "cost.md").read_text()
+    stale = sorted({figure for figure in measured if figure not in quoted})
+    assert not stale, f"docs/cost.md does not quote: {stale} (python -m infra.cost.levers)"
