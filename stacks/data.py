@@ -393,6 +393,10 @@ def build_environment_data(
     supplied: dict[str, pulumi.Input[str] | None] = {}
     for key, variable in SUPPLIED_SECRET_VARIABLES.items():
         value = getattr(settings, key)
+        if value is None and ephemeral:
+            # Nobody fills a preview's secret, and External Secrets cannot sync an empty
+            # one: the integration is off there (the app answers 503 for payments).
+            continue
         supplied[variable] = (
             None if value is None else pulumi.Output.secret(value.get_secret_value())
         )

@@ -105,8 +105,10 @@ class Settings(DatabaseSettings):
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
 
-    lemonsqueezy_webhook_secret: SecretStr = SecretStr("changethis")
-    lemonsqueezy_api_key: SecretStr = SecretStr("changethis")
+    # Unset: payments are off in this environment (checkout and webhook answer 503), as in
+    # a pr-<N> preview nobody gives credentials to. prod refuses to start without them.
+    lemonsqueezy_webhook_secret: SecretStr | None = None
+    lemonsqueezy_api_key: SecretStr | None = None
     lemonsqueezy_store_id: str = ""
     # Events from a store in test mode credit nothing unless this store is in test mode.
     lemonsqueezy_test_mode: bool = False
@@ -160,6 +162,11 @@ class Settings(DatabaseSettings):
             )
         if self.is_development:
             return self
+        if self.environment == "prod" and not self.payments_configured:
+            raise ValueError(
+                "LEMONSQUEEZY_API_KEY and LEMONSQUEEZY_WEBHOOK_SECRET are required when "
+                "ENVIRONMENT=prod"
+            )
         secrets = {
             "JWT_SECRET": self.jwt_secret,
             "SESSION_SECRET": self.session_secret,
@@ -177,6 +184,12 @@ class Settings(DatabaseSettings):
             if len(secret.get_secret_value()) < SIGNING_SECRET_MIN_LENGTH:
                 raise ValueError(f"{name} must be at least {SIGNING_SECRET_MIN_LENGTH} characters")
         return self
+
+    @property
+    def payments_configured(self) -> bool:
+        return (
+            self.lemonsqueezy_api_key is not None and self.lemonsqueezy_webhook_secret is not None
+        )
 
     @property
     def is_development(self) -> bool:

@@ -210,6 +210,21 @@ def test_checkout_provider_failure_is_502(make_client, user):
     assert response.status_code == 502
 
 
+def test_without_credentials_payments_answer_503_and_credit_nothing(make_client, user, providers):
+    # A pr-<N> preview has no Lemon Squeezy credentials: payments are off, not faked.
+    unpaid = make_client(lemonsqueezy_api_key=None, lemonsqueezy_webhook_secret=None)
+    calls = len(providers.requests)
+    response = unpaid.post("/api/payments/checkout", json={"variant": "pro"}, headers=user.headers)
+    assert response.status_code == 503
+    assert response.json() == {"detail": "payments are not configured in this environment"}
+    body = json.dumps(order(user.id, "credits-500")).encode()
+    webhook = unpaid.post("/api/payments/webhook", content=body, headers={"X-Signature": "0" * 64})
+    assert webhook.status_code == 503
+    assert len(providers.requests) == calls  # nothing reached the provider
+    balance = unpaid.get("/api/users/me", headers=user.headers).json()
+    assert balance["tier"] == "free"
+
+
 def test_ledger_lists_own_entries_newest_first(send, client, user, make_user):
     other = make_user()
     send(order(user.id, "credits-100"))

@@ -86,6 +86,17 @@ def test_a_missing_secret_is_refused_outside_development(environment, monkeypatc
         config.get_settings()
 
 
+def test_payments_are_off_without_credentials_but_prod_refuses_to_start(environment, monkeypatch):
+    for name in ("LEMONSQUEEZY_API_KEY", "LEMONSQUEEZY_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ENVIRONMENT", "pr-7")  # a preview: nobody gives it credentials
+    assert config.get_settings().payments_configured is False
+    config.get_settings.cache_clear()
+    monkeypatch.setenv("ENVIRONMENT", "prod")
+    with pytest.raises(ValidationError, match="LEMONSQUEEZY_API_KEY and LEMONSQUEEZY_WEBHOOK"):
+        config.get_settings()
+
+
 def test_dev_login_is_refused_in_prod(environment, monkeypatch):
     monkeypatch.setenv("ENVIRONMENT", "prod")
     monkeypatch.setenv("AUTH_DEV_LOGIN", "true")

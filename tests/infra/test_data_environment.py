@@ -317,8 +317,13 @@ APP_VARIABLES = {
 def test_app_secrets_live_in_secrets_manager(stack: str) -> None:
     run = run_stack(stack)
     arns = run.outputs["appSecretArns"]
-    # The CDN's URL-signing key (tests/infra/test_cdn_signing.py); pr-<N> has no CDN.
-    variables = APP_VARIABLES | ({"CLOUDFRONT_PRIVATE_KEY"} if stack != "pr-7" else set())
+    # The CDN's URL-signing key (tests/infra/test_cdn_signing.py); pr-<N> has no CDN, and
+    # no secret nobody gives it (test_every_secret_a_preview_reads_has_a_value).
+    variables = (
+        APP_VARIABLES | {"CLOUDFRONT_PRIVATE_KEY"}
+        if stack != "pr-7"
+        else {"JWT_SECRET", "SESSION_SECRET"}
+    )
     assert set(arns) == variables
     for variable in variables:
         secret = secret_named(run, f"pingvas-{stack}-{variable.lower().replace('_', '-')}")
@@ -360,6 +365,24 @@ def test_supplied_secrets_come_from_config_and_stay_secret(
     # Unsupplied values get an empty secret for an operator to fill in.
     google = secret_named(run, "pingvas-dev-google-client-secret")
     assert not [v for v in run.of_type(SECRET_VERSION) if v.inputs["secretId"] == google.id]
+
+
+def test_every_secret_a_preview_reads_has_a_value(
+    stack_with: Callable[..., OfflineRun],
+) -> None:
+    # External Secrets cannot sync a secret without a value, and one missing key leaves the
+    # pods without their Secret: a preview reads only secrets this stack fills.
+    configured = {"pingvas:discordClientSecret": {"secure": "v1:AAAAencrypted"}}
+    for run in (run_stack("pr-7"), stack_with("pr-7", configured)):
+        read = run.outputs["appSecretArns"]  # what the chart's ExternalSecret lists
+        filled = {v.inputs["secretId"] for v in run.of_type(SECRET_VERSION)}
+        for variable, arn in read.items():
+            (secret,) = [s for s in run.of_type(SECRET) if f":secret:{s.inputs['name']}-" in arn]
+            assert secret.id in filled, f"{variable}: {secret.inputs['name']} has no value"
+    assert "DISCORD_CLIENT_SECRET" in run.outputs["appSecretArns"]  # configured: created
+    # A long-lived environment keeps an empty secret for an operator to fill (the app
+    # waits for it); a preview would wait forever.
+    assert "DISCORD_CLIENT_SECRET" in run_stack("dev").outputs["appSecretArns"]
 
 
 @pytest.mark.parametrize("stack", ["shared", *ENVIRONMENTS])

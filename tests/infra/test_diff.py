@@ -162,12 +162,19 @@ def test_secrets_stay_masked_in_every_form(
         status, outputs[form] = run_main(capsys, *argv, *([form] if form else []))
         assert status == 0
         assert marker not in outputs[form]
-    (change,) = json.loads(outputs["--json"])["changes"]
-    assert (change["op"], change["type"]) == (
-        "create",
+    # A preview creates a credential's secret only once it is given one (issue 17).
+    changes = json.loads(outputs["--json"])["changes"]
+    created = {c["type"]: c for c in changes if c["op"] == "create"}
+    assert set(created) == {
+        "aws:secretsmanager/secret:Secret",
         "aws:secretsmanager/secretVersion:SecretVersion",
-    )
-    assert {"path": "secretString", "new": SECRET} in change["inputs"]
+    }
+    # ... and the app's release, whose ExternalSecret now reads it.
+    assert {(c["op"], c["type"]) for c in changes if c["op"] != "create"} == {
+        ("update", "kubernetes:helm.sh/v3:Release")
+    }
+    version = created["aws:secretsmanager/secretVersion:SecretVersion"]
+    assert {"path": "secretString", "new": SECRET} in version["inputs"]
 
 
 def test_a_secret_is_shown_masked_on_the_side_that_holds_it() -> None:

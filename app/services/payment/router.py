@@ -87,10 +87,15 @@ class WebhookEvent(BaseModel):
     data: _Data
 
 
-@router.post("/checkout", response_model=CheckoutOut, responses=errors(401, 403, 404, 502))
+PAYMENTS_OFF = "payments are not configured in this environment"
+
+
+@router.post("/checkout", response_model=CheckoutOut, responses=errors(401, 403, 404, 502, 503))
 def checkout(body: CheckoutRequest, principal: CurrentUser, context: ContextDep) -> CheckoutOut:
     """A Lemon Squeezy checkout URL carrying our user id (it comes back in webhooks)."""
     settings = context.settings
+    if settings.lemonsqueezy_api_key is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=PAYMENTS_OFF)
     variant_id = settings.lemonsqueezy_variants.get(body.variant)
     if body.variant not in PRODUCTS or variant_id is None:
         available = sorted(name for name in PRODUCTS if name in settings.lemonsqueezy_variants)
@@ -139,7 +144,7 @@ def checkout(body: CheckoutRequest, principal: CurrentUser, context: ContextDep)
 @router.post(
     "/webhook",
     response_model=WebhookOut,
-    responses=errors(401, 409, 413),
+    responses=errors(401, 409, 413, 503),
     # Counted as it streams in (chunked bodies too), refused past the cap.
     max_body_size=MAX_WEBHOOK_BYTES,
 )
@@ -147,6 +152,9 @@ async def webhook(request: Request, context: ContextDep) -> WebhookOut:
     """Verify ``X-Signature`` (hex HMAC-SHA256 of the raw body), then apply the event once."""
     body = await request.body()
     signature = request.headers.get("X-Signature", "")
+    if context.settings.lemonsqueezy_webhook_secret is None:
+        # Nothing to verify a signature with: refuse, and Lemon Squeezy retries later.
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=PAYMENTS_OFF)
     secret = context.settings.lemonsqueezy_webhook_secret.get_secret_value()
     if not signature or not hmac_sha256_hex_matches(secret, body, signature):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="invalid signature")
