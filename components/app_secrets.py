@@ -5,7 +5,8 @@ Signing secrets are generated here (pulumi-random), or by another resource of th
 stack (the image CDN's URL-signing key, pulumi-tls), and never leave Pulumi's secret
 state. Values only a human knows (payment and OAuth credentials) come from Pulumi
 secret config; a secret whose value is not configured is created empty, for an
-operator to fill in with `aws secretsmanager put-secret-value`."""
+operator to fill in with `aws secretsmanager put-secret-value` (an ephemeral stack
+passes only what it was given: nobody would fill its secrets)."""
 
 from __future__ import annotations
 
