@@ -62,6 +62,18 @@ def test_the_floor_keeps_what_usage_and_availability_fix(defaults: Estimate) -> 
     }
     prod_cache = next(c for c in least.cuts if c.what == "prod's cache")
     assert prod_cache.after == pytest.approx(2 * 0.0256 * 730, abs=0.01)  # 2 x t4g.small
+    after = {c.what: c.after for c in least.cuts}
+    # Two system nodes of the cheapest Spot type (t4g.medium at 45 % of $0.0336), 20 GB roots.
+    assert after["system nodes"] == pytest.approx(2 * (0.0336 * 0.45 * 730 + 20 * 0.08), abs=0.02)
+    assert after["dev's cache"] == after["API pods on the general pool (dev, prod)"] == 0
+    # What the cuts started from is what the defaults pay for those lines.
+    api = sum(
+        line.monthly
+        for line in defaults.lines
+        if line.stack in ("dev", "prod") and line.resource.endswith("-app")
+    )
+    before = {c.what: c.before for c in least.cuts}
+    assert before["API pods on the general pool (dev, prod)"] == pytest.approx(api, abs=0.01)
 
 
 def test_docs_state_the_current_total(defaults: Estimate) -> None:

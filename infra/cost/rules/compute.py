@@ -108,19 +108,20 @@ def node_pool(resource: Resource, context: Context) -> list[Line] | Unpriced:
                 bounds=(0.0, round(float(gpu_limit) * price.price * HOURS_PER_MONTH * share, 2)),
             )
         )
-    node_class = _node_class(context, spec["template"]["spec"]["nodeClassRef"]["name"])
-    if node_class is not None:
-        volume = node_class["inputs"]["spec"]["blockDeviceMappings"][0]["ebs"]
-        size = gibibytes(volume["volumeSize"])
+    size = _root_volume_gb(context, resource)
+    if size is not None:
         lines.append(_root_volumes(resource, context, nodes, size, 0, float(gpu_limit)))
     return lines
 
 
-def _node_class(context: Context, name: str) -> Resource | None:
+def _root_volume_gb(context: Context, pool: Resource) -> float | None:
+    """The root volume of the nodes a Karpenter pool launches, from its EC2NodeClass."""
+    name = pool["inputs"]["spec"]["template"]["spec"]["nodeClassRef"]["name"]
     node_classes = context.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", context.platform)
     for node_class in node_classes:
         if node_class["inputs"]["metadata"]["name"] == name:
-            return node_class
+            volume = node_class["inputs"]["spec"]["blockDeviceMappings"][0]["ebs"]
+            return gibibytes(volume["volumeSize"])
     return None
 
 
@@ -290,14 +291,9 @@ def _general_pool(
             bounds=monthly_bounds(low, high, price.price * HOURS_PER_MONTH),
         )
     ]
-    node_class = _node_class(
-        context, pools[0]["inputs"]["spec"]["template"]["spec"]["nodeClassRef"]["name"]
-    )
-    if node_class is not None:
-        volume = node_class["inputs"]["spec"]["blockDeviceMappings"][0]["ebs"]
-        lines.append(
-            _root_volumes(resource, context, nodes, gibibytes(volume["volumeSize"]), low, high)
-        )
+    size = _root_volume_gb(context, pools[0])
+    if size is not None:
+        lines.append(_root_volumes(resource, context, nodes, size, low, high))
     return lines
 
 
