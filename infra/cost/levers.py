@@ -54,14 +54,16 @@ VALKEY = {
 PROD_CACHE = {**VALKEY, "prod": {"pingvas:services": {"replicas": 10}}}
 DEV_CACHE = {**PROD_CACHE, "dev": {"pingvas:services": {"replicas": 5}}}
 REPLICAS = {"shared": SPEC_CONFIGURATION["shared"]}
-TAKEN: list[tuple[str, Overrides, Mapping[str, Any]]] = [
-    ("SPEC §3/§8 configuration, sourced prices, 730 h", SPEC_CONFIGURATION, NO_FREE_TIER),
-    ("Valkey instead of Redis OSS (same nodes, -20 % a node)", VALKEY, NO_FREE_TIER),
-    ("prod cache right-sized: t4g.medium primary + 1 replica", PROD_CACHE, NO_FREE_TIER),
-    ("dev cache right-sized: t4g.small", DEV_CACHE, NO_FREE_TIER),
-    ("API replicas: dev 1, prod 3 (HPA to 15)", REPLICAS, NO_FREE_TIER),
-    ("GPU images on the instance store's NVMe: 20 GiB roots", {}, NO_FREE_TIER),
-    ("CloudFront's always-free tier (1 TB, 10 M requests)", {}, {}),
+# (lever, what is still SPEC's after it, usage overrides, the decision record that takes
+# it: every departure from SPEC has one, tests/infra/test_cost_budget.py).
+TAKEN: list[tuple[str, Overrides, Mapping[str, Any], str | None]] = [
+    ("SPEC §3/§8 configuration, sourced prices, 730 h", SPEC_CONFIGURATION, NO_FREE_TIER, None),
+    ("Valkey instead of Redis OSS (same nodes, -20 % a node)", VALKEY, NO_FREE_TIER, "0100"),
+    ("prod cache right-sized: t4g.medium primary + 1 replica", PROD_CACHE, NO_FREE_TIER, "0100"),
+    ("dev cache right-sized: t4g.small", DEV_CACHE, NO_FREE_TIER, "0100"),
+    ("API replicas: dev 1, prod 3 (HPA to 15)", REPLICAS, NO_FREE_TIER, "0101"),
+    ("GPU images on the instance store's NVMe: 20 GiB roots", {}, NO_FREE_TIER, "0104"),
+    ("CloudFront's always-free tier (1 TB, 10 M requests)", {}, {}, "0103"),
 ]
 LOG_RETENTION_7_DAYS: Overrides = {
     "shared": {
@@ -103,7 +105,7 @@ def priced(overrides: Overrides, usage_overrides: Mapping[str, Any]) -> Estimate
 def main() -> int:
     print("Levers the defaults take (shared + dev + prod at SPEC §8's usage), in order:")
     previous = None
-    for name, overrides, usage_overrides in TAKEN:
+    for name, overrides, usage_overrides, _ in TAKEN:
         total = priced(overrides, usage_overrides).total
         saving = "" if previous is None else f"  saves {money(previous - total)}"
         print(f"  {name:<58} {money(total):>11}{saving}")

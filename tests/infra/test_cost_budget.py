@@ -118,3 +118,15 @@ def test_docs_quote_the_levers_and_the_floor_as_measured(
     quoted = (REPO / "docs" / "cost.md").read_text()
     stale = sorted({figure for figure in measured if figure not in quoted})
     assert not stale, f"docs/cost.md does not quote: {stale} (python -m infra.cost.levers)"
+
+
+def test_every_departure_from_spec_has_a_decision_record_that_cost_md_links() -> None:
+    decisions = REPO / "docs" / "decisions"
+    cost = (REPO / "docs" / "cost.md").read_text()
+    index = (decisions / "README.md").read_text()
+    taken = [decision for _, _, _, decision in levers.TAKEN[1:]]
+    assert None not in taken  # each lever the defaults take past SPEC names its record
+    for number in taken:
+        (record,) = decisions.glob(f"{number}-*.md")
+        assert f"decisions/{record.name}" in cost, record.name
+        assert f"({record.name})" in index, record.name
