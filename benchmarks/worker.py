@@ -37,17 +37,16 @@ import boto3  # noqa: E402
 import redis  # noqa: E402
 import torch  # noqa: E402
 from diffusers.utils import logging as diffusers_logging  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
 
-from app import ledger  # noqa: E402
 from app.core.database import Database  # noqa: E402
-from app.core.queue import JobMessage, JobQueue  # noqa: E402
+from app.core.generation import GenerationParams  # noqa: E402
+from app.core.queue import TIERS, JobMessage, JobQueue  # noqa: E402
 from app.core.storage import ImageStorage  # noqa: E402
 from app.devservers import local_services, start_moto  # noqa: E402
-from app.models import Job  # noqa: E402
+from app.store import ledger  # noqa: E402
+from app.store.jobs import JobStore  # noqa: E402
 from app.worker import runner  # noqa: E402
-from app.worker.jobs import JobStore  # noqa: E402
-from app.worker.pipelines import PipelineCache, RenderRequest, choose_placement, render  # noqa: E402
+from app.worker.pipelines import PipelineCache, choose_placement, render  # noqa: E402
 from app.worker.runner import Worker, WorkerOptions  # noqa: E402
 from app.worker.scheduling import TierSchedule  # noqa: E402
 from app.worker.tiny_model import TINY_MODEL_ID, build  # noqa: E402
@@ -68,45 +67,21 @@ def timed(spent: dict[str, list[float]], kind: str, function: Callable[..., Any]
 
 
 def enqueue_jobs(
-    db: Database, queue: JobQueue, user_id: uuid.UUID, request: RenderRequest, n: int
+    store: JobStore, queue: JobQueue, user_id: uuid.UUID, params: GenerationParams, n: int
 ) -> None:
-    """Jobs as the API records them: debit and row in one transaction, then XADD."""
+    """Jobs as the API records them: debit, ledger entry and row in one statement, then
+    XADD."""
     for _ in range(n):
         job_id = uuid.uuid4()
-        with db.transaction(user_id) as session:
-            ledger.apply(session, user_id, -1, f"debit:{job_id}", "debit", job_id)
-            session.execute(
-                insert(Job).values(
-                    id=job_id,
-                    user_id=user_id,
-                    status="queued",
-                    tier="pro",
-                    model=TINY_MODEL_ID,
-                    prompt=request.prompt,
-                    negative_prompt=None,
-                    width=request.width,
-                    height=request.height,
-                    steps=request.steps,
-                    guidance_scale=request.guidance_scale,
-                    seed=request.seed,
-                    num_images=request.num_images,
-                    cost=1,
-                )
-            )
+        created = store.create(user_id, job_id, params, 1, list(TIERS))
+        assert created.outcome == "queued", created
+        assert created.tier is not None
         queue.enqueue(
             JobMessage(
                 job_id=job_id,
                 user_id=user_id,
-                tier="pro",
-                model=TINY_MODEL_ID,
-                prompt=PROMPT,
-                negative_prompt="",
-                width=request.width,
-                height=request.height,
-                steps=request.steps,
-                guidance_scale=request.guidance_scale,
-                seed=request.seed,
-                num_images=request.num_images,
+                tier=created.tier,
+                params=params,
                 cost=1,
                 enqueued_at=datetime.now(UTC),
             )
@@ -124,7 +99,17 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     diffusers_logging.disable_progress_bar()
-    request = RenderRequest(PROMPT, "", args.size, args.size, args.steps, 7.5, 1234, 1)
+    params = GenerationParams(
+        model=TINY_MODEL_ID,
+        prompt=PROMPT,
+        negative_prompt="",
+        width=args.size,
+        height=args.size,
+        steps=args.steps,
+        guidance_scale=7.5,
+        seed=1234,
+        num_images=1,
+    )
 
     models_dir = Path(tempfile.mkdtemp(prefix="pingvas-bench-models-"))
     build(models_dir)
@@ -139,15 +124,7 @@ def main() -> None:
             client = redis.Redis.from_url(redis_server.url, decode_responses=True)
             queue = JobQueue(client)
             queue.ensure_groups()
-            with db.transaction(None) as session:
-                user_id = uuid.UUID(
-                    str(
-                        session.execute(
-                            text("SELECT ensure_user(:email, :credits)"),
-                            {"email": "bench@example.com", "credits": 1_000_000},
-                        ).scalar_one()
-                    )
-                )
+            user_id = ledger.ensure_user(db, "bench@example.com", 1_000_000)
             spent: dict[str, list[float]] = defaultdict(list)
             queue.read = timed(spent, "queue", queue.read)  # type: ignore[method-assign]
             queue.claim_stale = timed(spent, "queue", queue.claim_stale)  # type: ignore[method-assign]
@@ -167,8 +144,8 @@ def main() -> None:
                 WorkerOptions(consumer="bench", block_ms=0),
             )
             for _ in range(3):  # warm-up of both paths
-                render(pipeline, request)
-            enqueue_jobs(db, queue, user_id, request, 3)
+                render(pipeline, params)
+            enqueue_jobs(store, queue, user_id, params, 3)
             while worker.run_once() is not None:
                 pass
             spent.clear()
@@ -179,10 +156,10 @@ def main() -> None:
             full: list[float] = []
             outside_pipeline: list[float] = []
             total = args.jobs * args.rounds
-            enqueue_jobs(db, queue, user_id, request, total)
+            enqueue_jobs(store, queue, user_id, params, total)
             for _ in range(total):
                 started = time.perf_counter()
-                render(pipeline, request)
+                render(pipeline, params)
                 bare.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 outcome = worker.run_once()

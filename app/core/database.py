@@ -102,6 +102,13 @@ class Database:
             self.reader.dispose()
 
 
+def worker_database(url: str, schema: str, pool_size: int = 2) -> Database:
+    """The worker's connections, pre-pinged at checkout: after a PostgreSQL restart or
+    failover a stale pooled connection is replaced instead of failing a finished render's
+    final commit."""
+    return Database(url, schema, pool_size=pool_size, pre_ping=True)
+
+
 def alembic_config(url: str, schema: str, app_role: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -16,8 +16,10 @@ Message (version 1): every field is a string.
     ``prompt``, ``negative_prompt`` (may be empty)
     ``width``, ``height``, ``steps``, ``num_images``, ``seed``  integers
     ``guidance_scale``   float
-    ``cost``             credits debited; refunded (ledger key ``refund:{job_id}``) when
-                         the job fails or is dead-lettered
+                         (the fields of :class:`app.core.generation.GenerationParams`)
+    ``cost``             credits debited; refunded (ledger key
+                         :func:`app.store.ledger.refund_key`) when the job fails or is
+                         dead-lettered
     ``enqueued_at``      ISO-8601 UTC timestamp
 
 Consumer protocol (worker)
@@ -54,6 +56,8 @@ from typing import Any, cast
 
 import redis
 
+from app.core.generation import GenerationParams
+
 TIERS: tuple[str, ...] = ("free", "basic", "pro")
 PRIORITY: tuple[str, ...] = ("pro", "basic", "free")
 MESSAGE_VERSION = "1"
@@ -68,15 +72,7 @@ class JobMessage:
     job_id: uuid.UUID
     user_id: uuid.UUID
     tier: str
-    model: str
-    prompt: str
-    negative_prompt: str
-    width: int
-    height: int
-    steps: int
-    guidance_scale: float
-    seed: int
-    num_images: int
+    params: GenerationParams
     cost: int
     enqueued_at: datetime
     # The API request that created the job, for the worker's logs ("" when unknown).
@@ -88,15 +84,7 @@ class JobMessage:
             "job_id": str(self.job_id),
             "user_id": str(self.user_id),
             "tier": self.tier,
-            "model": self.model,
-            "prompt": self.prompt,
-            "negative_prompt": self.negative_prompt,
-            "width": str(self.width),
-            "height": str(self.height),
-            "steps": str(self.steps),
-            "guidance_scale": repr(self.guidance_scale),
-            "seed": str(self.seed),
-            "num_images": str(self.num_images),
+            **self.params.to_fields(),
             "cost": str(self.cost),
             "enqueued_at": self.enqueued_at.astimezone(UTC).isoformat(),
             "request_id": self.request_id,
@@ -110,15 +98,7 @@ class JobMessage:
             job_id=uuid.UUID(fields["job_id"]),
             user_id=uuid.UUID(fields["user_id"]),
             tier=fields["tier"],
-            model=fields["model"],
-            prompt=fields["prompt"],
-            negative_prompt=fields["negative_prompt"],
-            width=int(fields["width"]),
-            height=int(fields["height"]),
-            steps=int(fields["steps"]),
-            guidance_scale=float(fields["guidance_scale"]),
-            seed=int(fields["seed"]),
-            num_images=int(fields["num_images"]),
+            params=GenerationParams.from_fields(fields),
             cost=int(fields["cost"]),
             enqueued_at=datetime.fromisoformat(fields["enqueued_at"]),
             request_id=fields.get("request_id", ""),

@@ -12,11 +12,12 @@ os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 
 import redis
 
+from app.core.database import worker_database
 from app.core.logging import configure_logging
 from app.core.queue import JobQueue
 from app.core.storage import ImageStorage
+from app.store.jobs import JobStore
 from app.worker.config import WorkerSettings
-from app.worker.jobs import JobStore, worker_database
 from app.worker.metrics import serve_metrics
 from app.worker.pipelines import PipelineCache, choose_placement
 from app.worker.runner import Worker, WorkerOptions, install_stop_signals

@@ -20,6 +20,7 @@ from cachetools import LRUCache
 from PIL import Image
 
 from app.catalogue import MANIFEST, MODEL_ID
+from app.core.generation import GenerationParams
 from app.worker.config import DeviceChoice, DtypeChoice
 
 logger = logging.getLogger(__name__)
@@ -54,18 +55,6 @@ def choose_placement(device: DeviceChoice = "auto", dtype: DtypeChoice = "auto")
         half = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return Placement(torch.device(device), half)
     return Placement(torch.device(device), torch.float32)
-
-
-@dataclass(frozen=True)
-class RenderRequest:
-    prompt: str
-    negative_prompt: str
-    width: int
-    height: int
-    steps: int
-    guidance_scale: float
-    seed: int
-    num_images: int
 
 
 class _Pipelines(LRUCache[str, Any]):
@@ -134,36 +123,37 @@ class InvalidRequest(ValueError):
     """The job asks for something no pipeline can render; retrying will not help."""
 
 
-def check_request(request: RenderRequest) -> None:
+def check_request(params: GenerationParams) -> None:
     """Refuse what the pipeline would reject, before spending GPU time (diffusers style)."""
-    if request.width % 8 or request.height % 8 or min(request.width, request.height) < 8:
+    if params.width % 8 or params.height % 8 or min(params.width, params.height) < 8:
         raise InvalidRequest("width and height must be positive multiples of 8")
-    if request.steps < 1 or request.num_images < 1:
+    if params.steps < 1 or params.num_images < 1:
         raise InvalidRequest("steps and num_images must be positive")
 
 
 @torch.no_grad()
 def render(
-    pipeline: Any, request: RenderRequest, on_step: StepCallback | None = None
+    pipeline: Any, params: GenerationParams, on_step: StepCallback | None = None
 ) -> list[bytes]:
-    """Run the pipeline; one PNG per image. The same request gives the same bytes on the
-    same hardware: the noise comes from a CPU generator seeded with the job's seed."""
-    check_request(request)
-    generator = torch.Generator(device="cpu").manual_seed(request.seed)
+    """Run the pipeline (loaded for ``params.model``); one PNG per image. The same
+    parameters give the same bytes on the same hardware: the noise comes from a CPU
+    generator seeded with the job's seed."""
+    check_request(params)
+    generator = torch.Generator(device="cpu").manual_seed(params.seed)
 
     def step_end(_pipe: Any, step: int, _timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
         if on_step is not None:
-            on_step(step, request.steps)
+            on_step(step, params.steps)
         return tensors
 
     result = pipeline(
-        prompt=request.prompt,
-        negative_prompt=request.negative_prompt or None,
-        width=request.width,
-        height=request.height,
-        num_inference_steps=request.steps,
-        guidance_scale=request.guidance_scale,
-        num_images_per_prompt=request.num_images,
+        prompt=params.prompt,
+        negative_prompt=params.negative_prompt or None,
+        width=params.width,
+        height=params.height,
+        num_inference_steps=params.steps,
+        guidance_scale=params.guidance_scale,
+        num_images_per_prompt=params.num_images,
         generator=generator,
         output_type="pil",
         callback_on_step_end=step_end,

@@ -12,7 +12,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from app.core.queue import JobQueue
-from app.worker.jobs import JobStore
+from app.store.jobs import JobStore
 
 logger = logging.getLogger(__name__)
 

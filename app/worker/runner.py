@@ -39,13 +39,12 @@ from app.core import logging as log_context
 from app.core.job_errors import JobErrorCode
 from app.core.queue import PRIORITY, Delivery, JobQueue, is_missing_group
 from app.core.storage import ImageStorage
-from app.worker.jobs import JobStore, planned_images
+from app.store.jobs import JobStore, planned_images
 from app.worker.metrics import CREDITS_REFUNDED, GENERATION_DURATION, JOBS
 from app.worker.pipelines import (
     InvalidRequest,
     ModelUnavailable,
     PipelineCache,
-    RenderRequest,
     StepCallback,
     render,
 )
@@ -217,7 +216,7 @@ class Worker:
                     "job started job_id=%s tier=%s model=%s delivery=%d",
                     job,
                     message.tier,
-                    message.model,
+                    message.params.model,
                     delivery.delivery_count,
                 )
                 started = time.monotonic()
@@ -246,7 +245,7 @@ class Worker:
         if not recorded:
             logger.info("job result discarded job_id=%s (no longer running)", job)
             return self._outcome("skipped")
-        GENERATION_DURATION.labels(message.model).observe(time.monotonic() - started)
+        GENERATION_DURATION.labels(message.params.model).observe(time.monotonic() - started)
         logger.info(
             "job succeeded job_id=%s images=%d seconds=%.3f",
             job,
@@ -279,7 +278,7 @@ class Worker:
 
     def _render(self, delivery: Delivery, started: float) -> list[bytes]:
         message = delivery.message
-        pipeline = self.pipelines.get(message.model)
+        pipeline = self.pipelines.get(message.params.model)
         render_started = time.monotonic()
 
         def on_step(step: int, total: int) -> None:
@@ -294,20 +293,7 @@ class Worker:
 
         if self.stopping and time.monotonic() > self._deadline:
             raise StopBeforeDeadline
-        return render(
-            pipeline,
-            RenderRequest(
-                prompt=message.prompt,
-                negative_prompt=message.negative_prompt,
-                width=message.width,
-                height=message.height,
-                steps=message.steps,
-                guidance_scale=message.guidance_scale,
-                seed=message.seed,
-                num_images=message.num_images,
-            ),
-            on_step,
-        )
+        return render(pipeline, message.params, on_step)
 
     def _dead_letter(self, delivery: Delivery) -> str:
         message = delivery.message

@@ -51,18 +51,11 @@ def test_create_debits_records_and_enqueues_on_the_tier_stream(
     assert debit == [(f"debit:{accepted['id']}", -2, 38)]
     message = queued_message(redis_client, "basic", accepted["id"])
     assert message.user_id == user.id
-    assert (message.model, message.prompt, message.negative_prompt) == (
-        "tiny-sd",
-        body["prompt"],
-        "blur",
-    )
-    assert (message.width, message.height, message.steps, message.num_images) == (512, 512, 25, 2)
-    assert (message.seed, message.guidance_scale, message.cost, message.tier) == (
-        7,
-        5.0,
-        2,
-        "basic",
-    )
+    params = message.params
+    assert (params.model, params.prompt) == ("tiny-sd", body["prompt"])
+    assert params.negative_prompt == "blur"
+    assert (params.width, params.height, params.steps, params.num_images) == (512, 512, 25, 2)
+    assert (params.seed, params.guidance_scale, message.cost, message.tier) == (7, 5.0, 2, "basic")
 
 
 def test_get_and_list_own_generations(client, user):

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import ledger
 from app.core.database import Database
+from app.store import ledger
 from tests.app.conftest import balance_and_ledger
 
 

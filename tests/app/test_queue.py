@@ -8,28 +8,29 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.core.generation import GenerationParams
 from app.core.queue import JobMessage, JobQueue
 
 
-def message(tier: str = "free", **changes: object) -> JobMessage:
-    values: dict[str, object] = {
-        "job_id": uuid.uuid4(),
-        "user_id": uuid.uuid4(),
-        "tier": tier,
-        "model": "tiny-sd",
-        "prompt": "a prompt with: colons, ünïcode and\nnew lines",
-        "negative_prompt": "",
-        "width": 512,
-        "height": 768,
-        "steps": 20,
-        "guidance_scale": 7.25,
-        "seed": 2**32 - 1,
-        "num_images": 2,
-        "cost": 6,
-        "enqueued_at": datetime.now(UTC),
-    }
-    values.update(changes)
-    return JobMessage(**values)  # type: ignore[arg-type]
+def message(tier: str = "free") -> JobMessage:
+    return JobMessage(
+        job_id=uuid.uuid4(),
+        user_id=uuid.uuid4(),
+        tier=tier,
+        params=GenerationParams(
+            model="tiny-sd",
+            prompt="a prompt with: colons, ünïcode and\nnew lines",
+            negative_prompt="",
+            width=512,
+            height=768,
+            steps=20,
+            guidance_scale=7.25,
+            seed=2**32 - 1,
+            num_images=2,
+        ),
+        cost=6,
+        enqueued_at=datetime.now(UTC),
+    )
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ NEW_USER_OWNED = {
     "refresh_tokens_used": "SELECT, INSERT",
 }
 NOW = sa.text("now()")
-# Ledger kinds that take back what a refunded payment granted (app/ledger.py).
+# Ledger kinds that take back what a refunded payment granted (app/store/ledger.py).
 REFUND_KINDS = "('purchase_refunded', 'subscription_refunded')"
 CREATE_JOB_ARGS = (
     "uuid, uuid, text[], integer, text, text, text, integer, integer, integer,"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from app.core.generation import GenerationParams
+
 
 @dataclass(frozen=True)
 class TierLimits:
@@ -22,32 +24,29 @@ BASE_PIXELS = 512 * 512
 BASE_STEPS = 25
 
 
-def cost(width: int, height: int, steps: int, num_images: int) -> int:
+def cost(params: GenerationParams) -> int:
     """One credit per 512x512 image of up to 25 steps; larger or longer costs more."""
-    return num_images * math.ceil(width * height / BASE_PIXELS) * math.ceil(steps / BASE_STEPS)
+    pixels = math.ceil(params.width * params.height / BASE_PIXELS)
+    return params.num_images * pixels * math.ceil(params.steps / BASE_STEPS)
 
 
-def limit_violations(
-    tier: str, width: int, height: int, steps: int, num_images: int
-) -> list[tuple[str, str]]:
+def limit_violations(tier: str, params: GenerationParams) -> list[tuple[str, str]]:
     """(field, message) for each request value above the tier's bound."""
     limits = TIER_LIMITS[tier]
     problems = [
         (field, f"{field} must be at most {limits.max_side} on the {tier} tier")
-        for field, value in (("width", width), ("height", height))
+        for field, value in (("width", params.width), ("height", params.height))
         if value > limits.max_side
     ]
-    if steps > limits.max_steps:
+    if params.steps > limits.max_steps:
         problems.append(("steps", f"steps must be at most {limits.max_steps} on the {tier} tier"))
-    if num_images > limits.max_images:
+    if params.num_images > limits.max_images:
         problems.append(
             ("num_images", f"num_images must be at most {limits.max_images} on the {tier} tier")
         )
     return problems
 
 
-def allowed_tiers(width: int, height: int, steps: int, num_images: int) -> list[str]:
+def allowed_tiers(params: GenerationParams) -> list[str]:
     """The tiers whose bounds admit this request."""
-    return [
-        tier for tier in TIER_LIMITS if not limit_violations(tier, width, height, steps, num_images)
-    ]
+    return [tier for tier in TIER_LIMITS if not limit_violations(tier, params)]

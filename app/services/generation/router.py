@@ -11,28 +11,24 @@ from typing import Annotated, Literal, cast
 import redis
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app import ledger
 from app.api.context import AppContext
 from app.api.deps import AuthFirstRoute, ContextDep, CurrentUser, Principal, rate_limit
 from app.api.schemas import Limit, Offset, Page, PrintableText, errors, invalid
 from app.core import logging as log_context
 from app.core.activity import ActiveUsers
-from app.core.job_errors import JOB_ERRORS, JobErrorCode
+from app.core.generation import GenerationParams
+from app.core.job_errors import JobErrorCode
 from app.core.metrics import CREDITS_CONSUMED, CREDITS_REFUNDED, GENERATION_REQUESTS
 from app.core.queue import JobMessage
 from app.models import Image, Job, JobStatus
 from app.services.generation.pricing import allowed_tiers, cost, limit_violations
+from app.store.jobs import JobNotFound, JobStore, NotCancelable
 
 logger = logging.getLogger(__name__)
-CREATE_JOB = (
-    "SELECT outcome, tier, balance FROM create_job(%(user_id)s, %(job_id)s, %(allowed)s,"
-    " %(price)s, %(model)s, %(prompt)s, %(negative_prompt)s, %(width)s, %(height)s, %(steps)s,"
-    " %(guidance_scale)s, %(seed)s, %(num_images)s)"
-)
 # Rate limits are per route here: POST counts its request in the same worker thread as
 # its database and queue work (one thread-pool hop instead of two on the hottest route).
 router = APIRouter(
@@ -46,6 +42,9 @@ MAX_SEED = 2**32 - 1
 
 
 class GenerationRequest(BaseModel):
+    """The HTTP body: :class:`GenerationParams` with their bounds, the negative prompt and
+    the seed optional (:meth:`params` draws a seed when none is given)."""
+
     model_config = ConfigDict(extra="forbid")
 
     prompt: Annotated[PrintableText, Field(min_length=1, max_length=2000)]
@@ -57,6 +56,13 @@ class GenerationRequest(BaseModel):
     guidance_scale: Annotated[float, Field(ge=0, le=30, allow_inf_nan=False)] = 7.5
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] | None = None
     num_images: Annotated[int, Field(ge=1, le=8)] = 1
+
+    def params(self) -> GenerationParams:
+        return GenerationParams(
+            **self.model_dump(exclude={"negative_prompt", "seed"}),
+            negative_prompt=self.negative_prompt or "",
+            seed=self.seed if self.seed is not None else secrets.randbelow(MAX_SEED + 1),
+        )
 
 
 class Accepted(BaseModel):
@@ -111,53 +117,28 @@ def _create_generation(
     if context.catalogue.get(body.model) is None:
         raise invalid((("body", "model"), f"unknown model {body.model!r}; see GET /api/models"))
     job_id = uuid.uuid4()
-    seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
-    price = cost(body.width, body.height, body.steps, body.num_images)
-    # The debit, its ledger entry and the job row: one statement, one round trip
-    # (create_job in migration 0002). The tiers whose bounds admit the request come from
-    # pricing.py, the one table of bounds.
-    row = context.db.call(
-        CREATE_JOB,
-        {
-            "user_id": principal.user_id,
-            "job_id": job_id,
-            "allowed": allowed_tiers(body.width, body.height, body.steps, body.num_images),
-            "price": price,
-            "model": body.model,
-            "prompt": body.prompt,
-            "negative_prompt": body.negative_prompt,
-            "width": body.width,
-            "height": body.height,
-            "steps": body.steps,
-            "guidance_scale": body.guidance_scale,
-            "seed": seed,
-            "num_images": body.num_images,
-        },
-    )
-    if row is None or row.outcome == "unknown":
+    params = body.params()
+    price = cost(params)
+    jobs = JobStore(context.db)
+    # The debit, its ledger entry and the job row: one statement, one round trip. The
+    # tiers whose bounds admit the request come from pricing.py, the one table of bounds.
+    created = jobs.create(principal.user_id, job_id, params, price, allowed_tiers(params))
+    if created.outcome == "unknown" or created.tier is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="user not found")
-    tier: str = row.tier
-    if row.outcome != "queued":
+    tier = created.tier
+    if created.outcome != "queued":
         # Above the tier's bounds answers 422 before a short balance answers 402.
-        _check_tier_bounds(tier, body)
+        _check_tier_bounds(tier, params)
         GENERATION_REQUESTS.labels(tier, "insufficient_credits").inc()
         raise HTTPException(
             status.HTTP_402_PAYMENT_REQUIRED,
-            detail=f"{price} credits needed, {row.balance} available",
+            detail=f"{price} credits needed, {created.balance} available",
         )
     message = JobMessage(
         job_id=job_id,
         user_id=principal.user_id,
         tier=tier,
-        model=body.model,
-        prompt=body.prompt,
-        negative_prompt=body.negative_prompt or "",
-        width=body.width,
-        height=body.height,
-        steps=body.steps,
-        guidance_scale=body.guidance_scale,
-        seed=seed,
-        num_images=body.num_images,
+        params=params,
         cost=price,
         enqueued_at=datetime.now(UTC),
         request_id=log_context.current("request_id") or "",
@@ -170,7 +151,8 @@ def _create_generation(
         )
     except redis.RedisError as error:
         logger.exception("enqueue failed for job %s; failing and refunding it", job_id)
-        _fail_and_refund(context, principal.user_id, job_id, price)
+        if jobs.fail(message, "queue_unavailable"):
+            CREDITS_REFUNDED.labels("enqueue_failed").inc()
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, detail="the job queue is unavailable; try again"
         ) from error
@@ -179,31 +161,11 @@ def _create_generation(
     return Accepted(id=job_id, status="queued", cost=price)
 
 
-def _check_tier_bounds(tier: str, body: GenerationRequest) -> None:
-    problems = limit_violations(tier, body.width, body.height, body.steps, body.num_images)
+def _check_tier_bounds(tier: str, params: GenerationParams) -> None:
+    problems = limit_violations(tier, params)
     if problems:
         GENERATION_REQUESTS.labels(tier, "rejected").inc()
         raise invalid(*((("body", field), message) for field, message in problems))
-
-
-def _fail_and_refund(
-    context: AppContext, user_id: uuid.UUID, job_id: uuid.UUID, price: int
-) -> None:
-    with context.db.transaction(user_id) as session:
-        moved = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == "queued")
-            .values(
-                status="failed",
-                error=JOB_ERRORS["queue_unavailable"],
-                error_code="queue_unavailable",
-            )
-            .returning(Job.id)
-            .execution_options(synchronize_session=False)
-        ).scalar_one_or_none()
-        if moved is not None:
-            ledger.apply(session, user_id, price, f"refund:{job_id}", "refund", job_id)
-            CREDITS_REFUNDED.labels("enqueue_failed").inc()
 
 
 def _out(context: AppContext, job: Job, images: list[Image]) -> GenerationOut:
@@ -283,24 +245,11 @@ def get_generation(job_id: JobId, principal: CurrentUser, context: ContextDep) -
 )
 def cancel_generation(job_id: JobId, principal: CurrentUser, context: ContextDep) -> Canceled:
     """Cancel a job that no worker has started, and refund it."""
-    with context.db.transaction(principal.user_id) as session:
-        price = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.user_id == principal.user_id, Job.status == "queued")
-            .values(status="canceled")
-            .returning(Job.cost)
-            .execution_options(synchronize_session=False)
-        ).scalar_one_or_none()
-        if price is None:
-            current = session.execute(
-                select(Job.status).where(Job.id == job_id, Job.user_id == principal.user_id)
-            ).scalar_one_or_none()
-            if current is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, detail="generation not found")
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                detail=f"only queued jobs can be canceled; this one is {current}",
-            )
-        ledger.apply(session, principal.user_id, price, f"refund:{job_id}", "refund", job_id)
+    try:
+        refunded = JobStore(context.db).cancel(principal.user_id, job_id)
+    except JobNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="generation not found") from error
+    except NotCancelable as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
     CREDITS_REFUNDED.labels("canceled").inc()
-    return Canceled(id=job_id, status="canceled", refunded=price)
+    return Canceled(id=job_id, status="canceled", refunded=refunded)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -16,13 +17,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app import ledger
 from app.api.context import AppContext
 from app.api.deps import AuthFirstRoute, ContextDep, CurrentUser, rate_limit
 from app.api.schemas import Limit, Offset, Page, errors, invalid
 from app.core.security import hmac_sha256_hex_matches
 from app.models import CreditEntry, PaymentEvent, Subscription, User
 from app.services.payment.products import PAID_STATUSES, PRODUCTS, by_variant
+from app.store import ledger
 
 logger = logging.getLogger(__name__)
 router = APIRouter(
@@ -33,11 +34,15 @@ router = APIRouter(
     responses=errors(429, 503),
 )
 MAX_WEBHOOK_BYTES = 256 * 1024
-# Refund event -> (ledger key prefix of what the payment granted, kind of the take-back).
 TIER_RANK = {"basic": 1, "pro": 2}
-REFUNDS = {
-    "order_refunded": ("order", "purchase_refunded"),
-    "subscription_payment_refunded": ("invoice", "subscription_refunded"),
+# Refund event -> (ledger key of what the payment granted, key and kind of the take-back).
+REFUNDS: dict[str, tuple[Callable[[str], str], Callable[[str], str], str]] = {
+    "order_refunded": (ledger.order_key, ledger.order_refund_key, "purchase_refunded"),
+    "subscription_payment_refunded": (
+        ledger.invoice_key,
+        ledger.invoice_refund_key,
+        "subscription_refunded",
+    ),
 }
 
 
@@ -217,12 +222,12 @@ def _handle(context: AppContext, session: Session, user: User, event: WebhookEve
         # A test-mode purchase (fake card) must not credit a live store's user.
         return WebhookOut(status="ignored")
     if name in REFUNDS:
-        granted_key, kind = REFUNDS[name]
-        granted = ledger.granted(session, f"{granted_key}:{data.id}")
+        granted_key, refund_key, kind = REFUNDS[name]
+        granted = ledger.granted(session, granted_key(data.id))
         if granted is None:
             return WebhookOut(status="ignored")  # it never granted anything
         # Everything the payment granted, spent or not: the balance may go negative.
-        ledger.apply(session, user.id, -granted, f"{granted_key}-refund:{data.id}", kind)
+        ledger.apply(session, user.id, -granted, refund_key(data.id), kind)
         return WebhookOut(status="processed", credited=-granted)
     if name == "order_created":
         first_item = attributes.get("first_order_item") or {}
@@ -231,7 +236,7 @@ def _handle(context: AppContext, session: Session, user: User, event: WebhookEve
         if not paid or product is None or product.kind != "credits":
             # Subscription orders are credited by their invoice (subscription_payment_success).
             return WebhookOut(status="ignored")
-        ledger.apply(session, user.id, product.credits, f"order:{data.id}", "purchase")
+        ledger.apply(session, user.id, product.credits, ledger.order_key(data.id), "purchase")
         return WebhookOut(status="processed", credited=product.credits)
     if name == "subscription_payment_success":
         plan = session.execute(
@@ -247,7 +252,7 @@ def _handle(context: AppContext, session: Session, user: User, event: WebhookEve
             )
         # The invoice's own plan, whatever else the user subscribes to.
         allowance = next(p.credits for p in PRODUCTS.values() if p.tier == plan)
-        ledger.apply(session, user.id, allowance, f"invoice:{data.id}", "subscription")
+        ledger.apply(session, user.id, allowance, ledger.invoice_key(data.id), "subscription")
         return WebhookOut(status="processed", credited=allowance)
     if name.startswith("subscription_"):
         product = by_variant(variants, attributes.get("variant_id"))

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from joserfc.errors import JoseError
 from pydantic import BaseModel, EmailStr, Field
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from app.core.security import (
     TokenPair,
 )
 from app.models import RevokedSession, UsedRefreshToken, User
+from app.store import ledger
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +84,6 @@ class UserOut(BaseModel):
     email: str
     tier: str
     credits: int
-
-
-def ensure_user(context: AppContext, email: str) -> uuid.UUID:
-    """Find or create the user for a verified e-mail address (RLS-exempt definer function)."""
-    with context.db.transaction(None) as session:
-        user_id: uuid.UUID = session.execute(
-            text("SELECT ensure_user(:email, :credits)"),
-            {"email": email.lower(), "credits": context.settings.signup_credits},
-        ).scalar_one()
-    return user_id
 
 
 def _token_response(pair: TokenPair) -> TokenResponse:
@@ -144,7 +135,7 @@ def dev_login(body: DevLoginRequest, context: ContextDep) -> TokenResponse:
     """Sign in by e-mail alone; only when ``AUTH_DEV_LOGIN=true`` (never in prod)."""
     if not context.settings.auth_dev_login:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="development login is disabled")
-    user_id = ensure_user(context, str(body.email))
+    user_id = ledger.ensure_user(context.db, str(body.email), context.settings.signup_credits)
     return _token_response(context.tokens.issue(user_id))
 
 
@@ -265,7 +256,8 @@ async def oauth_callback(provider: Provider, request: Request, context: ContextD
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, detail="a verified e-mail address is required"
         )
-    pair = context.tokens.issue(ensure_user(context, str(email)))
+    user_id = ledger.ensure_user(context.db, str(email), context.settings.signup_credits)
+    pair = context.tokens.issue(user_id)
     response = RedirectResponse(
         "/", status_code=status.HTTP_303_SEE_OTHER, headers={"Cache-Control": "no-store"}
     )

@@ -23,10 +23,11 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.core.database import Database as AppDatabase
+from app.core.database import worker_database
 from app.core.queue import JobQueue
 from app.core.storage import ImageStorage
 from app.devservers import Database, RedisServer, free_port
-from app.worker.jobs import JobStore, worker_database
+from app.store.jobs import JobStore
 from app.worker.pipelines import PipelineCache, choose_placement
 from app.worker.runner import Worker, WorkerOptions
 from app.worker.scheduling import TierSchedule

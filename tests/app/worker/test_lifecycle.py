@@ -14,10 +14,11 @@ import pytest
 import redis
 from PIL import Image
 
+from app.core.generation import GenerationParams
 from app.core.job_errors import JOB_ERRORS
 from app.core.queue import JobMessage, JobQueue
 from app.devservers import start_redis
-from app.worker.jobs import JobStore, planned_images
+from app.store.jobs import JobStore, planned_images
 from app.worker.runner import Worker
 from tests.app.conftest import BUCKET, balance_and_ledger
 
@@ -44,12 +45,12 @@ def objects_of(s3: Any, owner: Any, job_id: uuid.UUID) -> list[str]:
 
 def message_of(owner: Any, job_id: uuid.UUID) -> JobMessage:
     """The message the API enqueued for the job, rebuilt from its row."""
-    row = owner(
-        "SELECT user_id, tier, model, prompt, coalesce(negative_prompt, ''), width, height,"
-        " steps, guidance_scale, seed, num_images, cost, created_at FROM jobs WHERE id = %s",
+    user_id, tier, cost, created_at, *params = owner(
+        "SELECT user_id, tier, cost, created_at, model, prompt, coalesce(negative_prompt, ''),"
+        " width, height, steps, guidance_scale, seed, num_images FROM jobs WHERE id = %s",
         (job_id,),
     )[0]
-    return JobMessage(job_id, *row)
+    return JobMessage(job_id, user_id, tier, GenerationParams(*params), cost, created_at)
 
 
 def png_of(s3: Any, key: str) -> bytes:

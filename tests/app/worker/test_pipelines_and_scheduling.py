@@ -15,12 +15,12 @@ import pytest
 import torch
 
 from app.catalogue import ModelCatalogue
+from app.core.generation import GenerationParams
 from app.core.queue import JobMessage
 from app.worker.pipelines import (
     InvalidRequest,
     ModelUnavailable,
     PipelineCache,
-    RenderRequest,
     choose_placement,
     render,
 )
@@ -49,10 +49,13 @@ def test_the_built_model_is_in_the_catalogue_and_loads_like_a_real_one(tiny_mode
     assert pipeline is pipelines.get(TINY_MODEL_ID)  # cached
     assert pipeline.unet.dtype == torch.float32
     # A long prompt is truncated by the tokenizer, not an index error in the encoder.
-    [png] = render(pipeline, RenderRequest("word " * 200, "blurry", 64, 64, 1, 5.0, 3, 1))
+    [png] = render(
+        pipeline,
+        GenerationParams(TINY_MODEL_ID, "word " * 200, "blurry", 64, 64, 1, 5.0, 3, 1),
+    )
     assert png.startswith(b"\x89PNG")
     with pytest.raises(InvalidRequest):
-        render(pipeline, RenderRequest("x", "", 60, 64, 1, 5.0, 3, 1))
+        render(pipeline, GenerationParams(TINY_MODEL_ID, "x", "", 60, 64, 1, 5.0, 3, 1))
 
 
 def test_the_pipeline_cache_is_bounded_least_recently_used_first(tiny_models_dir, tmp_path):
@@ -86,15 +89,17 @@ def message(tier: str) -> JobMessage:
         job_id=uuid.uuid4(),
         user_id=uuid.uuid4(),
         tier=tier,
-        model=TINY_MODEL_ID,
-        prompt="p",
-        negative_prompt="",
-        width=64,
-        height=64,
-        steps=2,
-        guidance_scale=7.5,
-        seed=1,
-        num_images=1,
+        params=GenerationParams(
+            model=TINY_MODEL_ID,
+            prompt="p",
+            negative_prompt="",
+            width=64,
+            height=64,
+            steps=2,
+            guidance_scale=7.5,
+            seed=1,
+            num_images=1,
+        ),
         cost=1,
         enqueued_at=datetime.now(UTC),
     )

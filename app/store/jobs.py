@@ -1,4 +1,5 @@
-"""The worker's side of the ``jobs`` table: conditional, forward-only state changes.
+"""The ``jobs`` table's writes: a job's creation (with its debit) and its conditional,
+forward-only state changes (with their refund).
 
 Every change runs in a transaction scoped to the job's owner (row-level security applies
 to the worker as it does to the API) and matches on the status it expects, so a change
@@ -14,12 +15,43 @@ from datetime import UTC, datetime
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from app import ledger
 from app.core.database import Database
+from app.core.generation import GenerationParams
 from app.core.job_errors import JOB_ERRORS, JobErrorCode
 from app.core.queue import JobMessage
 from app.core.storage import image_key
 from app.models import Image, Job
+from app.store import ledger
+
+# create_job (migration 0002) names each argument after its field with a ``p_`` prefix:
+# named notation keeps this call in step with GenerationParams without a second list.
+# The names are identifiers of this module and the dataclass, never input.
+_CREATE_JOB_ARGS = ("user_id", "job_id", "allowed_tiers", "price", *GenerationParams.names())
+CREATE_JOB = "SELECT outcome, tier, balance FROM create_job({})".format(  # noqa: S608
+    ", ".join(f"p_{name} => %({name})s" for name in _CREATE_JOB_ARGS)
+)
+
+
+@dataclass(frozen=True)
+class Created:
+    """create_job's answer. ``outcome``: ``queued`` (debited and recorded), ``credits``
+    (balance short), ``tier`` (above the tier's bounds) or ``unknown`` (no such user)."""
+
+    outcome: str
+    tier: str | None
+    balance: int | None
+
+
+class JobNotFound(LookupError):
+    """No such job of this user."""
+
+
+class NotCancelable(Exception):
+    """The job is past ``queued``: a worker has it, or it is final."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"only queued jobs can be canceled; this one is {status}")
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -32,22 +64,60 @@ def planned_images(message: JobMessage) -> list[PlannedImage]:
     """Image ids and S3 keys derived from the job id alone: a retried job writes the same
     keys (overwriting) and the same rows (no duplicates)."""
     images = []
-    for index in range(message.num_images):
+    for index in range(message.params.num_images):
         image_id = uuid.uuid5(message.job_id, f"image-{index}")
         images.append(PlannedImage(image_id, image_key(image_id)))
     return images
 
 
-def worker_database(url: str, schema: str, pool_size: int = 2) -> Database:
-    """The worker's connections, pre-pinged at checkout: after a PostgreSQL restart or
-    failover a stale pooled connection is replaced instead of failing a finished render's
-    final commit."""
-    return Database(url, schema, pool_size=pool_size, pre_ping=True)
-
-
 class JobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def create(
+        self,
+        user_id: uuid.UUID,
+        job_id: uuid.UUID,
+        params: GenerationParams,
+        price: int,
+        allowed_tiers: list[str],
+    ) -> Created:
+        """The debit, its ledger entry and the ``queued`` row: one statement, one round
+        trip. ``allowed_tiers``: the tiers whose bounds admit ``params``."""
+        row = self.db.call(
+            CREATE_JOB,
+            {
+                "user_id": user_id,
+                "job_id": job_id,
+                "allowed_tiers": allowed_tiers,
+                "price": price,
+                **params.to_columns(),
+            },
+        )
+        if row is None:
+            return Created("unknown", None, None)
+        return Created(row.outcome, row.tier, row.balance)
+
+    def cancel(self, user_id: uuid.UUID, job_id: uuid.UUID) -> int:
+        """``queued -> canceled`` and refund it; returns the credits refunded. Raises
+        :class:`JobNotFound` or :class:`NotCancelable`."""
+        with self.db.transaction(user_id) as session:
+            price = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.user_id == user_id, Job.status == "queued")
+                .values(status="canceled")
+                .returning(Job.cost)
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+            if price is None:
+                current = session.execute(
+                    select(Job.status).where(Job.id == job_id, Job.user_id == user_id)
+                ).scalar_one_or_none()
+                if current is None:
+                    raise JobNotFound(str(job_id))
+                raise NotCancelable(current)
+            ledger.apply(session, user_id, price, ledger.refund_key(job_id), "refund", job_id)
+            return price
 
     def start(self, message: JobMessage) -> str | None:
         """``queued -> running``; a job left ``running`` by a dead worker is taken over.
@@ -94,8 +164,8 @@ class JobStore:
                             "user_id": message.user_id,
                             "job_id": message.job_id,
                             "s3_key": image.s3_key,
-                            "width": message.width,
-                            "height": message.height,
+                            "width": message.params.width,
+                            "height": message.params.height,
                         }
                         for image in images
                     ]
@@ -106,8 +176,8 @@ class JobStore:
 
     def fail(self, message: JobMessage, code: JobErrorCode) -> int:
         """``queued|running -> failed`` with the code and its stable message, and refund
-        the job's cost (ledger key ``refund:<job>``, so at most once). Returns the credits
-        refunded: 0 when the job had already reached a final state."""
+        the job's cost (under :func:`ledger.refund_key`, so at most once). Returns the
+        credits refunded: 0 when the job had already reached a final state."""
         with self.db.transaction(message.user_id) as session:
             cost = session.execute(
                 update(Job)
@@ -119,7 +189,12 @@ class JobStore:
             if cost is None:
                 return 0
             ledger.apply(
-                session, message.user_id, cost, f"refund:{message.job_id}", "refund", message.job_id
+                session,
+                message.user_id,
+                cost,
+                ledger.refund_key(message.job_id),
+                "refund",
+                message.job_id,
             )
             return cost
 
@@ -135,15 +210,7 @@ class JobStore:
                 job_id=row.id,
                 user_id=row.user_id,
                 tier=row.tier,
-                model=row.model,
-                prompt=row.prompt,
-                negative_prompt=row.negative_prompt,
-                width=row.width,
-                height=row.height,
-                steps=row.steps,
-                guidance_scale=row.guidance_scale,
-                seed=row.seed,
-                num_images=row.num_images,
+                params=GenerationParams.from_row(row),
                 cost=row.cost,
                 enqueued_at=now,
             )

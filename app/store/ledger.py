@@ -1,6 +1,11 @@
 """The credit ledger. ``users.credits`` is the balance; ``credit_ledger`` records every
-change once, under a unique key (``debit:<job>``, ``refund:<job>``, ``order:<id>``,
-``invoice:<id>``, ``signup:<user>``), with the balance after it.
+change once, under a unique key, with the balance after it.
+
+Each kind of entry has one key function below, the only spelling of its key in the app:
+a key that changed spelling would let a replay (a webhook delivered again, a second
+refund of a job) through. Two keys are written by SQL functions that migrations define:
+``debit:<job>`` (``create_job``, migration 0002) and ``signup:<user>`` (``ensure_user``,
+migration 0001).
 
 The balance never goes negative through a debit: the conditional UPDATE refuses, and
 the ledger's CHECK constraint backs it up. Only a refund of a payment
@@ -16,10 +21,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, true, update
+from sqlalchemy import select, text, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app.core.database import Database
 from app.models import CreditEntry, User
 
 
@@ -47,6 +53,42 @@ class AlreadyRecorded(Exception):
 
 
 PAYMENT_REFUND_KINDS = frozenset({"purchase_refunded", "subscription_refunded"})
+
+
+def refund_key(job_id: uuid.UUID) -> str:
+    """A failed or canceled job's refund: at most one per job, whoever refunds it."""
+    return f"refund:{job_id}"
+
+
+def order_key(order_id: str) -> str:
+    """The credits a one-off purchase (a Lemon Squeezy order) granted."""
+    return f"order:{order_id}"
+
+
+def order_refund_key(order_id: str) -> str:
+    """Taking back what a refunded order granted."""
+    return f"order-refund:{order_id}"
+
+
+def invoice_key(invoice_id: str) -> str:
+    """A subscription's allowance for one paid invoice."""
+    return f"invoice:{invoice_id}"
+
+
+def invoice_refund_key(invoice_id: str) -> str:
+    """Taking back what a refunded invoice granted."""
+    return f"invoice-refund:{invoice_id}"
+
+
+def ensure_user(db: Database, email: str, signup_credits: int) -> uuid.UUID:
+    """Find or create the user for a verified e-mail address; a new one gets
+    ``signup_credits`` through the ledger (RLS-exempt definer function, migration 0001)."""
+    with db.transaction(None) as session:
+        user_id: uuid.UUID = session.execute(
+            text("SELECT ensure_user(:email, :credits)"),
+            {"email": email.lower(), "credits": signup_credits},
+        ).scalar_one()
+    return user_id
 
 
 def apply(
