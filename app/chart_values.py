@@ -22,6 +22,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from infra.merge import deep_merge
+
 CHART_DIR = Path(__file__).resolve().parent / "chart"
 
 
@@ -380,17 +382,6 @@ def chart_defaults() -> dict[str, Any]:
     """`values.yaml`: every value's default."""
     defaults: dict[str, Any] = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
     return defaults
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Helm's merge of values: maps merge key by key, anything else is replaced."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def render_chart(values: Mapping[str, Any], release: str, namespace: str) -> dict[str, str]:

@@ -34,7 +34,6 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from app.chart_values import deep_merge  # one merge: profiles layer like Helm values
 from infra import config_checks
 from infra.aws_catalog import (
     check_cache_node_type,
@@ -42,6 +41,7 @@ from infra.aws_catalog import (
     check_gpu_node_type,
     check_system_node_type,
 )
+from infra.merge import deep_merge  # one merge: profiles layer like Helm values
 from infra.stack_names import (
     DNS_LABEL,
     EPHEMERAL_STACK,

@@ -18,13 +18,13 @@ from typing import Any
 
 import yaml
 
-from components.app_release import deep_merge
 from infra.cost import prices, usage
 from infra.cost.__main__ import preview_document
 from infra.cost.estimate import Estimate, estimate
 from infra.cost.floor import floor
 from infra.cost.prices import SPOT_BUDGET_RATIO
 from infra.cost.report import money
+from infra.merge import deep_merge
 from infra.preview import as_json, preview_stack, stack_file
 
 STACKS = ("shared", "dev", "prod")

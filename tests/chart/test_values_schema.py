@@ -18,10 +18,10 @@ from app.chart_values import (
     CHART_DIR,
     ChartValues,
     chart_defaults,
-    deep_merge,
     validate_release_values,
 )
 from components import app_release
+from infra.merge import deep_merge
 from infra.preview import preview_stack, stack_file
 from tests.chart.conftest import KUBE_VERSION, STACKS, Render
 
