@@ -38,9 +38,9 @@ from infra.config import (
     check_against_platform,
     load_stack_config,
 )
-from infra.program import run
 from infra.stack_file import project_defaults, read_stack_file
 from infra.stack_names import name_problem, shown
+from stacks.program import run
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,7 @@
 
 Its own package because it leans on Pulumi SDK internals (`internals.py`): pyproject.toml
 pins the SDK to the release they were checked against, and the program `pulumi up` runs
-(`infra/__main__.py` and what it imports) never imports this package.
+(`stacks/__main__.py` and what it imports) never imports this package.
 """
 
 from pulumi_offline.runtime import (
