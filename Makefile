@@ -31,15 +31,15 @@ system-deps:
 
 # PREVIEW_FLAGS: e.g. --json, or "--diff base.json --markdown" (CI's PR comment).
 preview: setup
-	$(PYTHON) -m infra.preview $(STACKS) $(PREVIEW_FLAGS)
+	$(PYTHON) -m tools.preview $(STACKS) $(PREVIEW_FLAGS)
 
 # The CrossGuard rules over every stack, offline (CI runs it on each pull request).
 policy: setup
-	for stack in $(STACKS); do $(PYTHON) -m infra.policy_check $$stack || exit 1; done
+	for stack in $(STACKS); do $(PYTHON) -m tools.policy_check $$stack || exit 1; done
 
 # Every IAM document of every stack through parliament (in the dev extra).
 iam-lint: setup-dev
-	$(PYTHON) -m infra.iam_lint $(STACKS)
+	$(PYTHON) -m tools.iam_lint $(STACKS)
 
 test: setup-dev system-deps
 	$(VENV)/bin/ruff check .

@@ -3,7 +3,7 @@
 The model holds each value's type, bounds and meaning; `app/chart/values.yaml` holds the
 defaults (the per-environment files and the release override some of them). From the model
 come `app/chart/values.schema.json`, which Helm checks every install, upgrade, template and
-lint against, and the values table in `app/chart/README.md` (`python -m app.chart_schema`
+lint against, and the values table in `app/chart/README.md` (`python -m tools.generate.chart_schema`
 writes both). The Pulumi release checks the values it builds against the same model
 (`components/app_release.py`).
 
@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from infra.merge import deep_merge
 
 CHART_DIR = Path(__file__).resolve().parent / "chart"
 
@@ -382,21 +384,10 @@ def chart_defaults() -> dict[str, Any]:
     return defaults
 
 
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Helm's merge of values: maps merge key by key, anything else is replaced."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def render_chart(values: Mapping[str, Any], release: str, namespace: str) -> dict[str, str]:
     """The chart rendered by the Helm engine (helm-python-sdk, in the `dev` extra) with
     `values` over its defaults, as `helm install` would: template path → YAML."""
-    import helm_python  # only the tests and scripts/render_chart.py render
+    import helm_python  # only the tests and tools/generate/chart_manifests.py render
 
     files: dict[str, str] = helm_python.Chart.load(str(CHART_DIR)).render(
         deep_merge(chart_defaults(), values), name=release, namespace=namespace, is_install=True

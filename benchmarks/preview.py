@@ -40,11 +40,11 @@ def main() -> None:
     print(f"bare import of the SDKs:   {bare:6.2f} s")
     for stack in STACKS:
         seconds = median_seconds(
-            [sys.executable, "-m", "infra.preview", stack, "--json"], args.repeat
+            [sys.executable, "-m", "tools.preview", stack, "--json"], args.repeat
         )
         print(f"offline preview {stack:>7}:  {seconds:6.2f} s  ({seconds / bare:4.1f}x import)")
     # What `make preview` runs: one process, the platform previewed once.
-    together = median_seconds([sys.executable, "-m", "infra.preview", *STACKS], args.repeat)
+    together = median_seconds([sys.executable, "-m", "tools.preview", *STACKS], args.repeat)
     print(f"all four, one process:     {together:6.2f} s  ({together / bare:4.1f}x import)")
 
 

@@ -20,9 +20,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from app.chart_values import CHART_DIR, deep_merge, validate_release_values
+from app.chart_values import CHART_DIR, validate_release_values
 from components.endpoints import DatabaseEndpoint, RedisEndpoint
 from infra.config import EPHEMERAL_STACK
+from infra.merge import deep_merge
 
 # What the release names: Pulumi runs the program in the project's directory, and a
 # relative path keeps the release's inputs the same on every machine.

@@ -34,7 +34,7 @@ class AuditArgs:
     logs_bucket_name: pulumi.Input[str]
     monthly_budget_usd: float
     budget_name: str
-    # The `project` cost allocation tag every resource carries (infra.tagging).
+    # The `project` cost allocation tag every resource carries (stacks.tagging).
     project: str
     emails: Sequence[str] = field(default_factory=list)
     topic_arn: pulumi.Input[str] | None = None

@@ -9,7 +9,7 @@ deploy it (.github/workflows), and able to change only the resources of its own 
 - `images` — pushes from `main` and `v*` tags: the platform's ECR repositories, push only.
 
 "Its own stacks" is enforced three ways, all with conditions on the `stack` tag that the
-stacks' AWS provider puts on everything (infra/tagging.py): Allow statements grant
+stacks' AWS provider puts on everything (stacks/tagging.py): Allow statements grant
 changes only to resources tagged with (or created with) one of the scope's stacks, or
 named `pingvas-<stack>-*`; a Deny stops any change to a resource tagged with another
 stack and any tag that would move a resource into another stack; and roles the deploy

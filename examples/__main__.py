@@ -1,4 +1,4 @@
-"""Previews a component example offline, as `python -m infra.preview` previews a stack:
+"""Previews a component example offline, as `python -m tools.preview` previews a stack:
 
 python -m examples network            # resource tree, counts per type, outputs
 python -m examples network --json     # one JSON document
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pulumi_offline as offline
-from infra.preview import as_json, as_tree
+from tools.preview import as_json, as_tree
 
 EXAMPLES_DIR = Path(__file__).resolve().parent
 PROJECT = "pingvas-examples"

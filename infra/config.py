@@ -34,7 +34,6 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from app.chart_values import deep_merge  # one merge: profiles layer like Helm values
 from infra import config_checks
 from infra.aws_catalog import (
     check_cache_node_type,
@@ -42,6 +41,7 @@ from infra.aws_catalog import (
     check_gpu_node_type,
     check_system_node_type,
 )
+from infra.merge import deep_merge  # one merge: profiles layer like Helm values
 from infra.stack_names import (
     DNS_LABEL,
     EPHEMERAL_STACK,
@@ -440,7 +440,7 @@ class EdgeConfig(_Model):
 
 class _StackSettings(_Model):
     """Keys of every stack. Each top-level key's description also goes into Pulumi.yaml
-    (infra/config_schema.py)."""
+    (tools/generate/config_schema.py)."""
 
     role: Role | None = Field(
         default=None,
@@ -860,8 +860,8 @@ def _own_keys(raw: Mapping[str, str]) -> dict[str, Any]:
             continue
         key = key.removeprefix("config:")  # older engines send `project:config:key`
         decoded = _decode(value)
-        # Pulumi.yaml declares every key with an empty default (see infra/config_schema.py):
-        # an empty value means the stack does not set the key.
+        # Pulumi.yaml declares every key with an empty default (see
+        # tools/generate/config_schema.py): an empty value means the stack does not set the key.
         if decoded not in UNSET:
             own[key] = decoded
     return own

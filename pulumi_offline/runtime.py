@@ -1,10 +1,10 @@
 """Runs the real Pulumi program under Pulumi's mock runtime: no cloud, no CLI.
 
-This is the engine of the offline preview (`python -m infra.preview`), of the
+This is the engine of the offline preview (`python -m tools.preview`), of the
 infrastructure tests and of the component examples (`examples/`). The mocks act like a
 well-behaved provider: every resource gets a stable, unique id derived from its URN,
 echoes its inputs as outputs, and gains the computed attributes programs commonly read
-(`arn`, an autonamed `name`). Data sources
+(`arn`, an autonamed `name`; `computed.py`). Data sources
 answer with fixed, plausible values. Stack references answer with the outputs of
 another offline run.
 
@@ -18,90 +18,19 @@ recorded with their parent and provider so the tree can be printed and followed.
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
-import json
-import math
-import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from google.protobuf import struct_pb2
 
 from pulumi_offline import internals
+from pulumi_offline.computed import ACCOUNT_ID, COMPUTED_OUTPUTS, mock_id
+from pulumi_offline.records import SECRET, OfflineRun, RecordedResource
 
-ACCOUNT_ID = "123456789012"
 # Pulumi.yaml disables these packages' default providers: like the engine, refuse them.
 EXPLICIT_PROVIDER_PACKAGES = ("aws", "kubernetes")
 ORGANIZATION = "organization"
-SECRET = "[secret]"  # noqa: S105 (a placeholder, not a password)
-
-
-@dataclass(frozen=True)
-class RecordedResource:
-    urn: str
-    type: str
-    name: str
-    id: str
-    parent: str | None
-    provider: str | None
-    inputs: dict[str, Any]  # as sent: camelCase, secrets shown as "[secret]"
-    # The `protect` resource option (inherited from the parent, as the engine does).
-    protect: bool = False
-    # URNs this resource waits for (explicit `depends_on` and the resources its inputs
-    # come from), as the engine receives them: the edges of the deployment's graph.
-    dependencies: list[str] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "urn": self.urn,
-            "type": self.type,
-            "name": self.name,
-            "id": self.id,
-            "parent": self.parent,
-            "provider": self.provider,
-            "inputs": self.inputs,
-            "dependencies": self.dependencies,
-        }
-
-
-@dataclass
-class OfflineRun:
-    project: str
-    stack: str
-    resources: list[RecordedResource] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
-
-    def of_type(self, type_token: str) -> list[RecordedResource]:
-        return [r for r in self.resources if r.type == type_token]
-
-    def one(self, type_token: str, name: str) -> RecordedResource:
-        matches = [r for r in self.of_type(type_token) if r.name == name]
-        if len(matches) != 1:
-            raise LookupError(f"{len(matches)} {type_token} named {name!r}")
-        return matches[0]
-
-    def by_id(self, resource_id: str) -> RecordedResource:
-        for resource in self.resources:
-            if resource.id == resource_id:
-                return resource
-        raise LookupError(f"no resource with id {resource_id!r}")
-
-    def by_urn(self, urn: str) -> RecordedResource:
-        for resource in self.resources:
-            if resource.urn == urn:
-                return resource
-        raise LookupError(f"no resource with URN {urn!r}")
-
-    def provider_of(self, resource: RecordedResource) -> RecordedResource:
-        """The provider resource behind `resource` (its reference is `urn::id`)."""
-        if not resource.provider:
-            raise LookupError(f"{resource.name} uses the default provider")
-        return self.by_urn(resource.provider.rsplit("::", 1)[0])
 
 
 class OfflineMocks(pulumi.runtime.Mocks):
@@ -162,234 +91,12 @@ class OfflineMocks(pulumi.runtime.Mocks):
         return f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{resource_id}"
 
 
-def fake_secret(name: str) -> str:
-    """What a generated secret (RandomPassword `result`) resolves to offline; stable per
-    resource so tests can look for it in outputs, where it must never appear."""
-    return "offline-secret-" + hashlib.sha256(f"secret::{name}".encode()).hexdigest()[:24]
-
-
-def _probable_prime(candidate: int, rounds: random.Random) -> bool:
-    """Miller-Rabin; bases from the caller's seeded generator, so the answer is repeatable."""
-    if candidate % 2 == 0:
-        return candidate == 2
-    odd, twos = candidate - 1, 0
-    while odd % 2 == 0:
-        odd, twos = odd // 2, twos + 1
-    for _ in range(40):
-        witness = pow(rounds.randrange(2, candidate - 1), odd, candidate)
-        if witness in (1, candidate - 1):
-            continue
-        for _ in range(twos - 1):
-            witness = pow(witness, 2, candidate)
-            if witness == candidate - 1:
-                break
-        else:
-            return False
-    return True
-
-
-_SMALL_PRIMES_PRODUCT = math.prod(
-    n for n in range(3, 2000, 2) if all(n % d for d in range(3, n, 2))
-)
-
-
-def _seeded_prime(bits: int, stream: random.Random) -> int:
-    while True:
-        candidate = stream.getrandbits(bits) | (0b11 << (bits - 2)) | 1  # full length, odd
-        if math.gcd(candidate, _SMALL_PRIMES_PRODUCT) != 1:  # cheap sieve before Miller-Rabin
-            continue
-        if math.gcd(candidate - 1, 65537) == 1 and _probable_prime(candidate, stream):
-            return candidate
-
-
-@functools.cache
-def offline_key_pair(name: str, bits: int) -> dict[str, str]:
-    """What a pulumi-tls RSA PrivateKey resolves to offline: a real key pair, so the public PEM
-    is one CloudFront would take and tests can verify signatures with it. Derived from the
-    resource's name (cryptography cannot seed its generator), so two previews of the same
-    program agree and `--diff` shows no change. The private PEM is a secret output."""
-    seed = hashlib.sha256(f"tls::{name}::{bits}".encode()).digest()
-    stream = random.Random(seed)  # noqa: S311 (an offline stand-in, never a real key)
-    p, q = _seeded_prime(bits // 2, stream), _seeded_prime(bits // 2, stream)
-    public_exponent = 65537
-    private_exponent = pow(public_exponent, -1, (p - 1) * (q - 1))
-    key = rsa.RSAPrivateNumbers(
-        p=p,
-        q=q,
-        d=private_exponent,
-        dmp1=rsa.rsa_crt_dmp1(private_exponent, p),
-        dmq1=rsa.rsa_crt_dmq1(private_exponent, q),
-        iqmp=rsa.rsa_crt_iqmp(p, q),
-        public_numbers=rsa.RSAPublicNumbers(public_exponent, p * q),
-    ).private_key()
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    return {
-        "algorithm": "RSA",
-        "publicKeyPem": public_pem.decode(),
-        "privateKeyPem": private_pem.decode(),
-        "publicKeyFingerprintSha256": "SHA256:" + hashlib.sha256(public_pem).hexdigest(),
-    }
-
-
-_Computed = Callable[[str, str, Mapping[str, Any], str], dict[str, Any]]
-
-# Attributes the provider computes that programs read, per resource type:
-# (logical name, id, inputs with defaults, region) → extra outputs.
-COMPUTED_OUTPUTS: dict[str, _Computed] = {
-    "random:index/randomPassword:RandomPassword": lambda name, _id, _inputs, _region: {
-        "result": fake_secret(name),
-        "bcryptHash": fake_secret(f"{name}/bcrypt"),
-    },
-    "aws:s3/bucket:Bucket": lambda _name, id_, inputs, region: {
-        "bucket": inputs.get("bucket", id_),
-        "arn": f"arn:aws:s3:::{inputs.get('bucket', id_)}",
-        "bucketDomainName": f"{inputs.get('bucket', id_)}.s3.amazonaws.com",
-        "bucketRegionalDomainName": f"{inputs.get('bucket', id_)}.s3.{region}.amazonaws.com",
-    },
-    "aws:rds/cluster:Cluster": lambda _name, id_, inputs, region: {
-        "endpoint": f"{inputs.get('clusterIdentifier', id_)}.cluster-x.{region}.rds.amazonaws.com",
-        "readerEndpoint": (
-            f"{inputs.get('clusterIdentifier', id_)}.cluster-ro-x.{region}.rds.amazonaws.com"
-        ),
-        "port": inputs.get("port", 5432),
-        "masterUserSecrets": [
-            {
-                "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:rds!{id_}",
-                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
-                "secretStatus": "active",
-            }
-        ],
-    },
-    "aws:elasticache/replicationGroup:ReplicationGroup": lambda _name, id_, inputs, region: {
-        "primaryEndpointAddress": f"master.{id_}.offline.use1.cache.amazonaws.com",
-        "readerEndpointAddress": f"replica.{id_}.offline.use1.cache.amazonaws.com",
-        "port": inputs.get("port", 6379),
-    },
-    "aws:efs/fileSystem:FileSystem": lambda _name, id_, _inputs, region: {
-        "dnsName": f"{id_}.efs.{region}.amazonaws.com",
-        "arn": f"arn:aws:elasticfilesystem:{region}:{ACCOUNT_ID}:file-system/{id_}",
-    },
-    # ARNs in AWS's own formats, so that IAM documents naming them lint as they would.
-    "aws:efs/accessPoint:AccessPoint": lambda _name, id_, _inputs, region: {
-        "arn": f"arn:aws:elasticfilesystem:{region}:{ACCOUNT_ID}:access-point/{id_}",
-    },
-    "aws:kms/key:Key": lambda _name, id_, _inputs, region: {
-        "arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{id_}",
-    },
-    "aws:iam/role:Role": lambda _name, id_, _inputs, _region: {
-        "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{id_}",
-    },
-    "aws:cloudwatch/logGroup:LogGroup": lambda name, _id, inputs, region: {
-        "arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{inputs.get('name', name)}",
-    },
-    "aws:secretsmanager/secret:Secret": lambda name, id_, inputs, region: {
-        "arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:"
-        f"{inputs.get('name', name)}-{id_}",
-    },
-    "aws:cloudfront/distribution:Distribution": lambda _name, id_, _inputs, _region: {
-        "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{id_}",
-        "domainName": f"{id_}.cloudfront.net",
-        "hostedZoneId": "Z2FDTNDATAQYW2",  # CloudFront's, the same for every distribution
-    },
-    "tls:index/privateKey:PrivateKey": lambda name, _id, inputs, _region: offline_key_pair(
-        name, int(inputs.get("rsaBits", 2048))
-    ),
-    "aws:ecr/repository:Repository": lambda _name, _id, inputs, region: {
-        "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{inputs.get('name')}",
-    },
-    # pulumi_eks's Cluster is a remote component: one resource whose outputs are all
-    # computed, so the ones programs read are answered here.
-    "eks:index:Cluster": lambda name, id_, inputs, region: {
-        "kubeconfigJson": json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [
-                    {
-                        "name": inputs.get("name", name),
-                        "cluster": {
-                            "server": (f"https://{id_.upper()}.gr7.{region}.eks.amazonaws.com"),
-                            "certificate-authority-data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t",
-                        },
-                    }
-                ],
-            }
-        ),
-        "clusterSecurityGroupId": mock_id("aws:ec2/securityGroup:SecurityGroup", f"{name}-eks"),
-        "oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/oidc.eks.{region}"
-        f".amazonaws.com/id/{id_.upper()}",
-    },
-    "aws:ec2/launchTemplate:LaunchTemplate": lambda _name, _id, _inputs, _region: {
-        "latestVersion": 1,
-    },
-    "aws:sqs/queue:Queue": lambda _name, id_, inputs, region: {
-        "arn": f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{inputs.get('name', id_)}",
-        "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{inputs.get('name', id_)}",
-    },
-    "aws:acm/certificate:Certificate": lambda _name, id_, inputs, region: {
-        "arn": f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{id_}",
-        "domainValidationOptions": [
-            {
-                "domainName": domain,
-                "resourceRecordName": f"_{id_[-12:]}.{domain}.",
-                "resourceRecordType": "CNAME",
-                "resourceRecordValue": f"_{id_[-12:]}.validations.aws.",
-            }
-            for domain in [inputs.get("domainName"), *inputs.get("subjectAlternativeNames", [])]
-        ],
-    },
-    "aws:acm/certificateValidation:CertificateValidation": lambda _n, _id, inputs, _r: {
-        "certificateArn": inputs.get("certificateArn"),
-    },
-    "aws:route53/zone:Zone": lambda _name, id_, _inputs, _region: {
-        "zoneId": "Z" + id_.rsplit("-", 1)[-1].upper(),
-        "nameServers": [f"ns-{n}.awsdns-00.org" for n in range(4)],
-    },
-    "aws:route53/record:Record": lambda _name, _id, inputs, _region: {
-        "fqdn": str(inputs.get("name", "")).rstrip("."),
-    },
-    "aws:wafv2/webAcl:WebAcl": lambda _name, id_, _inputs, region: {
-        "arn": f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:regional/webacl/{id_}",
-    },
-}
-
-
-# AWS's own id prefixes, so ids pass the same patterns real ones do (CRD schemas check
-# `sg-...`); other types use their lower-cased class name.
-AWS_ID_PREFIXES = {
-    "SecurityGroup": "sg",
-    "InternetGateway": "igw",
-    "NatGateway": "nat",
-    "RouteTable": "rtb",
-    "Eip": "eipalloc",
-    "VpcEndpoint": "vpce",
-    "LaunchTemplate": "lt",
-    "FileSystem": "fs",
-    "AccessPoint": "fsap",
-}
-
-
 def _require_explicit_provider(token: str, provider: str | None, what: str) -> None:
     package = token.split(":", 1)[0]
     if package in EXPLICIT_PROVIDER_PACKAGES and not provider:
         raise ValueError(
             f"{what} {token} uses the default {package} provider, which Pulumi.yaml disables"
         )
-
-
-def mock_id(type_token: str, name: str) -> str:
-    """A stable id, unique per resource: `<kind>-<hash>`, like AWS's `vpc-0a1b...`."""
-    class_name = type_token.rsplit(":", 1)[-1]
-    kind = AWS_ID_PREFIXES.get(class_name, class_name.lower())
-    digest = hashlib.sha256(f"{type_token}::{name}".encode()).hexdigest()[:12]
-    return f"{kind}-{digest}"
 
 
 class OfflineMonitor(internals.MockMonitor):

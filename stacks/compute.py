@@ -28,8 +28,8 @@ from components.preview_ingress import PREVIEW_LABEL
 from components.tenancy import Tenancy, TenancyArgs
 from infra.config import ENVIRONMENT_PROFILES, PlatformSettings, StackConfig
 from infra.naming import PROTECTED_STACKS, Naming
-from infra.tagging import child_options, standard_tags
 from stacks.contract import PlatformOutputs
+from stacks.tagging import child_options, standard_tags
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import pulumi_aws as aws
 from components.deploy_roles import DEPLOY_SCOPES, DeployRoles, DeployRolesArgs
 from infra.config import PlatformSettings, StackConfig
 from infra.naming import Naming
-from infra.tagging import child_options
 from stacks.contract import PlatformOutputs
+from stacks.tagging import child_options
 
 
 def deploy_scope(stack: str) -> str | None:

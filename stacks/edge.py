@@ -19,8 +19,8 @@ from components.preview_ingress import PreviewIngress, PreviewIngressArgs, previ
 from components.waf import WebAcl, WebAclArgs
 from infra.config import PlatformSettings, StackConfig
 from infra.naming import Naming
-from infra.tagging import child_options, tagged_aws_provider
 from stacks.contract import PlatformOutputs
+from stacks.tagging import child_options, tagged_aws_provider
 
 # CloudFront only uses certificates from this region.
 CLOUDFRONT_CERTIFICATE_REGION = "us-east-1"

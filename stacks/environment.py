@@ -24,7 +24,6 @@ from components.tenancy import (
 )
 from infra.config import PROJECT, SUPPLIED_SECRETS, StackConfig
 from infra.naming import Naming
-from infra.tagging import tagged_aws_provider
 from stacks.compute import build_environment_tenancy, environment_kubernetes_provider
 from stacks.contract import PlatformOutputs
 from stacks.data import EnvironmentData, build_environment_data
@@ -32,6 +31,7 @@ from stacks.delivery import bound_roles_to_deploy_scope
 from stacks.edge import EnvironmentEdge, build_environment_edge, publish_images_alias
 from stacks.operations import build_environment_alarms
 from stacks.platform import build_platform
+from stacks.tagging import tagged_aws_provider
 
 
 def platform_stack_name(config: StackConfig) -> str:

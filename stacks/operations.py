@@ -15,9 +15,9 @@ from components.monitoring import Monitoring, MonitoringArgs
 from components.notifications import Notifications, NotificationsArgs
 from infra.config import PROJECT, PlatformSettings, RedisMode, StackConfig
 from infra.naming import PROTECTED_STACKS, Naming
-from infra.tagging import child_options
 from stacks.contract import PlatformOutputs
 from stacks.data import PlatformData, account_id
+from stacks.tagging import child_options
 
 # Created with the cluster (components.platform_namespaces.PLATFORM_NAMESPACES).
 MONITORING_NAMESPACE = "monitoring"

@@ -8,13 +8,13 @@ import pulumi_aws as aws
 from components.network import Network, NetworkArgs
 from infra.config import StackConfig
 from infra.naming import Naming
-from infra.tagging import child_options, tagged_aws_provider
 from stacks.compute import build_deployers, build_platform_compute
 from stacks.contract import PlatformOutputs
 from stacks.data import build_platform_data, build_schema_owners
 from stacks.delivery import build_deploy_roles
 from stacks.edge import build_platform_edge
 from stacks.operations import build_notifications, build_platform_operations
+from stacks.tagging import child_options, tagged_aws_provider
 
 
 def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutputs:

@@ -23,11 +23,10 @@ from components.tenancy import (
     MIGRATIONS_SERVICE_ACCOUNT,
     WORKER_SERVICE_ACCOUNT,
 )
+from infra.merge import deep_merge
 from tests.chart.conftest import KUBE_VERSION, STACKS, Render, checkov
 from tests.crds import crd_errors
 from tests.infra.conftest import run_stack
-
-from components.app_release import deep_merge  # isort: skip
 
 # SPEC §3: the five services and their ports; §1/docs/app.md: the paths each serves.
 SERVICES = {

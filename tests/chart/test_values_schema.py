@@ -13,17 +13,17 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from app import chart_schema
 from app.chart_values import (
     CHART_DIR,
     ChartValues,
     chart_defaults,
-    deep_merge,
     validate_release_values,
 )
 from components import app_release
-from infra.preview import preview_stack, stack_file
+from infra.merge import deep_merge
 from tests.chart.conftest import KUBE_VERSION, STACKS, Render
+from tools.generate import chart_schema
+from tools.preview import preview_stack, stack_file
 
 HELM_SCHEMA_ERROR = "values don't meet the specifications of the schema(s)"
 TEMPLATE_VALUE = re.compile(r"\.Values((?:\.[A-Za-z][A-Za-z0-9]*)+)")
@@ -31,12 +31,12 @@ TEMPLATE_VALUE = re.compile(r"\.Values((?:\.[A-Za-z][A-Za-z0-9]*)+)")
 
 def test_the_committed_schema_is_the_models() -> None:
     committed = chart_schema.SCHEMA_FILE.read_text()
-    assert committed == chart_schema.schema_text(), "run: python -m app.chart_schema"
+    assert committed == chart_schema.schema_text(), "run: python -m tools.generate.chart_schema"
 
 
 def test_the_readme_values_table_is_the_models() -> None:
     committed = chart_schema.README_FILE.read_text()
-    assert committed == chart_schema.readme_text(), "run: python -m app.chart_schema"
+    assert committed == chart_schema.readme_text(), "run: python -m tools.generate.chart_schema"
     # One row per value, with its values.yaml default.
     assert "| `worker.maxReplicas` | integer ≥ 0 | `1` |" in committed
     assert '| `image.pullPolicy` | `Always` \\| `IfNotPresent` \\| `Never` | `"Always"` |' in (

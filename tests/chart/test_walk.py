@@ -15,10 +15,10 @@ import yaml
 
 from components.app_release import CHART_DIR, RELEASE_NAME
 from infra.config import ENVIRONMENT_PROFILES
-from infra.preview import REPO_ROOT, load_stack, preview_stack
 from pulumi_offline import OfflineRun
 from tests.chart.conftest import Render, render
 from tests.infra.conftest import run_stack
+from tools.preview import REPO_ROOT, load_stack, preview_stack
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 # A figure no profile, values file or chart default holds, so finding it proves its path.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from examples.__main__ import EXAMPLES_DIR, names, preview
-from infra.policy_check import check
+from tools.policy_check import check
 
 COMPONENTS_DIR = Path(__file__).resolve().parents[2] / "components"
 COMPONENT_CLASS = re.compile(r"^class \w+\(pulumi\.ComponentResource\):", re.MULTILINE)

@@ -11,8 +11,8 @@ import pulumi_aws as aws
 import pytest
 import yaml
 
-from infra.preview import preview_stack, stack_file
 from pulumi_offline import OfflineRun
+from tools.preview import preview_stack, stack_file
 
 _cache: dict[str, OfflineRun] = {}
 

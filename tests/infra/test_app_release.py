@@ -13,7 +13,6 @@ from components.app_release import (
     CHART_PATH,
     RELEASE_NAME,
     chart_digest,
-    deep_merge,
     profile_values,
     values_profile,
 )
@@ -24,6 +23,7 @@ from components.tenancy import (
     WORKER_SERVICE_ACCOUNT,
 )
 from infra.config import ConfigError, load_stack_config
+from infra.merge import deep_merge
 from pulumi_offline import OfflineRun, RecordedResource
 from tests.infra.conftest import run_stack
 

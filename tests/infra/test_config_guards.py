@@ -10,9 +10,9 @@ import pytest
 
 from infra.aws_catalog import check_eks_version, eks_versions_in_standard_support
 from infra.config import ConfigError
-from infra.preview import load_stack, main
-from infra.program import config_from_runtime
 from infra.stack_file import read_stack_file
+from stacks.program import config_from_runtime
+from tools.preview import load_stack, main
 
 GPU_POOL = "pingvas:cluster:\n    gpuNodePool:\n      instanceTypes: [{}]\n"
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from components.database_access import DatabaseAccess, DatabaseAccessArgs
-from infra.preview import as_json
 from pulumi_offline import OfflineRun, RecordedResource, fake_secret
 from tests.infra.capture import run_capturing
 from tests.infra.conftest import explicit_aws, run_stack
+from tools.preview import as_json
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "aws:s3/bucket:Bucket"
@@ -388,7 +388,7 @@ def test_every_secret_a_preview_reads_has_a_value(
 @pytest.mark.parametrize("stack", ["shared", *ENVIRONMENTS])
 def test_no_generated_secret_appears_in_the_preview(stack: str) -> None:
     run = run_stack(stack)
-    document = json.dumps(as_json(run))  # what `python -m infra.preview STACK --json` prints
+    document = json.dumps(as_json(run))  # what `python -m tools.preview STACK --json` prints
     passwords = run.of_type(PASSWORD)
     if stack != "shared":
         assert passwords
@@ -399,7 +399,7 @@ def test_no_generated_secret_appears_in_the_preview(stack: str) -> None:
 
 def test_json_preview_command_prints_no_secret() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "infra.preview", "prod", "--json"],
+        [sys.executable, "-m", "tools.preview", "prod", "--json"],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -11,9 +11,9 @@ import pytest
 
 from components.postgres import IMAGE as POSTGRES_IMAGE
 from components.preview_ingress import PREVIEW_LABEL
-from infra import timing
 from pulumi_offline import OfflineRun
 from tests.infra.conftest import run_stack
+from tools import timing
 
 THREE_MINUTES = 180
 # What is slow to create or destroy, or billed by the hour: the platform's, not a PR's.

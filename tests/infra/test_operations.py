@@ -357,5 +357,5 @@ def test_dashboards_are_provisioned_to_grafana(shared: OfflineRun) -> None:
         (document,) = config_map["data"].values()
         assert json.loads(document)["uid"] == f"pingvas-{name.removeprefix('dashboard-')}"
         picture = Path(__file__).resolve().parents[2] / f"docs/dashboards/{name[10:]}.png"
-        assert picture.stat().st_size > 10_000  # scripts/render_dashboards.py draws it
+        assert picture.stat().st_size > 10_000  # tools/generate/dashboards.py draws it
     assert kube_prometheus_stack(shared)["grafana"]["sidecar"]["dashboards"]["enabled"] is True

@@ -15,8 +15,8 @@ import yaml
 from components import app_release
 from components.app_release import CHART_DIR, RELEASE_NAME
 from infra.config import ConfigError, StackConfig, load_stack_config
-from infra.preview import preview_stack, stack_file
 from infra.stack_file import as_engine_config
+from tools.preview import preview_stack, stack_file
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 COMMITTED_STACKS = ("shared", "dev", "prod")

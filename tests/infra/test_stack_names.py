@@ -11,9 +11,9 @@ import pytest
 import pulumi_offline as offline
 from components.platform_namespaces import PLATFORM_NAMESPACES
 from infra.config import PROJECT, ConfigError, load_stack_config
-from infra.preview import main, preview_stack
-from infra.program import run
 from infra.stack_names import MAX_STACK_NAME_LENGTH, RESERVED_ENVIRONMENT_NAMES
+from stacks.program import run
+from tools.preview import main, preview_stack
 
 ENVIRONMENT_FILE = "config:\n  pingvas:role: environment\n  pingvas:redis:\n    mode: in-cluster\n"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import runpy
 from collections.abc import Callable
@@ -135,10 +136,10 @@ def test_names_follow_the_scheme() -> None:
         naming.name("Images")
 
 
-def test_pulumi_project_runs_the_infra_program_without_default_providers() -> None:
+def test_pulumi_project_runs_the_stacks_program_without_default_providers() -> None:
     project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
     assert project["name"] == "pingvas"
-    assert project["main"] == "infra/"
+    assert project["main"] == "stacks/"
     assert project["runtime"]["name"] == "python"
     assert project["runtime"]["options"]["virtualenv"] == ".venv"
     disabled = project["config"]["pulumi:disable-default-providers"]["value"]
@@ -146,14 +147,16 @@ def test_pulumi_project_runs_the_infra_program_without_default_providers() -> No
 
 
 def run_entry_point(stack: str, config: dict[str, str]) -> OfflineRun:
-    """Runs infra/__main__.py itself, as `pulumi up` does, with config from the engine."""
-    return offline.run_offline(
-        project="pingvas",
-        stack=stack,
-        config=config,
-        region="us-east-1",
-        program=lambda: runpy.run_path(str(REPO / "infra"), run_name="__main__"),
-    )
+    """Runs stacks/__main__.py itself, as `pulumi up` does: from inside the directory, with
+    config from the engine."""
+    with contextlib.chdir(REPO / "stacks"):
+        return offline.run_offline(
+            project="pingvas",
+            stack=stack,
+            config=config,
+            region="us-east-1",
+            program=lambda: runpy.run_path(".", run_name="__main__"),
+        )
 
 
 def test_entry_point_builds_the_stack_from_engine_config() -> None:

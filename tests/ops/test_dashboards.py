@@ -124,12 +124,11 @@ def test_the_name_check_catches_a_typo() -> None:
 
 
 def test_the_pictures_are_drawn_from_the_dashboards(tmp_path: Path) -> None:
-    import runpy
-
     from PIL import Image
 
-    script = runpy.run_path(str(Path(__file__).parents[2] / "scripts/render_dashboards.py"))
-    written = script["main"](tmp_path)
+    from tools.generate import dashboards as pictures
+
+    written = pictures.main(tmp_path)
     assert [p.name for p in written] == ["business.png", "generation.png", "infrastructure.png"]
     for picture in written:
         with Image.open(picture) as image:

@@ -16,12 +16,12 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from infra.restore.__main__ import main
-from infra.restore.aurora import restore_aurora
-from infra.restore.common import RestoreError, Waiter
-from infra.restore.efs import restore_file_system
-from infra.restore.redis import restore_redis
-from infra.restore.s3_object import restore_object
+from ops.restore.__main__ import main
+from ops.restore.aurora import restore_aurora
+from ops.restore.common import RestoreError, Waiter
+from ops.restore.efs import restore_file_system
+from ops.restore.redis import restore_redis
+from ops.restore.s3_object import restore_object
 
 REGION = "us-east-1"
 AURORA = "pingvas-shared-aurora"

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from infra.policy_check import stack_args, validation_args
 from policy import baseline_rules as baseline
 from policy import isolation_rules as isolation
 from policy import rules, stack_rules
 from policy.documents import UNKNOWN
 from pulumi_offline import OfflineRun, RecordedResource
+from tools.policy_check import stack_args, validation_args
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from infra.policy_check import Violation, check, validation_args
 from policy import rules
 from pulumi_offline import RecordedResource
 from tests.infra.conftest import run_stack
+from tools.policy_check import Violation, check, validation_args
 
 
 def violations_of(rule: Any, resource_type: str, props: dict[str, Any]) -> list[str]:

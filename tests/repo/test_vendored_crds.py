@@ -3,31 +3,19 @@ releases the platform installs."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from components import chart_versions
+from tools.generate import crds
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def refresh_crds() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("refresh_crds", ROOT / "scripts/refresh_crds.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look themselves up there
-    spec.loader.exec_module(module)
-    return module
-
-
-RECORDED = refresh_crds().recorded()
+RECORDED = crds.recorded()
 
 
 @pytest.mark.parametrize("vendored", RECORDED, ids=lambda v: f"{v.directory}/{v.name}")
@@ -49,12 +37,11 @@ def test_every_vendored_file_is_recorded() -> None:
 
 
 def test_the_check_notices_a_changed_byte(tmp_path: Path) -> None:
-    module = refresh_crds()
     vendored = RECORDED[0]
     data = bytearray(vendored.local.read_bytes())
-    assert module.problems(vendored, bytes(data)) == []
+    assert crds.problems(vendored, bytes(data)) == []
     data[100] ^= 1
-    assert module.problems(vendored, bytes(data))[0].startswith("blob ")
+    assert crds.problems(vendored, bytes(data))[0].startswith("blob ")
 
 
 @pytest.mark.parametrize(

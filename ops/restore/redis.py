@@ -1,0 +1,94 @@
+"""ElastiCache Redis: a new replication group seeded from the group's newest snapshot.
+
+Redis holds the job queue and caches only: PostgreSQL is the source of truth for jobs, so
+the jobs a snapshot misses are found there (SPEC §11, recovery points)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from ops.restore.common import Plan, RestoreError, Waiter, require
+
+
+def replication_group_id(outputs: dict[str, Any]) -> str:
+    """`rediss://master.<group>.<hash>.<region>.cache.amazonaws.com:6379/0` → `<group>`."""
+    if require(outputs, "redisMode") == "in-cluster":
+        raise RestoreError("this stack runs Redis in the cluster: it has no snapshots")
+    host = str(require(outputs, "redisUrl")).split("://", 1)[1].split(":", 1)[0]
+    labels = host.split(".")
+    return labels[1] if labels[0] == "master" else labels[0]
+
+
+def restore_redis(
+    elasticache: Any,
+    outputs: dict[str, Any],
+    *,
+    out: TextIO,
+    waiter: Waiter,
+    dry_run: bool = False,
+) -> str:
+    """Returns the new replication group's id."""
+    source = replication_group_id(outputs)
+    snapshots = elasticache.describe_snapshots(ReplicationGroupId=source)["Snapshots"]
+    ready = [s for s in snapshots if s.get("SnapshotStatus") == "available"]
+    if not ready:
+        raise RestoreError(
+            f"no available snapshot of {source}: nothing to restore from. Recreate the group"
+            " empty with `pulumi up` and let the API re-enqueue unfinished jobs from PostgreSQL"
+        )
+    snapshot = max(ready, key=_created)
+    (group,) = elasticache.describe_replication_groups(ReplicationGroupId=source)[
+        "ReplicationGroups"
+    ]
+    target = f"{source[:28]}-r{datetime.now(UTC):%m%d%H%M}"  # ids are at most 40 characters
+    plan = Plan(
+        f"Restore Redis {source} from snapshot {snapshot['SnapshotName']} into {target}",
+        steps=[
+            f"create replication group {target} from {snapshot['SnapshotName']}"
+            f" (taken {_created(snapshot):%Y-%m-%d %H:%M} UTC), same node type and node count",
+            "wait until it is available",
+        ],
+        next_steps=[
+            f"point the environment at {target}: update the Redis secret's URL"
+            " (Secrets Manager) and restart the API and workers",
+            "jobs queued after the snapshot are not in the restored streams: list them in"
+            " PostgreSQL (SELECT id FROM jobs WHERE status IN ('queued', 'running')) and"
+            " re-submit or refund them (docs/runbooks/redis.md; no automatic re-enqueue yet)",
+            "then `pulumi up` on the environment to bring the stack back in line"
+            " (or import the new group)",
+        ],
+    )
+    plan.show(out)
+    if dry_run:
+        print("(dry run: nothing started)", file=out)
+        return target
+    members = group.get("MemberClusters", [])
+    elasticache.create_replication_group(
+        ReplicationGroupId=target,
+        ReplicationGroupDescription=f"restore of {source} from {snapshot['SnapshotName']}",
+        SnapshotName=snapshot["SnapshotName"],
+        CacheNodeType=group.get("CacheNodeType") or snapshot.get("CacheNodeType"),
+        NumCacheClusters=max(len(members), 1),
+        AutomaticFailoverEnabled=group.get("AutomaticFailover") == "enabled",
+        TransitEncryptionEnabled=True,
+        AtRestEncryptionEnabled=True,
+    )
+    waiter.until(
+        f"replication group {target}",
+        lambda: str(
+            elasticache.describe_replication_groups(ReplicationGroupId=target)["ReplicationGroups"][
+                0
+            ]["Status"]
+        ),
+        ready={"available"},
+        failed={"create-failed"},
+    )
+    plan.show_next(out)
+    return target
+
+
+def _created(snapshot: dict[str, Any]) -> datetime:
+    nodes = snapshot.get("NodeSnapshots") or [{}]
+    created = nodes[0].get("SnapshotCreateTime")
+    return created if isinstance(created, datetime) else datetime.min.replace(tzinfo=UTC)

@@ -1,0 +1,162 @@
+"""What each cost lever saves at SPEC §8's usage, measured with the estimator.
+
+    python -m tools.cost.levers
+
+Starts from SPEC's configuration (shared + dev + prod), applies the levers our defaults
+take one after the other (ending at the committed defaults), then prices each lever the
+defaults do not take, or take from SPEC already, against the defaults, and last the
+floor (tools/cost/floor.py) a cost target has to clear. docs/cost.md quotes this output.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.merge import deep_merge
+from tools.cost import prices, usage
+from tools.cost.__main__ import preview_document
+from tools.cost.estimate import Estimate, estimate
+from tools.cost.floor import floor
+from tools.cost.prices import SPOT_BUDGET_RATIO
+from tools.cost.report import money
+from tools.preview import as_json, preview_stack, stack_file
+
+STACKS = ("shared", "dev", "prod")
+Overrides = Mapping[str, Mapping[str, Any]]  # stack -> config keys deep-merged in
+
+SPEC_REDIS = {
+    "dev": {"engine": "redis", "nodeType": "cache.t4g.medium"},
+    "prod": {"engine": "redis", "nodeType": "cache.r6g.large", "replicas": 2},
+}
+SPEC_CONFIGURATION: Overrides = {
+    "shared": {"pingvas:cluster": {"gpuNodePool": {"rootVolumeGi": 200}}},
+    "dev": {"pingvas:redis": SPEC_REDIS["dev"], "pingvas:services": {"replicas": 5}},
+    "prod": {"pingvas:redis": SPEC_REDIS["prod"], "pingvas:services": {"replicas": 10}},
+}
+NO_FREE_TIER = {"account": {"cloudfrontFreeTierGb": 0, "cloudfrontFreeTierRequestsMillions": 0}}
+
+
+# Levers the defaults take, in order, each as what is still SPEC's after it.
+VALKEY = {
+    "shared": SPEC_CONFIGURATION["shared"],
+    "dev": {**SPEC_CONFIGURATION["dev"], "pingvas:redis": {"nodeType": "cache.t4g.medium"}},
+    "prod": {
+        **SPEC_CONFIGURATION["prod"],
+        "pingvas:redis": {"nodeType": "cache.r6g.large", "replicas": 2},
+    },
+}
+PROD_CACHE = {**VALKEY, "prod": {"pingvas:services": {"replicas": 10}}}
+DEV_CACHE = {**PROD_CACHE, "dev": {"pingvas:services": {"replicas": 5}}}
+REPLICAS = {"shared": SPEC_CONFIGURATION["shared"]}
+# (lever, what is still SPEC's after it, usage overrides, the decision record that takes
+# it: every departure from SPEC has one, tests/tools/test_cost_budget.py).
+TAKEN: list[tuple[str, Overrides, Mapping[str, Any], str | None]] = [
+    ("SPEC §3/§8 configuration, sourced prices, 730 h", SPEC_CONFIGURATION, NO_FREE_TIER, None),
+    ("Valkey instead of Redis OSS (same nodes, -20 % a node)", VALKEY, NO_FREE_TIER, "0100"),
+    ("prod cache right-sized: t4g.medium primary + 1 replica", PROD_CACHE, NO_FREE_TIER, "0100"),
+    ("dev cache right-sized: t4g.small", DEV_CACHE, NO_FREE_TIER, "0100"),
+    ("API replicas: dev 1, prod 3 (HPA to 15)", REPLICAS, NO_FREE_TIER, "0101"),
+    ("GPU images on the instance store's NVMe: 20 GiB roots", {}, NO_FREE_TIER, "0104"),
+    ("CloudFront's always-free tier (1 TB, 10 M requests)", {}, {}, "0103"),
+]
+LOG_RETENTION_7_DAYS: Overrides = {
+    "shared": {
+        "pingvas:network": {"flowLogs": {"retentionDays": 7}},
+        "pingvas:cluster": {"logRetentionDays": 7},
+        "pingvas:aurora": {"logRetentionDays": 7},
+        "pingvas:edge": {"waf": {"logRetentionDays": 7}},
+    }
+}
+NO_LIFECYCLE: Overrides = {
+    "dev": {"pingvas:images": {"iaAfterDays": None}},
+    "prod": {"pingvas:images": {"iaAfterDays": None, "archiveAfterDays": None}},
+}
+
+
+def documents(overrides: Overrides) -> list[dict[str, Any]]:
+    result = []
+    with tempfile.TemporaryDirectory() as folder:
+        for stack in STACKS:
+            if stack not in overrides:
+                result.append(preview_document(stack))
+                continue
+            committed = yaml.safe_load(stack_file(stack).read_text())["config"]
+            config = deep_merge(committed, overrides[stack])
+            path = Path(folder, f"Pulumi.{stack}.yaml")
+            path.write_text(yaml.safe_dump({"config": config}))
+            result.append(as_json(preview_stack(stack, path)))
+    return result
+
+
+def priced(overrides: Overrides, usage_overrides: Mapping[str, Any]) -> Estimate:
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as usage_file:
+        usage_file.write(yaml.safe_dump(dict(usage_overrides)))
+        usage_file.flush()
+        loaded = usage.load(Path(usage_file.name))
+    return estimate(documents(overrides), loaded, prices.load(), preview_document)
+
+
+def main() -> int:
+    print("Levers the defaults take (shared + dev + prod at SPEC §8's usage), in order:")
+    previous = None
+    for name, overrides, usage_overrides, _ in TAKEN:
+        total = priced(overrides, usage_overrides).total
+        saving = "" if previous is None else f"  saves {money(previous - total)}"
+        print(f"  {name:<58} {money(total):>11}{saving}")
+        previous = total
+    defaults = priced({}, {})
+    print(f"  {'the committed defaults':<58} {money(defaults.total):>11}")
+    print("\nOther levers, against the defaults:")
+    others: list[tuple[str, float]] = [
+        ("S3 lifecycle (SPEC §4; already taken)", priced(NO_LIFECYCLE, {}).total - defaults.total),
+        (
+            "log retention 30 -> 7 days (flow, EKS, Aurora, WAF)",
+            defaults.total - priced(LOG_RETENTION_7_DAYS, {}).total,
+        ),
+        (
+            "Graviton general pool (m7g.large for c6i.large)",
+            defaults.total
+            - priced({}, {"platform": {"generalPoolInstanceType": {"amd64": "m7g.large"}}}).total,
+        ),
+        (
+            "Spot general pool (already taken) vs on-demand",
+            sum(line.monthly for line in defaults.lines if "general pool" in line.item)
+            * (1 / SPOT_BUDGET_RATIO - 1),
+        ),
+        (
+            "Spot GPU nodes (already taken) vs all on-demand",
+            priced({}, {"platform": {"gpuOnDemandShare": 1}}).total - defaults.total,
+        ),
+        (
+            "one ALB for dev and prod instead of one each",
+            sum(
+                line.monthly
+                for line in defaults.lines
+                if line.stack == "dev" and line.service == "ELB"
+            ),
+        ),
+    ]
+    for name, amount in others:
+        print(f"  {name:<58} saves {money(amount)}")
+    least = floor(defaults, prices.load())
+    print("\nA purchase, not a default:")
+    name = "1-year Database Savings Plan (Aurora Serverless v2 ACUs)"
+    print(f"  {name:<58} saves up to {money(least.savings_plan)}")
+    print("\nThe floor: the least SPEC's usage costs with SPEC's availability and isolation")
+    print(f"  {'the committed defaults':<58} {money(least.defaults):>11}")
+    for cut in least.cuts:
+        print(f"  {cut.what:<40} {money(cut.before):>9} -> {money(cut.after):>9}  ({cut.why})")
+    print(f"  {'the floor':<58} {money(least.total):>11}")
+    with_plan = least.total - least.savings_plan
+    print(f"  {'the floor with the Database Savings Plan':<58} {money(with_plan):>11}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,303 @@
+"""Compute: the EKS control plane, node groups, Karpenter pools, and the pods that run on
+the general pool (priced by their requests) and the GPU pool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.app_release import CHART_DIR, profile_values
+from infra.merge import deep_merge
+from tools.cost.lines import Line, Unpriced
+from tools.cost.prices import HOURS_PER_MONTH
+from tools.cost.rules.context import (
+    Context,
+    Resource,
+    as_priced,
+    by_price,
+    cpu_cores,
+    gibibytes,
+    monthly_bounds,
+    requirements_of,
+    unpriced,
+)
+
+APP_CHART = "./app/chart"
+# vCPUs and GiB of the instance types the general pool is priced as.
+INSTANCE_SPECS = {
+    "c6i.large": (2, 4),
+    "m6i.large": (2, 8),
+    "m7g.large": (2, 8),
+    "t3.medium": (2, 4),
+    "t4g.medium": (2, 4),
+}
+
+
+def eks_cluster(resource: Resource, context: Context) -> list[Line]:
+    price = context.prices.get("eks/cluster-standard-support")
+    version = resource["inputs"].get("version", "?")
+    assumption = f"Kubernetes {version} in standard support"
+    return [context.charge(resource, "EKS", "control plane", 1, price, assumption)]
+
+
+def instance(resource: Resource, context: Context) -> list[Line]:
+    instance_type = resource["inputs"]["instanceType"]
+    price = context.prices.ec2_hour(instance_type, "on-demand")
+    return [context.charge(resource, "EC2", f"{instance_type} on-demand", 1, price, "always on")]
+
+
+def node_group(resource: Resource, context: Context) -> list[Line]:
+    inputs = resource["inputs"]
+    scaling = inputs["scalingConfig"]
+    instance_type = inputs["instanceTypes"][0]
+    capacity = "spot" if inputs.get("capacityType") == "SPOT" else "on-demand"
+    price = context.prices.ec2_hour(instance_type, capacity)
+    low, desired, high = scaling["minSize"], scaling["desiredSize"], scaling["maxSize"]
+    lines = [
+        context.charge(
+            resource,
+            "EC2",
+            f"{instance_type} {capacity} node-hours",
+            desired,
+            price,
+            f"{desired} nodes (desired; {low}-{high} allowed)",
+            bounds=monthly_bounds(low, high, price.price * HOURS_PER_MONTH),
+        )
+    ]
+    template_id = (inputs.get("launchTemplate") or {}).get("id")
+    template = context.by_id(template_id) if template_id else None
+    if template is not None:
+        size = template["inputs"]["blockDeviceMappings"][0]["ebs"]["volumeSize"]
+        lines.append(_root_volumes(resource, context, desired, float(size), low, high))
+    return lines
+
+
+def node_pool(resource: Resource, context: Context) -> list[Line] | Unpriced:
+    spec = resource["inputs"]["spec"]
+    gpu_limit = spec.get("limits", {}).get("nvidia.com/gpu")
+    if gpu_limit is None:
+        reason = "its nodes are priced in the stacks whose pods run there"
+        return unpriced(resource, context, "elsewhere", reason)
+    requirements = requirements_of(resource)
+    types = requirements["node.kubernetes.io/instance-type"]
+    capacities = requirements.get("karpenter.sh/capacity-type", ["on-demand"])
+    usage = context.usage.platform
+    nodes = min(max(usage.gpu_nodes_average, 0), float(gpu_limit))  # one GPU a node
+    on_demand_share = usage.gpu_on_demand_share if "on-demand" in capacities else 0.0
+    if "spot" not in capacities:
+        on_demand_share = 1.0
+    cheapest_spot = min((context.prices.ec2_hour(t, "spot") for t in types), key=by_price)
+    cheapest_on_demand = min((context.prices.ec2_hour(t, "on-demand") for t in types), key=by_price)
+    parts = [("spot", cheapest_spot, 1 - on_demand_share)] if on_demand_share < 1 else []
+    if on_demand_share > 0:
+        parts.append(("on-demand", cheapest_on_demand, on_demand_share))
+    lines = []
+    for capacity, price, share in parts:
+        instance_type = price.key.split("/")[1]
+        lines.append(
+            context.charge(
+                resource,
+                "EC2",
+                f"GPU {instance_type} {capacity} node-hours",
+                nodes * share,
+                price,
+                f"{as_priced(usage.gpu_nodes_average, nodes)} nodes on average, "
+                f"{share:.0%} {capacity} "
+                f"(pool 0-{gpu_limit} nodes; cheapest of {', '.join(types)})",
+                bounds=(0.0, round(float(gpu_limit) * price.price * HOURS_PER_MONTH * share, 2)),
+            )
+        )
+    size = _root_volume_gb(context, resource)
+    if size is not None:
+        lines.append(_root_volumes(resource, context, nodes, size, 0, float(gpu_limit)))
+    return lines
+
+
+def _root_volume_gb(context: Context, pool: Resource) -> float | None:
+    """The root volume of the nodes a Karpenter pool launches, from its EC2NodeClass."""
+    name = pool["inputs"]["spec"]["template"]["spec"]["nodeClassRef"]["name"]
+    node_classes = context.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", context.platform)
+    for node_class in node_classes:
+        if node_class["inputs"]["metadata"]["name"] == name:
+            volume = node_class["inputs"]["spec"]["blockDeviceMappings"][0]["ebs"]
+            return gibibytes(volume["volumeSize"])
+    return None
+
+
+def _root_volumes(
+    resource: Resource, context: Context, nodes: float, size_gb: float, low: float, high: float
+) -> Line:
+    price = context.prices.get("ebs/gp3-storage")
+    return context.charge(
+        resource,
+        "EC2",
+        f"gp3 root volumes ({size_gb:g} GB a node)",
+        nodes * size_gb,
+        price,
+        f"{nodes:.3g} nodes x {size_gb:g} GB",
+        bounds=monthly_bounds(low * size_gb, high * size_gb, price.price),
+    )
+
+
+def app_release(resource: Resource, context: Context) -> list[Line] | Unpriced:
+    inputs = resource["inputs"]
+    if inputs.get("chart") != APP_CHART:
+        return _add_on(resource, context)
+    values = deep_merge(
+        deep_merge(_chart_defaults(), profile_values(context.stack)), inputs.get("values") or {}
+    )
+    api = values["api"]
+    pods_per_replica = len(api["services"])
+    replicas = float(api["replicas"])
+    most = float(api["autoscaling"]["maxReplicas"]) if api["autoscaling"]["enabled"] else replicas
+    average = context.usage.environment(context.stack).api_replicas_average
+    average = replicas if average is None else min(max(average, replicas), most)
+    requests = api["resources"]["requests"]
+    cpu, memory = cpu_cores(requests["cpu"]), gibibytes(requests["memory"])
+    lines = _general_pool(
+        resource,
+        context,
+        f"API pods ({pods_per_replica} services x {average:g} replicas)",
+        pods_per_replica * average,
+        cpu,
+        memory,
+        (pods_per_replica * replicas, pods_per_replica * most),
+    )
+    worker = values["worker"]
+    lines.extend(_gpu_workers(resource, context, worker["minReplicas"], worker["maxReplicas"]))
+    return lines
+
+
+def _add_on(resource: Resource, context: Context) -> list[Line] | Unpriced:
+    """An add-on's pods run on the system nodes (priced there); the volumes its values
+    claim (Prometheus' and Alertmanager's) are gp3, the cluster's default class."""
+    claims = _claimed_gib(resource["inputs"].get("values") or {})
+    if not claims:
+        return unpriced(resource, context, "free", "an add-on on the system nodes")
+    price = context.prices.get("ebs/gp3-storage")
+    sizes = " + ".join(f"{size:g}" for size in claims)
+    return [
+        context.charge(
+            resource, "EC2", "gp3 volumes claimed", sum(claims), price, f"{sizes} GB claimed"
+        )
+    ]
+
+
+def _claimed_gib(values: Any) -> list[float]:
+    """The storage every `volumeClaimTemplate` in a chart's values requests."""
+    if isinstance(values, list):
+        return [size for item in values for size in _claimed_gib(item)]
+    if not isinstance(values, dict):
+        return []
+    template = values.get("volumeClaimTemplate")
+    if isinstance(template, dict):
+        return [gibibytes(template["spec"]["resources"]["requests"]["storage"])]
+    return [size for value in values.values() for size in _claimed_gib(value)]
+
+
+def _gpu_workers(resource: Resource, context: Context, low: int, high: int) -> list[Line]:
+    """The KEDA workers' nodes are the platform's GPU pool, priced there from the average
+    node count; the line here carries their bounds at the pool's cheapest Spot price."""
+    pools = [
+        pool
+        for pool in context.of_type("kubernetes:karpenter.sh/v1:NodePool", context.platform)
+        if "nvidia.com/gpu" in pool["inputs"]["spec"].get("limits", {})
+    ]
+    if not pools:
+        return []
+    requirements = requirements_of(pools[0])
+    types = requirements["node.kubernetes.io/instance-type"]
+    price = min((context.prices.ec2_hour(t, "spot") for t in types), key=by_price)
+    return [
+        context.charge(
+            resource,
+            "EC2",
+            f"GPU workers (KEDA {low}-{high}) on the platform's GPU pool",
+            0,
+            price,
+            "priced in the platform stack from the average GPU node count",
+            bounds=monthly_bounds(low, high, price.price * HOURS_PER_MONTH),
+        )
+    ]
+
+
+def stateful_set(resource: Resource, context: Context) -> list[Line]:
+    spec = resource["inputs"]["spec"]
+    replicas = float(spec.get("replicas", 1))
+    containers = spec["template"]["spec"]["containers"]
+    cpu = sum(
+        cpu_cores(c.get("resources", {}).get("requests", {}).get("cpu", "0")) for c in containers
+    )
+    memory = sum(
+        gibibytes(c.get("resources", {}).get("requests", {}).get("memory", "0")) for c in containers
+    )
+    name = resource["inputs"]["metadata"]["name"]
+    lines = _general_pool(
+        resource, context, f"{name} pods", replicas, cpu, memory, (replicas, replicas)
+    )
+    claims = sum(
+        gibibytes(claim["spec"]["resources"]["requests"]["storage"])
+        for claim in spec.get("volumeClaimTemplates", [])
+    )
+    if claims:
+        price = context.prices.get("ebs/gp3-storage")
+        lines.append(
+            context.charge(
+                resource, "EC2", "gp3 volumes", replicas * claims, price, f"{claims:g} GB a pod"
+            )
+        )
+    return lines
+
+
+def _general_pool(
+    resource: Resource,
+    context: Context,
+    what: str,
+    pods: float,
+    cpu: float,
+    memory: float,
+    pod_bounds: tuple[float, float],
+) -> list[Line]:
+    """Pods' requests priced as a share of the general pool's nodes (Kubecost-style): the
+    instance-hours and the nodes' root volumes."""
+    pools = [
+        pool
+        for pool in context.of_type("kubernetes:karpenter.sh/v1:NodePool", context.platform)
+        if "nvidia.com/gpu" not in pool["inputs"]["spec"].get("limits", {})
+    ]
+    if not pools:
+        raise LookupError("no general node pool in the platform to run these pods")
+    requirements = requirements_of(pools[0])
+    arch = requirements.get("kubernetes.io/arch", ["amd64"])[0]
+    spot = "spot" in requirements.get("karpenter.sh/capacity-type", [])
+    capacity = "spot" if spot else "on-demand"
+    usage = context.usage.platform
+    instance_type = usage.general_pool_instance_type[arch]
+    vcpus, gib = INSTANCE_SPECS[instance_type]
+    price = context.prices.ec2_hour(instance_type, capacity)
+    per_pod = max(cpu / vcpus, memory / gib) / usage.general_pool_packing
+    low, high = pod_bounds[0] * per_pod, pod_bounds[1] * per_pod
+    nodes = pods * per_pod
+    lines = [
+        context.charge(
+            resource,
+            "EC2",
+            f"{what} on the general pool ({instance_type} {capacity})",
+            nodes,
+            price,
+            f"{pods:g} pods x {cpu:g} vCPU / {memory:g} GiB requested, "
+            f"{usage.general_pool_packing:.0%} packed",
+            bounds=monthly_bounds(low, high, price.price * HOURS_PER_MONTH),
+        )
+    ]
+    size = _root_volume_gb(context, pools[0])
+    if size is not None:
+        lines.append(_root_volumes(resource, context, nodes, size, low, high))
+    return lines
+
+
+def _chart_defaults() -> dict[str, Any]:
+    values: dict[str, Any] = yaml.safe_load(Path(CHART_DIR, "values.yaml").read_text())
+    return values

@@ -1,0 +1,231 @@
+"""Data and secrets: Aurora, ElastiCache, EFS, S3 (split by lifecycle), ECR, CloudWatch
+Logs and alarms, AWS Backup, Secrets Manager and KMS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tools.cost.lines import Line
+from tools.cost.prices import HOURS_PER_MONTH
+from tools.cost.rules.context import (
+    DAYS_PER_MONTH,
+    Context,
+    Resource,
+    as_priced,
+    monthly_bounds,
+)
+
+STORAGE_CLASS_PRICES = {
+    "STANDARD": "s3/standard-storage",
+    "STANDARD_IA": "s3/standard-ia-storage",
+    "GLACIER_IR": "s3/glacier-instant-retrieval-storage",
+    "GLACIER": "s3/glacier-flexible-retrieval-storage",
+    "INTELLIGENT_TIERING": "s3/intelligent-tiering-frequent-storage",
+}
+# What a storage class's line says it is priced as, where the class has tiers.
+STORAGE_CLASS_TIERS = {"INTELLIGENT_TIERING": " (Frequent Access tier: the access is unknown)"}
+CACHE_ENGINES = {"redis": "redis-oss", "valkey": "valkey"}
+
+
+def aurora_instance(resource: Resource, context: Context) -> list[Line]:
+    inputs = resource["inputs"]
+    if inputs.get("instanceClass") != "db.serverless":
+        raise LookupError(f"instance class {inputs.get('instanceClass')} is not in the table")
+    cluster = context.by_id(inputs["clusterIdentifier"])
+    scaling = (cluster or {}).get("inputs", {}).get("serverlessv2ScalingConfiguration", {})
+    low, high = float(scaling.get("minCapacity", 0.5)), float(scaling.get("maxCapacity", 256))
+    average = min(max(context.usage.platform.aurora_acu_average, low), high)
+    price = context.prices.get("aurora-postgresql/serverless-v2-acu-hour")
+    return [
+        context.charge(
+            resource,
+            "RDS",
+            "Serverless v2 ACU-hours",
+            average,
+            price,
+            f"{as_priced(context.usage.platform.aurora_acu_average, average)} ACU on average "
+            f"({low:g}-{high:g} configured)",
+            bounds=monthly_bounds(low, high, price.price * HOURS_PER_MONTH),
+        )
+    ]
+
+
+def aurora_cluster(resource: Resource, context: Context) -> list[Line]:
+    usage = context.usage.platform
+    storage = context.prices.get("aurora/storage-standard")
+    io = context.prices.get("aurora/io-requests-standard")
+    lines = [
+        context.charge(
+            resource,
+            "RDS",
+            "cluster storage",
+            usage.aurora_storage_gb,
+            storage,
+            f"{usage.aurora_storage_gb:g} GB (backups within the free 1x cluster size)",
+        ),
+        context.charge(
+            resource, "RDS", "I/O requests", usage.aurora_io_millions, io, "standard configuration"
+        ),
+    ]
+    if resource["inputs"].get("manageMasterUserPassword"):
+        secret = context.prices.get("secretsmanager/secret")
+        lines.append(
+            context.charge(
+                resource, "Secrets Manager", "RDS-managed master secret", 1, secret, "one secret"
+            )
+        )
+    return lines
+
+
+def cache_group(resource: Resource, context: Context) -> list[Line]:
+    inputs = resource["inputs"]
+    engine = CACHE_ENGINES.get(inputs.get("engine", "redis"), inputs.get("engine", "?"))
+    nodes = inputs.get("numCacheClusters") or (
+        (1 + inputs.get("replicasPerNodeGroup", 0)) * inputs.get("numNodeGroups", 1)
+    )
+    price = context.prices.get(f"elasticache/{engine}/{inputs['nodeType']}")
+    failover = (
+        "automatic failover, Multi-AZ" if inputs.get("automaticFailoverEnabled") else "single node"
+    )
+    return [
+        context.charge(
+            resource,
+            "ElastiCache",
+            f"{engine} {inputs['nodeType']} node-hours",
+            nodes,
+            price,
+            f"{nodes} nodes ({failover}); snapshots within the free one per cluster",
+        )
+    ]
+
+
+def file_system(resource: Resource, context: Context) -> list[Line]:
+    usage = context.usage.platform
+    charges = (
+        ("Standard storage", usage.efs_standard_gb, "efs/standard-storage"),
+        ("Infrequent Access storage", usage.efs_infrequent_gb, "efs/infrequent-access-storage"),
+        ("Elastic throughput reads", usage.efs_read_gb, "efs/elastic-throughput-read"),
+        ("Elastic throughput writes", usage.efs_write_gb, "efs/elastic-throughput-write"),
+    )
+    return [
+        context.charge(resource, "EFS", item, amount, key, f"{amount:g} GB")
+        for item, amount, key in charges
+    ]
+
+
+def bucket(resource: Resource, context: Context) -> list[Line]:
+    role = context.role(resource)
+    if role == "images":
+        environment = context.usage.environment(context.stack)
+        stored, months = environment.images_gb, environment.images_accrual_months
+    else:
+        stored, months = context.usage.platform.buckets_gb.get(role, 0.0), 12.0
+    lifecycle = next(
+        (
+            rules
+            for rules in context.of_type(
+                "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+            )
+            if rules["inputs"]["bucket"] == resource["id"]
+        ),
+        None,
+    )
+    shares = storage_class_shares(lifecycle["inputs"]["rules"] if lifecycle else [], months)
+    return [
+        context.charge(
+            resource,
+            "S3",
+            f"{storage_class} storage",
+            stored * share,
+            STORAGE_CLASS_PRICES[storage_class],
+            f"{share:.0%} of {stored:g} GB accrued evenly over {months:g} months, by lifecycle"
+            + STORAGE_CLASS_TIERS.get(storage_class, ""),
+        )
+        for storage_class, share in shares.items()
+    ]
+
+
+def storage_class_shares(rules: Iterable[Mapping[str, Any]], months: float) -> dict[str, float]:
+    """How much of a bucket sits in each storage class when objects accrue evenly over
+    `months`, given its lifecycle rules (transitions and expiry of the whole bucket)."""
+    span = months * DAYS_PER_MONTH
+    transitions: list[tuple[float, str]] = [(0.0, "STANDARD")]
+    for rule in rules:
+        if rule.get("status") != "Enabled" or (rule.get("filter") or {}).get("prefix"):
+            continue
+        for transition in rule.get("transitions") or []:
+            transitions.append((float(transition["days"]), transition["storageClass"]))
+        expiration = (rule.get("expiration") or {}).get("days")
+        if expiration:
+            span = min(span, float(expiration))
+    # On a tie, the later class wins: a day-0 transition replaces STANDARD from the start.
+    transitions.sort(key=lambda transition: (transition[0], transition[1] != "STANDARD"))
+    shares: dict[str, float] = {}
+    for index, (start, storage_class) in enumerate(transitions):
+        end = transitions[index + 1][0] if index + 1 < len(transitions) else span
+        share = max(0.0, min(end, span) - min(start, span)) / span
+        if share > 0:
+            shares[storage_class] = shares.get(storage_class, 0.0) + share
+    return shares
+
+
+def repository(resource: Resource, context: Context) -> list[Line]:
+    repositories = len(context.of_type(resource["type"]))
+    stored = context.usage.platform.ecr_gb / repositories
+    price = context.prices.get("ecr/storage")
+    return [context.charge(resource, "ECR", "image storage", stored, price, f"{stored:g} GB")]
+
+
+def log_group(resource: Resource, context: Context) -> list[Line]:
+    usage = context.usage.platform
+    ingested = usage.logs_ingested_gb.get(context.role(resource), usage.logs_ingested_gb_default)
+    retention = resource["inputs"].get("retentionInDays")
+    kept_days = min(float(retention), 365.0) if retention else 365.0
+    stored = ingested * kept_days / DAYS_PER_MONTH
+    return [
+        context.charge(
+            resource,
+            "CloudWatch",
+            "logs ingested",
+            ingested,
+            "cloudwatch/logs-ingestion",
+            f"{ingested:g} GB a month",
+        ),
+        context.charge(
+            resource,
+            "CloudWatch",
+            "logs stored",
+            stored,
+            "cloudwatch/logs-storage",
+            f"{retention or 'never-expiring (a year counted)'} days retained, uncompressed",
+        ),
+    ]
+
+
+def metric_alarm(resource: Resource, context: Context) -> list[Line]:
+    metrics = len(resource["inputs"].get("metricQueries") or []) or 1
+    return [
+        context.charge(
+            resource,
+            "CloudWatch",
+            "alarm metrics (standard resolution)",
+            metrics,
+            "cloudwatch/alarm-standard-resolution",
+            f"{metrics} metric(s)",
+        )
+    ]
+
+
+def backup_plan(resource: Resource, context: Context) -> list[Line]:
+    raise LookupError("AWS Backup storage is not in the price table")
+
+
+def secret(resource: Resource, context: Context) -> list[Line]:
+    price = context.prices.get("secretsmanager/secret")
+    return [context.charge(resource, "Secrets Manager", "secret", 1, price, "one secret")]
+
+
+def kms_key(resource: Resource, context: Context) -> list[Line]:
+    price = context.prices.get("kms/customer-managed-key")
+    return [context.charge(resource, "KMS", "customer-managed key", 1, price, "one key")]

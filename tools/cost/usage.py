@@ -1,0 +1,104 @@
+"""Usage the estimator cannot read from a preview: averages, GB stored, GB sent.
+
+`usage.yaml` beside this module holds the defaults (SPEC §8's assumptions); a usage file
+given with `--usage` overrides them key by key. Unknown keys and negative amounts are
+refused with a message naming the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from infra.config import EPHEMERAL_STACK
+from infra.merge import deep_merge
+
+DEFAULTS = Path(__file__).with_name("usage.yaml")
+
+Amount = Field(ge=0)
+
+
+class UsageError(Exception):
+    """An invalid usage file; the message names every offending key."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True
+    )
+
+
+class PlatformUsage(_Model):
+    gpu_nodes_average: float = Amount
+    gpu_on_demand_share: float = Field(ge=0, le=1)
+    aurora_acu_average: float = Amount
+    aurora_storage_gb: float = Amount
+    aurora_io_millions: float = Amount
+    efs_standard_gb: float = Amount
+    efs_infrequent_gb: float = Amount
+    efs_read_gb: float = Amount
+    efs_write_gb: float = Amount
+    ecr_gb: float = Amount
+    nat_processed_gb: float = Amount
+    inter_az_gb: float = Amount
+    waf_requests_millions: float = Amount
+    dns_queries_millions: float = Amount
+    logs_ingested_gb: dict[str, float]
+    logs_ingested_gb_default: float = Amount
+    buckets_gb: dict[str, float]
+    general_pool_instance_type: dict[str, str]
+    general_pool_packing: float = Field(gt=0, le=1)
+
+
+class AccountUsage(_Model):
+    cloudfront_free_tier_gb: float = Amount
+    cloudfront_free_tier_requests_millions: float = Amount
+
+
+class EnvironmentUsage(_Model):
+    images_gb: float = Amount
+    images_accrual_months: float = Field(gt=0)
+    cdn_out_gb: float = Amount
+    cdn_requests_millions: float = Amount
+    alb_lcu_average: float = Amount
+    # None: the configured replicas (the HPA's minimum).
+    api_replicas_average: float | None = Field(default=None, ge=0)
+
+
+class Usage(_Model):
+    platform: PlatformUsage
+    account: AccountUsage
+    environments: dict[str, EnvironmentUsage]
+
+    def environment(self, stack: str) -> EnvironmentUsage:
+        """A stack's own entry, else `ephemeral` for pr-<N>, else dev's."""
+        if stack in self.environments:
+            return self.environments[stack]
+        fallback = "ephemeral" if EPHEMERAL_STACK.match(stack) else "dev"
+        return self.environments[fallback]
+
+
+def load(override: Path | None = None) -> Usage:
+    values: dict[str, Any] = yaml.safe_load(DEFAULTS.read_text())
+    if override is not None:
+        try:
+            extra = yaml.safe_load(override.read_text()) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise UsageError(f"{override}: {error}") from None
+        if not isinstance(extra, Mapping):
+            raise UsageError(f"{override}: expected a mapping like {DEFAULTS.name}")
+        values = deep_merge(values, extra)
+    try:
+        return Usage.model_validate(values)
+    except ValidationError as error:
+        raise UsageError(
+            "\n".join(
+                f"usage {'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+                for problem in error.errors()
+            )
+        ) from None
