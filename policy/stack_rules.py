@@ -118,7 +118,7 @@ def environments_deploy_as_their_deployer(
     args: StackValidationArgs, report_violation: ReportViolation
 ) -> None:
     """Guarantee 4: a stack on someone else's cluster reaches it only as a deployer role
-    (`aws eks get-token --role-arn`, components/deployers.py), never with the caller's
+    (`aws eks get-token --role-arn`, components/delivery/deployers.py), never with the caller's
     own identity (a platform admin's: cluster-admin) or a static credential."""
     if any(_of_type(args, type_) for type_ in CLUSTER_TYPES):
         return

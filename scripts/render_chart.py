@@ -16,7 +16,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's code
 
 from app.chart_values import render_chart
-from components.app_release import RELEASE_NAME
+from components.environment.app_release import RELEASE_NAME
 from infra.preview import preview_stack
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -10,9 +10,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.cluster import Cluster, ClusterArgs
-from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
-from components.deployers import (
+from components.cluster.addons import ClusterAddons, ClusterAddonsArgs
+from components.cluster.eks import Cluster, ClusterArgs
+from components.cluster.karpenter import Karpenter, KarpenterArgs
+from components.cluster.platform_namespaces import platform_namespaces
+from components.delivery.deployers import (
     PREVIEW_ACCESS_SCOPE,
     PREVIEW_SCOPE,
     Deployers,
@@ -20,12 +22,10 @@ from components.deployers import (
     DeployScope,
     deployer_kubeconfig,
 )
-from components.karpenter import Karpenter, KarpenterArgs
-from components.network import Network
-from components.platform_namespaces import platform_namespaces
-from components.pod_identity import account_id
-from components.preview_ingress import PREVIEW_LABEL
-from components.tenancy import Tenancy, TenancyArgs
+from components.edge.preview_ingress import PREVIEW_LABEL
+from components.environment.tenancy import Tenancy, TenancyArgs
+from components.iam import account_id
+from components.network.vpc import Network
 from infra.config import ENVIRONMENT_PROFILES, PlatformSettings, StackConfig
 from infra.naming import PROTECTED_STACKS, Naming
 from infra.tagging import child_options, standard_tags
@@ -186,7 +186,7 @@ def build_deployers(
 
 def environment_kubernetes_provider(config: StackConfig, platform: PlatformOutputs) -> k8s.Provider:
     """Deploys into the platform's cluster as the environment's deployer role
-    (components/deployers.py): it can change only this environment's namespace. A
+    (components/delivery/deployers.py): it can change only this environment's namespace. A
     sandbox that makes its own platform (`platform.create`) uses that platform's
     kubeconfig: the cluster is its own."""
     assert config.environment is not None
@@ -262,7 +262,7 @@ def build_environment_tenancy(
             labels={
                 "pingvas.io/environment": config.stack,
                 # Lets the namespace use the platform's shared preview ingress, under its
-                # admission rules (components/preview_ingress.py).
+                # admission rules (components/edge/preview_ingress.py).
                 **({PREVIEW_LABEL: "true"} if config.is_ephemeral else {}),
             },
         ),

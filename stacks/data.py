@@ -13,10 +13,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.app_secrets import AppSecrets, AppSecretsArgs
-from components.audit import TRAIL_PREFIX
-from components.aurora import Aurora, AuroraArgs
-from components.bucket import (
+from components.data.aurora import Aurora, AuroraArgs
+from components.data.bucket import (
     Bucket,
     BucketArgs,
     CloudTrailGrant,
@@ -24,20 +22,22 @@ from components.bucket import (
     LoadBalancerLogsGrant,
     ReadGrant,
 )
-from components.cdn import ImageCdn, ImageCdnArgs
-from components.database_access import DatabaseAccess, DatabaseAccessArgs
+from components.data.database_access import DatabaseAccess, DatabaseAccessArgs
+from components.data.in_cluster_redis import InClusterRedis, InClusterRedisArgs
+from components.data.managed_redis import ManagedRedis, ManagedRedisArgs
+from components.data.model_store import ModelStore, ModelStoreArgs
+from components.data.postgres import InClusterPostgres, InClusterPostgresArgs
+from components.data.redis import RedisStore
+from components.data.registry import Registry, RegistryArgs
+from components.data.schema_owners import SchemaOwners, SchemaOwnersArgs
+from components.edge.cdn import ImageCdn, ImageCdnArgs
+from components.edge.ingress_class import ALB_ACCESS_LOG_PREFIX
+from components.edge.url_signing import UrlSigningKey
 from components.endpoints import DatabaseEndpoint, RedisEndpoint
-from components.in_cluster_redis import InClusterRedis, InClusterRedisArgs
-from components.ingress_class import ALB_ACCESS_LOG_PREFIX
-from components.log_shipping import POD_LOGS_PREFIX
-from components.managed_redis import ManagedRedis, ManagedRedisArgs
-from components.model_store import ModelStore, ModelStoreArgs
-from components.network import Network
-from components.postgres import InClusterPostgres, InClusterPostgresArgs
-from components.redis import RedisStore
-from components.registry import Registry, RegistryArgs
-from components.schema_owners import SchemaOwners, SchemaOwnersArgs
-from components.url_signing import UrlSigningKey
+from components.environment.app_secrets import AppSecrets, AppSecretsArgs
+from components.network.vpc import Network
+from components.operations.audit import TRAIL_PREFIX
+from components.operations.log_shipping import POD_LOGS_PREFIX
 from infra.config import PROJECT, SUPPLIED_SECRETS, PlatformSettings, RedisMode, StackConfig
 from infra.config_checks import missing_redis_security_group, missing_schema_owner
 from infra.naming import PROTECTED_STACKS, Naming
@@ -97,7 +97,7 @@ def account_id(provider: aws.Provider) -> pulumi.Output[str]:
 
 
 def trail_arn(config: StackConfig, provider: aws.Provider) -> pulumi.Output[str]:
-    """The platform's CloudTrail trail (components.audit), known before it exists."""
+    """The platform's CloudTrail trail (components.operations.audit), known before it exists."""
     return pulumi.Output.concat(
         f"arn:aws:cloudtrail:{config.region}:",
         account_id(provider),

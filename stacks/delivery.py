@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.deploy_roles import DEPLOY_SCOPES, DeployRoles, DeployRolesArgs
+from components.delivery.deploy_roles import DEPLOY_SCOPES, DeployRoles, DeployRolesArgs
 from infra.config import PlatformSettings, StackConfig
 from infra.naming import Naming
 from infra.tagging import child_options

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.app_release import (
+from components.environment.app_release import (
     AppData,
     AppRelease,
     AppReleaseArgs,
@@ -15,7 +15,7 @@ from components.app_release import (
     ServiceAccounts,
     Sizing,
 )
-from components.tenancy import (
+from components.environment.tenancy import (
     API_SERVICE_ACCOUNT,
     MIGRATIONS_SERVICE_ACCOUNT,
     WORKER_SERVICE_ACCOUNT,

@@ -6,22 +6,22 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.audit import Audit, AuditArgs
-from components.cloudwatch_alarms import AURORA_CPU, REDIS_REPLICATION_LAG, metric_alarm
-from components.cluster import Cluster
-from components.cluster_addons import GPU_TOLERATION
-from components.log_shipping import LogShipping, LogShippingArgs
-from components.monitoring import Monitoring, MonitoringArgs
-from components.notifications import Notifications, NotificationsArgs
+from components.cluster.addons import GPU_TOLERATION
+from components.cluster.eks import Cluster
+from components.operations.audit import Audit, AuditArgs
+from components.operations.cloudwatch_alarms import AURORA_CPU, REDIS_REPLICATION_LAG, metric_alarm
+from components.operations.log_shipping import LogShipping, LogShippingArgs
+from components.operations.monitoring import Monitoring, MonitoringArgs
+from components.operations.notifications import Notifications, NotificationsArgs
 from infra.config import PROJECT, PlatformSettings, RedisMode, StackConfig
 from infra.naming import PROTECTED_STACKS, Naming
 from infra.tagging import child_options
 from stacks.contract import PlatformOutputs
 from stacks.data import PlatformData, account_id
 
-# Created with the cluster (components.platform_namespaces.PLATFORM_NAMESPACES).
+# Created with the cluster (components.cluster.platform_namespaces.PLATFORM_NAMESPACES).
 MONITORING_NAMESPACE = "monitoring"
-# The cluster's encrypted gp3 class (components.cluster).
+# The cluster's encrypted gp3 class (components.cluster.eks).
 STORAGE_CLASS = "gp3"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.network import Network, NetworkArgs
+from components.network.vpc import Network, NetworkArgs
 from infra.config import StackConfig
 from infra.naming import Naming
 from infra.tagging import child_options, tagged_aws_provider

@@ -5,7 +5,7 @@ allowed to change only its own stacks' resources."""
 import pulumi
 import pulumi_aws as aws
 
-from components.deploy_roles import DeployRoles, DeployRolesArgs
+from components.delivery.deploy_roles import DeployRoles, DeployRolesArgs
 
 # Your GitHub repository, account, DNS zone and the ECR repositories CI pushes to.
 REPOSITORY = "acme/pingvas"

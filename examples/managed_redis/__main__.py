@@ -4,7 +4,7 @@ automatic failover, TLS with a generated AUTH token kept in Secrets Manager."""
 import pulumi
 import pulumi_aws as aws
 
-from components.managed_redis import ManagedRedis, ManagedRedisArgs
+from components.data.managed_redis import ManagedRedis, ManagedRedisArgs
 from infra.config import RedisMode
 
 # Your VPC's private subnets and the group that admits Redis from the nodes.

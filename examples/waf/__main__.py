@@ -4,7 +4,7 @@
 import pulumi
 import pulumi_aws as aws
 
-from components.waf import WebAcl, WebAclArgs
+from components.edge.waf import WebAcl, WebAclArgs
 
 aws_provider = aws.Provider("aws", region="us-east-1")
 acl = WebAcl(

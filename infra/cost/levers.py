@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from components.app_release import deep_merge
+from components.environment.app_release import deep_merge
 from infra.cost import prices, usage
 from infra.cost.__main__ import preview_document
 from infra.cost.estimate import Estimate, estimate

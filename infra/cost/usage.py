@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from components.app_release import deep_merge
+from components.environment.app_release import deep_merge
 from infra.config import EPHEMERAL_STACK
 
 DEFAULTS = Path(__file__).with_name("usage.yaml")

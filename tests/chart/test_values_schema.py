@@ -21,7 +21,7 @@ from app.chart_values import (
     deep_merge,
     validate_release_values,
 )
-from components import app_release
+from components.environment import app_release
 from infra.preview import preview_stack, stack_file
 from tests.chart.conftest import KUBE_VERSION, STACKS, Render
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.app_release import CHART_DIR, RELEASE_NAME
+from components.environment.app_release import CHART_DIR, RELEASE_NAME
 from infra.config import ENVIRONMENT_PROFILES
 from infra.preview import REPO_ROOT, load_stack, preview_stack
 from pulumi_offline import OfflineRun

@@ -8,7 +8,8 @@ from collections.abc import Callable
 import pulumi
 import pytest
 
-from components.app_release import (
+from components.endpoints import SecretReference
+from components.environment.app_release import (
     CHART_DIR,
     CHART_PATH,
     RELEASE_NAME,
@@ -17,8 +18,7 @@ from components.app_release import (
     profile_values,
     values_profile,
 )
-from components.endpoints import SecretReference
-from components.tenancy import (
+from components.environment.tenancy import (
     API_SERVICE_ACCOUNT,
     MIGRATIONS_SERVICE_ACCOUNT,
     WORKER_SERVICE_ACCOUNT,

@@ -10,9 +10,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from components.bucket import Bucket, BucketArgs, LifecycleRule
-from components.in_cluster_redis import InClusterRedis, InClusterRedisArgs
-from components.managed_redis import ManagedRedis, ManagedRedisArgs
+from components.data.bucket import Bucket, BucketArgs, LifecycleRule
+from components.data.in_cluster_redis import InClusterRedis, InClusterRedisArgs
+from components.data.managed_redis import ManagedRedis, ManagedRedisArgs
 from infra.config import ConfigError, RedisMode, load_stack_config
 from pulumi_offline import OfflineRun, fake_secret, run_offline
 from tests.infra.capture import run_capturing

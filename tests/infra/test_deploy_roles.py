@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.deploy_roles import (
+from components.delivery.deploy_roles import (
     CHANGE_VERBS,
     ENVIRONMENT_SERVICES,
     GITHUB_ISSUER,

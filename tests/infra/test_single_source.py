@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components import app_release
-from components.app_release import CHART_DIR, RELEASE_NAME
+from components.environment import app_release
+from components.environment.app_release import CHART_DIR, RELEASE_NAME
 from infra.config import ConfigError, StackConfig, load_stack_config
 from infra.preview import preview_stack, stack_file
 from infra.stack_file import as_engine_config

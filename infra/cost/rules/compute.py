@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from components.app_release import CHART_DIR, deep_merge, profile_values
+from components.environment.app_release import CHART_DIR, deep_merge, profile_values
 from infra.cost.lines import Line, Unpriced
 from infra.cost.prices import HOURS_PER_MONTH
 from infra.cost.rules.context import (
