@@ -14,6 +14,7 @@ from components.cluster.addons import ClusterAddons, ClusterAddonsArgs
 from components.cluster.eks import Cluster, ClusterArgs
 from components.cluster.karpenter import Karpenter, KarpenterArgs
 from components.cluster.platform_namespaces import platform_namespaces
+from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL
 from components.delivery.deployers import (
     PREVIEW_ACCESS_SCOPE,
     PREVIEW_SCOPE,
@@ -22,7 +23,6 @@ from components.delivery.deployers import (
     DeployScope,
     deployer_kubeconfig,
 )
-from components.edge.preview_ingress import PREVIEW_LABEL
 from components.environment.tenancy import Tenancy, TenancyArgs
 from components.iam import account_id
 from components.network.vpc import Network
@@ -260,7 +260,7 @@ def build_environment_tenancy(
                 [naming.name("postgres-master")] if config.is_ephemeral else []
             ),
             labels={
-                "pingvas.io/environment": config.stack,
+                ENVIRONMENT_LABEL: config.stack,
                 # Lets the namespace use the platform's shared preview ingress, under its
                 # admission rules (components/edge/preview_ingress.py).
                 **({PREVIEW_LABEL: "true"} if config.is_ephemeral else {}),

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.cluster.addons import GPU_TOLERATION
 from components.cluster.eks import Cluster
+from components.conventions import GPU_TOLERATION
 from components.operations.audit import Audit, AuditArgs
 from components.operations.cloudwatch_alarms import AURORA_CPU, REDIS_REPLICATION_LAG, metric_alarm
 from components.operations.log_shipping import LogShipping, LogShippingArgs

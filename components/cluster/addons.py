@@ -13,9 +13,8 @@ import pulumi_kubernetes as k8s
 
 from components import chart_versions
 from components.chart_versions import Chart
-from components.cluster.eks import SYSTEM_LABEL
-from components.cluster.karpenter import GPU_LABEL, GPU_TAINT
 from components.cluster.secret_store import STORE_ROLE_MARKER
+from components.conventions import GPU_LABEL, GPU_TOLERATION, SYSTEM_LABEL
 from components.iam import (
     PodIdentityBinding,
     account_id,
@@ -24,7 +23,6 @@ from components.iam import (
     policy_document,
 )
 
-GPU_TOLERATION = {"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}
 # Only GPU nodes: the device plugin and exporter have nothing to do elsewhere. (The
 # device plugin's default affinity also wants `nvidia.com/gpu.present`, which the GPU
 # NodePool sets, as we run no Node Feature Discovery.)

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-ENVIRONMENT_LABEL = "pingvas.io/environment"
-# Namespaces that components/edge/preview_ingress.py governs instead, for Ingress hosts.
-PREVIEW_LABEL = "pingvas.io/preview"
+from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL
+
 # The environment whose hostnames sit directly under the domain (infra/naming.py).
 APEX_ENVIRONMENT = "prod"
 

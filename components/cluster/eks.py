@@ -12,6 +12,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from components.conventions import SYSTEM_LABEL
 from components.iam import PodIdentityBinding, pod_identity_role, trusted_by
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -35,7 +36,6 @@ MANAGED_ADDONS: dict[str, tuple[str, str] | None] = {
         "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy",
     ),
 }
-SYSTEM_LABEL = {"role": "system"}
 
 
 @dataclass

@@ -17,7 +17,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import chart_versions
-from components.cluster.eks import SYSTEM_LABEL, node_role
+from components.cluster.eks import node_role
+from components.conventions import GPU_LABEL, GPU_TAINT, SYSTEM_LABEL
 from components.iam import (
     PodIdentityBinding,
     account_id,
@@ -26,8 +27,6 @@ from components.iam import (
     policy_document,
 )
 
-GPU_TAINT = {"key": "nvidia.com/gpu", "effect": "NoSchedule"}
-GPU_LABEL = {"workload-type": "gpu"}
 # What the NVIDIA device plugin's default node affinity looks for (we run no NFD).
 GPU_PRESENT = {"nvidia.com/gpu.present": "true"}
 SERVICE_ACCOUNT = "karpenter"

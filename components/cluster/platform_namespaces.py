@@ -11,17 +11,12 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
-# EKS Pod Identity agent (a host-network DaemonSet on every node): without this egress
-# no pod gets AWS credentials.
-POD_IDENTITY_AGENT = {"cidr": "169.254.170.23/32", "port": 80}
+from components.conventions import pod_identity_agent_egress, pod_security_labels
+
 DNS_PORT = 53
 HTTPS_PORT = 443
 POSTGRESQL_PORT = 5432
 REDIS_PORT = 6379
-
-
-def pod_security_labels(level: str) -> dict[str, str]:
-    return {f"pod-security.kubernetes.io/{mode}": level for mode in ("enforce", "audit", "warn")}
 
 
 @dataclass(frozen=True)
@@ -148,11 +143,4 @@ def network_policies(
             "ingress": ingress,
             "egress": egress,
         },
-    }
-
-
-def pod_identity_agent_egress() -> dict[str, Any]:
-    return {
-        "to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT["cidr"]}}],
-        "ports": [{"protocol": "TCP", "port": POD_IDENTITY_AGENT["port"]}],
     }

@@ -33,8 +33,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.cluster.admission import ENVIRONMENT_LABEL, PREVIEW_LABEL
-from components.cluster.platform_namespaces import pod_security_labels
+from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL, pod_security_labels
 from components.iam import policy_document
 
 DEPLOYER_GROUP_PREFIX = "pingvas:deployer:"

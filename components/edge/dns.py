@@ -11,7 +11,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import chart_versions
-from components.cluster.eks import SYSTEM_LABEL
+from components.conventions import SYSTEM_LABEL
 from components.iam import (
     PodIdentityBinding,
     bind_service_account,

@@ -21,13 +21,10 @@ from typing import cast
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster.platform_namespaces import pod_security_labels
+from components.conventions import PREVIEW_LABEL, pod_security_labels
 from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
 from components.edge.ingress_class import AlbIngressClass, IngressClassArgs
 
-# Every pr-<N> namespace carries this label (set by its tenancy); the shared class and
-# the admission rules select namespaces by it.
-PREVIEW_LABEL = "pingvas.io/preview"
 PREVIEW_SUBDOMAIN = "pr"
 # The platform's own namespace in the group: it holds the anchor Ingress only.
 ANCHOR_NAMESPACE = "preview-edge"

@@ -17,24 +17,26 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.cluster.platform_namespaces import pod_identity_agent_egress, pod_security_labels
 from components.cluster.secret_store import NamespaceSecretStore, SecretStoreArgs
+from components.conventions import (
+    PROMETHEUS_POD,
+    SERVICE_PORTS,
+    SYSTEM_PRIORITY_CLASSES,
+    pod_identity_agent_egress,
+    pod_security_labels,
+)
 from components.iam import (
     PodIdentityBinding,
     bind_service_account,
     pod_identity_role,
     policy_document,
 )
-from components.network.vpc import SERVICE_PORTS
-from components.operations.monitoring import PROMETHEUS_POD
 
 DATA_STORE_PORTS = {"postgresql": 5432, "redis": 6379, "nfs": 2049}
 API_SERVICE_ACCOUNT = "pingvas-api"
 WORKER_SERVICE_ACCOUNT = "pingvas-worker"
 # The chart's migration hook: the only pods that see the schema owner's credentials.
 MIGRATIONS_SERVICE_ACCOUNT = "pingvas-migrations"
-# Kubernetes' own classes, which no environment's pods may take.
-SYSTEM_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
 
 
 @dataclass

@@ -9,11 +9,11 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.conventions import SERVICE_PORTS
 from components.iam import trusted_by
 from infra.config import NatMode
 
 EVERYWHERE = "0.0.0.0/0"
-SERVICE_PORTS = (8001, 8005)  # the five API services, one port each (SPEC §3)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import chart_versions
-from components.cluster.addons import GPU_TOLERATION
-from components.cluster.eks import SYSTEM_LABEL
 from components.cluster.secret_store import SECRET_STORE, NamespaceSecretStore, SecretStoreArgs
+from components.conventions import GPU_TOLERATION, PROMETHEUS_POD, SYSTEM_LABEL
 from components.iam import (
     PodIdentityBinding,
     bind_service_account,
@@ -37,7 +36,6 @@ RELEASE = "kube-prometheus-stack"
 GRAFANA_SA = "grafana"
 ALERTMANAGER_SA = "alertmanager"
 # The label the Prometheus operator puts on Prometheus' pods: the only scraper let in.
-PROMETHEUS_POD = {"app.kubernetes.io/name": "prometheus"}
 DASHBOARDS = Path(__file__).with_name("dashboards")
 # Controllers whose metrics Prometheus scrapes from their pods' named ports, and the port
 # number (for the network policy where the namespace isolates its pods).

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from components.conventions import PREVIEW_LABEL
 from components.data.postgres import IMAGE as POSTGRES_IMAGE
-from components.edge.preview_ingress import PREVIEW_LABEL
 from infra import timing
 from pulumi_offline import OfflineRun
 from tests.infra.conftest import run_stack

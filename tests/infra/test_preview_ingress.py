@@ -10,7 +10,8 @@ from typing import Any
 import celpy
 import pytest
 
-from components.edge.preview_ingress import ANCHOR_NAMESPACE, PREVIEW_LABEL
+from components.conventions import PREVIEW_LABEL
+from components.edge.preview_ingress import ANCHOR_NAMESPACE
 from pulumi_offline import OfflineRun, RecordedResource
 from tests.chart.conftest import release_values, render
 from tests.crds import crd_errors
