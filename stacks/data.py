@@ -24,7 +24,7 @@ from components.data.bucket import (
 )
 from components.data.database_access import DatabaseAccess, DatabaseAccessArgs
 from components.data.in_cluster_redis import InClusterRedis, InClusterRedisArgs
-from components.data.managed_redis import ManagedRedis, ManagedRedisArgs
+from components.data.managed_redis import ManagedRedis, ManagedRedisArgs, ManagedRedisMode
 from components.data.model_store import ModelStore, ModelStoreArgs
 from components.data.postgres import InClusterPostgres, InClusterPostgresArgs
 from components.data.redis import RedisStore
@@ -515,7 +515,7 @@ def _elasticache_redis(
     return ManagedRedis(
         naming.name("redis"),
         ManagedRedisArgs(
-            mode=redis.mode,
+            mode=ManagedRedisMode(redis.mode.value),
             engine=redis.engine,
             engine_version=redis.engine_version,
             node_type=redis.node_type,

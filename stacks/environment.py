@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
@@ -14,6 +16,8 @@ from components.environment.app_release import (
     Routing,
     ServiceAccounts,
     Sizing,
+    ValuesProfile,
+    values_file,
 )
 from components.environment.tenancy import (
     API_SERVICE_ACCOUNT,
@@ -22,7 +26,7 @@ from components.environment.tenancy import (
     Tenancy,
     TenancyAccess,
 )
-from infra.config import PROJECT, SUPPLIED_SECRETS, StackConfig
+from infra.config import EPHEMERAL_STACK, PROJECT, SUPPLIED_SECRETS, StackConfig
 from infra.naming import Naming
 from infra.tagging import tagged_aws_provider
 from stacks.compute import build_environment_tenancy, environment_kubernetes_provider
@@ -32,6 +36,18 @@ from stacks.delivery import bound_roles_to_deploy_scope
 from stacks.edge import EnvironmentEdge, build_environment_edge, publish_images_alias
 from stacks.operations import build_environment_alarms
 from stacks.platform import build_platform
+
+
+def values_profile(stack: str) -> ValuesProfile:
+    """Which of the chart's values files sizes `stack`: dev, prod or ephemeral (pr-<N>)."""
+    if EPHEMERAL_STACK.match(stack):
+        return "ephemeral"
+    return "prod" if stack == "prod" else "dev"
+
+
+def profile_values(stack: str) -> dict[str, Any]:
+    """The values file that sizes `stack` (the chart's values.yaml applies underneath)."""
+    return values_file(values_profile(stack))
 
 
 def platform_stack_name(config: StackConfig) -> str:
@@ -111,7 +127,8 @@ def build_app_release(
     return AppRelease(
         Naming(config.stack).name("app"),
         AppReleaseArgs(
-            stack=config.stack,
+            environment=config.stack,
+            values_profile=values_profile(config.stack),
             namespace=tenancy.namespace,
             kubernetes_provider=kubernetes,
             region=config.region,

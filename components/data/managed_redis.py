@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import pulumi
 import pulumi_aws as aws
@@ -11,12 +12,18 @@ import pulumi_random as random
 
 from components.data.redis import DEFAULT_ENGINE_VERSIONS, PORT, TYPE_TOKEN, check_engine
 from components.endpoints import RedisEndpoint, SecretReference
-from infra.config import RedisMode
+
+
+class ManagedRedisMode(StrEnum):
+    """How ElastiCache runs the Redis: in-cluster Redis is `InClusterRedis`."""
+
+    REPLICATED = "replicated"  # a primary and replicas, automatic failover, Multi-AZ
+    STANDALONE = "standalone"  # one node
 
 
 @dataclass
 class ManagedRedisArgs:
-    mode: RedisMode  # replicated or standalone
+    mode: ManagedRedisMode
     replication_group_id: str
     secret_name: str
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
@@ -56,17 +63,15 @@ class ManagedRedis(pulumi.ComponentResource):
     @staticmethod
     def _check(args: ManagedRedisArgs) -> None:
         check_engine(args.engine)
-        if args.mode is RedisMode.IN_CLUSTER:
-            raise ValueError("ManagedRedisArgs: in-cluster Redis is InClusterRedis")
-        if args.mode is RedisMode.REPLICATED and args.replicas < 1:
+        if args.mode is ManagedRedisMode.REPLICATED and args.replicas < 1:
             raise ValueError("ManagedRedisArgs: replicated mode needs at least one replica")
-        if args.mode is not RedisMode.REPLICATED and args.replicas:
+        if args.mode is not ManagedRedisMode.REPLICATED and args.replicas:
             raise ValueError(f"ManagedRedisArgs: {args.mode.value} mode has no replicas")
 
     def _elasticache(self) -> None:
         args = self._args
         child = pulumi.ResourceOptions(parent=self)
-        replicated = args.mode is RedisMode.REPLICATED
+        replicated = args.mode is ManagedRedisMode.REPLICATED
         nodes = 1 + args.replicas
         zones = args.availability_zones
         security_group_id = args.security_group_id

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import DEFAULT_WAF_PRIORITIES
-
 RATE_LIMITED_BODY = "rate-limited"
 # Managed rule groups (AWS vendor) by the name we give their rule.
 MANAGED_RULE_GROUPS = {
@@ -29,12 +27,14 @@ REDACTED_HEADERS = ("authorization", "cookie")
 
 @dataclass
 class WebAclArgs:
+    # Each rule's place in the evaluation order (lower runs first), by name: `allow-list`,
+    # `rate-limit`, `geo-block` and the MANAGED_RULE_GROUPS.
+    priorities: Mapping[str, int]
     rate_limit: int = 2000  # requests per IP per window (SPEC: 2000 / 5 min)
     rate_limit_window_seconds: int = 300
     geo_block_countries: list[str] = field(default_factory=list)
     anonymous_ip_list: bool = False
     allow_list_cidrs: list[str] = field(default_factory=list)
-    priorities: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_WAF_PRIORITIES))
     # Rules that only count matches (roll-out), by name.
     count_only: list[str] = field(default_factory=list)
     log_retention_days: int = 30

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -22,25 +22,19 @@ import yaml
 
 from app.chart_values import CHART_DIR, deep_merge, validate_release_values
 from components.endpoints import DatabaseEndpoint, RedisEndpoint
-from infra.config import EPHEMERAL_STACK
 
 # What the release names: Pulumi runs the program in the project's directory, and a
 # relative path keeps the release's inputs the same on every machine.
 CHART_PATH = "./app/chart"
 RELEASE_NAME = "pingvas"
 IMAGES = ("api", "worker")
+# The chart's values-<profile>.yaml files: each sizes one kind of environment.
+ValuesProfile = Literal["dev", "prod", "ephemeral"]
 
 
-def values_profile(stack: str) -> str:
-    """Which values-<profile>.yaml sizes `stack`: dev, prod or ephemeral (pr-<N>)."""
-    if EPHEMERAL_STACK.match(stack):
-        return "ephemeral"
-    return "prod" if stack == "prod" else "dev"
-
-
-def profile_values(stack: str) -> dict[str, Any]:
-    """The environment's values file (the chart's values.yaml applies underneath)."""
-    path = CHART_DIR / f"values-{values_profile(stack)}.yaml"
+def values_file(profile: ValuesProfile) -> dict[str, Any]:
+    """The profile's values file (the chart's values.yaml applies underneath)."""
+    path = CHART_DIR / f"values-{profile}.yaml"
     values: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
     return values
 
@@ -114,7 +108,8 @@ class AppData:
 
 @dataclass
 class AppReleaseArgs:
-    stack: str  # the environment: dev, prod or pr-<N>
+    environment: str  # the environment's name, e.g. dev, prod or pr-<N>
+    values_profile: ValuesProfile  # which values file sizes it
     namespace: pulumi.Input[str]
     kubernetes_provider: k8s.Provider
     region: str
@@ -180,7 +175,7 @@ class AppRelease(pulumi.ComponentResource):
         if data.database.owner_secret_arn is not None:
             migrations["schemaOwnerSecretArn"] = data.database.owner_secret_arn
         overrides: dict[str, Any] = {
-            "environment": args.stack,
+            "environment": args.environment,
             "chartDigest": chart_digest(),
             "priorityClassName": sizing.priority_class_name,
             "image": pulumi.Output.from_input(args.images.repository_urls).apply(images),
@@ -238,7 +233,7 @@ class AppRelease(pulumi.ComponentResource):
         }
 
         def merge(resolved: dict[str, Any]) -> dict[str, Any]:
-            values = deep_merge(profile_values(args.stack), resolved)
+            values = deep_merge(values_file(args.values_profile), resolved)
             # What Helm would refuse (values.schema.json), refused here, naming the key.
             validate_release_values(values)
             return values

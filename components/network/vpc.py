@@ -4,6 +4,7 @@ endpoint, flow logs, and the least-privilege security groups every other layer u
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal
 
 import pulumi
@@ -11,9 +12,16 @@ import pulumi_aws as aws
 
 from components.conventions import SERVICE_PORTS
 from components.iam import trusted_by
-from infra.config import NatMode
 
 EVERYWHERE = "0.0.0.0/0"
+
+
+class NatGateways(StrEnum):
+    """How the private subnets reach the internet."""
+
+    SINGLE = "single"  # one NAT gateway in the first AZ (cheapest; no AZ redundancy)
+    PER_AZ = "per_az"  # one per AZ: survives an AZ outage
+    NONE = "none"  # private subnets have no internet route at all
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ class NetworkArgs:
     private_subnet_cidrs: list[str] = field(
         default_factory=lambda: ["10.0.11.0/24", "10.0.12.0/24", "10.0.13.0/24"]
     )
-    nat_mode: NatMode = NatMode.SINGLE
+    nat_mode: NatGateways = NatGateways.SINGLE
     # Value of the `karpenter.sh/discovery` tag on private subnets and the node group.
     karpenter_discovery: str | None = None
     redis_security_groups: list[str] = field(default_factory=lambda: ["dev", "prod"])
@@ -181,7 +189,7 @@ class Network(pulumi.ComponentResource):
 
     def _nat_gateways(self, public: list[aws.ec2.Subnet]) -> list[aws.ec2.NatGateway]:
         mode = self._args.nat_mode
-        count = {NatMode.SINGLE: 1, NatMode.PER_AZ: len(public), NatMode.NONE: 0}[mode]
+        count = {NatGateways.SINGLE: 1, NatGateways.PER_AZ: len(public), NatGateways.NONE: 0}[mode]
         gateways = []
         for zone, subnet in list(zip(self._args.availability_zones, public, strict=True))[:count]:
             address = aws.ec2.Eip(

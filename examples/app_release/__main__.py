@@ -35,7 +35,8 @@ kubernetes = k8s.Provider("cluster")  # the current kubectl context
 release = AppRelease(
     "example",
     AppReleaseArgs(
-        stack="staging",
+        environment="staging",
+        values_profile="dev",
         namespace="staging",
         kubernetes_provider=kubernetes,
         region="us-east-1",

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from components.environment.app_release import CHART_DIR, deep_merge, profile_values
+from components.environment.app_release import CHART_DIR, deep_merge
 from infra.cost.lines import Line, Unpriced
 from infra.cost.prices import HOURS_PER_MONTH
 from infra.cost.rules.context import (
@@ -22,6 +22,7 @@ from infra.cost.rules.context import (
     requirements_of,
     unpriced,
 )
+from stacks.environment import profile_values
 
 APP_CHART = "./app/chart"
 # vCPUs and GiB of the instance types the general pool is priced as.
