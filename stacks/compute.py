@@ -255,7 +255,8 @@ def build_environment_tenancy(
             region=config.region,
             external_secrets_role_arn=platform.external_secrets_role_arn,
             secret_name_prefix=naming.prefix,
-            # A preview's own PostgreSQL superuser (stacks/data.py): the migration hook's.
+            # A preview's own PostgreSQL superuser (stacks/environment_data.py): the
+            # migration hook's.
             store_denied_secret_names=(
                 [naming.name("postgres-master")] if config.is_ephemeral else []
             ),

@@ -31,9 +31,9 @@ from infra.naming import Naming
 from infra.tagging import tagged_aws_provider
 from stacks.compute import build_environment_tenancy, environment_kubernetes_provider
 from stacks.contract import PlatformOutputs
-from stacks.data import EnvironmentData, build_environment_data
 from stacks.delivery import bound_roles_to_deploy_scope
 from stacks.edge import EnvironmentEdge, build_environment_edge, publish_images_alias
+from stacks.environment_data import EnvironmentData, build_environment_data
 from stacks.operations import build_environment_alarms
 from stacks.platform import build_platform
 

@@ -34,7 +34,7 @@ def build_environment_alarms(
     if settings is None or settings.redis.mode is not RedisMode.REPLICATED:
         return
     naming = Naming(config.stack)
-    group_id = naming.name("redis")  # the replication group's id (stacks.data)
+    group_id = naming.name("redis")  # the replication group's id (stacks.environment_data)
     for node in range(1, settings.redis.replicas + 2):
         node_id = f"{group_id}-{node:03d}"
         metric_alarm(
@@ -81,7 +81,7 @@ def build_platform_operations(
     metric_alarm(
         naming.name(AURORA_CPU.name),
         AURORA_CPU,
-        naming.name("aurora"),  # the cluster identifier (stacks.data)
+        naming.name("aurora"),  # the cluster identifier (stacks.environment_data)
         notifications.topic_arn,
         opts,
     )
