@@ -1,4 +1,6 @@
-"""IAM roles for Kubernetes service accounts through EKS Pod Identity.
+"""IAM helpers every domain may import (a leaf: it imports no other component): policy
+documents, trust policies, the deploying account, and roles for Kubernetes service
+accounts through EKS Pod Identity.
 
 One role per service account, trusted only by the Pod Identity agent *for that binding*:
 the trust policy requires the session tags EKS Pod Identity sets (cluster ARN, namespace,
