@@ -1,4 +1,4 @@
--- One long-lived environment's schema owner (components/data/schema_owners.py), run by the
+-- One long-lived environment's schema owner (components/schema_owners.py), run by the
 -- platform's bootstrap Job as Aurora's master user:
 --   psql -v ON_ERROR_STOP=1 -v owner=dev_pingvas_owner -v schema=dev_pingvas \
 --        -v password=... -v database=pingvas_saas -f schema_owner.sql
