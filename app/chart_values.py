@@ -5,7 +5,7 @@ defaults (the per-environment files and the release override some of them). From
 come `app/chart/values.schema.json`, which Helm checks every install, upgrade, template and
 lint against, and the values table in `app/chart/README.md` (`python -m tools.generate.chart_schema`
 writes both). The Pulumi release checks the values it builds against the same model
-(`components/app_release.py`).
+(`components/environment/app_release.py`).
 
 Every field is required: Helm validates the values merged over `values.yaml`, which sets
 them all. An empty string means "not set" where only the release can supply the value;

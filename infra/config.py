@@ -343,7 +343,7 @@ class RegistryConfig(_Model):
 
 
 class DeployRolesConfig(_Model):
-    """The roles GitHub Actions assumes through OIDC (components/deploy_roles.py)."""
+    """The roles GitHub Actions assumes through OIDC (components/delivery/deploy_roles.py)."""
 
     # owner/name of the repository whose workflows may deploy; no roles when unset.
     github_repository: str | None = Field(

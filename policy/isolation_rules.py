@@ -28,7 +28,7 @@ from policy.documents import (
     types_of,
 )
 
-# The one component that may hold Aurora's master secret (components/schema_owners.py).
+# The one component that may hold Aurora's master secret (components/data/schema_owners.py).
 MASTER_SECRET_HOLDER = "pingvas:data:SchemaOwners"  # noqa: S105 (a type token)
 MASTER_SECRET_MARKER = ":secret:rds!"  # noqa: S105 (an ARN part)
 SAMPLE_MASTER_SECRET = "arn:aws:secretsmanager:us-east-1:111111111111:secret:rds!cluster-x"  # noqa: S105

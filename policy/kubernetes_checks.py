@@ -1,15 +1,15 @@
 """Kubernetes-side rules CrossGuard cannot see inside a Helm release (issue 12), run over
 rendered manifests: no LoadBalancer/NodePort Service, ExternalSecrets reference only
 their namespace's store, Ingress hosts inside the environment's names. The cluster
-enforces the same rules at admission (components/admission.py)."""
+enforces the same rules at admission (components/cluster/admission.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from components.preview_ingress import preview_hostname
-from components.secret_store import SECRET_STORE
+from components.cluster.secret_store import SECRET_STORE
+from components.edge.preview_ingress import preview_hostname
 from infra.config import EPHEMERAL_STACK
 from infra.naming import Naming
 

@@ -14,12 +14,10 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from components.conventions import ENVIRONMENT_LABEL, POD_IDENTITY_AGENT, SYSTEM_PRIORITY_CLASSES
 from infra.config import ENVIRONMENT_PROFILES
 from policy.documents import as_list, known
 
-ENVIRONMENT_LABEL = "pingvas.io/environment"
-SYSTEM_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
-POD_IDENTITY_AGENT = ("169.254.170.23/32", 80)
 # A stack with its own cluster is a platform (shared, or a sandbox that creates one).
 CLUSTER_TYPES = ("eks:index:Cluster", "aws:eks/cluster:Cluster")
 BUCKET_COMPANIONS = {
@@ -74,7 +72,7 @@ def default_deny_lets_pods_get_credentials(
 
 
 def _allows_agent(spec: Mapping[str, Any]) -> bool:
-    cidr, port = POD_IDENTITY_AGENT
+    cidr, port = POD_IDENTITY_AGENT["cidr"], POD_IDENTITY_AGENT["port"]
     for rule in as_list(spec.get("egress")):
         to = [peer.get("ipBlock", {}).get("cidr") for peer in as_list(rule.get("to"))]
         ports = [p.get("port") for p in as_list(rule.get("ports"))]
@@ -118,7 +116,7 @@ def environments_deploy_as_their_deployer(
     args: StackValidationArgs, report_violation: ReportViolation
 ) -> None:
     """Guarantee 4: a stack on someone else's cluster reaches it only as a deployer role
-    (`aws eks get-token --role-arn`, components/deployers.py), never with the caller's
+    (`aws eks get-token --role-arn`, components/delivery/deployers.py), never with the caller's
     own identity (a platform admin's: cluster-admin) or a static credential."""
     if any(_of_type(args, type_) for type_ in CLUSTER_TYPES):
         return

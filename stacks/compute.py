@@ -10,9 +10,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.cluster import Cluster, ClusterArgs
-from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
-from components.deployers import (
+from components.cluster.addons import ClusterAddons, ClusterAddonsArgs
+from components.cluster.eks import Cluster, ClusterArgs
+from components.cluster.karpenter import Karpenter, KarpenterArgs
+from components.cluster.platform_namespaces import platform_namespaces
+from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL
+from components.delivery.deployers import (
     PREVIEW_ACCESS_SCOPE,
     PREVIEW_SCOPE,
     Deployers,
@@ -20,12 +23,9 @@ from components.deployers import (
     DeployScope,
     deployer_kubeconfig,
 )
-from components.karpenter import Karpenter, KarpenterArgs
-from components.network import Network
-from components.platform_namespaces import platform_namespaces
-from components.pod_identity import account_id
-from components.preview_ingress import PREVIEW_LABEL
-from components.tenancy import Tenancy, TenancyArgs
+from components.environment.tenancy import Tenancy, TenancyArgs
+from components.iam import account_id
+from components.network.vpc import Network
 from infra.config import ENVIRONMENT_PROFILES, PlatformSettings, StackConfig
 from infra.naming import PROTECTED_STACKS, Naming
 from stacks.contract import PlatformOutputs
@@ -186,7 +186,7 @@ def build_deployers(
 
 def environment_kubernetes_provider(config: StackConfig, platform: PlatformOutputs) -> k8s.Provider:
     """Deploys into the platform's cluster as the environment's deployer role
-    (components/deployers.py): it can change only this environment's namespace. A
+    (components/delivery/deployers.py): it can change only this environment's namespace. A
     sandbox that makes its own platform (`platform.create`) uses that platform's
     kubeconfig: the cluster is its own."""
     assert config.environment is not None
@@ -255,14 +255,15 @@ def build_environment_tenancy(
             region=config.region,
             external_secrets_role_arn=platform.external_secrets_role_arn,
             secret_name_prefix=naming.prefix,
-            # A preview's own PostgreSQL superuser (stacks/data.py): the migration hook's.
+            # A preview's own PostgreSQL superuser (stacks/environment_data.py): the
+            # migration hook's.
             store_denied_secret_names=(
                 [naming.name("postgres-master")] if config.is_ephemeral else []
             ),
             labels={
-                "pingvas.io/environment": config.stack,
+                ENVIRONMENT_LABEL: config.stack,
                 # Lets the namespace use the platform's shared preview ingress, under its
-                # admission rules (components/preview_ingress.py).
+                # admission rules (components/edge/preview_ingress.py).
                 **({PREVIEW_LABEL: "true"} if config.is_ephemeral else {}),
             },
         ),

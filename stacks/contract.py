@@ -31,7 +31,7 @@ class PlatformOutputs:
     cluster_security_group_id: pulumi.Input[str]
     # A secret: the platform's own (cluster-admin) kubeconfig; environments do not use it.
     kubeconfig: pulumi.Input[str]
-    # What environments build their kubeconfig from (components/deployers.py): the API
+    # What environments build their kubeconfig from (components/delivery/deployers.py): the API
     # server, its CA, and each deploy scope's (environment or `pr`) deployer role.
     cluster_endpoint: pulumi.Input[str]
     cluster_certificate_authority: pulumi.Input[str]
@@ -43,7 +43,7 @@ class PlatformOutputs:
     domain: pulumi.Input[str]
     hosted_zone_id: pulumi.Input[str]
     # What pr-<N> stacks share: the ALB IngressClass and ingress group whose wildcard
-    # certificate covers <stack>.pr.<domain> (components/preview_ingress.py).
+    # certificate covers <stack>.pr.<domain> (components/edge/preview_ingress.py).
     preview_ingress_class: pulumi.Input[str]
     preview_ingress_group: pulumi.Input[str]
     # The data layer: Aurora (each environment owns a schema in `aurora_database_name`),
@@ -61,7 +61,8 @@ class PlatformOutputs:
     logs_bucket_name: pulumi.Input[str]
     # image (api, worker) → ECR repository URL
     repository_urls: pulumi.Input[Mapping[str, pulumi.Input[str]]]
-    # Where CloudWatch alarms, backups and budgets notify people (components.notifications).
+    # Where CloudWatch alarms, backups and budgets notify people
+    # (components.operations.notifications).
     operations_topic_arn: pulumi.Input[str]
     # GitHub Actions' deploy roles (pr, dev, prod, images) and the permissions boundary
     # each scope's roles carry (stacks/delivery.py); empty without a repository.

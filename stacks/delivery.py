@@ -9,8 +9,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.deploy_roles import DEPLOY_SCOPES, DeployRoles, DeployRolesArgs
-from infra.config import PlatformSettings, StackConfig
+from components.delivery.deploy_policies import DEPLOY_SCOPES, StackNames
+from components.delivery.deploy_roles import DeployRoles, DeployRolesArgs
+from infra.config import PROJECT, PlatformSettings, StackConfig
 from infra.naming import Naming
 from stacks.contract import PlatformOutputs
 from stacks.tagging import child_options
@@ -48,6 +49,7 @@ def build_deploy_roles(
                 )
                 for image in settings.registry.repositories
             ],
+            names=StackNames(project=PROJECT, platform_stack=config.stack),
             create_oidc_provider=settings.deploy_roles.create_oidc_provider,
         ),
         opts=child_options(provider),

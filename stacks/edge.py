@@ -10,13 +10,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.admission import AdmissionArgs, EnvironmentAdmission
-from components.certificate import CertificateArgs, DnsValidatedCertificate
-from components.cluster import Cluster
-from components.dns import Dns, DnsArgs
-from components.ingress_class import AlbIngressClass, IngressClassArgs
-from components.preview_ingress import PreviewIngress, PreviewIngressArgs, preview_hostname
-from components.waf import WebAcl, WebAclArgs
+from components.cluster.admission import AdmissionArgs, EnvironmentAdmission
+from components.cluster.eks import Cluster
+from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
+from components.edge.dns import Dns, DnsArgs
+from components.edge.ingress_class import AlbIngressClass, IngressClassArgs
+from components.edge.preview_ingress import PreviewIngress, PreviewIngressArgs, preview_hostname
+from components.edge.waf import WebAcl, WebAclArgs
 from infra.config import PlatformSettings, StackConfig
 from infra.naming import Naming
 from stacks.contract import PlatformOutputs
@@ -33,7 +33,7 @@ class PlatformEdge:
     waf_acl_arn: pulumi.Output[str]
     domain: str
     hosted_zone_id: pulumi.Output[str]
-    # What pr-<N> stacks share (components/preview_ingress.py).
+    # What pr-<N> stacks share (components/edge/preview_ingress.py).
     preview_ingress_class: str
     preview_ingress_group: str
 

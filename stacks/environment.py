@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.app_release import (
+from components.environment.app_release import (
     AppData,
     AppRelease,
     AppReleaseArgs,
@@ -14,24 +16,38 @@ from components.app_release import (
     Routing,
     ServiceAccounts,
     Sizing,
+    ValuesProfile,
+    values_file,
 )
-from components.tenancy import (
+from components.environment.tenancy import (
     API_SERVICE_ACCOUNT,
     MIGRATIONS_SERVICE_ACCOUNT,
     WORKER_SERVICE_ACCOUNT,
     Tenancy,
     TenancyAccess,
 )
-from infra.config import PROJECT, SUPPLIED_SECRETS, StackConfig
+from infra.config import EPHEMERAL_STACK, PROJECT, SUPPLIED_SECRETS, StackConfig
 from infra.naming import Naming
 from stacks.compute import build_environment_tenancy, environment_kubernetes_provider
 from stacks.contract import PlatformOutputs
-from stacks.data import EnvironmentData, build_environment_data
 from stacks.delivery import bound_roles_to_deploy_scope
 from stacks.edge import EnvironmentEdge, build_environment_edge, publish_images_alias
+from stacks.environment_data import EnvironmentData, build_environment_data
 from stacks.operations import build_environment_alarms
 from stacks.platform import build_platform
 from stacks.tagging import tagged_aws_provider
+
+
+def values_profile(stack: str) -> ValuesProfile:
+    """Which of the chart's values files sizes `stack`: dev, prod or ephemeral (pr-<N>)."""
+    if EPHEMERAL_STACK.match(stack):
+        return "ephemeral"
+    return "prod" if stack == "prod" else "dev"
+
+
+def profile_values(stack: str) -> dict[str, Any]:
+    """The values file that sizes `stack` (the chart's values.yaml applies underneath)."""
+    return values_file(values_profile(stack))
 
 
 def platform_stack_name(config: StackConfig) -> str:
@@ -111,7 +127,8 @@ def build_app_release(
     return AppRelease(
         Naming(config.stack).name("app"),
         AppReleaseArgs(
-            stack=config.stack,
+            environment=config.stack,
+            values_profile=values_profile(config.stack),
             namespace=tenancy.namespace,
             kubernetes_provider=kubernetes,
             region=config.region,

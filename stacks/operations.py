@@ -6,22 +6,22 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.audit import Audit, AuditArgs
-from components.cloudwatch_alarms import AURORA_CPU, REDIS_REPLICATION_LAG, metric_alarm
-from components.cluster import Cluster
-from components.cluster_addons import GPU_TOLERATION
-from components.log_shipping import LogShipping, LogShippingArgs
-from components.monitoring import Monitoring, MonitoringArgs
-from components.notifications import Notifications, NotificationsArgs
+from components.cluster.eks import Cluster
+from components.conventions import GPU_TOLERATION
+from components.operations.audit import Audit, AuditArgs
+from components.operations.cloudwatch_alarms import AURORA_CPU, REDIS_REPLICATION_LAG, metric_alarm
+from components.operations.log_shipping import LogShipping, LogShippingArgs
+from components.operations.monitoring import Monitoring, MonitoringArgs
+from components.operations.notifications import Notifications, NotificationsArgs
 from infra.config import PROJECT, PlatformSettings, RedisMode, StackConfig
 from infra.naming import PROTECTED_STACKS, Naming
 from stacks.contract import PlatformOutputs
 from stacks.data import PlatformData, account_id
 from stacks.tagging import child_options
 
-# Created with the cluster (components.platform_namespaces.PLATFORM_NAMESPACES).
+# Created with the cluster (components.cluster.platform_namespaces.PLATFORM_NAMESPACES).
 MONITORING_NAMESPACE = "monitoring"
-# The cluster's encrypted gp3 class (components.cluster).
+# The cluster's encrypted gp3 class (components.cluster.eks).
 STORAGE_CLASS = "gp3"
 
 
@@ -34,7 +34,7 @@ def build_environment_alarms(
     if settings is None or settings.redis.mode is not RedisMode.REPLICATED:
         return
     naming = Naming(config.stack)
-    group_id = naming.name("redis")  # the replication group's id (stacks.data)
+    group_id = naming.name("redis")  # the replication group's id (stacks.environment_data)
     for node in range(1, settings.redis.replicas + 2):
         node_id = f"{group_id}-{node:03d}"
         metric_alarm(
@@ -81,7 +81,7 @@ def build_platform_operations(
     metric_alarm(
         naming.name(AURORA_CPU.name),
         AURORA_CPU,
-        naming.name("aurora"),  # the cluster identifier (stacks.data)
+        naming.name("aurora"),  # the cluster identifier (stacks.environment_data)
         notifications.topic_arn,
         opts,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.network import Network, NetworkArgs
+from components.network.vpc import NatGateways, Network, NetworkArgs
 from infra.config import StackConfig
 from infra.naming import Naming
 from stacks.compute import build_deployers, build_platform_compute
@@ -31,7 +31,7 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
             cidr=str(settings.cidr),
             public_subnet_cidrs=[str(cidr) for cidr in settings.public_subnet_cidrs],
             private_subnet_cidrs=[str(cidr) for cidr in settings.private_subnet_cidrs],
-            nat_mode=settings.nat_mode,
+            nat_mode=NatGateways(settings.nat_mode.value),
             karpenter_discovery=naming.name("eks"),
             redis_security_groups=settings.redis_security_groups,
             flow_logs=settings.flow_logs.enabled,

@@ -5,7 +5,7 @@ LoadBalancer or NodePort Services, enforced by the API server for whoever deploy
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.admission import AdmissionArgs, EnvironmentAdmission
+from components.cluster.admission import AdmissionArgs, EnvironmentAdmission
 
 kubernetes = k8s.Provider("cluster")  # the current kubectl context
 EnvironmentAdmission(

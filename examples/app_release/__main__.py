@@ -5,7 +5,8 @@ value that names a real resource comes from the platform's and environment's out
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.app_release import (
+from components.endpoints import DatabaseEndpoint, RedisEndpoint, SecretReference
+from components.environment.app_release import (
     AppData,
     AppRelease,
     AppReleaseArgs,
@@ -14,8 +15,7 @@ from components.app_release import (
     ServiceAccounts,
     Sizing,
 )
-from components.endpoints import DatabaseEndpoint, RedisEndpoint, SecretReference
-from components.tenancy import (
+from components.environment.tenancy import (
     API_SERVICE_ACCOUNT,
     MIGRATIONS_SERVICE_ACCOUNT,
     WORKER_SERVICE_ACCOUNT,
@@ -35,7 +35,8 @@ kubernetes = k8s.Provider("cluster")  # the current kubectl context
 release = AppRelease(
     "example",
     AppReleaseArgs(
-        stack="staging",
+        environment="staging",
+        values_profile="dev",
         namespace="staging",
         kubernetes_provider=kubernetes,
         region="us-east-1",

@@ -4,7 +4,7 @@ key supplied by an operator (a Pulumi secret), one left for an operator to fill 
 import pulumi
 import pulumi_aws as aws
 
-from components.app_secrets import AppSecrets, AppSecretsArgs
+from components.environment.app_secrets import AppSecrets, AppSecretsArgs
 
 config = pulumi.Config()
 aws_provider = aws.Provider("aws", region="us-east-1")

@@ -5,7 +5,7 @@ digest, and the account-wide S3 public access block."""
 import pulumi
 import pulumi_aws as aws
 
-from components.audit import Audit, AuditArgs
+from components.operations.audit import Audit, AuditArgs
 
 LOGS_BUCKET = "pingvas-example-logs-0123"  # the bucket example's, or your logs bucket
 

@@ -4,7 +4,7 @@ encrypted with its own KMS key, an RDS-managed master secret and 7 days of backu
 import pulumi
 import pulumi_aws as aws
 
-from components.aurora import Aurora, AuroraArgs
+from components.data.aurora import Aurora, AuroraArgs
 
 # Your VPC's private subnets and the security group that admits PostgreSQL from the nodes
 # (the network example's privateSubnetIds and securityGroupIds["rds"]).

@@ -4,7 +4,7 @@ expires old versions, with ALB access logs allowed under `alb/`."""
 import pulumi
 import pulumi_aws as aws
 
-from components.bucket import Bucket, BucketArgs, LifecycleRule, LoadBalancerLogsGrant
+from components.data.bucket import Bucket, BucketArgs, LifecycleRule, LoadBalancerLogsGrant
 
 aws_provider = aws.Provider("aws", region="us-east-1")
 bucket = Bucket(

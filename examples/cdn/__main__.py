@@ -6,8 +6,8 @@ from collections.abc import Callable
 import pulumi
 import pulumi_aws as aws
 
-from components.bucket import Bucket, BucketArgs, ReadGrant
-from components.cdn import ImageCdn, ImageCdnArgs
+from components.data.bucket import Bucket, BucketArgs, ReadGrant
+from components.edge.cdn import ImageCdn, ImageCdnArgs
 
 aws_provider = aws.Provider("aws", region="us-east-1")
 opts = pulumi.ResourceOptions(providers=[aws_provider])

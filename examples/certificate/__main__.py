@@ -4,7 +4,7 @@
 import pulumi
 import pulumi_aws as aws
 
-from components.certificate import CertificateArgs, DnsValidatedCertificate
+from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
 
 # Your hosted zone's id, for the domain the names live in.
 ZONE_ID = "Z0123456789EXAMPLE"

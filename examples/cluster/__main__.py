@@ -5,7 +5,7 @@ with Pod Identity roles, and the gp3 storage class."""
 import pulumi
 import pulumi_aws as aws
 
-from components.cluster import Cluster, ClusterArgs
+from components.cluster.eks import Cluster, ClusterArgs
 
 # Your VPC's (the network example's outputs).
 VPC_ID = "vpc-0a1b2c3d4e5f60000"

@@ -5,8 +5,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
-from components.platform_namespaces import PLATFORM_NAMESPACES, pod_security_labels
+from components.cluster.addons import ClusterAddons, ClusterAddonsArgs
+from components.cluster.platform_namespaces import PLATFORM_NAMESPACES
+from components.conventions import pod_security_labels
 
 # Your cluster's; Kubernetes objects go through the current kubectl context.
 CLUSTER_NAME = "pingvas-example"

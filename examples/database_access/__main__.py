@@ -4,7 +4,7 @@ generated password, and the JSON secret the app reads (DATABASE_URL and friends)
 import pulumi
 import pulumi_aws as aws
 
-from components.database_access import DatabaseAccess, DatabaseAccessArgs
+from components.data.database_access import DatabaseAccess, DatabaseAccessArgs
 
 # Your Aurora cluster's (the aurora example's outputs).
 WRITER = "pingvas-example.cluster-abc123.us-east-1.rds.amazonaws.com"

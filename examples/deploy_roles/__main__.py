@@ -5,7 +5,8 @@ allowed to change only its own stacks' resources."""
 import pulumi
 import pulumi_aws as aws
 
-from components.deploy_roles import DeployRoles, DeployRolesArgs
+from components.delivery.deploy_policies import StackNames
+from components.delivery.deploy_roles import DeployRoles, DeployRolesArgs
 
 # Your GitHub repository, account, DNS zone and the ECR repositories CI pushes to.
 REPOSITORY = "acme/pingvas"
@@ -21,6 +22,8 @@ roles = DeployRoles(
         account_id=ACCOUNT_ID,
         domain=DOMAIN,
         repository_arns=REPOSITORY_ARNS,
+        # Resources are named `pingvas-<stack>-*`; the platform is the `shared` stack.
+        names=StackNames(project="pingvas", platform_stack="shared"),
     ),
     opts=pulumi.ResourceOptions(providers=[aws_provider]),
 )

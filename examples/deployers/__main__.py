@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.deployers import Deployers, DeployersArgs, DeployScope
+from components.delivery.deployers import Deployers, DeployersArgs, DeployScope
 
 # Your platform's (the other examples' outputs) and who deploys (e.g. CI's role).
 ACCOUNT_ID = "123456789012"

@@ -5,7 +5,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.dns import Dns, DnsArgs
+from components.edge.dns import Dns, DnsArgs
 
 CLUSTER_NAME = "pingvas-example"  # yours; Kubernetes objects use the current context
 

@@ -5,7 +5,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.in_cluster_redis import InClusterRedis, InClusterRedisArgs
+from components.data.in_cluster_redis import InClusterRedis, InClusterRedisArgs
 
 aws_provider = aws.Provider("aws", region="us-east-1")
 kubernetes = k8s.Provider("cluster")  # the current kubectl context

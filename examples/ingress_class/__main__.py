@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.ingress_class import AlbIngressClass, IngressClassArgs
+from components.edge.ingress_class import AlbIngressClass, IngressClassArgs
 
 # Yours: the certificate and WAF examples' outputs, and the platform's logs bucket.
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-example"

@@ -5,8 +5,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.karpenter import Karpenter, KarpenterArgs
-from components.platform_namespaces import pod_security_labels
+from components.cluster.karpenter import Karpenter, KarpenterArgs
+from components.conventions import pod_security_labels
 
 # Your cluster's (the cluster example's outputs). Kubernetes objects go through the
 # current kubectl context, which must point at it.

@@ -5,7 +5,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.log_shipping import LogShipping, LogShippingArgs
+from components.operations.log_shipping import LogShipping, LogShippingArgs
 
 # Your cluster's and platform's; Kubernetes objects go through the current kubectl context.
 CLUSTER_NAME = "pingvas-example"

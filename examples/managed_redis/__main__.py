@@ -4,8 +4,7 @@ automatic failover, TLS with a generated AUTH token kept in Secrets Manager."""
 import pulumi
 import pulumi_aws as aws
 
-from components.managed_redis import ManagedRedis, ManagedRedisArgs
-from infra.config import RedisMode
+from components.data.managed_redis import ManagedRedis, ManagedRedisArgs, ManagedRedisMode
 
 # Your VPC's private subnets and the group that admits Redis from the nodes.
 PRIVATE_SUBNET_IDS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
@@ -15,7 +14,7 @@ aws_provider = aws.Provider("aws", region="us-east-1")
 redis = ManagedRedis(
     "example",
     ManagedRedisArgs(
-        mode=RedisMode.REPLICATED,
+        mode=ManagedRedisMode.REPLICATED,
         replication_group_id="pingvas-example-redis",
         secret_name="pingvas-example-redis",  # noqa: S106 (a name, not a secret)
         subnet_ids=PRIVATE_SUBNET_IDS,

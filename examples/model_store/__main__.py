@@ -4,7 +4,7 @@ access point, weekly backups, and the S3 bucket the models are uploaded to."""
 import pulumi
 import pulumi_aws as aws
 
-from components.model_store import ModelStore, ModelStoreArgs
+from components.data.model_store import ModelStore, ModelStoreArgs
 
 # Your VPC's private subnet in each zone, and the group that admits NFS from the nodes.
 SUBNETS = {"us-east-1a": "subnet-0a1b2c3d4e5f60001", "us-east-1b": "subnet-0a1b2c3d4e5f60002"}

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.monitoring import Monitoring, MonitoringArgs
+from components.operations.monitoring import Monitoring, MonitoringArgs
 
 # Your cluster's and the notifications example's; Kubernetes objects go through the
 # current kubectl context.

@@ -4,7 +4,7 @@ flow logs, and the security groups SPEC §2 lists."""
 import pulumi
 import pulumi_aws as aws
 
-from components.network import Network, NetworkArgs
+from components.network.vpc import Network, NetworkArgs
 
 aws_provider = aws.Provider("aws", region="us-east-1")
 network = Network(

@@ -4,7 +4,7 @@ Backup and Budgets may publish to it, with two people subscribed by e-mail."""
 import pulumi
 import pulumi_aws as aws
 
-from components.notifications import Notifications, NotificationsArgs
+from components.operations.notifications import Notifications, NotificationsArgs
 
 ACCOUNT_ID = "123456789012"  # yours
 

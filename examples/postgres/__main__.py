@@ -5,7 +5,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.postgres import InClusterPostgres, InClusterPostgresArgs
+from components.data.postgres import InClusterPostgres, InClusterPostgresArgs
 
 NAMESPACE = "pr-42"  # the preview's (the tenancy example makes one)
 

@@ -5,7 +5,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.preview_ingress import PreviewIngress, PreviewIngressArgs
+from components.edge.preview_ingress import PreviewIngress, PreviewIngressArgs
 
 # Yours: the hosted zone of the domain, the WAF example's ACL, the platform's logs bucket.
 ZONE_ID = "Z0123456789EXAMPLE"

@@ -4,7 +4,7 @@ images kept and untagged layers expired after a week."""
 import pulumi
 import pulumi_aws as aws
 
-from components.registry import Registry, RegistryArgs
+from components.data.registry import Registry, RegistryArgs
 
 aws_provider = aws.Provider("aws", region="us-east-1")
 registry = Registry(

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.schema_owners import SchemaOwners, SchemaOwnersArgs
+from components.data.schema_owners import SchemaOwners, SchemaOwnersArgs
 
 # Your Aurora cluster's and External Secrets controller's (the platform's outputs).
 WRITER = "pingvas-example.cluster-abc123.us-east-1.rds.amazonaws.com"

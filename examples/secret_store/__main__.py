@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.secret_store import NamespaceSecretStore, SecretStoreArgs
+from components.cluster.secret_store import NamespaceSecretStore, SecretStoreArgs
 
 # The platform's External Secrets controller role, and the environment's secrets.
 CONTROLLER_ROLE_ARN = "arn:aws:iam::123456789012:role/pingvas-example-external-secrets"

@@ -7,7 +7,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.tenancy import Tenancy, TenancyAccess, TenancyArgs
+from components.environment.tenancy import Tenancy, TenancyAccess, TenancyArgs
 
 # Your platform's and environment's (the other examples' outputs).
 CLUSTER_NAME = "pingvas-example"

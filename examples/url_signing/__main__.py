@@ -5,7 +5,7 @@ half a secret for the API."""
 import pulumi
 import pulumi_aws as aws
 
-from components.url_signing import UrlSigningKey
+from components.edge.url_signing import UrlSigningKey
 
 aws_provider = aws.Provider("aws", region="us-east-1")
 signing_key = UrlSigningKey(

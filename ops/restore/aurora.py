@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 from ops.restore.common import Plan, RestoreError, Waiter, require
 
-# The instance class of Aurora Serverless v2 (components.aurora).
+# The instance class of Aurora Serverless v2 (components.data.aurora).
 SERVERLESS = "db.serverless"
 # SPEC §4's 0.5-4 ACU, when the source cluster is gone and cannot tell.
 SPEC_SCALING = {"MinCapacity": 0.5, "MaxCapacity": 4}
@@ -71,7 +71,7 @@ def restore_aurora(
     if dry_run:
         print("(dry run: nothing started)", file=out)
         return target
-    # Where the platform put the original (components.aurora names the subnet group after
+    # Where the platform put the original (components.data.aurora names the subnet group after
     # the cluster); encryption keeps the source's key.
     rds_kwargs: dict[str, Any] = {
         "DBClusterIdentifier": target,

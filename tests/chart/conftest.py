@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from app.chart_values import render_chart
-from components.app_release import RELEASE_NAME
+from components.environment.app_release import RELEASE_NAME
 from tests.infra.conftest import run_stack
 
 STACKS = ("dev", "prod", "pr-7")

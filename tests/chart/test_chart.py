@@ -17,8 +17,8 @@ import yaml
 
 from app.chart_values import chart_defaults
 from app.core.queue import DEFAULT_GROUP, DEFAULT_PREFIX, TIERS
-from components.app_release import CHART_DIR
-from components.tenancy import (
+from components.environment.app_release import CHART_DIR
+from components.environment.tenancy import (
     API_SERVICE_ACCOUNT,
     MIGRATIONS_SERVICE_ACCOUNT,
     WORKER_SERVICE_ACCOUNT,
@@ -41,14 +41,14 @@ GPU_WORKERS = {"dev": (0, 3), "prod": (0, 15), "pr-7": (0, 1)}
 CUSTOM_GROUPS = ("keda.sh/", "monitoring.coreos.com/", "external-secrets.io/")
 # checkov findings that do not apply, each with its reason (also in docs/chart.md).
 CHECKOV_SKIPS = {
-    # ECR repositories have immutable tags (components/registry.py): a tag names one
+    # ECR repositories have immutable tags (components/data/registry.py): a tag names one
     # image for good, and CI sets it per build (pingvas:imageTags).
     "CKV_K8S_43": "Image should use digest",
     # The app reads its settings from environment variables only (DESIGN §3); the values
     # come from Secrets Manager through External Secrets, never from the chart.
     "CKV_K8S_35": "Prefer using secrets as files over secrets as environment variables",
     # The namespace's NetworkPolicies (default deny plus allow-lists for every pod) belong
-    # to the tenancy component (components/tenancy.py), outside the chart.
+    # to the tenancy component (components/environment/tenancy.py), outside the chart.
     "CKV2_K8S_6": "Minimize the admission of pods which lack an associated NetworkPolicy",
 }
 

@@ -10,7 +10,7 @@ from typing import Any
 import celpy
 import pytest
 
-from components.admission import SERVICE_TYPE_RULE, STORE_ROLE_RULE, ingress_host_rule
+from components.cluster.admission import SERVICE_TYPE_RULE, STORE_ROLE_RULE, ingress_host_rule
 from policy.kubernetes_checks import (
     external_services,
     foreign_ingress_hosts,

@@ -1,4 +1,4 @@
-"""The platform's schema-owner bootstrap (components/files/schema_owner.sql) and the chart's
+"""The platform's schema-owner bootstrap (components/data/schema_owner.sql) and the chart's
 migration hook (app/chart/files/migrate.py) against a real PostgreSQL and Secrets Manager
 (moto): the platform creates the owner and its schema; the hook, as that owner, creates
 the app role and migrates, and running it again (every upgrade) changes nothing but the
@@ -18,8 +18,8 @@ import boto3
 import pytest
 
 from app.devservers import MotoServer, PostgresServer, start_moto, start_postgres
-from components.app_release import CHART_DIR
-from components.schema_owners import SQL, owner_role
+from components.data.schema_owners import SQL, owner_role
+from components.environment.app_release import CHART_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA, ROLE, DATABASE = "dev_pingvas", "dev_pingvas_app", "pingvas_saas"

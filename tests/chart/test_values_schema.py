@@ -19,7 +19,7 @@ from app.chart_values import (
     chart_defaults,
     validate_release_values,
 )
-from components import app_release
+from components.environment import app_release
 from infra.merge import deep_merge
 from tests.chart.conftest import KUBE_VERSION, STACKS, Render
 from tools.generate import chart_schema
@@ -153,6 +153,6 @@ def test_the_release_refuses_values_the_chart_would(monkeypatch: pytest.MonkeyPa
     """A wrong value in a values file fails the preview, naming the key, not the deploy."""
     committed = yaml.safe_load((CHART_DIR / "values-dev.yaml").read_text())
     wrong = deep_merge(committed, {"api": {"autoscaling": {"targetCPUUtilizationPercentage": 170}}})
-    monkeypatch.setattr(app_release, "profile_values", lambda _stack: wrong)
+    monkeypatch.setattr(app_release, "values_file", lambda _profile: wrong)
     with pytest.raises(ValueError, match=r"api\.autoscaling\.targetCPUUtilizationPercentage"):
         preview_stack("dev", stack_file("dev"))  # a config file: not the cached preview

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.app_release import CHART_DIR, RELEASE_NAME
+from components.environment.app_release import CHART_DIR, RELEASE_NAME
 from infra.config import ENVIRONMENT_PROFILES
 from pulumi_offline import OfflineRun
 from tests.chart.conftest import Render, render

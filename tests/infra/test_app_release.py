@@ -8,16 +8,15 @@ from collections.abc import Callable
 import pulumi
 import pytest
 
-from components.app_release import (
+from components.endpoints import SecretReference
+from components.environment.app_release import (
     CHART_DIR,
     CHART_PATH,
     RELEASE_NAME,
     chart_digest,
-    profile_values,
-    values_profile,
+    values_file,
 )
-from components.endpoints import SecretReference
-from components.tenancy import (
+from components.environment.tenancy import (
     API_SERVICE_ACCOUNT,
     MIGRATIONS_SERVICE_ACCOUNT,
     WORKER_SERVICE_ACCOUNT,
@@ -25,6 +24,7 @@ from components.tenancy import (
 from infra.config import ConfigError, load_stack_config
 from infra.merge import deep_merge
 from pulumi_offline import OfflineRun, RecordedResource
+from stacks.environment import values_profile
 from tests.infra.conftest import run_stack
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -140,7 +140,7 @@ def test_redis_is_referenced_never_copied(stack: str) -> None:
 
 def test_values_keep_the_profile_sizing_underneath() -> None:
     values = app_release(run_stack("prod")).inputs["values"]
-    profile = profile_values("prod")
+    profile = values_file("prod")
     assert values["api"]["resources"] == profile["api"]["resources"]
     assert values["podDisruptionBudget"] == profile["podDisruptionBudget"]
 

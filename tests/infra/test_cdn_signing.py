@@ -10,9 +10,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from components.url_signing import KEY_BITS
+from components.edge.url_signing import KEY_BITS
 from pulumi_offline import SECRET, OfflineRun, RecordedResource, offline_key_pair
-from stacks.data import CDN_PRIVATE_KEY_VARIABLE
+from stacks.environment_data import CDN_PRIVATE_KEY_VARIABLE
 from tests.infra.conftest import run_stack
 from tests.infra.test_app_release import app_release
 from tests.infra.test_tenancy import role_policy, statements_by_actions

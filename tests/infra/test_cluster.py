@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components import chart_versions
-from components.platform_namespaces import PLATFORM_NAMESPACES
+from components.cluster.platform_namespaces import PLATFORM_NAMESPACES
 from infra.aws_catalog import GPU_FAMILIES, GPU_INSTANCE_STORE_GB
 from pulumi_offline import OfflineRun, RecordedResource
 from tests.crds import crd_errors

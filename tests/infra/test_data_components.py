@@ -10,10 +10,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from components.bucket import Bucket, BucketArgs, LifecycleRule
-from components.in_cluster_redis import InClusterRedis, InClusterRedisArgs
-from components.managed_redis import ManagedRedis, ManagedRedisArgs
-from infra.config import ConfigError, RedisMode, load_stack_config
+from components.data.bucket import Bucket, BucketArgs, LifecycleRule
+from components.data.in_cluster_redis import InClusterRedis, InClusterRedisArgs
+from components.data.managed_redis import ManagedRedis, ManagedRedisArgs, ManagedRedisMode
+from infra.config import ConfigError, load_stack_config
 from pulumi_offline import OfflineRun, fake_secret, run_offline
 from tests.infra.capture import run_capturing
 from tests.infra.conftest import explicit_aws
@@ -102,7 +102,7 @@ def test_replicated_redis_secret_holds_the_auth_token_in_its_urls(
         ManagedRedis(
             "pingvas-prod-redis",
             ManagedRedisArgs(
-                mode=RedisMode.REPLICATED,
+                mode=ManagedRedisMode.REPLICATED,
                 replicas=2,
                 node_type="cache.r6g.large",
                 replication_group_id="pingvas-prod-redis",
@@ -139,14 +139,16 @@ MANAGED = {
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ({**MANAGED, "mode": RedisMode.IN_CLUSTER}, "in-cluster Redis is InClusterRedis"),
         (
-            {**MANAGED, "mode": RedisMode.STANDALONE, "replicas": 1},
+            {**MANAGED, "mode": ManagedRedisMode.STANDALONE, "replicas": 1},
             "standalone mode has no replicas",
         ),
-        ({**MANAGED, "mode": RedisMode.REPLICATED}, "replicated mode needs at least one replica"),
         (
-            {**MANAGED, "mode": RedisMode.STANDALONE, "engine": "memcached"},
+            {**MANAGED, "mode": ManagedRedisMode.REPLICATED},
+            "replicated mode needs at least one replica",
+        ),
+        (
+            {**MANAGED, "mode": ManagedRedisMode.STANDALONE, "engine": "memcached"},
             "neither redis nor valkey",
         ),
     ],

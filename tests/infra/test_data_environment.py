@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from components.database_access import DatabaseAccess, DatabaseAccessArgs
+from components.data.database_access import DatabaseAccess, DatabaseAccessArgs
 from pulumi_offline import OfflineRun, RecordedResource, fake_secret
 from tests.infra.capture import run_capturing
 from tests.infra.conftest import explicit_aws, run_stack

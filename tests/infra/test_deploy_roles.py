@@ -8,12 +8,8 @@ from typing import Any
 
 import pytest
 
-from components.deploy_roles import (
-    CHANGE_VERBS,
-    ENVIRONMENT_SERVICES,
-    GITHUB_ISSUER,
-    STS_AUDIENCE,
-)
+from components.delivery.deploy_actions import CHANGE_VERBS, ENVIRONMENT_SERVICES
+from components.delivery.deploy_policies import GITHUB_ISSUER, STS_AUDIENCE
 from pulumi_offline import OfflineRun
 from tests.infra.conftest import run_stack
 from tests.infra.iam_eval import Request, allowed

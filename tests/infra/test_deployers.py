@@ -12,7 +12,7 @@ from typing import Any
 import celpy
 import pytest
 
-from components.deployers import (
+from components.delivery.deployers import (
     DEPLOYER_GROUP_PREFIX,
     EDIT_POLICY_ARN,
     PRIORITY_POLICY,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from components.postgres import IMAGE as POSTGRES_IMAGE
-from components.preview_ingress import PREVIEW_LABEL
+from components.conventions import PREVIEW_LABEL
+from components.data.postgres import IMAGE as POSTGRES_IMAGE
 from pulumi_offline import OfflineRun
 from tests.infra.conftest import run_stack
 from tools import timing

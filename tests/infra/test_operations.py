@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from components import chart_versions
-from components.alert_rules import prometheus_rule_groups
-from components.model_store import BACKUP_EVENTS
+from components.data.model_store import BACKUP_EVENTS
+from components.operations.alert_rules import prometheus_rule_groups
 from infra.config import ConfigError
 from pulumi_offline import OfflineRun, RecordedResource
 from tests.crds import CRDS, crd_errors
@@ -86,7 +86,7 @@ def test_custom_resources_match_the_operator_crds(shared: OfflineRun) -> None:
         for resource in shared.of_type(kind):
             assert crd_errors(custom_resource(resource)) == [], resource.name
             checked += 1
-    assert checked == 8  # with the schema owners' ExternalSecret (components/schema_owners.py)
+    assert checked == 8  # with the schema owners' ExternalSecret (components/data/schema_owners.py)
 
 
 def test_prometheus_rule_holds_every_alert(shared: OfflineRun) -> None:

@@ -1,4 +1,4 @@
-"""A preview's PostgreSQL (components/postgres.py) speaks TLS: its init container's
+"""A preview's PostgreSQL (components/data/postgres.py) speaks TLS: its init container's
 command makes a key PostgreSQL accepts, and the server's own arguments turn TLS on, so
 the app's `sslmode=require` connects. Run for real with the local PostgreSQL binaries,
 the pod's paths moved into a temporary directory."""

@@ -10,7 +10,8 @@ from typing import Any
 import celpy
 import pytest
 
-from components.preview_ingress import ANCHOR_NAMESPACE, PREVIEW_LABEL
+from components.conventions import PREVIEW_LABEL
+from components.edge.preview_ingress import ANCHOR_NAMESPACE
 from pulumi_offline import OfflineRun, RecordedResource
 from tests.chart.conftest import release_values, render
 from tests.crds import crd_errors
@@ -106,7 +107,7 @@ def test_admission_rules_bind_to_every_preview_namespace_but_the_anchor(
     bindings = {
         b.inputs["spec"]["policyName"]: b
         for b in shared.of_type(BINDING)
-        # The environments' own rules (components/admission.py) bind by another label.
+        # The environments' own rules (components/cluster/admission.py) bind by another label.
         if b.inputs["spec"]["policyName"].startswith("pingvas-preview-")
     }
     assert set(bindings) == {"pingvas-preview-ingress", "pingvas-preview-services"}

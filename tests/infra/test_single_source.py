@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components import app_release
-from components.app_release import CHART_DIR, RELEASE_NAME
+from components.environment import app_release
+from components.environment.app_release import CHART_DIR, RELEASE_NAME
 from infra.config import ConfigError, StackConfig, load_stack_config
 from infra.stack_file import as_engine_config
 from tools.preview import preview_stack, stack_file
@@ -62,7 +62,7 @@ def test_stack_files_hold_only_departures_from_the_profile(stack: str) -> None:
 
 def pulumi_set_paths(stack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> set[str]:
     """Every values path the stack's release sets, with the values files left out."""
-    monkeypatch.setattr(app_release, "profile_values", lambda _stack: {})
+    monkeypatch.setattr(app_release, "values_file", lambda _profile: {})
     committed = stack_file(stack)
     config_file = tmp_path / f"Pulumi.{stack}.yaml"
     config_file.write_text(committed.read_text() if committed.exists() else "config: {}\n")

@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 import pulumi_offline as offline
-from components.platform_namespaces import PLATFORM_NAMESPACES
+from components.cluster.platform_namespaces import PLATFORM_NAMESPACES
 from infra.config import PROJECT, ConfigError, load_stack_config
 from infra.stack_names import MAX_STACK_NAME_LENGTH, RESERVED_ENVIRONMENT_NAMES
 from stacks.program import run

@@ -74,7 +74,7 @@ def test_namespace_quota_and_priority_are_spec(stack: str) -> None:
     assert selector["scopeName"] == "PriorityClass"
     assert selector["operator"] == "In"
     assert set(selector["values"]) == others | {"system-cluster-critical", "system-node-critical"}
-    # The class itself is the platform's (components/deployers.py), shared by previews.
+    # The class itself is the platform's (components/delivery/deployers.py), shared by previews.
     (priority,) = [
         c
         for c in run_stack("shared").of_type("kubernetes:scheduling.k8s.io/v1:PriorityClass")

@@ -14,8 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from components.alert_rules import ALERTS, Alert, prometheus_rule_groups
-from components.cloudwatch_alarms import AURORA_CPU, REDIS_REPLICATION_LAG, CloudWatchAlert
+from components.operations.alert_rules import ALERTS, Alert, prometheus_rule_groups
+from components.operations.cloudwatch_alarms import (
+    AURORA_CPU,
+    REDIS_REPLICATION_LAG,
+    CloudWatchAlert,
+)
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.alertmanager import (
+from components.operations.alertmanager import (
     PAGERDUTY_KEY,
     SECRETS_DIR,
     SLACK_WEBHOOK_KEY,

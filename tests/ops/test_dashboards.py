@@ -15,8 +15,8 @@ import yaml
 
 import app.core.metrics
 import app.worker.metrics  # noqa: F401 (registers the worker's metrics)
-from components.alert_rules import ALERTS
-from components.monitoring import DASHBOARDS
+from components.operations.alert_rules import ALERTS
+from components.operations.monitoring import DASHBOARDS
 
 EXPORTED = yaml.safe_load((Path(__file__).with_name("exported_metrics.yaml")).read_text())
 # PromQL words that look like metric names.

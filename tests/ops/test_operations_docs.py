@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.alert_rules import ALERTS, RUNBOOK_PAGE, Alert
+from components.operations.alert_rules import ALERTS, RUNBOOK_PAGE, Alert
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOKS = ROOT / "docs/runbooks"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.deploy_roles import DEPLOY_SCOPES, IMAGE_SUBJECTS
+from components.delivery.deploy_policies import DEPLOY_SCOPES, IMAGE_SUBJECTS
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.chart_values import render_chart
-from components.app_release import RELEASE_NAME
+from components.environment.app_release import RELEASE_NAME
 from tools.preview import preview_stack
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -14,7 +14,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[2]
-DASHBOARDS = ROOT / "components/dashboards"
+DASHBOARDS = ROOT / "components/operations/dashboards"
 OUT = ROOT / "docs/dashboards"
 COLUMN, ROW, MARGIN = 50, 30, 6  # pixels per Grafana grid unit (24 columns)
 COLOURS = {"timeseries": "#1f60c4", "stat": "#37872d", "piechart": "#8f3bb8"}

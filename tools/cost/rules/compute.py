@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from components.app_release import CHART_DIR, profile_values
+from components.environment.app_release import CHART_DIR
 from infra.merge import deep_merge
 from tools.cost.lines import Line, Unpriced
 from tools.cost.prices import HOURS_PER_MONTH
@@ -23,6 +23,7 @@ from tools.cost.rules.context import (
     requirements_of,
     unpriced,
 )
+from stacks.environment import profile_values
 
 APP_CHART = "./app/chart"
 # vCPUs and GiB of the instance types the general pool is priced as.

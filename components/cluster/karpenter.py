@@ -1,0 +1,369 @@
+"""Karpenter v1 (SPEC §3: GPU nodes 0-10, Spot first, interruption handling).
+
+The AWS side (controller role through Pod Identity, node role with its access entry,
+the interruption queue and its four EventBridge rules), the pinned Helm chart on the
+system nodes, and the EC2NodeClasses and NodePools it provisions from. The controller's
+IAM policy is in karpenter_policy.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components import chart_versions
+from components.cluster.eks import node_role
+from components.cluster.karpenter_policy import controller_policy
+from components.conventions import GPU_LABEL, GPU_TAINT, SYSTEM_LABEL
+from components.iam import (
+    PodIdentityBinding,
+    account_id,
+    bind_service_account,
+    pod_identity_role,
+    policy_document,
+)
+
+# What the NVIDIA device plugin's default node affinity looks for (we run no NFD).
+GPU_PRESENT = {"nvidia.com/gpu.present": "true"}
+SERVICE_ACCOUNT = "karpenter"
+# Events Karpenter reacts to before AWS takes a node away (detail-type by source).
+INTERRUPTION_EVENTS = {
+    "spot-interruption": ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
+    "rebalance": ("aws.ec2", "EC2 Instance Rebalance Recommendation"),
+    "instance-state-change": ("aws.ec2", "EC2 Instance State-change Notification"),
+    "scheduled-change": ("aws.health", "AWS Health Event"),
+    "capacity-reservation-interruption": (
+        "aws.ec2",
+        "EC2 Capacity Reservation Instance Interruption Warning",
+    ),
+}
+
+
+@dataclass
+class KarpenterArgs:
+    cluster_name: str
+    cluster_endpoint: pulumi.Input[str]
+    cluster_security_group_id: pulumi.Input[str]
+    kubernetes_provider: k8s.Provider
+    namespace: pulumi.Input[str]
+    region: str
+    gpu_instance_types: list[str] = field(
+        default_factory=lambda: ["g4dn.xlarge", "g4dn.2xlarge", "g5.xlarge"]
+    )
+    gpu_limit: int = 10
+    gpu_on_demand_fallback: bool = True
+    gpu_expire_after: str = "720h"
+    # The OS only: the GPU node class keeps the kubelet and container images on the
+    # instance store (every supported GPU family has local NVMe; infra/aws_catalog.py).
+    gpu_root_volume_gi: int = 20
+    general_instance_categories: list[str] = field(default_factory=lambda: ["c", "m", "r"])
+    general_cpu_limit: int = 64
+    general_expire_after: str = "720h"
+    ami_alias: str = "al2023@latest"
+    # Tags for the instances and volumes Karpenter launches.
+    instance_tags: Mapping[str, str] = field(default_factory=dict)
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class Karpenter(pulumi.ComponentResource):
+    node_role_name: pulumi.Output[str]
+    interruption_queue_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("pingvas:karpenter:Karpenter", name, None, opts)
+        self._name = name
+        self._args = args
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        node_role = self._node_role()
+        self.node_role_name = node_role.name
+        queue = self._interruption_queue()
+        self.interruption_queue_name = queue.name
+
+        binding = PodIdentityBinding(
+            cluster_name=args.cluster_name,
+            region=args.region,
+            namespace=args.namespace,
+            service_account=SERVICE_ACCOUNT,
+        )
+        controller_role = pod_identity_role(
+            f"{name}-controller",
+            binding=binding,
+            policy=controller_policy(
+                cluster_name=args.cluster_name,
+                region=args.region,
+                account_id=identity.account_id,
+                node_role_arn=node_role.arn,
+                queue_arn=queue.arn,
+            ),
+            parent=self,
+        )
+        association = bind_service_account(
+            f"{name}-controller",
+            controller_role,
+            binding=binding,
+            parent=self,
+            depends_on=args.depends_on,
+        )
+        chart = chart_versions.KARPENTER
+        release = k8s.helm.v3.Release(
+            name,
+            chart=chart.name,
+            version=chart.version,
+            namespace=args.namespace,
+            values={
+                "settings": {
+                    "clusterName": args.cluster_name,
+                    "clusterEndpoint": args.cluster_endpoint,
+                    "interruptionQueue": queue.name,
+                },
+                "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
+                "replicas": 2,
+                "nodeSelector": SYSTEM_LABEL,
+                "controller": {
+                    "resources": {
+                        "requests": {"cpu": "250m", "memory": "512Mi"},
+                        "limits": {"memory": "512Mi"},
+                    }
+                },
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=args.kubernetes_provider,
+                depends_on=[association, *args.depends_on],
+            ),
+        )
+        on_cluster = pulumi.ResourceOptions(
+            parent=self, provider=args.kubernetes_provider, depends_on=[release]
+        )
+        for node_class in self._node_classes(node_role.name):
+            k8s.apiextensions.CustomResource(
+                f"{name}-{node_class['metadata']['name']}",
+                api_version="karpenter.k8s.aws/v1",
+                kind="EC2NodeClass",
+                metadata=node_class["metadata"],
+                spec=node_class["spec"],
+                opts=on_cluster,
+            )
+        for node_pool in self._node_pools():
+            k8s.apiextensions.CustomResource(
+                f"{name}-{node_pool['metadata']['name']}-pool",
+                api_version="karpenter.sh/v1",
+                kind="NodePool",
+                metadata=node_pool["metadata"],
+                spec=node_pool["spec"],
+                opts=on_cluster,
+            )
+        self.register_outputs(
+            {
+                "node_role_name": self.node_role_name,
+                "interruption_queue_name": self.interruption_queue_name,
+            }
+        )
+
+    def _node_role(self) -> aws.iam.Role:
+        role, _ = node_role(f"{self._name}-node", "Instances Karpenter launches", parent=self)
+        # Lets the nodes join: API authentication mode has no aws-auth ConfigMap.
+        aws.eks.AccessEntry(
+            f"{self._name}-node",
+            cluster_name=self._args.cluster_name,
+            principal_arn=role.arn,
+            type="EC2_LINUX",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return role
+
+    def _interruption_queue(self) -> aws.sqs.Queue:
+        child = pulumi.ResourceOptions(parent=self)
+        queue = aws.sqs.Queue(
+            f"{self._name}-interruptions",
+            name=f"{self._args.cluster_name}-karpenter",
+            message_retention_seconds=300,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+        )
+        aws.sqs.QueuePolicy(
+            f"{self._name}-interruptions",
+            queue_url=queue.url,
+            policy=policy_document(
+                [
+                    {
+                        # Only this component's EventBridge rules, in this account.
+                        "Sid": "EventBridgeDelivers",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": queue.arn,
+                        "Condition": {
+                            "ArnLike": {
+                                "aws:SourceArn": pulumi.Output.concat(
+                                    f"arn:aws:events:{self._args.region}:",
+                                    account_id(self),
+                                    f":rule/{self._name}-*",
+                                )
+                            }
+                        },
+                    },
+                    {
+                        "Sid": "DenyWithoutTLS",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "sqs:*",
+                        "Resource": queue.arn,
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                ]
+            ),
+            opts=child,
+        )
+        for rule_name, (source, detail_type) in INTERRUPTION_EVENTS.items():
+            rule = aws.cloudwatch.EventRule(
+                f"{self._name}-{rule_name}",
+                description=f"Karpenter: {detail_type}",
+                event_pattern=json.dumps({"source": [source], "detail-type": [detail_type]}),
+                opts=child,
+            )
+            aws.cloudwatch.EventTarget(
+                f"{self._name}-{rule_name}",
+                rule=rule.name,
+                arn=queue.arn,
+                target_id="karpenter-interruption-queue",
+                opts=child,
+            )
+        return queue
+
+    def _node_classes(self, node_role_name: pulumi.Output[str]) -> list[dict[str, Any]]:
+        args = self._args
+        discovery = {"karpenter.sh/discovery": args.cluster_name}
+
+        def node_class(
+            class_name: str, root_volume_gi: int, instance_store: bool
+        ) -> dict[str, Any]:
+            # RAID0 puts the kubelet's and containerd's directories on the instance's NVMe
+            # disks: multi-GB CUDA images unpack there, faster than on gp3 and at no charge.
+            local_storage = {"instanceStorePolicy": "RAID0"} if instance_store else {}
+            return {
+                "metadata": {"name": class_name},
+                "spec": {
+                    "role": node_role_name,
+                    "amiSelectorTerms": [{"alias": args.ami_alias}],
+                    "subnetSelectorTerms": [{"tags": discovery}],
+                    # The network's `nodes` group (tagged) and the EKS cluster group.
+                    "securityGroupSelectorTerms": [
+                        {"tags": discovery},
+                        {"id": args.cluster_security_group_id},
+                    ],
+                    "metadataOptions": {
+                        "httpEndpoint": "enabled",
+                        "httpProtocolIPv6": "disabled",
+                        "httpPutResponseHopLimit": 1,
+                        "httpTokens": "required",
+                    },
+                    "blockDeviceMappings": [
+                        {
+                            "deviceName": "/dev/xvda",
+                            "ebs": {
+                                "volumeSize": f"{root_volume_gi}Gi",
+                                "volumeType": "gp3",
+                                "encrypted": True,
+                                "deleteOnTermination": True,
+                            },
+                        }
+                    ],
+                    **local_storage,
+                    "tags": dict(args.instance_tags),
+                },
+            }
+
+        return [
+            # The API's images are small: AL2023's 20 GiB plus room for a node's image cache.
+            node_class("default", 30, instance_store=False),
+            node_class("gpu", args.gpu_root_volume_gi, instance_store=True),
+        ]
+
+    def _node_pools(self) -> list[dict[str, Any]]:
+        args = self._args
+        capacity = ["spot", "on-demand"] if args.gpu_on_demand_fallback else ["spot"]
+        gpu = {
+            "metadata": {"name": "gpu"},
+            "spec": {
+                "template": {
+                    "metadata": {"labels": {**GPU_LABEL, **GPU_PRESENT}},
+                    "spec": {
+                        "nodeClassRef": {
+                            "group": "karpenter.k8s.aws",
+                            "kind": "EC2NodeClass",
+                            "name": "gpu",
+                        },
+                        "taints": [GPU_TAINT],
+                        "requirements": [
+                            {
+                                "key": "node.kubernetes.io/instance-type",
+                                "operator": "In",
+                                "values": args.gpu_instance_types,
+                            },
+                            # With both allowed, Karpenter launches Spot whenever offered.
+                            {
+                                "key": "karpenter.sh/capacity-type",
+                                "operator": "In",
+                                "values": capacity,
+                            },
+                        ],
+                        "expireAfter": args.gpu_expire_after,
+                    },
+                },
+                "limits": {"nvidia.com/gpu": args.gpu_limit},
+                "disruption": {
+                    "consolidationPolicy": "WhenEmptyOrUnderutilized",
+                    "consolidateAfter": "5m",
+                },
+                "weight": 10,
+            },
+        }
+        general = {
+            "metadata": {"name": "general"},
+            "spec": {
+                "template": {
+                    "spec": {
+                        "nodeClassRef": {
+                            "group": "karpenter.k8s.aws",
+                            "kind": "EC2NodeClass",
+                            "name": "default",
+                        },
+                        "requirements": [
+                            {
+                                "key": "karpenter.sh/capacity-type",
+                                "operator": "In",
+                                "values": ["spot"],
+                            },
+                            {
+                                "key": "karpenter.k8s.aws/instance-category",
+                                "operator": "In",
+                                "values": args.general_instance_categories,
+                            },
+                            {
+                                "key": "karpenter.k8s.aws/instance-generation",
+                                "operator": "Gt",
+                                "values": ["4"],
+                            },
+                            {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                        ],
+                        "expireAfter": args.general_expire_after,
+                    },
+                },
+                "limits": {"cpu": args.general_cpu_limit},
+                "disruption": {
+                    "consolidationPolicy": "WhenEmptyOrUnderutilized",
+                    "consolidateAfter": "1m",
+                },
+            },
+        }
+        return [gpu, general]

@@ -1,0 +1,44 @@
+"""The cluster's shared conventions: what every domain's components agree on.
+
+A leaf: it imports no other component, and every domain may import it, so no component
+reaches sideways into another domain for a label or a port.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The managed system node group's label: controllers and add-ons run there.
+SYSTEM_LABEL = {"role": "system"}
+# Karpenter's GPU NodePool labels and taints its nodes; only GPU workloads tolerate it.
+GPU_TAINT = {"key": "nvidia.com/gpu", "effect": "NoSchedule"}
+GPU_LABEL = {"workload-type": "gpu"}
+GPU_TOLERATION = {"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}
+
+SERVICE_PORTS = (8001, 8005)  # the five API services, one port each (SPEC §3)
+# Kubernetes' own classes, which no environment's pods may take.
+SYSTEM_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
+
+# Every environment namespace carries its environment's name under this label.
+ENVIRONMENT_LABEL = "pingvas.io/environment"
+# Every pr-<N> namespace carries this label (set by its tenancy); the previews' shared
+# ingress class and the admission rules select namespaces by it.
+PREVIEW_LABEL = "pingvas.io/preview"
+
+# The pods of the monitoring stack's Prometheus, which scrapes every namespace.
+PROMETHEUS_POD = {"app.kubernetes.io/name": "prometheus"}
+# EKS Pod Identity agent (a host-network DaemonSet on every node): without this egress
+# no pod gets AWS credentials.
+POD_IDENTITY_AGENT = {"cidr": "169.254.170.23/32", "port": 80}
+
+
+def pod_security_labels(level: str) -> dict[str, str]:
+    return {f"pod-security.kubernetes.io/{mode}": level for mode in ("enforce", "audit", "warn")}
+
+
+def pod_identity_agent_egress() -> dict[str, Any]:
+    """A NetworkPolicy egress rule to the Pod Identity agent."""
+    return {
+        "to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT["cidr"]}}],
+        "ports": [{"protocol": "TCP", "port": POD_IDENTITY_AGENT["port"]}],
+    }

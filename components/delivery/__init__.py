@@ -1,0 +1,1 @@
+"""Delivery: the GitHub Actions deploy roles and the in-cluster deployers."""

@@ -1,0 +1,356 @@
+"""The policies of the AWS roles GitHub Actions assumes through OIDC (deploy_roles.py).
+
+One role per deploy scope, each trusted only by the OIDC subjects of the workflows that
+deploy it (.github/workflows), and able to change only the resources of its own stacks:
+
+- `pr`   — `pull_request` and the `review` environment: stacks `pr-*`;
+- `dev`  — the `development` environment: stack `dev`;
+- `prod` — the `production` environment (required reviewers): stack `prod`;
+- `images` — pushes from `main` and `v*` tags: the platform's ECR repositories, push only.
+
+"Its own stacks" is enforced three ways, all with conditions on the `stack` tag that the
+stacks' AWS provider puts on everything (stacks/tagging.py): Allow statements grant
+changes only to resources tagged with (or created with) one of the scope's stacks, or
+named `<project>-<stack>-*`; a Deny stops any change to a resource tagged with another
+stack and any tag that would move a resource into another stack; and roles the deploy
+role creates must carry the scope's permissions boundary, so no role it makes can do more
+than the scope's pods need (no way around the first two through a new role).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from components.delivery.deploy_actions import (
+    CHANGES,
+    METADATA_READS,
+    NAMED_ACTIONS,
+    POD_ACTIONS,
+    TAGGING,
+)
+
+GITHUB_ISSUER = "token.actions.githubusercontent.com"
+STS_AUDIENCE = "sts.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class DeployScope:
+    """One GitHub identity and the stacks it may change."""
+
+    key: str
+    # OIDC `sub` claims after `repo:<owner>/<name>:`, e.g. `environment:production`.
+    subjects: tuple[str, ...]
+    # The `stack` tag values it may change, as an IAM pattern (`pr-*`).
+    stacks: str
+    # DNS records it may write in the platform's zone, `{domain}` standing for the domain
+    # (infra/naming.py: `<service>.<domain>` for prod, `<service>.<stack>.<domain>` else).
+    record_names: tuple[str, ...]
+    record_names_denied: tuple[str, ...] = ()
+    # Ephemeral stacks force-destroy their versioned buckets, which deletes every version;
+    # long-lived stacks never erase history (policy rule `no-object-version-deletes`).
+    erases_object_history: bool = False
+
+
+DEPLOY_SCOPES = (
+    DeployScope(
+        "pr",
+        ("pull_request", "environment:review"),
+        "pr-*",
+        ("*pr-*.{domain}",),
+        erases_object_history=True,
+    ),
+    DeployScope("dev", ("environment:development",), "dev", ("*.dev.{domain}",)),
+    DeployScope(
+        "prod",
+        ("environment:production",),
+        "prod",
+        ("{domain}", "*.{domain}"),
+        ("*.dev.{domain}", "*pr-*.{domain}"),
+    ),
+)
+# Pushes to main (cd-dev) and release tags (cd-prod) build and push images.
+IMAGE_SUBJECTS = ("ref:refs/heads/main", "ref:refs/tags/v*")
+
+
+@dataclass(frozen=True)
+class StackNames:
+    """How the project names its stacks' resources (`<project>-<stack>-*`, infra/naming.py)
+    and which stack holds the platform (the models bucket, the deployers, the schema
+    owners), whose resources environments attach to."""
+
+    project: str
+    platform_stack: str
+
+    def prefix(self, stacks: str) -> str:
+        return f"{self.project}-{stacks}"
+
+    @property
+    def platform_prefix(self) -> str:
+        return self.prefix(self.platform_stack)
+
+    def models_bucket(self) -> tuple[str, str]:
+        """The platform's models bucket (stacks/data.py), which workers may read."""
+        bucket = f"arn:aws:s3:::{self.platform_prefix}-models-*"
+        return bucket, f"{bucket}/*"
+
+
+def trust_policy(provider_arn: str, repository: str, subjects: Sequence[str]) -> dict[str, Any]:
+    """Only tokens GitHub issued for `repository`'s `subjects`, for STS, may assume it."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {f"{GITHUB_ISSUER}:aud": STS_AUDIENCE},
+                    "StringLike": {
+                        f"{GITHUB_ISSUER}:sub": [
+                            f"repo:{repository}:{subject}" for subject in subjects
+                        ]
+                    },
+                },
+            }
+        ],
+    }
+
+
+def _named_resource_statements(
+    scope: DeployScope, names: StackNames, account_id: str
+) -> list[dict[str, Any]]:
+    arns = dict(zip(NAMED_ACTIONS, _arns_named_for(scope, names, account_id), strict=True))
+    statements = [
+        {
+            "Sid": f"Change{kind.title().replace('-', '')}NamedForOwnStacks",
+            "Effect": "Allow",
+            "Action": list(actions),
+            "Resource": arns[kind],
+        }
+        for kind, actions in NAMED_ACTIONS.items()
+    ]
+    if scope.erases_object_history:
+        statements.append(
+            {
+                "Sid": "EmptyOwnBucketsOnDestroy",
+                "Effect": "Allow",
+                "Action": ["s3:GetObjectVersion", "s3:DeleteObjectVersion"],
+                "Resource": arns["object"],
+            }
+        )
+    return statements
+
+
+def _arns_named_for(scope: DeployScope, names: StackNames, account_id: str) -> list[str]:
+    """The ARNs of resources named for the scope's stacks (`<project>-<stack>-*`)."""
+    prefix = names.prefix(scope.stacks)
+    return [
+        f"arn:aws:s3:::{prefix}-*",
+        f"arn:aws:s3:::{prefix}-*/*",
+        f"arn:aws:iam::{account_id}:role/{prefix}-*",
+        f"arn:aws:iam::{account_id}:policy/{prefix}-*",
+        f"arn:aws:logs:*:{account_id}:log-group:*{prefix}-*",
+    ]
+
+
+def _tagged_outside(scope: DeployScope, key: str, *also: str) -> dict[str, Any]:
+    """The condition: `key` (a `stack` tag) is set and names none of the scope's stacks
+    (nor `also`)."""
+    return {"StringNotLike": {key: [scope.stacks, *also]}, "Null": {key: "false"}}
+
+
+def deploy_policy(
+    scope: DeployScope, names: StackNames, account_id: str, boundary_arn: str, domain: str
+) -> dict[str, Any]:
+    record_names = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+    records: list[dict[str, Any]] = [
+        {
+            # Route 53 has no tag conditions on records: the names are the fence.
+            "Sid": "WriteOwnDnsRecords",
+            "Effect": "Allow",
+            "Action": "route53:ChangeResourceRecordSets",
+            "Resource": "arn:aws:route53:::hostedzone/*",
+            "Condition": {
+                "ForAllValues:StringLike": {
+                    record_names: [p.format(domain=domain) for p in scope.record_names]
+                }
+            },
+        },
+        {
+            "Sid": "FollowDnsChanges",
+            "Effect": "Allow",
+            "Action": "route53:GetChange",
+            "Resource": "*",
+        },
+        {
+            # Into the cluster as the scope's deployer (components/delivery/deployers.py), whose EKS
+            # access entry is scoped to the scope's namespaces.
+            "Sid": "BecomeTheScopesClusterDeployer",
+            "Effect": "Allow",
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Resource": (
+                f"arn:aws:iam::{account_id}:role/{names.platform_prefix}-deployer-{scope.key}"
+            ),
+        },
+    ]
+    if scope.record_names_denied:
+        records.append(
+            {
+                "Sid": "NeverWriteOtherEnvironmentsRecords",
+                "Effect": "Deny",
+                "Action": "route53:ChangeResourceRecordSets",
+                "Resource": "*",
+                "Condition": {
+                    "ForAnyValue:StringLike": {
+                        record_names: [p.format(domain=domain) for p in scope.record_names_denied]
+                    }
+                },
+            }
+        )
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadMetadataForPreview",
+                "Effect": "Allow",
+                "Action": list(METADATA_READS),
+                "Resource": "*",  # Describe/List calls take no resource
+            },
+            *_named_resource_statements(scope, names, account_id),
+            {
+                # The platform's own resources are not denied here: environments
+                # attach to them (a Pod Identity association on the cluster, a security
+                # group in the VPC). No Allow above grants changing them.
+                "Sid": "NeverTouchAnotherStacksResources",
+                "Effect": "Deny",
+                "NotAction": list(METADATA_READS),
+                "Resource": "*",
+                "Condition": _tagged_outside(scope, "aws:ResourceTag/stack", names.platform_stack),
+            },
+            {
+                "Sid": "NeverMoveAResourceBetweenStacks",
+                "Effect": "Deny",
+                "Action": list(TAGGING),
+                "Resource": "*",
+                "Condition": {
+                    "ForAnyValue:StringEquals": {"aws:TagKeys": ["stack"]},
+                    "Null": {"aws:ResourceTag/stack": "false"},
+                },
+            },
+            {
+                "Sid": "NeverTagForAnotherStack",
+                "Effect": "Deny",
+                "NotAction": list(METADATA_READS),
+                "Resource": "*",
+                "Condition": _tagged_outside(scope, "aws:RequestTag/stack"),
+            },
+            {
+                "Sid": "RolesItMakesCarryTheBoundary",
+                "Effect": "Deny",
+                "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
+            },
+            *records,
+            {
+                "Sid": "NoBoundaryRemovedNoUsers",
+                "Effect": "Deny",
+                "Action": ["iam:DeleteRolePermissionsBoundary", "iam:CreateUser"],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def tagged_change_policies(scope: DeployScope) -> list[dict[str, Any]]:
+    """Changes to resources tagged for the scope's stacks, and creation of resources only
+    with such a tag: managed policies, in halves (IAM's 6,144-character limit)."""
+    half = len(CHANGES) // 2
+    return [
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": f"{sid}{part}",
+                    "Effect": "Allow",
+                    "Action": list(actions),
+                    "Resource": "*",
+                    "Condition": {"StringLike": {key: scope.stacks}},
+                }
+            ],
+        }
+        for sid, key in (
+            ("ChangeResourcesOfOwnStacks", "aws:ResourceTag/stack"),
+            ("CreateResourcesOnlyForOwnStacks", "aws:RequestTag/stack"),
+        )
+        for part, actions in enumerate((CHANGES[:half], CHANGES[half:]), start=1)
+    ]
+
+
+def boundary_policy(scope: DeployScope, names: StackNames, account_id: str) -> dict[str, Any]:
+    """The ceiling of the roles a deploy role creates: what the scope's pods need, on the
+    scope's own resources (Pod Identity roles; components/iam.py)."""
+    prefix = names.prefix(scope.stacks)
+    own_buckets = [*_arns_named_for(scope, names, account_id)[:2], *names.models_bucket()]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OwnBucketsAndTheModels",
+                "Effect": "Allow",
+                "Action": [action for action in POD_ACTIONS if action.startswith("s3:")],
+                "Resource": own_buckets,
+            },
+            {
+                "Sid": "OwnSecrets",
+                "Effect": "Allow",
+                "Action": [a for a in POD_ACTIONS if a.startswith("secretsmanager:")],
+                # ...and the schema owner the platform keeps for the environment
+                # (stacks/data.py), which its migrations log in as.
+                "Resource": [
+                    f"arn:aws:secretsmanager:*:{account_id}:secret:{prefix}-*",
+                    f"arn:aws:secretsmanager:*:{account_id}:secret:"
+                    f"{names.platform_prefix}-{scope.stacks}-schema-owner-*",
+                ],
+            },
+            {
+                # The API drops a deleted image from its environment's CDN.
+                "Sid": "InvalidateOwnCdn",
+                "Effect": "Allow",
+                "Action": "cloudfront:CreateInvalidation",
+                "Resource": f"arn:aws:cloudfront::{account_id}:distribution/*",
+                "Condition": {"StringLike": {"aws:ResourceTag/stack": scope.stacks}},
+            },
+            {
+                "Sid": "DecryptThroughSecretsManager",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}},
+            },
+            {
+                "Sid": "MountOwnAndSharedFileSystems",
+                "Effect": "Allow",
+                "Action": [a for a in POD_ACTIONS if a.startswith("elasticfilesystem:")],
+                "Resource": "*",
+                "Condition": {
+                    "StringLike": {"aws:ResourceTag/stack": [scope.stacks, names.platform_stack]}
+                },
+            },
+            {
+                "Sid": "NothingOfAnotherStack",
+                "Effect": "Deny",
+                "Action": list(POD_ACTIONS),
+                "Resource": "*",
+                "Condition": _tagged_outside(scope, "aws:ResourceTag/stack", names.platform_stack),
+            },
+            {
+                "Sid": "NoOtherStacksBuckets",
+                "Effect": "Deny",
+                "Action": [action for action in POD_ACTIONS if action.startswith("s3:")],
+                "NotResource": own_buckets,
+            },
+        ],
+    }

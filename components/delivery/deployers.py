@@ -1,0 +1,442 @@
+"""Scoped deployers (issue 12, guarantee 4): each environment stack deploys to the shared
+cluster as its own IAM role, which can change only its own namespace.
+
+The platform creates, per deploy scope (each long-lived environment, and `pr` for every
+`pr-<N>`):
+
+- an IAM role `pingvas-<platform>-deployer-<scope>`, assumable only by the principals
+  named for that scope (GitHub's deploy role of the scope, the cluster admins);
+- an EKS access entry for it in the group `pingvas:deployer:<scope>`, with
+  `AmazonEKSEditPolicy` scoped to its namespace (`pr-*` for previews: EKS access scopes
+  accept a trailing wildcard);
+- what Edit does not give: the cluster-scoped objects and guards an environment stack
+  makes (its Namespace, IngressClass and IngressClassParams, the chart's models
+  PersistentVolume, its ResourceQuotas and LimitRange) and the custom resources of the
+  chart (ExternalSecret, SecretStore, ScaledObject, ServiceMonitor) through one
+  ClusterRole bound to every deployer group;
+- a ValidatingAdmissionPolicy that holds every write of a deployer group to its own
+  names: `<scope>` itself (or `pr-[0-9]+`), namespace labels it cannot loosen, ingress
+  classes `pingvas-<scope>-alb` admitting only its namespace, persistent volumes only
+  of the platform's read-only model store, claimed from its namespace.
+
+The priority classes are the platform's (one per profile, shared by every preview), and
+a second admission policy lets an environment's pods use only its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL, pod_security_labels
+from components.iam import policy_document
+
+DEPLOYER_GROUP_PREFIX = "pingvas:deployer:"
+PREVIEW_SCOPE = "pr"
+PREVIEW_NAMESPACES = "^pr-[0-9]+$"
+# EKS access scopes take a trailing wildcard; the admission policy narrows it to digits.
+PREVIEW_ACCESS_SCOPE = "pr-*"
+EDIT_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
+SCOPE_POLICY = "pingvas-deployer-scope"
+PRIORITY_POLICY = "pingvas-environment-priorities"
+EFS_DRIVER = "efs.csi.aws.com"
+
+# What Edit lacks for an environment stack; (api group, resources, verbs).
+_WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
+DEPLOYER_RULES: tuple[tuple[str, tuple[str, ...], list[str]], ...] = (
+    ("", ("namespaces", "resourcequotas", "limitranges", "persistentvolumes"), _WRITE),
+    ("networking.k8s.io", ("ingressclasses",), _WRITE),
+    ("elbv2.k8s.aws", ("ingressclassparams",), _WRITE),
+    ("external-secrets.io", ("externalsecrets", "secretstores"), _WRITE),
+    ("keda.sh", ("scaledobjects", "triggerauthentications"), _WRITE),
+    ("monitoring.coreos.com", ("servicemonitors",), _WRITE),
+    ("scheduling.k8s.io", ("priorityclasses",), ["get", "list", "watch"]),
+)
+# Cluster-scoped: the admission policy checks their names; the rest, their namespace.
+_CLUSTER_SCOPED = ("namespaces", "persistentvolumes", "ingressclasses", "ingressclassparams")
+
+_SCOPE_VARIABLES = {
+    "preview": f"'{DEPLOYER_GROUP_PREFIX}{PREVIEW_SCOPE}' in request.userInfo.groups",
+    # What the request is about: the object, or for a DELETE the one it removes.
+    "subject": "request.operation == 'DELETE' ? oldObject : object",
+    "name": "variables.subject.metadata.name",
+}
+
+
+def in_scope(environment: str) -> str:
+    """CEL: `environment` (a namespace name) belongs to the requester's scope: `pr-<N>`
+    for the preview deployer, its own name for an environment's."""
+    return (
+        f"variables.preview ? {environment}.matches('{PREVIEW_NAMESPACES}')"
+        f" : ('{DEPLOYER_GROUP_PREFIX}' + {environment}) in request.userInfo.groups"
+    )
+
+
+def _label(key: str, value: str) -> str:
+    return (
+        f"has(object.metadata.labels) && '{key}' in object.metadata.labels && "
+        f"object.metadata.labels['{key}'] == {value}"
+    )
+
+
+def deployer_scope_rules(
+    environments: Sequence[str], models_volume_handle: str
+) -> list[tuple[str, str]]:
+    """The scope policy's (CEL, message) pairs, evaluated for a deployer group's writes
+    to the resources of DEPLOYER_RULES; `environments` are the long-lived ones."""
+    resource = "request.resource.resource"
+    writing = "request.operation != 'DELETE'"
+    restricted = pod_security_labels("restricted")
+    preview_label = f"has(object.metadata.labels) && '{PREVIEW_LABEL}' in object.metadata.labels"
+    own_class = (
+        f"{list(environments)}.exists(e, ('{DEPLOYER_GROUP_PREFIX}' + e) in "
+        "request.userInfo.groups && variables.name == 'pingvas-' + e + '-alb')"
+    )
+    return [
+        (
+            f"{resource} in {list(_CLUSTER_SCOPED)} || ({in_scope('request.namespace')})",
+            "a deployer writes only in its own namespace",
+        ),
+        (
+            f"{resource} != 'namespaces' || ({in_scope('variables.name')})",
+            "a deployer creates, changes or deletes only its own namespace (pr-<N> for previews)",
+        ),
+        (
+            f"{resource} != 'namespaces' || !({writing}) || ("
+            + " && ".join(f"({_label(key, repr(value))})" for key, value in restricted.items())
+            + f" && ({_label(ENVIRONMENT_LABEL, 'variables.name')})"
+            + f" && (variables.preview ? ({_label(PREVIEW_LABEL, repr('true'))})"
+            + f" : !({preview_label})))",
+            f"a namespace carries {ENVIRONMENT_LABEL}=<its name>, Pod Security 'restricted', "
+            f"and {PREVIEW_LABEL}=true exactly when it is a preview",
+        ),
+        (
+            f"!({resource} in ['ingressclasses', 'ingressclassparams']) || "
+            f"(!variables.preview && {own_class})",
+            "ingress classes: only pingvas-<environment>-alb, none for previews",
+        ),
+        (
+            f"{resource} != 'ingressclassparams' || !({writing}) || ("
+            f"{list(environments)}.exists(e, variables.name == 'pingvas-' + e + '-alb' && "
+            "has(object.spec.namespaceSelector) && "
+            "!has(object.spec.namespaceSelector.matchExpressions) && "
+            "has(object.spec.namespaceSelector.matchLabels) && "
+            "object.spec.namespaceSelector.matchLabels == {'kubernetes.io/metadata.name': e}))",
+            "an environment's ingress class admits only its own namespace",
+        ),
+        (
+            f"{resource} != 'persistentvolumes' || ("
+            "has(variables.subject.spec.claimRef) && "
+            "has(variables.subject.spec.claimRef.namespace) && "
+            f"({in_scope('variables.subject.spec.claimRef.namespace')}))",
+            "a deployer makes, changes or deletes only volumes claimed from its namespace",
+        ),
+        (
+            f"{resource} != 'persistentvolumes' || !({writing}) || ("
+            f"has(object.spec.csi) && object.spec.csi.driver == '{EFS_DRIVER}' && "
+            f"object.spec.csi.volumeHandle == '{models_volume_handle}' && "
+            "has(object.spec.csi.readOnly) && object.spec.csi.readOnly == true)",
+            "a persistent volume is the model store's read-only access point",
+        ),
+    ]
+
+
+def priority_rule(classes: Mapping[str, str], preview_class: str) -> str:
+    """CEL: a pod in an environment namespace uses no priority class, or its own."""
+    own = json.dumps(dict(classes)).replace('"', "'")
+    namespace = "namespaceObject.metadata.name"
+    return (
+        "!has(object.spec.priorityClassName) || object.spec.priorityClassName == ("
+        f"{namespace}.matches('{PREVIEW_NAMESPACES}') ? '{preview_class}' : "
+        f"({namespace} in {own} ? {own}[{namespace}] : ''))"
+    )
+
+
+def deployer_kubeconfig(
+    cluster_name: pulumi.Input[str],
+    endpoint: pulumi.Input[str],
+    certificate_authority: pulumi.Input[str],
+    role_arn: pulumi.Input[str],
+    region: str,
+) -> pulumi.Output[str]:
+    """A kubeconfig whose token comes from `aws eks get-token` as the deployer role:
+    whoever runs `pulumi up` acts on the cluster with that role's access, not their own."""
+    return pulumi.Output.json_dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": cluster_name,
+                    "cluster": {
+                        "server": endpoint,
+                        "certificate-authority-data": certificate_authority,
+                    },
+                }
+            ],
+            "contexts": [
+                {"name": "deployer", "context": {"cluster": cluster_name, "user": "deployer"}}
+            ],
+            "current-context": "deployer",
+            "users": [
+                {
+                    "name": "deployer",
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": [
+                                "eks",
+                                "get-token",
+                                "--cluster-name",
+                                cluster_name,
+                                "--role-arn",
+                                role_arn,
+                                "--region",
+                                region,
+                            ],
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class DeployScope:
+    key: str  # the environment, or `pr`
+    # The namespaces of its access policy.
+    namespaces: Sequence[str]
+    priority_class: str
+    priority_value: int
+    # IAM principals (ARN patterns) that may assume the deployer role.
+    assumed_by: Sequence[pulumi.Input[str]]
+
+
+@dataclass
+class DeployersArgs:
+    cluster_name: pulumi.Input[str]
+    kubernetes_provider: k8s.Provider
+    scopes: Sequence[DeployScope]
+    # `<file system>::<access point>` of the model store, the one volume deployers make.
+    models_volume_handle: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+
+
+class Deployers(pulumi.ComponentResource):
+    role_arns: pulumi.Output[dict[str, str]]  # scope → deployer role ARN
+
+    def __init__(
+        self, name: str, args: DeployersArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("pingvas:cluster:Deployers", name, None, opts)
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        classes = {scope.priority_class: scope.priority_value for scope in args.scopes}
+        for class_name, value in classes.items():
+            k8s.scheduling.v1.PriorityClass(
+                f"{name}-{class_name}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=class_name),
+                value=value,
+                global_default=False,
+                description=f"Workloads of the environments whose profile is {class_name}",
+                opts=on_cluster,
+            )
+        groups = [f"{DEPLOYER_GROUP_PREFIX}{scope.key}" for scope in args.scopes]
+        k8s.rbac.v1.ClusterRole(
+            f"{name}-cluster-objects",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="pingvas-deployer"),
+            rules=[
+                k8s.rbac.v1.PolicyRuleArgs(api_groups=[group], resources=list(kinds), verbs=verbs)
+                for group, kinds, verbs in DEPLOYER_RULES
+            ],
+            opts=on_cluster,
+        )
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-cluster-objects",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="pingvas-deployer"),
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="ClusterRole", name="pingvas-deployer"
+            ),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(
+                    api_group="rbac.authorization.k8s.io", kind="Group", name=group
+                )
+                for group in groups
+            ],
+            opts=on_cluster,
+        )
+        self._scope_policy(name, args, on_cluster)
+        self._priority_policy(name, args, on_cluster)
+        roles = {scope.key: self._deployer(name, scope, args) for scope in args.scopes}
+        self.role_arns = pulumi.Output.all(**{key: role.arn for key, role in roles.items()}).apply(
+            dict
+        )
+        self.register_outputs({"role_arns": self.role_arns})
+
+    def _scope_policy(
+        self, name: str, args: DeployersArgs, on_cluster: pulumi.ResourceOptions
+    ) -> None:
+        admission = k8s.admissionregistration.v1
+        environments = [s.key for s in args.scopes if s.key != PREVIEW_SCOPE]
+        rules = pulumi.Output.from_input(args.models_volume_handle).apply(
+            lambda handle: deployer_scope_rules(environments, handle)
+        )
+        _enforce(
+            f"{name}-scope",
+            SCOPE_POLICY,
+            admission.ValidatingAdmissionPolicySpecArgs(
+                failure_policy="Fail",
+                match_constraints=admission.MatchResourcesArgs(
+                    resource_rules=[
+                        admission.NamedRuleWithOperationsArgs(
+                            api_groups=[group],
+                            api_versions=["*"],
+                            resources=list(kinds),
+                            operations=["CREATE", "UPDATE", "DELETE"],
+                        )
+                        for group, kinds, verbs in DEPLOYER_RULES
+                        if "create" in verbs
+                    ]
+                ),
+                match_conditions=[
+                    admission.MatchConditionArgs(
+                        name="deployers",
+                        expression="request.userInfo.groups.exists(g, g.startsWith('"
+                        f"{DEPLOYER_GROUP_PREFIX}'))",
+                    )
+                ],
+                variables=[
+                    admission.VariableArgs(name=key, expression=expression)
+                    for key, expression in _SCOPE_VARIABLES.items()
+                ],
+                validations=rules.apply(
+                    lambda pairs: [
+                        admission.ValidationArgs(expression=expression, message=message)
+                        for expression, message in pairs
+                    ]
+                ),
+            ),
+            None,
+            on_cluster,
+        )
+
+    def _priority_policy(
+        self, name: str, args: DeployersArgs, on_cluster: pulumi.ResourceOptions
+    ) -> None:
+        admission = k8s.admissionregistration.v1
+        own = {s.key: s.priority_class for s in args.scopes if s.key != PREVIEW_SCOPE}
+        preview = next(s.priority_class for s in args.scopes if s.key == PREVIEW_SCOPE)
+        _enforce(
+            f"{name}-priorities",
+            PRIORITY_POLICY,
+            admission.ValidatingAdmissionPolicySpecArgs(
+                failure_policy="Fail",
+                match_constraints=admission.MatchResourcesArgs(
+                    resource_rules=[
+                        admission.NamedRuleWithOperationsArgs(
+                            api_groups=[""],
+                            api_versions=["v1"],
+                            resources=["pods"],
+                            operations=["CREATE"],
+                        )
+                    ]
+                ),
+                validations=[
+                    admission.ValidationArgs(
+                        expression=priority_rule(own, preview),
+                        message="an environment's pods use only its own priority class",
+                    )
+                ],
+            ),
+            ENVIRONMENT_LABEL,
+            on_cluster,
+        )
+
+    def _deployer(self, name: str, scope: DeployScope, args: DeployersArgs) -> aws.iam.Role:
+        role_name = f"{name}-{scope.key}"
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            role_name,
+            name=role_name,
+            description=f"Deploys the {scope.key} environment stacks into their namespaces",
+            assume_role_policy=policy_document(
+                [
+                    {
+                        # The account as principal, narrowed to the named roles: a trust
+                        # policy naming a role that does not exist yet would be refused.
+                        "Effect": "Allow",
+                        "Principal": {
+                            "AWS": pulumi.Output.concat("arn:aws:iam::", args.account_id, ":root")
+                        },
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"ArnLike": {"aws:PrincipalArn": list(scope.assumed_by)}},
+                    }
+                ]
+            ),
+            max_session_duration=3600,
+            opts=child,
+        )
+        entry = aws.eks.AccessEntry(
+            role_name,
+            cluster_name=args.cluster_name,
+            principal_arn=role.arn,
+            type="STANDARD",
+            kubernetes_groups=[f"{DEPLOYER_GROUP_PREFIX}{scope.key}"],
+            opts=child,
+        )
+        aws.eks.AccessPolicyAssociation(
+            role_name,
+            cluster_name=args.cluster_name,
+            principal_arn=role.arn,
+            policy_arn=EDIT_POLICY_ARN,
+            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
+                type="namespace", namespaces=list(scope.namespaces)
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+        )
+        return role
+
+
+def _enforce(
+    name: str,
+    policy_name: str,
+    spec: k8s.admissionregistration.v1.ValidatingAdmissionPolicySpecArgs,
+    namespace_label: str | None,
+    on_cluster: pulumi.ResourceOptions,
+) -> None:
+    """The policy and its Deny binding (to namespaces with `namespace_label`, or all)."""
+    admission = k8s.admissionregistration.v1
+    policy = admission.ValidatingAdmissionPolicy(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name),
+        spec=spec,
+        opts=on_cluster,
+    )
+    admission.ValidatingAdmissionPolicyBinding(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name),
+        spec=admission.ValidatingAdmissionPolicyBindingSpecArgs(
+            policy_name=policy_name,
+            validation_actions=["Deny"],
+            match_resources=(
+                admission.MatchResourcesArgs(
+                    namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                        match_expressions=[
+                            k8s.meta.v1.LabelSelectorRequirementArgs(
+                                key=namespace_label, operator="Exists"
+                            )
+                        ]
+                    )
+                )
+                if namespace_label
+                else None
+            ),
+        ),
+        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[policy])),
+    )

@@ -1,0 +1,123 @@
+"""IAM helpers every domain may import (a leaf: it imports no other component): policy
+documents, trust policies, the deploying account, and roles for Kubernetes service
+accounts through EKS Pod Identity.
+
+One role per service account, trusted only by the Pod Identity agent *for that binding*:
+the trust policy requires the session tags EKS Pod Identity sets (cluster ARN, namespace,
+service account), so the role is useless from another namespace or cluster even if
+someone creates an association for it. A PodIdentityAssociation binds the pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+
+
+def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
+    """An IAM policy JSON; statements may hold Outputs (ARNs of other resources)."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def account_id(parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The account the parent's provider deploys to."""
+    return aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=parent)).account_id
+
+
+def trusted_by(
+    service: str,
+    *,
+    actions: str | list[str] = "sts:AssumeRole",
+    condition: Mapping[str, Any] | None = None,
+    source_account: pulumi.Input[str] | None = None,
+) -> pulumi.Output[str]:
+    """A role's trust policy: only `service` (e.g. `ec2.amazonaws.com`) may assume it, and
+    with `source_account` only on behalf of that account (the confused-deputy guard)."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": actions,
+    }
+    conditions: dict[str, Any] = {key: dict(value) for key, value in (condition or {}).items()}
+    if source_account is not None:
+        conditions.setdefault("StringEquals", {})["aws:SourceAccount"] = source_account
+    if conditions:
+        statement["Condition"] = conditions
+    return policy_document([statement])
+
+
+@dataclass(frozen=True)
+class PodIdentityBinding:
+    """The one place a Pod Identity role may be used from."""
+
+    cluster_name: pulumi.Input[str]
+    region: str
+    namespace: pulumi.Input[str]
+    service_account: str
+
+    def cluster_arn(self, parent: pulumi.Resource) -> pulumi.Output[str]:
+        return pulumi.Output.concat(
+            f"arn:aws:eks:{self.region}:", account_id(parent), ":cluster/", self.cluster_name
+        )
+
+    def trust_policy(self, parent: pulumi.Resource) -> pulumi.Output[str]:
+        return trusted_by(
+            POD_IDENTITY_SERVICE,
+            actions=["sts:AssumeRole", "sts:TagSession"],
+            condition={
+                "StringEquals": {
+                    "aws:RequestTag/eks-cluster-arn": self.cluster_arn(parent),
+                    "aws:RequestTag/kubernetes-namespace": self.namespace,
+                    "aws:RequestTag/kubernetes-service-account": self.service_account,
+                }
+            },
+            source_account=account_id(parent),
+        )
+
+
+def pod_identity_role(
+    name: str,
+    *,
+    binding: PodIdentityBinding,
+    parent: pulumi.Resource,
+    policy: pulumi.Input[str] | None = None,
+    managed_policy_arns: Sequence[str] = (),
+) -> aws.iam.Role:
+    """A role only `binding`'s pods can assume, with an inline and/or managed policy."""
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(
+        name,
+        description=f"Pod Identity role for {binding.service_account}",
+        assume_role_policy=binding.trust_policy(parent),
+        opts=child,
+    )
+    if policy is not None:
+        aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=child)
+    for index, arn in enumerate(managed_policy_arns):
+        aws.iam.RolePolicyAttachment(f"{name}-{index}", role=role.name, policy_arn=arn, opts=child)
+    return role
+
+
+def bind_service_account(
+    name: str,
+    role: aws.iam.Role,
+    *,
+    binding: PodIdentityBinding,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> aws.eks.PodIdentityAssociation:
+    """Pods running as `binding`'s namespace/service account in its cluster get `role`."""
+    return aws.eks.PodIdentityAssociation(
+        name,
+        cluster_name=binding.cluster_name,
+        namespace=binding.namespace,
+        service_account=binding.service_account,
+        role_arn=role.arn,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+    )

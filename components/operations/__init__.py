@@ -1,0 +1,2 @@
+"""Operations: monitoring, alert rules and routing, CloudWatch alarms, dashboards, audit,
+log shipping and notifications."""
