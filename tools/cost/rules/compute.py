@@ -10,6 +10,7 @@ import yaml
 
 from components.environment.app_release import CHART_DIR
 from infra.merge import deep_merge
+from stacks.environment import profile_values
 from tools.cost.lines import Line, Unpriced
 from tools.cost.prices import HOURS_PER_MONTH
 from tools.cost.rules.context import (
@@ -23,7 +24,6 @@ from tools.cost.rules.context import (
     requirements_of,
     unpriced,
 )
-from stacks.environment import profile_values
 
 APP_CHART = "./app/chart"
 # vCPUs and GiB of the instance types the general pool is priced as.
