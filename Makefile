@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STACKS := shared dev prod pr-7
 
-.PHONY: setup setup-dev system-deps preview policy iam-lint test dev lock
+.PHONY: setup setup-dev system-deps preview preview-base policy iam-lint test dev lock
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -32,6 +32,11 @@ system-deps:
 # PREVIEW_FLAGS: e.g. --json, or "--diff base.json --markdown" (CI's PR comment).
 preview: setup
 	$(PYTHON) -m tools.preview $(STACKS) $(PREVIEW_FLAGS)
+
+# The committed preview tests/tools/test_preview_base.py holds the program to: regenerate it
+# in the commit that changes what the stacks send on purpose.
+preview-base: setup
+	$(PYTHON) -m tools.preview $(STACKS) --json > tests/tools/data/preview-base.json
 
 # The CrossGuard rules over every stack, offline (CI runs it on each pull request).
 policy: setup
