@@ -212,10 +212,9 @@ def build_schema_owners(
             port=data.aurora_port,
             master_secret_arn=data.aurora_master_secret_arn,
             region=config.region,
-            kubernetes_provider=compute.cluster.kubernetes_provider,
             secret_store_controller_role_arn=compute.external_secrets_role_arn,
             recovery_window_days=7,
             depends_on=[compute.addons],
         ),
-        opts=pulumi.ResourceOptions(providers=[provider]),
+        opts=pulumi.ResourceOptions(providers=[provider, compute.cluster.kubernetes_provider]),
     )

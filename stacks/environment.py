@@ -130,7 +130,6 @@ def build_app_release(
             environment=config.stack,
             values_profile=values_profile(config.stack),
             namespace=tenancy.namespace,
-            kubernetes_provider=kubernetes,
             region=config.region,
             sizing=Sizing(
                 priority_class_name=settings.priority_class.name,
@@ -175,6 +174,7 @@ def build_app_release(
             ),
             depends_on=[tenancy, *data.in_cluster_servers],
         ),
+        opts=pulumi.ResourceOptions(providers=[kubernetes]),
     )
 
 

@@ -36,7 +36,6 @@ class ClusterAddonsArgs:
     cluster_name: str
     region: str
     vpc_id: pulumi.Input[str]
-    kubernetes_provider: k8s.Provider
     # The platform's namespaces (components/cluster/platform_namespaces.py) by name.
     namespaces: Mapping[str, k8s.core.v1.Namespace]
     depends_on: Sequence[pulumi.Resource] = ()
@@ -191,7 +190,6 @@ class ClusterAddons(pulumi.ComponentResource):
             values=values,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                provider=self._args.kubernetes_provider,
                 depends_on=[
                     *self._args.depends_on,
                     *extra_depends_on,

@@ -50,7 +50,6 @@ class KarpenterArgs:
     cluster_name: str
     cluster_endpoint: pulumi.Input[str]
     cluster_security_group_id: pulumi.Input[str]
-    kubernetes_provider: k8s.Provider
     namespace: pulumi.Input[str]
     region: str
     gpu_instance_types: list[str] = field(
@@ -137,13 +136,10 @@ class Karpenter(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(
                 parent=self,
-                provider=args.kubernetes_provider,
                 depends_on=[association, *args.depends_on],
             ),
         )
-        on_cluster = pulumi.ResourceOptions(
-            parent=self, provider=args.kubernetes_provider, depends_on=[release]
-        )
+        on_cluster = pulumi.ResourceOptions(parent=self, depends_on=[release])
         for node_class in self._node_classes(node_role.name):
             k8s.apiextensions.CustomResource(
                 f"{name}-{node_class['metadata']['name']}",

@@ -222,7 +222,6 @@ class DeployScope:
 @dataclass
 class DeployersArgs:
     cluster_name: pulumi.Input[str]
-    kubernetes_provider: k8s.Provider
     scopes: Sequence[DeployScope]
     # `<file system>::<access point>` of the model store, the one volume deployers make.
     models_volume_handle: pulumi.Input[str]
@@ -236,7 +235,7 @@ class Deployers(pulumi.ComponentResource):
         self, name: str, args: DeployersArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("pingvas:cluster:Deployers", name, None, opts)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        on_cluster = pulumi.ResourceOptions(parent=self)
         classes = {scope.priority_class: scope.priority_value for scope in args.scopes}
         for class_name, value in classes.items():
             k8s.scheduling.v1.PriorityClass(

@@ -29,7 +29,6 @@ class DnsArgs:
     existing_zone_id: str | None
     cluster_name: str
     region: str
-    kubernetes_provider: k8s.Provider
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -117,7 +116,6 @@ class Dns(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(
                 parent=self,
-                provider=args.kubernetes_provider,
                 depends_on=[association, *args.depends_on],
             ),
         )

@@ -26,7 +26,6 @@ SERVICE_ACCOUNT = "fluent-bit"
 
 @dataclass
 class LogShippingArgs:
-    kubernetes_provider: k8s.Provider
     cluster_name: pulumi.Input[str]
     namespace: str
     region: str
@@ -110,7 +109,6 @@ class LogShipping(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(
                 parent=self,
-                provider=args.kubernetes_provider,
                 depends_on=[*args.depends_on, association, group],
             ),
         )

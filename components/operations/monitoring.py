@@ -67,7 +67,6 @@ OPERATOR_WEBHOOK_PORT = 10250
 
 @dataclass
 class MonitoringArgs:
-    kubernetes_provider: k8s.Provider
     cluster_name: pulumi.Input[str]
     region: str
     vpc_cidr: str
@@ -93,9 +92,7 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("pingvas:monitoring:Monitoring", name, None, opts)
         self._name = name
         self._args = args
-        on_cluster = pulumi.ResourceOptions(
-            parent=self, provider=args.kubernetes_provider, depends_on=list(args.depends_on)
-        )
+        on_cluster = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         receivers = self._receivers_secret(on_cluster)
         identities = [
             self._aws_identity(GRAFANA_SA, grafana_statements()),
@@ -269,7 +266,6 @@ class Monitoring(pulumi.ComponentResource):
                         "-*",
                     )
                 ],
-                kubernetes_provider=args.kubernetes_provider,
                 depends_on=list(args.depends_on),
             ),
             opts=pulumi.ResourceOptions(parent=self),
