@@ -24,7 +24,7 @@ from components.delivery.deployers import (
     deployer_kubeconfig,
 )
 from components.environment.tenancy import Tenancy, TenancyArgs
-from components.iam import account_id
+from components.iam import account_id, arn, partition
 from components.network.vpc import Network
 from infra.config import ENVIRONMENT_PROFILES, PlatformSettings, StackConfig
 from infra.naming import PROTECTED_STACKS, Naming
@@ -148,6 +148,7 @@ def build_deployers(
     every pr-<N>: the identities environment stacks reach the cluster with."""
     naming = Naming(config.stack)
     account = account_id(compute.cluster)
+    in_partition = partition(compute.cluster)
 
     def scope(key: str, namespaces: list[str], profile: str) -> DeployScope:
         priority = ENVIRONMENT_PROFILES[profile]["priorityClass"]
@@ -158,7 +159,7 @@ def build_deployers(
             priority_class=priority["name"],
             priority_value=priority["value"],
             assumed_by=[
-                pulumi.Output.concat("arn:aws:iam::", account, f":role/{github}"),
+                arn(in_partition, "iam", f"role/{github}", account=account),
                 *settings.cluster.admin_role_arns,
             ],
         )

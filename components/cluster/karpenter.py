@@ -24,7 +24,9 @@ from components.conventions import GPU_LABEL, GPU_TAINT, SYSTEM_LABEL
 from components.iam import (
     PodIdentityBinding,
     account_id,
+    arn,
     bind_service_account,
+    partition,
     pod_identity_role,
     policy_document,
 )
@@ -81,6 +83,7 @@ class Karpenter(pulumi.ComponentResource):
         self._name = name
         self._args = args
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._partition = partition(self)
 
         node_role = self._node_role()
         self.node_role_name = node_role.name
@@ -99,6 +102,7 @@ class Karpenter(pulumi.ComponentResource):
             policy=controller_policy(
                 cluster_name=args.cluster_name,
                 region=args.region,
+                partition=self._partition,
                 account_id=identity.account_id,
                 node_role_arn=node_role.arn,
                 queue_arn=queue.arn,
@@ -200,10 +204,12 @@ class Karpenter(pulumi.ComponentResource):
                         "Resource": queue.arn,
                         "Condition": {
                             "ArnLike": {
-                                "aws:SourceArn": pulumi.Output.concat(
-                                    f"arn:aws:events:{self._args.region}:",
-                                    account_id(self),
-                                    f":rule/{self._name}-*",
+                                "aws:SourceArn": arn(
+                                    self._partition,
+                                    "events",
+                                    f"rule/{self._name}-*",
+                                    region=self._args.region,
+                                    account=account_id(self),
                                 )
                             }
                         },

@@ -14,7 +14,9 @@ from components import chart_versions
 from components.conventions import SYSTEM_LABEL
 from components.iam import (
     PodIdentityBinding,
+    arn,
     bind_service_account,
+    partition,
     pod_identity_role,
     policy_document,
 )
@@ -50,7 +52,9 @@ class Dns(pulumi.ComponentResource):
                 opts=child,
             )
             self.zone_id = zone.zone_id
-        zone_arn = pulumi.Output.concat("arn:aws:route53:::hostedzone/", self.zone_id)
+        zone_arn = arn(
+            partition(self), "route53", pulumi.Output.concat("hostedzone/", self.zone_id)
+        )
         binding = PodIdentityBinding(
             cluster_name=args.cluster_name,
             region=args.region,

@@ -27,7 +27,9 @@ from components.conventions import (
 )
 from components.iam import (
     PodIdentityBinding,
+    arn,
     bind_service_account,
+    partition,
     pod_identity_role,
     policy_document,
 )
@@ -93,6 +95,7 @@ class Tenancy(pulumi.ComponentResource):
         super().__init__("pingvas:tenancy:Tenancy", name, None, opts)
         self._name = name
         self._args = args
+        self._partition = partition(self)
         on_cluster = pulumi.ResourceOptions(parent=self)
 
         namespace = k8s.core.v1.Namespace(
@@ -195,8 +198,12 @@ class Tenancy(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
         ).account_id
-        return pulumi.Output.concat(
-            f"arn:aws:secretsmanager:{self._args.region}:", account, f":secret:{pattern}"
+        return arn(
+            self._partition,
+            "secretsmanager",
+            f"secret:{pattern}",
+            region=self._args.region,
+            account=account,
         )
 
     def grant(self, access: TenancyAccess) -> None:

@@ -14,7 +14,9 @@ import pulumi_kubernetes as k8s
 from components import chart_versions
 from components.iam import (
     PodIdentityBinding,
+    arn,
     bind_service_account,
+    partition,
     pod_identity_role,
     policy_document,
 )
@@ -51,7 +53,7 @@ class LogShipping(pulumi.ComponentResource):
             retention_in_days=args.retention_days,
             opts=child,
         )
-        bucket_arn = pulumi.Output.concat("arn:aws:s3:::", args.logs_bucket_name)
+        bucket_arn = arn(partition(self), "s3", args.logs_bucket_name)
         binding = PodIdentityBinding(
             cluster_name=args.cluster_name,
             region=args.region,

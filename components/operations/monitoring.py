@@ -19,7 +19,9 @@ from components.cluster.secret_store import SECRET_STORE, NamespaceSecretStore, 
 from components.conventions import GPU_TOLERATION, PROMETHEUS_POD, SYSTEM_LABEL
 from components.iam import (
     PodIdentityBinding,
+    arn,
     bind_service_account,
+    partition,
     pod_identity_role,
     policy_document,
 )
@@ -258,12 +260,12 @@ class Monitoring(pulumi.ComponentResource):
                 region=args.region,
                 controller_role_arn=args.external_secrets_role_arn,
                 secret_arns=[
-                    pulumi.Output.concat(
-                        f"arn:aws:secretsmanager:{args.region}:",
-                        account,
-                        ":secret:",
-                        args.receivers_secret_name,
-                        "-*",
+                    arn(
+                        partition(self),
+                        "secretsmanager",
+                        pulumi.Output.concat("secret:", args.receivers_secret_name, "-*"),
+                        region=args.region,
+                        account=account,
                     )
                 ],
                 depends_on=list(args.depends_on),
