@@ -3,7 +3,7 @@ documents, trust policies, the deploying account and partition, ARNs, and roles 
 Kubernetes service accounts through EKS Pod Identity.
 
 ARNs take their partition (`aws`, `aws-cn`, `aws-us-gov`) from the AWS provider the
-component runs with, never a literal `arn:aws:`, so a component works in any partition.
+component runs with, never a literal `aws`, so a component works in any partition.
 
 One role per service account, trusted only by the Pod Identity agent *for that binding*:
 the trust policy requires the session tags EKS Pod Identity sets (cluster ARN, namespace,
