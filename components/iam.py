@@ -1,6 +1,9 @@
 """IAM helpers every domain may import (a leaf: it imports no other component): policy
-documents, trust policies, the deploying account, and roles for Kubernetes service
-accounts through EKS Pod Identity.
+documents, trust policies, the deploying account and partition, ARNs, and roles for
+Kubernetes service accounts through EKS Pod Identity.
+
+ARNs take their partition (`aws`, `aws-cn`, `aws-us-gov`) from the AWS provider the
+component runs with, never a literal `aws`, so a component works in any partition.
 
 One role per service account, trusted only by the Pod Identity agent *for that binding*:
 the trust policy requires the session tags EKS Pod Identity sets (cluster ARN, namespace,
@@ -28,6 +31,42 @@ def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[st
 def account_id(parent: pulumi.Resource) -> pulumi.Output[str]:
     """The account the parent's provider deploys to."""
     return aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=parent)).account_id
+
+
+def partition(via: pulumi.Resource) -> pulumi.Output[str]:
+    """The partition of the AWS provider `via` is (an `aws.Provider`, for the stacks) or
+    that `via`'s children inherit (a component: call once, in its constructor)."""
+    opts = (
+        pulumi.InvokeOutputOptions(provider=via)
+        if isinstance(via, aws.Provider)
+        else pulumi.InvokeOutputOptions(parent=via)
+    )
+    return aws.get_partition_output(opts=opts).partition
+
+
+def arn(
+    partition: pulumi.Input[str],
+    service: str,
+    resource: pulumi.Input[str],
+    *,
+    region: pulumi.Input[str] = "",
+    account: pulumi.Input[str] = "",
+) -> pulumi.Output[str]:
+    """`arn:<partition>:<service>:<region>:<account>:<resource>`; region and account stay
+    empty where the service leaves them out (IAM has no region, an S3 bucket neither)."""
+    return pulumi.Output.concat(
+        "arn:", partition, ":", service, ":", region, ":", account, ":", resource
+    )
+
+
+def managed_policy_arn(partition: pulumi.Input[str], name: str) -> pulumi.Output[str]:
+    """An AWS managed policy, e.g. `service-role/AmazonEBSCSIDriverPolicy`."""
+    return arn(partition, "iam", f"policy/{name}", account="aws")
+
+
+def access_policy_arn(partition: pulumi.Input[str], name: str) -> pulumi.Output[str]:
+    """An EKS access policy, e.g. `AmazonEKSClusterAdminPolicy`."""
+    return arn(partition, "eks", f"cluster-access-policy/{name}", account="aws")
 
 
 def trusted_by(
@@ -62,8 +101,12 @@ class PodIdentityBinding:
     service_account: str
 
     def cluster_arn(self, parent: pulumi.Resource) -> pulumi.Output[str]:
-        return pulumi.Output.concat(
-            f"arn:aws:eks:{self.region}:", account_id(parent), ":cluster/", self.cluster_name
+        return arn(
+            partition(parent),
+            "eks",
+            pulumi.Output.concat("cluster/", self.cluster_name),
+            region=self.region,
+            account=account_id(parent),
         )
 
     def trust_policy(self, parent: pulumi.Resource) -> pulumi.Output[str]:
@@ -87,7 +130,7 @@ def pod_identity_role(
     binding: PodIdentityBinding,
     parent: pulumi.Resource,
     policy: pulumi.Input[str] | None = None,
-    managed_policy_arns: Sequence[str] = (),
+    managed_policy_arns: Sequence[pulumi.Input[str]] = (),
 ) -> aws.iam.Role:
     """A role only `binding`'s pods can assume, with an inline and/or managed policy."""
     child = pulumi.ResourceOptions(parent=parent)

@@ -21,6 +21,7 @@ DOCUMENT_INPUTS: dict[str, tuple[str, ...]] = {
     "*": ("policy",),
 }
 TRUST_INPUT = "assumeRolePolicy"
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,16 @@ def reaches(statement: Mapping[str, Any], arn: str) -> bool:
             fnmatch.fnmatchcase(arn, p) for p in resources({"Resource": statement["NotResource"]})
         )
     return any(fnmatch.fnmatchcase(arn, pattern) for pattern in resources(statement))
+
+
+def reaches_in_a_partition(statement: Mapping[str, Any], arns: list[str]) -> bool:
+    """Whether the statement covers all of `arns` (written in `aws`) in one partition: the
+    stacks build ARNs in their provider's partition (components/iam.py), so a document
+    for China or GovCloud must be caught as one for `aws` would."""
+    return any(
+        all(reaches(statement, arn.replace("arn:aws:", f"arn:{partition}:", 1)) for arn in arns)
+        for partition in PARTITIONS
+    )
 
 
 def strings(value: Any) -> Iterator[str]:

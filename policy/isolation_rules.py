@@ -22,7 +22,7 @@ from policy.documents import (
     grants,
     known,
     mandatory,
-    reaches,
+    reaches_in_a_partition,
     stack_of,
     strings,
     types_of,
@@ -80,8 +80,8 @@ def environment_stacks_never_hold_the_master_secret(
         return
     for document in documents(_type(args), args.props):
         for statement in document.statements:
-            if any(grants(statement, a) for a in SECRET_READS) and reaches(
-                statement, SAMPLE_MASTER_SECRET
+            if any(grants(statement, a) for a in SECRET_READS) and reaches_in_a_partition(
+                statement, [SAMPLE_MASTER_SECRET]
             ):
                 report_violation(
                     f"{args.name} ({document.key}) can read Aurora's master secret", None
@@ -129,8 +129,8 @@ def secrets_stay_in_their_environment(
     ]
     for document in documents(_type(args), args.props):
         for statement in document.statements:
-            if any(grants(statement, a) for a in SECRET_READS) and all(
-                reaches(statement, sample) for sample in samples
+            if any(grants(statement, a) for a in SECRET_READS) and reaches_in_a_partition(
+                statement, samples
             ):
                 report_violation(f"{args.name} reads the secrets of every environment", None)
 
@@ -331,7 +331,7 @@ def no_object_version_deletes(
 
 def _is_ephemeral_bucket(resource: Any) -> bool:
     # Only pr-<N> stacks have names starting `pr-` (infra/stack_names.py).
-    pattern = r"arn:aws:s3:::pingvas-pr-[^/]*(/\*)?"
+    pattern = r"arn:aws[a-z-]*:s3:::pingvas-pr-[^/]*(/\*)?"  # any partition
     return isinstance(resource, str) and re.fullmatch(pattern, resource) is not None
 
 

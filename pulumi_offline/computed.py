@@ -13,10 +13,27 @@ from pulumi_offline.key_pair import offline_key_pair
 ACCOUNT_ID = "123456789012"
 
 
+def partition_of(region: str) -> dict[str, str]:
+    """`aws:index/getPartition` as AWS answers it for `region`: China and GovCloud regions
+    are partitions of their own, with their own ARNs (and, for China, DNS suffix)."""
+    if region.startswith("cn-"):
+        return {
+            "partition": "aws-cn",
+            "dnsSuffix": "amazonaws.com.cn",
+            "reverseDnsPrefix": "cn.com.amazonaws",
+        }
+    name = "aws-us-gov" if region.startswith("us-gov-") else "aws"
+    return {"partition": name, "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
+
+
 def fake_secret(name: str) -> str:
     """What a generated secret (RandomPassword `result`) resolves to offline; stable per
     resource so tests can look for it in outputs, where it must never appear."""
     return "offline-secret-" + hashlib.sha256(f"secret::{name}".encode()).hexdigest()[:24]
+
+
+def _partition(region: str) -> str:
+    return partition_of(region)["partition"]
 
 
 _Computed = Callable[[str, str, Mapping[str, Any], str], dict[str, Any]]
@@ -30,7 +47,7 @@ COMPUTED_OUTPUTS: dict[str, _Computed] = {
     },
     "aws:s3/bucket:Bucket": lambda _name, id_, inputs, region: {
         "bucket": inputs.get("bucket", id_),
-        "arn": f"arn:aws:s3:::{inputs.get('bucket', id_)}",
+        "arn": f"arn:{_partition(region)}:s3:::{inputs.get('bucket', id_)}",
         "bucketDomainName": f"{inputs.get('bucket', id_)}.s3.amazonaws.com",
         "bucketRegionalDomainName": f"{inputs.get('bucket', id_)}.s3.{region}.amazonaws.com",
     },
@@ -42,7 +59,10 @@ COMPUTED_OUTPUTS: dict[str, _Computed] = {
         "port": inputs.get("port", 5432),
         "masterUserSecrets": [
             {
-                "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:rds!{id_}",
+                "secretArn": (
+                    f"arn:{_partition(region)}:"
+                    f"secretsmanager:{region}:{ACCOUNT_ID}:secret:rds!{id_}"
+                ),
                 "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
                 "secretStatus": "active",
             }
@@ -55,27 +75,34 @@ COMPUTED_OUTPUTS: dict[str, _Computed] = {
     },
     "aws:efs/fileSystem:FileSystem": lambda _name, id_, _inputs, region: {
         "dnsName": f"{id_}.efs.{region}.amazonaws.com",
-        "arn": f"arn:aws:elasticfilesystem:{region}:{ACCOUNT_ID}:file-system/{id_}",
+        "arn": (
+            f"arn:{_partition(region)}:elasticfilesystem:{region}:{ACCOUNT_ID}:file-system/{id_}"
+        ),
     },
     # ARNs in AWS's own formats, so that IAM documents naming them lint as they would.
     "aws:efs/accessPoint:AccessPoint": lambda _name, id_, _inputs, region: {
-        "arn": f"arn:aws:elasticfilesystem:{region}:{ACCOUNT_ID}:access-point/{id_}",
+        "arn": (
+            f"arn:{_partition(region)}:elasticfilesystem:{region}:{ACCOUNT_ID}:access-point/{id_}"
+        ),
     },
     "aws:kms/key:Key": lambda _name, id_, _inputs, region: {
-        "arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{id_}",
+        "arn": f"arn:{_partition(region)}:kms:{region}:{ACCOUNT_ID}:key/{id_}",
     },
-    "aws:iam/role:Role": lambda _name, id_, _inputs, _region: {
-        "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{id_}",
+    "aws:iam/role:Role": lambda _name, id_, _inputs, region: {
+        "arn": f"arn:{_partition(region)}:iam::{ACCOUNT_ID}:role/{id_}",
     },
     "aws:cloudwatch/logGroup:LogGroup": lambda name, _id, inputs, region: {
-        "arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{inputs.get('name', name)}",
+        "arn": (
+            f"arn:{_partition(region)}:"
+            f"logs:{region}:{ACCOUNT_ID}:log-group:{inputs.get('name', name)}"
+        ),
     },
     "aws:secretsmanager/secret:Secret": lambda name, id_, inputs, region: {
-        "arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:"
+        "arn": f"arn:{_partition(region)}:secretsmanager:{region}:{ACCOUNT_ID}:secret:"
         f"{inputs.get('name', name)}-{id_}",
     },
-    "aws:cloudfront/distribution:Distribution": lambda _name, id_, _inputs, _region: {
-        "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{id_}",
+    "aws:cloudfront/distribution:Distribution": lambda _name, id_, _inputs, region: {
+        "arn": f"arn:{_partition(region)}:cloudfront::{ACCOUNT_ID}:distribution/{id_}",
         "domainName": f"{id_}.cloudfront.net",
         "hostedZoneId": "Z2FDTNDATAQYW2",  # CloudFront's, the same for every distribution
     },
@@ -104,18 +131,21 @@ COMPUTED_OUTPUTS: dict[str, _Computed] = {
             }
         ),
         "clusterSecurityGroupId": mock_id("aws:ec2/securityGroup:SecurityGroup", f"{name}-eks"),
-        "oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/oidc.eks.{region}"
-        f".amazonaws.com/id/{id_.upper()}",
+        "oidcProviderArn": (
+            f"arn:{_partition(region)}:"
+            f"iam::{ACCOUNT_ID}:oidc-provider/oidc.eks.{region}"
+            f".amazonaws.com/id/{id_.upper()}"
+        ),
     },
     "aws:ec2/launchTemplate:LaunchTemplate": lambda _name, _id, _inputs, _region: {
         "latestVersion": 1,
     },
     "aws:sqs/queue:Queue": lambda _name, id_, inputs, region: {
-        "arn": f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{inputs.get('name', id_)}",
+        "arn": f"arn:{_partition(region)}:sqs:{region}:{ACCOUNT_ID}:{inputs.get('name', id_)}",
         "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{inputs.get('name', id_)}",
     },
     "aws:acm/certificate:Certificate": lambda _name, id_, inputs, region: {
-        "arn": f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{id_}",
+        "arn": f"arn:{_partition(region)}:acm:{region}:{ACCOUNT_ID}:certificate/{id_}",
         "domainValidationOptions": [
             {
                 "domainName": domain,
@@ -137,7 +167,7 @@ COMPUTED_OUTPUTS: dict[str, _Computed] = {
         "fqdn": str(inputs.get("name", "")).rstrip("."),
     },
     "aws:wafv2/webAcl:WebAcl": lambda _name, id_, _inputs, region: {
-        "arn": f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:regional/webacl/{id_}",
+        "arn": f"arn:{_partition(region)}:wafv2:{region}:{ACCOUNT_ID}:regional/webacl/{id_}",
     },
 }
 

@@ -25,7 +25,7 @@ import pulumi
 from google.protobuf import struct_pb2
 
 from pulumi_offline import internals
-from pulumi_offline.computed import ACCOUNT_ID, COMPUTED_OUTPUTS, mock_id
+from pulumi_offline.computed import ACCOUNT_ID, COMPUTED_OUTPUTS, mock_id, partition_of
 from pulumi_offline.records import SECRET, OfflineRun, RecordedResource
 
 # Pulumi.yaml disables these packages' default providers: like the engine, refuse them.
@@ -53,20 +53,21 @@ class OfflineMocks(pulumi.runtime.Mocks):
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        partition = partition_of(self.region)
         answers: dict[str, Callable[[], dict[str, Any]]] = {
             "aws:index/getCallerIdentity:getCallerIdentity": lambda: {
                 "accountId": ACCOUNT_ID,
-                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline-preview",
+                "arn": f"arn:{partition['partition']}:iam::{ACCOUNT_ID}:user/offline-preview",
                 "userId": "AIDAOFFLINEPREVIEW",
             },
             "aws:index/getRegion:getRegion": lambda: {
                 "name": self.region,
                 "region": self.region,
-                "endpoint": f"ec2.{self.region}.amazonaws.com",
+                "endpoint": f"ec2.{self.region}.{partition['dnsSuffix']}",
             },
             "aws:index/getPartition:getPartition": lambda: {
-                "partition": "aws",
-                "dnsSuffix": "amazonaws.com",
+                "id": partition["partition"],
+                **partition,
             },
         }
         _require_explicit_provider(args.token, args.provider, "data source")
@@ -88,7 +89,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def _arn(self, type_token: str, resource_id: str) -> str:
         service = type_token.split(":")[1].split("/")[0]
         region = "" if service == "iam" else self.region
-        return f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{resource_id}"
+        partition = partition_of(self.region)["partition"]
+        return f"arn:{partition}:{service}:{region}:{ACCOUNT_ID}:{resource_id}"
 
 
 def _require_explicit_provider(token: str, provider: str | None, what: str) -> None:

@@ -24,7 +24,7 @@ from components.delivery.deployers import (
     deployer_kubeconfig,
 )
 from components.environment.tenancy import Tenancy, TenancyArgs
-from components.iam import account_id
+from components.iam import account_id, arn, partition
 from components.network.vpc import Network
 from infra.config import ENVIRONMENT_PROFILES, PlatformSettings, StackConfig
 from infra.naming import PROTECTED_STACKS, Naming
@@ -94,7 +94,6 @@ def build_platform_compute(
             cluster_name=cluster.cluster_name,
             cluster_endpoint=cluster.endpoint,
             cluster_security_group_id=cluster.cluster_security_group_id,
-            kubernetes_provider=cluster.kubernetes_provider,
             namespace=namespaces["karpenter"].metadata.name,
             region=config.region,
             gpu_instance_types=gpu.instance_types,
@@ -109,7 +108,7 @@ def build_platform_compute(
             instance_tags=instance_tags,
             depends_on=[cluster.system_nodes],
         ),
-        opts=child_options(provider),
+        opts=child_options(provider, cluster.kubernetes_provider),
     )
     addons = ClusterAddons(
         naming.name("addons"),
@@ -117,11 +116,10 @@ def build_platform_compute(
             cluster_name=cluster.cluster_name,
             region=config.region,
             vpc_id=network.vpc_id,
-            kubernetes_provider=cluster.kubernetes_provider,
             namespaces=namespaces,
             depends_on=[cluster.system_nodes],
         ),
-        opts=child_options(provider),
+        opts=child_options(provider, cluster.kubernetes_provider),
     )
     return PlatformCompute(
         cluster=cluster,
@@ -150,6 +148,7 @@ def build_deployers(
     every pr-<N>: the identities environment stacks reach the cluster with."""
     naming = Naming(config.stack)
     account = account_id(compute.cluster)
+    in_partition = partition(compute.cluster)
 
     def scope(key: str, namespaces: list[str], profile: str) -> DeployScope:
         priority = ENVIRONMENT_PROFILES[profile]["priorityClass"]
@@ -160,7 +159,7 @@ def build_deployers(
             priority_class=priority["name"],
             priority_value=priority["value"],
             assumed_by=[
-                pulumi.Output.concat("arn:aws:iam::", account, f":role/{github}"),
+                arn(in_partition, "iam", f"role/{github}", account=account),
                 *settings.cluster.admin_role_arns,
             ],
         )
@@ -169,7 +168,6 @@ def build_deployers(
         naming.name("deployer"),
         DeployersArgs(
             cluster_name=compute.cluster_name,
-            kubernetes_provider=compute.cluster.kubernetes_provider,
             scopes=[
                 *(
                     scope(env, [env], "prod" if env == "prod" else "dev")
@@ -180,7 +178,7 @@ def build_deployers(
             models_volume_handle=models_volume_handle,
             account_id=account,
         ),
-        opts=child_options(provider),
+        opts=child_options(provider, compute.cluster.kubernetes_provider),
     )
 
 
@@ -236,7 +234,6 @@ def build_environment_tenancy(
         naming.name("tenancy"),
         TenancyArgs(
             namespace=config.stack,
-            kubernetes_provider=kubernetes,
             cluster_name=platform.cluster_name,
             vpc_cidr=platform.vpc_cidr,
             data_subnet_cidrs=platform.private_subnet_cidrs,
@@ -267,5 +264,5 @@ def build_environment_tenancy(
                 **({PREVIEW_LABEL: "true"} if config.is_ephemeral else {}),
             },
         ),
-        opts=child_options(provider),
+        opts=child_options(provider, kubernetes),
     )

@@ -21,6 +21,7 @@ from components.data.model_store import ModelStore, ModelStoreArgs
 from components.data.registry import Registry, RegistryArgs
 from components.data.schema_owners import SchemaOwners, SchemaOwnersArgs
 from components.edge.ingress_class import ALB_ACCESS_LOG_PREFIX
+from components.iam import arn, partition
 from components.network.vpc import Network
 from components.operations.audit import TRAIL_PREFIX
 from components.operations.log_shipping import POD_LOGS_PREFIX
@@ -71,10 +72,12 @@ def account_id(provider: aws.Provider) -> pulumi.Output[str]:
 
 def trail_arn(config: StackConfig, provider: aws.Provider) -> pulumi.Output[str]:
     """The platform's CloudTrail trail (components.operations.audit), known before it exists."""
-    return pulumi.Output.concat(
-        f"arn:aws:cloudtrail:{config.region}:",
-        account_id(provider),
-        f":trail/{Naming(config.stack).name('trail')}",
+    return arn(
+        partition(provider),
+        "cloudtrail",
+        f"trail/{Naming(config.stack).name('trail')}",
+        region=config.region,
+        account=account_id(provider),
     )
 
 
@@ -212,10 +215,9 @@ def build_schema_owners(
             port=data.aurora_port,
             master_secret_arn=data.aurora_master_secret_arn,
             region=config.region,
-            kubernetes_provider=compute.cluster.kubernetes_provider,
             secret_store_controller_role_arn=compute.external_secrets_role_arn,
             recovery_window_days=7,
             depends_on=[compute.addons],
         ),
-        opts=pulumi.ResourceOptions(providers=[provider]),
+        opts=pulumi.ResourceOptions(providers=[provider, compute.cluster.kubernetes_provider]),
     )

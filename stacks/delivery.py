@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from components.delivery.deploy_policies import DEPLOY_SCOPES, StackNames
 from components.delivery.deploy_roles import DeployRoles, DeployRolesArgs
+from components.iam import arn, partition
 from infra.config import PROJECT, PlatformSettings, StackConfig
 from infra.naming import Naming
 from stacks.contract import PlatformOutputs
@@ -37,6 +38,7 @@ def build_deploy_roles(
     account = aws.get_caller_identity_output(
         opts=pulumi.InvokeOutputOptions(provider=provider)
     ).account_id
+    in_partition = partition(provider)
     roles = DeployRoles(
         naming.name("deploy"),
         DeployRolesArgs(
@@ -44,8 +46,12 @@ def build_deploy_roles(
             account_id=account,
             domain=settings.edge.domain,
             repository_arns=[
-                pulumi.Output.concat(
-                    f"arn:aws:ecr:{config.region}:", account, f":repository/{naming.name(image)}"
+                arn(
+                    in_partition,
+                    "ecr",
+                    f"repository/{naming.name(image)}",
+                    region=config.region,
+                    account=account,
                 )
                 for image in settings.registry.repositories
             ],

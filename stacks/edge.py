@@ -70,15 +70,14 @@ def build_platform_edge(
             existing_zone_id=settings.edge.hosted_zone_id,
             cluster_name=cluster.cluster_name,
             region=config.region,
-            kubernetes_provider=cluster.kubernetes_provider,
             depends_on=[cluster.system_nodes],
         ),
-        opts=child_options(provider),
+        opts=child_options(provider, cluster.kubernetes_provider),
     )
     EnvironmentAdmission(
         naming.name("admission"),
-        AdmissionArgs(domain=settings.edge.domain, kubernetes_provider=cluster.kubernetes_provider),
-        opts=child_options(provider),
+        AdmissionArgs(domain=settings.edge.domain),
+        opts=child_options(provider, cluster.kubernetes_provider),
     )
     # What previews (pr-<N>) share: a wildcard certificate and one ingress group.
     preview_class = naming.name("preview")
@@ -91,10 +90,9 @@ def build_platform_edge(
             group_name=preview_class,
             waf_acl_arn=acl.arn,
             logs_bucket_name=logs_bucket_name,
-            kubernetes_provider=cluster.kubernetes_provider,
             depends_on=[load_balancer_controller],
         ),
-        opts=child_options(provider),
+        opts=child_options(provider, cluster.kubernetes_provider),
     )
     return PlatformEdge(
         waf_acl_arn=acl.arn,
@@ -163,10 +161,9 @@ def build_environment_edge(
             certificate_arn=certificate.arn,
             waf_acl_arn=platform.waf_acl_arn,
             logs_bucket_name=platform.logs_bucket_name,
-            kubernetes_provider=kubernetes_provider,
             deletion_protection=config.stack == "prod",
         ),
-        opts=child_options(provider),
+        opts=child_options(provider, kubernetes_provider),
     )
     return EnvironmentEdge(
         api_hostname=api_hostname,

@@ -26,6 +26,7 @@ from components.environment.tenancy import (
     Tenancy,
     TenancyAccess,
 )
+from components.iam import arn, partition
 from infra.config import EPHEMERAL_STACK, PROJECT, SUPPLIED_SECRETS, StackConfig
 from infra.naming import Naming
 from stacks.compute import build_environment_tenancy, environment_kubernetes_provider
@@ -95,7 +96,7 @@ def main(config: StackConfig) -> None:
     )
     tenancy.grant(
         TenancyAccess(
-            images_bucket_arn=pulumi.Output.concat("arn:aws:s3:::", data.images_bucket_name),
+            images_bucket_arn=arn(partition(provider), "s3", data.images_bucket_name),
             database_secret_arn=data.database.secret_arn,
             models_file_system_arn=model_store_arn(config, platform, provider),
             schema_owner_secret_arn=data.database.owner_secret_arn,
@@ -130,7 +131,6 @@ def build_app_release(
             environment=config.stack,
             values_profile=values_profile(config.stack),
             namespace=tenancy.namespace,
-            kubernetes_provider=kubernetes,
             region=config.region,
             sizing=Sizing(
                 priority_class_name=settings.priority_class.name,
@@ -175,6 +175,7 @@ def build_app_release(
             ),
             depends_on=[tenancy, *data.in_cluster_servers],
         ),
+        opts=pulumi.ResourceOptions(providers=[kubernetes]),
     )
 
 
@@ -184,9 +185,10 @@ def model_store_arn(
     account = aws.get_caller_identity_output(
         opts=pulumi.InvokeOutputOptions(provider=provider)
     ).account_id
-    return pulumi.Output.concat(
-        f"arn:aws:elasticfilesystem:{config.region}:",
-        account,
-        ":file-system/",
-        platform.model_store_file_system_id,
+    return arn(
+        partition(provider),
+        "elasticfilesystem",
+        pulumi.Output.concat("file-system/", platform.model_store_file_system_id),
+        region=config.region,
+        account=account,
     )

@@ -123,18 +123,18 @@ def build_environment_data(
     stateful = stateful_options(config, provider)
     ephemeral = config.is_ephemeral
 
-    database, postgres = _database(config, platform, kubernetes_provider, namespace, opts)
+    on_cluster = pulumi.ResourceOptions(providers=[provider, kubernetes_provider])
+    database, postgres = _database(config, platform, namespace, opts, on_cluster)
 
     redis: RedisStore
     if settings.redis.mode is RedisMode.IN_CLUSTER:
         redis = InClusterRedis(
             naming.name("redis"),
             InClusterRedisArgs(
-                kubernetes_provider=kubernetes_provider,
                 namespace=namespace,
                 engine=settings.redis.engine,
             ),
-            opts=opts,
+            opts=on_cluster,
         )
     else:
         redis = _elasticache_redis(config, platform, stateful)
@@ -242,9 +242,9 @@ def schema_owner_secret_arn(config: StackConfig, platform: PlatformOutputs) -> p
 def _database(
     config: StackConfig,
     platform: PlatformOutputs,
-    kubernetes_provider: k8s.Provider,
     namespace: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
+    on_cluster: pulumi.ResourceOptions,
 ) -> tuple[DatabaseAccess, InClusterPostgres | None]:
     """The environment's schema, role and credentials, and the server if the stack runs
     its own: on the shared Aurora cluster for dev and prod, migrated by the platform's
@@ -257,11 +257,10 @@ def _database(
             naming.name("postgres"),
             InClusterPostgresArgs(
                 namespace=namespace,
-                kubernetes_provider=kubernetes_provider,
                 database_name=DATABASE_NAME,
                 master_secret_name=naming.name("postgres-master"),
             ),
-            opts=opts,
+            opts=on_cluster,
         )
         writer: pulumi.Input[str] = server.host
         reader: pulumi.Input[str] = server.host

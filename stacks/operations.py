@@ -95,10 +95,10 @@ def build_platform_operations(
         opts=opts,
     )
     on_cluster = [cluster]  # its namespaces and node group are its children
+    cluster_opts = child_options(provider, cluster.kubernetes_provider)
     Monitoring(
         naming.name("monitoring"),
         MonitoringArgs(
-            kubernetes_provider=cluster.kubernetes_provider,
             cluster_name=cluster.cluster_name,
             region=config.region,
             vpc_cidr=vpc_cidr,
@@ -114,12 +114,11 @@ def build_platform_operations(
             external_secrets_role_arn=external_secrets_role_arn,
             depends_on=on_cluster,
         ),
-        opts=opts,
+        opts=cluster_opts,
     )
     LogShipping(
         naming.name("logs"),
         LogShippingArgs(
-            kubernetes_provider=cluster.kubernetes_provider,
             cluster_name=cluster.cluster_name,
             namespace=MONITORING_NAMESPACE,
             region=config.region,
@@ -129,7 +128,7 @@ def build_platform_operations(
             tolerations=[GPU_TOLERATION],
             depends_on=on_cluster,
         ),
-        opts=opts,
+        opts=cluster_opts,
     )
     Audit(
         naming.name("audit"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from infra.config import PROJECT, StackConfig
 
@@ -38,6 +39,12 @@ def tagged_aws_provider(config: StackConfig, name: str, region: str | None = Non
     )
 
 
-def child_options(provider: aws.Provider) -> pulumi.ResourceOptions:
-    """Options for a component whose AWS children must use `provider`."""
-    return pulumi.ResourceOptions(providers=[provider])
+def child_options(
+    provider: aws.Provider, kubernetes: k8s.Provider | None = None
+) -> pulumi.ResourceOptions:
+    """Options for a component whose AWS children must use `provider` and, for one that puts
+    objects on a cluster, whose Kubernetes children must use `kubernetes` (components take
+    their providers in resource options, as pulumi-eks does; children inherit them)."""
+    return pulumi.ResourceOptions(
+        providers=[provider] if kubernetes is None else [provider, kubernetes]
+    )

@@ -18,7 +18,9 @@ from components.conventions import GPU_LABEL, GPU_TOLERATION, SYSTEM_LABEL
 from components.iam import (
     PodIdentityBinding,
     account_id,
+    arn,
     bind_service_account,
+    partition,
     pod_identity_role,
     policy_document,
 )
@@ -36,7 +38,6 @@ class ClusterAddonsArgs:
     cluster_name: str
     region: str
     vpc_id: pulumi.Input[str]
-    kubernetes_provider: k8s.Provider
     # The platform's namespaces (components/cluster/platform_namespaces.py) by name.
     namespaces: Mapping[str, k8s.core.v1.Namespace]
     depends_on: Sequence[pulumi.Resource] = ()
@@ -52,6 +53,7 @@ class ClusterAddons(pulumi.ComponentResource):
         super().__init__("pingvas:cluster:Addons", name, None, opts)
         self._name = name
         self._args = args
+        self._partition = partition(self)
 
         self._release(
             "nvidia-device-plugin", chart_versions.NVIDIA_DEVICE_PLUGIN, "kube-system", ON_GPU_NODES
@@ -71,7 +73,9 @@ class ClusterAddons(pulumi.ComponentResource):
         role = pod_identity_role(
             f"{name}-load-balancer-controller",
             binding=binding,
-            policy=load_balancer_controller_policy(args.region, account_id(self), args.vpc_id),
+            policy=load_balancer_controller_policy(
+                self._partition, args.region, account_id(self), args.vpc_id
+            ),
             parent=self,
         )
         association = bind_service_account(
@@ -137,10 +141,11 @@ class ClusterAddons(pulumi.ComponentResource):
                     {
                         "Effect": "Allow",
                         "Action": "sts:AssumeRole",
-                        "Resource": pulumi.Output.concat(
-                            "arn:aws:iam::",
-                            account_id(self),
-                            f":role/pingvas-*-{STORE_ROLE_MARKER}-*",
+                        "Resource": arn(
+                            self._partition,
+                            "iam",
+                            f"role/pingvas-*-{STORE_ROLE_MARKER}-*",
+                            account=account_id(self),
                         ),
                     }
                 ]
@@ -191,7 +196,6 @@ class ClusterAddons(pulumi.ComponentResource):
             values=values,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                provider=self._args.kubernetes_provider,
                 depends_on=[
                     *self._args.depends_on,
                     *extra_depends_on,
@@ -206,7 +210,7 @@ class ClusterAddons(pulumi.ComponentResource):
 
 
 def load_balancer_controller_policy(
-    region: str, account: pulumi.Input[str], vpc_id: pulumi.Input[str]
+    partition: pulumi.Input[str], region: str, account: pulumi.Input[str], vpc_id: pulumi.Input[str]
 ) -> pulumi.Output[str]:
     """What the controller needs to run ALBs and NLBs for Ingresses and Services: the
     upstream policy (v2.13) with its tag conditions, and no unconditioned write on `*`.
@@ -216,23 +220,25 @@ def load_balancer_controller_policy(
     to security groups in the platform's VPC.
     """
     managed = {"Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
-    in_vpc = {
-        "ArnEquals": {
-            "ec2:Vpc": pulumi.Output.concat(f"arn:aws:ec2:{region}:", account, ":vpc/", vpc_id)
-        }
-    }
+    vpc = arn(
+        partition, "ec2", pulumi.Output.concat("vpc/", vpc_id), region=region, account=account
+    )
+    in_vpc = {"ArnEquals": {"ec2:Vpc": vpc}}
     created_here = {"Null": {"aws:RequestTag/elbv2.k8s.aws/cluster": "false"}}
-    elb = f"arn:aws:elasticloadbalancing:{region}:*"
+
+    def elb(resource: str) -> pulumi.Output[str]:
+        return arn(partition, "elasticloadbalancing", resource, region=region, account="*")
+
     balancers_and_groups = [
-        f"{elb}:targetgroup/*/*",
-        f"{elb}:loadbalancer/net/*/*",
-        f"{elb}:loadbalancer/app/*/*",
+        elb("targetgroup/*/*"),
+        elb("loadbalancer/net/*/*"),
+        elb("loadbalancer/app/*/*"),
     ]
     listeners_and_rules = [
-        f"{elb}:listener/net/*/*/*",
-        f"{elb}:listener/app/*/*/*",
-        f"{elb}:listener-rule/net/*/*/*",
-        f"{elb}:listener-rule/app/*/*/*",
+        elb("listener/net/*/*/*"),
+        elb("listener/app/*/*/*"),
+        elb("listener-rule/net/*/*/*"),
+        elb("listener-rule/app/*/*/*"),
     ]
     return policy_document(
         [
@@ -306,8 +312,8 @@ def load_balancer_controller_policy(
                 "Effect": "Allow",
                 "Action": ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL"],
                 "Resource": [
-                    f"arn:aws:wafv2:{region}:*:regional/webacl/*/*",
-                    f"{elb}:loadbalancer/app/*/*",
+                    arn(partition, "wafv2", "regional/webacl/*/*", region=region, account="*"),
+                    elb("loadbalancer/app/*/*"),
                 ],
             },
             {
@@ -318,29 +324,27 @@ def load_balancer_controller_policy(
                     "ec2:AuthorizeSecurityGroupIngress",
                     "ec2:RevokeSecurityGroupIngress",
                 ],
-                "Resource": f"arn:aws:ec2:{region}:*:security-group/*",
+                "Resource": arn(partition, "ec2", "security-group/*", region=region, account="*"),
                 "Condition": in_vpc,
             },
             {
                 "Sid": "CreateSecurityGroupsInTheVpc",
                 "Effect": "Allow",
                 "Action": "ec2:CreateSecurityGroup",
-                "Resource": pulumi.Output.concat(
-                    f"arn:aws:ec2:{region}:", account, ":vpc/", vpc_id
-                ),
+                "Resource": vpc,
             },
             {
                 "Sid": "CreateTaggedSecurityGroups",
                 "Effect": "Allow",
                 "Action": "ec2:CreateSecurityGroup",
-                "Resource": f"arn:aws:ec2:{region}:*:security-group/*",
+                "Resource": arn(partition, "ec2", "security-group/*", region=region, account="*"),
                 "Condition": created_here,
             },
             {
                 "Sid": "TagSecurityGroupsItCreates",
                 "Effect": "Allow",
                 "Action": "ec2:CreateTags",
-                "Resource": "arn:aws:ec2:*:*:security-group/*",
+                "Resource": arn(partition, "ec2", "security-group/*", region="*", account="*"),
                 "Condition": {
                     "StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"},
                     **created_here,
@@ -356,7 +360,7 @@ def load_balancer_controller_policy(
                     "ec2:RevokeSecurityGroupIngress",
                     "ec2:DeleteSecurityGroup",
                 ],
-                "Resource": "arn:aws:ec2:*:*:security-group/*",
+                "Resource": arn(partition, "ec2", "security-group/*", region="*", account="*"),
                 "Condition": managed,
             },
             {
@@ -440,7 +444,7 @@ def load_balancer_controller_policy(
                     "elasticloadbalancing:RegisterTargets",
                     "elasticloadbalancing:DeregisterTargets",
                 ],
-                "Resource": f"{elb}:targetgroup/*/*",
+                "Resource": elb("targetgroup/*/*"),
             },
             {
                 "Sid": "ManageListenerDetails",

@@ -26,7 +26,6 @@ APEX_ENVIRONMENT = "prod"
 @dataclass
 class AdmissionArgs:
     domain: str
-    kubernetes_provider: k8s.Provider
 
 
 def ingress_host_rule(domain: str) -> str:
@@ -77,7 +76,7 @@ class EnvironmentAdmission(pulumi.ComponentResource):
         }
         for rule_name, ((group, version, resource), expression, message, unless) in rules.items():
             policy_name = f"pingvas-{rule_name}"
-            on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+            on_cluster = pulumi.ResourceOptions(parent=self)
             policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
                 f"{name}-{rule_name}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name),
@@ -123,8 +122,6 @@ class EnvironmentAdmission(pulumi.ComponentResource):
                         )
                     ),
                 ),
-                opts=pulumi.ResourceOptions(
-                    parent=self, provider=args.kubernetes_provider, depends_on=[policy]
-                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
         self.register_outputs({})

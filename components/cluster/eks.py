@@ -13,15 +13,22 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from components.conventions import SYSTEM_LABEL
-from components.iam import PodIdentityBinding, pod_identity_role, trusted_by
+from components.iam import (
+    PodIdentityBinding,
+    access_policy_arn,
+    managed_policy_arn,
+    partition,
+    pod_identity_role,
+    trusted_by,
+)
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-NODE_POLICIES = [
-    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
-    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"  # an EKS access policy
+NODE_POLICIES = [  # AWS managed policies
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryPullOnly",
+    "AmazonSSMManagedInstanceCore",
 ]
 # Add-ons EKS manages beyond the three pulumi_eks installs (VPC CNI, CoreDNS, kube-proxy):
 # name → (service account, managed policy) for those that call AWS.
@@ -29,11 +36,11 @@ MANAGED_ADDONS: dict[str, tuple[str, str] | None] = {
     "eks-pod-identity-agent": None,
     "aws-ebs-csi-driver": (
         "ebs-csi-controller-sa",
-        "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+        "service-role/AmazonEBSCSIDriverPolicy",
     ),
     "aws-efs-csi-driver": (
         "efs-csi-controller-sa",
-        "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy",
+        "service-role/AmazonEFSCSIDriverPolicy",
     ),
 }
 
@@ -80,6 +87,7 @@ class Cluster(pulumi.ComponentResource):
         super().__init__("pingvas:cluster:Cluster", name, None, opts)
         self._name = name
         self._args = args
+        self._partition = partition(self)
         self.cluster_name = name
         child = pulumi.ResourceOptions(parent=self)
 
@@ -119,7 +127,7 @@ class Cluster(pulumi.ComponentResource):
                     principal_arn=arn,
                     access_policies={
                         "cluster-admin": eks.AccessPolicyAssociationArgs(
-                            policy_arn=CLUSTER_ADMIN_POLICY,
+                            policy_arn=access_policy_arn(self._partition, CLUSTER_ADMIN_POLICY),
                             access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
                                 type="cluster"
                             ),
@@ -234,7 +242,7 @@ class Cluster(pulumi.ComponentResource):
         for addon, identity in MANAGED_ADDONS.items():
             associations = None
             if identity is not None:
-                service_account, policy_arn = identity
+                service_account, policy = identity
                 role = pod_identity_role(
                     f"{self._name}-{addon}",
                     binding=PodIdentityBinding(
@@ -243,7 +251,7 @@ class Cluster(pulumi.ComponentResource):
                         namespace="kube-system",
                         service_account=service_account,
                     ),
-                    managed_policy_arns=[policy_arn],
+                    managed_policy_arns=[managed_policy_arn(self._partition, policy)],
                     parent=self,
                 )
                 associations = [
@@ -306,8 +314,14 @@ def node_role(
         assume_role_policy=trusted_by("ec2.amazonaws.com"),
         opts=child,
     )
+    in_partition = partition(parent)
     attachments = [
-        aws.iam.RolePolicyAttachment(f"{name}-{index}", role=role.name, policy_arn=arn, opts=child)
-        for index, arn in enumerate(NODE_POLICIES)
+        aws.iam.RolePolicyAttachment(
+            f"{name}-{index}",
+            role=role.name,
+            policy_arn=managed_policy_arn(in_partition, policy),
+            opts=child,
+        )
+        for index, policy in enumerate(NODE_POLICIES)
     ]
     return role, attachments

@@ -24,7 +24,9 @@ from components.conventions import GPU_LABEL, GPU_TAINT, SYSTEM_LABEL
 from components.iam import (
     PodIdentityBinding,
     account_id,
+    arn,
     bind_service_account,
+    partition,
     pod_identity_role,
     policy_document,
 )
@@ -50,7 +52,6 @@ class KarpenterArgs:
     cluster_name: str
     cluster_endpoint: pulumi.Input[str]
     cluster_security_group_id: pulumi.Input[str]
-    kubernetes_provider: k8s.Provider
     namespace: pulumi.Input[str]
     region: str
     gpu_instance_types: list[str] = field(
@@ -82,6 +83,7 @@ class Karpenter(pulumi.ComponentResource):
         self._name = name
         self._args = args
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._partition = partition(self)
 
         node_role = self._node_role()
         self.node_role_name = node_role.name
@@ -100,6 +102,7 @@ class Karpenter(pulumi.ComponentResource):
             policy=controller_policy(
                 cluster_name=args.cluster_name,
                 region=args.region,
+                partition=self._partition,
                 account_id=identity.account_id,
                 node_role_arn=node_role.arn,
                 queue_arn=queue.arn,
@@ -137,13 +140,10 @@ class Karpenter(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(
                 parent=self,
-                provider=args.kubernetes_provider,
                 depends_on=[association, *args.depends_on],
             ),
         )
-        on_cluster = pulumi.ResourceOptions(
-            parent=self, provider=args.kubernetes_provider, depends_on=[release]
-        )
+        on_cluster = pulumi.ResourceOptions(parent=self, depends_on=[release])
         for node_class in self._node_classes(node_role.name):
             k8s.apiextensions.CustomResource(
                 f"{name}-{node_class['metadata']['name']}",
@@ -204,10 +204,12 @@ class Karpenter(pulumi.ComponentResource):
                         "Resource": queue.arn,
                         "Condition": {
                             "ArnLike": {
-                                "aws:SourceArn": pulumi.Output.concat(
-                                    f"arn:aws:events:{self._args.region}:",
-                                    account_id(self),
-                                    f":rule/{self._name}-*",
+                                "aws:SourceArn": arn(
+                                    self._partition,
+                                    "events",
+                                    f"rule/{self._name}-*",
+                                    region=self._args.region,
+                                    account=account_id(self),
                                 )
                             }
                         },

@@ -5,26 +5,30 @@ from __future__ import annotations
 
 import pulumi
 
-from components.iam import policy_document
+from components.iam import arn, policy_document
 
 
 def controller_policy(
     *,
     cluster_name: str,
     region: str,
+    partition: pulumi.Input[str],
     account_id: pulumi.Input[str],
     node_role_arn: pulumi.Input[str],
     queue_arn: pulumi.Input[str],
 ) -> pulumi.Output[str]:
     """Karpenter v1's controller permissions, scoped to this cluster's tagged resources."""
-    ec2 = f"arn:aws:ec2:{region}"
+
+    def ec2(resource: str, account: str = "*") -> pulumi.Output[str]:
+        return arn(partition, "ec2", resource, region=region, account=account)
+
     owned = {f"aws:ResourceTag/kubernetes.io/cluster/{cluster_name}": "owned"}
     requested = {
         f"aws:RequestTag/kubernetes.io/cluster/{cluster_name}": "owned",
         "aws:RequestTag/eks:eks-cluster-name": cluster_name,
     }
     launched = [
-        f"{ec2}:*:{kind}/*"
+        ec2(f"{kind}/*")
         for kind in (
             "fleet",
             "instance",
@@ -34,9 +38,9 @@ def controller_policy(
             "spot-instances-request",
         )
     ]
-    profiles = pulumi.Output.concat("arn:aws:iam::", account_id, ":instance-profile/*")
-    cluster_arn = pulumi.Output.concat(
-        f"arn:aws:eks:{region}:", account_id, f":cluster/{cluster_name}"
+    profiles = arn(partition, "iam", "instance-profile/*", account=account_id)
+    cluster_arn = arn(
+        partition, "eks", f"cluster/{cluster_name}", region=region, account=account_id
     )
     profile_tags = {
         **requested,
@@ -49,19 +53,19 @@ def controller_policy(
                 "Effect": "Allow",
                 "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
                 "Resource": [
-                    f"{ec2}::image/*",
-                    f"{ec2}::snapshot/*",
-                    f"{ec2}:*:security-group/*",
-                    f"{ec2}:*:subnet/*",
-                    f"{ec2}:*:capacity-reservation/*",
-                    f"{ec2}:*:placement-group/*",
+                    ec2("image/*", account=""),
+                    ec2("snapshot/*", account=""),
+                    ec2("security-group/*"),
+                    ec2("subnet/*"),
+                    ec2("capacity-reservation/*"),
+                    ec2("placement-group/*"),
                 ],
             },
             {
                 "Sid": "AllowScopedEC2LaunchTemplateAccessActions",
                 "Effect": "Allow",
                 "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
-                "Resource": f"{ec2}:*:launch-template/*",
+                "Resource": ec2("launch-template/*"),
                 "Condition": {
                     "StringEquals": owned,
                     "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
@@ -98,7 +102,7 @@ def controller_policy(
                 "Sid": "AllowScopedResourceTagging",
                 "Effect": "Allow",
                 "Action": "ec2:CreateTags",
-                "Resource": f"{ec2}:*:instance/*",
+                "Resource": ec2("instance/*"),
                 "Condition": {
                     "StringEquals": owned,
                     "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
@@ -112,7 +116,7 @@ def controller_policy(
                 "Sid": "AllowScopedDeletion",
                 "Effect": "Allow",
                 "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
-                "Resource": [f"{ec2}:*:instance/*", f"{ec2}:*:launch-template/*"],
+                "Resource": [ec2("instance/*"), ec2("launch-template/*")],
                 "Condition": {
                     "StringEquals": owned,
                     "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
@@ -142,7 +146,7 @@ def controller_policy(
                 "Sid": "AllowSSMReadActions",
                 "Effect": "Allow",
                 "Action": "ssm:GetParameter",
-                "Resource": f"arn:aws:ssm:{region}::parameter/aws/service/*",
+                "Resource": arn(partition, "ssm", "parameter/aws/service/*", region=region),
             },
             {
                 "Sid": "AllowPricingReadActions",

@@ -33,7 +33,6 @@ class SecretStoreArgs:
     # ARNs or ARN patterns of the secrets this namespace may read, and of those among
     # them it may not (credentials only one job uses).
     secret_arns: pulumi.Input[Sequence[pulumi.Input[str]]]
-    kubernetes_provider: k8s.Provider
     denied_secret_arns: Sequence[pulumi.Input[str]] = ()
     depends_on: Sequence[pulumi.Resource] = ()
 
@@ -120,9 +119,7 @@ class NamespaceSecretStore(pulumi.ComponentResource):
                     }
                 }
             },
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.kubernetes_provider, depends_on=list(args.depends_on)
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.role_arn = role.arn
         self.register_outputs({"role_arn": self.role_arn})

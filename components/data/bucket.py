@@ -10,6 +10,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import arn, partition
+
 
 @dataclass(frozen=True)
 class LifecycleRule:
@@ -248,14 +250,14 @@ class Bucket(pulumi.ComponentResource):
         self, grants: Sequence[ReadGrant], depends_on: list[pulumi.Resource]
     ) -> aws.s3.BucketPolicy:
         """TLS only for everyone; reads for the named CloudFront distributions only."""
-        arn = self.bucket.arn
+        bucket_arn = self.bucket.arn
         statements: list[Mapping[str, Any]] = [
             {
                 "Sid": "DenyInsecureTransport",
                 "Effect": "Deny",
                 "Principal": "*",
                 "Action": "s3:*",
-                "Resource": [arn, pulumi.Output.concat(arn, "/*")],
+                "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
             }
         ]
@@ -266,7 +268,7 @@ class Bucket(pulumi.ComponentResource):
                     "Effect": "Allow",
                     "Principal": {"Service": "cloudfront.amazonaws.com"},
                     "Action": "s3:GetObject",
-                    "Resource": pulumi.Output.concat(arn, "/", grant.prefix, "*"),
+                    "Resource": pulumi.Output.concat(bucket_arn, "/", grant.prefix, "*"),
                     "Condition": {"StringEquals": {"AWS:SourceArn": grant.distribution_arn}},
                 }
             )
@@ -278,12 +280,12 @@ class Bucket(pulumi.ComponentResource):
                     "Sid": "LoadBalancerAccessLogs",
                     "Effect": "Allow",
                     "Principal": (
-                        {"AWS": f"arn:aws:iam::{account}:root"}
+                        {"AWS": arn(partition(self), "iam", "root", account=account)}
                         if account
                         else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
                     ),
                     "Action": "s3:PutObject",
-                    "Resource": pulumi.Output.concat(arn, "/", logs.prefix, "*"),
+                    "Resource": pulumi.Output.concat(bucket_arn, "/", logs.prefix, "*"),
                 }
             )
         if self._args.cloudtrail is not None:

@@ -19,7 +19,6 @@ UID = 999  # the `redis`/`valkey` user of the official images
 
 @dataclass
 class InClusterRedisArgs:
-    kubernetes_provider: k8s.Provider
     namespace: pulumi.Input[str]
     engine: str = "redis"  # or "valkey"
     storage_size: str = "1Gi"
@@ -46,7 +45,7 @@ class InClusterRedis(pulumi.ComponentResource):
 
     def _in_cluster(self) -> None:
         args = self._args
-        opts = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        opts = pulumi.ResourceOptions(parent=self)
         namespace = args.namespace
         labels = {"app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "pingvas"}
         host = pulumi.Output.format("redis.{0}.svc.cluster.local", namespace)

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.data.bucket import Bucket, BucketArgs, LifecycleRule
-from components.iam import account_id, trusted_by
+from components.iam import account_id, managed_policy_arn, partition, trusted_by
 
 NFS_PORT = 2049
 # The uid/gid the GPU workers run as; the access point makes every file theirs.
@@ -23,9 +23,9 @@ BACKUP_EVENTS = (
     "RESTORE_JOB_COMPLETED",
     "RESTORE_JOB_FAILED",
 )
-BACKUP_SERVICE_POLICIES = (
-    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
-    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+BACKUP_SERVICE_POLICIES = (  # AWS managed policies
+    "service-role/AWSBackupServiceRolePolicyForBackup",
+    "service-role/AWSBackupServiceRolePolicyForRestores",
 )
 
 
@@ -235,11 +235,12 @@ class ModelStore(pulumi.ComponentResource):
             assume_role_policy=trusted_by("backup.amazonaws.com", source_account=account_id(self)),
             opts=child,
         )
-        for policy_arn in BACKUP_SERVICE_POLICIES:
+        in_partition = partition(self)
+        for policy in BACKUP_SERVICE_POLICIES:
             aws.iam.RolePolicyAttachment(
-                f"{self._name}-backup-{policy_arn.rsplit('For', 1)[-1].lower()}",
+                f"{self._name}-backup-{policy.rsplit('For', 1)[-1].lower()}",
                 role=role.name,
-                policy_arn=policy_arn,
+                policy_arn=managed_policy_arn(in_partition, policy),
                 opts=child,
             )
         aws.backup.Selection(

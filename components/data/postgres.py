@@ -33,7 +33,6 @@ DATA_DIR = "/var/lib/postgresql/data"
 @dataclass
 class InClusterPostgresArgs:
     namespace: pulumi.Input[str]
-    kubernetes_provider: k8s.Provider
     database_name: str
     # Secrets Manager name of the superuser's secret.
     master_secret_name: str
@@ -54,7 +53,7 @@ class InClusterPostgres(pulumi.ComponentResource):
         self._name = name
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        on_cluster = pulumi.ResourceOptions(parent=self)
         labels = {"app.kubernetes.io/name": "postgres", "app.kubernetes.io/part-of": "pingvas"}
 
         password: pulumi.Output[str] = pulumi.Output.secret(

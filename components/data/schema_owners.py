@@ -46,7 +46,6 @@ class SchemaOwnersArgs:
     port: pulumi.Input[int]
     master_secret_arn: pulumi.Input[str]
     region: str
-    kubernetes_provider: k8s.Provider
     # The External Secrets controller's role, which the namespace's store trusts.
     secret_store_controller_role_arn: pulumi.Input[str]
     recovery_window_days: int = 7
@@ -129,14 +128,11 @@ class SchemaOwners(pulumi.ComponentResource):
                     args.master_secret_arn,
                     *(owner.secret_arn for owner in self.owners.values()),
                 ],
-                kubernetes_provider=args.kubernetes_provider,
                 depends_on=args.depends_on,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        on_cluster = pulumi.ResourceOptions(
-            parent=self, provider=args.kubernetes_provider, depends_on=[store]
-        )
+        on_cluster = pulumi.ResourceOptions(parent=self, depends_on=[store])
         credentials = "schema-owners"
         remote = [
             {
@@ -260,7 +256,6 @@ class SchemaOwners(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                provider=args.kubernetes_provider,
                 depends_on=[external_secret, config_map],
             ),
         )

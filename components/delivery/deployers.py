@@ -34,14 +34,14 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL, pod_security_labels
-from components.iam import policy_document
+from components.iam import access_policy_arn, arn, partition, policy_document
 
 DEPLOYER_GROUP_PREFIX = "pingvas:deployer:"
 PREVIEW_SCOPE = "pr"
 PREVIEW_NAMESPACES = "^pr-[0-9]+$"
 # EKS access scopes take a trailing wildcard; the admission policy narrows it to digits.
 PREVIEW_ACCESS_SCOPE = "pr-*"
-EDIT_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
+EDIT_POLICY = "AmazonEKSEditPolicy"  # an EKS access policy
 SCOPE_POLICY = "pingvas-deployer-scope"
 PRIORITY_POLICY = "pingvas-environment-priorities"
 EFS_DRIVER = "efs.csi.aws.com"
@@ -222,7 +222,6 @@ class DeployScope:
 @dataclass
 class DeployersArgs:
     cluster_name: pulumi.Input[str]
-    kubernetes_provider: k8s.Provider
     scopes: Sequence[DeployScope]
     # `<file system>::<access point>` of the model store, the one volume deployers make.
     models_volume_handle: pulumi.Input[str]
@@ -236,7 +235,8 @@ class Deployers(pulumi.ComponentResource):
         self, name: str, args: DeployersArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("pingvas:cluster:Deployers", name, None, opts)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        self._partition = partition(self)
+        on_cluster = pulumi.ResourceOptions(parent=self)
         classes = {scope.priority_class: scope.priority_value for scope in args.scopes}
         for class_name, value in classes.items():
             k8s.scheduling.v1.PriorityClass(
@@ -372,7 +372,7 @@ class Deployers(pulumi.ComponentResource):
                         # policy naming a role that does not exist yet would be refused.
                         "Effect": "Allow",
                         "Principal": {
-                            "AWS": pulumi.Output.concat("arn:aws:iam::", args.account_id, ":root")
+                            "AWS": arn(self._partition, "iam", "root", account=args.account_id)
                         },
                         "Action": "sts:AssumeRole",
                         "Condition": {"ArnLike": {"aws:PrincipalArn": list(scope.assumed_by)}},
@@ -394,7 +394,7 @@ class Deployers(pulumi.ComponentResource):
             role_name,
             cluster_name=args.cluster_name,
             principal_arn=role.arn,
-            policy_arn=EDIT_POLICY_ARN,
+            policy_arn=access_policy_arn(self._partition, EDIT_POLICY),
             access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
                 type="namespace", namespaces=list(scope.namespaces)
             ),

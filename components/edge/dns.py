@@ -14,7 +14,9 @@ from components import chart_versions
 from components.conventions import SYSTEM_LABEL
 from components.iam import (
     PodIdentityBinding,
+    arn,
     bind_service_account,
+    partition,
     pod_identity_role,
     policy_document,
 )
@@ -29,7 +31,6 @@ class DnsArgs:
     existing_zone_id: str | None
     cluster_name: str
     region: str
-    kubernetes_provider: k8s.Provider
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -51,7 +52,9 @@ class Dns(pulumi.ComponentResource):
                 opts=child,
             )
             self.zone_id = zone.zone_id
-        zone_arn = pulumi.Output.concat("arn:aws:route53:::hostedzone/", self.zone_id)
+        zone_arn = arn(
+            partition(self), "route53", pulumi.Output.concat("hostedzone/", self.zone_id)
+        )
         binding = PodIdentityBinding(
             cluster_name=args.cluster_name,
             region=args.region,
@@ -117,7 +120,6 @@ class Dns(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(
                 parent=self,
-                provider=args.kubernetes_provider,
                 depends_on=[association, *args.depends_on],
             ),
         )

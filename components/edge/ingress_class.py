@@ -26,7 +26,6 @@ class IngressClassArgs:
     certificate_arn: pulumi.Input[str]
     waf_acl_arn: pulumi.Input[str]
     logs_bucket_name: pulumi.Input[str]
-    kubernetes_provider: k8s.Provider
     deletion_protection: bool = False
 
 
@@ -35,7 +34,7 @@ class AlbIngressClass(pulumi.ComponentResource):
         self, name: str, args: IngressClassArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("pingvas:edge:IngressClass", name, None, opts)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        on_cluster = pulumi.ResourceOptions(parent=self)
         attributes = {
             "access_logs.s3.enabled": "true",
             "access_logs.s3.bucket": args.logs_bucket_name,
@@ -77,8 +76,6 @@ class AlbIngressClass(pulumi.ComponentResource):
                     api_group="elbv2.k8s.aws", kind="IngressClassParams", name=args.class_name
                 ),
             ),
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.kubernetes_provider, depends_on=[parameters]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[parameters]),
         )
         self.register_outputs({})

@@ -61,7 +61,6 @@ class PreviewIngressArgs:
     group_name: str
     waf_acl_arn: pulumi.Input[str]
     logs_bucket_name: pulumi.Input[str]
-    kubernetes_provider: k8s.Provider
     # The load balancer controller (its CRDs and webhook) must be up first.
     depends_on: Sequence[pulumi.Resource] = ()
 
@@ -90,13 +89,10 @@ class PreviewIngress(pulumi.ComponentResource):
                 certificate_arn=certificate.arn,
                 waf_acl_arn=args.waf_acl_arn,
                 logs_bucket_name=args.logs_bucket_name,
-                kubernetes_provider=args.kubernetes_provider,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
-        on_cluster = pulumi.ResourceOptions(
-            parent=self, provider=args.kubernetes_provider, depends_on=list(args.depends_on)
-        )
+        on_cluster = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         self._admission_rules(name, on_cluster)
         self._anchor(name, on_cluster, ingress_class)
         self.register_outputs({"certificate_arn": self.certificate_arn})

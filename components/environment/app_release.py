@@ -112,7 +112,6 @@ class AppReleaseArgs:
     environment: str  # the environment's name, e.g. dev, prod or pr-<N>
     values_profile: ValuesProfile  # which values file sizes it
     namespace: pulumi.Input[str]
-    kubernetes_provider: k8s.Provider
     region: str
     sizing: Sizing
     images: Images
@@ -143,9 +142,7 @@ class AppRelease(pulumi.ComponentResource):
             # Hooks (the migration Job) run, and the release waits for rollouts.
             atomic=False,
             timeout=900,
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.kubernetes_provider, depends_on=args.depends_on
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
         )
         self.release_status = release.status
         self.register_outputs({"values": self.values})

@@ -27,7 +27,9 @@ from components.conventions import (
 )
 from components.iam import (
     PodIdentityBinding,
+    arn,
     bind_service_account,
+    partition,
     pod_identity_role,
     policy_document,
 )
@@ -42,7 +44,6 @@ MIGRATIONS_SERVICE_ACCOUNT = "pingvas-migrations"
 @dataclass
 class TenancyArgs:
     namespace: str
-    kubernetes_provider: k8s.Provider
     cluster_name: pulumi.Input[str]
     vpc_cidr: pulumi.Input[str]
     # Where the data stores live: the only destinations of data-store egress.
@@ -94,7 +95,8 @@ class Tenancy(pulumi.ComponentResource):
         super().__init__("pingvas:tenancy:Tenancy", name, None, opts)
         self._name = name
         self._args = args
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        self._partition = partition(self)
+        on_cluster = pulumi.ResourceOptions(parent=self)
 
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
@@ -105,9 +107,7 @@ class Tenancy(pulumi.ComponentResource):
             opts=on_cluster,
         )
         self.namespace = namespace.metadata.name
-        in_namespace = pulumi.ResourceOptions(
-            parent=self, provider=args.kubernetes_provider, depends_on=[namespace]
-        )
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
         k8s.core.v1.ResourceQuota(
             f"{name}-quota",
             metadata=self._metadata("quota"),
@@ -179,7 +179,6 @@ class Tenancy(pulumi.ComponentResource):
                 denied_secret_arns=[
                     self._secret_arn(f"{secret}-*") for secret in args.store_denied_secret_names
                 ],
-                kubernetes_provider=args.kubernetes_provider,
                 depends_on=[namespace],
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -199,8 +198,12 @@ class Tenancy(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
         ).account_id
-        return pulumi.Output.concat(
-            f"arn:aws:secretsmanager:{self._args.region}:", account, f":secret:{pattern}"
+        return arn(
+            self._partition,
+            "secretsmanager",
+            f"secret:{pattern}",
+            region=self._args.region,
+            account=account,
         )
 
     def grant(self, access: TenancyAccess) -> None:

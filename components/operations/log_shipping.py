@@ -14,7 +14,9 @@ import pulumi_kubernetes as k8s
 from components import chart_versions
 from components.iam import (
     PodIdentityBinding,
+    arn,
     bind_service_account,
+    partition,
     pod_identity_role,
     policy_document,
 )
@@ -26,7 +28,6 @@ SERVICE_ACCOUNT = "fluent-bit"
 
 @dataclass
 class LogShippingArgs:
-    kubernetes_provider: k8s.Provider
     cluster_name: pulumi.Input[str]
     namespace: str
     region: str
@@ -52,7 +53,7 @@ class LogShipping(pulumi.ComponentResource):
             retention_in_days=args.retention_days,
             opts=child,
         )
-        bucket_arn = pulumi.Output.concat("arn:aws:s3:::", args.logs_bucket_name)
+        bucket_arn = arn(partition(self), "s3", args.logs_bucket_name)
         binding = PodIdentityBinding(
             cluster_name=args.cluster_name,
             region=args.region,
@@ -110,7 +111,6 @@ class LogShipping(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(
                 parent=self,
-                provider=args.kubernetes_provider,
                 depends_on=[*args.depends_on, association, group],
             ),
         )

@@ -19,7 +19,9 @@ from components.cluster.secret_store import SECRET_STORE, NamespaceSecretStore, 
 from components.conventions import GPU_TOLERATION, PROMETHEUS_POD, SYSTEM_LABEL
 from components.iam import (
     PodIdentityBinding,
+    arn,
     bind_service_account,
+    partition,
     pod_identity_role,
     policy_document,
 )
@@ -67,7 +69,6 @@ OPERATOR_WEBHOOK_PORT = 10250
 
 @dataclass
 class MonitoringArgs:
-    kubernetes_provider: k8s.Provider
     cluster_name: pulumi.Input[str]
     region: str
     vpc_cidr: str
@@ -93,9 +94,7 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("pingvas:monitoring:Monitoring", name, None, opts)
         self._name = name
         self._args = args
-        on_cluster = pulumi.ResourceOptions(
-            parent=self, provider=args.kubernetes_provider, depends_on=list(args.depends_on)
-        )
+        on_cluster = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         receivers = self._receivers_secret(on_cluster)
         identities = [
             self._aws_identity(GRAFANA_SA, grafana_statements()),
@@ -261,15 +260,14 @@ class Monitoring(pulumi.ComponentResource):
                 region=args.region,
                 controller_role_arn=args.external_secrets_role_arn,
                 secret_arns=[
-                    pulumi.Output.concat(
-                        f"arn:aws:secretsmanager:{args.region}:",
-                        account,
-                        ":secret:",
-                        args.receivers_secret_name,
-                        "-*",
+                    arn(
+                        partition(self),
+                        "secretsmanager",
+                        pulumi.Output.concat("secret:", args.receivers_secret_name, "-*"),
+                        region=args.region,
+                        account=account,
                     )
                 ],
-                kubernetes_provider=args.kubernetes_provider,
                 depends_on=list(args.depends_on),
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import policy_document
+from components.iam import arn, partition, policy_document
 
 # The AWS services that publish to the topic.
 PUBLISHERS = (
@@ -38,7 +38,7 @@ class Notifications(pulumi.ComponentResource):
         super().__init__("pingvas:operations:Notifications", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         account = args.account_id
-        root = pulumi.Output.concat("arn:aws:iam::", account, ":root")
+        root = arn(partition(self), "iam", "root", account=account)
         key = aws.kms.Key(
             f"{name}-key",
             description=f"{args.topic_name}: SNS messages",

@@ -38,7 +38,6 @@ release = AppRelease(
         environment="staging",
         values_profile="dev",
         namespace="staging",
-        kubernetes_provider=kubernetes,
         region="us-east-1",
         sizing=Sizing(
             priority_class_name="staging-low",
@@ -92,5 +91,6 @@ release = AppRelease(
             models_access_point_id="fsap-0a1b2c3d4e5f",
         ),
     ),
+    opts=pulumi.ResourceOptions(providers=[kubernetes]),
 )
 pulumi.export("values", release.values)

@@ -32,9 +32,8 @@ addons = ClusterAddons(
         cluster_name=CLUSTER_NAME,
         region="us-east-1",
         vpc_id=VPC_ID,
-        kubernetes_provider=kubernetes,
         namespaces=namespaces,
     ),
-    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )
 pulumi.export("externalSecretsRoleArn", addons.external_secrets_role_arn)

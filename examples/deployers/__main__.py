@@ -20,7 +20,6 @@ deployers = Deployers(
     "example-deployer",
     DeployersArgs(
         cluster_name=CLUSTER_NAME,
-        kubernetes_provider=kubernetes,
         scopes=[
             DeployScope("staging", ["staging"], "staging-low", 100000, [CI_ROLE]),
             DeployScope("pr", ["pr-*"], "ephemeral-low", 10000, [CI_ROLE]),
@@ -28,6 +27,6 @@ deployers = Deployers(
         models_volume_handle=MODELS_VOLUME_HANDLE,
         account_id=ACCOUNT_ID,
     ),
-    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )
 pulumi.export("deployerRoleArns", deployers.role_arns)

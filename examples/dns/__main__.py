@@ -18,8 +18,7 @@ dns = Dns(
         region="us-east-1",
         existing_zone_id=None,  # or your registrar-delegated zone's id
         cluster_name=CLUSTER_NAME,
-        kubernetes_provider=kubernetes,
     ),
-    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )
 pulumi.export("zoneId", dns.zone_id)

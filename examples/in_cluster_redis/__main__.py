@@ -11,8 +11,8 @@ aws_provider = aws.Provider("aws", region="us-east-1")
 kubernetes = k8s.Provider("cluster")  # the current kubectl context
 redis = InClusterRedis(
     "example",
-    InClusterRedisArgs(kubernetes_provider=kubernetes, namespace="pr-42", storage_size="1Gi"),
-    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    InClusterRedisArgs(namespace="pr-42", storage_size="1Gi"),
+    opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )
 pulumi.export("address", redis.endpoint.address)
 pulumi.export("credentialsSecret", redis.endpoint.credentials.kubernetes_secret_name)

@@ -24,8 +24,7 @@ AlbIngressClass(
         certificate_arn=CERTIFICATE_ARN,
         waf_acl_arn=WAF_ACL_ARN,
         logs_bucket_name=LOGS_BUCKET,
-        kubernetes_provider=kubernetes,
     ),
-    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )
 pulumi.export("ingressClass", "pingvas-staging-alb")

@@ -27,13 +27,12 @@ karpenter = Karpenter(
         cluster_name=CLUSTER_NAME,
         cluster_endpoint=CLUSTER_ENDPOINT,
         cluster_security_group_id=CLUSTER_SECURITY_GROUP_ID,
-        kubernetes_provider=kubernetes,
         namespace=namespace.metadata.name,
         region="us-east-1",
         gpu_instance_types=["g4dn.xlarge", "g4dn.2xlarge"],
         gpu_limit=4,
     ),
-    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )
 pulumi.export("interruptionQueueName", karpenter.interruption_queue_name)
 pulumi.export("nodeRoleName", karpenter.node_role_name)

@@ -16,7 +16,6 @@ kubernetes = k8s.Provider("cluster")
 shipping = LogShipping(
     "example",
     LogShippingArgs(
-        kubernetes_provider=kubernetes,
         cluster_name=CLUSTER_NAME,
         namespace="monitoring",
         region="us-east-1",
@@ -25,6 +24,6 @@ shipping = LogShipping(
         logs_bucket_name=LOGS_BUCKET,
         tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
     ),
-    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )
 pulumi.export("logGroupName", shipping.log_group_name)

@@ -20,7 +20,6 @@ kubernetes = k8s.Provider("cluster")
 monitoring = Monitoring(
     "example",
     MonitoringArgs(
-        kubernetes_provider=kubernetes,
         cluster_name=CLUSTER_NAME,
         region="us-east-1",
         vpc_cidr="10.0.0.0/16",
@@ -36,6 +35,6 @@ monitoring = Monitoring(
         external_secrets_role_arn=EXTERNAL_SECRETS_ROLE_ARN,
         receivers_secret_name="pingvas-example-alert-receivers",  # noqa: S106 (a name)
     ),
-    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )
 pulumi.export("namespace", "monitoring")

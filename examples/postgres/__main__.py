@@ -15,11 +15,10 @@ postgres = InClusterPostgres(
     "example",
     InClusterPostgresArgs(
         namespace=NAMESPACE,
-        kubernetes_provider=kubernetes,
         database_name="pingvas_saas",
         master_secret_name="pingvas-pr-42-postgres",  # noqa: S106 (a name, not a secret)
     ),
-    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )
 pulumi.export("host", postgres.host)
 pulumi.export("masterSecretArn", postgres.master_secret_arn)

@@ -23,8 +23,7 @@ ingress = PreviewIngress(
         group_name="pingvas-previews",
         waf_acl_arn=WAF_ACL_ARN,
         logs_bucket_name=LOGS_BUCKET,
-        kubernetes_provider=kubernetes,
     ),
-    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )
 pulumi.export("certificateArn", ingress.certificate_arn)

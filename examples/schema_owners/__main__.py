@@ -25,9 +25,8 @@ owners = SchemaOwners(
         port=5432,
         master_secret_arn=MASTER,
         region="us-east-1",
-        kubernetes_provider=kubernetes,
         secret_store_controller_role_arn=CONTROLLER_ROLE_ARN,
     ),
-    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )
 pulumi.export("ownerSecretArns", owners.secret_arns)

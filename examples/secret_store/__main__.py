@@ -22,8 +22,7 @@ store = NamespaceSecretStore(
         controller_role_arn=CONTROLLER_ROLE_ARN,
         secret_arns=[f"{STAGING}-*"],
         denied_secret_arns=[f"{STAGING}-schema-owner-*"],
-        kubernetes_provider=kubernetes,
     ),
-    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )
 pulumi.export("roleArn", store.role_arn)

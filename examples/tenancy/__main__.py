@@ -21,7 +21,6 @@ tenancy = Tenancy(
     "example",
     TenancyArgs(
         namespace="staging",
-        kubernetes_provider=kubernetes,
         cluster_name=CLUSTER_NAME,
         vpc_cidr="10.0.0.0/16",
         data_subnet_cidrs=["10.0.11.0/24", "10.0.12.0/24", "10.0.13.0/24"],
@@ -36,7 +35,7 @@ tenancy = Tenancy(
         secret_name_prefix="pingvas-staging",  # noqa: S106 (a name, not a secret)
         labels={"pingvas.io/environment": "staging"},
     ),
-    opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )
 # Once the data layer exists: what each service account may reach.
 tenancy.grant(

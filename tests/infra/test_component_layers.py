@@ -7,6 +7,7 @@ Read from the source with `ast`, so an import inside a function counts too.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,45 @@ def test_infra_imports_no_component() -> None:
         if target.split(".")[0] == "components"
     }
     assert found == set()
+
+
+def _dataclasses(tree: ast.Module) -> Iterator[ast.ClassDef]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and any(
+            "dataclass" in ast.unparse(decorator) for decorator in node.decorator_list
+        ):
+            yield node
+
+
+def test_providers_travel_in_resource_options_not_in_args() -> None:
+    """As pulumi-eks: a component gets its providers through `opts.providers` and its
+    children inherit them (`parent=self`); no argument class carries one."""
+    carried = {
+        f"{path.relative_to(ROOT)}:{node.name}.{field.target.id}"
+        for path in COMPONENTS.rglob("*.py")
+        for node in _dataclasses(ast.parse(path.read_text()))
+        for field in node.body
+        if isinstance(field, ast.AnnAssign)
+        and isinstance(field.target, ast.Name)
+        and ast.unparse(field.annotation).endswith("Provider")
+    }
+    assert carried == set()
+
+
+# Rewritten with the deploy roles' IAM documents, which build their own ARNs.
+PARTITION_PENDING = frozenset({"deploy_roles.py", "deploy_policies.py"})
+
+
+def test_arns_take_the_partition_from_the_provider() -> None:
+    """An ARN written with `aws` would be wrong in China and GovCloud: components and
+    stacks build ARNs with components/iam.py's `arn`, from the provider's partition."""
+    paths = [*COMPONENTS.rglob("*.py"), *(ROOT / "stacks").rglob("*.py")]
+    literal = {
+        str(path.relative_to(ROOT))
+        for path in paths
+        if not (path.parent.name == "delivery" and path.name in PARTITION_PENDING)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if "arn:aws:" in node.value
+    }
+    assert literal == set()

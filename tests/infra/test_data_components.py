@@ -26,7 +26,8 @@ def in_cluster_redis(engine: str = "redis") -> None:
     provider = k8s.Provider("k8s", kubeconfig="{}")
     redis = InClusterRedis(
         "pingvas-pr-7-redis",
-        InClusterRedisArgs(engine=engine, kubernetes_provider=provider, namespace="pr-7"),
+        InClusterRedisArgs(engine=engine, namespace="pr-7"),
+        opts=pulumi.ResourceOptions(providers=[provider]),
     )
     endpoint = redis.endpoint
     pulumi.export("address", endpoint.address)
@@ -165,7 +166,9 @@ def test_in_cluster_redis_checks_its_engine() -> None:
     def program() -> None:
         provider = k8s.Provider("k8s", kubeconfig="{}")
         InClusterRedis(
-            "r", InClusterRedisArgs(kubernetes_provider=provider, namespace="n", engine="memcached")
+            "r",
+            InClusterRedisArgs(namespace="n", engine="memcached"),
+            opts=pulumi.ResourceOptions(providers=[provider]),
         )
 
     with pytest.raises(Exception, match="neither redis nor valkey"):

@@ -14,7 +14,7 @@ import pytest
 
 from components.delivery.deployers import (
     DEPLOYER_GROUP_PREFIX,
-    EDIT_POLICY_ARN,
+    EDIT_POLICY,
     PRIORITY_POLICY,
     SCOPE_POLICY,
 )
@@ -135,7 +135,10 @@ def test_each_deployer_can_edit_only_its_namespaces(
         if a.inputs["principalArn"] == arn
     ]
     assert [(a.inputs["policyArn"], a.inputs["accessScope"]) for a in associations] == [
-        (EDIT_POLICY_ARN, {"type": "namespace", "namespaces": namespaces})
+        (
+            f"arn:aws:eks::aws:cluster-access-policy/{EDIT_POLICY}",
+            {"type": "namespace", "namespaces": namespaces},
+        )
     ]
 
 

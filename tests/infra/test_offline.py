@@ -96,3 +96,38 @@ def test_default_aws_and_kubernetes_providers_are_refused_as_pulumi_yaml_says() 
             offline.run_offline(
                 project="pingvas", stack="t", config={}, region="us-east-1", program=program
             )
+
+
+@pytest.mark.parametrize(
+    ("region", "partition", "dns_suffix"),
+    [
+        ("us-east-1", "aws", "amazonaws.com"),
+        ("eu-west-1", "aws", "amazonaws.com"),
+        ("cn-north-1", "aws-cn", "amazonaws.com.cn"),
+        ("us-gov-west-1", "aws-us-gov", "amazonaws.com"),
+    ],
+)
+def test_the_partition_is_the_configured_regions_as_aws_answers(
+    region: str, partition: str, dns_suffix: str
+) -> None:
+    """Components build ARNs from it (components/iam.py), so they work in any partition."""
+    import pulumi_aws as aws
+
+    def program() -> None:
+        provider = aws.Provider("explicit", region=region)
+        answer = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+        pulumi.export("partition", answer.partition)
+        pulumi.export("dnsSuffix", answer.dns_suffix)
+        pulumi.export(
+            "role",
+            aws.iam.Role(
+                "r", assume_role_policy="{}", opts=pulumi.ResourceOptions(provider=provider)
+            ).arn,
+        )
+
+    run = offline.run_offline(
+        project="pingvas", stack="t", config={}, region=region, program=program
+    )
+    assert run.outputs["partition"] == partition
+    assert run.outputs["dnsSuffix"] == dns_suffix
+    assert run.outputs["role"].startswith(f"arn:{partition}:iam::")

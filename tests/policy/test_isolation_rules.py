@@ -416,6 +416,73 @@ CASES: list[tuple[Callable[..., None], RecordedResource, RecordedResource]] = [
             {"policy": doc(allow("s3:DeleteObjectVersion", "arn:aws:s3:::pingvas-pr-*-*/*"))},
         ),
     ),
+    # The stacks build ARNs in their provider's partition: China and GovCloud documents are
+    # read as `aws` ones are.
+    (
+        isolation.secrets_stay_in_their_environment,
+        resource(
+            ROLE_POLICY,
+            {
+                "policy": doc(
+                    allow(
+                        "secretsmanager:GetSecretValue",
+                        "arn:aws-cn:secretsmanager:*:*:secret:pingvas-*",
+                    )
+                )
+            },
+        ),
+        resource(
+            ROLE_POLICY,
+            {
+                "policy": doc(
+                    allow(
+                        "secretsmanager:GetSecretValue",
+                        "arn:aws-cn:secretsmanager:*:*:secret:pingvas-dev-*",
+                    )
+                )
+            },
+        ),
+    ),
+    (
+        isolation.environment_stacks_never_hold_the_master_secret,
+        resource(
+            ROLE_POLICY,
+            {
+                "policy": doc(
+                    allow(
+                        "secretsmanager:GetSecretValue",
+                        "arn:aws-us-gov:secretsmanager:*:*:secret:*",
+                    )
+                )
+            },
+        ),
+        resource(
+            ROLE_POLICY,
+            {
+                "policy": doc(
+                    allow(
+                        "secretsmanager:GetSecretValue",
+                        "arn:aws-us-gov:secretsmanager:*:*:secret:pingvas-dev-*",
+                    )
+                )
+            },
+        ),
+    ),
+    (
+        isolation.no_object_version_deletes,
+        resource(
+            ROLE_POLICY,
+            {
+                "policy": doc(
+                    allow("s3:DeleteObjectVersion", "arn:aws-cn:s3:::pingvas-prod-images-1/*")
+                )
+            },
+        ),
+        resource(
+            ROLE_POLICY,
+            {"policy": doc(allow("s3:DeleteObjectVersion", "arn:aws-cn:s3:::pingvas-pr-*-*/*"))},
+        ),
+    ),
     (
         rules.iam_policies_name_their_actions,
         # A key policy's kms:* is allowed to the account root only (AWS's default).
