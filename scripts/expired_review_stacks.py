@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's infra/, wherever the venv point
 
 from infra.config import load_stack_config  # noqa: E402
 from infra.stack_file import read_stack_file  # noqa: E402
+from infra.stack_names import EPHEMERAL_STACK  # noqa: E402
 
 
 def ttl_hours(stack: str) -> int | None:
@@ -37,7 +38,7 @@ def expired(stacks: Iterable[Mapping[str, Any]], now: datetime) -> list[str]:
     for stack in stacks:
         name = str(stack.get("name", "")).rsplit("/", 1)[-1]
         last_update = stack.get("lastUpdate")
-        if not name.startswith("pr-") or stack.get("updateInProgress") or not last_update:
+        if not EPHEMERAL_STACK.match(name) or stack.get("updateInProgress") or not last_update:
             continue
         hours = ttl_hours(name)
         updated = datetime.fromisoformat(str(last_update).replace("Z", "+00:00"))

@@ -10,6 +10,6 @@ from components.cluster.admission import AdmissionArgs, EnvironmentAdmission
 kubernetes = k8s.Provider("cluster")  # the current kubectl context
 EnvironmentAdmission(
     "example",
-    AdmissionArgs(domain="example.com", kubernetes_provider=kubernetes),
+    AdmissionArgs(domain="example.com", kubernetes_provider=kubernetes, apex_namespace="prod"),
 )
 pulumi.export("domain", "example.com")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.config import EPHEMERAL_STACK
+from infra.stack_names import EPHEMERAL_STACK
 from tools.cost import gpu, rules
 from tools.cost.lines import Line, Unpriced
 from tools.cost.prices import HOURS_PER_MONTH, PriceTable

@@ -15,8 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from infra.config import EPHEMERAL_STACK
 from infra.merge import deep_merge
+from infra.stack_names import EPHEMERAL_STACK
 
 DEFAULTS = Path(__file__).with_name("usage.yaml")
 
