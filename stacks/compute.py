@@ -171,7 +171,13 @@ def build_deployers(
             cluster_name=compute.cluster_name,
             kubernetes_provider=compute.cluster.kubernetes_provider,
             scopes=[
-                *(scope(env, [env], profile) for env, profile in settings.environments.items()),
+                *(
+                    scope(env, [env], profile)
+                    for env, profile in settings.environments.items()
+                    # A sandbox deploys into its own cluster with the platform's
+                    # kubeconfig (environment_kubernetes_provider), as no deployer.
+                    if env != config.stack
+                ),
                 scope(PREVIEW_SCOPE, [PREVIEW_ACCESS_SCOPE], Profile.EPHEMERAL),
             ],
             models_volume_handle=models_volume_handle,

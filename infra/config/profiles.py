@@ -106,6 +106,11 @@ def stack_kind(stack: str, declared_role: Any, declared_profile: Any) -> StackKi
     `dev` and `prod` their namesakes; any other environment declares `pingvas:profile`
     (dev or prod), and a declared profile makes it an environment."""
     role = _role_of(stack, declared_role, declared_profile)
+    conventional = _conventional_role(stack)
+    if conventional is not None and conventional is not role:
+        raise ConfigError(
+            f"{PROJECT}:role: stack {stack!r} is always the {conventional} role, not {role.value!r}"
+        )
     if role is Role.PLATFORM:
         if declared_profile is not None:
             raise ConfigError(
@@ -118,17 +123,12 @@ def stack_kind(stack: str, declared_role: Any, declared_profile: Any) -> StackKi
     )
 
 
-def long_lived_profile(stack: str, declared: Any) -> Profile:
-    """The profile of a long-lived environment the platform serves (`pingvas:environments`)."""
-    profile = _parse_profile(declared, f"{PROJECT}:environments.{stack}")
-    if profile is Profile.EPHEMERAL or EPHEMERAL_STACK.match(stack):
-        raise ConfigError(
-            f"{PROJECT}:environments.{stack}: pr-<N> stacks are ephemeral and need no "
-            "platform entry; long-lived environments are dev or prod"
-        )
+def _conventional_role(stack: str) -> Role | None:
     if stack == PLATFORM_STACK:
-        raise ConfigError(f"{PROJECT}:environments: {stack!r} is the platform, not an environment")
-    return profile
+        return Role.PLATFORM
+    if stack in CONVENTIONAL_PROFILES or EPHEMERAL_STACK.match(stack):
+        return Role.ENVIRONMENT
+    return None
 
 
 def _role_of(stack: str, declared: Any, declared_profile: Any) -> Role:
@@ -140,11 +140,10 @@ def _role_of(stack: str, declared: Any, declared_profile: Any) -> Role:
             raise ConfigError(
                 f"{PROJECT}:role: {declared!r} is not a role (one of: {roles})"
             ) from None
-    if stack == PLATFORM_STACK:
-        return Role.PLATFORM
-    if declared_profile is not None or stack in CONVENTIONAL_PROFILES:
-        return Role.ENVIRONMENT
-    if EPHEMERAL_STACK.match(stack):
+    conventional = _conventional_role(stack)
+    if conventional is not None:
+        return conventional
+    if declared_profile is not None:
         return Role.ENVIRONMENT
     raise ConfigError(
         f"{PROJECT}:role: stack {stack!r} is neither 'shared', 'dev', 'prod' nor 'pr-<N>'; "
