@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from infra.aws_catalog import REGIONS
-from infra.stack_names import EPHEMERAL_STACK
+from infra.config.profiles import Profile
 
 if TYPE_CHECKING:
     from infra.config import EnvironmentSettings, PlatformSettings
@@ -128,7 +128,7 @@ def platform_problems(
         problems.append(missing_redis_security_group(project, stack, settings, platform_file))
     # A long-lived environment's migrations run as the schema owner the platform made for
     # it (docs/security.md); pr-<N> stacks run their own PostgreSQL.
-    if not EPHEMERAL_STACK.match(stack) and stack not in platform.environments:
+    if settings.profile is not Profile.EPHEMERAL and stack not in platform.environments:
         problems.append(missing_schema_owner(project, stack, platform_file))
     return problems
 

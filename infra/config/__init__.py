@@ -25,6 +25,7 @@ from infra.config.profiles import (
     PLATFORM_STACK,
     Profile,
     StackKind,
+    profile_by_name,
 )
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "StackKind",
     "check_against_platform",
     "load_stack_config",
+    "profile_by_name",
 ]

@@ -123,12 +123,19 @@ def stack_kind(stack: str, declared_role: Any, declared_profile: Any) -> StackKi
     )
 
 
+def profile_by_name(stack: str) -> Profile | None:
+    """The profile the name alone decides (dev, prod, pr-<N>), for tools that see a stack
+    only by its name (cost reports, the review-stack reaper); None where only the stack's
+    config knows."""
+    if EPHEMERAL_STACK.match(stack):
+        return Profile.EPHEMERAL
+    return CONVENTIONAL_PROFILES.get(stack)
+
+
 def _conventional_role(stack: str) -> Role | None:
     if stack == PLATFORM_STACK:
         return Role.PLATFORM
-    if stack in CONVENTIONAL_PROFILES or EPHEMERAL_STACK.match(stack):
-        return Role.ENVIRONMENT
-    return None
+    return None if profile_by_name(stack) is None else Role.ENVIRONMENT
 
 
 def _role_of(stack: str, declared: Any, declared_profile: Any) -> Role:
@@ -152,15 +159,16 @@ def _role_of(stack: str, declared: Any, declared_profile: Any) -> Role:
 
 
 def _profile_of(stack: str, declared: Any) -> Profile:
-    if EPHEMERAL_STACK.match(stack):
+    by_name = profile_by_name(stack)
+    if by_name is Profile.EPHEMERAL:
         if declared is not None and declared != Profile.EPHEMERAL.value:
             raise ConfigError(
                 f"{PROJECT}:profile: {stack} is a pr-<N> stack, always ephemeral (got {declared!r})"
             )
         return Profile.EPHEMERAL
     if declared is None:
-        if stack in CONVENTIONAL_PROFILES:
-            return CONVENTIONAL_PROFILES[stack]
+        if by_name is not None:
+            return by_name
         raise ConfigError(
             f"{PROJECT}:profile: environment {stack!r} has no profile: set {PROJECT}:profile "
             "to dev or prod (its sizes, chart values and protection follow it)"
