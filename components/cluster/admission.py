@@ -19,6 +19,7 @@ import pulumi_kubernetes as k8s
 
 from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL
 
+
 @dataclass
 class AdmissionArgs:
     domain: str

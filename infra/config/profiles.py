@@ -173,18 +173,16 @@ def _profile_of(stack: str, declared: Any) -> Profile:
             f"{PROJECT}:profile: environment {stack!r} has no profile: set {PROJECT}:profile "
             "to dev or prod (its sizes, chart values and protection follow it)"
         )
-    profile = _parse_profile(declared, f"{PROJECT}:profile")
+    try:
+        profile = Profile(declared)
+    except ValueError:
+        profiles = ", ".join(p.value for p in Profile)
+        raise ConfigError(
+            f"{PROJECT}:profile: {declared!r} is not a profile (one of: {profiles})"
+        ) from None
     if profile is Profile.EPHEMERAL:
         raise ConfigError(
             f"{PROJECT}:profile: 'ephemeral' belongs to pr-<N> stacks; a long-lived "
             "environment is dev or prod"
         )
     return profile
-
-
-def _parse_profile(declared: Any, key: str) -> Profile:
-    try:
-        return Profile(declared)
-    except ValueError:
-        profiles = ", ".join(p.value for p in Profile)
-        raise ConfigError(f"{key}: {declared!r} is not a profile (one of: {profiles})") from None
