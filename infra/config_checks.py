@@ -11,9 +11,7 @@ from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from infra.aws_catalog import REGIONS
-
-# The same pattern as infra.config.EPHEMERAL_STACK (which imports this module).
-_EPHEMERAL = re.compile(r"^pr-[1-9][0-9]{0,5}$")
+from infra.config.profiles import Profile
 
 if TYPE_CHECKING:
     from infra.config import EnvironmentSettings, PlatformSettings
@@ -126,13 +124,11 @@ def platform_problems(
             f"platform's GPU node pool runs at most {gpu_limit} GPUs "
             f"({project}:cluster.gpuNodePool.gpuLimit in {platform_file})"
         )
-    if settings.redis.mode.value != "in-cluster" and stack not in (
-        platform.network.redis_security_groups
-    ):
+    if settings.redis.mode.value != "in-cluster" and stack not in platform.environments:
         problems.append(missing_redis_security_group(project, stack, settings, platform_file))
     # A long-lived environment's migrations run as the schema owner the platform made for
     # it (docs/security.md); pr-<N> stacks run their own PostgreSQL.
-    if not _EPHEMERAL.match(stack) and stack not in platform.aurora.schema_owners:
+    if settings.profile is not Profile.EPHEMERAL and stack not in platform.environments:
         problems.append(missing_schema_owner(project, stack, platform_file))
     return problems
 
@@ -140,9 +136,9 @@ def platform_problems(
 def missing_schema_owner(project: str, stack: str, platform_file: str) -> str:
     """What to add where when a long-lived environment has no schema owner."""
     return (
-        f"{project}:aurora.schemaOwners: the platform has no schema owner for {stack}: add "
-        f"{stack} to {project}:aurora.schemaOwners in {platform_file} and deploy the "
-        "platform first (the environment's migrations run as that owner)"
+        f"{project}:environments: the platform has no schema owner for {stack}: add "
+        f"{stack} (with its profile) to {project}:environments in {platform_file} and deploy "
+        "the platform first (the environment's migrations run as that owner)"
     )
 
 
@@ -153,6 +149,6 @@ def missing_redis_security_group(
     return (
         f"{project}:redis.mode: {settings.redis.mode.value!r} (ElastiCache) needs the "
         f"platform's redis-{stack} security group: add {stack} to "
-        f"{project}:network.redisSecurityGroups in {platform_file} and deploy the "
+        f"{project}:environments in {platform_file} and deploy the "
         f"platform first, or set {project}:redis.mode to in-cluster"
     )

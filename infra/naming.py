@@ -16,7 +16,8 @@ from infra.config import PROJECT
 _THING = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 S3_BUCKET_MAX_LENGTH = 63
 # Stacks whose stateful resources (databases, file systems, buckets, keys, caches) carry
-# `protect`: `pulumi destroy` or a replacement stops before deleting data.
+# `protect`, for the policy pack, which knows a stack only by its name; the program
+# decides from the stack's kind (`StackKind.protected`).
 PROTECTED_STACKS = frozenset({"shared", "prod"})
 
 
@@ -34,9 +35,10 @@ class Naming:
             raise ValueError(f"{thing!r} is not a lower-case, dash-separated name")
         return f"{self.prefix}-{thing}"
 
-    def hostname(self, service: str, domain: str) -> str:
-        """`<service>.<domain>` for prod, `<service>.<stack>.<domain>` for every other stack."""
-        return f"{service}.{domain}" if self.stack == "prod" else f"{service}.{self.stack}.{domain}"
+    def hostname(self, service: str, domain: str, *, apex: bool) -> str:
+        """`<service>.<domain>` for the stack that owns the apex hostnames (its kind's
+        `apex_hosts`), `<service>.<stack>.<domain>` for every other stack."""
+        return f"{service}.{domain}" if apex else f"{service}.{self.stack}.{domain}"
 
     def globally_unique(self, thing: str, account_id: str, region: str) -> str:
         """A name for resources whose namespace is all of AWS, such as S3 buckets."""

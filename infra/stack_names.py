@@ -24,7 +24,6 @@ EPHEMERAL_STACK = re.compile(r"^pr-(?P<number>[1-9][0-9]{0,5})$")
 RESERVED_ENVIRONMENT_NAMES = frozenset(
     {"default", "argocd", "monitoring", "karpenter", "keda", "external-secrets", "database-admin"}
 )
-CONVENTIONAL_ROLES = {"shared": "platform", "dev": "environment", "prod": "environment"}
 
 
 def shown(stack: str) -> str:
@@ -58,11 +57,8 @@ def name_problem(stack: str) -> str | None:
 
 
 def role_problem(stack: str, role: str) -> str | None:
-    """Why a stack named `stack` cannot have `role`, or None."""
-    ephemeral = "environment" if EPHEMERAL_STACK.match(stack) else None
-    conventional = CONVENTIONAL_ROLES.get(stack, ephemeral)
-    if conventional is not None and conventional != role:
-        return f"stack {stack!r} is always the {conventional} role, not {role!r}"
+    """Why a stack named `stack` cannot have `role`, or None. (Which role a conventional
+    name always has is the stack's kind: infra/config/profiles.py.)"""
     if role == "environment" and (stack in RESERVED_ENVIRONMENT_NAMES or stack.startswith("kube-")):
         return (
             f"an environment named {stack!r} would share the platform's namespace {stack!r}; "

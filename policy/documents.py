@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,6 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
 # What a real `pulumi preview` sends for a value it does not know yet.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-EPHEMERAL_STACK = re.compile(r"^pr-[1-9][0-9]{0,5}$")
 # Inputs that hold a policy document, by resource type; `*` for every type.
 DOCUMENT_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:iam/role:Role": ("assumeRolePolicy",),

@@ -15,8 +15,8 @@ from pulumi_policy import (
 )
 
 from infra.naming import PROTECTED_STACKS
+from infra.stack_names import EPHEMERAL_STACK
 from policy.documents import (
-    EPHEMERAL_STACK,
     as_list,
     documents,
     grants,

@@ -10,8 +10,9 @@ from typing import Any
 
 from components.cluster.secret_store import SECRET_STORE
 from components.edge.preview_ingress import preview_hostname
-from infra.config import EPHEMERAL_STACK
+from infra.config import APEX_HOST_OWNER
 from infra.naming import Naming
+from infra.stack_names import EPHEMERAL_STACK
 
 Manifest = Mapping[str, Any]
 
@@ -55,7 +56,7 @@ def foreign_ingress_hosts(manifests: Iterable[Manifest], stack: str, domain: str
             own = (
                 preview_hostname(stack, domain)
                 if EPHEMERAL_STACK.match(stack)
-                else Naming(stack).hostname(service, domain)
+                else Naming(stack).hostname(service, domain, apex=stack == APEX_HOST_OWNER)
             )
             if host != own:
                 found.append(f"{_name(manifest)} claims {host!r}, outside {stack}'s names")

@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's infra/, wherever the venv points
 
-from infra.config import load_stack_config  # noqa: E402
+from infra.config import Profile, load_stack_config, profile_by_name  # noqa: E402
 from infra.stack_file import read_stack_file  # noqa: E402
 
 
@@ -37,7 +37,8 @@ def expired(stacks: Iterable[Mapping[str, Any]], now: datetime) -> list[str]:
     for stack in stacks:
         name = str(stack.get("name", "")).rsplit("/", 1)[-1]
         last_update = stack.get("lastUpdate")
-        if not name.startswith("pr-") or stack.get("updateInProgress") or not last_update:
+        review = profile_by_name(name) is Profile.EPHEMERAL
+        if not review or stack.get("updateInProgress") or not last_update:
             continue
         hours = ttl_hours(name)
         updated = datetime.fromisoformat(str(last_update).replace("Z", "+00:00"))

@@ -26,8 +26,8 @@ from components.delivery.deployers import (
 from components.environment.tenancy import Tenancy, TenancyArgs
 from components.iam import account_id, arn, partition
 from components.network.vpc import Network
-from infra.config import ENVIRONMENT_PROFILES, PlatformSettings, StackConfig
-from infra.naming import PROTECTED_STACKS, Naming
+from infra.config import ENVIRONMENT_PROFILES, PlatformSettings, Profile, StackConfig
+from infra.naming import Naming
 from stacks.contract import PlatformOutputs
 from stacks.tagging import child_options, standard_tags
 
@@ -66,7 +66,7 @@ def build_platform_compute(
             system_subnet_ids=network.private_subnet_ids[: system.zones],
             node_security_group_id=network.security_group_ids["nodes"],
             region=config.region,
-            protect_state=config.stack in PROTECTED_STACKS,
+            protect_state=config.kind.protected,
             public_access_cidrs=[str(cidr) for cidr in cluster_settings.public_access_cidrs],
             admin_role_arns=cluster_settings.admin_role_arns,
             log_retention_days=cluster_settings.log_retention_days,
@@ -150,7 +150,7 @@ def build_deployers(
     account = account_id(compute.cluster)
     in_partition = partition(compute.cluster)
 
-    def scope(key: str, namespaces: list[str], profile: str) -> DeployScope:
+    def scope(key: str, namespaces: list[str], profile: Profile) -> DeployScope:
         priority = ENVIRONMENT_PROFILES[profile]["priorityClass"]
         github = GITHUB_DEPLOY_ROLE.format(platform=naming.prefix, scope=key)
         return DeployScope(
@@ -170,10 +170,13 @@ def build_deployers(
             cluster_name=compute.cluster_name,
             scopes=[
                 *(
-                    scope(env, [env], "prod" if env == "prod" else "dev")
-                    for env in settings.aurora.schema_owners
+                    scope(env, [env], profile)
+                    for env, profile in settings.environments.items()
+                    # A sandbox deploys into its own cluster with the platform's
+                    # kubeconfig (environment_kubernetes_provider), as no deployer.
+                    if env != config.stack
                 ),
-                scope(PREVIEW_SCOPE, [PREVIEW_ACCESS_SCOPE], "ephemeral"),
+                scope(PREVIEW_SCOPE, [PREVIEW_ACCESS_SCOPE], Profile.EPHEMERAL),
             ],
             models_volume_handle=models_volume_handle,
             account_id=account,
@@ -200,7 +203,7 @@ def environment_kubernetes_provider(config: StackConfig, platform: PlatformOutpu
         if scope not in roles:
             raise pulumi.RunError(
                 f"the platform has no deployer for {config.stack}: add {config.stack} to "
-                "pingvas:aurora.schemaOwners on the platform stack"
+                "pingvas:environments on the platform stack"
             )
         return roles[scope]
 

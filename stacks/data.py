@@ -26,7 +26,7 @@ from components.network.vpc import Network
 from components.operations.audit import TRAIL_PREFIX
 from components.operations.log_shipping import POD_LOGS_PREFIX
 from infra.config import PlatformSettings, StackConfig
-from infra.naming import PROTECTED_STACKS, Naming
+from infra.naming import Naming
 from stacks.compute import PlatformCompute
 
 DATABASE_NAME = "pingvas_saas"  # SPEC §4
@@ -43,9 +43,7 @@ def bucket_name(config: StackConfig, provider: aws.Provider, thing: str) -> pulu
 
 def stateful_options(config: StackConfig, provider: aws.Provider) -> pulumi.ResourceOptions:
     """Options for components that hold data: protected on the platform and in prod."""
-    return pulumi.ResourceOptions(
-        providers=[provider], protect=config.stack in PROTECTED_STACKS or None
-    )
+    return pulumi.ResourceOptions(providers=[provider], protect=config.kind.protected or None)
 
 
 @dataclass(frozen=True)
@@ -199,12 +197,7 @@ def build_schema_owners(
     """The long-lived environments' schema owners, bootstrapped on the platform's cluster
     with the master secret, which nothing outside this component reads."""
     naming = Naming(config.stack)
-    environments = list(settings.aurora.schema_owners)
-    if config.environment is not None and not config.is_ephemeral:
-        # A sandbox (`platform.create`) is the environment of its own platform.
-        environments = (
-            [*environments, config.stack] if config.stack not in environments else environments
-        )
+    environments = list(settings.environments)
     return SchemaOwners(
         naming.name("schema-owners"),
         SchemaOwnersArgs(

@@ -17,7 +17,7 @@ from components.edge.dns import Dns, DnsArgs
 from components.edge.ingress_class import AlbIngressClass, IngressClassArgs
 from components.edge.preview_ingress import PreviewIngress, PreviewIngressArgs, preview_hostname
 from components.edge.waf import WebAcl, WebAclArgs
-from infra.config import PlatformSettings, StackConfig
+from infra.config import APEX_HOST_OWNER, PlatformSettings, StackConfig
 from infra.naming import Naming
 from stacks.contract import PlatformOutputs
 from stacks.tagging import child_options, tagged_aws_provider
@@ -76,7 +76,7 @@ def build_platform_edge(
     )
     EnvironmentAdmission(
         naming.name("admission"),
-        AdmissionArgs(domain=settings.edge.domain),
+        AdmissionArgs(domain=settings.edge.domain, apex_namespace=APEX_HOST_OWNER),
         opts=child_options(provider, cluster.kubernetes_provider),
     )
     # What previews (pr-<N>) share: a wildcard certificate and one ingress group.
@@ -142,8 +142,9 @@ def build_environment_edge(
             ingress_class=platform.preview_ingress_class,
             ingress_group=platform.preview_ingress_group,
         )
-    api_hostname = domain.apply(lambda name: naming.hostname("api", name))
-    images_hostname = domain.apply(lambda name: naming.hostname("images", name))
+    apex = config.kind.apex_hosts
+    api_hostname = domain.apply(lambda name: naming.hostname("api", name, apex=apex))
+    images_hostname = domain.apply(lambda name: naming.hostname("images", name, apex=apex))
     certificate = _certificate(naming.name("api-certificate"), api_hostname, platform, provider)
     cloudfront_provider = tagged_aws_provider(
         config, naming.name("aws-cloudfront"), region=CLOUDFRONT_CERTIFICATE_REGION
@@ -161,7 +162,7 @@ def build_environment_edge(
             certificate_arn=certificate.arn,
             waf_acl_arn=platform.waf_acl_arn,
             logs_bucket_name=platform.logs_bucket_name,
-            deletion_protection=config.stack == "prod",
+            deletion_protection=config.kind.protected,
         ),
         opts=child_options(provider, kubernetes_provider),
     )

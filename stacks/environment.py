@@ -27,7 +27,7 @@ from components.environment.tenancy import (
     TenancyAccess,
 )
 from components.iam import arn, partition
-from infra.config import EPHEMERAL_STACK, PROJECT, SUPPLIED_SECRETS, StackConfig
+from infra.config import PLATFORM_STACK, PROJECT, SUPPLIED_SECRETS, Profile, StackConfig
 from infra.naming import Naming
 from stacks.compute import build_environment_tenancy, environment_kubernetes_provider
 from stacks.contract import PlatformOutputs
@@ -38,22 +38,24 @@ from stacks.operations import build_environment_alarms
 from stacks.platform import build_platform
 from stacks.tagging import tagged_aws_provider
 
+# The chart's values file for each profile (app/chart/values-<profile>.yaml).
+VALUES_PROFILES: dict[Profile, ValuesProfile] = {
+    Profile.DEV: "dev",
+    Profile.PROD: "prod",
+    Profile.EPHEMERAL: "ephemeral",
+}
 
-def values_profile(stack: str) -> ValuesProfile:
-    """Which of the chart's values files sizes `stack`: dev, prod or ephemeral (pr-<N>)."""
-    if EPHEMERAL_STACK.match(stack):
-        return "ephemeral"
-    return "prod" if stack == "prod" else "dev"
 
-
-def profile_values(stack: str) -> dict[str, Any]:
-    """The values file that sizes `stack` (the chart's values.yaml applies underneath)."""
-    return values_file(values_profile(stack))
+def profile_values(profile: Profile) -> dict[str, Any]:
+    """The values file that sizes a stack of `profile` (the chart's values.yaml applies
+    underneath)."""
+    return values_file(VALUES_PROFILES[profile])
 
 
 def platform_stack_name(config: StackConfig) -> str:
     assert config.environment is not None
-    return config.environment.platform.stack or f"{pulumi.get_organization()}/{PROJECT}/shared"
+    default = f"{pulumi.get_organization()}/{PROJECT}/{PLATFORM_STACK}"
+    return config.environment.platform.stack or default
 
 
 def main(config: StackConfig) -> None:
@@ -77,7 +79,7 @@ def main(config: StackConfig) -> None:
         settings.model_dump(
             mode="json",
             by_alias=True,
-            exclude={"role", "platform", "network", *SUPPLIED_SECRETS},
+            exclude={"role", "profile", "platform", "network", *SUPPLIED_SECRETS},
         ),
     )
     kubernetes = environment_kubernetes_provider(config, platform)
@@ -125,11 +127,13 @@ def build_app_release(
     """The app's Helm release (app/chart), its values all from the outputs above."""
     settings = config.environment
     assert settings is not None
+    profile = config.profile
+    assert profile is not None  # an environment's, decided with its role
     return AppRelease(
         Naming(config.stack).name("app"),
         AppReleaseArgs(
             environment=config.stack,
-            values_profile=values_profile(config.stack),
+            values_profile=VALUES_PROFILES[profile],
             namespace=tenancy.namespace,
             region=config.region,
             sizing=Sizing(

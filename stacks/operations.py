@@ -14,7 +14,7 @@ from components.operations.log_shipping import LogShipping, LogShippingArgs
 from components.operations.monitoring import Monitoring, MonitoringArgs
 from components.operations.notifications import Notifications, NotificationsArgs
 from infra.config import PROJECT, PlatformSettings, RedisMode, StackConfig
-from infra.naming import PROTECTED_STACKS, Naming
+from infra.naming import Naming
 from stacks.contract import PlatformOutputs
 from stacks.data import PlatformData, account_id
 from stacks.tagging import child_options
@@ -59,9 +59,7 @@ def build_notifications(config: StackConfig, provider: aws.Provider) -> Notifica
             emails=config.platform.operations.alert_emails,
         ),
         # Its key encrypts the alerts' topic: losing it loses the topic.
-        opts=pulumi.ResourceOptions(
-            providers=[provider], protect=config.stack in PROTECTED_STACKS or None
-        ),
+        opts=pulumi.ResourceOptions(providers=[provider], protect=config.kind.protected or None),
     )
 
 

@@ -33,7 +33,7 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
             private_subnet_cidrs=[str(cidr) for cidr in settings.private_subnet_cidrs],
             nat_mode=NatGateways(settings.nat_mode.value),
             karpenter_discovery=naming.name("eks"),
-            redis_security_groups=settings.redis_security_groups,
+            redis_security_groups=list(config.platform.environments),
             flow_logs=settings.flow_logs.enabled,
             flow_log_retention_days=settings.flow_logs.retention_days,
             flow_log_traffic_type=settings.flow_logs.traffic_type,

@@ -31,6 +31,7 @@ from typing import Any
 
 import pulumi_offline as offline
 from infra.config import (
+    PLATFORM_STACK,
     PROJECT,
     ConfigError,
     StackConfig,
@@ -129,7 +130,9 @@ def _platform_outputs_for(config: StackConfig) -> dict[str, Mapping[str, Any]]:
     against that platform's config."""
     if config.environment is None or config.environment.platform.create:
         return {}
-    reference = config.environment.platform.stack or f"{offline.ORGANIZATION}/{PROJECT}/shared"
+    reference = (
+        config.environment.platform.stack or f"{offline.ORGANIZATION}/{PROJECT}/{PLATFORM_STACK}"
+    )
     platform_stack = reference.rsplit("/", 1)[-1]
     platform, _, _ = load_stack(platform_stack)
     check_against_platform(config, platform, stack_file(platform_stack).name)

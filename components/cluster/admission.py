@@ -19,24 +19,23 @@ import pulumi_kubernetes as k8s
 
 from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL
 
-# The environment whose hostnames sit directly under the domain (infra/naming.py).
-APEX_ENVIRONMENT = "prod"
-
 
 @dataclass
 class AdmissionArgs:
     domain: str
+    # The one namespace whose hosts sit directly under the domain (`<service>.<domain>`).
+    apex_namespace: str
 
 
-def ingress_host_rule(domain: str) -> str:
-    """CEL: every host of the Ingress is `<service>.<namespace>.<domain>` (prod: no
-    namespace part)."""
+def ingress_host_rule(domain: str, apex_namespace: str) -> str:
+    """CEL: every host of the Ingress is `<service>.<namespace>.<domain>` (the apex
+    namespace's: `<service>.<domain>`)."""
     escaped = re.escape(domain).replace("\\", "\\\\")
     own = f"'^[a-z0-9-]+\\\\.' + namespaceObject.metadata.name + '\\\\.{escaped}$'"
     apex = f"'^[a-z0-9-]+\\\\.{escaped}$'"
     return (
         "object.spec.rules.all(rule, has(rule.host) && rule.host.matches("
-        f"namespaceObject.metadata.name == '{APEX_ENVIRONMENT}' ? {apex} : {own}))"
+        f"namespaceObject.metadata.name == '{apex_namespace}' ? {apex} : {own}))"
     )
 
 
@@ -57,7 +56,7 @@ class EnvironmentAdmission(pulumi.ComponentResource):
         rules = {
             "ingress-hosts": (
                 ("networking.k8s.io", "v1", "ingresses"),
-                ingress_host_rule(args.domain),
+                ingress_host_rule(args.domain, args.apex_namespace),
                 f"Ingress hosts must be <service>.<namespace>.{args.domain}",
                 (PREVIEW_LABEL,),
             ),

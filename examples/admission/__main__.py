@@ -10,7 +10,7 @@ from components.cluster.admission import AdmissionArgs, EnvironmentAdmission
 kubernetes = k8s.Provider("cluster")  # the current kubectl context
 EnvironmentAdmission(
     "example",
-    AdmissionArgs(domain="example.com"),
+    AdmissionArgs(domain="example.com", apex_namespace="prod"),
     opts=pulumi.ResourceOptions(providers=[kubernetes]),
 )
 pulumi.export("domain", "example.com")

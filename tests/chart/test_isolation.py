@@ -11,6 +11,7 @@ import celpy
 import pytest
 
 from components.cluster.admission import SERVICE_TYPE_RULE, STORE_ROLE_RULE, ingress_host_rule
+from infra.config import APEX_HOST_OWNER
 from policy.kubernetes_checks import (
     external_services,
     foreign_ingress_hosts,
@@ -73,7 +74,7 @@ def admits(expression: str, namespace: str, manifest: dict[str, Any]) -> bool:
 def test_the_admission_policies_admit_the_chart(renders: dict[str, Render], stack: str) -> None:
     # pr-<N> Ingresses answer to the preview edge's own policy (test_preview_ingress.py).
     for ingress in renders[stack].of_kind("Ingress") if stack != "pr-7" else []:
-        assert admits(ingress_host_rule(domain()), stack, ingress)
+        assert admits(ingress_host_rule(domain(), APEX_HOST_OWNER), stack, ingress)
     for service in renders[stack].of_kind("Service"):
         assert admits(SERVICE_TYPE_RULE, stack, service)
 
@@ -93,7 +94,7 @@ def test_the_admission_policies_admit_the_chart(renders: dict[str, Render], stac
 )
 def test_ingress_hosts_stay_in_their_environment(namespace: str, host: str, admitted: bool) -> None:
     ingress = {"spec": {"rules": [{"host": host}]}}
-    assert admits(ingress_host_rule(DOMAIN), namespace, ingress) is admitted
+    assert admits(ingress_host_rule(DOMAIN, APEX_HOST_OWNER), namespace, ingress) is admitted
 
 
 @pytest.mark.parametrize(

@@ -21,10 +21,10 @@ from components.environment.tenancy import (
     MIGRATIONS_SERVICE_ACCOUNT,
     WORKER_SERVICE_ACCOUNT,
 )
-from infra.config import ConfigError, load_stack_config
+from infra.config import ConfigError, Profile, load_stack_config
 from infra.merge import deep_merge
 from pulumi_offline import OfflineRun, RecordedResource
-from stacks.environment import values_profile
+from stacks.environment import VALUES_PROFILES
 from tests.infra.conftest import run_stack
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -170,12 +170,7 @@ def test_invalid_image_tags_name_the_key(value: str, message: str) -> None:
 
 
 def test_values_profiles_and_merge() -> None:
-    assert [values_profile(s) for s in ("dev", "prod", "pr-7", "pr-123")] == [
-        "dev",
-        "prod",
-        "ephemeral",
-        "ephemeral",
-    ]
+    assert all(VALUES_PROFILES[profile] == profile.value for profile in Profile)
     merged = deep_merge({"a": {"b": 1, "c": [1]}, "d": 1}, {"a": {"c": [2]}, "e": 2})
     assert merged == {"a": {"b": 1, "c": [2]}, "d": 1, "e": 2}
 

@@ -479,8 +479,10 @@ def test_schema_owners_are_bootstrapped_by_the_platform_alone(shared: OfflineRun
 def test_a_new_long_lived_environment_is_declared_on_the_platform(
     stack_with: Callable[..., OfflineRun],
 ) -> None:
-    run = stack_with("shared", {"pingvas:aurora": {"schemaOwners": ["dev", "prod", "staging"]}})
+    environments = {"dev": "dev", "prod": "prod", "staging": "prod"}
+    run = stack_with("shared", {"pingvas:environments": environments})
     assert set(run.outputs["schemaOwnerSecretArns"]) == {"dev", "prod", "staging"}
+    assert set(run.outputs["deployerRoleArns"]) >= {"dev", "prod", "staging"}
 
 
 def test_environment_namespaces_are_guarded_at_admission(shared: OfflineRun) -> None:

@@ -106,7 +106,8 @@ def test_overrides_merge_key_by_key_over_the_profile() -> None:
 
 
 def test_explicit_role_allows_other_stack_names() -> None:
-    assert load_stack_config("staging", raw(role="environment")).role is Role.ENVIRONMENT
+    staging = load_stack_config("staging", raw(role="environment", profile="dev"))
+    assert staging.role is Role.ENVIRONMENT
     platform = load_stack_config("eu-platform", {**PLATFORM, **raw(role="platform")})
     assert platform.role is Role.PLATFORM
 
@@ -115,7 +116,7 @@ def test_sandbox_environment_may_build_its_own_platform() -> None:
     config = load_stack_config(
         "sandbox",
         raw(
-            role="environment",
+            profile="dev",
             platform={"create": True},
             network={"natMode": "none"},
             edge={"domain": "sandbox.example.com"},
@@ -211,6 +212,10 @@ def test_sandbox_environment_may_build_its_own_platform() -> None:
             "pingvas:cluster.publicAccessCidrs[0]: Input is not a valid IPv4 network",
         ),
         ("staging", {}, "pingvas:role: stack 'staging' is neither"),
+        ("staging", raw(role="environment"), "pingvas:profile: environment 'staging' has no"),
+        ("staging", raw(profile="ephemeral"), "pingvas:profile: 'ephemeral' belongs to pr-<N>"),
+        ("pr-7", raw(profile="prod"), "pingvas:profile: pr-7 is a pr-<N> stack, always"),
+        ("staging", raw(profile="big"), "pingvas:profile: 'big' is not a profile"),
         ("dev", raw(role="cluster"), "pingvas:role: 'cluster' is not a role"),
     ],
 )

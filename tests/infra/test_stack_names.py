@@ -15,7 +15,7 @@ from infra.stack_names import MAX_STACK_NAME_LENGTH, RESERVED_ENVIRONMENT_NAMES
 from stacks.program import run
 from tools.preview import main, preview_stack
 
-ENVIRONMENT_FILE = "config:\n  pingvas:role: environment\n  pingvas:redis:\n    mode: in-cluster\n"
+ENVIRONMENT_FILE = "config:\n  pingvas:profile: dev\n  pingvas:redis:\n    mode: in-cluster\n"
 
 
 @pytest.mark.parametrize(
@@ -73,6 +73,7 @@ def test_names_must_fit_the_role(
     config_file = tmp_path / "candidate.yaml"
     config_file.write_text(
         f"config:\n  pingvas:role: {role}\n  pingvas:edge:\n    domain: x.example.com\n"
+        + ("  pingvas:profile: dev\n" if role == "environment" else "")
     )
     assert main([name, "--config-file", str(config_file)]) == 2
     err = capsys.readouterr().err
@@ -116,7 +117,7 @@ def test_the_longest_name_keeps_every_derived_name_within_limits(tmp_path: Path)
     name = "sandbox-" + "x" * (MAX_STACK_NAME_LENGTH - len("sandbox-"))
     config_file = tmp_path / "sandbox.yaml"
     config_file.write_text(
-        "config:\n  pingvas:role: environment\n  pingvas:platform:\n    create: true\n"
+        "config:\n  pingvas:profile: dev\n  pingvas:platform:\n    create: true\n"
         "  pingvas:edge:\n    domain: sandbox.example.com\n"
     )
     run = preview_stack(name, config_file)
@@ -162,20 +163,19 @@ def test_a_new_environment_is_told_what_to_add_where(
     config_file = tmp_path / "Pulumi.staging.yaml"
     config_file.write_text("config:\n  pingvas:costCenter: staging\n")
     assert main(["staging", "--config-file", str(config_file)]) == 2
-    assert "set its role (platform or environment) explicitly" in capsys.readouterr().err
+    assert "set pingvas:profile (dev or prod) for an environment" in capsys.readouterr().err
 
-    config_file.write_text("config:\n  pingvas:role: environment\n")  # ElastiCache, as dev
+    config_file.write_text("config:\n  pingvas:profile: dev\n")  # ElastiCache, as dev
     assert main(["staging", "--config-file", str(config_file)]) == 2
     err = capsys.readouterr().err
     assert (
         "pingvas:redis.mode: 'standalone' (ElastiCache) needs the platform's redis-staging "
-        "security group: add staging to pingvas:network.redisSecurityGroups in "
-        "Pulumi.shared.yaml"
+        "security group: add staging to pingvas:environments in Pulumi.shared.yaml"
     ) in err
     assert "or set pingvas:redis.mode to in-cluster" in err
     schema_owner = (
-        "pingvas:aurora.schemaOwners: the platform has no schema owner for staging: add "
-        "staging to pingvas:aurora.schemaOwners in Pulumi.shared.yaml"
+        "pingvas:environments: the platform has no schema owner for staging: add "
+        "staging (with its profile) to pingvas:environments in Pulumi.shared.yaml"
     )
     assert schema_owner in err
     assert "Traceback" not in err
@@ -191,7 +191,7 @@ def test_a_new_environment_is_told_what_to_add_where(
 def test_pulumi_up_of_a_new_environment_stops_with_the_same_advice() -> None:
     # `pulumi up` knows the platform only through its outputs: the data layer stops the
     # run with a RunError, which Pulumi prints without a traceback.
-    raw = {"pingvas:role": "environment"}
+    raw = {"pingvas:profile": "dev"}
     config = load_stack_config("staging", raw)
     with pytest.raises(pulumi.RunError) as raised:
         offline.run_offline(
@@ -207,10 +207,10 @@ def test_pulumi_up_of_a_new_environment_stops_with_the_same_advice() -> None:
     assert str(raised.value) in (
         "invalid stack configuration:\n"
         "pingvas:redis.mode: 'standalone' (ElastiCache) needs the platform's redis-staging "
-        "security group: add staging to pingvas:network.redisSecurityGroups in the platform "
+        "security group: add staging to pingvas:environments in the platform "
         "stack's config and deploy the platform first, or set pingvas:redis.mode to in-cluster",
         "invalid stack configuration:\n"
-        "pingvas:aurora.schemaOwners: the platform has no schema owner for staging: add "
-        "staging to pingvas:aurora.schemaOwners in the platform stack's config and deploy the "
-        "platform first (the environment's migrations run as that owner)",
+        "pingvas:environments: the platform has no schema owner for staging: add "
+        "staging (with its profile) to pingvas:environments in the platform stack's config "
+        "and deploy the platform first (the environment's migrations run as that owner)",
     )

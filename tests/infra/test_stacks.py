@@ -74,7 +74,7 @@ def test_sandbox_builds_its_own_platform(stack_with: Callable[..., OfflineRun]) 
     run = stack_with(
         "sandbox",
         {
-            "pingvas:role": "environment",
+            "pingvas:profile": "dev",
             "pingvas:platform": {"create": True},
             "pingvas:edge": {"domain": "sandbox.example.com"},
         },

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.config import EPHEMERAL_STACK
+from infra.config import Profile, profile_by_name
 from tools.cost import gpu, rules
 from tools.cost.lines import Line, Unpriced
 from tools.cost.prices import HOURS_PER_MONTH, PriceTable
@@ -52,7 +52,7 @@ class Estimate:
         return sorted(((s, a) for s, a in own.items() if a > 0), key=lambda item: -item[1])
 
     def ephemeral_stacks(self) -> list[str]:
-        return [stack for stack in self.by_stack() if EPHEMERAL_STACK.match(stack)]
+        return [stack for stack in self.by_stack() if profile_by_name(stack) is Profile.EPHEMERAL]
 
     def as_json(self) -> dict[str, Any]:
         return {

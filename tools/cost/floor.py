@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from infra.config import Profile, profile_by_name
 from tools.cost.estimate import Estimate
 from tools.cost.lines import Line
 from tools.cost.prices import HOURS_PER_MONTH, PriceTable
@@ -72,20 +73,20 @@ RULES = [
         lambda line: (
             line.type == "kubernetes:helm.sh/v3:Release"
             and line.service == "EC2"
-            and line.stack in ("dev", "prod")
+            and profile_by_name(line.stack) in (Profile.DEV, Profile.PROD)
         ),
         lambda _: 0.0,
         "as if they fitted on nodes paid for elsewhere",
     ),
     _Rule(
         "dev's cache",
-        lambda line: line.service == "ElastiCache" and line.stack == "dev",
+        lambda line: line.service == "ElastiCache" and profile_by_name(line.stack) is Profile.DEV,
         lambda _: 0.0,
         "Redis in dev's namespace, as a preview runs it",
     ),
     _Rule(
         "prod's cache",
-        lambda line: line.service == "ElastiCache" and line.stack == "prod",
+        lambda line: line.service == "ElastiCache" and profile_by_name(line.stack) is Profile.PROD,
         lambda table: CACHE_NODES_FOR_FAILOVER * _cheapest_valkey_node(table) * HOURS_PER_MONTH,
         "primary + replica in two zones (failover) on the table's smallest Valkey node",
     ),

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from infra.config import Profile, profile_by_name
 from infra.merge import deep_merge
 from tools.cost import prices, usage
 from tools.cost.__main__ import preview_document
@@ -138,7 +139,7 @@ def main() -> int:
             sum(
                 line.monthly
                 for line in defaults.lines
-                if line.stack == "dev" and line.service == "ELB"
+                if profile_by_name(line.stack) is Profile.DEV and line.service == "ELB"
             ),
         ),
     ]

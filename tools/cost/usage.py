@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from infra.config import EPHEMERAL_STACK
+from infra.config import Profile, profile_by_name
 from infra.merge import deep_merge
 
 DEFAULTS = Path(__file__).with_name("usage.yaml")
@@ -79,7 +79,7 @@ class Usage(_Model):
         """A stack's own entry, else `ephemeral` for pr-<N>, else dev's."""
         if stack in self.environments:
             return self.environments[stack]
-        fallback = "ephemeral" if EPHEMERAL_STACK.match(stack) else "dev"
+        fallback = "ephemeral" if profile_by_name(stack) is Profile.EPHEMERAL else "dev"
         return self.environments[fallback]
 
 

@@ -34,7 +34,7 @@ HEADER = """config:
     value:
       - aws
       - kubernetes
-  # Generated from infra/config.py by `python -m tools.generate.config_schema`; do not edit.
+  # Generated from infra/config/ by `python -m tools.generate.config_schema`; do not edit.
   # Empty defaults mean "not set": the stack's profile decides (docs/configuration.md).
 """
 
@@ -53,6 +53,8 @@ def _declaration(field: FieldInfo) -> dict[str, Any]:
     if optional:
         annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
     description = field.description or ""
+    if get_origin(annotation) is dict:
+        return {"description": f"{description} (a map)", "default": {}}
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         keys = ", ".join(sub.alias or name for name, sub in annotation.model_fields.items())
         return {"description": f"{description}. Keys: {keys}", "default": {}}

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from components.environment.app_release import CHART_DIR
+from infra.config import profile_by_name
 from infra.merge import deep_merge
 from stacks.environment import profile_values
 from tools.cost.lines import Line, Unpriced
@@ -146,9 +147,11 @@ def app_release(resource: Resource, context: Context) -> list[Line] | Unpriced:
     inputs = resource["inputs"]
     if inputs.get("chart") != APP_CHART:
         return _add_on(resource, context)
-    values = deep_merge(
-        deep_merge(_chart_defaults(), profile_values(context.stack)), inputs.get("values") or {}
-    )
+    # A stack whose name alone gives no profile (it declares one) is priced from its
+    # release's values alone.
+    profile = profile_by_name(context.stack)
+    sized = profile_values(profile) if profile is not None else {}
+    values = deep_merge(deep_merge(_chart_defaults(), sized), inputs.get("values") or {})
     api = values["api"]
     pods_per_replica = len(api["services"])
     replicas = float(api["replicas"])
