@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from app.chart_layers import ValuesProfile
 from components.environment.app_release import (
     AppData,
     AppRelease,
@@ -16,8 +15,6 @@ from components.environment.app_release import (
     Routing,
     ServiceAccounts,
     Sizing,
-    ValuesProfile,
-    values_file,
 )
 from components.environment.tenancy import (
     API_SERVICE_ACCOUNT,
@@ -43,11 +40,6 @@ def values_profile(stack: str) -> ValuesProfile:
     if EPHEMERAL_STACK.match(stack):
         return "ephemeral"
     return "prod" if stack == "prod" else "dev"
-
-
-def profile_values(stack: str) -> dict[str, Any]:
-    """The values file that sizes `stack` (the chart's values.yaml applies underneath)."""
-    return values_file(values_profile(stack))
 
 
 def platform_stack_name(config: StackConfig) -> str:
