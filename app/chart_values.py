@@ -4,8 +4,9 @@ The model holds each value's type, bounds and meaning; `app/chart/values.yaml` h
 defaults (the per-environment files and the release override some of them). From the model
 come `app/chart/values.schema.json`, which Helm checks every install, upgrade, template and
 lint against, and the values table in `app/chart/README.md` (`python -m tools.generate.chart_schema`
-writes both). The Pulumi release checks the values it builds against the same model
-(`components/environment/app_release.py`).
+writes both). The release builds its overrides as a `ReleaseValues` (from the stack's
+outputs, in components/environment/app_release.py), and app/chart_layers.py layers them over
+the chart's files and checks the result against `ChartValues`.
 
 Every field is required: Helm validates the values merged over `values.yaml`, which sets
 them all. An empty string means "not set" where only the release can supply the value;
@@ -14,15 +15,11 @@ the templates then fail with a `... is required` message naming it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-
-from infra.merge import deep_merge
 
 CHART_DIR = Path(__file__).resolve().parent / "chart"
 
@@ -60,6 +57,14 @@ IntOrPercentage = Annotated[
 Port = Annotated[int, Field(ge=1, le=65535)]
 Count = Annotated[int, Field(ge=0)]
 Seconds = Annotated[int, Field(ge=1)]
+BucketName = Annotated[str, Field(pattern=r"^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$")]
+HttpsUrl = Annotated[str, Field(pattern=rf"^(https://{_DNS_NAME}(/.*)?)?$")]
+CloudFrontId = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]*$")]
+FileSystemId = Annotated[str, Field(pattern=r"^(fs-[0-9a-f]+)?$")]
+AccessPointId = Annotated[str, Field(pattern=r"^(fsap-[0-9a-f]+)?$")]
+SecurityGroupId = Annotated[str, Field(pattern=r"^(sg-[0-9a-f]+)?$")]
+CidrList = Annotated[str, Field(pattern=rf"^{_CIDR}(,{_CIDR})*$")]
+Digest = Annotated[str, Field(pattern=r"^([0-9a-f]{64})?$")]
 
 
 class _Values(BaseModel):
@@ -88,9 +93,18 @@ class Image(_Values):
     ]
 
 
-class Images(_Values):
+# Each `Release<Section>` holds the section's values the release sets (its leading fields),
+# and the chart's section extends it: one definition per value, and the release's overrides
+# are typed by the model (components/environment/app_release.py). A value the release sets
+# only sometimes is None there (left out of the overrides) and "" in the chart's section.
+
+
+class ReleaseImages(_Values):
     api: Annotated[Image, Field(description="The five API services and the migrations.")]
     worker: Annotated[Image, Field(description="The GPU worker.")]
+
+
+class Images(ReleaseImages):
     pull_policy: Annotated[
         Literal["Always", "IfNotPresent", "Never"],
         Field(description="Tags are immutable, so Always only re-checks the digest."),
@@ -110,37 +124,31 @@ class Aws(_Values):
     region: Annotated[Region, Field(description="The AWS region of every resource.")]
 
 
-class AppConfig(_Values):
+class ReleaseConfig(_Values):
     s3_bucket: Annotated[
-        str,
-        Field(
-            pattern=r"^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$",
-            description="The environment's images bucket (S3_BUCKET); required.",
-        ),
+        BucketName, Field(description="The environment's images bucket (S3_BUCKET); required.")
     ]
     image_base_url: Annotated[
-        str,
-        Field(
-            pattern=rf"^(https://{_DNS_NAME}(/.*)?)?$",
-            description="https://<CDN domain>; empty serves presigned S3 URLs instead.",
-        ),
+        HttpsUrl,
+        Field(description="https://<CDN domain>; empty serves presigned S3 URLs instead."),
     ]
     cloudfront_key_pair_id: Annotated[
-        str,
+        CloudFrontId,
         Field(
-            pattern=r"^[A-Za-z0-9-]*$",
             description="With imageBaseUrl: the CloudFront public key signing image URLs "
             "(CLOUDFRONT_KEY_PAIR_ID; its private half is in secrets.appSecretArns).",
         ),
     ]
     cloudfront_distribution_id: Annotated[
-        str,
+        CloudFrontId,
         Field(
-            pattern=r"^[A-Za-z0-9-]*$",
             description="With imageBaseUrl: the distribution where deleted images are "
             "invalidated (CLOUDFRONT_DISTRIBUTION_ID).",
         ),
     ]
+
+
+class AppConfig(ReleaseConfig):
     cors_origins: Annotated[
         str, Field(description="CORS_ORIGINS: comma-separated origins, empty for none.")
     ]
@@ -157,7 +165,7 @@ class SecretStore(_Values):
     name: Annotated[DnsLabel, Field(description="The store External Secrets reads from.")]
 
 
-class Secrets(_Values):
+class ReleaseSecrets(_Values):
     database_secret_arn: Annotated[
         OptionalSecretArn,
         Field(
@@ -172,6 +180,10 @@ class Secrets(_Values):
             "the Secret `<release>-app` every app container reads."
         ),
     ]
+    redis_secret_arn: SecretArn | None = None
+
+
+class Secrets(ReleaseSecrets):
     redis_secret_arn: Annotated[
         OptionalSecretArn,
         Field(description="ElastiCache: JSON secret with REDIS_URL, copied to `<release>-redis`."),
@@ -198,17 +210,16 @@ class Redis(_Values):
     auth: Annotated[bool, Field(description="Whether the server wants a password (KEDA reads it).")]
 
 
-class Models(_Values):
+class ReleaseModels(_Values):
     file_system_id: Annotated[
-        str,
-        Field(
-            pattern=r"^(fs-[0-9a-f]+)?$", description="The platform's EFS model store; required."
-        ),
+        FileSystemId, Field(description="The platform's EFS model store; required.")
     ]
     access_point_id: Annotated[
-        str,
-        Field(pattern=r"^(fsap-[0-9a-f]+)?$", description="Its /models access point; required."),
+        AccessPointId, Field(description="Its /models access point; required.")
     ]
+
+
+class Models(ReleaseModels):
     storage_class_name: Annotated[DnsLabel, Field(description="The static volume's class.")]
     size: Annotated[Quantity, Field(description="The volume's nominal size (EFS is elastic).")]
 
@@ -226,10 +237,13 @@ class Resources(_Values):
     limits: ResourceList
 
 
-class Autoscaling(_Values):
+class ReleaseAutoscaling(_Values):
     enabled: Annotated[
         bool, Field(description="An HPA per service, from `replicas` up to `maxReplicas`.")
     ]
+
+
+class Autoscaling(ReleaseAutoscaling):
     max_replicas: Annotated[int, Field(ge=1, description="The HPA's ceiling per service.")]
     target_cpu_utilization_percentage: Annotated[
         int,
@@ -250,16 +264,17 @@ class ApiService(_Values):
     ]
 
 
-class Api(_Values):
+class ReleaseApi(_Values):
     replicas: Annotated[int, Field(ge=1, description="Per service (the HPA's minimum).")]
-    autoscaling: Autoscaling
+    autoscaling: ReleaseAutoscaling
     forwarded_allow_ips: Annotated[
-        str,
-        Field(
-            pattern=rf"^{_CIDR}(,{_CIDR})*$",
-            description="Where X-Forwarded-For is trusted from: the ALB's subnets.",
-        ),
+        CidrList,
+        Field(description="Where X-Forwarded-For is trusted from: the ALB's subnets."),
     ]
+
+
+class Api(ReleaseApi):
+    autoscaling: Autoscaling
     resources: Annotated[Resources, Field(description="Per API container.")]
     services: Annotated[
         dict[DnsLabel, ApiService],
@@ -267,14 +282,17 @@ class Api(_Values):
     ]
 
 
-class Ingress(_Values):
+class ReleaseIngress(_Values):
     class_name: Annotated[OptionalDnsLabel, Field(description="The environment's ALB class.")]
     group_name: Annotated[OptionalDnsLabel, Field(description="The ALB group of every Ingress.")]
     host: Annotated[OptionalDnsName, Field(description="The API's hostname; required.")]
+    security_group_id: SecurityGroupId | None = None
+
+
+class Ingress(ReleaseIngress):
     security_group_id: Annotated[
-        str,
+        SecurityGroupId,
         Field(
-            pattern=r"^(sg-[0-9a-f]+)?$",
             description="The network's ALB group for the load balancer; empty on previews, "
             "which join the platform's shared ALB.",
         ),
@@ -296,9 +314,12 @@ class Queue(_Values):
     ]
 
 
-class Worker(_Values):
+class ReleaseWorker(_Values):
     min_replicas: Annotated[Count, Field(description="KEDA's floor (0: scale to zero).")]
     max_replicas: Annotated[Count, Field(description="KEDA's ceiling (pingvas:gpuWorkers).")]
+
+
+class Worker(ReleaseWorker):
     termination_grace_period_seconds: Annotated[
         int, Field(ge=60, description="A job may take minutes; SIGTERM lets it finish.")
     ]
@@ -311,8 +332,12 @@ class Worker(_Values):
     ]
 
 
-class Migrations(_Values):
+class ReleaseMigrations(_Values):
     enabled: Annotated[bool, Field(description="The pre-install/pre-upgrade hook Job.")]
+    schema_owner_secret_arn: SecretArn | None = None
+
+
+class Migrations(ReleaseMigrations):
     schema_owner_secret_arn: Annotated[
         OptionalSecretArn,
         Field(description="The environment's schema owner (never Aurora's master); required."),
@@ -346,15 +371,12 @@ class SecurityContext(_Values):
     run_as_group: Annotated[int, Field(ge=1, description="Its group (and fsGroup).")]
 
 
-class ChartValues(_Values):
-    """Everything `app/chart` reads from `.Values`."""
+class ReleaseValues(_Values):
+    """What the release sets, from the stack's outputs: its overrides of the chart's values
+    (dumped with `overrides()`)."""
 
     chart_digest: Annotated[
-        str,
-        Field(
-            pattern=r"^([0-9a-f]{64})?$",
-            description="Set by the release: any chart edit changes it, and so upgrades.",
-        ),
+        Digest, Field(description="Set by the release: any chart edit changes it, and so upgrades.")
     ]
     environment: Annotated[
         DnsLabel, Field(description="ENVIRONMENT of the app: dev, prod or pr-<N>.")
@@ -362,12 +384,29 @@ class ChartValues(_Values):
     priority_class_name: Annotated[
         OptionalDnsLabel, Field(description="The environment's PriorityClass; required.")
     ]
-    image: Images
+    image: ReleaseImages
     service_accounts: ServiceAccounts
     aws: Aws
+    config: ReleaseConfig
+    secrets: ReleaseSecrets
+    redis: Redis
+    models: ReleaseModels
+    api: ReleaseApi
+    ingress: ReleaseIngress
+    worker: ReleaseWorker
+    migrations: ReleaseMigrations
+
+    def overrides(self) -> dict[str, Any]:
+        """values.yaml's keys, leaving out what this release does not set."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class ChartValues(ReleaseValues):
+    """Everything `app/chart` reads from `.Values`."""
+
+    image: Images
     config: AppConfig
     secrets: Secrets
-    redis: Redis
     models: Models
     api: Api
     ingress: Ingress
@@ -376,26 +415,3 @@ class ChartValues(_Values):
     metrics: Metrics
     pod_disruption_budget: PodDisruptionBudget
     security_context: SecurityContext
-
-
-def chart_defaults() -> dict[str, Any]:
-    """`values.yaml`: every value's default."""
-    defaults: dict[str, Any] = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
-    return defaults
-
-
-def render_chart(values: Mapping[str, Any], release: str, namespace: str) -> dict[str, str]:
-    """The chart rendered by the Helm engine (helm-python-sdk, in the `dev` extra) with
-    `values` over its defaults, as `helm install` would: template path → YAML."""
-    import helm_python  # only the tests and tools/generate/chart_manifests.py render
-
-    files: dict[str, str] = helm_python.Chart.load(str(CHART_DIR)).render(
-        deep_merge(chart_defaults(), values), name=release, namespace=namespace, is_install=True
-    )
-    return files
-
-
-def validate_release_values(values: Mapping[str, Any]) -> ChartValues:
-    """`values` over the chart's defaults, as Helm will see them; a wrong one raises
-    `pydantic.ValidationError` naming its values.yaml path."""
-    return ChartValues.model_validate(deep_merge(chart_defaults(), values))

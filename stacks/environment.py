@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from app.chart_layers import ValuesProfile
 from components.environment.app_release import (
     AppData,
     AppRelease,
@@ -16,8 +15,6 @@ from components.environment.app_release import (
     Routing,
     ServiceAccounts,
     Sizing,
-    ValuesProfile,
-    values_file,
 )
 from components.environment.tenancy import (
     API_SERVICE_ACCOUNT,
@@ -44,12 +41,6 @@ VALUES_PROFILES: dict[Profile, ValuesProfile] = {
     Profile.PROD: "prod",
     Profile.EPHEMERAL: "ephemeral",
 }
-
-
-def profile_values(profile: Profile) -> dict[str, Any]:
-    """The values file that sizes a stack of `profile` (the chart's values.yaml applies
-    underneath)."""
-    return values_file(VALUES_PROFILES[profile])
 
 
 def platform_stack_name(config: StackConfig) -> str:

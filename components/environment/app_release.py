@@ -14,30 +14,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
-from app.chart_values import CHART_DIR, validate_release_values
+from app import chart_values as chart
+from app.chart_layers import ValuesLayers, ValuesProfile
+from app.chart_values import CHART_DIR
 from components.endpoints import DatabaseEndpoint, RedisEndpoint
-from infra.merge import deep_merge
 
 # What the release names: Pulumi runs the program in the project's directory, and a
 # relative path keeps the release's inputs the same on every machine.
 CHART_PATH = "./app/chart"
 RELEASE_NAME = "pingvas"
 IMAGES = ("api", "worker")
-# The chart's values-<profile>.yaml files: each sizes one kind of environment.
-ValuesProfile = Literal["dev", "prod", "ephemeral"]
-
-
-def values_file(profile: ValuesProfile) -> dict[str, Any]:
-    """The profile's values file (the chart's values.yaml applies underneath)."""
-    path = CHART_DIR / f"values-{profile}.yaml"
-    values: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
-    return values
 
 
 def chart_digest() -> str:
@@ -149,91 +140,104 @@ class AppRelease(pulumi.ComponentResource):
 
     @staticmethod
     def _values(args: AppReleaseArgs) -> pulumi.Output[dict[str, Any]]:
-        def images(urls: Mapping[str, Any]) -> dict[str, Any]:
-            absent = [image for image in IMAGES if image not in urls]
-            if absent:
-                raise ValueError(
-                    f"the platform's repositoryUrls has no {absent} repository "
-                    "(pingvas:registry.repositories on the platform stack)"
-                )
-            return {
-                image: {"repository": urls[image], "tag": args.images.tags[image]}
-                for image in IMAGES
-            }
+        """What Helm is handed: the profile's values file, then the release's overrides,
+        checked against the chart's model (what Helm would refuse, refused here)."""
+        data, routing = args.data, args.routing
+        resolved = pulumi.Output.all(
+            repository_urls=args.images.repository_urls,
+            images_bucket_name=data.images_bucket_name,
+            images_hostname=routing.images_hostname,
+            cdn_key_pair_id=data.cdn_key_pair_id,
+            cdn_distribution_id=data.cdn_distribution_id,
+            database_secret_arn=data.database.secret_arn,
+            owner_secret_arn=data.database.owner_secret_arn,
+            app_secret_arns=dict(data.app_secret_arns),
+            redis_address=data.redis.address,
+            redis_secret_arn=data.redis.credentials.secrets_manager_arn,
+            redis_secret_name=data.redis.credentials.kubernetes_secret_name,
+            models_file_system_id=data.models_file_system_id,
+            models_access_point_id=data.models_access_point_id,
+            load_balancer_cidrs=routing.load_balancer_cidrs,
+            ingress_class=routing.ingress_class,
+            ingress_group=routing.ingress_group,
+            api_hostname=routing.api_hostname,
+            load_balancer_security_group_id=routing.load_balancer_security_group_id,
+        )
 
-        data, sizing, routing = args.data, args.sizing, args.routing
-        redis_credentials = data.redis.credentials
-        secrets: dict[str, Any] = {
-            "databaseSecretArn": data.database.secret_arn,
-            "appSecretArns": dict(data.app_secret_arns),
-        }
-        if redis_credentials.secrets_manager_arn is not None:
-            secrets["redisSecretArn"] = redis_credentials.secrets_manager_arn
-        migrations: dict[str, Any] = {"enabled": data.database.owner_secret_arn is not None}
-        if data.database.owner_secret_arn is not None:
-            migrations["schemaOwnerSecretArn"] = data.database.owner_secret_arn
-        overrides: dict[str, Any] = {
-            "environment": args.environment,
-            "chartDigest": chart_digest(),
-            "priorityClassName": sizing.priority_class_name,
-            "image": pulumi.Output.from_input(args.images.repository_urls).apply(images),
-            "serviceAccounts": {
-                "api": args.service_accounts.api,
-                "worker": args.service_accounts.worker,
-                "migrations": args.service_accounts.migrations,
-            },
-            "aws": {"region": args.region},
-            "config": {
-                "s3Bucket": data.images_bucket_name,
-                # No CDN: the app signs S3 URLs itself (app/core/storage.py).
-                "imageBaseUrl": (
-                    ""
-                    if routing.images_hostname is None
-                    else pulumi.Output.concat("https://", routing.images_hostname)
-                ),
-                # The app signs CloudFront URLs with this key and invalidates deleted images.
-                "cloudfrontKeyPairId": data.cdn_key_pair_id or "",
-                "cloudfrontDistributionId": data.cdn_distribution_id or "",
-            },
-            "secrets": secrets,
-            "redis": {
-                "address": data.redis.address,
-                "tls": data.redis.tls,
-                "auth": data.redis.auth,
-                "existingSecret": redis_credentials.kubernetes_secret_name or "",
-            },
-            "models": {
-                "fileSystemId": data.models_file_system_id,
-                "accessPointId": data.models_access_point_id,
-            },
-            "api": {
-                "replicas": sizing.api_replicas,
-                "autoscaling": {"enabled": sizing.autoscaling},
-                "forwardedAllowIps": pulumi.Output.from_input(routing.load_balancer_cidrs).apply(
-                    lambda cidrs: ",".join(str(cidr) for cidr in cidrs)
-                ),
-            },
-            "ingress": {
-                "className": routing.ingress_class,
-                "groupName": routing.ingress_group,
-                "host": routing.api_hostname,
-                **(
-                    {}
-                    if routing.load_balancer_security_group_id is None
-                    else {"securityGroupId": routing.load_balancer_security_group_id}
-                ),
-            },
-            "worker": {
-                "minReplicas": sizing.gpu_workers_min,
-                "maxReplicas": sizing.gpu_workers_max,
-            },
-            "migrations": migrations,
-        }
+        def layered(outputs: dict[str, Any]) -> dict[str, Any]:
+            overrides = _overrides(args, outputs).overrides()
+            layers = ValuesLayers(overrides, args.values_profile)
+            layers.validated()
+            return layers.release_values()
 
-        def merge(resolved: dict[str, Any]) -> dict[str, Any]:
-            values = deep_merge(values_file(args.values_profile), resolved)
-            # What Helm would refuse (values.schema.json), refused here, naming the key.
-            validate_release_values(values)
-            return values
+        return resolved.apply(layered)
 
-        return pulumi.Output.from_input(overrides).apply(merge)
+
+def _overrides(args: AppReleaseArgs, outputs: Mapping[str, Any]) -> chart.ReleaseValues:
+    """The release's values, typed by the chart's model, from `args` and their resolved
+    outputs."""
+    urls: Mapping[str, str] = outputs["repository_urls"]
+    absent = [image for image in IMAGES if image not in urls]
+    if absent:
+        raise ValueError(
+            f"the platform's repositoryUrls has no {absent} repository "
+            "(pingvas:registry.repositories on the platform stack)"
+        )
+    images = {
+        image: chart.Image(repository=urls[image], tag=args.images.tags[image]) for image in IMAGES
+    }
+    sizing, redis = args.sizing, args.data.redis
+    images_hostname = outputs["images_hostname"]
+    owner_secret_arn = outputs["owner_secret_arn"]
+    return chart.ReleaseValues(
+        environment=args.environment,
+        chart_digest=chart_digest(),
+        priority_class_name=sizing.priority_class_name,
+        image=chart.ReleaseImages(api=images["api"], worker=images["worker"]),
+        service_accounts=chart.ServiceAccounts(
+            api=args.service_accounts.api,
+            worker=args.service_accounts.worker,
+            migrations=args.service_accounts.migrations,
+        ),
+        aws=chart.Aws(region=args.region),
+        config=chart.ReleaseConfig(
+            s3_bucket=outputs["images_bucket_name"],
+            # No CDN: the app signs S3 URLs itself (app/core/storage.py).
+            image_base_url="" if images_hostname is None else f"https://{images_hostname}",
+            # The app signs CloudFront URLs with this key and invalidates deleted images.
+            cloudfront_key_pair_id=outputs["cdn_key_pair_id"] or "",
+            cloudfront_distribution_id=outputs["cdn_distribution_id"] or "",
+        ),
+        secrets=chart.ReleaseSecrets(
+            database_secret_arn=outputs["database_secret_arn"],
+            app_secret_arns=outputs["app_secret_arns"],
+            redis_secret_arn=outputs["redis_secret_arn"],
+        ),
+        redis=chart.Redis(
+            address=outputs["redis_address"],
+            tls=redis.tls,
+            auth=redis.auth,
+            existing_secret=outputs["redis_secret_name"] or "",
+        ),
+        models=chart.ReleaseModels(
+            file_system_id=outputs["models_file_system_id"],
+            access_point_id=outputs["models_access_point_id"],
+        ),
+        api=chart.ReleaseApi(
+            replicas=sizing.api_replicas,
+            autoscaling=chart.ReleaseAutoscaling(enabled=sizing.autoscaling),
+            forwarded_allow_ips=",".join(str(cidr) for cidr in outputs["load_balancer_cidrs"]),
+        ),
+        ingress=chart.ReleaseIngress(
+            class_name=outputs["ingress_class"],
+            group_name=outputs["ingress_group"],
+            host=outputs["api_hostname"],
+            security_group_id=outputs["load_balancer_security_group_id"],
+        ),
+        worker=chart.ReleaseWorker(
+            min_replicas=sizing.gpu_workers_min, max_replicas=sizing.gpu_workers_max
+        ),
+        migrations=chart.ReleaseMigrations(
+            enabled=owner_secret_arn is not None, schema_owner_secret_arn=owner_secret_arn
+        ),
+    )

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from app.chart_values import render_chart
+from app.chart_layers import render_chart
 from components.environment.app_release import RELEASE_NAME
 from tests.infra.conftest import run_stack
 

@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from app.chart_values import chart_defaults
+from app.chart_layers import ValuesLayers
 from app.core.queue import DEFAULT_GROUP, DEFAULT_PREFIX, TIERS
 from components.environment.app_release import CHART_DIR
 from components.environment.tenancy import (
@@ -23,7 +23,6 @@ from components.environment.tenancy import (
     MIGRATIONS_SERVICE_ACCOUNT,
     WORKER_SERVICE_ACCOUNT,
 )
-from infra.merge import deep_merge
 from tests.chart.conftest import KUBE_VERSION, STACKS, Render, checkov
 from tests.crds import crd_errors
 from tests.infra.conftest import run_stack
@@ -77,7 +76,7 @@ def env_of(container: dict[str, Any]) -> dict[str, Any]:
 def test_chart_lints_clean_in_strict_mode(renders: dict[str, Render], stack: str) -> None:
     result = helm_python.lint(
         str(CHART_DIR),
-        deep_merge(chart_defaults(), renders[stack].values),
+        ValuesLayers(renders[stack].values).effective(),
         strict=True,
         namespace=stack,
         kube_version=f"v{KUBE_VERSION}",
@@ -535,7 +534,7 @@ def test_a_release_without_an_output_fails_to_render(
     renders: dict[str, Render], path: tuple[str, ...], message: str
 ) -> None:
     """The chart never falls back to a made-up value for what the stack must supply."""
-    values = deep_merge(chart_defaults(), copy.deepcopy(renders["dev"].values))
+    values = ValuesLayers(copy.deepcopy(renders["dev"].values)).effective()
     holder = values
     for key in path[:-1]:
         holder = holder[key]

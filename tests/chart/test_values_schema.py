@@ -13,13 +13,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from app.chart_values import (
-    CHART_DIR,
-    ChartValues,
-    chart_defaults,
-    validate_release_values,
-)
-from components.environment import app_release
+from app import chart_layers
+from app.chart_layers import ValuesLayers, chart_defaults
+from app.chart_values import CHART_DIR, ChartValues
 from infra.merge import deep_merge
 from tests.chart.conftest import KUBE_VERSION, STACKS, Render
 from tools.generate import chart_schema
@@ -85,7 +81,7 @@ def test_every_value_a_template_reads_is_in_the_model() -> None:
 def test_every_stacks_release_values_satisfy_the_model(
     renders: dict[str, Render], stack: str
 ) -> None:
-    values = validate_release_values(renders[stack].values)
+    values = ValuesLayers(renders[stack].values).validated()
     assert values.environment == stack
     assert values.worker.max_replicas == renders[stack].values["worker"]["maxReplicas"]
 
@@ -139,7 +135,7 @@ def test_helm_install_and_lint_refuse_a_wrong_value_with_helms_schema_message(
     assert any(helm_says in error for error in lint["errors"]), lint["errors"]
     # The model refuses it too, naming the key: the release fails before Helm is asked.
     with pytest.raises(ValidationError, match=re.escape(model_names)):
-        validate_release_values(values)
+        ValuesLayers(values).validated()
 
 
 def test_the_chart_defaults_alone_pass_the_schema() -> None:
@@ -153,6 +149,6 @@ def test_the_release_refuses_values_the_chart_would(monkeypatch: pytest.MonkeyPa
     """A wrong value in a values file fails the preview, naming the key, not the deploy."""
     committed = yaml.safe_load((CHART_DIR / "values-dev.yaml").read_text())
     wrong = deep_merge(committed, {"api": {"autoscaling": {"targetCPUUtilizationPercentage": 170}}})
-    monkeypatch.setattr(app_release, "values_file", lambda _profile: wrong)
+    monkeypatch.setattr(chart_layers, "profile_values", lambda _profile: wrong)
     with pytest.raises(ValueError, match=r"api\.autoscaling\.targetCPUUtilizationPercentage"):
         preview_stack("dev", stack_file("dev"))  # a config file: not the cached preview

@@ -8,13 +8,13 @@ from collections.abc import Callable
 import pulumi
 import pytest
 
+from app.chart_layers import profile_values
 from components.endpoints import SecretReference
 from components.environment.app_release import (
     CHART_DIR,
     CHART_PATH,
     RELEASE_NAME,
     chart_digest,
-    values_file,
 )
 from components.environment.tenancy import (
     API_SERVICE_ACCOUNT,
@@ -140,7 +140,7 @@ def test_redis_is_referenced_never_copied(stack: str) -> None:
 
 def test_values_keep_the_profile_sizing_underneath() -> None:
     values = app_release(run_stack("prod")).inputs["values"]
-    profile = values_file("prod")
+    profile = profile_values("prod")
     assert values["api"]["resources"] == profile["api"]["resources"]
     assert values["podDisruptionBudget"] == profile["podDisruptionBudget"]
 

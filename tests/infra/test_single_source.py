@@ -1,6 +1,6 @@
 """Each figure lives in one place: profiles in code hold the defaults, stack files hold
-only real departures from them, and the chart's per-environment values files hold
-nothing Pulumi sets."""
+only real departures from them, and the chart's per-environment values files hold only
+departures from the chart's defaults and nothing Pulumi sets."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.environment import app_release
-from components.environment.app_release import CHART_DIR, RELEASE_NAME
+from app import chart_layers
+from app.chart_layers import ValuesProfile, profile_values
+from components.environment.app_release import RELEASE_NAME
 from infra.config import ConfigError, StackConfig, load_stack_config
 from infra.stack_file import as_engine_config
 from tools.preview import preview_stack, stack_file
@@ -62,7 +63,7 @@ def test_stack_files_hold_only_departures_from_the_profile(stack: str) -> None:
 
 def pulumi_set_paths(stack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> set[str]:
     """Every values path the stack's release sets, with the values files left out."""
-    monkeypatch.setattr(app_release, "values_file", lambda _profile: {})
+    monkeypatch.setattr(chart_layers, "profile_values", lambda _profile: {})
     committed = stack_file(stack)
     config_file = tmp_path / f"Pulumi.{stack}.yaml"
     config_file.write_text(committed.read_text() if committed.exists() else "config: {}\n")
@@ -75,12 +76,11 @@ def pulumi_set_paths(stack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ("stack", "profile"), [("dev", "dev"), ("prod", "prod"), ("pr-7", "ephemeral")]
 )
 def test_chart_values_files_hold_nothing_pulumi_sets(
-    stack: str, profile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: str, profile: ValuesProfile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_by_pulumi = pulumi_set_paths(stack, tmp_path, monkeypatch)
     assert {"worker.maxReplicas", "api.replicas", "redis.address"} <= set_by_pulumi
-    values_file = yaml.safe_load((CHART_DIR / f"values-{profile}.yaml").read_text()) or {}
-    in_file = {".".join(path) for path in leaf_paths(values_file) if path}
+    in_file = {".".join(path) for path in leaf_paths(profile_values(profile)) if path}
     overlap = sorted(
         written
         for written in in_file

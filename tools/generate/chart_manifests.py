@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.chart_values import render_chart
+from app.chart_layers import render_chart
 from components.environment.app_release import RELEASE_NAME
 from tools.preview import preview_stack
 

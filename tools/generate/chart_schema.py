@@ -16,7 +16,8 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from app.chart_values import CHART_DIR, ChartValues, chart_defaults
+from app.chart_layers import chart_defaults
+from app.chart_values import CHART_DIR, ChartValues
 
 SCHEMA_FILE = CHART_DIR / "values.schema.json"
 README_FILE = CHART_DIR / "README.md"

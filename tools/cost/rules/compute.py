@@ -3,15 +3,9 @@ the general pool (priced by their requests) and the GPU pool."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from components.environment.app_release import CHART_DIR
-from infra.config import profile_by_name
-from infra.merge import deep_merge
-from stacks.environment import profile_values
+from app.chart_layers import ValuesLayers
 from tools.cost.lines import Line, Unpriced
 from tools.cost.prices import HOURS_PER_MONTH
 from tools.cost.rules.context import (
@@ -147,11 +141,8 @@ def app_release(resource: Resource, context: Context) -> list[Line] | Unpriced:
     inputs = resource["inputs"]
     if inputs.get("chart") != APP_CHART:
         return _add_on(resource, context)
-    # A stack whose name alone gives no profile (it declares one) is priced from its
-    # release's values alone.
-    profile = profile_by_name(context.stack)
-    sized = profile_values(profile) if profile is not None else {}
-    values = deep_merge(deep_merge(_chart_defaults(), sized), inputs.get("values") or {})
+    # The release's values carry its profile's file; the chart's defaults go underneath.
+    values = ValuesLayers(inputs.get("values") or {}).effective()
     api = values["api"]
     pods_per_replica = len(api["services"])
     replicas = float(api["replicas"])
@@ -300,8 +291,3 @@ def _general_pool(
     if size is not None:
         lines.append(_root_volumes(resource, context, nodes, size, low, high))
     return lines
-
-
-def _chart_defaults() -> dict[str, Any]:
-    values: dict[str, Any] = yaml.safe_load(Path(CHART_DIR, "values.yaml").read_text())
-    return values
