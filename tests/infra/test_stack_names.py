@@ -203,8 +203,10 @@ def test_pulumi_up_of_a_new_environment_stops_with_the_same_advice() -> None:
             stack_outputs={"organization/pingvas/shared": preview_stack("shared").outputs},
             program=lambda: run(config),
         )
-    # The first the run meets: the database's owner, or Redis's security group.
+    # The first the run meets: the deployer, the database's owner, or Redis's security group.
     assert str(raised.value) in (
+        "the platform has no deployer for staging: add staging to pingvas:environments on "
+        "the platform stack",
         "invalid stack configuration:\n"
         "pingvas:redis.mode: 'standalone' (ElastiCache) needs the platform's redis-staging "
         "security group: add staging to pingvas:environments in the platform "
