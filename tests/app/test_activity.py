@@ -8,7 +8,7 @@ import uuid
 import redis
 
 from app.core.activity import ActiveUsers
-from tests.app.test_models_health_metrics import metric
+from tests.support.app import metric
 
 
 def test_distinct_users_per_tier_within_the_window(redis_client: redis.Redis) -> None:

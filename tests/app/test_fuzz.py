@@ -18,7 +18,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.app.conftest import VARIANTS
+from tests.support.app import VARIANTS
 
 EXAMPLES_PER_OPERATION_AND_MODE = 20
 

@@ -11,7 +11,7 @@ import redis
 
 from app.core.queue import JobMessage, JobQueue
 from app.models import JOB_STATUSES, JOB_TRANSITIONS
-from tests.app.conftest import balance_and_ledger, problems
+from tests.support.app import balance_and_ledger, problems
 
 REQUEST = {
     "prompt": "a lighthouse at dusk",

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from app.core.database import Database
 from app.store import ledger
-from tests.app.conftest import balance_and_ledger
+from tests.support.app import balance_and_ledger
 
 
 @pytest.fixture(scope="module")

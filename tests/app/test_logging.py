@@ -3,7 +3,6 @@ request id (from X-Request-ID or new) and user id of the request that logged it.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 
@@ -12,16 +11,7 @@ import pytest
 from app.catalogue import ModelCatalogue
 from app.core.logging import JsonFormatter, bound
 from app.core.queue import JobMessage
-
-
-class JsonLines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(JsonFormatter())
-        self.lines: list[dict[str, object]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(self.format(record)))
+from tests.support.app import JsonLines
 
 
 @pytest.fixture

@@ -24,18 +24,10 @@ from components.environment.tenancy import (
     WORKER_SERVICE_ACCOUNT,
 )
 from infra.merge import deep_merge
-from tests.chart.conftest import KUBE_VERSION, STACKS, Render, checkov
-from tests.crds import crd_errors
-from tests.infra.conftest import run_stack
+from tests.support.chart import KUBE_VERSION, SERVICES, STACKS, Render, checkov, outputs
+from tests.support.crds import crd_errors
+from tests.support.stacks import run_stack
 
-# SPEC §3: the five services and their ports; §1/docs/app.md: the paths each serves.
-SERVICES = {
-    "user-service": (8001, ["/api/users", "/api/auth"]),
-    "payment-service": (8002, ["/api/payments"]),
-    "generation-service": (8003, ["/api/generations"]),
-    "gallery-service": (8004, ["/api/images"]),
-    "model-service": (8005, ["/api/models"]),
-}
 REPLICAS = {"dev": 1, "prod": 3, "pr-7": 1}  # docs/cost.md; pr-<N> is one of each
 GPU_WORKERS = {"dev": (0, 3), "prod": (0, 15), "pr-7": (0, 1)}
 CUSTOM_GROUPS = ("keda.sh/", "monitoring.coreos.com/", "external-secrets.io/")
@@ -51,10 +43,6 @@ CHECKOV_SKIPS = {
     # to the tenancy component (components/environment/tenancy.py), outside the chart.
     "CKV2_K8S_6": "Minimize the admission of pods which lack an associated NetworkPolicy",
 }
-
-
-def outputs(stack: str) -> dict[str, Any]:
-    return run_stack(stack).outputs
 
 
 def pod_specs(render: Render) -> dict[str, dict[str, Any]]:

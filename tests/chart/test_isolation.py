@@ -16,8 +16,8 @@ from policy.kubernetes_checks import (
     foreign_ingress_hosts,
     foreign_secret_stores,
 )
-from tests.chart.conftest import STACKS, Render
-from tests.infra.conftest import run_stack
+from tests.support.chart import STACKS, Render
+from tests.support.stacks import run_stack
 
 DOMAIN = "pingvas.example.com"
 

@@ -21,7 +21,7 @@ from app.chart_values import (
 )
 from components.environment import app_release
 from infra.merge import deep_merge
-from tests.chart.conftest import KUBE_VERSION, STACKS, Render
+from tests.support.chart import KUBE_VERSION, STACKS, Render
 from tools.generate import chart_schema
 from tools.preview import preview_stack, stack_file
 

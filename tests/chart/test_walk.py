@@ -16,11 +16,11 @@ import yaml
 from components.environment.app_release import CHART_DIR, RELEASE_NAME
 from infra.config import ENVIRONMENT_PROFILES
 from pulumi_offline import OfflineRun
-from tests.chart.conftest import Render, render
-from tests.infra.conftest import run_stack
+from tests.support.chart import Render, render
+from tests.support.preview import RELEASE
+from tests.support.stacks import run_stack
 from tools.preview import REPO_ROOT, load_stack, preview_stack
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
 # A figure no profile, values file or chart default holds, so finding it proves its path.
 WORKERS_MAX = 2
 STACK_FILE = f"""config:

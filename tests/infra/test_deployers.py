@@ -19,8 +19,8 @@ from components.delivery.deployers import (
     SCOPE_POLICY,
 )
 from pulumi_offline import OfflineRun, RecordedResource
-from tests.chart.conftest import release_values, render
-from tests.infra.conftest import run_stack
+from tests.support.chart import release_values, render
+from tests.support.stacks import run_stack
 
 POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"

@@ -13,9 +13,9 @@ import pytest
 from components.conventions import PREVIEW_LABEL
 from components.edge.preview_ingress import ANCHOR_NAMESPACE
 from pulumi_offline import OfflineRun, RecordedResource
-from tests.chart.conftest import release_values, render
-from tests.crds import crd_errors
-from tests.infra.conftest import run_stack
+from tests.support.chart import release_values, render
+from tests.support.crds import crd_errors
+from tests.support.stacks import run_stack
 
 POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"

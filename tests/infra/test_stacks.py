@@ -16,7 +16,7 @@ import pulumi_offline as offline
 from infra.config import load_stack_config
 from infra.naming import Naming
 from pulumi_offline import OfflineRun
-from tests.infra.conftest import run_stack
+from tests.support.stacks import run_stack
 
 REPO = Path(__file__).resolve().parents[2]
 TAG_KEYS = {"project", "stack", "environment", "managed-by", "cost-center"}

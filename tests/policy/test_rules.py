@@ -9,7 +9,7 @@ import pytest
 
 from policy import rules
 from pulumi_offline import RecordedResource
-from tests.infra.conftest import run_stack
+from tests.support.stacks import run_stack
 from tools.policy_check import Violation, check, validation_args
 
 

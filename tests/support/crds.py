@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-CRDS = Path(os.environ.get("PINGVAS_CRDS_DIR", Path(__file__).resolve().parents[1] / "vendor/crds"))
+CRDS = Path(os.environ.get("PINGVAS_CRDS_DIR", Path(__file__).resolve().parents[2] / "vendor/crds"))
 
 
 class _CrdLoader(yaml.CSafeLoader):
