@@ -98,3 +98,16 @@ def checkov() -> Path:
             check=True,
         )
     return binary
+
+
+def pod_specs(render: Render) -> dict[str, dict[str, Any]]:
+    """Every pod template of the release: Deployments and the migration Job."""
+    return {
+        f"{m['kind']}/{m['metadata']['name']}": m["spec"]["template"]["spec"]
+        for m in render.manifests
+        if m["kind"] in ("Deployment", "Job")
+    }
+
+
+def env_of(container: dict[str, Any]) -> dict[str, Any]:
+    return {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]}
