@@ -173,12 +173,15 @@ def test_in_cluster_redis_checks_its_engine() -> None:
 
 
 def bucket_run(args: BucketArgs) -> OfflineRun:
+    def program() -> None:
+        Bucket("b", args, opts=explicit_aws())
+
     return run_offline(
         project="pingvas",
         stack="t",
         config={},
         region="us-east-1",
-        program=lambda: Bucket("b", args, opts=explicit_aws()),
+        program=program,
     )
 
 

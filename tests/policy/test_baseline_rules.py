@@ -5,6 +5,7 @@ per rule, built from the inputs CrossGuard sends."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -221,7 +222,12 @@ def test_each_rule_catches_its_violation_and_passes_the_fix(
 @pytest.mark.parametrize("rule", [case[0] for case in CASES])
 def test_rules_skip_values_unknown_during_a_preview(rule: Callable[..., None]) -> None:
     """A real first `pulumi preview` sends the unknown sentinel: no crash, no guess."""
-    for props in ({"policy": UNKNOWN, "assumeRolePolicy": UNKNOWN}, {"spec": {}}, {}):
+    unknowns: list[dict[str, Any]] = [
+        {"policy": UNKNOWN, "assumeRolePolicy": UNKNOWN},
+        {"spec": {}},
+        {},
+    ]
+    for props in unknowns:
         found(rule, resource(ROLE_POLICY, props))
 
 

@@ -123,7 +123,7 @@ class JsonLines(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
         self.setFormatter(JsonFormatter())
-        self.lines: list[dict[str, object]] = []
+        self.lines: list[dict[str, Any]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(json.loads(self.format(record)))

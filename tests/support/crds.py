@@ -23,9 +23,12 @@ class _CrdLoader(yaml.CSafeLoader):
     """PyYAML reads a bare `=` (in prometheus-operator enums) as a special tag."""
 
 
-_CrdLoader.add_constructor(
-    "tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node)
-)
+def _plain_scalar(loader: yaml.CSafeLoader, node: yaml.Node) -> Any:
+    assert isinstance(node, yaml.ScalarNode), node
+    return loader.construct_scalar(node)
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", _plain_scalar)
 
 
 @functools.cache
