@@ -1,28 +1,25 @@
 """Real PostgreSQL, Redis and moto servers for the application tests (one of each per
-session), an application wired to them, and small factories."""
+session), an application wired to them, and small factories (their data in
+tests/support/app.py)."""
 
 from __future__ import annotations
 
 import json
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import boto3
-import jwt
 import psycopg
 import pytest
 import redis
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from jwt.algorithms import RSAAlgorithm
 
 from app.core.config import Settings
 from app.core.storage import image_key
@@ -38,26 +35,15 @@ from app.devservers import (
 )
 from app.factory import create_app
 from app.services import all_routers
-
-BUCKET = "pingvas-test-images"
-SIGNUP_CREDITS = 50
-VARIANTS = {"credits-100": "101", "credits-500": "105", "basic": "201", "pro": "301"}
-MODELS = {
-    "tiny-sd": {
-        "name": "Tiny SD",
-        "kind": "stable-diffusion",
-        "default_width": 512,
-        "default_height": 512,
-        "default_steps": 25,
-    },
-    "sdxl-base": {
-        "name": "SDXL base",
-        "kind": "sdxl",
-        "default_width": 1024,
-        "default_height": 1024,
-        "default_steps": 30,
-    },
-}
+from tests.support.app import (
+    BUCKET,
+    MODELS,
+    PNG,
+    SIGNUP_CREDITS,
+    VARIANTS,
+    FakeProviders,
+    TestUser,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -117,54 +103,6 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "broken" / "manifest.json").write_text("{not json")
     (root / "no-manifest").mkdir()
     return root
-
-
-@dataclass
-class FakeProviders:
-    """Stand-ins for Lemon Squeezy's API and the Google and Discord sign-in endpoints, on a
-    real socket. Records what it receives; tests set the profile it hands out."""
-
-    url: str
-    signing_key: Any
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    discord_profile: dict[str, Any] = field(default_factory=dict)
-    google_claims: dict[str, Any] = field(default_factory=dict)
-
-    def id_token(self, client_id: str) -> str:
-        now = int(time.time())
-        claims = {"iss": f"{self.url}/google", "aud": client_id, "iat": now, "exp": now + 300}
-        claims.update(self.google_claims)
-        return jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": "k1"})
-
-    def answer(self, method: str, path: str) -> tuple[int, dict[str, Any]]:
-        base = f"{self.url}/google"
-        if method == "POST" and path == "/v1/checkouts":
-            attributes = {"url": "https://pay.example/c-1"}
-            return 201, {"data": {"type": "checkouts", "id": "c-1", "attributes": attributes}}
-        if method == "POST" and path == "/discord/oauth2/token":
-            return 200, {"access_token": "discord-token", "token_type": "Bearer", "expires_in": 600}
-        if method == "GET" and path == "/discord/users/@me":
-            return 200, self.discord_profile
-        if method == "GET" and path == "/google/.well-known/openid-configuration":
-            return 200, {
-                "issuer": base,
-                "authorization_endpoint": f"{base}/authorize",
-                "token_endpoint": f"{base}/token",
-                "jwks_uri": f"{base}/jwks",
-                "id_token_signing_alg_values_supported": ["RS256"],
-            }
-        if method == "GET" and path == "/google/jwks":
-            public = json.loads(RSAAlgorithm.to_jwk(self.signing_key.public_key()))
-            return 200, {"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]}
-        if method == "POST" and path == "/google/token":
-            token = self.id_token("google-client")
-            return 200, {
-                "access_token": "g",
-                "token_type": "Bearer",
-                "expires_in": 600,
-                "id_token": token,
-            }
-        return 404, {"error": "not found"}
 
 
 @pytest.fixture(scope="session")
@@ -268,18 +206,6 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
-@dataclass
-class TestUser:
-    id: uuid.UUID
-    email: str
-    token: str
-    refresh_token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 @pytest.fixture
 def make_user(client: TestClient, owner: Callable[..., Any]) -> Callable[..., TestUser]:
     """A new user via the development login; ``credits``/``tier`` set as the owner."""
@@ -348,26 +274,6 @@ def as_app_role(database: Database) -> Callable[..., Any]:
         )
 
     return connect
-
-
-def balance_and_ledger(owner: Callable[..., Any], user_id: uuid.UUID) -> tuple[int, int, int]:
-    """(balance, sum of ledger amounts, number of ledger rows)."""
-    balance = owner("SELECT credits FROM users WHERE id = %s", (user_id,))[0][0]
-    total, rows = owner(
-        "SELECT coalesce(sum(amount), 0), count(*) FROM credit_ledger WHERE user_id = %s",
-        (user_id,),
-    )[0]
-    return balance, int(total), rows
-
-
-def problems(response: Any) -> str:
-    """The messages of a 422 answer (FastAPI's validation-error list), joined."""
-    detail = response.json()["detail"]
-    assert isinstance(detail, list), detail
-    return " | ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in detail)
-
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 10
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import uuid
 import redis
 
 from app.core.activity import ActiveUsers
-from tests.app.test_models_health_metrics import metric
+from tests.support.app import metric
 
 
 def test_distinct_users_per_tier_within_the_window(redis_client: redis.Redis) -> None:
@@ -34,7 +34,7 @@ def test_an_unreachable_redis_does_not_fail_the_caller() -> None:
     ActiveUsers(dead).record(uuid.uuid4(), "free")  # logs, does not raise
 
 
-def test_metrics_export_active_users_by_tier(client, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_export_active_users_by_tier(client, make_user) -> None:
     user = make_user(credits=100, tier="basic")
     before = metric(client.get("/metrics").text, "active_users", tier="basic")
     client.post("/api/generations", headers=user.headers, json={"prompt": "m", "model": "tiny-sd"})

@@ -21,7 +21,7 @@ from pydantic import SecretStr, ValidationError
 from app.core.cdn import SignedCdn
 from app.core.config import Settings
 from app.core.storage import ImageStorage, image_key
-from tests.app.conftest import BUCKET, PNG
+from tests.support.app import BUCKET, PNG
 
 TTL = 900
 BASE_URL = "https://images.dev.pingvas.example"

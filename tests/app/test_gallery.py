@@ -9,7 +9,7 @@ import httpx2
 import pytest
 
 from app.core.storage import ImageStorage
-from tests.app.conftest import BUCKET, PNG
+from tests.support.app import BUCKET, PNG
 
 
 def test_list_and_get_own_images_with_working_urls(client, user, store_image):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 import psycopg
 import pytest
@@ -11,7 +12,7 @@ import redis
 
 from app.core.queue import JobMessage, JobQueue
 from app.models import JOB_STATUSES, JOB_TRANSITIONS
-from tests.app.conftest import balance_and_ledger, problems
+from tests.support.app import balance_and_ledger, problems
 
 REQUEST = {
     "prompt": "a lighthouse at dusk",
@@ -23,7 +24,10 @@ REQUEST = {
 
 
 def queued_message(redis_client: redis.Redis, tier: str, job_id: str) -> JobMessage:
-    entries = redis_client.xrange(JobQueue(redis_client).stream(tier))
+    # The client decodes responses to str, which redis' annotations cannot know.
+    entries = cast(
+        "list[tuple[str, dict[str, str]]]", redis_client.xrange(JobQueue(redis_client).stream(tier))
+    )
     messages = [JobMessage.from_fields(fields) for _, fields in entries]
     found = [message for message in messages if str(message.job_id) == job_id]
     assert len(found) == 1, f"job {job_id} should be on the {tier} stream exactly once"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,11 +11,11 @@ from hypothesis import strategies as st
 
 from app.core.database import Database
 from app.store import ledger
-from tests.app.conftest import balance_and_ledger
+from tests.support.app import balance_and_ledger
 
 
 @pytest.fixture(scope="module")
-def db(database) -> Database:
+def db(database) -> Iterator[Database]:
     app_db = Database(database.app_url, database.schema)
     yield app_db
     app_db.dispose()

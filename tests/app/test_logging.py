@@ -3,7 +3,6 @@ request id (from X-Request-ID or new) and user id of the request that logged it.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 
@@ -12,16 +11,7 @@ import pytest
 from app.catalogue import ModelCatalogue
 from app.core.logging import JsonFormatter, bound
 from app.core.queue import JobMessage
-
-
-class JsonLines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(JsonFormatter())
-        self.lines: list[dict[str, object]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(self.format(record)))
+from tests.support.app import JsonLines
 
 
 @pytest.fixture
@@ -62,7 +52,7 @@ def test_exceptions_stay_on_one_line(json_lines: JsonLines) -> None:
     assert "ValueError: boom" in str(json_lines.lines[0]["exception"])
 
 
-def test_the_request_id_is_echoed_or_made(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_request_id_is_echoed_or_made(client) -> None:
     given = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert given.headers["X-Request-ID"] == "abc-123"
     made = client.get("/healthz").headers["X-Request-ID"]
@@ -71,7 +61,7 @@ def test_the_request_id_is_echoed_or_made(client) -> None:  # type: ignore[no-un
     assert hostile.headers["X-Request-ID"] != 'x"\n{"level":"fake"}'
 
 
-def test_the_request_id_and_user_travel_into_the_job(  # type: ignore[no-untyped-def]
+def test_the_request_id_and_user_travel_into_the_job(
     client, make_user, json_lines, settings
 ) -> None:
     user = make_user(credits=100, tier="free")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from app.catalogue import ModelCatalogue
+from tests.support.app import metric
 
 
 def test_models_are_the_folders_with_a_valid_manifest(client):
@@ -82,14 +83,6 @@ def test_readiness_fails_when_redis_is_unreachable(make_client):
     outage = broken.get("/api/models")
     assert outage.status_code == 503
     assert outage.headers["Retry-After"] == "5"
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    for line in text.splitlines():
-        sample = line.startswith((name + "{", name + " "))
-        if sample and all(f'{key}="{value}"' in line for key, value in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def test_metrics_count_generations_credits_and_queue(client, make_user):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import VARIANTS, balance_and_ledger, problems
+from tests.support.app import VARIANTS, balance_and_ledger, problems
 
 
 @pytest.fixture

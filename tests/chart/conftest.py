@@ -1,91 +1,12 @@
-"""Renders the app chart once per session for dev, prod and pr-7, with the values the
-offline preview of each stack gives its Helm release (so the chart is tested with the
-real stack outputs, not with values made up for the test)."""
+"""The app chart rendered once per session for dev, prod and pr-7 (tests/support/chart.py)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
 import pytest
-import yaml
 
-from app.chart_layers import render_chart
-from components.environment.app_release import RELEASE_NAME
-from tests.infra.conftest import run_stack
-
-STACKS = ("dev", "prod", "pr-7")
-RELEASE = "kubernetes:helm.sh/v3:Release"
-# The cluster's Kubernetes version (pingvas:cluster.version's default).
-KUBE_VERSION = "1.35.0"
-REPO = Path(__file__).resolve().parents[2]
-CHECKOV_VERSION = "3.3.30"
-CHECKOV_VENV = REPO / ".cache" / "checkov-venv"
-
-
-@dataclass(frozen=True)
-class Render:
-    stack: str
-    values: dict[str, Any]  # what the release passes (the chart's values.yaml underneath)
-    files: dict[str, str]  # template path → rendered YAML
-    manifests: list[dict[str, Any]]
-
-    def of_kind(self, kind: str) -> list[dict[str, Any]]:
-        return [m for m in self.manifests if m["kind"] == kind]
-
-    def one(self, kind: str, name: str) -> dict[str, Any]:
-        matches = [m for m in self.of_kind(kind) if m["metadata"]["name"] == name]
-        assert len(matches) == 1, f"{len(matches)} {kind} named {name}"
-        return matches[0]
-
-
-def release_values(stack: str) -> dict[str, Any]:
-    run = run_stack(stack)
-    (release,) = [r for r in run.of_type(RELEASE) if r.inputs.get("name") == RELEASE_NAME]
-    values: dict[str, Any] = release.inputs["values"]
-    return values
-
-
-def render(stack: str, values: dict[str, Any]) -> Render:
-    files = render_chart(values, RELEASE_NAME, stack)
-    manifests = [
-        document
-        for path, text in sorted(files.items())
-        if path.endswith(".yaml")
-        for document in yaml.safe_load_all(text)
-        if document
-    ]
-    return Render(stack, values, files, manifests)
-
-
-_renders: dict[str, Render] = {}
+from tests.support.chart import Render, stack_renders
 
 
 @pytest.fixture(scope="session")
 def renders() -> dict[str, Render]:
-    for stack in STACKS:
-        if stack not in _renders:
-            _renders[stack] = render(stack, release_values(stack))
-    return _renders
-
-
-def checkov() -> Path:
-    """checkov in its own virtual environment: it pins old packages that would break the
-    project's."""
-    binary = CHECKOV_VENV / "bin" / "checkov"
-    if not binary.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True)
-        subprocess.run(
-            [
-                str(CHECKOV_VENV / "bin" / "pip"),
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                f"checkov=={CHECKOV_VERSION}",
-            ],
-            check=True,
-        )
-    return binary
+    return stack_renders()

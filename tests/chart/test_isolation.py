@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import celpy
 import pytest
 
 from components.cluster.admission import SERVICE_TYPE_RULE, STORE_ROLE_RULE, ingress_host_rule
@@ -17,8 +16,9 @@ from policy.kubernetes_checks import (
     foreign_ingress_hosts,
     foreign_secret_stores,
 )
-from tests.chart.conftest import STACKS, Render
-from tests.infra.conftest import run_stack
+from tests.support.cel import evaluate
+from tests.support.chart import STACKS, Render
+from tests.support.stacks import run_stack
 
 DOMAIN = "pingvas.example.com"
 
@@ -61,13 +61,8 @@ def test_the_checks_catch_what_they_exist_for(renders: dict[str, Render]) -> Non
 
 
 def admits(expression: str, namespace: str, manifest: dict[str, Any]) -> bool:
-    environment = celpy.Environment()
-    program = environment.program(environment.compile(expression))
-    activation = {
-        "object": celpy.json_to_cel(manifest),
-        "namespaceObject": celpy.json_to_cel({"metadata": {"name": namespace}}),
-    }
-    return bool(program.evaluate(activation))
+    context = {"object": manifest, "namespaceObject": {"metadata": {"name": namespace}}}
+    return bool(evaluate(expression, context))
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from app.chart_values import CHART_DIR
-from tests.chart.conftest import STACKS, Render
-from tests.chart.test_chart import SERVICES, outputs
+from tests.support.chart import SERVICES, STACKS, Render, outputs
 
 READYZ_SCRIPT = (CHART_DIR / "files" / "readyz.py").read_text()
 

@@ -17,7 +17,7 @@ from app import chart_layers
 from app.chart_layers import ValuesLayers, chart_defaults
 from app.chart_values import CHART_DIR, ChartValues
 from infra.merge import deep_merge
-from tests.chart.conftest import KUBE_VERSION, STACKS, Render
+from tests.support.chart import KUBE_VERSION, STACKS, Render
 from tools.generate import chart_schema
 from tools.preview import preview_stack, stack_file
 

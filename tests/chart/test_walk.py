@@ -14,13 +14,13 @@ import pytest
 import yaml
 
 from components.environment.app_release import CHART_DIR, RELEASE_NAME
-from infra.config import ENVIRONMENT_PROFILES
+from infra.config import ENVIRONMENT_PROFILES, Profile
 from pulumi_offline import OfflineRun
-from tests.chart.conftest import Render, render
-from tests.infra.conftest import run_stack
+from tests.support.chart import Render, render
+from tests.support.preview import RELEASE
+from tests.support.stacks import run_stack
 from tools.preview import REPO_ROOT, load_stack, preview_stack
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
 # A figure no profile, values file or chart default holds, so finding it proves its path.
 WORKERS_MAX = 2
 STACK_FILE = f"""config:
@@ -67,7 +67,7 @@ def test_gpu_workers_max_goes_from_the_stack_file_to_the_scaled_object(
     assert list(occurrences(yaml.safe_load(config_file.read_text()), WORKERS_MAX)) == [
         ".config.pingvas:gpuWorkers.max"
     ]
-    assert ENVIRONMENT_PROFILES["dev"]["gpuWorkers"]["max"] != WORKERS_MAX
+    assert ENVIRONMENT_PROFILES[Profile.DEV]["gpuWorkers"]["max"] != WORKERS_MAX
     # No committed stack file or per-environment values file sets it; the chart's own
     # values.yaml default (for a bare `helm install`) is overridden below.
     for name, text in human_written_sources().items():

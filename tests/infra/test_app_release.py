@@ -13,7 +13,6 @@ from components.endpoints import SecretReference
 from components.environment.app_release import (
     CHART_DIR,
     CHART_PATH,
-    RELEASE_NAME,
     chart_digest,
 )
 from components.environment.tenancy import (
@@ -23,17 +22,12 @@ from components.environment.tenancy import (
 )
 from infra.config import ConfigError, Profile, load_stack_config
 from infra.merge import deep_merge
-from pulumi_offline import OfflineRun, RecordedResource
+from pulumi_offline import OfflineRun
 from stacks.environment import VALUES_PROFILES
-from tests.infra.conftest import run_stack
+from tests.support.preview import app_release
+from tests.support.stacks import run_stack
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
 STACKS = ("dev", "prod", "pr-7")
-
-
-def app_release(run: OfflineRun) -> RecordedResource:
-    (release,) = [r for r in run.of_type(RELEASE) if r.inputs.get("name") == RELEASE_NAME]
-    return release
 
 
 @pytest.mark.parametrize("stack", STACKS)

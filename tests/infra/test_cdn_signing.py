@@ -13,9 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from components.edge.url_signing import KEY_BITS
 from pulumi_offline import SECRET, OfflineRun, RecordedResource, offline_key_pair
 from stacks.environment_data import CDN_PRIVATE_KEY_VARIABLE
-from tests.infra.conftest import run_stack
-from tests.infra.test_app_release import app_release
-from tests.infra.test_tenancy import role_policy, statements_by_actions
+from tests.support.preview import app_release, role_policy, statements_by_actions
+from tests.support.stacks import run_stack
 
 CDN_STACKS = ("dev", "prod")
 PRIVATE_KEY = "tls:index/privateKey:PrivateKey"

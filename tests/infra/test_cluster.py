@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from typing import Any
@@ -13,9 +12,9 @@ from components import chart_versions
 from components.cluster.platform_namespaces import PLATFORM_NAMESPACES
 from infra.aws_catalog import GPU_FAMILIES, GPU_INSTANCE_STORE_GB
 from pulumi_offline import OfflineRun, RecordedResource
-from tests.crds import crd_errors
+from tests.support.crds import crd_errors
+from tests.support.preview import RELEASE, custom_resource, policies_of_role, release
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 
@@ -23,24 +22,6 @@ NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 def cluster(run: OfflineRun) -> RecordedResource:
     (eks,) = run.of_type("eks:index:Cluster")
     return eks
-
-
-def custom_resource(resource: RecordedResource) -> dict[str, Any]:
-    inputs = copy.deepcopy(resource.inputs)  # the run is shared between tests
-    return {key: inputs[key] for key in ("apiVersion", "kind", "metadata", "spec")}
-
-
-def release(run: OfflineRun, name: str) -> RecordedResource:
-    (found,) = [r for r in run.of_type(RELEASE) if r.inputs.get("name", r.name).endswith(name)]
-    return found
-
-
-def policies_of_role(run: OfflineRun, role: RecordedResource) -> list[dict[str, Any]]:
-    return [
-        json.loads(policy.inputs["policy"])
-        for policy in run.of_type("aws:iam/rolePolicy:RolePolicy")
-        if policy.inputs["role"] == role.id
-    ]
 
 
 def test_cluster_control_plane(shared: OfflineRun) -> None:
@@ -421,8 +402,8 @@ def test_platform_namespaces_deny_by_default_and_allow_what_each_needs(
         "ports": [{"protocol": "TCP", "port": 5432}],
     } in database_admin
     # No add-on creates its own namespace through Helm.
-    for release in shared.of_type("kubernetes:helm.sh/v3:Release"):
-        assert not release.inputs.get("createNamespace"), release.name
+    for add_on in shared.of_type(RELEASE):
+        assert not add_on.inputs.get("createNamespace"), add_on.name
 
 
 def test_kubernetes_resources_use_the_cluster_provider(shared: OfflineRun) -> None:

@@ -15,8 +15,8 @@ from components.data.in_cluster_redis import InClusterRedis, InClusterRedisArgs
 from components.data.managed_redis import ManagedRedis, ManagedRedisArgs, ManagedRedisMode
 from infra.config import ConfigError, load_stack_config
 from pulumi_offline import OfflineRun, fake_secret, run_offline
-from tests.infra.capture import run_capturing
-from tests.infra.conftest import explicit_aws
+from tests.support.capture import run_capturing
+from tests.support.stacks import explicit_aws
 
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 K8S_SECRET = "kubernetes:core/v1:Secret"
@@ -176,12 +176,15 @@ def test_in_cluster_redis_checks_its_engine() -> None:
 
 
 def bucket_run(args: BucketArgs) -> OfflineRun:
+    def program() -> None:
+        Bucket("b", args, opts=explicit_aws())
+
     return run_offline(
         project="pingvas",
         stack="t",
         config={},
         region="us-east-1",
-        program=lambda: Bucket("b", args, opts=explicit_aws()),
+        program=program,
     )
 
 

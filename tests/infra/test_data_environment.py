@@ -15,8 +15,8 @@ import pytest
 
 from components.data.database_access import DatabaseAccess, DatabaseAccessArgs
 from pulumi_offline import OfflineRun, RecordedResource, fake_secret
-from tests.infra.capture import run_capturing
-from tests.infra.conftest import explicit_aws, run_stack
+from tests.support.capture import run_capturing
+from tests.support.stacks import explicit_aws, run_stack
 from tools.preview import as_json
 
 REPO = Path(__file__).resolve().parents[2]

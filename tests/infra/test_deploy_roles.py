@@ -11,8 +11,8 @@ import pytest
 from components.delivery.deploy_actions import CHANGE_VERBS, ENVIRONMENT_SERVICES
 from components.delivery.deploy_policies import GITHUB_ISSUER, STS_AUDIENCE
 from pulumi_offline import OfflineRun
-from tests.infra.conftest import run_stack
-from tests.infra.iam_eval import Request, allowed
+from tests.support.iam import Request, allowed
+from tests.support.stacks import run_stack
 
 REPOSITORY = "pingvas/pingvas"  # Pulumi.shared.yaml
 ACCOUNT = "123456789012"
@@ -42,7 +42,7 @@ def policies(shared: OfflineRun, key: str) -> list[dict[str, Any]]:
 
 def boundary(shared: OfflineRun, key: str) -> dict[str, Any]:
     policy = shared.one("aws:iam/policy:Policy", f"pingvas-shared-deploy-{key}-boundary")
-    return json.loads(policy.inputs["policy"])  # type: ignore[no-any-return]
+    return json.loads(policy.inputs["policy"])
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ import copy
 import json
 from typing import Any
 
-import celpy
 import pytest
 
 from components.delivery.deployers import (
@@ -19,8 +18,9 @@ from components.delivery.deployers import (
     SCOPE_POLICY,
 )
 from pulumi_offline import OfflineRun, RecordedResource
-from tests.chart.conftest import release_values, render
-from tests.infra.conftest import run_stack
+from tests.support.cel import evaluate
+from tests.support.chart import release_values, render
+from tests.support.stacks import run_stack
 
 POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
@@ -49,18 +49,6 @@ def spec_of(shared: OfflineRun, name: str) -> dict[str, Any]:
     return spec
 
 
-def _evaluate(
-    expression: str, context: dict[str, Any], variables: dict[str, Any] | None = None
-) -> Any:
-    environment = celpy.Environment()
-    activation = celpy.json_to_cel(context)
-    if variables is not None:  # already CEL values
-        activation[celpy.celtypes.StringType("variables")] = celpy.celtypes.MapType(
-            {celpy.celtypes.StringType(key): value for key, value in variables.items()}
-        )
-    return environment.program(environment.compile(expression)).evaluate(activation)
-
-
 def refusals(
     spec: dict[str, Any],
     *,
@@ -87,14 +75,14 @@ def refusals(
         "oldObject": old,
     }
     for condition in spec["matchConditions"]:
-        assert _evaluate(condition["expression"], context)
+        assert evaluate(condition["expression"], context)
     variables: dict[str, Any] = {}
     for variable in spec["variables"]:
-        variables[variable["name"]] = _evaluate(variable["expression"], context, variables)
+        variables[variable["name"]] = evaluate(variable["expression"], context, variables)
     return [
         rule["message"]
         for rule in spec["validations"]
-        if not bool(_evaluate(rule["expression"], context, variables))
+        if not bool(evaluate(rule["expression"], context, variables))
     ]
 
 
@@ -382,4 +370,4 @@ def test_pods_use_only_their_environments_priority(
     if priority_class:
         pod["spec"]["priorityClassName"] = priority_class
     context = {"object": pod, "namespaceObject": {"metadata": {"name": namespace}}}
-    assert bool(_evaluate(rule["expression"], context)) is admitted
+    assert bool(evaluate(rule["expression"], context)) is admitted

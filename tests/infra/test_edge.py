@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from pulumi_offline import OfflineRun
-from tests.crds import crd_errors
-from tests.infra.conftest import run_stack
+from tests.support.crds import crd_errors
+from tests.support.stacks import run_stack
 
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 PARAMS = "kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams"

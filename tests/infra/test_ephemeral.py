@@ -12,7 +12,7 @@ import pytest
 from components.conventions import PREVIEW_LABEL
 from components.data.postgres import IMAGE as POSTGRES_IMAGE
 from pulumi_offline import OfflineRun
-from tests.infra.conftest import run_stack
+from tests.support.stacks import run_stack
 from tools import timing
 
 THREE_MINUTES = 180

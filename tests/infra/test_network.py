@@ -95,6 +95,7 @@ def routes_by_subnet(run: OfflineRun) -> dict[str, dict[str, str]]:
         for route in run.of_type(ROUTE):
             if route.inputs["routeTableId"] == table_id:
                 target_id = route.inputs.get("gatewayId") or route.inputs.get("natGatewayId")
+                assert target_id, f"route {route.name} has no gateway"
                 result[subnet][route.inputs["destinationCidrBlock"]] = run.by_id(target_id).name
     return result
 

@@ -20,11 +20,10 @@ from components.data.model_store import BACKUP_EVENTS
 from components.operations.alert_rules import prometheus_rule_groups
 from infra.config import ConfigError
 from pulumi_offline import OfflineRun, RecordedResource
-from tests.crds import CRDS, crd_errors
-from tests.infra.conftest import run_stack
-from tests.infra.test_cluster import custom_resource, policies_of_role, release
+from tests.support.crds import CRDS, crd_errors
+from tests.support.preview import custom_resource, policies_of_role, release
+from tests.support.stacks import run_stack
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
 TOPIC = "aws:sns/topic:Topic"
 
 

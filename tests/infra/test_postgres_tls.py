@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from app.devservers import _as_postgres_user, _postgres_binary, free_port
-from tests.infra.conftest import run_stack
+from tests.support.stacks import run_stack
 
 
 def pod_spec() -> dict[str, Any]:

@@ -7,15 +7,15 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import celpy
 import pytest
 
 from components.conventions import PREVIEW_LABEL
 from components.edge.preview_ingress import ANCHOR_NAMESPACE
 from pulumi_offline import OfflineRun, RecordedResource
-from tests.chart.conftest import release_values, render
-from tests.crds import crd_errors
-from tests.infra.conftest import run_stack
+from tests.support.cel import evaluate
+from tests.support.chart import release_values, render
+from tests.support.crds import crd_errors
+from tests.support.stacks import run_stack
 
 POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
@@ -30,19 +30,13 @@ def policy(shared: OfflineRun, name: str) -> RecordedResource:
 
 def admits(spec: dict[str, Any], obj: dict[str, Any], namespace: str = "pr-7") -> list[str]:
     """The messages of the validations `obj` fails (empty: the API server admits it)."""
-    environment = celpy.Environment()
     context: dict[str, Any] = {"object": obj, "namespaceObject": {"metadata": {"name": namespace}}}
-    variables = {}
+    variables: dict[str, Any] = {}
     for variable in spec.get("variables", []):
-        program = environment.program(environment.compile(variable["expression"]))
-        variables[variable["name"]] = program.evaluate(
-            celpy.json_to_cel({**context, "variables": variables})
-        )
-    activation = celpy.json_to_cel({**context, "variables": variables})
+        variables[variable["name"]] = evaluate(variable["expression"], context, variables)
     failed = []
     for rule in spec["validations"]:
-        program = environment.program(environment.compile(rule["expression"]))
-        if not bool(program.evaluate(activation)):
+        if not bool(evaluate(rule["expression"], context, variables)):
             failed.append(rule.get("message") or rule["messageExpression"])
     return failed
 

@@ -17,9 +17,9 @@ from app.chart_layers import ValuesProfile, profile_values
 from components.environment.app_release import RELEASE_NAME
 from infra.config import ConfigError, StackConfig, load_stack_config
 from infra.stack_file import as_engine_config
+from tests.support.preview import RELEASE
 from tools.preview import preview_stack, stack_file
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
 COMMITTED_STACKS = ("shared", "dev", "prod")
 
 

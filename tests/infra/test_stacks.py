@@ -16,7 +16,7 @@ import pulumi_offline as offline
 from infra.config import load_stack_config
 from infra.naming import Naming
 from pulumi_offline import OfflineRun
-from tests.infra.conftest import run_stack
+from tests.support.stacks import run_stack
 
 REPO = Path(__file__).resolve().parents[2]
 TAG_KEYS = {"project", "stack", "environment", "managed-by", "cost-center"}
@@ -149,13 +149,17 @@ def test_pulumi_project_runs_the_stacks_program_without_default_providers() -> N
 def run_entry_point(stack: str, config: dict[str, str]) -> OfflineRun:
     """Runs stacks/__main__.py itself, as `pulumi up` does: from inside the directory, with
     config from the engine."""
+
+    def program() -> None:
+        runpy.run_path(".", run_name="__main__")
+
     with contextlib.chdir(REPO / "stacks"):
         return offline.run_offline(
             project="pingvas",
             stack=stack,
             config=config,
             region="us-east-1",
-            program=lambda: runpy.run_path(".", run_name="__main__"),
+            program=program,
         )
 
 

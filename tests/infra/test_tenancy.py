@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from pulumi_offline import OfflineRun, RecordedResource
-from tests.crds import crd_errors
-from tests.infra.conftest import run_stack
+from pulumi_offline import OfflineRun
+from tests.support.crds import crd_errors
+from tests.support.preview import role_policy, statements_by_actions
+from tests.support.stacks import run_stack
 
 QUOTAS = {
     "dev": {
@@ -142,33 +143,6 @@ def test_only_prometheus_comes_in_from_monitoring() -> None:
             "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
         }
     ]
-
-
-def role_policy(run: OfflineRun, account: str) -> dict[str, Any]:
-    (association,) = [
-        a
-        for a in run.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
-        if a.inputs["serviceAccount"] == account
-    ]
-    role: RecordedResource = next(
-        r for r in run.of_type("aws:iam/role:Role") if association.inputs["roleArn"].endswith(r.id)
-    )
-    (policy,) = [
-        p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id
-    ]
-    assert association.inputs["namespace"] == run.stack
-    assert association.inputs["clusterName"] == "pingvas-shared-eks"
-    document: dict[str, Any] = json.loads(policy.inputs["policy"])
-    return document
-
-
-def statements_by_actions(document: dict[str, Any]) -> dict[tuple[str, ...], Any]:
-    return {
-        tuple(sorted(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])): s[
-            "Resource"
-        ]
-        for s in document["Statement"]
-    }
 
 
 def test_service_accounts_reach_only_their_environment() -> None:

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from policy import rules
+from policy.baseline_rules import BASELINE_POLICIES
+from policy.isolation_rules import ISOLATION_POLICIES
 from pulumi_offline import RecordedResource
-from tests.infra.conftest import run_stack
+from tests.support.stacks import run_stack
 from tools.policy_check import Violation, check, validation_args
 
 
@@ -26,6 +28,23 @@ def violations_of(rule: Any, resource_type: str, props: dict[str, Any]) -> list[
     found: list[str] = []
     rule(validation_args(resource), lambda message, _urn=None: found.append(message))
     return found
+
+
+def test_every_rule_of_the_pack_is_tested() -> None:
+    """policy/rules.py's own four rules are tested here; the isolation and baseline rules
+    case by case in test_isolation_rules.py and test_baseline_rules.py, each of which checks
+    that it covers its module's rules."""
+    own = (
+        rules.internet_ingress_only_to_web_ports,
+        rules.subnets_assign_no_public_ips,
+        rules.log_groups_expire,
+        rules.iam_policies_name_their_actions,
+    )
+    # Each rule function is named as its policy.
+    assert {policy.name for policy in rules.POLICIES} == {
+        rule.__name__.replace("_", "-") for rule in own
+    } | {policy.name for policy in (*ISOLATION_POLICIES, *BASELINE_POLICIES)}
+    assert len(rules.POLICIES) + len(rules.STACK_POLICIES) >= 25
 
 
 @pytest.mark.parametrize("stack", ["shared", "dev", "prod", "pr-7"])

@@ -47,6 +47,7 @@ class Api(BaseHTTPRequestHandler):
         elif self.path == "/api/generations/job-1":
             type(self).polls += 1
             status = "running" if self.polls < 2 else self.outcome
+            assert isinstance(self.server, ThreadingHTTPServer)
             url = f"http://127.0.0.1:{self.server.server_port}/images/1.png"
             images = [{"id": "i1", "url": url}] if status == "succeeded" else []
             self._send(

@@ -32,7 +32,7 @@ def workflows() -> dict[str, dict[str, Any]]:
 
 
 def jobs(name: str) -> dict[str, dict[str, Any]]:
-    return workflows()[name]["jobs"]  # type: ignore[no-any-return]
+    return workflows()[name]["jobs"]
 
 
 def steps() -> list[tuple[str, dict[str, Any]]]:

@@ -1,3 +1,17 @@
-"""The tools run the committed stacks as tests/infra does, with its fixtures."""
+"""The tools run the committed stacks as tests/infra does."""
 
-from tests.infra.conftest import stack_with  # noqa: F401 (a fixture: importing registers it)
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pulumi_offline import OfflineRun
+from tests.support.stacks import stack_runner
+
+
+@pytest.fixture
+def stack_with(tmp_path: Path) -> Callable[[str, dict[str, Any]], OfflineRun]:
+    return stack_runner(tmp_path)

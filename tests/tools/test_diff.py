@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pulumi_offline import SECRET, OfflineRun
-from tests.infra.conftest import run_stack
+from tests.support.stacks import run_stack
 from tools import diff, preview
 
 SUBNET = "aws:ec2/subnet:Subnet"

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from pulumi_offline import OfflineRun, RecordedResource
-from tests.infra.conftest import run_stack
+from tests.support.stacks import run_stack
 from tools.iam_lint import AcceptedFinding, Finding, documents, failing, findings, load_accepted
 
 STACKS = ("shared", "dev", "prod", "pr-7")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.conftest import run_stack
+from tests.support.stacks import run_stack
 from tools.preview import as_tree
 
 REPO = Path(__file__).resolve().parents[2]

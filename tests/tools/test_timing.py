@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pulumi_offline import OfflineRun, RecordedResource
-from tests.infra.conftest import run_stack
+from tests.support.stacks import run_stack
 from tools import timing
 from tools.preview import main
 

@@ -5,15 +5,11 @@ flushed per test, so jobs the API tests leave queued in database 0 never reach t
 from __future__ import annotations
 
 import os
-import re
-import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +28,8 @@ from app.worker.pipelines import PipelineCache, choose_placement
 from app.worker.runner import Worker, WorkerOptions
 from app.worker.scheduling import TierSchedule
 from app.worker.tiny_model import TINY_MODEL_ID, build
-from tests.app.conftest import BUCKET
-
-WEIGHTS = {"pro": 4, "basic": 2, "free": 1}
-ROOT = Path(__file__).resolve().parents[3]
+from tests.support.app import BUCKET
+from tests.support.worker import ROOT, WEIGHTS, Lane, WorkerProcess
 
 
 @pytest.fixture(scope="session")
@@ -50,13 +44,6 @@ def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pipelines(tiny_models_dir: Path) -> PipelineCache:
     return PipelineCache(tiny_models_dir, choose_placement("cpu"), capacity=2)
-
-
-@dataclass
-class Lane:
-    url: str
-    redis: redis.Redis
-    queue: JobQueue
 
 
 @pytest.fixture
@@ -133,52 +120,6 @@ def make_worker(
         )
 
     return make
-
-
-@dataclass
-class WorkerProcess:
-    """``python -m app.worker`` as a child process; its log lines are collected."""
-
-    process: subprocess.Popen[str]
-    metrics_port: int
-    lines: list[str] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-    ended: bool = False
-
-    def _pump(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            with self.changed:
-                self.lines.append(line.rstrip("\n"))
-                self.changed.notify_all()
-        with self.changed:
-            self.ended = True
-            self.changed.notify_all()
-
-    def wait_for(self, pattern: str, timeout: float = 60.0, start: int = 0) -> re.Match[str]:
-        """The first log line from index ``start`` on matching ``pattern``."""
-        compiled = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        checked = start
-        with self.changed:
-            while True:
-                for line in self.lines[checked:]:
-                    found = compiled.search(line)
-                    if found:
-                        return found
-                checked = max(checked, len(self.lines))
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.ended:
-                    tail = "\n".join(self.lines[-30:])
-                    raise AssertionError(f"no log line matching {pattern!r}; last lines:\n{tail}")
-                self.changed.wait(min(remaining, 0.5))
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def terminate(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
 
 
 @pytest.fixture

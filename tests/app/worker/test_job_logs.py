@@ -7,10 +7,10 @@ import logging
 import uuid
 
 from app.worker.tiny_model import TINY_MODEL_ID
-from tests.app.test_logging import JsonLines
+from tests.support.app import JsonLines
 
 
-def test_worker_lines_carry_the_job_and_the_request_that_made_it(  # type: ignore[no-untyped-def]
+def test_worker_lines_carry_the_job_and_the_request_that_made_it(
     make_user, lane_api, make_worker
 ) -> None:
     user = make_user(tier="basic")

@@ -14,43 +14,13 @@ import pytest
 import redis
 from PIL import Image
 
-from app.core.generation import GenerationParams
 from app.core.job_errors import JOB_ERRORS
-from app.core.queue import JobMessage, JobQueue
+from app.core.queue import JobQueue
 from app.devservers import start_redis
 from app.store.jobs import JobStore, planned_images
 from app.worker.runner import Worker
-from tests.app.conftest import BUCKET, balance_and_ledger
-
-
-def job_status(owner: Any, job_id: uuid.UUID) -> tuple[str, str | None]:
-    status, error = owner("SELECT status, error FROM jobs WHERE id = %s", (job_id,))[0]
-    return status, error
-
-
-def ledger_keys(owner: Any, job_id: uuid.UUID) -> list[tuple[str, int]]:
-    rows = owner("SELECT key, amount FROM credit_ledger WHERE job_id = %s ORDER BY id", (job_id,))
-    return [(key, amount) for key, amount in rows]
-
-
-def objects_of(s3: Any, owner: Any, job_id: uuid.UUID) -> list[str]:
-    """The job's objects in S3: of the keys its images get (opaque, derived from the job
-    id), those that exist."""
-    found = []
-    for image in planned_images(message_of(owner, job_id)):
-        listing = s3.list_objects_v2(Bucket=BUCKET, Prefix=image.s3_key)
-        found += [item["Key"] for item in listing.get("Contents", [])]
-    return sorted(found)
-
-
-def message_of(owner: Any, job_id: uuid.UUID) -> JobMessage:
-    """The message the API enqueued for the job, rebuilt from its row."""
-    user_id, tier, cost, created_at, *params = owner(
-        "SELECT user_id, tier, cost, created_at, model, prompt, coalesce(negative_prompt, ''),"
-        " width, height, steps, guidance_scale, seed, num_images FROM jobs WHERE id = %s",
-        (job_id,),
-    )[0]
-    return JobMessage(job_id, user_id, tier, GenerationParams(*params), cost, created_at)
+from tests.support.app import BUCKET, balance_and_ledger
+from tests.support.worker import job_status, ledger_keys, message_of, objects_of
 
 
 def png_of(s3: Any, key: str) -> bytes:

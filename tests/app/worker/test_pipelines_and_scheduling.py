@@ -26,8 +26,7 @@ from app.worker.pipelines import (
 )
 from app.worker.scheduling import TierSchedule
 from app.worker.tiny_model import TINY_MODEL_ID
-
-WEIGHTS = {"pro": 4, "basic": 2, "free": 1}
+from tests.support.worker import WEIGHTS
 
 
 def test_cpu_placement_is_float32_and_an_explicit_dtype_wins():

@@ -10,8 +10,8 @@ import urllib.request
 import uuid
 from typing import Any
 
-from tests.app.conftest import balance_and_ledger
-from tests.app.worker.test_lifecycle import job_status, ledger_keys, objects_of
+from tests.support.app import balance_and_ledger
+from tests.support.worker import job_status, ledger_keys, objects_of
 
 # ~2-3 s on one CPU thread: long enough to be interrupted mid-job.
 LONG_JOB = {"width": 128, "height": 128, "steps": 10}

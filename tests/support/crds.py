@@ -16,16 +16,19 @@ from typing import Any
 import jsonschema
 import yaml
 
-CRDS = Path(os.environ.get("PINGVAS_CRDS_DIR", Path(__file__).resolve().parents[1] / "vendor/crds"))
+CRDS = Path(os.environ.get("PINGVAS_CRDS_DIR", Path(__file__).resolve().parents[2] / "vendor/crds"))
 
 
 class _CrdLoader(yaml.CSafeLoader):
     """PyYAML reads a bare `=` (in prometheus-operator enums) as a special tag."""
 
 
-_CrdLoader.add_constructor(
-    "tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node)
-)
+def _plain_scalar(loader: yaml.CSafeLoader, node: yaml.Node) -> Any:
+    assert isinstance(node, yaml.ScalarNode), node
+    return loader.construct_scalar(node)
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", _plain_scalar)
 
 
 @functools.cache

@@ -1,0 +1,43 @@
+"""Runs the real program offline for named stacks, with their real Pulumi.<stack>.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import yaml
+
+from pulumi_offline import OfflineRun
+from tools.preview import preview_stack, stack_file
+
+_cache: dict[str, OfflineRun] = {}
+
+
+def run_stack(stack: str) -> OfflineRun:
+    """The stack as committed; runs once per test session (results are plain data)."""
+    if stack not in _cache:
+        _cache[stack] = preview_stack(stack)
+    return _cache[stack]
+
+
+def stack_runner(directory: Path) -> Callable[[str, dict[str, Any]], OfflineRun]:
+    """Runs `stack` with its committed config plus `overrides` (`ns:key` → value); the
+    changed stack file is written into `directory`."""
+
+    def run(stack: str, overrides: dict[str, Any]) -> OfflineRun:
+        path = stack_file(stack)
+        committed = yaml.safe_load(path.read_text())["config"] if path.exists() else {}
+        config_file = directory / f"Pulumi.{stack}.yaml"
+        config_file.write_text(yaml.safe_dump({"config": {**committed, **overrides}}))
+        return preview_stack(stack, config_file)
+
+    return run
+
+
+def explicit_aws() -> pulumi.ResourceOptions:
+    """Options that give a component under test its own AWS provider, as the stacks do
+    (the default provider is disabled)."""
+    return pulumi.ResourceOptions(providers=[aws.Provider("aws", region="us-east-1")])
