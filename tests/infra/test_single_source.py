@@ -7,15 +7,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
 
 from app import chart_layers
-from app.chart_layers import ValuesProfile, profile_values
+from app.chart_layers import ValuesProfile, chart_defaults, profile_values
 from components.environment.app_release import RELEASE_NAME
 from infra.config import ConfigError, StackConfig, load_stack_config
+from infra.merge import deep_merge
 from infra.stack_file import as_engine_config
 from tests.support.preview import RELEASE
 from tools.preview import preview_stack, stack_file
@@ -88,3 +89,17 @@ def test_chart_values_files_hold_nothing_pulumi_sets(
         if written == pulumi_path or written.startswith(f"{pulumi_path}.")
     )
     assert overlap == [], f"values-{profile}.yaml sets what the stack sets: {overlap}"
+
+
+@pytest.mark.parametrize("profile", get_args(ValuesProfile))
+def test_chart_values_files_hold_only_departures_from_the_defaults(
+    profile: ValuesProfile,
+) -> None:
+    defaults, in_file = chart_defaults(), profile_values(profile)
+    layered = deep_merge(defaults, in_file)
+    restated = [
+        ".".join(path)
+        for path in leaf_paths(in_file)
+        if path and deep_merge(defaults, without(in_file, path)) == layered
+    ]
+    assert restated == [], f"values-{profile}.yaml restates values.yaml's defaults: {restated}"
