@@ -172,9 +172,7 @@ def test_alembic_upgrade_head_from_the_repo_root(database, owner):
     assert owner("SELECT version_num FROM prod_pingvas.alembic_version") == [(head,)]
 
 
-def test_secrets_arrive_as_variables_and_secrets_manager_is_never_read(
-    environment, monkeypatch
-):
+def test_secrets_arrive_as_variables_and_secrets_manager_is_never_read(environment, monkeypatch):
     """The chart hands every secret over as a variable (External Secrets → Kubernetes
     Secret → env): a stray secret id changes nothing and calls no AWS endpoint."""
     monkeypatch.setenv("SECRETS_MANAGER_SECRET_ID", "pingvas/does-not-exist")

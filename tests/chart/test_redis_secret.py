@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 

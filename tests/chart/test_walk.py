@@ -147,7 +147,9 @@ def test_the_database_secret_goes_from_its_secret_to_every_app_container(
     # External Secrets copies it into `pingvas-database`, which every app container reads;
     # the migration hook alone reads it from Secrets Manager (app/chart/files/migrate.py).
     consumers = {
-        f"{m['kind']}/{m['metadata']['name']}" for m in rendered.manifests if any(occurrences(m, arn))
+        f"{m['kind']}/{m['metadata']['name']}"
+        for m in rendered.manifests
+        if any(occurrences(m, arn))
     }
     assert consumers == {"ExternalSecret/pingvas-database", "Job/pingvas-migrations"}
     for manifest in rendered.of_kind("Deployment"):

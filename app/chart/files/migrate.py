@@ -10,8 +10,10 @@ schema: its one schema is the platform's doing.
 The one exception to "secrets reach pods through External Secrets" (docs/data.md): the
 owner's credentials are out of the namespace's store on purpose (a platform secret, or a
 preview's superuser the store is denied), so no Kubernetes Secret ever holds them; and as
-a pre-install hook this runs before the release's ExternalSecrets exist. Idempotent: creates the application role
-or resets its password to the secret's, and migrates.
+a pre-install hook this runs before the release's ExternalSecrets exist.
+
+Idempotent: creates the application role or resets its password to the secret's, and
+migrates.
 TLS: libpq's PGSSLMODE (the Job sets `require`; Aurora refuses plain connections anyway).
 """
 
