@@ -169,8 +169,8 @@ class ReleaseSecrets(_Values):
     database_secret_arn: Annotated[
         OptionalSecretArn,
         Field(
-            description="JSON secret with DATABASE_URL, DATABASE_READ_URL, DB_SCHEMA "
-            "(SECRETS_MANAGER_SECRET_ID); required."
+            description="JSON secret with DATABASE_URL, DATABASE_READ_URL, DB_SCHEMA, ..., "
+            "copied to `<release>-database` (and read by the migration hook); required."
         ),
     ]
     app_secret_arns: Annotated[
@@ -186,7 +186,10 @@ class ReleaseSecrets(_Values):
 class Secrets(ReleaseSecrets):
     redis_secret_arn: Annotated[
         OptionalSecretArn,
-        Field(description="ElastiCache: JSON secret with REDIS_URL, copied to `<release>-redis`."),
+        Field(
+            description="ElastiCache: JSON secret with REDIS_URL and REDIS_PASSWORD, copied "
+            "to `<release>-redis`."
+        ),
     ]
     store: SecretStore
     refresh_interval: Annotated[
@@ -205,7 +208,7 @@ class Redis(_Values):
     tls: Annotated[bool, Field(description="Whether the server speaks TLS.")]
     existing_secret: Annotated[
         OptionalDnsLabel,
-        Field(description="In-cluster Redis: the Secret with REDIS_URL and REDIS_PASSWORD."),
+        Field(description="In-cluster Redis: its Secret, with the same keys as ElastiCache's."),
     ]
     auth: Annotated[bool, Field(description="Whether the server wants a password (KEDA reads it).")]
 

@@ -29,7 +29,6 @@ class DatabaseEndpoint:
     the schema owner; None where nobody migrates through this stack)."""
 
     host: pulumi.Output[str]
-    reader_host: pulumi.Output[str]
     port: pulumi.Output[int]
     name: pulumi.Output[str]
     schema: str
@@ -41,15 +40,17 @@ class DatabaseEndpoint:
 
 @dataclass(frozen=True)
 class RedisEndpoint:
-    """An environment's Redis: `credentials` holds REDIS_URL (with the password, where
-    there is one) and REDIS_PASSWORD; `auth` says whether the server wants a password."""
+    """An environment's Redis: `credentials` holds the keys of
+    `components.data.redis.SECRET_KEYS` whichever component runs it; `auth` says whether
+    the server wants a password."""
 
     host: pulumi.Output[str]
     port: int
     tls: bool
     auth: bool
     credentials: SecretReference
-    # Replicas answer reads here (replicated ElastiCache only).
+    # Where replicas answer (replicated ElastiCache only): a stack output for operators;
+    # the app reads and writes the primary.
     reader_host: pulumi.Output[str] | None = None
 
     @property

@@ -3,14 +3,13 @@
 Outside ``ENVIRONMENT=development`` placeholder or short secrets are refused, so a
 deployment that forgot to wire a secret fails at start-up instead of running with it.
 
-``SECRETS_MANAGER_SECRET_ID`` (optional) names a Secrets Manager secret holding a JSON
-object whose keys are these same variable names; its values fill what the environment
-leaves unset (the environment wins).
+Secrets arrive as environment variables too: External Secrets copies them from Secrets
+Manager into Kubernetes Secrets the pods read (app/chart/templates/external-secrets.yaml),
+so the app itself never calls Secrets Manager.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
-    AWSSecretsManagerSettingsSource,
     BaseSettings,
     NoDecode,
     PydanticBaseSettingsSource,
@@ -53,18 +51,8 @@ class DatabaseSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment variables only (no .env files), then the optional secret.
-        secret_id = os.environ.get("SECRETS_MANAGER_SECRET_ID")
-        if not secret_id:
-            return init_settings, env_settings
-        secret = AWSSecretsManagerSettingsSource(
-            settings_cls,
-            secret_id,
-            region_name=os.environ.get("AWS_REGION", "us-east-1"),
-            endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-            case_sensitive=False,  # keys are the variables' names: JWT_SECRET, ...
-        )
-        return init_settings, env_settings, secret
+        # Environment variables only: no .env files.
+        return init_settings, env_settings
 
     database_url: str = Field(description="Writer (or owner, for migrations) connection URL")
     db_schema: str = Field(default="dev_pingvas", pattern=r"^[a-z_][a-z0-9_]{0,62}$")

@@ -74,7 +74,6 @@ class DatabaseAccess(pulumi.ComponentResource):
         self.secret_arn = secret.arn
         self.endpoint = DatabaseEndpoint(
             host=pulumi.Output.from_input(args.writer_endpoint),
-            reader_host=pulumi.Output.from_input(args.reader_endpoint),
             port=pulumi.Output.from_input(args.port),
             name=pulumi.Output.from_input(args.database_name),
             schema=self.schema,
@@ -94,7 +93,9 @@ class DatabaseAccess(pulumi.ComponentResource):
     def _settings(
         self, args: DatabaseAccessArgs, password: pulumi.Output[str]
     ) -> pulumi.Output[str]:
-        """The app's environment variables (app/core/config.py), as one JSON secret."""
+        """One JSON secret: the app's variables (DATABASE_URL, DATABASE_READ_URL, DB_SCHEMA;
+        app/core/config.py), and the parts the migration hook connects with
+        (app/chart/files/migrate.py)."""
 
         def url(host: pulumi.Input[str]) -> pulumi.Output[str]:
             return pulumi.Output.format(
@@ -114,7 +115,6 @@ class DatabaseAccess(pulumi.ComponentResource):
                     "DATABASE_READ_URL": url(args.reader_endpoint),
                     "DB_SCHEMA": self.schema,
                     "DB_HOST": args.writer_endpoint,
-                    "DB_READ_HOST": args.reader_endpoint,
                     "DB_PORT": args.port,
                     "DB_NAME": args.database_name,
                     "DB_USER": self.role,

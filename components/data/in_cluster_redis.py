@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.data.in_cluster import locked_down_container, non_root_pod, single_pod_store
-from components.data.redis import PORT, TYPE_TOKEN, check_engine
+from components.data.redis import PORT, TYPE_TOKEN, check_engine, secret_data
 from components.endpoints import RedisEndpoint, SecretReference
 
 # Redis 7.2 is the last release under the BSD licence; Valkey continues it.
@@ -62,14 +62,7 @@ class InClusterRedis(pulumi.ComponentResource):
             f"{self._name}-secret",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="redis", namespace=namespace, labels=labels),
             type="Opaque",
-            string_data=pulumi.Output.secret(
-                {
-                    "REDIS_PASSWORD": password,
-                    "REDIS_URL": pulumi.Output.format(
-                        "redis://:{0}@{1}:{2}/0", password, host, PORT
-                    ),
-                }
-            ),
+            string_data=pulumi.Output.secret(secret_data(host, tls=False, password=password)),
             opts=opts,
         )
         single_pod_store(

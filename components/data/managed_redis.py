@@ -10,7 +10,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.data.redis import DEFAULT_ENGINE_VERSIONS, PORT, TYPE_TOKEN, check_engine
+from components.data.redis import (
+    DEFAULT_ENGINE_VERSIONS,
+    PORT,
+    TYPE_TOKEN,
+    check_engine,
+    secret_data,
+)
 from components.endpoints import RedisEndpoint, SecretReference
 
 
@@ -123,23 +129,14 @@ class ManagedRedis(pulumi.ComponentResource):
             opts=child,
         )
 
-        credentials = "" if auth_token is None else pulumi.Output.format(":{0}@", auth_token)
-        settings: dict[str, pulumi.Input[str]] = {
-            "REDIS_URL": pulumi.Output.format(
-                "rediss://{0}{1}:{2}/0", credentials, group.primary_endpoint_address, PORT
-            )
-        }
-        if replicated:
-            settings["REDIS_READ_URL"] = pulumi.Output.format(
-                "rediss://{0}{1}:{2}/0", credentials, group.reader_endpoint_address, PORT
-            )
         secret = aws.secretsmanager.Secret(
             self._name,
             name=args.secret_name,
-            description=f"{args.replication_group_id}: connection URLs with credentials",
+            description=f"{args.replication_group_id}: connection URL and AUTH token",
             recovery_window_in_days=args.recovery_window_days,
             opts=child,
         )
+        settings = secret_data(group.primary_endpoint_address, tls=True, password=auth_token)
         secret_string: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.json_dumps(settings))
         aws.secretsmanager.SecretVersion(
             self._name, secret_id=secret.id, secret_string=secret_string, opts=child

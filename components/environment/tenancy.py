@@ -72,7 +72,7 @@ class TenancyAccess:
     """The data layer's resources the environment's service accounts reach."""
 
     images_bucket_arn: pulumi.Input[str]
-    # The app's settings secret (DATABASE_URL, ...), read by every pod.
+    # The app's database secret (DATABASE_URL, ...), read here by the migration hook alone.
     database_secret_arn: pulumi.Input[str]
     models_file_system_arn: pulumi.Input[str]
     # The platform's schema-owner secret for this environment (long-lived ones only).
@@ -352,9 +352,10 @@ class Tenancy(pulumi.ComponentResource):
                 }
             ]
         )
+        # No Secrets Manager read here or in the worker's: their secrets arrive through
+        # the namespace's External Secrets store, as Kubernetes Secrets.
         return [
             *cdn,
-            self._read_secrets([access.database_secret_arn]),
             # Deleting an image removes its current version; the bucket's lifecycle
             # expires the noncurrent ones (no s3:DeleteObjectVersion: no erasing history).
             {
@@ -371,7 +372,6 @@ class Tenancy(pulumi.ComponentResource):
 
     def _worker_statements(self, access: TenancyAccess) -> list[dict[str, Any]]:
         return [
-            self._read_secrets([access.database_secret_arn]),
             {
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],

@@ -70,7 +70,6 @@ release = AppRelease(
             images_bucket_name="pingvas-staging-images-0123",
             database=DatabaseEndpoint(
                 host=output(AURORA),
-                reader_host=output(AURORA.replace(".cluster-", ".cluster-ro-")),
                 port=pulumi.Output.from_input(5432),
                 name=output("pingvas_saas"),
                 schema="staging",

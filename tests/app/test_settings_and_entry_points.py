@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import json
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -174,36 +172,15 @@ def test_alembic_upgrade_head_from_the_repo_root(database, owner):
     assert owner("SELECT version_num FROM prod_pingvas.alembic_version") == [(head,)]
 
 
-def test_secrets_manager_fills_what_the_environment_leaves_unset(
-    environment, monkeypatch, moto_server
-):
-    import boto3
-
-    secret_id = f"pingvas/dev/app-{uuid.uuid4().hex[:6]}"
-    document = {
-        "JWT_SECRET": "j" * 40,
-        "SESSION_SECRET": "from-the-secret-but-overridden-000000",
-        # Values are strings, as in the environment (Secrets Manager's key/value pairs).
-        "LEMONSQUEEZY_VARIANTS": json.dumps({"basic": "201"}),
-        "NOT_A_SETTING": "ignored",
-    }
-    boto3.client(
-        "secretsmanager", endpoint_url=moto_server.url, region_name="us-east-1"
-    ).create_secret(Name=secret_id, SecretString=json.dumps(document))
-    monkeypatch.setenv("SECRETS_MANAGER_SECRET_ID", secret_id)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
-    monkeypatch.delenv("JWT_SECRET")
-    monkeypatch.delenv("LEMONSQUEEZY_VARIANTS")
+def test_secrets_arrive_as_variables_and_secrets_manager_is_never_read(environment, monkeypatch):
+    """The chart hands every secret over as a variable (External Secrets → Kubernetes
+    Secret → env): a stray secret id changes nothing and calls no AWS endpoint."""
+    monkeypatch.setenv("SECRETS_MANAGER_SECRET_ID", "pingvas/does-not-exist")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("DATABASE_READ_URL", "postgresql://reader@replica:5432/pingvas_saas")
 
     settings = config.get_settings()
 
-    assert settings.jwt_secret.get_secret_value() == "j" * 40
-    assert settings.session_secret.get_secret_value() == STRONG  # the environment wins
-    assert settings.lemonsqueezy_variants == {"basic": "201"}
-
-
-def test_a_missing_secret_fails_start_up(environment, monkeypatch, moto_server):
-    monkeypatch.setenv("SECRETS_MANAGER_SECRET_ID", "pingvas/does-not-exist")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
-    with pytest.raises(Exception, match="ResourceNotFound"):
-        config.get_settings()
+    assert settings.jwt_secret.get_secret_value() == STRONG
+    assert settings.database_read_url == "postgresql+psycopg://reader@replica:5432/pingvas_saas"
+    assert settings.redis_url == environment["REDIS_URL"]

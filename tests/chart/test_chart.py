@@ -136,7 +136,9 @@ def test_configuration_comes_from_the_environments_secrets(
             assert "envFrom" not in container
         else:
             assert container["envFrom"] == [{"secretRef": {"name": "pingvas-app"}}]
-        assert env["SECRETS_MANAGER_SECRET_ID"] == out["databaseSecretArn"]
+        assert "SECRETS_MANAGER_SECRET_ID" not in env  # the pods read no Secrets Manager
+        for key in ("DATABASE_URL", "DATABASE_READ_URL", "DB_SCHEMA"):
+            assert env[key] == {"secretKeyRef": {"name": "pingvas-database", "key": key}}
         assert env["ENVIRONMENT"] == stack
         assert env["S3_BUCKET"] == out["imagesBucketName"]
         if "imagesHostname" in out["edge"]:  # a CDN; pr-<N> has none and presigns URLs
@@ -149,9 +151,12 @@ def test_configuration_comes_from_the_environments_secrets(
             assert "CLOUDFRONT_KEY_PAIR_ID" not in env
         assert env["REDIS_URL"] == {"secretKeyRef": {"name": redis_secret, "key": "REDIS_URL"}}
     externals = {e["metadata"]["name"]: e for e in render.of_kind("ExternalSecret")}
-    if "redisSecretArn" in out:  # ElastiCache: the URL with its AUTH token, synced
+    (source,) = externals["pingvas-database"]["spec"]["dataFrom"]
+    assert source == {"extract": {"key": out["databaseSecretArn"]}}
+    if "redisSecretArn" in out:  # ElastiCache: its secret, copied key for key
         (source,) = externals["pingvas-redis"]["spec"]["dataFrom"]
-        assert source["extract"]["key"] == out["redisSecretArn"]
+        assert source == {"extract": {"key": out["redisSecretArn"]}}
+        assert "template" not in externals["pingvas-redis"]["spec"]["target"]
     else:  # in-cluster: the data layer's own Secret
         assert "pingvas-redis" not in externals
     # Nothing in the values is a secret value: secrets are referenced by ARN only.

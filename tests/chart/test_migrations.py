@@ -112,8 +112,6 @@ def run_hook(postgres: PostgresServer, moto: MotoServer, password: str) -> None:
         **aws,
         "SCHEMA_OWNER_SECRET_ARN": arns["owner"],
         "DATABASE_SECRET_ARN": arns["database"],
-        # Set in the pods; the migration must not read the app's own settings secret.
-        "SECRETS_MANAGER_SECRET_ID": "not-for-migrations",
         "PGSSLMODE": "disable",
     }
     result = subprocess.run(

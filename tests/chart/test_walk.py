@@ -144,17 +144,18 @@ def test_the_database_secret_goes_from_its_secret_to_every_app_container(
     for name, text in human_written_sources().items():
         assert arn not in text, name
     assert list(occurrences(rendered.values, arn)) == [".secrets.databaseSecretArn"]
+    # External Secrets copies it into `pingvas-database`, which every app container reads;
+    # the migration hook alone reads it from Secrets Manager (app/chart/files/migrate.py).
     consumers = {
-        f"{m['kind']}/{m['metadata']['name']}{path.split('.env')[0]}"
+        f"{m['kind']}/{m['metadata']['name']}"
         for m in rendered.manifests
-        for path in occurrences(m, arn)
+        if any(occurrences(m, arn))
     }
-    deployments = {f"Deployment/{m['metadata']['name']}" for m in rendered.of_kind("Deployment")}
-    assert {c.split(".")[0] for c in consumers} == deployments | {"Job/pingvas-migrations"}
+    assert consumers == {"ExternalSecret/pingvas-database", "Job/pingvas-migrations"}
     for manifest in rendered.of_kind("Deployment"):
         (container,) = manifest["spec"]["template"]["spec"]["containers"]
-        env = {item["name"]: item.get("value") for item in container["env"]}
-        assert env["SECRETS_MANAGER_SECRET_ID"] == arn
+        env = {item["name"]: item.get("valueFrom", {}) for item in container["env"]}
+        assert env["DATABASE_URL"]["secretKeyRef"]["name"] == "pingvas-database"
     assert arn not in json.dumps(rendered.of_kind("ConfigMap"))
 
 

@@ -96,7 +96,7 @@ def test_in_cluster_valkey_uses_the_valkey_server() -> None:
     assert container["command"] == ["valkey-server"]
 
 
-def test_replicated_redis_secret_holds_the_auth_token_in_its_urls(
+def test_replicated_redis_secret_holds_the_auth_token_and_the_url_with_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def program() -> None:
@@ -120,11 +120,13 @@ def test_replicated_redis_secret_holds_the_auth_token_in_its_urls(
     )
     token = fake_secret("pingvas-prod-redis-auth")
     (version,) = versions
-    urls = json.loads(version["secretString"])
     (group,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
     host = f"master.{group.id}.offline.use1.cache.amazonaws.com"
-    assert urls["REDIS_URL"] == f"rediss://:{token}@{host}:6379/0"
-    assert urls["REDIS_READ_URL"].startswith(f"rediss://:{token}@replica.")
+    # The primary only: the app neither reads nor writes through the replicas.
+    assert json.loads(version["secretString"]) == {
+        "REDIS_URL": f"rediss://:{token}@{host}:6379/0",
+        "REDIS_PASSWORD": token,
+    }
     assert token not in json.dumps([r.as_json() for r in run.resources])
 
 

@@ -95,7 +95,7 @@ def test_database_secret_holds_writer_and_reader_settings(
     assert settings["DB_USER"] == "pr_7_pingvas_app"
     assert settings["DB_PASSWORD"] == password
     assert settings["DB_HOST"] == "writer.example"
-    assert settings["DB_READ_HOST"] == "reader.example"
+    assert "DB_READ_HOST" not in settings  # nothing reads it
     assert settings["DB_PORT"] == 5432
     assert settings["DATABASE_URL"] == (
         f"postgresql://pr_7_pingvas_app:{password}@writer.example:5432/pingvas_saas"

@@ -5,8 +5,15 @@ Reads two Secrets Manager secrets with the pod's identity: the schema owner's (m
 the platform: username, password; the platform also created the schema it owns) and the
 environment's database secret (DB_HOST, DB_PORT, DB_NAME, DB_SCHEMA, DB_USER,
 DB_PASSWORD). The Aurora master secret is never read here, and the owner may create no
-schema: its one schema is the platform's doing. Idempotent: creates the application role
-or resets its password to the secret's, and migrates.
+schema: its one schema is the platform's doing.
+
+The one exception to "secrets reach pods through External Secrets" (docs/data.md): the
+owner's credentials are out of the namespace's store on purpose (a platform secret, or a
+preview's superuser the store is denied), so no Kubernetes Secret ever holds them; and as
+a pre-install hook this runs before the release's ExternalSecrets exist.
+
+Idempotent: creates the application role or resets its password to the secret's, and
+migrates.
 TLS: libpq's PGSSLMODE (the Job sets `require`; Aurora refuses plain connections anyway).
 """
 
@@ -54,8 +61,7 @@ def main() -> int:
         f"postgresql+psycopg://{quote(user, safe='')}:{quote(password, safe='')}"
         f"@{host}:{port}/{name}"
     )
-    env = {k: v for k, v in os.environ.items() if k != "SECRETS_MANAGER_SECRET_ID"}
-    env.update(DATABASE_URL=owner_url, DB_SCHEMA=schema, DB_APP_ROLE=role)
+    env = {**os.environ, "DATABASE_URL": owner_url, "DB_SCHEMA": schema, "DB_APP_ROLE": role}
     command = [sys.executable, "-m", "alembic", "upgrade", "head"]
     return subprocess.call(command, env=env)  # noqa: S603 (a fixed command)
 

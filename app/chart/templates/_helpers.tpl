@@ -35,6 +35,8 @@ seccompProfile:
 
 {{- define "pingvas.appSecret" -}}{{ .Release.Name }}-app{{- end }}
 
+{{- define "pingvas.databaseSecret" -}}{{ .Release.Name }}-database{{- end }}
+
 {{- define "pingvas.redisSecret" -}}
 {{- if .Values.redis.existingSecret -}}{{ .Values.redis.existingSecret }}{{- else -}}{{ .Release.Name }}-redis{{- end -}}
 {{- end }}
@@ -45,8 +47,6 @@ seccompProfile:
   value: {{ .Values.environment | quote }}
 - name: AWS_REGION
   value: {{ .Values.aws.region | quote }}
-- name: SECRETS_MANAGER_SECRET_ID
-  value: {{ required "secrets.databaseSecretArn is required" .Values.secrets.databaseSecretArn | quote }}
 - name: S3_BUCKET
   value: {{ required "config.s3Bucket is required" .Values.config.s3Bucket | quote }}
 {{- with .Values.config.imageBaseUrl }}
@@ -67,6 +67,13 @@ seccompProfile:
 {{- end }}
 - name: MODELS_DIR
   value: {{ .Values.config.modelsDir | quote }}
+{{- range list "DATABASE_URL" "DATABASE_READ_URL" "DB_SCHEMA" }}
+- name: {{ . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "pingvas.databaseSecret" $ }}
+      key: {{ . }}
+{{- end }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:
