@@ -64,7 +64,9 @@ def subscription(
     }
 
 
-def invoice(user_id: uuid.UUID, sub_id: str, invoice_id: str) -> dict[str, Any]:
+def invoice(
+    user_id: uuid.UUID, sub_id: str, invoice_id: str, created_at: str = "2026-01-15T00:00:00Z"
+) -> dict[str, Any]:
     return {
         "meta": {
             "event_name": "subscription_payment_success",
@@ -77,6 +79,7 @@ def invoice(user_id: uuid.UUID, sub_id: str, invoice_id: str) -> dict[str, Any]:
                 "subscription_id": int(sub_id),
                 "status": "paid",
                 "billing_reason": "initial",
+                "created_at": created_at,
             },
         },
     }
@@ -145,20 +148,17 @@ def test_subscription_lifecycle_sets_tiers_and_credits_each_invoice_once(send, u
     sub_id = str(uuid.uuid4().int % 10**8)
 
     early = send(invoice(user.id, sub_id, "inv-0"))
-    assert early.status_code == 409  # the subscription is not known yet: Lemon Squeezy retries
+    # The subscription is not known yet: recorded, credited when it is.
+    assert early.json() == {"status": "pending", "credited": 0}
 
     created = send(
         subscription(
             user.id, "subscription_created", "basic", "active", sub_id, "2026-01-01T00:00:00Z"
         )
     )
-    assert created.json()["status"] == "processed"
+    assert created.json() == {"status": "processed", "credited": 1000}
     assert client.get("/api/users/me", headers=user.headers).json()["tier"] == "basic"
 
-    assert send(invoice(user.id, sub_id, "inv-0")).json() == {
-        "status": "processed",
-        "credited": 1000,
-    }
     assert send(invoice(user.id, sub_id, "inv-0")).json()["status"] == "duplicate"
     assert send(invoice(user.id, sub_id, "inv-1")).json()["credited"] == 1000
 
@@ -167,7 +167,8 @@ def test_subscription_lifecycle_sets_tiers_and_credits_each_invoice_once(send, u
     )
     assert send(upgraded).json()["status"] == "processed"
     assert client.get("/api/users/me", headers=user.headers).json()["tier"] == "pro"
-    assert send(invoice(user.id, sub_id, "inv-2")).json()["credited"] == 5000
+    late_in_pro = invoice(user.id, sub_id, "inv-2", created_at="2026-02-15T00:00:00Z")
+    assert send(late_in_pro).json()["credited"] == 5000
 
     expired = subscription(
         user.id, "subscription_expired", "pro", "expired", sub_id, "2026-03-01T00:00:00Z"
