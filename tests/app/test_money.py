@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from tests.app.conftest import balance_and_ledger
-from tests.app.test_payments import invoice, order, send, subscription  # noqa: F401
+from tests.app.test_payments import invoice, order, subscription
 
 JOB = {"prompt": "x", "model": "tiny-sd", "width": 512, "height": 512, "steps": 25}
 

@@ -13,23 +13,6 @@ import pytest
 from tests.app.conftest import VARIANTS, balance_and_ledger, problems
 
 
-@pytest.fixture
-def send(client, settings):
-    secret = settings.lemonsqueezy_webhook_secret.get_secret_value()
-
-    def post(event: dict[str, Any], signature: str | bytes | None = None, raw: bytes | None = None):
-        body = raw if raw is not None else json.dumps(event).encode()
-        signed = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Event-Name": event.get("meta", {}).get("event_name", ""),
-        }
-        headers["X-Signature"] = signed if signature is None else signature
-        return client.post("/api/payments/webhook", content=body, headers=headers)
-
-    return post
-
-
 def order(
     user_id: uuid.UUID, variant: str, order_id: str | None = None, status: str = "paid"
 ) -> dict[str, Any]:
