@@ -147,7 +147,7 @@ def checkout(body: CheckoutRequest, principal: CurrentUser, context: ContextDep)
 @router.post(
     "/webhook",
     response_model=WebhookOut,
-    responses=errors(401, 409, 413, 503),
+    responses=errors(401, 413, 503),
     # Counted as it streams in (chunked bodies too), refused past the cap.
     max_body_size=MAX_WEBHOOK_BYTES,
 )
