@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import httpx2
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -245,7 +246,7 @@ def _apply_event(context: AppContext, event: WebhookEvent, payload: dict[str, An
         raise _foreign("subscription") from error
 
 
-def _foreign(what: str) -> HTTPException:
+def _foreign(what: str) -> RequestValidationError:
     return invalid(
         (("body", "data", "id"), f"this {what} belongs to another user than custom_data.user_id")
     )
