@@ -142,3 +142,33 @@ class Subscription(Base):
     tier: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
     event_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SubscriptionPlan(Base):
+    """A subscription's plan as of one of its events (``event_at``: the event's own
+    ``updated_at``): the history an invoice is priced from."""
+
+    __tablename__ = "subscription_plans"
+
+    subscription_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    event_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    tier: Mapped[str] = mapped_column(Text)
+
+
+class Payment(Base):
+    """An order or a subscription invoice, as far as its events made it known; the ledger
+    holds ``credited`` for it (app/store/payments.py settles it)."""
+
+    __tablename__ = "payments"
+
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)  # 'order' | 'invoice'
+    provider_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    subscription_id: Mapped[str | None] = mapped_column(Text)
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    granted: Mapped[int | None] = mapped_column(Integer)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=1)
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    credited: Mapped[int] = mapped_column(Integer, default=0)
+    entries: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
 
 from app.core.database import Database
 from app.core.generation import GenerationParams
@@ -70,6 +71,20 @@ def planned_images(message: JobMessage) -> list[PlannedImage]:
     return images
 
 
+def _refund(session: Session, user_id: uuid.UUID, job_id: uuid.UUID, cost: int) -> int:
+    """Refund a job that just reached ``failed`` or ``canceled``; returns the credits.
+
+    Nothing the ledger says keeps the job from its final state: a refund adds credits,
+    which the ledger takes at any balance (negative too), and one already recorded (a
+    refund that won an earlier race) rolls back only its savepoint, not the status."""
+    try:
+        with session.begin_nested():
+            ledger.apply(session, user_id, cost, ledger.refund_key(job_id), "refund", job_id)
+    except ledger.AlreadyRecorded:
+        return 0
+    return cost
+
+
 class JobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -116,8 +131,7 @@ class JobStore:
                 if current is None:
                     raise JobNotFound(str(job_id))
                 raise NotCancelable(current)
-            ledger.apply(session, user_id, price, ledger.refund_key(job_id), "refund", job_id)
-            return price
+            return _refund(session, user_id, job_id, price)
 
     def start(self, message: JobMessage) -> str | None:
         """``queued -> running``; a job left ``running`` by a dead worker is taken over.
@@ -188,15 +202,7 @@ class JobStore:
             ).scalar_one_or_none()
             if cost is None:
                 return 0
-            ledger.apply(
-                session,
-                message.user_id,
-                cost,
-                ledger.refund_key(message.job_id),
-                "refund",
-                message.job_id,
-            )
-            return cost
+            return _refund(session, message.user_id, message.job_id, cost)
 
     def unfinished(self, created_before: datetime | None = None) -> list[JobMessage]:
         """Queue messages for every queued or running job (of every user, through the

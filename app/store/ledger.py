@@ -10,7 +10,9 @@ migration 0001).
 The balance never goes negative through a debit: the conditional UPDATE refuses, and
 the ledger's CHECK constraint backs it up. Only a refund of a payment
 (:data:`PAYMENT_REFUND_KINDS`) takes back what it granted even when it was spent; the
-balance is then negative and new jobs are refused until it is positive again.
+balance is then negative and new jobs are refused until it is positive again. An entry
+that adds credits (a job's refund) is never refused, whatever the balance: a negative
+balance must not keep a job from failing or a queued job from being canceled.
 
 A key seen before raises :class:`AlreadyRecorded`, and the caller's transaction rolls
 back, so a replay changes nothing.
@@ -60,24 +62,33 @@ def refund_key(job_id: uuid.UUID) -> str:
     return f"refund:{job_id}"
 
 
-def order_key(order_id: str) -> str:
-    """The credits a one-off purchase (a Lemon Squeezy order) granted."""
-    return f"order:{order_id}"
+# A payment (order or invoice) is settled by numbered entries: entry 0 is its grant, the
+# later ones take back (refunds) or adjust it; each number is used once per payment
+# (``payments.entries``, app/store/payments.py). Entry 0 keeps the unnumbered spelling.
 
 
-def order_refund_key(order_id: str) -> str:
-    """Taking back what a refunded order granted."""
-    return f"order-refund:{order_id}"
+def _numbered(key: str, entry: int) -> str:
+    return f"{key}:{entry}" if entry else key
 
 
-def invoice_key(invoice_id: str) -> str:
-    """A subscription's allowance for one paid invoice."""
-    return f"invoice:{invoice_id}"
+def order_key(order_id: str, entry: int = 0) -> str:
+    """Credits a one-off purchase (a Lemon Squeezy order) added."""
+    return _numbered(f"order:{order_id}", entry)
 
 
-def invoice_refund_key(invoice_id: str) -> str:
-    """Taking back what a refunded invoice granted."""
-    return f"invoice-refund:{invoice_id}"
+def order_refund_key(order_id: str, entry: int) -> str:
+    """Credits taken back from an order (a full or partial refund)."""
+    return _numbered(f"order-refund:{order_id}", entry)
+
+
+def invoice_key(invoice_id: str, entry: int = 0) -> str:
+    """A subscription's allowance for one paid invoice (or a later correction of it)."""
+    return _numbered(f"invoice:{invoice_id}", entry)
+
+
+def invoice_refund_key(invoice_id: str, entry: int) -> str:
+    """Credits taken back from an invoice (a refund, or its plan turning out smaller)."""
+    return _numbered(f"invoice-refund:{invoice_id}", entry)
 
 
 def ensure_user(db: Database, email: str, signup_credits: int) -> uuid.UUID:
@@ -105,7 +116,8 @@ def apply(
     """
     if amount == 0:
         raise ValueError("a ledger entry moves at least one credit")
-    covered = true() if kind in PAYMENT_REFUND_KINDS else User.credits + amount >= 0
+    # Only a debit must be covered; a payment's take-back may leave the balance negative.
+    covered = true() if amount > 0 or kind in PAYMENT_REFUND_KINDS else User.credits + amount >= 0
     row = session.execute(
         update(User)
         .where(User.id == user_id, covered)
@@ -138,10 +150,3 @@ def apply(
     if recorded is None:
         raise AlreadyRecorded(key)
     return account
-
-
-def granted(session: Session, key: str) -> int | None:
-    """Credits the entry ``key`` added (an order's or an invoice's), if it exists."""
-    return session.execute(
-        select(CreditEntry.amount).where(CreditEntry.key == key)
-    ).scalar_one_or_none()

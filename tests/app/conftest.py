@@ -4,6 +4,8 @@ tests/support/app.py)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -204,6 +206,28 @@ def app(settings: Settings) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def send(client: TestClient, settings: Settings) -> Callable[..., Any]:
+    """Posts a Lemon Squeezy webhook signed with the test secret (or ``signature``)."""
+
+    assert settings.lemonsqueezy_webhook_secret is not None
+    secret = settings.lemonsqueezy_webhook_secret.get_secret_value()
+
+    def post(
+        event: dict[str, Any], signature: str | bytes | None = None, raw: bytes | None = None
+    ) -> Any:
+        body = raw if raw is not None else json.dumps(event).encode()
+        signed = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Event-Name": event.get("meta", {}).get("event_name", ""),
+        }
+        headers["X-Signature"] = signed if signature is None else signature
+        return client.post("/api/payments/webhook", content=body, headers=headers)
+
+    return post
 
 
 @pytest.fixture

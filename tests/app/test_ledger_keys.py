@@ -58,6 +58,8 @@ def test_the_keys_keep_the_spelling_of_the_rows_already_written():
     job_id, payment_id = uuid.uuid4(), "9001"
     assert ledger.refund_key(job_id) == f"refund:{job_id}"
     assert ledger.order_key(payment_id) == "order:9001"
-    assert ledger.order_refund_key(payment_id) == "order-refund:9001"
     assert ledger.invoice_key(payment_id) == "invoice:9001"
-    assert ledger.invoice_refund_key(payment_id) == "invoice-refund:9001"
+    # A payment's later entries (refunds, corrections) carry their number.
+    assert ledger.order_key(payment_id, 2) == "order:9001:2"
+    assert ledger.order_refund_key(payment_id, 1) == "order-refund:9001:1"
+    assert ledger.invoice_refund_key(payment_id, 3) == "invoice-refund:9001:3"

@@ -66,6 +66,8 @@ def test_the_application_role_cannot_bypass_rls(as_app_role, database):
         "auth_sessions_revoked",
         "refresh_tokens_used",
         "subscriptions",
+        "payments",
+        "subscription_plans",
     }
 
 

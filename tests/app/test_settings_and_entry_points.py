@@ -164,7 +164,9 @@ def test_alembic_upgrade_head_from_the_repo_root(database, owner):
         "images",
         "jobs",
         "payment_events",
+        "payments",
         "refresh_tokens_used",
+        "subscription_plans",
         "subscriptions",
         "users",
     ]

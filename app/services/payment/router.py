@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx2
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -23,7 +24,7 @@ from app.api.schemas import Limit, Offset, Page, errors, invalid
 from app.core.security import hmac_sha256_hex_matches
 from app.models import CreditEntry, PaymentEvent, Subscription, User
 from app.services.payment.products import PAID_STATUSES, PRODUCTS, by_variant
-from app.store import ledger
+from app.store import payments
 
 logger = logging.getLogger(__name__)
 router = APIRouter(
@@ -34,16 +35,12 @@ router = APIRouter(
     responses=errors(429, 503),
 )
 MAX_WEBHOOK_BYTES = 256 * 1024
+RLS_VIOLATION = "42501"  # insufficient_privilege: a row-level security policy refused
 TIER_RANK = {"basic": 1, "pro": 2}
-# Refund event -> (ledger key of what the payment granted, key and kind of the take-back).
-REFUNDS: dict[str, tuple[Callable[[str], str], Callable[[str], str], str]] = {
-    "order_refunded": (ledger.order_key, ledger.order_refund_key, "purchase_refunded"),
-    "subscription_payment_refunded": (
-        ledger.invoice_key,
-        ledger.invoice_refund_key,
-        "subscription_refunded",
-    ),
-}
+# Refund event -> the kind of payment it refunds (app/store/payments.py).
+REFUNDS = {"order_refunded": "order", "subscription_payment_refunded": "invoice"}
+# Deeper JSON than any Lemon Squeezy event: refused before it reaches the parsers' limits.
+MAX_WEBHOOK_DEPTH = 32
 
 
 class CheckoutRequest(BaseModel):
@@ -65,7 +62,9 @@ class LedgerEntryOut(BaseModel):
 
 
 class WebhookOut(BaseModel):
-    status: Literal["processed", "duplicate", "ignored"]
+    status: Literal["processed", "pending", "duplicate", "ignored"] = Field(
+        description="pending: recorded, credited once its subscription is known"
+    )
     credited: int = Field(default=0, description="credits added (negative: taken back)")
 
 
@@ -149,7 +148,7 @@ def checkout(body: CheckoutRequest, principal: CurrentUser, context: ContextDep)
 @router.post(
     "/webhook",
     response_model=WebhookOut,
-    responses=errors(401, 409, 413, 503),
+    responses=errors(401, 413, 503),
     # Counted as it streams in (chunked bodies too), refused past the cap.
     max_body_size=MAX_WEBHOOK_BYTES,
 )
@@ -164,6 +163,8 @@ async def webhook(request: Request, context: ContextDep) -> WebhookOut:
     if not signature or not hmac_sha256_hex_matches(secret, body, signature):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="invalid signature")
     try:
+        if _depth(body) > MAX_WEBHOOK_DEPTH:
+            raise ValueError("nested too deeply")
         payload = json.loads(body)
         # PostgreSQL's JSONB holds no lone surrogate (UnicodeEncodeError is a ValueError).
         json.dumps(payload, ensure_ascii=False).encode()
@@ -176,8 +177,35 @@ async def webhook(request: Request, context: ContextDep) -> WebhookOut:
     return await run_in_threadpool(_apply_event, context, event, payload)
 
 
+def _depth(body: bytes) -> int:
+    """How deeply arrays and objects nest in a JSON text (brackets inside strings skipped),
+    without parsing it: the parsers recurse and would fail on a deep body with a
+    RecursionError, not a ValueError."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # closing quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
+
+
 def _event_key(event: WebhookEvent) -> str:
     name, data = event.meta.event_name, event.data
+    if name in REFUNDS:
+        # Each further partial refund names a larger refunded amount: a new event.
+        return f"{name}:{data.id}:{data.attributes.get('refunded_amount', '')}"
     if name.startswith("subscription_") and name != "subscription_payment_success":
         # The same subscription sends many events; each state change is one delivery.
         return f"{name}:{data.id}:{data.attributes.get('updated_at', '')}"
@@ -209,9 +237,19 @@ def _apply_event(context: AppContext, event: WebhookEvent, payload: dict[str, An
             if fresh is None:
                 return WebhookOut(status="duplicate")
             return _handle(context, session, user, event)
-    except ledger.AlreadyRecorded:
-        # Same order or invoice delivered under another event key: nothing changes.
-        return WebhookOut(status="duplicate")
+    except payments.ForeignPayment as error:
+        raise _foreign("payment") from error
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) != RLS_VIOLATION:
+            raise
+        # An upsert hit a row another user owns (a subscription id in their name).
+        raise _foreign("subscription") from error
+
+
+def _foreign(what: str) -> RequestValidationError:
+    return invalid(
+        (("body", "data", "id"), f"this {what} belongs to another user than custom_data.user_id")
+    )
 
 
 def _handle(context: AppContext, session: Session, user: User, event: WebhookEvent) -> WebhookOut:
@@ -222,43 +260,42 @@ def _handle(context: AppContext, session: Session, user: User, event: WebhookEve
         # A test-mode purchase (fake card) must not credit a live store's user.
         return WebhookOut(status="ignored")
     if name in REFUNDS:
-        granted_key, refund_key, kind = REFUNDS[name]
-        granted = ledger.granted(session, granted_key(data.id))
-        if granted is None:
-            return WebhookOut(status="ignored")  # it never granted anything
-        # Everything the payment granted, spent or not: the balance may go negative.
-        ledger.apply(session, user.id, -granted, refund_key(data.id), kind)
-        return WebhookOut(status="processed", credited=-granted)
+        row = payments.payment(session, user.id, REFUNDS[name], data.id)
+        payments.record_refund(
+            row, _cents(attributes.get("total")), _cents(attributes.get("refunded_amount"))
+        )
+        return WebhookOut(status="processed", credited=payments.settle(session, row, _allowance))
     if name == "order_created":
         first_item = attributes.get("first_order_item") or {}
         product = by_variant(variants, first_item.get("variant_id"))
-        paid = attributes.get("status") == "paid" and _positive(attributes.get("total"))
+        paid = attributes.get("status") == "paid" and (_cents(attributes.get("total")) or 0) > 0
         if not paid or product is None or product.kind != "credits":
             # Subscription orders are credited by their invoice (subscription_payment_success).
             return WebhookOut(status="ignored")
-        ledger.apply(session, user.id, product.credits, ledger.order_key(data.id), "purchase")
-        return WebhookOut(status="processed", credited=product.credits)
+        row = payments.payment(session, user.id, "order", data.id)
+        row.granted = product.credits
+        return WebhookOut(status="processed", credited=payments.settle(session, row, _allowance))
     if name == "subscription_payment_success":
-        plan = session.execute(
-            select(Subscription.tier).where(
-                Subscription.id == str(attributes.get("subscription_id")),
-                Subscription.user_id == user.id,
-            )
-        ).scalar_one_or_none()
-        if plan is None:
-            # The subscription_created event has not arrived yet; Lemon Squeezy retries.
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, detail="subscription not known yet; retry later"
-            )
-        # The invoice's own plan, whatever else the user subscribes to.
-        allowance = next(p.credits for p in PRODUCTS.values() if p.tier == plan)
-        ledger.apply(session, user.id, allowance, ledger.invoice_key(data.id), "subscription")
-        return WebhookOut(status="processed", credited=allowance)
+        row = payments.payment(session, user.id, "invoice", data.id)
+        row.subscription_id = str(attributes.get("subscription_id"))
+        # Priced at the plan in force when it was issued, not the subscription's current one.
+        # (Lemon Squeezy sends created_at; without it, the plan in force on arrival.)
+        row.issued_at = _timestamp(attributes.get("created_at")) or datetime.now(UTC)
+        credited = payments.settle(session, row, _allowance)
+        # Before any event of its subscription: recorded, credited when the plan is known.
+        return WebhookOut(
+            status="pending" if row.granted is None else "processed", credited=credited
+        )
     if name.startswith("subscription_"):
         product = by_variant(variants, attributes.get("variant_id"))
         event_at = _timestamp(attributes.get("updated_at"))
         if product is None or product.tier is None or event_at is None:
             return WebhookOut(status="ignored")
+        payments.record_plan(session, user.id, data.id, event_at, product.tier)
+        credited = sum(
+            payments.settle(session, row, _allowance)
+            for row in payments.invoices_of(session, user.id, data.id)
+        )
         changed = session.execute(
             insert(Subscription)
             .values(
@@ -280,10 +317,11 @@ def _handle(context: AppContext, session: Session, user: User, event: WebhookEve
             )
             .returning(Subscription.id)
         ).scalar_one_or_none()
-        if changed is None:
-            return WebhookOut(status="ignored")  # older than what we know (recorded only)
-        _set_tier_from_subscriptions(session, user)
-        return WebhookOut(status="processed")
+        if changed is not None:  # else older than the state we know (its plan still counts)
+            _set_tier_from_subscriptions(session, user)
+        if changed is None and not credited:
+            return WebhookOut(status="ignored")
+        return WebhookOut(status="processed", credited=credited)
     return WebhookOut(status="ignored")
 
 
@@ -301,18 +339,27 @@ def _set_tier_from_subscriptions(session: Session, user: User) -> None:
 
 
 def _timestamp(value: object) -> datetime | None:
+    """An ISO-8601 time; one without an offset is UTC (Lemon Squeezy sends UTC)."""
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _positive(amount: object) -> bool:
-    """A total in cents above zero (a free order grants nothing)."""
+def _allowance(tier: str) -> int:
+    return next(p.credits for p in PRODUCTS.values() if p.tier == tier)
+
+
+def _cents(amount: object) -> int | None:
+    """An amount in cents (Lemon Squeezy sends integers), or None if it is not one."""
+    if isinstance(amount, bool):
+        return None
     try:
-        return int(str(amount)) > 0
+        value = int(str(amount))
     except ValueError:
-        return False
+        return None
+    return value if 0 <= value < 2**53 else None
 
 
 @router.get("/ledger", response_model=Page[LedgerEntryOut], responses=errors(401))
