@@ -2,8 +2,9 @@
 an explicit Deny wins, then any Allow, else the request is denied.
 
 Enough to test what a deploy role may do (tests/infra/test_deploy_roles.py); it knows
-the operators StringEquals, StringNotEquals, StringLike, StringNotLike, Null and the
-ForAnyValue: and ForAllValues: prefixes, and wildcards in actions and resources."""
+the operators StringEquals, StringNotEquals, StringLike, StringNotLike, ArnEquals,
+ArnNotEquals, ArnLike, ArnNotLike, Bool, Null, the IfExists suffix and the ForAnyValue: and
+ForAllValues: prefixes, and wildcards in actions and resources."""
 
 from __future__ import annotations
 
@@ -41,13 +42,17 @@ def _matches(patterns: Any, value: str) -> bool:
 
 def _condition_holds(operator: str, key: str, expected: Any, request: Request) -> bool:
     actual = request.value(key)
+    if operator.endswith("IfExists"):
+        if actual is None:
+            return True  # IAM: an absent key satisfies any ...IfExists operator
+        operator = operator.removesuffix("IfExists")
     if operator == "Null":
         return (actual is None) == (str(expected).lower() == "true")
     if actual is None and operator.startswith("ForAllValues:"):
         return True  # IAM: "for all values" of no values holds
     if actual is None:
         # A missing key satisfies only the negated operators.
-        return operator in ("StringNotEquals", "StringNotLike")
+        return operator in NEGATED
     values = _listed(actual)
     if operator.startswith("ForAnyValue:"):
         return any(_compare(operator.split(":", 1)[1], v, expected) for v in values)
@@ -57,7 +62,16 @@ def _condition_holds(operator: str, key: str, expected: Any, request: Request) -
     return _compare(operator, one, expected)
 
 
+NEGATED = ("StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike")
+
+
 def _compare(operator: str, value: str, expected: Any) -> bool:
+    if operator in ("ArnEquals", "ArnLike"):  # ARNs match like strings, case-sensitively
+        return any(fnmatch.fnmatchcase(value, p) for p in _listed(expected))
+    if operator in ("ArnNotEquals", "ArnNotLike"):
+        return not _compare("ArnLike", value, expected)
+    if operator == "Bool":
+        return value.lower() in [str(e).lower() for e in _listed(expected)]
     if operator == "StringEquals":
         return value in _listed(expected)
     if operator == "StringNotEquals":
