@@ -1,7 +1,9 @@
 """Evaluates identity policies the way IAM does for the conditions our policies use:
 an explicit Deny wins, then any Allow, else the request is denied.
 
-Enough to test what a deploy role may do (tests/infra/test_deploy_roles.py); it knows
+Enough to test what a deploy role may do (tests/infra/test_deploy_roles.py), and what a
+resource policy grants whom (a request's `principal` against a statement's `Principal`:
+"*" or the exact ARNs and service names it lists); it knows
 the operators StringEquals, StringNotEquals, StringLike, StringNotLike, ArnEquals,
 ArnNotEquals, ArnLike, ArnNotLike, Bool, Null, the IfExists suffix and the ForAnyValue: and
 ForAllValues: prefixes, and wildcards in actions and resources."""
@@ -21,6 +23,8 @@ class Request:
     resource_tags: Mapping[str, str] = field(default_factory=dict)
     request_tags: Mapping[str, str] = field(default_factory=dict)
     context: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
+    # Who asks: an ARN or a service principal; read only by resource policies.
+    principal: str | None = None
 
     def value(self, key: str) -> str | Sequence[str] | None:
         if key.startswith("aws:ResourceTag/"):
@@ -83,7 +87,19 @@ def _compare(operator: str, value: str, expected: Any) -> bool:
     raise ValueError(f"the evaluator does not know the condition operator {operator}")
 
 
+def _names(principal: Any, who: str | None) -> bool:
+    if principal == "*":
+        return True
+    return who is not None and any(
+        v == "*" or v == who for values in principal.values() for v in _listed(values)
+    )
+
+
 def _applies(statement: Mapping[str, Any], request: Request) -> bool:
+    if "NotPrincipal" in statement:
+        raise ValueError("the evaluator does not know NotPrincipal")
+    if "Principal" in statement and not _names(statement["Principal"], request.principal):
+        return False
     if "Action" in statement and not _matches(statement["Action"], request.action):
         return False
     if "NotAction" in statement and _matches(statement["NotAction"], request.action):

@@ -43,7 +43,7 @@ def policies(shared: OfflineRun, key: str) -> list[dict[str, Any]]:
 
 def boundary(shared: OfflineRun, key: str) -> dict[str, Any]:
     policy = shared.one("aws:iam/policy:Policy", f"pingvas-shared-deploy-{key}-boundary")
-    return json.loads(policy.inputs["policy"])  # type: ignore[no-any-return]
+    return json.loads(policy.inputs["policy"])
 
 
 @pytest.mark.parametrize(
