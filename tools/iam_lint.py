@@ -1,5 +1,6 @@
-"""Every IAM document of a stack, linted by parliament (AWS's action database: unknown
-actions, resource-type mismatches, malformed conditions, privilege escalation).
+"""Every IAM document of a stack, linted by parliament with its community auditors (AWS's
+action database: unknown actions, resource-type mismatches, malformed conditions;
+privilege escalation, permissions management, credentials exposure).
 
     python -m tools.iam_lint STACK [STACK...]
 
@@ -29,6 +30,10 @@ ACCEPTED_FILE = Path(__file__).resolve().parents[1] / "policy" / "iam_accepted_f
 FAILING = frozenset({"MEDIUM", "HIGH", "CRITICAL"})
 # parliament rates these LOW; a misspelt action silently grants nothing, so they fail too.
 ALWAYS_FAILING = frozenset({"UNKNOWN_ACTION", "UNKNOWN_PREFIX"})
+# The community auditors' findings: accepted only with the test that proves the path closed.
+ESCALATION = frozenset(
+    {"PRIVILEGE_ESCALATION", "PERMISSIONS_MANAGEMENT_ACTIONS", "CREDENTIALS_EXPOSURE"}
+)
 # Inputs that hold an IAM document (identity, trust or resource policy).
 DOCUMENT_KEYS = ("policy", "assumeRolePolicy", "policyDocument")
 
@@ -61,6 +66,9 @@ class AcceptedFinding:
     # only findings that contain it.
     detail: str
     reason: str
+    # `tests/...py::test_name`: the test proving the path closed for untagged and foreign
+    # resources; required for the community auditors' escalation findings.
+    test: str | None = None
 
     def covers(self, finding: Finding) -> bool:
         return (
@@ -81,7 +89,14 @@ def _parliament() -> types.ModuleType:
             importlib.resources.files(package) / name
         )
         sys.modules["pkg_resources"] = shim
-    return importlib.import_module("parliament")
+    parliament = importlib.import_module("parliament")
+    # The community auditors (privilege escalation, permissions management, credentials
+    # exposure, ...) rate their findings in their own config, as parliament's CLI loads it
+    # for --include-community-auditors.
+    parliament.override_config(
+        str(importlib.resources.files(parliament) / "community_auditors" / "config_override.yaml")
+    )
+    return parliament
 
 
 def documents(run: OfflineRun) -> Iterator[IamDocument]:
@@ -110,7 +125,9 @@ def findings(run: OfflineRun) -> list[Finding]:
     parliament = _parliament()
     found = []
     for document in documents(run):
-        policy = parliament.analyze_policy_string(json.dumps(document.document))
+        policy = parliament.analyze_policy_string(
+            json.dumps(document.document), include_community_auditors=True
+        )
         for finding in policy.findings:
             parliament.enhance_finding(finding)  # its severity, from parliament's config
             # A trust policy names a principal, not a resource: parliament reads every
@@ -121,7 +138,9 @@ def findings(run: OfflineRun) -> list[Finding]:
                 and "neither Resource nor NotResource" in str(finding.detail)
             ):
                 continue
-            detail = json.dumps(finding.detail, sort_keys=True, default=str)
+            # The community auditors say what they found in the location (the actions).
+            where = {k: v for k, v in (finding.location or {}).items() if k != "filepath"}
+            detail = json.dumps(finding.detail or where, sort_keys=True, default=str)
             found.append(
                 Finding(document.resource, document.key, finding.issue, finding.severity, detail)
             )
@@ -134,6 +153,8 @@ def load_accepted(path: Path = ACCEPTED_FILE) -> list[AcceptedFinding]:
     for entry in accepted:
         if len(entry.reason.split()) < 5 or not entry.detail:
             raise ValueError(f"{path}: {entry.resource}/{entry.issue} needs a detail and a reason")
+        if entry.issue in ESCALATION and not entry.test:
+            raise ValueError(f"{path}: {entry.resource}/{entry.issue} needs its proving test")
     return accepted
 
 

@@ -27,30 +27,16 @@ ENVIRONMENT_SERVICES = (
 # Reads that `pulumi preview` and `refresh` make; metadata only (no object or secret value).
 # The calls that create, change and delete, by verb, per service (the verbs each service's
 # API has, from parliament's action database): granted as `<service>:<Verb>*`, never
-# `<service>:*`, which would also grant reading data (secret values, objects). S3 is left
-# to the statements on buckets named for the stack.
+# `<service>:*`, which would also grant reading data (secret values, objects), and only on
+# resources tagged (or created) with the scope's stack. Only the services an environment
+# creates resources in: IAM, S3 and Route 53 go by name (deploy_policies.py), and EKS by
+# the Pod Identity actions alone (POD_IDENTITY); no EC2, EventBridge, KMS, logs or SQS
+# change at all, so neither the controllers' untagged security groups and volumes nor the
+# platform's interruption rules are in reach.
 CHANGE_VERBS: dict[str, tuple[str, ...]] = {
     "acm": ("Add", "Delete", "Put", "Remove", "Request", "Update"),
     "cloudfront": ("Associate", "Create", "Delete", "Tag", "Untag", "Update"),
-    "cloudwatch": ("Create", "Delete", "Disable", "Enable", "Put", "Set", "Tag", "Untag", "Update"),
-    "ec2": (
-        "Associate",
-        "Attach",
-        "Authorize",
-        "Create",
-        "Delete",
-        "Detach",
-        "Disable",
-        "Disassociate",
-        "Enable",
-        "Modify",
-        "Put",
-        "Request",
-        "Restore",
-        "Revoke",
-        "Update",
-    ),
-    "eks": ("Associate", "Create", "Delete", "Disassociate", "Tag", "Untag", "Update"),
+    "cloudwatch": ("Delete", "Disable", "Enable", "Put", "Set", "Tag", "Untag"),
     "elasticache": (
         "Add",
         "Authorize",
@@ -61,26 +47,42 @@ CHANGE_VERBS: dict[str, tuple[str, ...]] = {
         "Remove",
         "Revoke",
     ),
-    "events": ("Create", "Delete", "Disable", "Enable", "Put", "Remove", "Tag", "Untag", "Update"),
-    "iam": (
-        "Add",
-        "Attach",
-        "Create",
-        "Delete",
-        "Detach",
-        "Put",
-        "Remove",
-        "Tag",
-        "Untag",
-        "Update",
-    ),
-    "kms": ("Create", "Delete", "Disable", "Enable", "Put", "Revoke", "Tag", "Untag", "Update"),
-    "logs": ("Associate", "Create", "Delete", "Disassociate", "Put", "Tag", "Untag", "Update"),
-    "route53": ("Associate", "Change", "Create", "Delete", "Disassociate", "Update"),
     "secretsmanager": ("Create", "Delete", "Put", "Remove", "Restore", "Tag", "Untag", "Update"),
-    "sqs": ("Add", "Change", "Create", "Delete", "Remove", "Set", "Tag", "Untag"),
 }
-CHANGES = tuple(f"{service}:{verb}*" for service, verbs in CHANGE_VERBS.items() for verb in verbs)
+# The only EKS changes: a Pod Identity association, on the platform's cluster. No access
+# entry or access policy (cluster-admin), no cluster or add-on change.
+POD_IDENTITY = (
+    "eks:CreatePodIdentityAssociation",
+    "eks:DeletePodIdentityAssociation",
+    "eks:UpdatePodIdentityAssociation",
+    "eks:TagResource",
+    "eks:UntagResource",
+)
+CLUSTER_ACCESS = (
+    "eks:CreateAccessEntry",
+    "eks:UpdateAccessEntry",
+    "eks:DeleteAccessEntry",
+    "eks:AssociateAccessPolicy",
+    "eks:DisassociateAccessPolicy",
+    "eks:AssociateIdentityProviderConfig",
+    "eks:DisassociateIdentityProviderConfig",
+    "eks:UpdateClusterConfig",
+)
+
+
+def changes(services: tuple[str, ...]) -> tuple[str, ...]:
+    """The change actions on `services` (keys of CHANGE_VERBS, or `eks`)."""
+    return tuple(
+        action
+        for service in services
+        for action in (
+            POD_IDENTITY
+            if service == "eks"
+            else tuple(f"{service}:{verb}*" for verb in CHANGE_VERBS[service])
+        )
+    )
+
+
 # Services whose API has no Describe calls, only List (and Get) ones.
 LIST_ONLY = ("iam", "route53", "sqs")
 METADATA_READS = (
@@ -116,35 +118,92 @@ POD_ACTIONS = (
     "elasticfilesystem:ClientMount",
     "elasticfilesystem:ClientWrite",
 )
-# Actions that set or remove tags on an existing resource: none may move the `stack` tag.
-TAGGING = (
+# What those pods may do with the platform's models bucket: read, never write or delete.
+MODEL_READS = ("s3:GetObject", "s3:ListBucket")
+# Actions that set or remove tags on an existing resource, in every service the account
+# uses (granted or not): none may add, change or remove the `stack` tag of a resource the
+# scope did not create. Those of services whose resources have generated ids (no name to
+# fence by) are TAGGING_BY_ID; EC2 tags at creation through ec2:CreateTags itself.
+TAGGING_BY_ID = (
     "acm:AddTagsToCertificate",
     "acm:RemoveTagsFromCertificate",
     "cloudfront:TagResource",
     "cloudfront:UntagResource",
-    "ec2:CreateTags",
-    "ec2:DeleteTags",
     "eks:TagResource",
     "eks:UntagResource",
+)
+TAGGING_BY_NAME = (
+    "cloudwatch:TagResource",
+    "cloudwatch:UntagResource",
     "elasticache:AddTagsToResource",
     "elasticache:RemoveTagsFromResource",
     "events:TagResource",
     "events:UntagResource",
-    "iam:TagPolicy",
-    "iam:TagRole",
-    "iam:UntagPolicy",
-    "iam:UntagRole",
+    "iam:Tag*",
+    "iam:Untag*",
     "kms:TagResource",
     "kms:UntagResource",
     "logs:TagResource",
     "logs:UntagResource",
+    "logs:TagLogGroup",
+    "logs:UntagLogGroup",
+    "rds:AddTagsToResource",
+    "rds:RemoveTagsFromResource",
     "route53:ChangeTagsForResource",
     "s3:PutBucketTagging",
+    "s3:PutObjectTagging",
+    "s3:PutObjectVersionTagging",
+    "s3:DeleteObjectTagging",
+    "s3:DeleteObjectVersionTagging",
     "secretsmanager:TagResource",
     "secretsmanager:UntagResource",
+    "sns:TagResource",
+    "sns:UntagResource",
     "sqs:TagQueue",
     "sqs:UntagQueue",
 )
+EC2_TAGGING = ("ec2:CreateTags", "ec2:DeleteTags")
+TAGGING = (*TAGGING_BY_ID, *TAGGING_BY_NAME, *EC2_TAGGING)
+# Every IAM call that changes something: a deploy role makes them only on roles and
+# policies named for its own stacks.
+IAM_CHANGES = (
+    *(
+        f"iam:{verb}*"
+        for verb in (
+            "Add",
+            "Attach",
+            "Change",
+            "Create",
+            "Deactivate",
+            "Delete",
+            "Detach",
+            "Enable",
+            "Put",
+            "Remove",
+            "Reset",
+            "Resync",
+            "Set",
+            "Tag",
+            "Untag",
+            "Update",
+            "Upload",
+        )
+    ),
+    "iam:PassRole",
+)
+# The IAM calls whose request carries the role's permissions boundary
+# (`iam:PermissionsBoundary`, AWS's service authorization reference): a deploy role makes
+# them only on roles that carry its scope's boundary.
+BOUNDED_ROLE_CHANGES = (
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+)
+# Services the roles a deploy role makes are handed to: EKS Pod Identity.
+PASS_ROLE_TO = ("pods.eks.amazonaws.com",)
 ECR_PUSH = (
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
@@ -190,7 +249,6 @@ NAMED_ACTIONS = {
         "iam:ListAttachedRolePolicies",
         "iam:ListInstanceProfilesForRole",
         "iam:PutRolePermissionsBoundary",
-        "iam:PassRole",
     ),
     "policy": (
         "iam:CreatePolicy",

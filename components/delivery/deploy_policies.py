@@ -24,11 +24,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.delivery.deploy_actions import (
-    CHANGES,
+    BOUNDED_ROLE_CHANGES,
+    CLUSTER_ACCESS,
+    EC2_TAGGING,
+    IAM_CHANGES,
     METADATA_READS,
+    MODEL_READS,
     NAMED_ACTIONS,
+    PASS_ROLE_TO,
     POD_ACTIONS,
     TAGGING,
+    TAGGING_BY_ID,
+    TAGGING_BY_NAME,
+    changes,
 )
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
@@ -48,6 +56,16 @@ class DeployScope:
     # (infra/naming.py: `<service>.<domain>` for prod, `<service>.<stack>.<domain>` else).
     record_names: tuple[str, ...]
     record_names_denied: tuple[str, ...] = ()
+    # The services it changes by the stack tag (deploy_actions.CHANGE_VERBS, or `eks`):
+    # those its stacks create resources in, besides IAM, S3 and Route 53 (by name).
+    services: tuple[str, ...] = (
+        "acm",
+        "cloudfront",
+        "cloudwatch",
+        "eks",
+        "elasticache",
+        "secretsmanager",
+    )
     # Ephemeral stacks force-destroy their versioned buckets, which deletes every version;
     # long-lived stacks never erase history (policy rule `no-object-version-deletes`).
     erases_object_history: bool = False
@@ -59,6 +77,8 @@ DEPLOY_SCOPES = (
         ("pull_request", "environment:review"),
         "pr-*",
         ("*pr-*.{domain}",),
+        # Previews make no certificate, CDN, alarm or managed Redis.
+        services=("eks", "secretsmanager"),
         erases_object_history=True,
     ),
     DeployScope("dev", ("environment:development",), "dev", ("*.dev.{domain}",)),
@@ -155,6 +175,123 @@ def _arns_named_for(scope: DeployScope, names: StackNames, account_id: str) -> l
     ]
 
 
+def _owned_arns(scope: DeployScope, names: StackNames, account_id: str) -> list[str]:
+    """The ARNs of the scope's resources in every service whose ARNs carry a name."""
+    prefix = names.prefix(scope.stacks)
+    return [
+        *_arns_named_for(scope, names, account_id),
+        f"arn:aws:secretsmanager:*:{account_id}:secret:{prefix}-*",
+        f"arn:aws:elasticache:*:{account_id}:*:{prefix}-*",
+        f"arn:aws:cloudwatch:*:{account_id}:alarm:{prefix}-*",
+    ]
+
+
+def _platform_arns(names: StackNames, account_id: str) -> list[str]:
+    """Resources named for the platform that no tag condition protects: Karpenter's
+    interruption rules and queue, the models (and every platform) bucket's objects."""
+    prefix = names.platform_prefix
+    return [
+        f"arn:aws:events:*:{account_id}:rule/{prefix}-*",
+        f"arn:aws:events:*:{account_id}:rule/*/{prefix}-*",
+        f"arn:aws:sqs:*:{account_id}:{prefix}-*",
+        f"arn:aws:sns:*:{account_id}:{prefix}-*",
+        f"arn:aws:s3:::{prefix}-*",
+        f"arn:aws:s3:::{prefix}-*/*",
+        f"arn:aws:secretsmanager:*:{account_id}:secret:{prefix}-*",
+    ]
+
+
+def _stack_tag_keys() -> dict[str, Any]:
+    return {"ForAnyValue:StringEquals": {"aws:TagKeys": ["stack"]}}
+
+
+def _privilege_fences(
+    scope: DeployScope, names: StackNames, account_id: str, boundary_arn: str
+) -> list[dict[str, Any]]:
+    """The Denies that keep a deploy role from raising its own privileges or taking what
+    it did not create (issue 22, item 1; tests/infra/test_deploy_role_attacks.py)."""
+    prefix = names.prefix(scope.stacks)
+    iam = f"arn:aws:iam::{account_id}"
+    generated_ids = [a for a in TAGGING_BY_ID if a.split(":")[0] in scope.services]
+    return [
+        {
+            "Sid": "NoClusterAccessChanges",
+            "Effect": "Deny",
+            "Action": list(CLUSTER_ACCESS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "PodIdentityOnlyOnThePlatformCluster",
+            "Effect": "Deny",
+            "Action": "eks:CreatePodIdentityAssociation",
+            "NotResource": f"arn:aws:eks:*:{account_id}:cluster/{names.platform_prefix}-*",
+        },
+        {
+            # Tag-on-create: EC2 tags a new resource through CreateTags, with the create
+            # call in `ec2:CreateAction`; outside one, CreateTags would take an existing one.
+            "Sid": "Ec2StackTagOnlyOnCreate",
+            "Effect": "Deny",
+            "Action": list(EC2_TAGGING),
+            "Resource": "*",
+            "Condition": {**_stack_tag_keys(), "Null": {"ec2:CreateAction": "true"}},
+        },
+        {
+            # Named resources: the `stack` tag only on those named for the scope's stacks,
+            # so an untagged role, user, policy, secret, queue or rule is never "tagged
+            # and taken". Services with generated ids tag through the create half only.
+            "Sid": "StackTagOnlyOnOwnNamedResources",
+            "Effect": "Deny",
+            "Action": [
+                *TAGGING_BY_NAME,
+                *(a for a in TAGGING_BY_ID if a not in generated_ids),
+            ],
+            "NotResource": _owned_arns(scope, names, account_id),
+            "Condition": _stack_tag_keys(),
+        },
+        {
+            # No users, access keys, login profiles, groups, providers or policy versions:
+            # IAM only on roles and managed policies named for the scope's stacks.
+            "Sid": "IamOnlyUnderOwnPrefix",
+            "Effect": "Deny",
+            "Action": list(IAM_CHANGES),
+            "NotResource": [f"{iam}:role/{prefix}-*", f"{iam}:policy/{prefix}-*"],
+        },
+        {
+            "Sid": "RolesItMakesOrChangesCarryTheBoundary",
+            "Effect": "Deny",
+            "Action": list(BOUNDED_ROLE_CHANGES),
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
+        },
+        {
+            "Sid": "AttachOnlyOwnPolicies",
+            "Effect": "Deny",
+            "Action": ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+            "Resource": "*",
+            "Condition": {"ArnNotLike": {"iam:PolicyARN": f"{iam}:policy/{prefix}-*"}},
+        },
+        {
+            "Sid": "NoBoundaryRemoved",
+            "Effect": "Deny",
+            "Action": "iam:DeleteRolePermissionsBoundary",
+            "Resource": "*",
+        },
+        {
+            "Sid": "NothingNamedForThePlatform",
+            "Effect": "Deny",
+            "NotAction": list(METADATA_READS),
+            "Resource": _platform_arns(names, account_id),
+        },
+        {
+            "Sid": "PassOwnRolesToPodIdentity",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": f"{iam}:role/{prefix}-*",
+            "Condition": {"StringEquals": {"iam:PassedToService": list(PASS_ROLE_TO)}},
+        },
+    ]
+
+
 def _tagged_outside(scope: DeployScope, key: str, *also: str) -> dict[str, Any]:
     """The condition: `key` (a `stack` tag) is set and names none of the scope's stacks
     (nor `also`)."""
@@ -234,10 +371,7 @@ def deploy_policy(
                 "Effect": "Deny",
                 "Action": list(TAGGING),
                 "Resource": "*",
-                "Condition": {
-                    "ForAnyValue:StringEquals": {"aws:TagKeys": ["stack"]},
-                    "Null": {"aws:ResourceTag/stack": "false"},
-                },
+                "Condition": {**_stack_tag_keys(), "Null": {"aws:ResourceTag/stack": "false"}},
             },
             {
                 "Sid": "NeverTagForAnotherStack",
@@ -246,20 +380,8 @@ def deploy_policy(
                 "Resource": "*",
                 "Condition": _tagged_outside(scope, "aws:RequestTag/stack"),
             },
-            {
-                "Sid": "RolesItMakesCarryTheBoundary",
-                "Effect": "Deny",
-                "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
-                "Resource": "*",
-                "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
-            },
+            *_privilege_fences(scope, names, account_id, boundary_arn),
             *records,
-            {
-                "Sid": "NoBoundaryRemovedNoUsers",
-                "Effect": "Deny",
-                "Action": ["iam:DeleteRolePermissionsBoundary", "iam:CreateUser"],
-                "Resource": "*",
-            },
         ],
     }
 
@@ -267,7 +389,8 @@ def deploy_policy(
 def tagged_change_policies(scope: DeployScope) -> list[dict[str, Any]]:
     """Changes to resources tagged for the scope's stacks, and creation of resources only
     with such a tag: managed policies, in halves (IAM's 6,144-character limit)."""
-    half = len(CHANGES) // 2
+    granted = changes(scope.services)
+    half = len(granted) // 2
     return [
         {
             "Version": "2012-10-17",
@@ -285,7 +408,7 @@ def tagged_change_policies(scope: DeployScope) -> list[dict[str, Any]]:
             ("ChangeResourcesOfOwnStacks", "aws:ResourceTag/stack"),
             ("CreateResourcesOnlyForOwnStacks", "aws:RequestTag/stack"),
         )
-        for part, actions in enumerate((CHANGES[:half], CHANGES[half:]), start=1)
+        for part, actions in enumerate((granted[:half], granted[half:]), start=1)
     ]
 
 
@@ -293,15 +416,23 @@ def boundary_policy(scope: DeployScope, names: StackNames, account_id: str) -> d
     """The ceiling of the roles a deploy role creates: what the scope's pods need, on the
     scope's own resources (Pod Identity roles; components/iam.py)."""
     prefix = names.prefix(scope.stacks)
-    own_buckets = [*_arns_named_for(scope, names, account_id)[:2], *names.models_bucket()]
+    own_buckets = _arns_named_for(scope, names, account_id)[:2]
+    models = list(names.models_bucket())
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "OwnBucketsAndTheModels",
+                "Sid": "OwnBuckets",
                 "Effect": "Allow",
                 "Action": [action for action in POD_ACTIONS if action.startswith("s3:")],
                 "Resource": own_buckets,
+            },
+            {
+                # Read only: the models' EFS is re-synced from this bucket.
+                "Sid": "ReadTheModels",
+                "Effect": "Allow",
+                "Action": list(MODEL_READS),
+                "Resource": models,
             },
             {
                 "Sid": "OwnSecrets",
@@ -347,10 +478,16 @@ def boundary_policy(scope: DeployScope, names: StackNames, account_id: str) -> d
                 "Condition": _tagged_outside(scope, "aws:ResourceTag/stack", names.platform_stack),
             },
             {
-                "Sid": "NoOtherStacksBuckets",
+                "Sid": "WriteNoOtherBuckets",
                 "Effect": "Deny",
-                "Action": [action for action in POD_ACTIONS if action.startswith("s3:")],
+                "Action": [a for a in POD_ACTIONS if a.startswith("s3:") and a not in MODEL_READS],
                 "NotResource": own_buckets,
+            },
+            {
+                "Sid": "ReadNoOtherStacksBuckets",
+                "Effect": "Deny",
+                "Action": list(MODEL_READS),
+                "NotResource": [*own_buckets, *models],
             },
         ],
     }

@@ -12,7 +12,7 @@ import yaml
 import tools.preview
 from infra.config import ConfigError, Profile, load_stack_config
 from pulumi_offline import OfflineRun
-from tests.infra.conftest import run_stack
+from tests.support.stacks import run_stack
 from tools.preview import preview_stack
 
 ENVIRONMENTS = {"dev": "dev", "prod": "prod", "staging": "prod"}

@@ -1,9 +1,12 @@
 """Evaluates identity policies the way IAM does for the conditions our policies use:
 an explicit Deny wins, then any Allow, else the request is denied.
 
-Enough to test what a deploy role may do (tests/infra/test_deploy_roles.py); it knows
-the operators StringEquals, StringNotEquals, StringLike, StringNotLike, Null and the
-ForAnyValue: and ForAllValues: prefixes, and wildcards in actions and resources."""
+Enough to test what a deploy role may do (tests/infra/test_deploy_roles.py), and what a
+resource policy grants whom (a request's `principal` against a statement's `Principal`:
+"*" or the exact ARNs and service names it lists); it knows
+the operators StringEquals, StringNotEquals, StringLike, StringNotLike, ArnEquals,
+ArnNotEquals, ArnLike, ArnNotLike, Bool, Null, the IfExists suffix and the ForAnyValue: and
+ForAllValues: prefixes, and wildcards in actions and resources."""
 
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ class Request:
     resource_tags: Mapping[str, str] = field(default_factory=dict)
     request_tags: Mapping[str, str] = field(default_factory=dict)
     context: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
+    # Who asks: an ARN or a service principal; read only by resource policies.
+    principal: str | None = None
 
     def value(self, key: str) -> str | Sequence[str] | None:
         if key.startswith("aws:ResourceTag/"):
@@ -41,13 +46,17 @@ def _matches(patterns: Any, value: str) -> bool:
 
 def _condition_holds(operator: str, key: str, expected: Any, request: Request) -> bool:
     actual = request.value(key)
+    if operator.endswith("IfExists"):
+        if actual is None:
+            return True  # IAM: an absent key satisfies any ...IfExists operator
+        operator = operator.removesuffix("IfExists")
     if operator == "Null":
         return (actual is None) == (str(expected).lower() == "true")
     if actual is None and operator.startswith("ForAllValues:"):
         return True  # IAM: "for all values" of no values holds
     if actual is None:
         # A missing key satisfies only the negated operators.
-        return operator in ("StringNotEquals", "StringNotLike")
+        return operator in NEGATED
     values = _listed(actual)
     if operator.startswith("ForAnyValue:"):
         return any(_compare(operator.split(":", 1)[1], v, expected) for v in values)
@@ -57,7 +66,16 @@ def _condition_holds(operator: str, key: str, expected: Any, request: Request) -
     return _compare(operator, one, expected)
 
 
+NEGATED = ("StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike")
+
+
 def _compare(operator: str, value: str, expected: Any) -> bool:
+    if operator in ("ArnEquals", "ArnLike"):  # ARNs match like strings, case-sensitively
+        return any(fnmatch.fnmatchcase(value, p) for p in _listed(expected))
+    if operator in ("ArnNotEquals", "ArnNotLike"):
+        return not _compare("ArnLike", value, expected)
+    if operator == "Bool":
+        return value.lower() in [str(e).lower() for e in _listed(expected)]
     if operator == "StringEquals":
         return value in _listed(expected)
     if operator == "StringNotEquals":
@@ -69,7 +87,19 @@ def _compare(operator: str, value: str, expected: Any) -> bool:
     raise ValueError(f"the evaluator does not know the condition operator {operator}")
 
 
+def _names(principal: Any, who: str | None) -> bool:
+    if principal == "*":
+        return True
+    return who is not None and any(
+        v == "*" or v == who for values in principal.values() for v in _listed(values)
+    )
+
+
 def _applies(statement: Mapping[str, Any], request: Request) -> bool:
+    if "NotPrincipal" in statement:
+        raise ValueError("the evaluator does not know NotPrincipal")
+    if "Principal" in statement and not _names(statement["Principal"], request.principal):
+        return False
     if "Action" in statement and not _matches(statement["Action"], request.action):
         return False
     if "NotAction" in statement and _matches(statement["NotAction"], request.action):
