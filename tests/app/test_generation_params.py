@@ -18,8 +18,14 @@ from app.store import ledger
 from app.store.jobs import JobStore
 from app.worker.pipelines import render
 
-# What the request's schema admits (PrintableText: no control characters, no surrogates).
-TEXT = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=40)
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# What the request's schema admits (PromptText: no control or bidi formatting
+# characters, no surrogates, not only whitespace).
+TEXT = st.text(
+    st.characters(exclude_categories=("Cc", "Cs"), exclude_characters=BIDI_CONTROLS),
+    min_size=1,
+    max_size=40,
+).filter(str.strip)
 SIDE = st.integers(8, 256).map(lambda eighths: eighths * 8)
 REQUESTS = st.fixed_dictionaries(
     {"prompt": TEXT, "model": st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True)},
