@@ -163,7 +163,9 @@ def _create_generation(
         if jobs.fail(message, "queue_unavailable"):
             CREDITS_REFUNDED.labels("enqueue_failed").inc()
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, detail="the job queue is unavailable; try again"
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="the job queue is unavailable; try again",
+            headers={"Retry-After": "5"},
         ) from error
     GENERATION_REQUESTS.labels(tier, "queued").inc()
     CREDITS_CONSUMED.labels(tier).inc(price)
