@@ -75,6 +75,12 @@ class DatabaseSettings(BaseSettings):
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="Role the API connects as; migrations grant it table rights (RLS applies)",
     )
+    db_worker_role: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="Role the GPU workers connect as: the API role's rights plus the queue "
+        "recovery function, which the API role then loses (migration 0003)",
+    )
 
     @field_validator("database_url")
     @classmethod
