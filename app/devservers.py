@@ -30,6 +30,7 @@ import redis
 from psycopg import sql
 
 APP_ROLE = "pingvas_app"
+WORKER_ROLE = "pingvas_worker"
 OWNER_ROLE = "pingvas_owner"
 DATABASE = "pingvas_saas"
 
@@ -158,13 +159,15 @@ def start_postgres() -> PostgresServer:
 
 @dataclass
 class Database:
-    """A provisioned database: the owner runs migrations, the API connects as the app role."""
+    """A provisioned database: the owner runs migrations, the API connects as the app
+    role and the GPU workers as the worker role."""
 
     server: PostgresServer
     name: str
     schema: str
     owner_url: str
     app_url: str
+    worker_url: str
 
 
 def provision_database(server: PostgresServer, schema: str = "dev_pingvas") -> Database:
@@ -173,7 +176,7 @@ def provision_database(server: PostgresServer, schema: str = "dev_pingvas") -> D
     from app.core.database import run_migrations
 
     with server.connect() as conn:
-        for role in (OWNER_ROLE, APP_ROLE):
+        for role in (OWNER_ROLE, APP_ROLE, WORKER_ROLE):
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
             if not exists:
                 conn.execute(
@@ -191,13 +194,14 @@ def provision_database(server: PostgresServer, schema: str = "dev_pingvas") -> D
                 )
             )
     owner_url = server.url(OWNER_ROLE, DATABASE)
-    run_migrations(owner_url, schema=schema, app_role=APP_ROLE)
+    run_migrations(owner_url, schema=schema, app_role=APP_ROLE, worker_role=WORKER_ROLE)
     return Database(
         server=server,
         name=DATABASE,
         schema=schema,
         owner_url=owner_url,
         app_url=server.url(APP_ROLE, DATABASE),
+        worker_url=server.url(WORKER_ROLE, DATABASE),
     )
 
 

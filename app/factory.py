@@ -58,6 +58,7 @@ def create_app(
         version="1.0.0",
         lifespan=lifespan,
         docs_url="/api/docs",
+        redoc_url=None,  # one documentation page (Swagger UI); ReDoc loads a third-party script
         openapi_url="/api/openapi.json",
         # Every route: a larger declared or streamed body is a 413 before it is all read
         # (routes that take more, the webhook, say so themselves).
@@ -88,8 +89,9 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
         )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    app.add_middleware(RequestIdMiddleware)  # every line of a request has its id
+    # Outermost: a 5xx from any layer (a middleware's own error included) is counted.
     app.add_middleware(HttpMetricsMiddleware)
-    app.add_middleware(RequestIdMiddleware)  # outermost: every line of a request has its id
     _add_error_handlers(app)
     return app
 

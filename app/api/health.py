@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 import redis
 from fastapi import APIRouter, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import ContextDep
@@ -19,8 +20,11 @@ router = APIRouter(tags=["health"])
 
 
 class Health(BaseModel):
-    status: str
+    status: Literal["ok", "degraded", "unavailable"]
     checks: dict[str, str] = {}
+    unavailable: list[str] = Field(
+        default=[], description="what this pod cannot do now (degraded): 'jobs', 'accounts'"
+    )
 
 
 @router.get("/healthz", response_model=Health)
@@ -30,6 +34,12 @@ def healthz() -> Health:
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 def readyz(context: ContextDep, response: Response) -> Health:
+    """200 while the pod can serve something: with Redis down it cannot accept jobs
+    ("degraded", ``unavailable: ["jobs"]``) but serves everything PostgreSQL holds;
+    with PostgreSQL down it serves only the catalogue (``["accounts", "jobs"]``), and
+    the routes that need it answer 503 JSON with Retry-After. 503 ("can't serve") only
+    when neither is reachable. Every pod shares these backends: failing readiness on
+    one of them would take every pod out, and the load balancer would answer for all."""
     checks: dict[str, str] = {}
     try:
         context.db.ping()
@@ -50,10 +60,16 @@ def readyz(context: ContextDep, response: Response) -> Health:
         logger.warning("readiness: redis unreachable: %s", error)
         checks.setdefault("redis", "unreachable")
         checks["queue"] = "unavailable"
-    ready = all(value == "ok" for value in checks.values())
-    if not ready:
+    unavailable = []
+    if checks["database"] != "ok":
+        unavailable.append("accounts")
+    if checks["database"] != "ok" or checks["queue"] != "ok":
+        unavailable.append("jobs")
+    if checks["database"] != "ok" and checks["redis"] != "ok":
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return Health(status="ok" if ready else "unavailable", checks=checks)
+        return Health(status="unavailable", checks=checks, unavailable=unavailable)
+    state: Literal["ok", "degraded"] = "degraded" if unavailable else "ok"
+    return Health(status=state, checks=checks, unavailable=unavailable)
 
 
 @router.get("/metrics", response_class=Response)

@@ -25,6 +25,8 @@ from pydantic_settings import (
 
 PLACEHOLDER_SECRETS = frozenset({"", "changethis", "changeme", "secret", "placeholder", "todo"})
 SIGNING_SECRET_MIN_LENGTH = 32
+# Lemon Squeezy takes a signing secret of 6 to 40 characters: the upper end's range.
+WEBHOOK_SECRET_MIN_LENGTH = 32
 ENVIRONMENT_PATTERN = re.compile(r"^(development|test|dev|prod|pr-\d+)$")
 Tier = Literal["free", "basic", "pro"]
 
@@ -60,6 +62,12 @@ class DatabaseSettings(BaseSettings):
         default=None,
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="Role the API connects as; migrations grant it table rights (RLS applies)",
+    )
+    db_worker_role: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="Role the GPU workers connect as: the API role's rights plus the queue "
+        "recovery function, which the API role then loses (migration 0004)",
     )
 
     @field_validator("database_url")
@@ -155,6 +163,9 @@ class Settings(DatabaseSettings):
                 "LEMONSQUEEZY_API_KEY and LEMONSQUEEZY_WEBHOOK_SECRET are required when "
                 "ENVIRONMENT=prod"
             )
+        if self.environment == "prod" and self.lemonsqueezy_test_mode:
+            # Test-mode events would credit real accounts for payments nobody made.
+            raise ValueError("LEMONSQUEEZY_TEST_MODE=true is refused when ENVIRONMENT=prod")
         secrets = {
             "JWT_SECRET": self.jwt_secret,
             "SESSION_SECRET": self.session_secret,
@@ -171,6 +182,13 @@ class Settings(DatabaseSettings):
             assert secret is not None
             if len(secret.get_secret_value()) < SIGNING_SECRET_MIN_LENGTH:
                 raise ValueError(f"{name} must be at least {SIGNING_SECRET_MIN_LENGTH} characters")
+        webhook_secret = self.lemonsqueezy_webhook_secret
+        if webhook_secret and len(webhook_secret.get_secret_value()) < WEBHOOK_SECRET_MIN_LENGTH:
+            # Anyone who guesses it can sign events that credit any account.
+            raise ValueError(
+                f"LEMONSQUEEZY_WEBHOOK_SECRET must be at least {WEBHOOK_SECRET_MIN_LENGTH}"
+                " characters"
+            )
         return self
 
     @property

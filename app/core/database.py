@@ -109,14 +109,23 @@ def worker_database(url: str, schema: str, pool_size: int = 2) -> Database:
     return Database(url, schema, pool_size=pool_size, pre_ping=True)
 
 
-def alembic_config(url: str, schema: str, app_role: str | None = None) -> Config:
+def alembic_config(
+    url: str, schema: str, app_role: str | None = None, worker_role: str | None = None
+) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes.update(
-        {"database_url": normalise_database_url(url), "db_schema": schema, "db_app_role": app_role}
+        {
+            "database_url": normalise_database_url(url),
+            "db_schema": schema,
+            "db_app_role": app_role,
+            "db_worker_role": worker_role,
+        }
     )
     return config
 
 
-def run_migrations(url: str, schema: str, app_role: str | None = None) -> None:
-    command.upgrade(alembic_config(url, schema, app_role), "head")
+def run_migrations(
+    url: str, schema: str, app_role: str | None = None, worker_role: str | None = None
+) -> None:
+    command.upgrade(alembic_config(url, schema, app_role, worker_role), "head")

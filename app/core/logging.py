@@ -88,7 +88,7 @@ def _valid(candidate: str | None) -> bool:
     return (
         bool(candidate)
         and len(candidate or "") <= _MAX_REQUEST_ID
-        and all(ch.isalnum() or ch in "-_.:" for ch in candidate or "")
+        and all(ch.isascii() and (ch.isalnum() or ch in "-_.:") for ch in candidate or "")
     )
 
 
@@ -102,7 +102,10 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.lower().encode(), b"").decode()
+        # Latin-1 decodes any bytes (a UTF-8 or binary header is then refused by _valid):
+        # a client's header never raises here, outside every error handler.
+        raw = dict(scope["headers"]).get(REQUEST_ID_HEADER.lower().encode(), b"")
+        incoming = raw.decode("latin-1")
         value = incoming if _valid(incoming) else uuid.uuid4().hex
 
         async def send_with_id(message: Message) -> None:

@@ -1,6 +1,10 @@
 """Rate limits kept in Redis, shared by every replica: the ``limits`` library's fixed
 window (one atomic Lua INCR + EXPIRE per hit), per minute.
 
+Redis out of reach does not refuse every request: each process then counts in its own
+memory (the same limits, per process instead of shared), and tries Redis again
+``retry_seconds`` later rather than on every request (no connect timeout per request).
+
 The hit runs on the event loop through ``limits.aio`` (redis.asyncio): no worker thread
 waits on it, which measurably raises the generation endpoint's throughput
 (benchmarks/api.py, docs/app.md)."""
@@ -8,6 +12,7 @@ waits on it, which measurably raises the generation endpoint's throughput
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 import weakref
@@ -21,6 +26,9 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=16)
@@ -34,14 +42,39 @@ class Decision:
     retry_after: int
 
 
+class LocalWindows:
+    """Fixed one-minute windows in this process's memory: the fallback while Redis is
+    out of reach. The counts are dropped when the minute turns, so memory stays bounded
+    by one minute's callers. Used from the event loop only (no lock)."""
+
+    def __init__(self) -> None:
+        self._window = 0
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def hit(self, scope: str, identity: str, limit: int) -> Decision:
+        now = time.time()
+        window = int(now // 60)
+        if window != self._window:
+            self._window, self._counts = window, {}
+        count = self._counts.get((scope, identity), 0) + 1
+        self._counts[(scope, identity)] = count
+        if count <= limit:
+            return Decision(True, 0)
+        return Decision(False, max(1, math.ceil((window + 1) * 60 - now)))
+
+
 class RateLimiter:
     def __init__(
         self,
         redis_url: str,
         prefix: str = "pingvas:ratelimit",
         socket_timeout: float = 5,
+        retry_seconds: float = 5,
     ) -> None:
         self._url = redis_url
+        self._local = LocalWindows()
+        self._retry_seconds = retry_seconds
+        self._redis_retry_at = 0.0
         self._socket_timeout = socket_timeout
         # redis.asyncio connections belong to the event loop that opened them: one client
         # per loop (a server process has one; the tests open several).
@@ -73,6 +106,20 @@ class RateLimiter:
 
     async def hit(self, scope: str, identity: str, limit: int) -> Decision:
         """Count one request for ``identity`` in its current one-minute window."""
+        if time.monotonic() < self._redis_retry_at:  # Redis failed a moment ago
+            return self._local.hit(scope, identity, limit)
+        try:
+            return await self._hit_shared(scope, identity, limit)
+        except RedisError as error:
+            logger.warning(
+                "rate limits counted per process for %.0f s: redis unreachable: %s",
+                self._retry_seconds,
+                error,
+            )
+            self._redis_retry_at = time.monotonic() + self._retry_seconds
+            return self._local.hit(scope, identity, limit)
+
+    async def _hit_shared(self, scope: str, identity: str, limit: int) -> Decision:
         limiter, item = self._limiter(), _per_minute(limit)
         if await limiter.hit(item, self.prefix, scope, identity):
             return Decision(True, 0)

@@ -19,6 +19,7 @@ def _resolve() -> tuple[str, str, str | None]:
         attributes["database_url"] = settings.database_url
         attributes["db_schema"] = settings.db_schema
         attributes["db_app_role"] = settings.db_app_role
+        attributes["db_worker_role"] = settings.db_worker_role
     return attributes["database_url"], attributes["db_schema"], attributes.get("db_app_role")
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,16 @@ class NotCancelable(Exception):
     def __init__(self, status: str) -> None:
         super().__init__(f"only queued jobs can be canceled; this one is {status}")
         self.status = status
+
+
+@dataclass(frozen=True)
+class Started:
+    """:meth:`JobStore.start`'s answer: the row's parameters when the job is now ours to
+    render, else why not (``status``: canceled, failed, succeeded, missing, or
+    ``leased``: another live worker is rendering it)."""
+
+    params: GenerationParams | None
+    status: str
 
 
 @dataclass(frozen=True)
@@ -133,28 +143,59 @@ class JobStore:
                 raise NotCancelable(current)
             return _refund(session, user_id, job_id, price)
 
-    def start(self, message: JobMessage) -> str | None:
-        """``queued -> running``; a job left ``running`` by a dead worker is taken over.
-        Returns None when the job is ours to run, else its (final) status: canceled,
-        failed or succeeded, or ``missing``."""
+    def start(self, message: JobMessage, owner: str, lease_seconds: float) -> Started:
+        """``queued -> running`` under a lease for ``owner``; a ``running`` job is taken
+        over only when its lease has expired (its worker died) or is ``owner``'s. The
+        parameters to render are the row's, never the message's: a message rewritten in
+        Redis cannot change what is rendered (or how many images one debit buys)."""
+        lease_free = or_(
+            Job.lease_expires_at.is_(None),
+            Job.lease_expires_at < func.now(),
+            Job.lease_owner == owner,
+        )
         with self.db.transaction(message.user_id) as session:
-            started = session.execute(
+            row = session.execute(
                 update(Job)
                 .where(
                     Job.id == message.job_id,
                     Job.user_id == message.user_id,
-                    Job.status.in_(("queued", "running")),
+                    or_(Job.status == "queued", (Job.status == "running") & lease_free),
                 )
-                .values(status="running")
-                .returning(Job.id)
+                .values(
+                    status="running",
+                    lease_owner=owner,
+                    lease_expires_at=func.now() + timedelta(seconds=lease_seconds),
+                )
+                .returning(*(getattr(Job, name) for name in GenerationParams.names()))
                 .execution_options(synchronize_session=False)
-            ).scalar_one_or_none()
-            if started is not None:
-                return None
+            ).one_or_none()
+            if row is not None:
+                columns = row._asdict()
+                columns["negative_prompt"] = columns["negative_prompt"] or ""
+                return Started(GenerationParams(**columns), "running")
             status = session.execute(
                 select(Job.status).where(Job.id == message.job_id)
             ).scalar_one_or_none()
-            return status or "missing"
+            if status == "running":
+                return Started(None, "leased")
+            return Started(None, status or "missing")
+
+    def renew(self, message: JobMessage, owner: str, lease_seconds: float) -> bool:
+        """Extend ``owner``'s lease on a running job (the heartbeat); False when the job
+        is no longer running under it."""
+        with self.db.transaction(message.user_id) as session:
+            renewed = session.execute(
+                update(Job)
+                .where(
+                    Job.id == message.job_id,
+                    Job.status == "running",
+                    Job.lease_owner == owner,
+                )
+                .values(lease_expires_at=func.now() + timedelta(seconds=lease_seconds))
+                .returning(Job.id)
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+            return renewed is not None
 
     def complete(self, message: JobMessage, images: list[PlannedImage]) -> bool:
         """Record the images and ``running -> succeeded`` in one transaction. False (and

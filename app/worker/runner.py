@@ -3,9 +3,11 @@
 For each delivery:
   1. more than ``max_deliveries`` deliveries: fail the job, refund it once, dead-letter
      the entry (the job keeps crashing workers, or keeps failing transiently);
-  2. ``queued|running -> running`` (conditional); no match means canceled or already
-     final: acknowledge and skip;
-  3. render with a heartbeat thread keeping the entry ours;
+  2. ``queued|running -> running`` (conditional) under a lease in the job row; no match
+     means canceled, already final, or rendered by another live worker (its lease):
+     acknowledge and skip;
+  3. render the row's parameters (not the message's) with a heartbeat thread keeping
+     the entry and the lease ours;
   4. PNGs to S3 under keys derived from the job id (a retry overwrites);
   5. images + ``succeeded`` in one transaction; then XACK.
 A job the worker cannot run (unknown model, invalid size) fails and is refunded at once.
@@ -25,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TypeVar
 
@@ -36,8 +38,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.core import logging as log_context
+from app.core.generation import GenerationParams
 from app.core.job_errors import JobErrorCode
-from app.core.queue import PRIORITY, Delivery, JobQueue, is_missing_group
+from app.core.queue import PRIORITY, Delivery, JobMessage, JobQueue, is_missing_group
 from app.core.storage import ImageStorage
 from app.store.jobs import JobStore, planned_images
 from app.worker.metrics import CREDITS_REFUNDED, GENERATION_DURATION, JOBS
@@ -92,6 +95,13 @@ class WorkerOptions:
     unavailable_backoff_max_seconds: float = 30
     # Sweep for unfinished jobs missing from Redis this often (and at once on data loss).
     requeue_sweep_seconds: float = 300
+
+    @property
+    def lease_seconds(self) -> float:
+        """The job row's lease: renewed every heartbeat (at most half the reclaim idle
+        time), and expired before a dead worker's entry is reclaimed, so the reclaiming
+        worker always finds the job free."""
+        return self.reclaim_idle_seconds * 0.75
 
 
 class Worker:
@@ -207,11 +217,14 @@ class Worker:
             try:
                 if delivery.delivery_count > self.options.max_deliveries:
                     return self._dead_letter(delivery)
-                final = self._until_available(lambda: self.store.start(message))
-                if final is not None:
-                    logger.info("job skipped job_id=%s status=%s", job, final)
+                taken = self._until_available(
+                    lambda: self.store.start(message, self.consumer, self.options.lease_seconds)
+                )
+                if taken.params is None:
+                    logger.info("job skipped job_id=%s status=%s", job, taken.status)
                     self.queue.ack(delivery)
                     return self._outcome("skipped")
+                message = replace(message, params=taken.params)
                 logger.info(
                     "job started job_id=%s tier=%s model=%s delivery=%d",
                     job,
@@ -220,7 +233,7 @@ class Worker:
                     delivery.delivery_count,
                 )
                 started = time.monotonic()
-                images = self._render(delivery, started)
+                images = self._render(message.params, started)
                 planned = planned_images(message)
                 for image, png in zip(planned, images, strict=True):
                     self._until_available(partial(self.storage.put_png, image.s3_key, png))
@@ -236,6 +249,7 @@ class Worker:
                 return self._outcome("failed")
             except StopBeforeDeadline:
                 self.queue.release(delivery, self.consumer)
+                self._end_lease(message)
                 logger.warning("job abandoned job_id=%s (stopping; released for reclaim)", job)
                 return self._outcome("abandoned")
             except Exception:
@@ -272,13 +286,22 @@ class Worker:
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.options.unavailable_backoff_max_seconds)
 
+    def _end_lease(self, message: JobMessage) -> None:
+        """Let the next worker take the job at once (a lease ending now); with PostgreSQL
+        away the lease simply runs out."""
+        try:
+            self.store.renew(message, self.consumer, 0)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            logger.warning("lease left to expire job_id=%s: %s", message.job_id, error)
+
     def _recover(self, data_lost: bool) -> None:
         self._next_sweep = time.monotonic() + self.options.requeue_sweep_seconds
         self.recovery.run(data_lost)
 
-    def _render(self, delivery: Delivery, started: float) -> list[bytes]:
-        message = delivery.message
-        pipeline = self.pipelines.get(message.params.model)
+    def _render(self, params: GenerationParams, started: float) -> list[bytes]:
+        pipeline = self.pipelines.get(params.model)
         render_started = time.monotonic()
 
         def on_step(step: int, total: int) -> None:
@@ -293,7 +316,7 @@ class Worker:
 
         if self.stopping and time.monotonic() > self._deadline:
             raise StopBeforeDeadline
-        return render(pipeline, message.params, on_step)
+        return render(pipeline, params, on_step)
 
     def _dead_letter(self, delivery: Delivery) -> str:
         message = delivery.message
@@ -314,10 +337,16 @@ class Worker:
 
         def beat() -> None:
             while not done.wait(self.options.heartbeat_seconds):
+                # Each may fail alone (Redis or PostgreSQL away); the next beat may work,
+                # and reclaim (or recovery, once the lease expires) is the fallback.
                 try:
                     self.queue.heartbeat(delivery, self.consumer)
-                except Exception:  # the next beat may work; reclaim is the fallback
+                except Exception:
                     logger.exception("heartbeat failed job_id=%s", delivery.message.job_id)
+                try:
+                    self.store.renew(delivery.message, self.consumer, self.options.lease_seconds)
+                except Exception:
+                    logger.exception("lease renewal failed job_id=%s", delivery.message.job_id)
 
         thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
         thread.start()

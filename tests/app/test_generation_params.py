@@ -18,8 +18,14 @@ from app.store import ledger
 from app.store.jobs import JobStore
 from app.worker.pipelines import render
 
-# What the request's schema admits (PrintableText: no control characters, no surrogates).
-TEXT = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=40)
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# What the request's schema admits (PromptText: no control or bidi formatting
+# characters, no surrogates, not only whitespace).
+TEXT = st.text(
+    st.characters(exclude_categories=("Cc", "Cs"), exclude_characters=BIDI_CONTROLS),
+    min_size=1,
+    max_size=40,
+).filter(str.strip)
 SIDE = st.integers(8, 256).map(lambda eighths: eighths * 8)
 REQUESTS = st.fixed_dictionaries(
     {"prompt": TEXT, "model": st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True)},
@@ -37,9 +43,16 @@ REQUESTS = st.fixed_dictionaries(
 
 @pytest.fixture(scope="module")
 def jobs(database) -> Any:
-    db = Database(database.app_url, database.schema)
-    yield JobStore(db), ledger.ensure_user(db, f"{uuid.uuid4().hex}@example.com", 10**6)
-    db.dispose()
+    """The API's store (it creates jobs) and the worker's (it reads them back, as its
+    own database role), and a user."""
+    api, worker = (
+        Database(database.app_url, database.schema),
+        Database(database.worker_url, database.schema),
+    )
+    user_id = ledger.ensure_user(api, f"{uuid.uuid4().hex}@example.com", 10**6)
+    yield JobStore(api), JobStore(worker), user_id
+    api.dispose()
+    worker.dispose()
 
 
 class RecordingPipeline:
@@ -60,7 +73,7 @@ def test_the_request_body_has_exactly_the_parameters():
 @given(body=REQUESTS)
 @settings(max_examples=40, deadline=None)
 def test_parameters_survive_request_row_message_and_render_unchanged(jobs, body):
-    store, user_id = jobs
+    store, worker_store, user_id = jobs
     params = body.params()
     expected = {**body.model_dump(), "negative_prompt": body.negative_prompt or ""}
     if body.seed is None:
@@ -70,7 +83,7 @@ def test_parameters_survive_request_row_message_and_render_unchanged(jobs, body)
 
     job_id = uuid.uuid4()
     assert store.create(user_id, job_id, params, 1, list(TIERS)).outcome == "queued"
-    [from_row] = [message for message in store.unfinished() if message.job_id == job_id]
+    [from_row] = [m for m in worker_store.unfinished() if m.job_id == job_id]
     assert from_row.params == params
     store.fail(from_row, "gave_up")  # final: later recoveries leave it alone
 

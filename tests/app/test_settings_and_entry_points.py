@@ -39,7 +39,7 @@ def environment(monkeypatch, settings):
         "AWS_ENDPOINT_URL": settings.aws_endpoint_url or "",
         "JWT_SECRET": STRONG,
         "SESSION_SECRET": STRONG,
-        "LEMONSQUEEZY_WEBHOOK_SECRET": "whsec-real-value",
+        "LEMONSQUEEZY_WEBHOOK_SECRET": "whsec-" + "w" * 34,
         "LEMONSQUEEZY_API_KEY": "key-real-value",
         "LEMONSQUEEZY_VARIANTS": '{"pro": "301"}',
         "MODELS_DIR": str(settings.models_dir),
@@ -68,6 +68,7 @@ def test_settings_come_from_the_environment(environment):
         ("JWT_SECRET", "changethis", "JWT_SECRET is a placeholder"),
         ("SESSION_SECRET", "short-but-not-placeholder", "SESSION_SECRET must be at least 32"),
         ("LEMONSQUEEZY_WEBHOOK_SECRET", "changeme", "LEMONSQUEEZY_WEBHOOK_SECRET is a placeholder"),
+        ("LEMONSQUEEZY_WEBHOOK_SECRET", "k", "LEMONSQUEEZY_WEBHOOK_SECRET must be at least 32"),
         ("ENVIRONMENT", "staging", "ENVIRONMENT must be"),
         ("DB_SCHEMA", "dev; DROP TABLE users", "DB_SCHEMA"),
     ],
@@ -104,6 +105,15 @@ def test_dev_login_is_refused_in_prod(environment, monkeypatch):
         config.get_settings()
     monkeypatch.setenv("AUTH_DEV_LOGIN", "false")
     assert config.get_settings().environment == "prod"
+
+
+def test_payment_test_mode_is_refused_in_prod(environment, monkeypatch):
+    monkeypatch.setenv("LEMONSQUEEZY_TEST_MODE", "true")
+    assert config.get_settings().lemonsqueezy_test_mode is True  # dev may test payments
+    config.get_settings.cache_clear()
+    monkeypatch.setenv("ENVIRONMENT", "prod")
+    with pytest.raises(ValidationError, match="LEMONSQUEEZY_TEST_MODE=true is refused"):
+        config.get_settings()
 
 
 def test_development_accepts_placeholders():

@@ -17,7 +17,16 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.context import AppContext
 from app.api.deps import AuthFirstRoute, ContextDep, CurrentUser, Principal, rate_limit
-from app.api.schemas import Limit, Offset, Page, PrintableText, errors, invalid
+from app.api.schemas import (
+    Limit,
+    Offset,
+    Page,
+    PrintableText,
+    PromptText,
+    RequestBody,
+    errors,
+    invalid,
+)
 from app.core import logging as log_context
 from app.core.activity import ActiveUsers
 from app.core.generation import GenerationParams
@@ -41,13 +50,13 @@ JobId = Annotated[uuid.UUID, Path(description="job id")]
 MAX_SEED = 2**32 - 1
 
 
-class GenerationRequest(BaseModel):
+class GenerationRequest(RequestBody):
     """The HTTP body: :class:`GenerationParams` with their bounds, the negative prompt and
     the seed optional (:meth:`params` draws a seed when none is given)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid")
 
-    prompt: Annotated[PrintableText, Field(min_length=1, max_length=2000)]
+    prompt: Annotated[PromptText, Field(min_length=1, max_length=2000)]
     negative_prompt: Annotated[PrintableText, Field(max_length=2000)] | None = None
     model: Annotated[str, Field(min_length=1, max_length=64)]
     width: Annotated[int, Field(ge=64, le=2048, multiple_of=8)] = 512
@@ -154,7 +163,9 @@ def _create_generation(
         if jobs.fail(message, "queue_unavailable"):
             CREDITS_REFUNDED.labels("enqueue_failed").inc()
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, detail="the job queue is unavailable; try again"
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="the job queue is unavailable; try again",
+            headers={"Retry-After": "5"},
         ) from error
     GENERATION_REQUESTS.labels(tier, "queued").inc()
     CREDITS_CONSUMED.labels(tier).inc(price)

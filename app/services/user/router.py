@@ -25,7 +25,7 @@ from app.api.deps import (
     authenticate,
     rate_limit,
 )
-from app.api.schemas import errors
+from app.api.schemas import RequestBody, errors
 from app.core.security import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
@@ -40,15 +40,11 @@ from app.store import ledger
 logger = logging.getLogger(__name__)
 
 
-def no_store(response: Response) -> None:
-    """Tokens (in bodies and cookies) must not be kept by a browser or proxy cache."""
-    response.headers["Cache-Control"] = "no-store"
-
-
 auth_router = APIRouter(
     prefix="/api/auth",
     tags=["auth"],
-    dependencies=[Depends(rate_limit), Depends(no_store)],
+    # Cache-Control: no-store on every answer (tokens, profile): app.api.headers.
+    dependencies=[Depends(rate_limit)],
     route_class=AuthFirstRoute,
     responses=errors(429, 503),
 )
@@ -64,7 +60,7 @@ Provider = Literal["google", "discord"]
 REFRESH_PATH = "/api/auth"
 
 
-class DevLoginRequest(BaseModel):
+class DevLoginRequest(RequestBody):
     email: EmailStr
 
 
@@ -75,7 +71,7 @@ class TokenResponse(BaseModel):
     refresh_token: str
 
 
-class RefreshRequest(BaseModel):
+class RefreshRequest(RequestBody):
     refresh_token: str | None = Field(default=None, max_length=4096)
 
 
@@ -258,9 +254,7 @@ async def oauth_callback(provider: Provider, request: Request, context: ContextD
         )
     user_id = ledger.ensure_user(context.db, str(email), context.settings.signup_credits)
     pair = context.tokens.issue(user_id)
-    response = RedirectResponse(
-        "/", status_code=status.HTTP_303_SEE_OTHER, headers={"Cache-Control": "no-store"}
-    )
+    response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
     set_session_cookies(response, context, pair)
     return response
 

@@ -84,8 +84,9 @@ def submit(lane_api: TestClient, lane: Lane) -> Callable[..., uuid.UUID]:
 
 
 @pytest.fixture(scope="session")
-def worker_db(settings: Settings) -> Iterator[AppDatabase]:
-    db = worker_database(settings.database_url, settings.db_schema, pool_size=2)
+def worker_db(database: Database) -> Iterator[AppDatabase]:
+    """As the workers' own database role (migration 0004)."""
+    db = worker_database(database.worker_url, database.schema, pool_size=2)
     yield db
     db.dispose()
 
@@ -132,7 +133,7 @@ def spawn_worker(
         port = free_port()
         environment = {
             **os.environ,
-            "DATABASE_URL": database.app_url,
+            "DATABASE_URL": database.worker_url,
             "DB_SCHEMA": database.schema,
             "REDIS_URL": lane.url,
             "S3_BUCKET": BUCKET,

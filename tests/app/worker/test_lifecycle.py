@@ -171,7 +171,8 @@ def test_a_job_of_a_dead_worker_is_reclaimed_and_completed_once(
     worker = make_worker(reclaim_idle_seconds=0.001)
     # Another worker took the entry and started the job, then died.
     [delivery] = worker.queue.read("dead-worker")
-    assert worker.store.start(delivery.message) is None
+    lease = worker.options.lease_seconds  # the dead worker's lease has expired by now
+    assert worker.store.start(delivery.message, "dead-worker", lease).status == "running"
     assert job_status(owner, job_id)[0] == "running"
 
     assert worker.run_once() == "succeeded"
@@ -189,12 +190,12 @@ def test_recording_a_result_twice_neither_duplicates_nor_reopens(
     job_id = submit(user, num_images=2)
     store = JobStore(worker_db)
     message = message_of(owner, job_id)
-    assert store.start(message) is None
+    assert store.start(message, "worker-1", 60).params == message.params
     planned = planned_images(message)
     assert planned == planned_images(message)  # derived from the job id alone
     assert store.complete(message, planned) is True
     assert store.complete(message, planned) is False  # no longer running
-    assert store.start(message) == "succeeded"  # a late redelivery is skipped
+    assert store.start(message, "worker-2", 60).status == "succeeded"  # a late redelivery
     assert store.fail(message, "gave_up") == 0
     assert owner("SELECT count(*) FROM images WHERE job_id = %s", (job_id,)) == [(2,)]
     assert job_status(owner, job_id) == ("succeeded", None)
