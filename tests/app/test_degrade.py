@@ -12,8 +12,8 @@ import uuid
 import pytest
 
 from app.devservers import free_port
-from tests.app.conftest import SIGNUP_CREDITS, balance_and_ledger
-from tests.app.test_payments import order
+from tests.support.app import SIGNUP_CREDITS, balance_and_ledger
+from tests.support.payments import order
 
 
 @pytest.fixture(autouse=True)

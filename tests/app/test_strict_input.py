@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.core import logging as log_context
-from tests.app.test_models_health_metrics import metric
+from tests.support.app import metric
 
 
 @pytest.mark.parametrize(

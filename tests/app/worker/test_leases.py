@@ -11,7 +11,7 @@ import pytest
 
 from app.store.jobs import JobStore
 from app.worker.recovery import QueueRecovery
-from tests.app.worker.test_lifecycle import job_status, message_of
+from tests.support.worker import job_status, message_of
 
 
 def test_recovery_after_redis_lost_the_queue_skips_jobs_a_live_worker_holds(
