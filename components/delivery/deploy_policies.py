@@ -1,4 +1,5 @@
-"""The policies of the AWS roles GitHub Actions assumes through OIDC (deploy_roles.py).
+"""The permission policies of the AWS roles GitHub Actions assumes through OIDC
+(deploy_roles.py, which holds their trust policies).
 
 One role per deploy scope, each trusted only by the OIDC subjects of the workflows that
 deploy it (.github/workflows), and able to change only the resources of its own stacks:
@@ -19,7 +20,6 @@ than the scope's pods need (no way around the first two through a new role).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +38,6 @@ from components.delivery.deploy_actions import (
     TAGGING_BY_NAME,
     changes,
 )
-
-GITHUB_ISSUER = "token.actions.githubusercontent.com"
-STS_AUDIENCE = "sts.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -110,38 +107,25 @@ class StackNames:
     def platform_prefix(self) -> str:
         return self.prefix(self.platform_stack)
 
-    def models_bucket(self) -> tuple[str, str]:
+    def models_bucket(self, partition: str) -> tuple[str, str]:
         """The platform's models bucket (stacks/data.py), which workers may read."""
-        bucket = f"arn:aws:s3:::{self.platform_prefix}-models-*"
+        bucket = f"arn:{partition}:s3:::{self.platform_prefix}-models-*"
         return bucket, f"{bucket}/*"
 
 
-def trust_policy(provider_arn: str, repository: str, subjects: Sequence[str]) -> dict[str, Any]:
-    """Only tokens GitHub issued for `repository`'s `subjects`, for STS, may assume it."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": provider_arn},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {f"{GITHUB_ISSUER}:aud": STS_AUDIENCE},
-                    "StringLike": {
-                        f"{GITHUB_ISSUER}:sub": [
-                            f"repo:{repository}:{subject}" for subject in subjects
-                        ]
-                    },
-                },
-            }
-        ],
-    }
+@dataclass(frozen=True)
+class Account:
+    """The account the documents are for and its AWS provider's partition (`aws`,
+    `aws-cn`, `aws-us-gov`), resolved: deploy_roles.py builds the documents in an apply."""
+
+    partition: str
+    id: str
 
 
 def _named_resource_statements(
-    scope: DeployScope, names: StackNames, account_id: str
+    scope: DeployScope, names: StackNames, account: Account
 ) -> list[dict[str, Any]]:
-    arns = dict(zip(NAMED_ACTIONS, _arns_named_for(scope, names, account_id), strict=True))
+    arns = dict(zip(NAMED_ACTIONS, _arns_named_for(scope, names, account), strict=True))
     statements = [
         {
             "Sid": f"Change{kind.title().replace('-', '')}NamedForOwnStacks",
@@ -163,41 +147,41 @@ def _named_resource_statements(
     return statements
 
 
-def _arns_named_for(scope: DeployScope, names: StackNames, account_id: str) -> list[str]:
+def _arns_named_for(scope: DeployScope, names: StackNames, account: Account) -> list[str]:
     """The ARNs of resources named for the scope's stacks (`<project>-<stack>-*`)."""
     prefix = names.prefix(scope.stacks)
     return [
-        f"arn:aws:s3:::{prefix}-*",
-        f"arn:aws:s3:::{prefix}-*/*",
-        f"arn:aws:iam::{account_id}:role/{prefix}-*",
-        f"arn:aws:iam::{account_id}:policy/{prefix}-*",
-        f"arn:aws:logs:*:{account_id}:log-group:*{prefix}-*",
+        f"arn:{account.partition}:s3:::{prefix}-*",
+        f"arn:{account.partition}:s3:::{prefix}-*/*",
+        f"arn:{account.partition}:iam::{account.id}:role/{prefix}-*",
+        f"arn:{account.partition}:iam::{account.id}:policy/{prefix}-*",
+        f"arn:{account.partition}:logs:*:{account.id}:log-group:*{prefix}-*",
     ]
 
 
-def _owned_arns(scope: DeployScope, names: StackNames, account_id: str) -> list[str]:
+def _owned_arns(scope: DeployScope, names: StackNames, account: Account) -> list[str]:
     """The ARNs of the scope's resources in every service whose ARNs carry a name."""
     prefix = names.prefix(scope.stacks)
     return [
-        *_arns_named_for(scope, names, account_id),
-        f"arn:aws:secretsmanager:*:{account_id}:secret:{prefix}-*",
-        f"arn:aws:elasticache:*:{account_id}:*:{prefix}-*",
-        f"arn:aws:cloudwatch:*:{account_id}:alarm:{prefix}-*",
+        *_arns_named_for(scope, names, account),
+        f"arn:{account.partition}:secretsmanager:*:{account.id}:secret:{prefix}-*",
+        f"arn:{account.partition}:elasticache:*:{account.id}:*:{prefix}-*",
+        f"arn:{account.partition}:cloudwatch:*:{account.id}:alarm:{prefix}-*",
     ]
 
 
-def _platform_arns(names: StackNames, account_id: str) -> list[str]:
+def _platform_arns(names: StackNames, account: Account) -> list[str]:
     """Resources named for the platform that no tag condition protects: Karpenter's
     interruption rules and queue, the models (and every platform) bucket's objects."""
     prefix = names.platform_prefix
     return [
-        f"arn:aws:events:*:{account_id}:rule/{prefix}-*",
-        f"arn:aws:events:*:{account_id}:rule/*/{prefix}-*",
-        f"arn:aws:sqs:*:{account_id}:{prefix}-*",
-        f"arn:aws:sns:*:{account_id}:{prefix}-*",
-        f"arn:aws:s3:::{prefix}-*",
-        f"arn:aws:s3:::{prefix}-*/*",
-        f"arn:aws:secretsmanager:*:{account_id}:secret:{prefix}-*",
+        f"arn:{account.partition}:events:*:{account.id}:rule/{prefix}-*",
+        f"arn:{account.partition}:events:*:{account.id}:rule/*/{prefix}-*",
+        f"arn:{account.partition}:sqs:*:{account.id}:{prefix}-*",
+        f"arn:{account.partition}:sns:*:{account.id}:{prefix}-*",
+        f"arn:{account.partition}:s3:::{prefix}-*",
+        f"arn:{account.partition}:s3:::{prefix}-*/*",
+        f"arn:{account.partition}:secretsmanager:*:{account.id}:secret:{prefix}-*",
     ]
 
 
@@ -206,12 +190,12 @@ def _stack_tag_keys() -> dict[str, Any]:
 
 
 def _privilege_fences(
-    scope: DeployScope, names: StackNames, account_id: str, boundary_arn: str
+    scope: DeployScope, names: StackNames, account: Account, boundary_arn: str
 ) -> list[dict[str, Any]]:
     """The Denies that keep a deploy role from raising its own privileges or taking what
     it did not create (issue 22, item 1; tests/infra/test_deploy_role_attacks.py)."""
     prefix = names.prefix(scope.stacks)
-    iam = f"arn:aws:iam::{account_id}"
+    iam = f"arn:{account.partition}:iam::{account.id}"
     generated_ids = [a for a in TAGGING_BY_ID if a.split(":")[0] in scope.services]
     return [
         {
@@ -224,7 +208,9 @@ def _privilege_fences(
             "Sid": "PodIdentityOnlyOnThePlatformCluster",
             "Effect": "Deny",
             "Action": "eks:CreatePodIdentityAssociation",
-            "NotResource": f"arn:aws:eks:*:{account_id}:cluster/{names.platform_prefix}-*",
+            "NotResource": (
+                f"arn:{account.partition}:eks:*:{account.id}:cluster/{names.platform_prefix}-*"
+            ),
         },
         {
             # Tag-on-create: EC2 tags a new resource through CreateTags, with the create
@@ -245,7 +231,7 @@ def _privilege_fences(
                 *TAGGING_BY_NAME,
                 *(a for a in TAGGING_BY_ID if a not in generated_ids),
             ],
-            "NotResource": _owned_arns(scope, names, account_id),
+            "NotResource": _owned_arns(scope, names, account),
             "Condition": _stack_tag_keys(),
         },
         {
@@ -280,7 +266,7 @@ def _privilege_fences(
             "Sid": "NothingNamedForThePlatform",
             "Effect": "Deny",
             "NotAction": list(METADATA_READS),
-            "Resource": _platform_arns(names, account_id),
+            "Resource": _platform_arns(names, account),
         },
         {
             "Sid": "PassOwnRolesToPodIdentity",
@@ -299,7 +285,7 @@ def _tagged_outside(scope: DeployScope, key: str, *also: str) -> dict[str, Any]:
 
 
 def deploy_policy(
-    scope: DeployScope, names: StackNames, account_id: str, boundary_arn: str, domain: str
+    scope: DeployScope, names: StackNames, account: Account, boundary_arn: str, domain: str
 ) -> dict[str, Any]:
     record_names = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
     records: list[dict[str, Any]] = [
@@ -308,7 +294,7 @@ def deploy_policy(
             "Sid": "WriteOwnDnsRecords",
             "Effect": "Allow",
             "Action": "route53:ChangeResourceRecordSets",
-            "Resource": "arn:aws:route53:::hostedzone/*",
+            "Resource": f"arn:{account.partition}:route53:::hostedzone/*",
             "Condition": {
                 "ForAllValues:StringLike": {
                     record_names: [p.format(domain=domain) for p in scope.record_names]
@@ -328,7 +314,8 @@ def deploy_policy(
             "Effect": "Allow",
             "Action": ["sts:AssumeRole", "sts:TagSession"],
             "Resource": (
-                f"arn:aws:iam::{account_id}:role/{names.platform_prefix}-deployer-{scope.key}"
+                f"arn:{account.partition}:iam::{account.id}:role/"
+                f"{names.platform_prefix}-deployer-{scope.key}"
             ),
         },
     ]
@@ -355,7 +342,7 @@ def deploy_policy(
                 "Action": list(METADATA_READS),
                 "Resource": "*",  # Describe/List calls take no resource
             },
-            *_named_resource_statements(scope, names, account_id),
+            *_named_resource_statements(scope, names, account),
             {
                 # The platform's own resources are not denied here: environments
                 # attach to them (a Pod Identity association on the cluster, a security
@@ -380,7 +367,7 @@ def deploy_policy(
                 "Resource": "*",
                 "Condition": _tagged_outside(scope, "aws:RequestTag/stack"),
             },
-            *_privilege_fences(scope, names, account_id, boundary_arn),
+            *_privilege_fences(scope, names, account, boundary_arn),
             *records,
         ],
     }
@@ -412,12 +399,12 @@ def tagged_change_policies(scope: DeployScope) -> list[dict[str, Any]]:
     ]
 
 
-def boundary_policy(scope: DeployScope, names: StackNames, account_id: str) -> dict[str, Any]:
+def boundary_policy(scope: DeployScope, names: StackNames, account: Account) -> dict[str, Any]:
     """The ceiling of the roles a deploy role creates: what the scope's pods need, on the
     scope's own resources (Pod Identity roles; components/iam.py)."""
     prefix = names.prefix(scope.stacks)
-    own_buckets = _arns_named_for(scope, names, account_id)[:2]
-    models = list(names.models_bucket())
+    own_buckets = _arns_named_for(scope, names, account)[:2]
+    models = list(names.models_bucket(account.partition))
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -441,8 +428,8 @@ def boundary_policy(scope: DeployScope, names: StackNames, account_id: str) -> d
                 # ...and the schema owner the platform keeps for the environment
                 # (stacks/data.py), which its migrations log in as.
                 "Resource": [
-                    f"arn:aws:secretsmanager:*:{account_id}:secret:{prefix}-*",
-                    f"arn:aws:secretsmanager:*:{account_id}:secret:"
+                    f"arn:{account.partition}:secretsmanager:*:{account.id}:secret:{prefix}-*",
+                    f"arn:{account.partition}:secretsmanager:*:{account.id}:secret:"
                     f"{names.platform_prefix}-{scope.stacks}-schema-owner-*",
                 ],
             },
@@ -451,7 +438,7 @@ def boundary_policy(scope: DeployScope, names: StackNames, account_id: str) -> d
                 "Sid": "InvalidateOwnCdn",
                 "Effect": "Allow",
                 "Action": "cloudfront:CreateInvalidation",
-                "Resource": f"arn:aws:cloudfront::{account_id}:distribution/*",
+                "Resource": f"arn:{account.partition}:cloudfront::{account.id}:distribution/*",
                 "Condition": {"StringLike": {"aws:ResourceTag/stack": scope.stacks}},
             },
             {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -18,17 +19,18 @@ import pulumi_aws as aws
 from components.delivery.deploy_actions import ECR_PUSH
 from components.delivery.deploy_policies import (
     DEPLOY_SCOPES,
-    GITHUB_ISSUER,
     IMAGE_SUBJECTS,
-    STS_AUDIENCE,
+    Account,
     DeployScope,
     StackNames,
     boundary_policy,
     deploy_policy,
     tagged_change_policies,
-    trust_policy,
 )
-from components.iam import policy_document
+from components.iam import arn, partition, policy_document
+
+GITHUB_ISSUER = "token.actions.githubusercontent.com"
+STS_AUDIENCE = "sts.amazonaws.com"
 
 
 @dataclass
@@ -59,10 +61,11 @@ class DeployRoles(pulumi.ComponentResource):
         super().__init__("pingvas:delivery:DeployRoles", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         account = pulumi.Output.from_input(args.account_id)
+        in_partition = partition(self)
         # An OIDC provider's ARN is fixed by its issuer: the roles name it either way, and
         # wait for it where this component creates it.
-        provider_arn = account.apply(
-            lambda account_id: f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_ISSUER}"
+        provider_arn = arn(
+            in_partition, "iam", f"oidc-provider/{GITHUB_ISSUER}", account=args.account_id
         )
         self._role_options = child
         if args.create_oidc_provider:
@@ -82,14 +85,16 @@ class DeployRoles(pulumi.ComponentResource):
                 f"{name}-{scope.key}-boundary",
                 name=f"{name}-{scope.key}-boundary",
                 description=f"The most a role made by the {scope.key} deploy role may do",
-                policy=account.apply(_boundary_json(scope, args.names)),
+                policy=pulumi.Output.all(in_partition, account).apply(
+                    _boundary_json(scope, args.names)
+                ),
                 opts=child,
             )
             role = self._role(name, scope.key, scope.subjects, args, provider_arn)
             aws.iam.RolePolicy(
                 f"{name}-{scope.key}",
                 role=role.id,
-                policy=pulumi.Output.all(account, boundary.arn).apply(
+                policy=pulumi.Output.all(in_partition, account, boundary.arn).apply(
                     _deploy_json(scope, args.names, args.domain)
                 ),
                 opts=child,
@@ -165,9 +170,35 @@ class DeployRoles(pulumi.ComponentResource):
         )
 
 
-def _boundary_json(scope: DeployScope, names: StackNames) -> Callable[[str], str]:
-    return lambda account_id: json.dumps(boundary_policy(scope, names, account_id))
+def _boundary_json(scope: DeployScope, names: StackNames) -> Callable[[list[str]], str]:
+    """From the resolved [partition, account id]."""
+    return lambda values: json.dumps(boundary_policy(scope, names, Account(*values)))
 
 
 def _deploy_json(scope: DeployScope, names: StackNames, domain: str) -> Callable[[list[str]], str]:
-    return lambda values: json.dumps(deploy_policy(scope, names, values[0], values[1], domain))
+    """From the resolved [partition, account id, boundary ARN]."""
+    return lambda values: json.dumps(
+        deploy_policy(scope, names, Account(values[0], values[1]), values[2], domain)
+    )
+
+
+def trust_policy(provider_arn: str, repository: str, subjects: Sequence[str]) -> dict[str, Any]:
+    """Only tokens GitHub issued for `repository`'s `subjects`, for STS, may assume it."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {f"{GITHUB_ISSUER}:aud": STS_AUDIENCE},
+                    "StringLike": {
+                        f"{GITHUB_ISSUER}:sub": [
+                            f"repo:{repository}:{subject}" for subject in subjects
+                        ]
+                    },
+                },
+            }
+        ],
+    }

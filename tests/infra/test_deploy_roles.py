@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from components.delivery.deploy_actions import CHANGE_VERBS, ENVIRONMENT_SERVICES
-from components.delivery.deploy_policies import DEPLOY_SCOPES, GITHUB_ISSUER, STS_AUDIENCE
+from components.delivery.deploy_policies import DEPLOY_SCOPES
+from components.delivery.deploy_roles import GITHUB_ISSUER, STS_AUDIENCE
 from pulumi_offline import OfflineRun
 from stacks.delivery import deploy_scope
 from tests.support.iam import Request, allowed
