@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
-from app.chart_values import CHART_DIR, ChartValues
+from app.chart_values import CHART_DIR, ChartValues, ValuesProfile
 from infra.merge import deep_merge
-
-# The chart's values-<profile>.yaml files: each sizes one kind of environment.
-ValuesProfile = Literal["dev", "prod", "ephemeral"]
 
 
 def chart_defaults() -> dict[str, Any]:

@@ -65,6 +65,9 @@ AccessPointId = Annotated[str, Field(pattern=r"^(fsap-[0-9a-f]+)?$")]
 SecurityGroupId = Annotated[str, Field(pattern=r"^(sg-[0-9a-f]+)?$")]
 CidrList = Annotated[str, Field(pattern=rf"^{_CIDR}(,{_CIDR})*$")]
 Digest = Annotated[str, Field(pattern=r"^([0-9a-f]{64})?$")]
+# The kinds of environment (infra/config/profiles.py's Profile), each with its
+# values-<profile>.yaml.
+ValuesProfile = Literal["dev", "prod", "ephemeral"]
 
 
 class _Values(BaseModel):
@@ -382,7 +385,11 @@ class ReleaseValues(_Values):
         Digest, Field(description="Set by the release: any chart edit changes it, and so upgrades.")
     ]
     environment: Annotated[
-        DnsLabel, Field(description="ENVIRONMENT of the app: dev, prod or pr-<N>.")
+        DnsLabel, Field(description="ENVIRONMENT of the app: the stack's name (labels, logs).")
+    ]
+    profile: Annotated[
+        ValuesProfile,
+        Field(description="PROFILE of the app: what kind of environment (prod's safety checks)."),
     ]
     priority_class_name: Annotated[
         OptionalDnsLabel, Field(description="The environment's PriorityClass; required.")

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from app.chart_layers import ValuesProfile
+from app.chart_values import ValuesProfile
 from components.environment.app_release import (
     AppData,
     AppRelease,

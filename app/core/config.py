@@ -1,7 +1,9 @@
 """One settings object, read from environment variables and validated at start.
 
-Outside ``ENVIRONMENT=development`` placeholder or short secrets are refused, so a
+Outside ``PROFILE=development`` placeholder or short secrets are refused, so a
 deployment that forgot to wire a secret fails at start-up instead of running with it.
+``ENVIRONMENT`` only names the stack (labels, logs); ``PROFILE`` says what kind it is, so a
+prod-profile ``staging`` gets prod's checks (the chart sets both).
 
 Secrets arrive as environment variables too: External Secrets copies them from Secrets
 Manager into Kubernetes Secrets the pods read (app/chart/templates/external-secrets.yaml),
@@ -27,7 +29,13 @@ PLACEHOLDER_SECRETS = frozenset({"", "changethis", "changeme", "secret", "placeh
 SIGNING_SECRET_MIN_LENGTH = 32
 # Lemon Squeezy takes a signing secret of 6 to 40 characters: the upper end's range.
 WEBHOOK_SECRET_MIN_LENGTH = 32
-ENVIRONMENT_PATTERN = re.compile(r"^(development|test|dev|prod|pr-\d+)$")
+# ENVIRONMENT is a stack's name: a DNS-1123 label, as a namespace is.
+ENVIRONMENT_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+PREVIEW_PATTERN = re.compile(r"^pr-\d+$")
+# development and test run outside any stack; the rest are infra/config/profiles.py's.
+Profile = Literal["development", "test", "dev", "prod", "ephemeral"]
+# Without PROFILE, the environments whose kind their name says.
+NAMED_PROFILES: frozenset[str] = frozenset({"development", "test", "dev", "prod"})
 Tier = Literal["free", "basic", "pro"]
 
 
@@ -78,6 +86,8 @@ class DatabaseSettings(BaseSettings):
 
 class Settings(DatabaseSettings):
     environment: str = "development"
+    # Derived from ENVIRONMENT when unset (see _derive_profile).
+    profile: Profile = "development"
     database_read_url: str | None = None
     # Per process, writer and reader each; overflow allows as many again for bursts.
     db_pool_size: int = Field(default=10, ge=1, le=100)
@@ -143,13 +153,29 @@ class Settings(DatabaseSettings):
     @classmethod
     def _known_environment(cls, value: str) -> str:
         if not ENVIRONMENT_PATTERN.match(value):
-            raise ValueError("ENVIRONMENT must be development, test, dev, prod or pr-<N>")
+            raise ValueError("ENVIRONMENT must be a DNS label: a stack's name")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_profile(cls, data: object) -> object:
+        """Without PROFILE, the kind ENVIRONMENT's name says (pr-<N> is ephemeral); any
+        other name must say its kind, as its stack does (`pingvas:profile`)."""
+        if not isinstance(data, dict) or data.get("profile") is not None:
+            return data
+        environment = data.get("environment", "development")
+        if not isinstance(environment, str) or not ENVIRONMENT_PATTERN.match(environment):
+            return data  # _known_environment refuses it, naming ENVIRONMENT
+        if PREVIEW_PATTERN.match(environment):
+            return {**data, "profile": "ephemeral"}
+        if environment in NAMED_PROFILES:
+            return {**data, "profile": environment}
+        raise ValueError(f"ENVIRONMENT={environment} needs PROFILE (dev, prod or ephemeral)")
 
     @model_validator(mode="after")
     def _refuse_unsafe_configuration(self) -> Settings:
-        if self.environment == "prod" and self.auth_dev_login:
-            raise ValueError("AUTH_DEV_LOGIN=true is refused when ENVIRONMENT=prod")
+        if self.profile == "prod" and self.auth_dev_login:
+            raise ValueError("AUTH_DEV_LOGIN=true is refused when PROFILE=prod")
         signing_key = self.cloudfront_key_pair_id and self.cloudfront_private_key
         if self.image_base_url and not signing_key:
             # The CDN serves signed URLs only: unsigned ones would all be 403.
@@ -158,14 +184,14 @@ class Settings(DatabaseSettings):
             )
         if self.is_development:
             return self
-        if self.environment == "prod" and not self.payments_configured:
+        if self.profile == "prod" and not self.payments_configured:
             raise ValueError(
                 "LEMONSQUEEZY_API_KEY and LEMONSQUEEZY_WEBHOOK_SECRET are required when "
-                "ENVIRONMENT=prod"
+                "PROFILE=prod"
             )
-        if self.environment == "prod" and self.lemonsqueezy_test_mode:
+        if self.profile == "prod" and self.lemonsqueezy_test_mode:
             # Test-mode events would credit real accounts for payments nobody made.
-            raise ValueError("LEMONSQUEEZY_TEST_MODE=true is refused when ENVIRONMENT=prod")
+            raise ValueError("LEMONSQUEEZY_TEST_MODE=true is refused when PROFILE=prod")
         secrets = {
             "JWT_SECRET": self.jwt_secret,
             "SESSION_SECRET": self.session_secret,
@@ -199,11 +225,11 @@ class Settings(DatabaseSettings):
 
     @property
     def is_development(self) -> bool:
-        return self.environment == "development"
+        return self.profile == "development"
 
     @property
     def secure_cookies(self) -> bool:
-        return self.environment not in {"development", "test"}
+        return self.profile not in {"development", "test"}
 
 
 @lru_cache(maxsize=1)

@@ -20,8 +20,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from app import chart_values as chart
-from app.chart_layers import ValuesLayers, ValuesProfile
-from app.chart_values import CHART_DIR
+from app.chart_layers import ValuesLayers
+from app.chart_values import CHART_DIR, ValuesProfile
 from components.endpoints import DatabaseEndpoint, RedisEndpoint
 
 # What the release names: Pulumi runs the program in the project's directory, and a
@@ -191,6 +191,7 @@ def _overrides(args: AppReleaseArgs, outputs: Mapping[str, Any]) -> chart.Releas
     owner_secret_arn = outputs["owner_secret_arn"]
     return chart.ReleaseValues(
         environment=args.environment,
+        profile=args.values_profile,
         chart_digest=chart_digest(),
         priority_class_name=sizing.priority_class_name,
         image=chart.ReleaseImages(api=images["api"], worker=images["worker"]),

@@ -159,5 +159,5 @@ def test_token_answers_are_not_cacheable_and_nothing_is_sniffed(client, user, ma
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     # HSTS where the API is served over HTTPS only (deployed environments).
     assert "Strict-Transport-Security" not in login.headers
-    deployed = make_client(environment="prod", auth_dev_login=False)
+    deployed = make_client(environment="prod", profile="prod", auth_dev_login=False)
     assert deployed.get("/healthz").headers["Strict-Transport-Security"] == "max-age=31536000"

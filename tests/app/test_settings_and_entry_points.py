@@ -69,13 +69,15 @@ def test_settings_come_from_the_environment(environment):
         ("SESSION_SECRET", "short-but-not-placeholder", "SESSION_SECRET must be at least 32"),
         ("LEMONSQUEEZY_WEBHOOK_SECRET", "changeme", "LEMONSQUEEZY_WEBHOOK_SECRET is a placeholder"),
         ("LEMONSQUEEZY_WEBHOOK_SECRET", "k", "LEMONSQUEEZY_WEBHOOK_SECRET must be at least 32"),
-        ("ENVIRONMENT", "staging", "ENVIRONMENT must be"),
-        ("DB_SCHEMA", "dev; DROP TABLE users", "DB_SCHEMA"),
+        ("ENVIRONMENT", "Staging_1", "ENVIRONMENT must be a DNS label"),
+        ("ENVIRONMENT", "staging", "ENVIRONMENT=staging needs PROFILE"),
+        ("PROFILE", "production", "profile"),
+        ("DB_SCHEMA", "dev; DROP TABLE users", "db_schema"),
     ],
 )
 def test_unsafe_settings_are_refused_at_start(environment, monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)
-    with pytest.raises(ValidationError, match=message if name != "DB_SCHEMA" else "db_schema"):
+    with pytest.raises(ValidationError, match=message):
         config.get_settings()
 
 
@@ -99,9 +101,7 @@ def test_payments_are_off_without_credentials_but_prod_refuses_to_start(environm
 def test_dev_login_is_refused_in_prod(environment, monkeypatch):
     monkeypatch.setenv("ENVIRONMENT", "prod")
     monkeypatch.setenv("AUTH_DEV_LOGIN", "true")
-    with pytest.raises(
-        ValidationError, match="AUTH_DEV_LOGIN=true is refused when ENVIRONMENT=prod"
-    ):
+    with pytest.raises(ValidationError, match="AUTH_DEV_LOGIN=true is refused when PROFILE=prod"):
         config.get_settings()
     monkeypatch.setenv("AUTH_DEV_LOGIN", "false")
     assert config.get_settings().environment == "prod"
@@ -114,6 +114,57 @@ def test_payment_test_mode_is_refused_in_prod(environment, monkeypatch):
     monkeypatch.setenv("ENVIRONMENT", "prod")
     with pytest.raises(ValidationError, match="LEMONSQUEEZY_TEST_MODE=true is refused"):
         config.get_settings()
+
+
+def test_a_prod_profile_stack_of_another_name_gets_prods_checks(environment, monkeypatch):
+    """A `staging` stack with `pingvas:profile: prod`: ENVIRONMENT names it, PROFILE
+    makes it prod."""
+    monkeypatch.setenv("ENVIRONMENT", "staging")
+    monkeypatch.setenv("PROFILE", "prod")
+    settings = config.get_settings()
+    assert (settings.environment, settings.profile) == ("staging", "prod")
+    assert settings.secure_cookies
+    config.get_settings.cache_clear()
+    monkeypatch.setenv("LEMONSQUEEZY_TEST_MODE", "true")
+    with pytest.raises(ValidationError, match="LEMONSQUEEZY_TEST_MODE=true is refused"):
+        config.get_settings()
+    monkeypatch.setenv("LEMONSQUEEZY_TEST_MODE", "false")
+    monkeypatch.delenv("LEMONSQUEEZY_API_KEY")
+    with pytest.raises(ValidationError, match="LEMONSQUEEZY_API_KEY and LEMONSQUEEZY_WEBHOOK"):
+        config.get_settings()
+
+
+def test_a_dev_profile_stack_of_another_name_starts(environment, monkeypatch):
+    for name in ("LEMONSQUEEZY_API_KEY", "LEMONSQUEEZY_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ENVIRONMENT", "staging")
+    monkeypatch.setenv("PROFILE", "dev")
+    monkeypatch.setenv("LEMONSQUEEZY_TEST_MODE", "true")
+    settings = config.get_settings()
+    assert (settings.environment, settings.profile) == ("staging", "dev")
+    assert settings.payments_configured is False
+
+
+@pytest.mark.parametrize(
+    ("environment", "profile"),
+    [
+        ("development", "development"),
+        ("test", "test"),
+        ("dev", "dev"),
+        ("prod", "prod"),
+        ("pr-7", "ephemeral"),
+    ],
+)
+def test_without_profile_the_environments_name_says_it(environment, profile):
+    settings = Settings(
+        environment=environment,
+        database_url="postgresql://localhost/db",
+        jwt_secret=STRONG,
+        session_secret=STRONG,
+        lemonsqueezy_api_key="key-real-value",
+        lemonsqueezy_webhook_secret="whsec-" + "w" * 34,
+    )
+    assert settings.profile == profile
 
 
 def test_development_accepts_placeholders():

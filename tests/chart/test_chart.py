@@ -140,6 +140,8 @@ def test_configuration_comes_from_the_environments_secrets(
         for key in ("DATABASE_URL", "DATABASE_READ_URL", "DB_SCHEMA"):
             assert env[key] == {"secretKeyRef": {"name": "pingvas-database", "key": key}}
         assert env["ENVIRONMENT"] == stack
+        # What kind it is: the app's prod checks key on it, not on the name.
+        assert env["PROFILE"] == {"dev": "dev", "prod": "prod", "pr-7": "ephemeral"}[stack]
         assert env["S3_BUCKET"] == out["imagesBucketName"]
         if "imagesHostname" in out["edge"]:  # a CDN; pr-<N> has none and presigns URLs
             assert env["IMAGE_BASE_URL"] == f"https://{out['edge']['imagesHostname']}"

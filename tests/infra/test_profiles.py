@@ -70,6 +70,9 @@ def test_a_declared_profile_gives_its_chart_values(staging: OfflineRun, prod: Of
     assert values["api"]["autoscaling"] == expected["api"]["autoscaling"]
     assert values["worker"] == expected["worker"]
     assert values["podDisruptionBudget"] == expected["podDisruptionBudget"]
+    # The app is told both: its name for labels and logs, its profile for prod's checks.
+    assert (values["environment"], values["profile"]) == ("staging", "prod")
+    assert expected["profile"] == "prod"
 
 
 def test_a_prod_profile_is_protected(staging: OfflineRun) -> None:

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from app import chart_layers
-from app.chart_layers import ValuesProfile, chart_defaults, profile_values
+from app.chart_layers import chart_defaults, profile_values
+from app.chart_values import ValuesProfile
 from components.environment.app_release import RELEASE_NAME
 from infra.config import ConfigError, StackConfig, load_stack_config
 from infra.merge import deep_merge

@@ -45,6 +45,8 @@ seccompProfile:
 {{- define "pingvas.env" -}}
 - name: ENVIRONMENT
   value: {{ .Values.environment | quote }}
+- name: PROFILE
+  value: {{ .Values.profile | quote }}
 - name: AWS_REGION
   value: {{ .Values.aws.region | quote }}
 - name: S3_BUCKET
