@@ -15,10 +15,6 @@ from infra.config import PROJECT
 
 _THING = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 S3_BUCKET_MAX_LENGTH = 63
-# Stacks whose stateful resources (databases, file systems, buckets, keys, caches) carry
-# `protect`, for the policy pack, which knows a stack only by its name; the program
-# decides from the stack's kind (`StackKind.protected`).
-PROTECTED_STACKS = frozenset({"shared", "prod"})
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from infra.naming import PROTECTED_STACKS
+from infra.config import protected_by_name
 from policy.documents import as_list, documents, known, mandatory, stack_of
 
 PUBLIC_ACCESS_BLOCKS = (
@@ -118,7 +118,7 @@ def databases_keep_backups(args: ResourceValidationArgs, report_violation: Repor
 def databases_resist_deletion(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    protected_stack = stack_of(args.urn) in PROTECTED_STACKS
+    protected_stack = protected_by_name(stack_of(args.urn))
     unprotected = args.props.get("deletionProtection") is not True
     if args.resource_type == "aws:rds/cluster:Cluster" and protected_stack and unprotected:
         report_violation(f"{args.name} can be deleted (deletionProtection off)", None)

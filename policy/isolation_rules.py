@@ -14,8 +14,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from infra.naming import PROTECTED_STACKS
-from infra.stack_names import EPHEMERAL_STACK
+from infra.config import Profile, profile_by_name, protected_by_name
 from policy.documents import (
     as_list,
     documents,
@@ -92,7 +91,7 @@ def ephemeral_stacks_never_touch_aurora(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
     """Guarantee 1: a pr-<N> stack has its own PostgreSQL; nothing in it names Aurora."""
-    if not EPHEMERAL_STACK.match(stack_of(args.urn)):
+    if profile_by_name(stack_of(args.urn)) is not Profile.EPHEMERAL:
         return
     if _type(args).startswith("aws:rds/") or any(
         ".rds.amazonaws.com" in value or MASTER_SECRET_MARKER in value
@@ -293,7 +292,7 @@ def stateful_resources_are_protected(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
     """Guarantee 9: in prod and on the platform, data cannot be deleted by an `up`."""
-    protected_stack = stack_of(args.urn) in PROTECTED_STACKS
+    protected_stack = protected_by_name(stack_of(args.urn))
     if _type(args) in STATEFUL_TYPES and protected_stack and not args.opts.protect:
         report_violation(f"{args.name} holds data but is not protected", None)
 

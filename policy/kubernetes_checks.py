@@ -10,9 +10,8 @@ from typing import Any
 
 from components.cluster.secret_store import SECRET_STORE
 from components.edge.preview_ingress import preview_hostname
-from infra.config import APEX_HOST_OWNER
+from infra.config import Profile, owns_apex_hosts, profile_by_name
 from infra.naming import Naming
-from infra.stack_names import EPHEMERAL_STACK
 
 Manifest = Mapping[str, Any]
 
@@ -55,8 +54,8 @@ def foreign_ingress_hosts(manifests: Iterable[Manifest], stack: str, domain: str
             service = host.split(".", 1)[0]
             own = (
                 preview_hostname(stack, domain)
-                if EPHEMERAL_STACK.match(stack)
-                else Naming(stack).hostname(service, domain, apex=stack == APEX_HOST_OWNER)
+                if profile_by_name(stack) is Profile.EPHEMERAL
+                else Naming(stack).hostname(service, domain, apex=owns_apex_hosts(stack))
             )
             if host != own:
                 found.append(f"{_name(manifest)} claims {host!r}, outside {stack}'s names")

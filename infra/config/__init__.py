@@ -25,7 +25,9 @@ from infra.config.profiles import (
     PLATFORM_STACK,
     Profile,
     StackKind,
+    owns_apex_hosts,
     profile_by_name,
+    protected_by_name,
 )
 
 __all__ = [
@@ -48,5 +50,7 @@ __all__ = [
     "StackKind",
     "check_against_platform",
     "load_stack_config",
+    "owns_apex_hosts",
     "profile_by_name",
+    "protected_by_name",
 ]

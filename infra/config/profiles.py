@@ -118,9 +118,7 @@ def stack_kind(stack: str, declared_role: Any, declared_profile: Any) -> StackKi
                 "only environments set it"
             )
         return StackKind(role, None, apex_hosts=False)
-    return StackKind(
-        role, _profile_of(stack, declared_profile), apex_hosts=stack == APEX_HOST_OWNER
-    )
+    return StackKind(role, _profile_of(stack, declared_profile), apex_hosts=owns_apex_hosts(stack))
 
 
 def profile_by_name(stack: str) -> Profile | None:
@@ -130,6 +128,17 @@ def profile_by_name(stack: str) -> Profile | None:
     if EPHEMERAL_STACK.match(stack):
         return Profile.EPHEMERAL
     return CONVENTIONAL_PROFILES.get(stack)
+
+
+def protected_by_name(stack: str) -> bool:
+    """Whether a stack's stateful resources carry `protect`, for the policy pack, which
+    knows a stack only by its name (the program decides from `StackKind.protected`)."""
+    return stack == PLATFORM_STACK or profile_by_name(stack) is Profile.PROD
+
+
+def owns_apex_hosts(stack: str) -> bool:
+    """Whether the stack's hosts sit directly under the domain (`<service>.<domain>`)."""
+    return stack == APEX_HOST_OWNER
 
 
 def _conventional_role(stack: str) -> Role | None:

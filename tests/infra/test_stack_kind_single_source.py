@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCANNED = ("infra", "stacks", "components", "tools", "ops", "scripts")
+SCANNED = ("infra", "stacks", "components", "policy", "tools", "ops", "scripts")
 # The one place that decides, and the name syntax check beside the pattern's definition.
 DECIDERS = frozenset({ROOT / "infra/config/profiles.py", ROOT / "infra/stack_names.py"})
 STACK_NAMES = frozenset({"shared", "dev", "prod", "staging"})
