@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.imports import imported
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPONENTS = ROOT / "components"
 # Leaves every domain may import; they import no other component.
@@ -42,18 +44,6 @@ INFRA_ALLOWED = ("infra.merge",)
 def module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def imported(path: Path) -> set[str]:
-    """Every module `path` imports (`from a import b` counts a.b where that is a module)."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
 
 
 def modules(package: Path) -> dict[str, set[str]]:
