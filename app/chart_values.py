@@ -173,7 +173,16 @@ class ReleaseSecrets(_Values):
         OptionalSecretArn,
         Field(
             description="JSON secret with DATABASE_URL, DATABASE_READ_URL, DB_SCHEMA, ..., "
-            "copied to `<release>-database` (and read by the migration hook); required."
+            "copied to `<release>-database`, which the API reads (and read by the "
+            "migration hook); required."
+        ),
+    ]
+    worker_database_secret_arn: Annotated[
+        OptionalSecretArn,
+        Field(
+            description="The GPU workers' role's secret, with the same keys, copied to "
+            "`<release>-worker-database`, which the workers read (and read by the migration "
+            "hook, which creates the role); required."
         ),
     ]
     app_secret_arns: Annotated[

@@ -24,17 +24,20 @@ class SecretReference:
 
 @dataclass(frozen=True)
 class DatabaseEndpoint:
-    """An environment's PostgreSQL: where it answers, its schema and role, and the secrets
-    of the app (`secret_arn`: DATABASE_URL, ...) and of its migrations (`owner_secret_arn`:
-    the schema owner; None where nobody migrates through this stack)."""
+    """An environment's PostgreSQL: where it answers, its schema and roles, and the secrets
+    of the API (`secret_arn`: DATABASE_URL, ...), of the GPU workers (`worker_secret_arn`:
+    the same keys for `worker_user`) and of its migrations (`owner_secret_arn`: the schema
+    owner; None where nobody migrates through this stack)."""
 
     host: pulumi.Output[str]
     port: pulumi.Output[int]
     name: pulumi.Output[str]
     schema: str
     user: str
+    worker_user: str
     tls: bool
     secret_arn: pulumi.Output[str]
+    worker_secret_arn: pulumi.Output[str]
     owner_secret_arn: pulumi.Output[str] | None
 
 

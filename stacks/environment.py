@@ -91,6 +91,7 @@ def main(config: StackConfig) -> None:
         TenancyAccess(
             images_bucket_arn=arn(partition(provider), "s3", data.images_bucket_name),
             database_secret_arn=data.database.secret_arn,
+            worker_database_secret_arn=data.database.worker_secret_arn,
             models_file_system_arn=model_store_arn(config, platform, provider),
             schema_owner_secret_arn=data.database.owner_secret_arn,
             cdn_distribution_arn=None if data.cdn is None else data.cdn.distribution_arn,

@@ -81,6 +81,8 @@ class EnvironmentData:
         pulumi.export("databaseSchema", self.database.schema)
         pulumi.export("databaseRole", self.database.user)
         pulumi.export("databaseSecretArn", self.database.secret_arn)
+        pulumi.export("databaseWorkerRole", self.database.worker_user)
+        pulumi.export("databaseWorkerSecretArn", self.database.worker_secret_arn)
         if self.database.owner_secret_arn is not None:
             pulumi.export("databaseOwnerSecretArn", self.database.owner_secret_arn)
         pulumi.export("redisMode", self.redis_mode.value)
@@ -276,6 +278,7 @@ def _database(
         DatabaseAccessArgs(
             environment=config.stack,
             secret_name=naming.name("database"),
+            worker_secret_name=naming.name("database-worker"),
             writer_endpoint=writer,
             reader_endpoint=reader,
             port=port,

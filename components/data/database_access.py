@@ -1,10 +1,12 @@
-"""One environment's access to the shared Aurora database (SPEC §4): its schema name, its
-application role's name, and a Secrets Manager secret with that role's generated
-password and the full connection settings for the writer and the reader.
+"""One environment's access to its database (SPEC §4; Aurora, or a preview's own
+PostgreSQL): its schema name, and for each of its two roles, the API's (`<schema>_app`)
+and the GPU workers' (`<schema>_worker`, the one that may run `jobs_to_requeue()`;
+app migration 0004), a Secrets Manager secret with the role's generated password and
+the full connection settings for the writer and the reader.
 
 The platform creates the schema and its owner (components/data/schema_owners.py); the
-application's migration job, running as that owner, creates the application role with
-the credentials this component holds. Consumers get a typed `DatabaseEndpoint`."""
+application's migration job, running as that owner, creates both roles with the
+credentials this component holds. Consumers get a typed `DatabaseEndpoint`."""
 
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ def schema_name(environment: str) -> str:
 @dataclass
 class DatabaseAccessArgs:
     environment: str
-    secret_name: str
+    secret_name: str  # the API role's secret
+    worker_secret_name: str  # the GPU workers' role's secret
     writer_endpoint: pulumi.Input[str]
     reader_endpoint: pulumi.Input[str]
     port: pulumi.Input[int]
@@ -43,43 +46,35 @@ class DatabaseAccessArgs:
 class DatabaseAccess(pulumi.ComponentResource):
     schema: str
     role: str
+    worker_role: str
     secret_arn: pulumi.Output[str]
+    worker_secret_arn: pulumi.Output[str]
     endpoint: DatabaseEndpoint
 
     def __init__(
         self, name: str, args: DatabaseAccessArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("pingvas:data:DatabaseAccess", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         self.schema = schema_name(args.environment)
         self.role = f"{self.schema}_app"
-        if len(self.role) > 63:
-            raise ValueError(f"{self.role!r} is longer than PostgreSQL's 63-character names")
-
-        # Letters and digits only: the password sits in URLs unescaped by some clients.
-        password = random.RandomPassword(f"{name}-password", length=40, special=False, opts=child)
-        secret = aws.secretsmanager.Secret(
-            name,
-            name=args.secret_name,
-            description=f"{args.environment}: PostgreSQL role {self.role}, schema {self.schema}",
-            recovery_window_in_days=args.recovery_window_days,
-            opts=child,
+        self.worker_role = f"{self.schema}_worker"
+        for role in (self.role, self.worker_role):
+            if len(role) > 63:
+                raise ValueError(f"{role!r} is longer than PostgreSQL's 63-character names")
+        self.secret_arn = self._role_secret(name, args, args.secret_name, self.role)
+        self.worker_secret_arn = self._role_secret(
+            f"{name}-worker", args, args.worker_secret_name, self.worker_role
         )
-        aws.secretsmanager.SecretVersion(
-            name,
-            secret_id=secret.id,
-            secret_string=self._settings(args, pulumi.Output.secret(password.result)),
-            opts=child,
-        )
-        self.secret_arn = secret.arn
         self.endpoint = DatabaseEndpoint(
             host=pulumi.Output.from_input(args.writer_endpoint),
             port=pulumi.Output.from_input(args.port),
             name=pulumi.Output.from_input(args.database_name),
             schema=self.schema,
             user=self.role,
+            worker_user=self.worker_role,
             tls=True,  # Aurora refuses plain connections (rds.force_ssl)
-            secret_arn=secret.arn,
+            secret_arn=self.secret_arn,
+            worker_secret_arn=self.worker_secret_arn,
             owner_secret_arn=(
                 None
                 if args.owner_secret_arn is None
@@ -87,20 +82,48 @@ class DatabaseAccess(pulumi.ComponentResource):
             ),
         )
         self.register_outputs(
-            {"schema": self.schema, "role": self.role, "secret_arn": self.secret_arn}
+            {
+                "schema": self.schema,
+                "role": self.role,
+                "secret_arn": self.secret_arn,
+                "worker_role": self.worker_role,
+                "worker_secret_arn": self.worker_secret_arn,
+            }
         )
 
-    def _settings(
-        self, args: DatabaseAccessArgs, password: pulumi.Output[str]
+    def _role_secret(
+        self, name: str, args: DatabaseAccessArgs, secret_name: str, role: str
     ) -> pulumi.Output[str]:
-        """One JSON secret: the app's variables (DATABASE_URL, DATABASE_READ_URL, DB_SCHEMA;
-        app/core/config.py), and the parts the migration hook connects with
+        """`role`'s generated password and its secret; returns the secret's ARN."""
+        child = pulumi.ResourceOptions(parent=self)
+        # Letters and digits only: the password sits in URLs unescaped by some clients.
+        password = random.RandomPassword(f"{name}-password", length=40, special=False, opts=child)
+        secret = aws.secretsmanager.Secret(
+            name,
+            name=secret_name,
+            description=f"{args.environment}: PostgreSQL role {role}, schema {self.schema}",
+            recovery_window_in_days=args.recovery_window_days,
+            opts=child,
+        )
+        aws.secretsmanager.SecretVersion(
+            name,
+            secret_id=secret.id,
+            secret_string=self._settings(args, role, pulumi.Output.secret(password.result)),
+            opts=child,
+        )
+        return secret.arn
+
+    def _settings(
+        self, args: DatabaseAccessArgs, role: str, password: pulumi.Output[str]
+    ) -> pulumi.Output[str]:
+        """One JSON secret per role: the app's variables (DATABASE_URL, DATABASE_READ_URL,
+        DB_SCHEMA; app/core/config.py), and the parts the migration hook connects with
         (app/chart/files/migrate.py)."""
 
         def url(host: pulumi.Input[str]) -> pulumi.Output[str]:
             return pulumi.Output.format(
                 "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require&options={5}",
-                self.role,
+                role,
                 password,
                 host,
                 args.port,
@@ -117,7 +140,7 @@ class DatabaseAccess(pulumi.ComponentResource):
                     "DB_HOST": args.writer_endpoint,
                     "DB_PORT": args.port,
                     "DB_NAME": args.database_name,
-                    "DB_USER": self.role,
+                    "DB_USER": role,
                     "DB_PASSWORD": password,
                 }
             )

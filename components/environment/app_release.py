@@ -150,6 +150,7 @@ class AppRelease(pulumi.ComponentResource):
             cdn_key_pair_id=data.cdn_key_pair_id,
             cdn_distribution_id=data.cdn_distribution_id,
             database_secret_arn=data.database.secret_arn,
+            worker_database_secret_arn=data.database.worker_secret_arn,
             owner_secret_arn=data.database.owner_secret_arn,
             app_secret_arns=dict(data.app_secret_arns),
             redis_address=data.redis.address,
@@ -211,6 +212,7 @@ def _overrides(args: AppReleaseArgs, outputs: Mapping[str, Any]) -> chart.Releas
         ),
         secrets=chart.ReleaseSecrets(
             database_secret_arn=outputs["database_secret_arn"],
+            worker_database_secret_arn=outputs["worker_database_secret_arn"],
             app_secret_arns=outputs["app_secret_arns"],
             redis_secret_arn=outputs["redis_secret_arn"],
         ),

@@ -72,8 +72,10 @@ class TenancyAccess:
     """The data layer's resources the environment's service accounts reach."""
 
     images_bucket_arn: pulumi.Input[str]
-    # The app's database secret (DATABASE_URL, ...), read here by the migration hook alone.
+    # The API's and the workers' database secrets (DATABASE_URL, ...), read here by the
+    # migration hook alone.
     database_secret_arn: pulumi.Input[str]
+    worker_database_secret_arn: pulumi.Input[str]
     models_file_system_arn: pulumi.Input[str]
     # The platform's schema-owner secret for this environment (long-lived ones only).
     schema_owner_secret_arn: pulumi.Input[str] | None
@@ -386,7 +388,7 @@ class Tenancy(pulumi.ComponentResource):
         ]
 
     def _migrations_statements(self, access: TenancyAccess) -> list[dict[str, Any]]:
-        secrets = [access.database_secret_arn]
+        secrets = [access.database_secret_arn, access.worker_database_secret_arn]
         if access.schema_owner_secret_arn is not None:
             secrets.append(access.schema_owner_secret_arn)
         return [self._read_secrets(secrets)]

@@ -74,8 +74,10 @@ release = AppRelease(
                 name=output("pingvas_saas"),
                 schema="staging",
                 user="staging_app",
+                worker_user="staging_worker",
                 tls=True,
                 secret_arn=output(f"{STAGING}-database-AbCdEf"),
+                worker_secret_arn=output(f"{STAGING}-database-worker-AbCdEf"),
                 owner_secret_arn=output(f"{STAGING}-schema-owner-AbCdEf"),
             ),
             redis=RedisEndpoint(

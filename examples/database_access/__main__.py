@@ -1,5 +1,6 @@
-"""An environment's access to the shared Aurora cluster: its schema and role names, a
-generated password, and the JSON secret the app reads (DATABASE_URL and friends)."""
+"""An environment's access to the shared Aurora cluster: its schema and role names (the
+API's and the GPU workers'), a generated password for each, and the JSON secrets the
+app reads (DATABASE_URL and friends)."""
 
 import pulumi
 import pulumi_aws as aws
@@ -16,6 +17,7 @@ access = DatabaseAccess(
     DatabaseAccessArgs(
         environment="staging",
         secret_name="pingvas-staging-database",  # noqa: S106 (a name, not a secret)
+        worker_secret_name="pingvas-staging-database-worker",  # noqa: S106 (a name)
         writer_endpoint=WRITER,
         reader_endpoint=READER,
         port=5432,
@@ -25,3 +27,4 @@ access = DatabaseAccess(
 )
 pulumi.export("schema", access.schema)
 pulumi.export("secretArn", access.secret_arn)
+pulumi.export("workerSecretArn", access.worker_secret_arn)

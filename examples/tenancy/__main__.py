@@ -42,6 +42,7 @@ tenancy.grant(
     TenancyAccess(
         images_bucket_arn="arn:aws:s3:::pingvas-staging-images-0123",
         database_secret_arn=f"{STAGING}-database-AbCdEf",
+        worker_database_secret_arn=f"{STAGING}-database-worker-AbCdEf",
         models_file_system_arn=MODELS_FILE_SYSTEM,
         schema_owner_secret_arn=f"{STAGING}-schema-owner-AbCdEf",
     )

@@ -137,8 +137,12 @@ def test_configuration_comes_from_the_environments_secrets(
         else:
             assert container["envFrom"] == [{"secretRef": {"name": "pingvas-app"}}]
         assert "SECRETS_MANAGER_SECRET_ID" not in env  # the pods read no Secrets Manager
+        # The workers connect as their own role (the one that may requeue); the API as its.
+        database = (
+            "pingvas-worker-database" if where == "Deployment/gpu-worker" else ("pingvas-database")
+        )
         for key in ("DATABASE_URL", "DATABASE_READ_URL", "DB_SCHEMA"):
-            assert env[key] == {"secretKeyRef": {"name": "pingvas-database", "key": key}}
+            assert env[key] == {"secretKeyRef": {"name": database, "key": key}}
         assert env["ENVIRONMENT"] == stack
         # What kind it is: the app's prod checks key on it, not on the name.
         assert env["PROFILE"] == {"dev": "dev", "prod": "prod", "pr-7": "ephemeral"}[stack]
@@ -155,6 +159,8 @@ def test_configuration_comes_from_the_environments_secrets(
     externals = {e["metadata"]["name"]: e for e in render.of_kind("ExternalSecret")}
     (source,) = externals["pingvas-database"]["spec"]["dataFrom"]
     assert source == {"extract": {"key": out["databaseSecretArn"]}}
+    (source,) = externals["pingvas-worker-database"]["spec"]["dataFrom"]
+    assert source == {"extract": {"key": out["databaseWorkerSecretArn"]}}
     if "redisSecretArn" in out:  # ElastiCache: its secret, copied key for key
         (source,) = externals["pingvas-redis"]["spec"]["dataFrom"]
         assert source == {"extract": {"key": out["redisSecretArn"]}}
@@ -192,6 +198,7 @@ def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook(
         assert env["SCHEMA_OWNER_SECRET_ARN"] == shared["schemaOwnerSecretArns"][stack]
     assert "MASTER_SECRET_ARN" not in env
     assert env["DATABASE_SECRET_ARN"] == outputs(stack)["databaseSecretArn"]
+    assert env["WORKER_DATABASE_SECRET_ARN"] == outputs(stack)["databaseWorkerSecretArn"]
     assert "alembic" in script["data"]["migrate.py"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
 
@@ -227,6 +234,10 @@ def test_service_monitors_scrape_the_api_and_the_workers(
         (("image", "api", "tag"), "image.api.tag is required"),
         (("ingress", "host"), "ingress.host is required"),
         (("secrets", "databaseSecretArn"), "secrets.databaseSecretArn is required"),
+        (
+            ("secrets", "workerDatabaseSecretArn"),
+            "secrets.workerDatabaseSecretArn is required",
+        ),
         (("models", "accessPointId"), "models.accessPointId is required"),
         (("priorityClassName",), "priorityClassName is required"),
     ],

@@ -1,8 +1,8 @@
 """The platform's schema-owner bootstrap (components/data/schema_owner.sql) and the chart's
 migration hook (app/chart/files/migrate.py) against a real PostgreSQL and Secrets Manager
 (moto): the platform creates the owner and its schema; the hook, as that owner, creates
-the app role and migrates, and running it again (every upgrade) changes nothing but the
-role's password. The owner reaches nothing of another environment."""
+the API's and the workers' roles and migrates, and running it again (every upgrade)
+changes nothing but the roles' passwords. The owner reaches nothing of another environment."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from components.environment.app_release import CHART_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA, ROLE, DATABASE = "dev_pingvas", "dev_pingvas_app", "pingvas_saas"
+WORKER_ROLE = "dev_pingvas_worker"
 OWNER = owner_role("dev")
 OTHER_SCHEMA, OTHER_OWNER = "prod_pingvas", owner_role("prod")
 
@@ -99,6 +100,11 @@ def run_hook(postgres: PostgresServer, moto: MotoServer, password: str) -> None:
             "DB_PASSWORD": password,
         },
     }
+    secrets["worker"] = {
+        **secrets["database"],
+        "DB_USER": WORKER_ROLE,
+        "DB_PASSWORD": f"worker-{password}",
+    }
     arns = {}
     for name, value in secrets.items():
         try:
@@ -112,6 +118,7 @@ def run_hook(postgres: PostgresServer, moto: MotoServer, password: str) -> None:
         **aws,
         "SCHEMA_OWNER_SECRET_ARN": arns["owner"],
         "DATABASE_SECRET_ARN": arns["database"],
+        "WORKER_DATABASE_SECRET_ARN": arns["worker"],
         "PGSSLMODE": "disable",
     }
     result = subprocess.run(
@@ -152,6 +159,17 @@ def test_hook_creates_role_and_schema_and_migrates_idempotently(
             "SELECT has_table_privilege(%s, %s, 'SELECT')", (ROLE, f"{SCHEMA}.users")
         ).fetchone()
         assert granted == (True,)
+        # The workers' role: created like the API's, and the only one that may requeue.
+        worker = connection.execute(
+            "SELECT rolcanlogin, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s",
+            (WORKER_ROLE,),
+        ).fetchone()
+        assert worker == (True, False, False)
+        requeue = f"{SCHEMA}.jobs_to_requeue()"
+        for role, allowed in ((WORKER_ROLE, True), (ROLE, False)):
+            assert connection.execute(
+                "SELECT has_function_privilege(%s, %s, 'EXECUTE')", (role, requeue)
+            ).fetchone() == (allowed,), role
 
 
 def test_schema_owner_owns_its_schema_and_nothing_else(postgres: PostgresServer) -> None:

@@ -152,10 +152,20 @@ def test_the_database_secret_goes_from_its_secret_to_every_app_container(
         if any(occurrences(m, arn))
     }
     assert consumers == {"ExternalSecret/pingvas-database", "Job/pingvas-migrations"}
+    # The workers' role's secret takes the same road to the workers alone.
+    worker_arn = run.outputs["databaseWorkerSecretArn"]
+    assert list(occurrences(rendered.values, worker_arn)) == [".secrets.workerDatabaseSecretArn"]
+    assert {
+        f"{m['kind']}/{m['metadata']['name']}"
+        for m in rendered.manifests
+        if any(occurrences(m, worker_arn))
+    } == {"ExternalSecret/pingvas-worker-database", "Job/pingvas-migrations"}
     for manifest in rendered.of_kind("Deployment"):
         (container,) = manifest["spec"]["template"]["spec"]["containers"]
         env = {item["name"]: item.get("valueFrom", {}) for item in container["env"]}
-        assert env["DATABASE_URL"]["secretKeyRef"]["name"] == "pingvas-database"
+        worker = manifest["metadata"]["name"] == "gpu-worker"
+        expected = "pingvas-worker-database" if worker else "pingvas-database"
+        assert env["DATABASE_URL"]["secretKeyRef"]["name"] == expected
     assert arn not in json.dumps(rendered.of_kind("ConfigMap"))
 
 

@@ -72,6 +72,7 @@ def test_values_name_the_stacks_outputs(shared: OfflineRun, stack: str) -> None:
         "cloudfrontDistributionId": out.get("cdnDistributionId", ""),
     }
     assert values["secrets"]["databaseSecretArn"] == out["databaseSecretArn"]
+    assert values["secrets"]["workerDatabaseSecretArn"] == out["databaseWorkerSecretArn"]
     assert values["secrets"]["appSecretArns"] == out["appSecretArns"]
     assert values["serviceAccounts"] == {
         "api": API_SERVICE_ACCOUNT,

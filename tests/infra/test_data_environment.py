@@ -66,6 +66,25 @@ def test_each_environment_has_its_schema_role_and_secret(stack: str, schema: str
     assert version.inputs["secretString"] == "[secret]"
 
 
+@pytest.mark.parametrize("stack", ENVIRONMENTS)
+def test_the_workers_role_has_its_own_secret_scoped_like_the_apis(stack: str) -> None:
+    """Previews too: their migration hook creates the role on their own PostgreSQL."""
+    run = run_stack(stack)
+    schema = run.outputs["databaseSchema"]
+    assert run.outputs["databaseWorkerRole"] == f"{schema}_worker"
+    api = secret_named(run, f"pingvas-{stack}-database")
+    worker = secret_named(run, f"pingvas-{stack}-database-worker")
+    assert run.outputs["databaseWorkerSecretArn"].endswith(worker.id)
+    assert worker.id != api.id
+    # Same owner component, same recovery window; its name is under the environment's
+    # prefix, which is all the namespace's SecretStore may read (tests/infra/test_tenancy.py).
+    assert worker.parent == api.parent
+    assert worker.inputs["name"].startswith(f"pingvas-{stack}-")
+    assert worker.inputs["recoveryWindowInDays"] == api.inputs["recoveryWindowInDays"]
+    (version,) = [v for v in run.of_type(SECRET_VERSION) if v.inputs["secretId"] == worker.id]
+    assert version.inputs["secretString"] == "[secret]"
+
+
 def test_database_secret_holds_writer_and_reader_settings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -77,6 +96,7 @@ def test_database_secret_holds_writer_and_reader_settings(
             DatabaseAccessArgs(
                 environment="pr-7",
                 secret_name="pingvas-pr-7-database",
+                worker_secret_name="pingvas-pr-7-database-worker",
                 writer_endpoint="writer.example",
                 reader_endpoint="reader.example",
                 port=5432,
@@ -86,10 +106,14 @@ def test_database_secret_holds_writer_and_reader_settings(
         )
 
     run, versions = run_capturing(monkeypatch, SECRET_VERSION, program)
-    (recorded,) = run.of_type(SECRET_VERSION)
-    assert recorded.inputs["secretString"] == "[secret]"
-    (version,) = versions
-    settings = json.loads(version["secretString"])
+    for recorded in run.of_type(SECRET_VERSION):
+        assert recorded.inputs["secretString"] == "[secret]"
+    by_role = {
+        document["DB_USER"]: document
+        for document in (json.loads(v["secretString"]) for v in versions)
+    }
+    assert by_role.keys() == {"pr_7_pingvas_app", "pr_7_pingvas_worker"}
+    settings = by_role["pr_7_pingvas_app"]
     password = fake_secret("db-password")
     assert settings["DB_SCHEMA"] == "pr_7_pingvas"
     assert settings["DB_USER"] == "pr_7_pingvas_app"
@@ -103,6 +127,18 @@ def test_database_secret_holds_writer_and_reader_settings(
     )
     assert settings["DATABASE_READ_URL"].startswith(
         f"postgresql://pr_7_pingvas_app:{password}@reader.example:5432/"
+    )
+    # The workers' secret: the same keys, for their own role and password.
+    worker = by_role["pr_7_pingvas_worker"]
+    worker_password = fake_secret("db-worker-password")
+    assert worker_password != password
+    assert worker.keys() == settings.keys()
+    assert worker["DB_USER"] == "pr_7_pingvas_worker"
+    assert worker["DB_PASSWORD"] == worker_password
+    assert worker["DB_SCHEMA"] == "pr_7_pingvas"
+    assert worker["DATABASE_URL"] == (
+        f"postgresql://pr_7_pingvas_worker:{worker_password}@writer.example:5432/pingvas_saas"
+        "?sslmode=require&options=-csearch_path%3Dpr_7_pingvas"
     )
 
 

@@ -231,6 +231,7 @@ def test_migrations_read_their_schema_owner_never_the_master_secret(stack: str) 
     migrations = statements_by_actions(role_policy(run, "pingvas-migrations"))
     assert migrations[("secretsmanager:GetSecretValue",)] == [
         run.outputs["databaseSecretArn"],
+        run.outputs["databaseWorkerSecretArn"],  # the hook creates the workers' role too
         owner,
     ]
     for account in ("pingvas-api", "pingvas-worker"):

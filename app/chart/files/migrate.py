@@ -1,19 +1,19 @@
-"""Pre-install/pre-upgrade hook: the environment's application role, then
-`alembic upgrade head` as the environment's schema owner (docs/app.md, docs/security.md).
+"""Pre-install/pre-upgrade hook: the environment's two roles, the API's and the GPU
+workers', then `alembic upgrade head` as the environment's schema owner (docs/app.md,
+docs/security.md), which grants each its rights (the workers' alone may requeue).
 
-Reads two Secrets Manager secrets with the pod's identity: the schema owner's (made by
+Reads three Secrets Manager secrets with the pod's identity: the schema owner's (made by
 the platform: username, password; the platform also created the schema it owns) and the
-environment's database secret (DB_HOST, DB_PORT, DB_NAME, DB_SCHEMA, DB_USER,
-DB_PASSWORD). The Aurora master secret is never read here, and the owner may create no
-schema: its one schema is the platform's doing.
+environment's database secrets of the API and of the workers (DB_HOST, DB_PORT, DB_NAME,
+DB_SCHEMA, DB_USER, DB_PASSWORD). The Aurora master secret is never read here, and the
+owner may create no schema: its one schema is the platform's doing.
 
 The one exception to "secrets reach pods through External Secrets" (docs/data.md): the
 owner's credentials are out of the namespace's store on purpose (a platform secret, or a
 preview's superuser the store is denied), so no Kubernetes Secret ever holds them; and as
 a pre-install hook this runs before the release's ExternalSecrets exist.
 
-Idempotent: creates the application role or resets its password to the secret's, and
-migrates.
+Idempotent: creates each role or resets its password to its secret's, and migrates.
 TLS: libpq's PGSSLMODE (the Job sets `require`; Aurora refuses plain connections anyway).
 """
 
@@ -38,30 +38,41 @@ def read_secret(client: Any, secret_id: str) -> dict[str, Any]:
     return document
 
 
+def ensure_role(connection: psycopg.Connection[Any], role: str, password: str) -> None:
+    """Creates `role`, or sets its password to its secret's."""
+    exists = connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    # The defaults (NOSUPERUSER, NOBYPASSRLS, ...) are what row-level security needs;
+    # a CREATEROLE owner may not name SUPERUSER or BYPASSRLS anyway.
+    verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+    connection.execute(
+        sql.SQL("{} {} LOGIN PASSWORD {}").format(verb, sql.Identifier(role), sql.Literal(password))
+    )
+
+
 def main() -> int:
     client = boto3.client("secretsmanager", region_name=os.environ["AWS_REGION"])
     owner = read_secret(client, os.environ["SCHEMA_OWNER_SECRET_ARN"])
     database = read_secret(client, os.environ["DATABASE_SECRET_ARN"])
+    worker = read_secret(client, os.environ["WORKER_DATABASE_SECRET_ARN"])
     user, password = owner["username"], owner["password"]
     host, port, name = database["DB_HOST"], database["DB_PORT"], database["DB_NAME"]
     schema, role = database["DB_SCHEMA"], database["DB_USER"]
     with psycopg.connect(
         host=host, port=port, dbname=name, user=user, password=password
     ) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-        # The defaults (NOSUPERUSER, NOBYPASSRLS, ...) are what row-level security needs;
-        # a CREATEROLE owner may not name SUPERUSER or BYPASSRLS anyway.
-        verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
-        connection.execute(
-            sql.SQL("{} {} LOGIN PASSWORD {}").format(
-                verb, sql.Identifier(role), sql.Literal(database["DB_PASSWORD"])
-            )
-        )
+        ensure_role(connection, role, database["DB_PASSWORD"])
+        ensure_role(connection, worker["DB_USER"], worker["DB_PASSWORD"])
     owner_url = (
         f"postgresql+psycopg://{quote(user, safe='')}:{quote(password, safe='')}"
         f"@{host}:{port}/{name}"
     )
-    env = {**os.environ, "DATABASE_URL": owner_url, "DB_SCHEMA": schema, "DB_APP_ROLE": role}
+    env = {
+        **os.environ,
+        "DATABASE_URL": owner_url,
+        "DB_SCHEMA": schema,
+        "DB_APP_ROLE": role,
+        "DB_WORKER_ROLE": worker["DB_USER"],
+    }
     command = [sys.executable, "-m", "alembic", "upgrade", "head"]
     return subprocess.call(command, env=env)  # noqa: S603 (a fixed command)
 

@@ -37,12 +37,18 @@ seccompProfile:
 
 {{- define "pingvas.databaseSecret" -}}{{ .Release.Name }}-database{{- end }}
 
+{{- define "pingvas.workerDatabaseSecret" -}}{{ .Release.Name }}-worker-database{{- end }}
+
 {{- define "pingvas.redisSecret" -}}
 {{- if .Values.redis.existingSecret -}}{{ .Values.redis.existingSecret }}{{- else -}}{{ .Release.Name }}-redis{{- end -}}
 {{- end }}
 
-{{/* Settings every app container shares: plain values, then secrets. */}}
+{{/* Settings every app container shares: plain values, then secrets; `root` is the
+chart's context, `databaseSecret` the Secret with the container's role's DATABASE_URL,
+... (the API's or the workers'). */}}
 {{- define "pingvas.env" -}}
+{{- $databaseSecret := .databaseSecret }}
+{{- with .root }}
 - name: ENVIRONMENT
   value: {{ .Values.environment | quote }}
 - name: PROFILE
@@ -73,7 +79,7 @@ seccompProfile:
 - name: {{ . }}
   valueFrom:
     secretKeyRef:
-      name: {{ include "pingvas.databaseSecret" $ }}
+      name: {{ $databaseSecret }}
       key: {{ . }}
 {{- end }}
 - name: REDIS_URL
@@ -81,6 +87,7 @@ seccompProfile:
     secretKeyRef:
       name: {{ include "pingvas.redisSecret" . }}
       key: REDIS_URL
+{{- end }}
 {{- end }}
 
 {{/* Spread over zones first, then nodes. */}}
