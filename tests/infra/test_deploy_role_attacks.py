@@ -55,6 +55,26 @@ def test_no_cluster_access_entries_only_pod_identity_on_the_platform_cluster(
     assert allowed(policy, Request("eks:CreatePodIdentityAssociation", CLUSTER, request_tags=tags))
 
 
+ASSOCIATION = (
+    f"arn:aws:eks:us-east-1:{ACCOUNT}:podidentityassociation/pingvas-shared-eks-1a2b3c/a-1"
+)
+
+
+@pytest.mark.parametrize(("key", "own"), SCOPES)
+def test_pod_identity_associations_of_others_stay_theirs(
+    shared: OfflineRun, key: str, own: str
+) -> None:
+    """Repointing prod's API service account at a PR's role, or deleting the platform's
+    controllers' associations, would hand over or cut their AWS access."""
+    policy = policies(shared, key)
+    others = [{"stack": "shared"}, {}] + [{"stack": s} for _, s in SCOPES if s != own]
+    for action in ("eks:UpdatePodIdentityAssociation", "eks:DeletePodIdentityAssociation"):
+        for tags in others:
+            attack = Request(action, ASSOCIATION, resource_tags=tags)
+            assert not allowed(policy, attack), attack
+        assert allowed(policy, Request(action, ASSOCIATION, resource_tags={"stack": own}))
+
+
 # Resources the scope did not create, untagged: an admin or break-glass principal, a
 # policy, a secret, the LB controller's security group, the CSI driver's volume, …
 UNTAGGED = [
