@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pulumi_offline import OfflineRun
-from tests.infra.test_deploy_roles import ACCOUNT, boundary, policies
+from tests.support.deploy_roles import ACCOUNT, boundary, policies
 from tests.support.iam import Request, allowed
 
 SCOPES = [("pr", "pr-7"), ("dev", "dev"), ("prod", "prod")]

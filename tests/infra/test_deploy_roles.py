@@ -13,38 +13,16 @@ from components.delivery.deploy_policies import DEPLOY_SCOPES
 from components.delivery.deploy_roles import GITHUB_ISSUER, STS_AUDIENCE
 from pulumi_offline import OfflineRun
 from stacks.delivery import deploy_scope
+from tests.support.deploy_roles import ACCOUNT, boundary, policies
 from tests.support.iam import Request, allowed
 from tests.support.stacks import run_stack
 
 REPOSITORY = "pingvas/pingvas"  # Pulumi.shared.yaml
-ACCOUNT = "123456789012"
 INLINE_POLICY_LIMIT = 10_240  # IAM's limit on a role's inline policies, in characters
 
 
 def role(shared: OfflineRun, key: str) -> dict[str, Any]:
     return shared.one("aws:iam/role:Role", f"pingvas-shared-deploy-{key}").inputs
-
-
-def policies(shared: OfflineRun, key: str) -> list[dict[str, Any]]:
-    """The role's inline policy and the managed ones attached to it."""
-    inline = shared.one("aws:iam/rolePolicy:RolePolicy", f"pingvas-shared-deploy-{key}")
-    managed = [
-        policy
-        for policy in shared.of_type("aws:iam/policy:Policy")
-        if policy.name.startswith(f"pingvas-shared-deploy-{key}-changes-")
-    ]
-    attachments = [
-        a
-        for a in shared.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-        if a.name.startswith(f"pingvas-shared-deploy-{key}-changes-")
-    ]
-    assert len(managed) == len(attachments) == (0 if key == "images" else 4)
-    return [json.loads(p.inputs["policy"]) for p in [inline, *managed]]
-
-
-def boundary(shared: OfflineRun, key: str) -> dict[str, Any]:
-    policy = shared.one("aws:iam/policy:Policy", f"pingvas-shared-deploy-{key}-boundary")
-    return json.loads(policy.inputs["policy"])
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pulumi_offline import OfflineRun
-from tests.infra.test_deploy_roles import ACCOUNT
+from tests.support.deploy_roles import ACCOUNT
 from tests.support.iam import Request, allowed
 from tools.iam_lint import documents
 
