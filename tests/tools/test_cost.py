@@ -103,13 +103,8 @@ def test_every_resource_is_priced_free_elsewhere_or_listed_as_not_priced(
                 assert (document["stack"], r["name"], r["type"]) in accounted, r["name"]
     free = {e.type for e in defaults.unpriced if e.status == "free"}
     assert {"aws:iam/role:Role", "aws:acm/certificate:Certificate"} <= free
-    not_priced = {e.type for e in defaults.unpriced if e.status == "not priced"}
-    # Neither AWS Backup nor GuardDuty is in the price table: listed, not counted as zero.
-    assert not_priced == {
-        "aws:backup/plan:Plan",
-        "aws:guardduty/detector:Detector",
-        "aws:guardduty/detectorFeature:DetectorFeature",
-    }
+    # Every charge has a price (issue 26): AWS Backup and GuardDuty included.
+    assert defaults.not_priced == []
 
 
 def test_an_unknown_type_is_listed_as_not_priced_never_as_zero(
@@ -151,15 +146,17 @@ def test_usage_file_overrides_and_autoscaled_usage_is_bounded_by_the_config(
     tmp_path: Path, documents: list[dict[str, Any]]
 ) -> None:
     usage_file = tmp_path / "usage.yaml"
-    usage_file.write_text("platform:\n  auroraAcuAverage: 10\n  gpuNodesAverage: 50\n")
+    usage_file.write_text(
+        "platform:\n  auroraAcuAverage: 10\n  images:\n"
+        "    - {model: sd15, size: 512, steps: 30, perMonth: 100000000}\n"
+    )
     result = price_of([documents[0]], usage_file)
     writer = lines_of(result, "shared", "pingvas-shared-aurora-writer")[0]
     assert writer.quantity == 4  # maxCapacity, not the 10 asked for
     assert writer.bounds == (round(0.5 * 0.12 * HOURS, 2), round(4 * 0.12 * HOURS, 2))
     gpu = lines_of(result, "shared", "pingvas-shared-karpenter-gpu-pool", "GPU")[0]
-    assert gpu.quantity == 18  # the pool's GPU limit (dev 3 + prod 15 workers)
-    # The line says the usage was cut, rather than pricing 18 as if 50 had been asked.
-    assert gpu.assumption.startswith("18 (usage asks 50; bounded) nodes on average")
+    # 100 M images would need ~150 nodes: priced at the pool's GPU limit (dev 3 + prod 15).
+    assert gpu.quantity == 18
     assert writer.assumption.startswith("4 (usage asks 10; bounded) ACU on average")
 
 
@@ -247,10 +244,14 @@ def test_gpu_cost_per_1000_images_comes_from_the_price_and_a_cited_rate(defaults
     costs = {cost.instance_type: cost for cost in defaults.gpu_image_costs}
     t4 = costs["g4dn.xlarge"]
     seconds = 1000 / (6.9 / 30)  # diffusers' T4 figure: 6.9 it/s, 30 steps an image
-    assert t4.spot_per_1000 == pytest.approx(0.2039 * seconds / 3600, abs=0.001)
-    assert t4.on_demand_per_1000 == pytest.approx(0.526 * seconds / 3600, abs=0.001)
+    assert t4.raw_spot_per_1000 == pytest.approx(0.2039 * seconds / 3600, abs=0.001)
+    assert t4.raw_on_demand_per_1000 == pytest.approx(0.526 * seconds / 3600, abs=0.001)
     assert "diffusers" in t4.source
-    assert costs["g5.xlarge"].images_per_second is None  # no cited A10G figure: says so
+    # Effective: the whole month's node-hours (utilisation, tails) over the images made.
+    assert t4.effective_per_1000 is not None and t4.raw_spot_per_1000 is not None
+    assert t4.effective_per_1000 > t4.raw_spot_per_1000
+    assert costs["g5.xlarge"].seconds_per_image is None  # no sourced A10G figure: says so
+    assert costs["g5.xlarge"].source.startswith("unmeasured")
 
 
 def test_a_pr_stack_costs_at_most_half_a_dollar_a_day_without_its_own_load_balancer(

@@ -12,7 +12,8 @@ from typing import Any
 from infra.config import Profile, profile_by_name
 from tools.cost import gpu, rules
 from tools.cost.lines import Line, Unpriced
-from tools.cost.prices import HOURS_PER_MONTH, PriceTable
+from tools.cost.prices import HOURS_PER_MONTH, Price, PriceTable
+from tools.cost.rules import compute
 from tools.cost.usage import Usage
 
 Document = Mapping[str, Any]
@@ -25,6 +26,10 @@ class Estimate:
     lines: list[Line] = field(default_factory=list)
     unpriced: list[Unpriced] = field(default_factory=list)
     gpu_image_costs: list[gpu.ImageCost] = field(default_factory=list)
+
+    @property
+    def not_priced(self) -> list[Unpriced]:
+        return [entry for entry in self.unpriced if entry.status == "not priced"]
 
     @property
     def total(self) -> float:
@@ -62,6 +67,7 @@ class Estimate:
             "unpriced": [entry.as_json() for entry in self.unpriced],
             "subtotals": {"stacks": self.by_stack(), "services": self.by_service()},
             "total": self.total,
+            "notPricedResources": len(self.not_priced),
             "ephemeral": [
                 {
                     "stack": stack,
@@ -93,7 +99,7 @@ def estimate(
             elif priced is not None:
                 result.lines.extend(priced)
     result.lines.extend(_free_tier_credits(result.lines, usage, prices))
-    result.gpu_image_costs = gpu.cost_per_1000_images(_gpu_instance_types(documents), prices)
+    result.gpu_image_costs = _gpu_image_costs(documents, usage, prices)
     return result
 
 
@@ -111,7 +117,8 @@ def _platform(
 
 
 def _free_tier_credits(lines: list[Line], usage: Usage, prices: PriceTable) -> list[Line]:
-    """CloudFront's always-free tier, once per account, against the CloudFront lines."""
+    """The always-free tiers (CloudFront's transfer and requests, CloudWatch's ten alarm
+    metrics), once per account, against the lines they cover."""
     account = usage.account
     credits = []
     for item, allowance, unit_scale in (
@@ -124,40 +131,51 @@ def _free_tier_credits(lines: list[Line], usage: Usage, prices: PriceTable) -> l
         if credited <= 0:
             continue
         price = prices.get(charged[0].price_key)
-        credits.append(
-            Line(
-                stack=ACCOUNT,
-                resource="cloudfront-free-tier",
-                type="account",
-                urn="",
-                service="CloudFront",
-                item=f"always-free tier: {item}",
-                quantity=-credited,
-                unit_price=price.price,
-                price_unit=price.unit,
-                units=1,
-                monthly=round(-credited * price.price, 2),
-                assumption="CloudFront's free tier, used by nothing else in the account",
-                price_key=price.key,
-                confidence="high",
-            )
-        )
+        credits.append(_credit("cloudfront-free-tier", "CloudFront", item, credited, price))
+    alarms = [line for line in lines if line.price_key == "cloudwatch/alarm-standard-resolution"]
+    free = min(sum(line.quantity for line in alarms), account.cloudwatch_free_alarm_metrics)
+    if free > 0:
+        price = prices.get("cloudwatch/alarm-standard-resolution")
+        credits.append(_credit("cloudwatch-free-tier", "CloudWatch", "alarm metrics", free, price))
     return credits
 
 
-def _gpu_instance_types(documents: Sequence[Document]) -> list[str]:
-    types: list[str] = []
+def _credit(name: str, service: str, item: str, credited: float, price: Price) -> Line:
+    return Line(
+        stack=ACCOUNT,
+        resource=name,
+        type="account",
+        urn="",
+        service=service,
+        item=f"always-free tier: {item}",
+        quantity=-credited,
+        unit_price=price.price,
+        price_unit=price.unit,
+        units=1,
+        monthly=round(-credited * price.price, 2),
+        assumption=f"{service}'s free tier, used by nothing else in the account",
+        price_key=price.key,
+        confidence="high",
+    )
+
+
+def _gpu_image_costs(
+    documents: Sequence[Document], usage: Usage, prices: PriceTable
+) -> list[gpu.ImageCost]:
+    """Raw and effective $/1,000 images of every type the GPU pools allow."""
+    costs: list[gpu.ImageCost] = []
     for document in documents:
         for resource in document["resources"]:
             if resource["type"] != "kubernetes:karpenter.sh/v1:NodePool":
                 continue
             spec = resource["inputs"]["spec"]
-            if GPU_POOL_LIMIT not in spec.get("limits", {}):
+            limit = spec.get("limits", {}).get(GPU_POOL_LIMIT)
+            if limit is None:
                 continue
-            for requirement in spec["template"]["spec"]["requirements"]:
-                if requirement["key"] == "node.kubernetes.io/instance-type":
-                    types.extend(t for t in requirement["values"] if t not in types)
-    return types
+            types = rules.requirements_of(resource)["node.kubernetes.io/instance-type"]
+            tails = compute.gpu_tail_hours(resource, usage.platform)
+            costs += gpu.image_costs(types, usage.platform, prices, tails, float(limit))
+    return costs
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HOURS_PER_MONTH = 730  # AWS's and Infracost's convention (SPEC §8 mixes in 720)
+DAYS_PER_MONTH = 365 / 12
 TABLE = Path(__file__).with_name("aws-us-east-1.json")
 # PRICES.md's spot notes: observed discounts are 51-62 %, so budget spot at 45 % of
 # on-demand where the table has no spot price for a type.

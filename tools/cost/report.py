@@ -39,7 +39,13 @@ def as_text(result: Estimate) -> str:
     services = result.by_service()
     out += [f"  {service:<18} {money(amount):>11}" for service, amount in services.items()]
     out += ["", f"total: {money(result.total)} a month"]
-    not_priced = [entry for entry in result.unpriced if entry.status == "not priced"]
+    not_priced = result.not_priced
+    # What has no price is unknown, not zero: the headline says how many such resources.
+    out.append(
+        "not priced: $0.00"
+        if not not_priced
+        else f"not priced: {len(not_priced)} resources, amount unknown (listed below)"
+    )
     if not_priced:
         out += ["", "not priced (no price in the table; not counted in the total):"]
         out += [f"  {e.stack}: {e.type} {e.resource}: {e.reason}" for e in not_priced]
@@ -60,15 +66,20 @@ def as_text(result: Estimate) -> str:
         per_day = money(result.per_day(stack))
         out += ["", f"{stack}: {per_day} a day at zero traffic; most: {dominant}"]
     if result.gpu_image_costs:
-        out += ["", "GPU cost per 1,000 images (SD 1.5, 512 px, 30 steps, batch 1):"]
+        out += [
+            "",
+            "GPU cost per 1,000 images (the usage's images and setting; Spot raw, effective):",
+        ]
         for cost in result.gpu_image_costs:
-            if cost.images_per_second is None:
-                out.append(f"  {cost.instance_type:<14} {cost.gpu:<5} no cited images/s figure")
+            if cost.seconds_per_image is None:
+                out.append(f"  {cost.instance_type:<14} {cost.gpu:<5} unmeasured ({cost.source})")
                 continue
             out.append(
-                f"  {cost.instance_type:<14} {cost.gpu:<5} {cost.images_per_second:.3f} images/s  "
-                f"spot {money(cost.spot_per_1000 or 0)}  "
-                f"on-demand {money(cost.on_demand_per_1000 or 0)}  ({cost.source})"
+                f"  {cost.instance_type:<14} {cost.gpu:<5} {cost.seconds_per_image:.2f} s/image  "
+                f"raw spot {money(cost.raw_spot_per_1000 or 0)}  "
+                f"on-demand {money(cost.raw_on_demand_per_1000 or 0)}  "
+                f"effective {money(cost.effective_per_1000 or 0)} ({cost.node_hours:,.0f} h)  "
+                f"({cost.source})"
             )
     return "\n".join(out)
 

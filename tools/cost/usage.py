@@ -33,14 +33,37 @@ class _Model(BaseModel):
     )
 
 
+class Workload(_Model):
+    """Images a month of one model at one size and step count."""
+
+    model: str
+    size: int = Field(gt=0)
+    steps: int = Field(gt=0)
+    per_month: float = Amount
+
+
+class GuardDutyUsage(_Model):
+    cloudtrail_events_millions: float = Amount
+    flow_dns_logs_gb: float = Amount
+    eks_audit_events_millions: float = Amount
+    s3_data_events_millions: float = Amount
+    ebs_scanned_gb: float = Amount
+    runtime_vcpus_average: float = Amount
+
+
 class PlatformUsage(_Model):
-    gpu_nodes_average: float = Amount
+    images: list[Workload]
+    gpu_setting: str  # a setting of gpu_throughput.yaml: what the worker runs
+    gpu_batch: int = Field(ge=1)
+    gpu_utilisation: float = Field(gt=0, le=1)
+    gpu_scale_ups_per_day: float = Amount
+    gpu_cold_start_seconds: float = Amount
     gpu_on_demand_share: float = Field(ge=0, le=1)
     aurora_acu_average: float = Amount
     aurora_storage_gb: float = Amount
     aurora_io_millions: float = Amount
-    efs_standard_gb: float = Amount
-    efs_infrequent_gb: float = Amount
+    efs_models_gb: float = Amount
+    efs_active_share: float = Field(ge=0, le=1)
     efs_read_gb: float = Amount
     efs_write_gb: float = Amount
     ecr_gb: float = Amount
@@ -50,6 +73,9 @@ class PlatformUsage(_Model):
     dns_queries_millions: float = Amount
     logs_ingested_gb: dict[str, float]
     logs_ingested_gb_default: float = Amount
+    logs_compression_ratio: float = Field(gt=0, le=1)
+    guard_duty: GuardDutyUsage
+    kms_rotations_retained: int = Field(ge=0, le=2)
     buckets_gb: dict[str, float]
     general_pool_instance_type: dict[str, str]
     general_pool_packing: float = Field(gt=0, le=1)
@@ -58,6 +84,7 @@ class PlatformUsage(_Model):
 class AccountUsage(_Model):
     cloudfront_free_tier_gb: float = Amount
     cloudfront_free_tier_requests_millions: float = Amount
+    cloudwatch_free_alarm_metrics: float = Amount
 
 
 class EnvironmentUsage(_Model):

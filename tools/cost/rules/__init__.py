@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tools.cost.lines import Line, Unpriced
-from tools.cost.rules import compute, data, network
-from tools.cost.rules.context import Context, Resource, unpriced
+from tools.cost.rules import compute, data, network, security
+from tools.cost.rules.context import Context, Resource, requirements_of, unpriced
 from tools.cost.rules.data import storage_class_shares
 
-__all__ = ["Context", "price_resource", "storage_class_shares"]
+__all__ = ["Context", "price_resource", "requirements_of", "storage_class_shares"]
 
 FREE = {
     "aws:acm/certificate:Certificate": "public ACM certificates are free",
@@ -131,6 +131,8 @@ RULES: dict[str, Callable[[Resource, Context], list[Line] | Unpriced]] = {
     "aws:backup/plan:Plan": data.backup_plan,
     "aws:secretsmanager/secret:Secret": data.secret,
     "aws:kms/key:Key": data.kms_key,
+    "aws:guardduty/detector:Detector": security.detector,
+    "aws:guardduty/detectorFeature:DetectorFeature": security.feature,
 }
 
 

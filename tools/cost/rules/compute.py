@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from app.chart_layers import ValuesLayers
+from tools.cost import gpu
 from tools.cost.lines import Line, Unpriced
 from tools.cost.prices import HOURS_PER_MONTH
 from tools.cost.rules.context import (
     Context,
     Resource,
-    as_priced,
     by_price,
     cpu_cores,
     gibibytes,
@@ -19,6 +19,7 @@ from tools.cost.rules.context import (
     requirements_of,
     unpriced,
 )
+from tools.cost.usage import PlatformUsage
 
 APP_CHART = "./app/chart"
 # vCPUs and GiB of the instance types the general pool is priced as.
@@ -26,6 +27,7 @@ INSTANCE_SPECS = {
     "c6i.large": (2, 4),
     "m6i.large": (2, 8),
     "m7g.large": (2, 8),
+    "c7g.large": (2, 4),
     "t3.medium": (2, 4),
     "t4g.medium": (2, 4),
 }
@@ -80,35 +82,57 @@ def node_pool(resource: Resource, context: Context) -> list[Line] | Unpriced:
     types = requirements["node.kubernetes.io/instance-type"]
     capacities = requirements.get("karpenter.sh/capacity-type", ["on-demand"])
     usage = context.usage.platform
-    nodes = min(max(usage.gpu_nodes_average, 0), float(gpu_limit))  # one GPU a node
-    on_demand_share = usage.gpu_on_demand_share if "on-demand" in capacities else 0.0
-    if "spot" not in capacities:
-        on_demand_share = 1.0
-    cheapest_spot = min((context.prices.ec2_hour(t, "spot") for t in types), key=by_price)
-    cheapest_on_demand = min((context.prices.ec2_hour(t, "on-demand") for t in types), key=by_price)
-    parts = [("spot", cheapest_spot, 1 - on_demand_share)] if on_demand_share < 1 else []
-    if on_demand_share > 0:
-        parts.append(("on-demand", cheapest_on_demand, on_demand_share))
+    if "spot" not in capacities or "on-demand" not in capacities:
+        share = 0.0 if "on-demand" not in capacities else 1.0
+        usage = usage.model_copy(update={"gpu_on_demand_share": share})
+    tails = gpu_tail_hours(resource, usage)
+    costs = gpu.image_costs(types, usage, context.prices, tails, float(gpu_limit))
+    chosen = gpu.cheapest(costs)
+    hours = chosen.node_hours or 0.0
+    images = sum(workload.per_month for workload in usage.images)
     lines = []
-    for capacity, price, share in parts:
-        instance_type = price.key.split("/")[1]
+    for capacity, share in (
+        ("spot", 1 - usage.gpu_on_demand_share),
+        ("on-demand", usage.gpu_on_demand_share),
+    ):
+        if share <= 0:
+            continue
+        price = context.prices.ec2_hour(chosen.instance_type, capacity)
         lines.append(
             context.charge(
                 resource,
                 "EC2",
-                f"GPU {instance_type} {capacity} node-hours",
-                nodes * share,
+                f"GPU {chosen.instance_type} {capacity} node-hours",
+                hours * share / HOURS_PER_MONTH,
                 price,
-                f"{as_priced(usage.gpu_nodes_average, nodes)} nodes on average, "
-                f"{share:.0%} {capacity} "
-                f"(pool 0-{gpu_limit} nodes; cheapest of {', '.join(types)})",
+                f"{images:,.0f} images x {chosen.seconds_per_image:g} s / "
+                f"{usage.gpu_utilisation:g} utilisation + {tails:.1f} h of tails = "
+                f"{hours:,.0f} h, {share:.0%} {capacity} "
+                f"(cheapest per image of {', '.join(types)})",
                 bounds=(0.0, round(float(gpu_limit) * price.price * HOURS_PER_MONTH * share, 2)),
             )
         )
     size = _root_volume_gb(context, resource)
     if size is not None:
+        nodes = hours / HOURS_PER_MONTH
         lines.append(_root_volumes(resource, context, nodes, size, 0, float(gpu_limit)))
     return lines
+
+
+def gpu_tail_hours(pool: Resource, usage: PlatformUsage) -> float:
+    """The pool's scale-down tails: KEDA's cooldown (the app chart's) and the pool's own
+    consolidateAfter, plus the usage's cold start, per scale-from-zero."""
+    cooldown = float(ValuesLayers({}).effective()["worker"]["cooldownPeriod"])
+    after = pool["inputs"]["spec"].get("disruption", {}).get("consolidateAfter", "0s")
+    return gpu.tail_hours(usage, cooldown, duration_seconds(after))
+
+
+def duration_seconds(text: str) -> float:
+    """A Kubernetes duration such as "5m" or "30s" in seconds ("Never" is a month)."""
+    if text == "Never":
+        return HOURS_PER_MONTH * 3600.0
+    units = {"s": 1, "m": 60, "h": 3600}
+    return float(text[:-1]) * units[text[-1]]
 
 
 def _root_volume_gb(context: Context, pool: Resource) -> float | None:
@@ -212,7 +236,7 @@ def _gpu_workers(resource: Resource, context: Context, low: int, high: int) -> l
             f"GPU workers (KEDA {low}-{high}) on the platform's GPU pool",
             0,
             price,
-            "priced in the platform stack from the average GPU node count",
+            "priced on the platform's GPU pool from the usage's images",
             bounds=monthly_bounds(low, high, price.price * HOURS_PER_MONTH),
         )
     ]

@@ -13,7 +13,6 @@ from tools.cost.prices import HOURS_PER_MONTH, Price, PriceTable
 from tools.cost.usage import Usage
 
 Resource = dict[str, Any]
-DAYS_PER_MONTH = 365 / 12
 
 
 @dataclass

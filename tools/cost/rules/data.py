@@ -7,9 +7,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tools.cost.lines import Line
-from tools.cost.prices import HOURS_PER_MONTH
+from tools.cost.prices import DAYS_PER_MONTH, HOURS_PER_MONTH
 from tools.cost.rules.context import (
-    DAYS_PER_MONTH,
     Context,
     Resource,
     as_priced,
@@ -22,9 +21,15 @@ STORAGE_CLASS_PRICES = {
     "GLACIER_IR": "s3/glacier-instant-retrieval-storage",
     "GLACIER": "s3/glacier-flexible-retrieval-storage",
     "INTELLIGENT_TIERING": "s3/intelligent-tiering-frequent-storage",
+    "INTELLIGENT_TIERING_INFREQUENT": "s3/intelligent-tiering-infrequent-storage",
+    "INTELLIGENT_TIERING_ARCHIVE_INSTANT": "s3/intelligent-tiering-archive-instant-storage",
 }
-# What a storage class's line says it is priced as, where the class has tiers.
-STORAGE_CLASS_TIERS = {"INTELLIGENT_TIERING": " (Frequent Access tier: the access is unknown)"}
+# Intelligent-Tiering's automatic tiers (days without access), priced like lifecycle
+# transitions: objects written once and read rarely (models synced to EFS) age through them.
+INTELLIGENT_TIERS = (
+    (30.0, "INTELLIGENT_TIERING_INFREQUENT"),
+    (90.0, "INTELLIGENT_TIERING_ARCHIVE_INSTANT"),
+)
 CACHE_ENGINES = {"redis": "redis-oss", "valkey": "valkey"}
 
 
@@ -101,16 +106,23 @@ def cache_group(resource: Resource, context: Context) -> list[Line]:
 
 
 def file_system(resource: Resource, context: Context) -> list[Line]:
+    """Models split by the file system's lifecycle: what is read within the IA window stays
+    Standard, the rest moves to Infrequent Access (and back on its first read)."""
     usage = context.usage.platform
+    policies = resource["inputs"].get("lifecyclePolicies") or []
+    to_ia = next((p["transitionToIa"] for p in policies if p.get("transitionToIa")), None)
+    cold = usage.efs_models_gb * (1 - usage.efs_active_share) if to_ia else 0.0
+    hot = usage.efs_models_gb - cold
+    window = f"read within {to_ia.lower().replace('_', ' ')}" if to_ia else "no IA lifecycle"
     charges = (
-        ("Standard storage", usage.efs_standard_gb, "efs/standard-storage"),
-        ("Infrequent Access storage", usage.efs_infrequent_gb, "efs/infrequent-access-storage"),
-        ("Elastic throughput reads", usage.efs_read_gb, "efs/elastic-throughput-read"),
-        ("Elastic throughput writes", usage.efs_write_gb, "efs/elastic-throughput-write"),
+        ("Standard storage", hot, "efs/standard-storage", f"{hot:g} GB {window}"),
+        ("Infrequent Access storage", cold, "efs/infrequent-access-storage", f"{cold:g} GB"),
+        ("Elastic throughput reads", usage.efs_read_gb, "efs/elastic-throughput-read", ""),
+        ("Elastic throughput writes", usage.efs_write_gb, "efs/elastic-throughput-write", ""),
     )
     return [
-        context.charge(resource, "EFS", item, amount, key, f"{amount:g} GB")
-        for item, amount, key in charges
+        context.charge(resource, "EFS", item, amount, key, why or f"{amount:g} GB")
+        for item, amount, key, why in charges
     ]
 
 
@@ -132,6 +144,8 @@ def bucket(resource: Resource, context: Context) -> list[Line]:
         None,
     )
     shares = storage_class_shares(lifecycle["inputs"]["rules"] if lifecycle else [], months)
+    if "INTELLIGENT_TIERING" in shares:
+        shares = _intelligent_tiers(shares, months)
     return [
         context.charge(
             resource,
@@ -140,10 +154,28 @@ def bucket(resource: Resource, context: Context) -> list[Line]:
             stored * share,
             STORAGE_CLASS_PRICES[storage_class],
             f"{share:.0%} of {stored:g} GB accrued evenly over {months:g} months, by lifecycle"
-            + STORAGE_CLASS_TIERS.get(storage_class, ""),
+            + (" and days without access" if storage_class.startswith("INTELLIGENT") else ""),
         )
         for storage_class, share in shares.items()
     ]
+
+
+def _intelligent_tiers(shares: dict[str, float], months: float) -> dict[str, float]:
+    """Intelligent-Tiering's share split into its access tiers, for objects not read again
+    after they are written, accrued evenly over `months`."""
+    tiering = shares.pop("INTELLIGENT_TIERING")
+    rules = [
+        {
+            "status": "Enabled",
+            "transitions": [
+                {"days": days, "storageClass": tier} for days, tier in INTELLIGENT_TIERS
+            ],
+        }
+    ]
+    for tier, share in storage_class_shares(rules, months).items():
+        name = "INTELLIGENT_TIERING" if tier == "STANDARD" else tier
+        shares[name] = shares.get(name, 0.0) + share * tiering
+    return shares
 
 
 def storage_class_shares(rules: Iterable[Mapping[str, Any]], months: float) -> dict[str, float]:
@@ -182,14 +214,16 @@ def log_group(resource: Resource, context: Context) -> list[Line]:
     ingested = usage.logs_ingested_gb.get(context.role(resource), usage.logs_ingested_gb_default)
     retention = resource["inputs"].get("retentionInDays")
     kept_days = min(float(retention), 365.0) if retention else 365.0
-    stored = ingested * kept_days / DAYS_PER_MONTH
+    stored = ingested * kept_days / DAYS_PER_MONTH * usage.logs_compression_ratio
+    infrequent = resource["inputs"].get("logGroupClass") == "INFREQUENT_ACCESS"
+    ingestion = "cloudwatch/logs-ingestion" + ("-infrequent-access" if infrequent else "")
     return [
         context.charge(
             resource,
             "CloudWatch",
             "logs ingested",
             ingested,
-            "cloudwatch/logs-ingestion",
+            ingestion,
             f"{ingested:g} GB a month",
         ),
         context.charge(
@@ -198,7 +232,8 @@ def log_group(resource: Resource, context: Context) -> list[Line]:
             "logs stored",
             stored,
             "cloudwatch/logs-storage",
-            f"{retention or 'never-expiring (a year counted)'} days retained, uncompressed",
+            f"{retention or 'never-expiring (a year counted)'} days retained, "
+            f"compressed to {usage.logs_compression_ratio:.0%}",
         ),
     ]
 
@@ -218,7 +253,25 @@ def metric_alarm(resource: Resource, context: Context) -> list[Line]:
 
 
 def backup_plan(resource: Resource, context: Context) -> list[Line]:
-    raise LookupError("AWS Backup storage is not in the price table")
+    """EFS recovery points in warm storage: a full copy, then what changed, kept as long
+    as the plan's longest rule keeps them."""
+    usage = context.usage.platform
+    kept = max(
+        float((r.get("lifecycle") or {}).get("deleteAfter") or 365)
+        for r in resource["inputs"]["rules"]
+    )
+    changed = usage.efs_write_gb * min(kept, 365.0) / DAYS_PER_MONTH
+    stored = usage.efs_models_gb + changed
+    return [
+        context.charge(
+            resource,
+            "AWS Backup",
+            "EFS warm backup storage",
+            stored,
+            "backup/efs-warm-storage",
+            f"{usage.efs_models_gb:g} GB full copy + {changed:.3g} GB changed, kept {kept:g} days",
+        )
+    ]
 
 
 def secret(resource: Resource, context: Context) -> list[Line]:
@@ -228,4 +281,17 @@ def secret(resource: Resource, context: Context) -> list[Line]:
 
 def kms_key(resource: Resource, context: Context) -> list[Line]:
     price = context.prices.get("kms/customer-managed-key")
-    return [context.charge(resource, "KMS", "customer-managed key", 1, price, "one key")]
+    lines = [context.charge(resource, "KMS", "customer-managed key", 1, price, "one key")]
+    if resource["inputs"].get("enableKeyRotation"):
+        versions = context.usage.platform.kms_rotations_retained
+        lines.append(
+            context.charge(
+                resource,
+                "KMS",
+                "rotated key versions",
+                versions,
+                "kms/key-rotation",
+                f"yearly rotation: {versions} retained versions charged (the first two are)",
+            )
+        )
+    return lines

@@ -60,7 +60,11 @@ def load_balancer(resource: Resource, context: Context) -> list[Line] | Unpriced
         return unpriced(resource, context, "elsewhere", f"shares the ALB of group {group}")
     context.seen_load_balancers.add(group)
     lcu = context.usage.environment(context.stack).alb_lcu_average
-    return [
+    # An internet-facing ALB has a node, and a public IPv4, in every subnet it spans: the
+    # platform's public subnets, one a zone.
+    zones = len(context.platform.get("outputs", {}).get("availabilityZones") or []) or 1
+    public = spec.get("scheme") == "internet-facing"
+    lines = [
         context.charge(
             resource,
             "ELB",
@@ -73,6 +77,18 @@ def load_balancer(resource: Resource, context: Context) -> list[Line] | Unpriced
             resource, "ELB", "ALB LCU-hours", lcu, "elb/alb-lcu-hour", f"{lcu:g} LCU on average"
         ),
     ]
+    if public:
+        lines.append(
+            context.charge(
+                resource,
+                "VPC",
+                "public IPv4 addresses of the ALB's nodes",
+                zones,
+                "vpc/public-ipv4-address",
+                f"internet-facing in {zones} zones, one address each",
+            )
+        )
+    return lines
 
 
 def cloudfront(resource: Resource, context: Context) -> list[Line]:
