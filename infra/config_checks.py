@@ -167,6 +167,23 @@ def platform_problems(
     return problems
 
 
+def gpu_pool_problem(
+    key: str, maxima: Mapping[str, int], gpu_limit: int, platform_file: str
+) -> str | None:
+    """Every long-lived environment's GPU workers at their maximum, at once, against the
+    platform's GPU node pool (one GPU each: app/chart's worker.resources)."""
+    total = sum(maxima.values())
+    if total <= gpu_limit:
+        return None
+    terms = " + ".join(f"{stack} {maximum}" for stack, maximum in sorted(maxima.items()))
+    return (
+        f"{key}: the environments' GPU workers at their maxima ({terms} = {total}) exceed "
+        f"the platform's GPU node pool ({gpu_limit}): raise "
+        f"pingvas:cluster.gpuNodePool.gpuLimit to {total} in {platform_file}, or lower an "
+        "environment's gpuWorkers.max"
+    )
+
+
 def missing_schema_owner(project: str, stack: str, platform_file: str) -> str:
     """What to add where when a long-lived environment has no schema owner."""
     return (
