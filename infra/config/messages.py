@@ -39,18 +39,28 @@ def describe(
 ) -> list[str]:
     """One line per problem. `foreign` are the top-level keys of the other role, which
     this one does not read (`role` names this one)."""
-    lines = []
+    lines: dict[str, str] = {}  # one per key: a union's last member says the most
     for problem in error.errors():
-        location = list(problem["loc"])
+        location = [
+            part for index, part in enumerate(problem["loc"]) if not _union_member(index, part)
+        ]
         cause = problem.get("ctx", {}).get("error")
         if isinstance(cause, KeyProblem):
             location.append(cause.key)
         key = key_path(project, location)
         if problem["type"] == "extra_forbidden":
-            lines.append(f"{key}: {_unknown(project, location, foreign, role)}")
+            lines[key] = _unknown(project, location, foreign, role)
         else:
-            lines.append(f"{key}: {_what_is_wrong(problem)}")
-    return lines
+            lines[key] = _what_is_wrong(problem)
+    return [f"{key}: {line}" for key, line in lines.items()]
+
+
+def _union_member(index: int, part: int | str) -> bool:
+    """Pydantic's name for a member of a union (`int`, `function-after[...]`), which it
+    puts in the location; no nested config key looks like one (a top-level key may be
+    anything a user typed, `cluster.publicAccessCidrs[0]` included)."""
+    names = ("int", "float", "str", "bool")
+    return index > 0 and isinstance(part, str) and (part in names or "[" in part)
 
 
 def key_path(project: str, location: list[int | str]) -> str:
