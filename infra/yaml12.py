@@ -45,6 +45,13 @@ class _Parser(yaml.SafeLoader):
 
     yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 (PyYAML's class attribute)
 
+    def compose_scalar_node(self, anchor: Any) -> yaml.ScalarNode:
+        # Whether the scalar's tag was written (`!!str 7`), which the node does not keep.
+        explicit = self.peek_event().tag not in (None, "!")
+        node = super().compose_scalar_node(anchor)
+        node.explicit_tag = explicit  # type: ignore[attr-defined]
+        return node
+
 
 def compose(text: str, file_name: str) -> yaml.Node | None:
     """The document's node graph (aliases shared, not expanded)."""
@@ -59,8 +66,10 @@ def compose(text: str, file_name: str) -> yaml.Node | None:
 def core_scalar(node: yaml.ScalarNode) -> Any:
     """A scalar's value under YAML 1.2's core schema; quoted scalars are strings."""
     text = node.value
-    if node.style is not None or node.tag != _STR:
-        return text if node.tag == _STR or node.style is not None else _tagged(node)
+    if getattr(node, "explicit_tag", False):
+        return text if node.tag == _STR else _tagged(node)
+    if node.style is not None:
+        return text
     if _NULL.match(text):
         return None
     if text in _BOOL:
@@ -80,10 +89,19 @@ def core_scalar(node: yaml.ScalarNode) -> Any:
     return text
 
 
+# The core schema's tags, which a scalar may carry explicitly (`!!int 5`).
+_CORE_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float")}
+
+
 def _tagged(node: yaml.ScalarNode) -> Any:
-    """An explicitly tagged scalar (`!!int 5`), constructed as its tag says."""
-    constructor = yaml.SafeLoader("")
-    return constructor.construct_object(node, deep=True)
+    """An explicitly tagged scalar, constructed as its tag says; a tag outside the core
+    schema (`!!timestamp`, `!!binary`, `!custom`) has no config value."""
+    if node.tag not in _CORE_TAGS:
+        raise ConfigError(
+            f"line {node.start_mark.line + 1}: the tag {node.tag} is not one config values "
+            "take (YAML 1.2's core schema: strings, numbers, booleans, null)"
+        )
+    return yaml.SafeLoader("").construct_object(node, deep=True)
 
 
 class Reader:

@@ -29,6 +29,7 @@ BROKEN = [
     ("dev", "config:\n  pingvas:x: &a [*a]\n", "pingvas:x[0]: an alias that contains itself"),
     ("dev", ALIAS_BOMB + "config:\n  pingvas:images: {tags: *l8}\n", "an alias bomb?"),
     ("dev", "config:\n  pingvas:x: " + "[" * 3000 + "]" * 3000 + "\n", "nested more deeply"),
+    ("dev", "config:\n  pingvas:x: {d: !!timestamp 2026-01-01}\n", "is not one config values"),
     # validators that see defaults
     (
         "shared",
@@ -121,6 +122,10 @@ def test_values_are_read_with_yaml_1_2(tmp_path: Path) -> None:
         candidate(tmp_path, "dev", "config:\n  pingvas:b: {c: true, d: 0x1f}\n")
     )
     assert raw == {"pingvas:b": '{"c": true, "d": 31}'}
+    raw, _ = read_stack_file(
+        candidate(tmp_path, "dev", "config:\n  pingvas:b: {c: !!str 7, d: !!int '5', e: '1'}\n")
+    )
+    assert raw == {"pingvas:b": '{"c": "7", "d": 5, "e": "1"}'}  # a tag or quotes decide
 
 
 def test_aliases_within_limits_are_read_and_an_alias_bomb_fails_fast(
