@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from infra import config_checks
-from infra.aws_limits import zone_problem
+from infra.aws_limits import check_tag_value, zone_problem
 from infra.config.base import DEFAULT_REGION, PROJECT, ConfigError, ModelT, Role
 from infra.config.environment import EnvironmentSettings
 from infra.config.messages import describe
@@ -86,6 +86,11 @@ def load_stack_config(
         assert kind.profile is not None  # every environment has one
         environment, platform = _environment_settings(stack, kind.profile, region, own, problems)
         cost_center = environment.cost_center
+    if f"{PROJECT}:costCenter" not in secret_keys:  # a secret's value is unknown offline
+        try:
+            check_tag_value(cost_center)
+        except ValueError as error:
+            problems.append(f"{PROJECT}:costCenter: {error}")
     if problems:
         raise ConfigError("\n".join(problems))
     return StackConfig(
