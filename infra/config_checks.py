@@ -11,7 +11,9 @@ from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from infra.aws_catalog import REGIONS
-from infra.config.profiles import Profile
+from infra.aws_limits import hostname_problem, partition_problem
+from infra.config.profiles import Profile, owns_apex_hosts
+from infra.naming import Naming
 
 if TYPE_CHECKING:
     from infra.config import EnvironmentSettings, PlatformSettings
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
 # providers explicitly (Pulumi.yaml disables the default ones), so a provider key other
 # than these would be silently ignored; the reason is given with the error.
 ENGINE_NAMESPACE = "pulumi"  # engine options such as pulumi:disable-default-providers
+# The options the engine reads from config (www.pulumi.com/docs/iac/concepts/config/);
+# any other pulumi:* key would be silently ignored.
+ENGINE_OPTIONS = frozenset({"disable-default-providers", "tags", "autonaming"})
 PROVIDER_KEYS: dict[str, tuple[frozenset[str], str]] = {
     "aws": (
         frozenset({"region"}),
@@ -41,7 +46,14 @@ def namespace_problems(project: str, raw: Mapping[str, Any]) -> list[str]:
     problems = []
     for full_key in sorted(raw):
         namespace, _, key = full_key.partition(":")
-        if namespace in (project, ENGINE_NAMESPACE):
+        if namespace == project:
+            continue
+        if namespace == ENGINE_NAMESPACE:
+            if key not in ENGINE_OPTIONS:
+                options = ", ".join(
+                    f"{ENGINE_NAMESPACE}:{option}" for option in sorted(ENGINE_OPTIONS)
+                )
+                problems.append(f"{full_key}: not an option the Pulumi engine reads ({options})")
             continue
         if namespace in PROVIDER_KEYS:
             readable, reason = PROVIDER_KEYS[namespace]
@@ -82,10 +94,31 @@ def _leaves(path: str, value: Any) -> Iterator[tuple[str, Any]]:
 
 def region_problems(region: str) -> list[str]:
     if region in REGIONS:
-        return []
+        problem = partition_problem(region)
+        return [] if problem is None else [f"aws:region: {problem}"]
     guess = difflib.get_close_matches(region, sorted(REGIONS), n=1)
     hint = f" (did you mean {guess[0]}?)" if guess else ""
     return [f"aws:region: {region!r} is not an AWS region{hint}"]
+
+
+# The hostnames each environment gets a certificate for (stacks/edge.py).
+CERTIFIED_SERVICES = ("api", "images")
+
+
+def hostname_problems(project: str, domain: str, stacks: Collection[str], where: str) -> list[str]:
+    """Each environment's certified hostnames within DNS's and ACM's limits."""
+    problems = []
+    for stack in stacks:
+        for service in CERTIFIED_SERVICES:
+            hostname = Naming(stack).hostname(service, domain, apex=owns_apex_hosts(stack))
+            problem = hostname_problem(hostname, certificate=True)
+            if problem is not None:
+                problems.append(
+                    f"{project}:edge.domain: {stack}'s {service} hostname {problem}; choose a "
+                    f"shorter domain{where} or environment name"
+                )
+                break
+    return problems
 
 
 def environment_problems(project: str, settings: EnvironmentSettings) -> list[str]:
@@ -117,6 +150,7 @@ def platform_problems(
             f"aws:region: {region!r} differs from the platform's region {platform_region!r} "
             f"({platform_file}); an environment runs in its platform's region and VPC"
         )
+    problems += hostname_problems(project, platform.edge.domain, [stack], f" (in {platform_file})")
     gpu_limit = platform.cluster.gpu_node_pool.gpu_limit
     if settings.gpu_workers.max > gpu_limit:
         problems.append(
@@ -131,6 +165,23 @@ def platform_problems(
     if settings.profile is not Profile.EPHEMERAL and stack not in platform.environments:
         problems.append(missing_schema_owner(project, stack, platform_file))
     return problems
+
+
+def gpu_pool_problem(
+    key: str, maxima: Mapping[str, int], gpu_limit: int, platform_file: str
+) -> str | None:
+    """Every long-lived environment's GPU workers at their maximum, at once, against the
+    platform's GPU node pool (one GPU each: app/chart's worker.resources)."""
+    total = sum(maxima.values())
+    if total <= gpu_limit:
+        return None
+    terms = " + ".join(f"{stack} {maximum}" for stack, maximum in sorted(maxima.items()))
+    return (
+        f"{key}: the environments' GPU workers at their maxima ({terms} = {total}) exceed "
+        f"the platform's GPU node pool ({gpu_limit}): raise "
+        f"pingvas:cluster.gpuNodePool.gpuLimit to {total} in {platform_file}, or lower an "
+        "environment's gpuWorkers.max"
+    )
 
 
 def missing_schema_owner(project: str, stack: str, platform_file: str) -> str:

@@ -2,8 +2,10 @@
 program the way the engine does: `namespace:key` → string, with the project's defaults
 from `Pulumi.yaml` underneath.
 
-What the CLI would reject (duplicate keys) or what would silently drop config (a
-misspelled `config:` root, config keys outside it) is a `ConfigError` naming the key.
+What the CLI would reject (duplicate keys, recursive or exploding aliases) or what would
+silently drop config (a misspelled `config:` root, config keys outside it) is a
+`ConfigError` naming the key. Values are read with YAML 1.2's rules, as the CLI reads
+them (infra/yaml12.py): `NO` is the string "NO", not false.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import yaml
 
 import pulumi_offline as offline
+from infra import yaml12
 from infra.config import PROJECT, ConfigError
 
 # What a stack settings file may hold besides `config` (Pulumi's project-stack schema).
@@ -70,40 +73,30 @@ def project_defaults(project_file: Path) -> tuple[dict[str, str], list[str]]:
 def _load(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text()
-        _reject_duplicate_keys(path.name, yaml.compose(text, Loader=yaml.SafeLoader))
-        document = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path.name}: not valid YAML ({error})") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path.name}: cannot be read ({error})") from None
-    if not isinstance(document, dict):
+    root = yaml12.compose(text, path.name)
+    if root is None:
+        return {}
+    if not isinstance(root, yaml.MappingNode):
         raise ConfigError(f"{path.name}: expected a mapping with a 'config' key")
+    reader = yaml12.Reader(path.name)
+    document: dict[str, Any] = {}
+    for key_node, value_node in root.value:
+        key = str(key_node.value)
+        if key in document:
+            raise ConfigError(
+                f"{key}: set twice in {path.name} (line {key_node.start_mark.line + 1}); "
+                "a key may appear once"
+            )
+        if key == "config" and isinstance(value_node, yaml.MappingNode):
+            # A stack's config keys, each read as the CLI reads it (infra/yaml12.py).
+            document[key] = reader.mapping(value_node, "", raw_scalars=path.name != "Pulumi.yaml")
+        else:
+            document[key] = reader.value(value_node, key)
     if path.name != "Pulumi.yaml":
         _reject_stray_top_level_keys(path.name, document)
     return document
-
-
-def _reject_duplicate_keys(file_name: str, node: yaml.Node | None, path: str | None = None) -> None:
-    """The CLI refuses a file that sets a key twice; PyYAML would keep the last silently.
-    `path` is the config key path so far: None at the document's root, "" in `config:`."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if path is None:
-                child = "" if key == "config" else key
-            else:
-                child = f"{path}.{key}" if path else key
-            if key in seen:
-                raise ConfigError(
-                    f"{child or key}: set twice in {file_name} (line "
-                    f"{key_node.start_mark.line + 1}); a key may appear once"
-                )
-            seen.add(key)
-            _reject_duplicate_keys(file_name, value_node, child)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _reject_duplicate_keys(file_name, item, f"{path}[{index}]")
 
 
 def _reject_stray_top_level_keys(file_name: str, document: dict[Any, Any]) -> None:

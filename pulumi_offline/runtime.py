@@ -107,6 +107,7 @@ class OfflineMonitor(internals.MockMonitor):
     def __init__(self, mocks: OfflineMocks) -> None:
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
+        self._urns: set[str] = set()
 
     def RegisterResource(self, request: Any) -> Any:
         safe_request = type(request)()
@@ -114,8 +115,16 @@ class OfflineMonitor(internals.MockMonitor):
         _replace_resource_references(safe_request.object)
         response = super().RegisterResource(safe_request)
         if request.type != "pulumi:pulumi:Stack":
+            self._claim(response.urn)
             self._record(safe_request, safe_request.object, response.urn, response.id)
         return response
+
+    def _claim(self, urn: str) -> None:
+        """Refuses a URN registered before, as the engine does (a second resource of the
+        same type and name under the same parent would overwrite the first's state)."""
+        if urn in self._urns:
+            raise pulumi.RunError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
+        self._urns.add(urn)
 
     def ReadResource(self, request: Any) -> Any:
         response = super().ReadResource(request)

@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import pulumi_offline as offline
+from infra import config_checks
 from infra.config import (
+    ENVIRONMENT_PROFILES,
     PLATFORM_STACK,
     PROJECT,
     ConfigError,
@@ -114,6 +116,8 @@ def load_stack(
 
 def _preview(stack: str, config_file: Path | None) -> offline.OfflineRun:
     config, raw, secret_keys = load_stack(stack, config_file)
+    if config.platform is not None and config.environment is None:
+        _check_gpu_pool(config, {}, f"{PROJECT}:cluster.gpuNodePool.gpuLimit", stack_file(stack))
     return offline.run_offline(
         project=PROJECT,
         stack=stack,
@@ -135,8 +139,49 @@ def _platform_outputs_for(config: StackConfig) -> dict[str, Mapping[str, Any]]:
     )
     platform_stack = reference.rsplit("/", 1)[-1]
     platform, _, _ = load_stack(platform_stack)
-    check_against_platform(config, platform, stack_file(platform_stack).name)
+    problems = []
+    try:
+        check_against_platform(config, platform, stack_file(platform_stack).name)
+    except ConfigError as error:
+        problems.append(str(error))
+    if not config.is_ephemeral:  # pr-<N> stacks share the pool only while they live
+        # Every edit the platform needs is stated at once (a new environment: its entry
+        # in pingvas:environments and room in the GPU pool).
+        own = {config.stack: config.environment.gpu_workers.max}
+        try:
+            _check_gpu_pool(platform, own, f"{PROJECT}:gpuWorkers.max", stack_file(platform_stack))
+        except ConfigError as error:
+            problems.append(str(error))
+    if problems:
+        raise ConfigError("\n".join(problems))
     return {reference: preview_stack(platform_stack).outputs}
+
+
+def _check_gpu_pool(
+    platform: StackConfig, own: dict[str, int], key: str, platform_file: Path
+) -> None:
+    """The platform's long-lived environments (and `own`, the one being previewed, listed
+    or not yet) at their GPU maxima at once, against the platform's GPU node pool. An
+    environment without a stack file runs its profile's maximum."""
+    assert platform.platform is not None
+    maxima = dict(own)
+    for name, profile in platform.platform.environments.items():
+        if name in maxima:
+            continue
+        try:
+            environment = load_stack(name)[0].environment if stack_file(name).exists() else None
+        except ConfigError:
+            environment = None  # its own preview reports it
+        maxima[name] = (
+            environment.gpu_workers.max
+            if environment is not None
+            else ENVIRONMENT_PROFILES[profile]["gpuWorkers"]["max"]
+        )
+    problem = config_checks.gpu_pool_problem(
+        key, maxima, platform.platform.cluster.gpu_node_pool.gpu_limit, platform_file.name
+    )
+    if problem is not None:
+        raise ConfigError(problem)
 
 
 def as_json(result: offline.OfflineRun) -> dict[str, Any]:

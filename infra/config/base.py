@@ -10,6 +10,8 @@ from typing import Annotated, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from infra.config.messages import described
+
 PROJECT = "pingvas"
 DEFAULT_REGION = "us-east-1"
 
@@ -57,9 +59,15 @@ class ConfigModel(BaseModel):
 ModelT = TypeVar("ModelT", bound=ConfigModel)
 
 # Maintenance and backup windows, as AWS writes them.
-DAILY_WINDOW = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$"
+DAILY_WINDOW = described(
+    r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
+    "a daily window hh:mm-hh:mm in UTC, such as 03:00-04:00",
+)
 DAY = r"(mon|tue|wed|thu|fri|sat|sun)"
-WEEKLY_WINDOW = rf"^{DAY}:([01][0-9]|2[0-3]):[0-5][0-9]-{DAY}:([01][0-9]|2[0-3]):[0-5][0-9]$"
+WEEKLY_WINDOW = described(
+    rf"^{DAY}:([01][0-9]|2[0-3]):[0-5][0-9]-{DAY}:([01][0-9]|2[0-3]):[0-5][0-9]$",
+    "a weekly window ddd:hh:mm-ddd:hh:mm in UTC, such as sun:04:30-sun:05:30",
+)
 
 
 class StackSettings(ConfigModel):
@@ -70,6 +78,5 @@ class StackSettings(ConfigModel):
         default=None,
         description="platform or environment; from the name for shared, dev, prod, pr-<N>",
     )
-    cost_center: str = Field(
-        default="pingvas", min_length=1, max_length=128, description="the cost-center tag"
-    )
+    # Its characters are checked where its secrecy is known (infra/config/loading.py).
+    cost_center: str = Field(default="pingvas", min_length=1, description="the cost-center tag")

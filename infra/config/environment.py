@@ -7,9 +7,17 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 
 from infra.aws_catalog import check_cache_node_type
+from infra.aws_schedules import (
+    CACHE_MAINTENANCE_WINDOW_MIN,
+    cache_version_problem,
+    length_problem,
+    overlap,
+    weekly,
+)
 from infra.config.base import (
     DAILY_WINDOW,
     K8S_MEMORY,
@@ -17,6 +25,7 @@ from infra.config.base import (
     ConfigModel,
     StackSettings,
 )
+from infra.config.messages import KeyProblem, described
 from infra.config.profiles import Profile
 
 
@@ -28,7 +37,12 @@ class RedisMode(StrEnum):
 
 class PlatformSource(ConfigModel):
     # `<org>/pingvas/shared` when unset.
-    stack: str | None = Field(default=None, pattern=r"^[\w.-]+(/[\w.-]+){0,2}$")
+    stack: str | None = Field(
+        default=None,
+        pattern=described(
+            r"^[\w.-]+(/[\w.-]+){0,2}$", "a stack reference such as acme/pingvas/shared"
+        ),
+    )
     # Build a private platform inside this stack (a sandbox in another account).
     create: bool = False
 
@@ -48,7 +62,13 @@ class QuotaConfig(ConfigModel):
 
 
 class PriorityClassConfig(ConfigModel):
-    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    name: str = Field(
+        pattern=described(
+            r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+            "a Kubernetes name (lower-case letters, digits and '-')",
+        ),
+        max_length=63,
+    )
     # Kubernetes reserves values above one billion for system classes.
     value: int = Field(ge=0, le=1_000_000_000)
 
@@ -62,23 +82,31 @@ class GpuWorkersConfig(ConfigModel):
     min: int = Field(ge=0)
     max: int = Field(ge=0, le=100)
 
-    @field_validator("max")
-    @classmethod
-    def _max_not_below_min(cls, maximum: int, info: ValidationInfo) -> int:
-        minimum = info.data.get("min")
-        if minimum is not None and maximum < minimum:
-            raise ValueError(f"must be at least min ({minimum})")
-        return maximum
+    @model_validator(mode="after")
+    def _max_not_below_min(self) -> GpuWorkersConfig:
+        if self.max < self.min:
+            raise KeyProblem("max", f"{self.max} is below min ({self.min})")
+        return self
+
+
+# Keys only an ElastiCache Redis reads; no profile sets them.
+_ELASTICACHE_ONLY = frozenset({"engine_version", "snapshot_window", "maintenance_window"})
 
 
 class RedisConfig(ConfigModel):
     mode: RedisMode
     # Valkey, the open-source fork, costs less per node-hour on ElastiCache (docs/data.md).
     engine: Literal["redis", "valkey"] = "redis"
-    engine_version: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+$")
+    engine_version: str | None = Field(
+        default=None, pattern=described(r"^[0-9]+\.[0-9]+$", "a major.minor version such as 7.2")
+    )
     node_type: Annotated[
         str,
-        Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$"),
+        Field(
+            pattern=described(
+                r"^cache\.[a-z0-9]+\.[a-z0-9]+$", "a node type such as cache.t4g.medium"
+            )
+        ),
         AfterValidator(check_cache_node_type),
     ] = "cache.t4g.medium"
     # Replicas besides the primary (replicated mode only).
@@ -87,15 +115,38 @@ class RedisConfig(ConfigModel):
     snapshot_window: str = Field(default="02:00-03:00", pattern=DAILY_WINDOW)
     maintenance_window: str = Field(default="sun:06:00-sun:07:00", pattern=WEEKLY_WINDOW)
 
-    @field_validator("replicas")
-    @classmethod
-    def _replicas_fit_the_mode(cls, replicas: int, info: ValidationInfo) -> int:
-        mode = info.data.get("mode")
-        if mode is RedisMode.REPLICATED and replicas < 1:
-            raise ValueError("replicated mode needs at least one replica for failover")
-        if mode is not RedisMode.REPLICATED and replicas > 0:
-            raise ValueError(f"{mode} mode has no replicas")
-        return replicas
+    @model_validator(mode="after")
+    def _replicas_fit_the_mode(self) -> RedisConfig:
+        if self.mode is RedisMode.REPLICATED and self.replicas < 1:
+            raise KeyProblem("replicas", "replicated mode needs at least one replica for failover")
+        if self.mode is not RedisMode.REPLICATED and self.replicas > 0:
+            raise KeyProblem("replicas", f"{self.mode} mode has no replicas")
+        if self.mode is RedisMode.IN_CLUSTER:
+            # Set for in-cluster Redis, they would be silently ignored.
+            for name in sorted(self.model_fields_set & _ELASTICACHE_ONLY):
+                key = to_camel(name)
+                raise KeyProblem(
+                    key, f"only ElastiCache reads it, not in-cluster mode: remove {key}"
+                )
+            return self
+        return self._fits_elasticache()
+
+    def _fits_elasticache(self) -> RedisConfig:
+        if self.engine_version is not None:
+            problem = cache_version_problem(self.engine, self.engine_version)
+            if problem is not None:
+                raise KeyProblem("engineVersion", problem)
+        maintenance = weekly(self.maintenance_window)
+        problem = length_problem(maintenance, CACHE_MAINTENANCE_WINDOW_MIN, "a maintenance window")
+        if problem is not None:
+            raise KeyProblem("maintenanceWindow", problem)
+        if overlap(self.snapshot_window, self.maintenance_window):
+            raise KeyProblem(
+                "snapshotWindow",
+                f"{self.snapshot_window} overlaps maintenanceWindow ({self.maintenance_window}); "
+                "ElastiCache refuses windows that meet",
+            )
+        return self
 
 
 class ImagesBucketConfig(ConfigModel):
@@ -110,22 +161,28 @@ class ImagesBucketConfig(ConfigModel):
     # Lets `pulumi destroy` delete a bucket that still holds images (ephemeral stacks).
     force_destroy: bool = False
 
-    @field_validator("archive_after_days")
-    @classmethod
-    def _archive_after_ia(cls, days: int | None, info: ValidationInfo) -> int | None:
-        ia_days = info.data.get("ia_after_days")
-        if days is not None and ia_days is not None and days < ia_days + 30:
-            raise ValueError(f"must be at least 30 days after iaAfterDays ({ia_days})")
-        return days
-
-    @field_validator("expire_after_days")
-    @classmethod
-    def _expire_after_transitions(cls, days: int | None, info: ValidationInfo) -> int | None:
-        moves = [info.data.get("ia_after_days"), info.data.get("archive_after_days")]
-        latest = max((d for d in moves if d is not None), default=None)
-        if days is not None and latest is not None and days <= latest:
-            raise ValueError(f"must be later than the last transition (day {latest})")
-        return days
+    @model_validator(mode="after")
+    def _transitions_in_order(self) -> ImagesBucketConfig:
+        # S3 refuses a rule that moves objects before 30 days in Standard-IA, or expires
+        # them before their last transition (docs.aws.amazon.com/AmazonS3/latest/userguide/
+        # lifecycle-transition-general-considerations.html).
+        ia_days, archive_days = self.ia_after_days, self.archive_after_days
+        if archive_days is not None and ia_days is not None and archive_days < ia_days + 30:
+            raise KeyProblem(
+                "archiveAfterDays",
+                f"{archive_days} must be at least 30 days after iaAfterDays ({ia_days})",
+            )
+        moves = {"iaAfterDays": ia_days, "archiveAfterDays": archive_days}
+        set_moves = {key: days for key, days in moves.items() if days is not None}
+        if self.expire_after_days is not None and set_moves:
+            key, latest = max(set_moves.items(), key=lambda item: item[1])
+            if self.expire_after_days <= latest:
+                raise KeyProblem(
+                    "expireAfterDays",
+                    f"{self.expire_after_days} expires images before they move ({key}: day "
+                    f"{latest}); expire later, or unset {key} (set it to null)",
+                )
+        return self
 
 
 class CdnConfig(ConfigModel):
@@ -135,7 +192,9 @@ class CdnConfig(ConfigModel):
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
 
 
-_IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"  # a Docker tag
+_IMAGE_TAG = described(
+    r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "a Docker tag (letters, digits, '_', '.', '-')"
+)
 
 
 class ImageTagsConfig(ConfigModel):
@@ -199,3 +258,12 @@ class EnvironmentSettings(StackSettings):
     ttl_hours: int | None = Field(
         default=None, ge=1, le=24 * 30, description="environment: hours an ephemeral stack lives"
     )
+
+    @model_validator(mode="after")
+    def _ttl_only_for_previews(self) -> EnvironmentSettings:
+        if self.ttl_hours is not None and self.profile is not Profile.EPHEMERAL:
+            raise KeyProblem(
+                "ttlHours",
+                "only pr-<N> stacks expire; a long-lived environment ignores it: remove ttlHours",
+            )
+        return self

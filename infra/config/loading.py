@@ -11,8 +11,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from infra import config_checks
+from infra.aws_limits import check_tag_value, zone_problem
 from infra.config.base import DEFAULT_REGION, PROJECT, ConfigError, ModelT, Role
 from infra.config.environment import EnvironmentSettings
+from infra.config.messages import describe
 from infra.config.platform import PLATFORM_SECTIONS, PlatformSettings
 from infra.config.profiles import ENVIRONMENT_PROFILES, Profile, StackKind, stack_kind
 from infra.merge import deep_merge  # one merge: profiles layer like Helm values
@@ -76,11 +78,19 @@ def load_stack_config(
     environment: EnvironmentSettings | None
     if role is Role.PLATFORM:
         platform = _collect(problems, lambda: _platform_settings(region, own))
+        problems += config_checks.hostname_problems(
+            PROJECT, platform.edge.domain, platform.environments, ""
+        )
         environment, cost_center = None, platform.cost_center
     else:
         assert kind.profile is not None  # every environment has one
         environment, platform = _environment_settings(stack, kind.profile, region, own, problems)
         cost_center = environment.cost_center
+    if f"{PROJECT}:costCenter" not in secret_keys:  # a secret's value is unknown offline
+        try:
+            check_tag_value(cost_center)
+        except ValueError as error:
+            problems.append(f"{PROJECT}:costCenter: {error}")
     if problems:
         raise ConfigError("\n".join(problems))
     return StackConfig(
@@ -174,13 +184,18 @@ def _with_zones_of(region: str, own: dict[str, Any]) -> dict[str, Any]:
         return {**own, "network": {**network, "availabilityZones": [f"{region}{z}" for z in "abc"]}}
     if isinstance(zones, list):
         for index, zone in enumerate(zones):
-            if not (isinstance(zone, str) and zone.startswith(region)):
-                raise ConfigError(
-                    f"{PROJECT}:network.availabilityZones[{index}]: {zone!r} is not a zone "
-                    f"of the stack's region {region!r} (aws:region)"
-                )
+            problem = zone_problem(region, zone) if isinstance(zone, str) else "is not a zone name"
+            if problem is not None:
+                raise ConfigError(f"{PROJECT}:network.availabilityZones[{index}]: {problem}")
     return own
 
+
+# Keys only an environment reads, which a platform stack refuses by name.
+ENVIRONMENT_KEYS = frozenset(
+    field.alias or name
+    for name, field in EnvironmentSettings.model_fields.items()
+    if name not in ("role", "cost_center")
+)
 
 # The values Pulumi.yaml's declarations default to, which mean "not set".
 UNSET: tuple[Any, ...] = ("", {})
@@ -215,28 +230,7 @@ def _validate(model: type[ModelT], values: Mapping[str, Any]) -> ModelT:
     try:
         return model.model_validate(values)
     except ValidationError as error:
-        raise ConfigError(_describe(error)) from None
-
-
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for problem in error.errors():
-        key = _key_path(problem["loc"])
-        if problem["type"] == "extra_forbidden":
-            lines.append(f"{key}: unknown configuration key")
-        else:
-            message = problem["msg"].removeprefix("Value error, ")
-            given = problem.get("input")
-            shown = "" if isinstance(given, dict | list) else f" (got {given!r})"
-            lines.append(f"{key}: {message}{shown}")
-    return "\n".join(lines)
-
-
-def _key_path(location: tuple[int | str, ...]) -> str:
-    path = f"{PROJECT}:"
-    for index, part in enumerate(location):
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += part if index == 0 else f".{part}"
-    return path
+        platform = model is PlatformSettings
+        foreign = ENVIRONMENT_KEYS if platform else PLATFORM_SECTIONS
+        role = Role.PLATFORM if platform else Role.ENVIRONMENT
+        raise ConfigError("\n".join(describe(error, PROJECT, foreign, role.value))) from None

@@ -10,9 +10,20 @@ from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
 import pycountry
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from infra.aws_catalog import check_eks_version, check_gpu_node_type, check_system_node_type
+from infra.aws_limits import check_block_size, hostname_problem
+from infra.aws_schedules import (
+    RDS_BACKUP_WINDOW_MIN,
+    RDS_MAINTENANCE_WINDOW_MIN,
+    aurora_version_problem,
+    cron_problem,
+    daily,
+    length_problem,
+    overlap,
+    weekly,
+)
 from infra.config.base import (
     DAILY_WINDOW,
     WEEKLY_WINDOW,
@@ -21,11 +32,18 @@ from infra.config.base import (
     StackSettings,
     one_of,
 )
+from infra.config.messages import KeyProblem, described
 from infra.config.profiles import DEFAULT_ENVIRONMENTS, PLATFORM_STACK, Profile
 from infra.stack_names import DNS_LABEL, MAX_STACK_NAME_LENGTH
 
 # A long-lived environment's stack name, as the platform lists it.
-EnvironmentName = Annotated[str, Field(pattern=DNS_LABEL.pattern, max_length=MAX_STACK_NAME_LENGTH)]
+EnvironmentName = Annotated[
+    str,
+    Field(
+        pattern=described(DNS_LABEL.pattern, "a stack name (lower-case letters, digits and '-')"),
+        max_length=MAX_STACK_NAME_LENGTH,
+    ),
+]
 
 
 class NatMode(StrEnum):
@@ -43,17 +61,20 @@ class FlowLogsConfig(ConfigModel):
     traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = "ALL"
 
 
+VpcBlock = Annotated[IPv4Network, AfterValidator(check_block_size)]
+
+
 class NetworkConfig(ConfigModel):
-    cidr: IPv4Network = IPv4Network("10.0.0.0/16")
+    cidr: VpcBlock = IPv4Network("10.0.0.0/16")
     availability_zones: list[str] = Field(
         default=["us-east-1a", "us-east-1b", "us-east-1c"], min_length=2, max_length=6
     )
-    public_subnet_cidrs: list[IPv4Network] = [
+    public_subnet_cidrs: list[VpcBlock] = [
         IPv4Network("10.0.1.0/24"),
         IPv4Network("10.0.2.0/24"),
         IPv4Network("10.0.3.0/24"),
     ]
-    private_subnet_cidrs: list[IPv4Network] = [
+    private_subnet_cidrs: list[VpcBlock] = [
         IPv4Network("10.0.11.0/24"),
         IPv4Network("10.0.12.0/24"),
         IPv4Network("10.0.13.0/24"),
@@ -68,28 +89,39 @@ class NetworkConfig(ConfigModel):
             raise ValueError("availability zones must be distinct")
         return zones
 
-    @field_validator("public_subnet_cidrs", "private_subnet_cidrs")
-    @classmethod
-    def _subnets_fit_the_vpc(
-        cls, subnets: list[IPv4Network], info: ValidationInfo
-    ) -> list[IPv4Network]:
-        vpc = info.data.get("cidr")
-        zones = info.data.get("availability_zones")
-        if zones is not None and len(subnets) != len(zones):
-            raise ValueError(f"needs one subnet per availability zone ({len(zones)})")
-        if vpc is not None:
-            for subnet in subnets:
-                if not subnet.subnet_of(vpc):
-                    raise ValueError(f"{subnet} is not inside the VPC CIDR {vpc}")
-        taken = list(info.data.get("public_subnet_cidrs") or [])
-        for index, subnet in enumerate(subnets):
-            for other in taken + subnets[:index]:
-                if subnet.overlaps(other):
-                    raise ValueError(f"{subnet} overlaps {other}")
-        return subnets
+    @model_validator(mode="after")
+    def _subnets_fit_the_vpc(self) -> NetworkConfig:
+        # A model-level check, so that the defaults are checked too: four zones with the
+        # default three subnets, or a public subnet over a default private one.
+        zones = len(self.availability_zones)
+        subnets = {"publicSubnetCidrs": self.public_subnet_cidrs}
+        subnets["privateSubnetCidrs"] = self.private_subnet_cidrs
+        seen: list[tuple[str, IPv4Network]] = []
+        for key, blocks in subnets.items():
+            if len(blocks) != zones:
+                raise KeyProblem(
+                    key,
+                    f"lists {len(blocks)} subnets for {zones} availability zones: give one "
+                    f"per zone (set {key}, whose default has 3)",
+                )
+            for index, block in enumerate(blocks):
+                if not block.subnet_of(self.cidr):
+                    raise KeyProblem(
+                        f"{key}[{index}]", f"{block} is not inside the VPC {self.cidr}"
+                    )
+                for other_key, other in seen:
+                    if block.overlaps(other):
+                        raise KeyProblem(
+                            f"{key}[{index}]", f"{block} overlaps {other} ({other_key})"
+                        )
+                seen.append((f"{key}[{index}]", block))
+        return self
 
 
-_ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
+_ROLE_ARN = described(
+    r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$",
+    "an IAM role ARN such as arn:aws:iam::123456789012:role/admin",
+)
 SystemNodeType = Annotated[str, AfterValidator(check_system_node_type)]
 GpuNodeType = Annotated[str, AfterValidator(check_gpu_node_type)]
 # The public API endpoint answers only these; anything wider than a /16 (65,536
@@ -130,6 +162,9 @@ class SystemNodesConfig(ConfigModel):
         return maximum
 
 
+_DURATION = described(r"^([0-9]+(s|m|h))+$|^Never$", "a duration such as 720h, or Never")
+
+
 class GpuNodePoolConfig(ConfigModel):
     """Karpenter's GPU NodePool (SPEC §3: 0-10 Spot nodes of T4 and A10G)."""
 
@@ -141,7 +176,7 @@ class GpuNodePoolConfig(ConfigModel):
     gpu_limit: int = Field(default=18, ge=0, le=1000)
     # Spot first; on-demand when no Spot capacity is offered.
     on_demand_fallback: bool = True
-    expire_after: str = Field(default="720h", pattern=r"^([0-9]+(s|m|h))+$|^Never$")
+    expire_after: str = Field(default="720h", pattern=_DURATION)
     # The OS only: images and scratch live on the instance store's NVMe, the models on
     # EFS (docs/decisions/0104-gpu-images-on-instance-store.md). 20 GiB: AL2023's image.
     root_volume_gi: int = Field(default=20, ge=20, le=16_384)
@@ -152,14 +187,14 @@ class GeneralNodePoolConfig(ConfigModel):
 
     instance_categories: list[Literal["c", "m", "r", "t"]] = ["c", "m", "r"]
     cpu_limit: int = Field(default=64, ge=0)
-    expire_after: str = Field(default="720h", pattern=r"^([0-9]+(s|m|h))+$|^Never$")
+    expire_after: str = Field(default="720h", pattern=_DURATION)
 
 
 class ClusterConfig(ConfigModel):
     # EKS standard support: SPEC's 1.28 is long out of it.
     version: Annotated[
         str,
-        Field(pattern=r"^1\.[0-9]{2}$"),
+        Field(pattern=described(r"^1\.[0-9]{2}$", "a Kubernetes minor version such as 1.35")),
         AfterValidator(lambda version: check_eks_version(version, date.today())),
     ] = "1.35"
     # The public API endpoint is open only to these (e.g. CI and VPN egress); empty
@@ -170,7 +205,11 @@ class ClusterConfig(ConfigModel):
     log_retention_days: LogRetentionDays = 30
     # Karpenter's AMI: pin a release (e.g. `al2023@v20261101`) to roll nodes on purpose.
     ami_alias: str = Field(
-        default="al2023@latest", pattern=r"^(al2023|bottlerocket)@(latest|v[0-9.]+)$"
+        default="al2023@latest",
+        pattern=described(
+            r"^(al2023|bottlerocket)@(latest|v[0-9.]+)$",
+            "an AMI alias such as al2023@latest or al2023@v20261101",
+        ),
     )
     system_nodes: SystemNodesConfig = SystemNodesConfig()
     gpu_node_pool: GpuNodePoolConfig = GpuNodePoolConfig()
@@ -187,7 +226,10 @@ EfsLifecycleDays = Annotated[int, one_of(EFS_IA_DAYS, "an EFS lifecycle period")
 class AuroraConfig(ConfigModel):
     """The shared Aurora Serverless v2 PostgreSQL cluster (SPEC §4, §9)."""
 
-    engine_version: str = Field(default="16.8", pattern=r"^1[3-9]\.[0-9]+$")
+    engine_version: str = Field(
+        default="16.8",
+        pattern=described(r"^1[3-9]\.[0-9]+$", "an Aurora PostgreSQL version such as 16.8"),
+    )
     # Aurora capacity units per instance (SPEC: 0.5-4). A minimum of 0 lets a sandbox
     # pause when idle.
     min_capacity: float = Field(default=0.5, ge=0, le=256, multiple_of=0.5)
@@ -202,20 +244,37 @@ class AuroraConfig(ConfigModel):
     final_snapshot: bool = True
     log_retention_days: LogRetentionDays = 30
 
-    @field_validator("max_capacity")
-    @classmethod
-    def _max_not_below_min(cls, maximum: float, info: ValidationInfo) -> float:
-        minimum = info.data.get("min_capacity")
-        if minimum is not None and maximum < minimum:
-            raise ValueError(f"must be at least minCapacity ({minimum})")
-        return maximum
+    @model_validator(mode="after")
+    def _fits_aurora(self) -> AuroraConfig:
+        if self.max_capacity < self.min_capacity:
+            raise KeyProblem("maxCapacity", f"must be at least minCapacity ({self.min_capacity})")
+        if self.seconds_until_auto_pause is not None and self.min_capacity != 0:
+            raise KeyProblem("secondsUntilAutoPause", "only a cluster with minCapacity 0 pauses")
+        problem = aurora_version_problem(self.engine_version, pauses=self.min_capacity == 0)
+        if problem is not None:
+            raise KeyProblem("engineVersion", problem)
+        backup, maintenance = daily(self.backup_window), weekly(self.maintenance_window)
+        for key, interval, minimum in (
+            ("backupWindow", backup, RDS_BACKUP_WINDOW_MIN),
+            ("maintenanceWindow", maintenance, RDS_MAINTENANCE_WINDOW_MIN),
+        ):
+            problem = length_problem(interval, minimum, "a window")
+            if problem is not None:
+                raise KeyProblem(key, problem)
+        if overlap(self.backup_window, self.maintenance_window):
+            raise KeyProblem(
+                "backupWindow",
+                f"{self.backup_window} overlaps maintenanceWindow ({self.maintenance_window}); "
+                "RDS refuses a backup window that meets the maintenance window",
+            )
+        return self
 
-    @field_validator("seconds_until_auto_pause")
-    @classmethod
-    def _pause_needs_zero_minimum(cls, seconds: int | None, info: ValidationInfo) -> int | None:
-        if seconds is not None and info.data.get("min_capacity") != 0:
-            raise ValueError("only a cluster with minCapacity 0 pauses")
-        return seconds
+
+def _backup_schedule(expression: str) -> str:
+    problem = cron_problem(expression, hourly_at_most=True)
+    if problem is not None:
+        raise ValueError(f"{expression!r} {problem}")
+    return expression
 
 
 class ModelStoreConfig(ConfigModel):
@@ -223,7 +282,7 @@ class ModelStoreConfig(ConfigModel):
 
     ia_after_days: EfsLifecycleDays = 30
     # AWS Backup schedule (SPEC: weekly) and retention (SPEC: 30 days).
-    backup_schedule: str = Field(default="cron(0 5 ? * SUN *)", pattern=r"^cron\(.+\)$")
+    backup_schedule: Annotated[str, AfterValidator(_backup_schedule)] = "cron(0 5 ? * SUN *)"
     backup_retention_days: int = Field(default=30, ge=1, le=36_500)
 
 
@@ -234,9 +293,16 @@ class LogsBucketConfig(ConfigModel):
 class RegistryConfig(ConfigModel):
     """ECR repositories for the images CI builds."""
 
-    repositories: list[Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]] = Field(
-        default=["api", "worker"], min_length=1
-    )
+    repositories: list[
+        Annotated[
+            str,
+            Field(
+                pattern=described(
+                    r"^[a-z0-9]+(-[a-z0-9]+)*$", "a repository name such as api (lower-case, '-')"
+                )
+            ),
+        ]
+    ] = Field(default=["api", "worker"], min_length=1)
     keep_images: int = Field(default=50, ge=1, le=10_000)
     untagged_expire_days: int = Field(default=7, ge=1)
 
@@ -246,10 +312,23 @@ class DeployRolesConfig(ConfigModel):
 
     # owner/name of the repository whose workflows may deploy; no roles when unset.
     github_repository: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+        default=None,
+        pattern=described(
+            r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "owner/name of a GitHub repository"
+        ),
     )
     # An account holds one OIDC provider per issuer: false reuses the existing one.
     create_oidc_provider: bool = True
+
+    @model_validator(mode="after")
+    def _provider_needs_roles(self) -> DeployRolesConfig:
+        if "create_oidc_provider" in self.model_fields_set and self.github_repository is None:
+            raise KeyProblem(
+                "createOidcProvider",
+                "without githubRepository there are no deploy roles and no provider: "
+                "set githubRepository, or remove createOidcProvider",
+            )
+        return self
 
 
 class OperationsConfig(ConfigModel):
@@ -258,9 +337,16 @@ class OperationsConfig(ConfigModel):
     scrape_interval_seconds: int = Field(default=15, ge=5, le=300)
     retention_days: int = Field(default=15, ge=1, le=365)
     storage_gi: int = Field(default=50, ge=10, le=16_384)
-    slack_channel: str = Field(default="#pingvas-alerts", pattern=r"^#[a-z0-9_-]{1,80}$")
+    slack_channel: str = Field(
+        default="#pingvas-alerts",
+        pattern=described(r"^#[a-z0-9_-]{1,80}$", "a Slack channel such as #alerts"),
+    )
     # Who gets the SNS topic's e-mails: CloudWatch alarms, backups, budgets, the daily digest.
-    alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]] = []
+    alert_emails: list[
+        Annotated[
+            str, Field(pattern=described(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", "an e-mail address"))
+        ]
+    ] = []
     pod_log_retention_days: LogRetentionDays = 30
     audit_log_retention_days: int = Field(default=365, ge=1)
     monthly_budget_usd: float = Field(default=1250, gt=0)  # SPEC §8: $1,249.37
@@ -329,11 +415,26 @@ class WafConfig(ConfigModel):
         return merged
 
 
+def _domain_fits_aws(domain: str) -> str:
+    problem = hostname_problem(domain, certificate=False)
+    if problem is not None:
+        raise ValueError(problem)
+    return domain
+
+
 class EdgeConfig(ConfigModel):
     # API and image hostnames live under it: api.<domain> (prod), api.<env>.<domain>.
-    domain: str = Field(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+    domain: Annotated[str, AfterValidator(_domain_fits_aws)] = Field(
+        pattern=described(
+            r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+            "a lower-case domain name such as example.com",
+        )
+    )
     # An existing Route 53 zone for `domain`; otherwise the platform creates one.
-    hosted_zone_id: str | None = Field(default=None, pattern=r"^Z[A-Z0-9]{1,32}$")
+    hosted_zone_id: str | None = Field(
+        default=None,
+        pattern=described(r"^Z[A-Z0-9]{1,32}$", "a Route 53 hosted zone id such as Z0123456789ABC"),
+    )
     waf: WafConfig = WafConfig()
 
 

@@ -461,7 +461,8 @@ def test_a_new_long_lived_environment_is_declared_on_the_platform(
     stack_with: Callable[..., OfflineRun],
 ) -> None:
     environments = {"dev": "dev", "prod": "prod", "staging": "prod"}
-    run = stack_with("shared", {"pingvas:environments": environments})
+    pool = {"gpuNodePool": {"gpuLimit": 33}}  # room for staging's 15 GPU workers too
+    run = stack_with("shared", {"pingvas:environments": environments, "pingvas:cluster": pool})
     assert set(run.outputs["schemaOwnerSecretArns"]) == {"dev", "prod", "staging"}
     assert set(run.outputs["deployerRoleArns"]) >= {"dev", "prod", "staging"}
 

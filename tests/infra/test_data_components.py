@@ -240,7 +240,7 @@ def raw(**values: object) -> dict[str, str]:
         (
             "shared",
             raw(aurora={"minCapacity": 0.7}),
-            "pingvas:aurora.minCapacity: Input should be a multiple of 0.5",
+            "pingvas:aurora.minCapacity: should be a multiple of 0.5",
         ),
         (
             "shared",
@@ -250,12 +250,12 @@ def raw(**values: object) -> dict[str, str]:
         (
             "shared",
             raw(aurora={"backupRetentionDays": 40}),
-            "pingvas:aurora.backupRetentionDays: Input should be less than or equal to 35",
+            "pingvas:aurora.backupRetentionDays: should be less than or equal to 35",
         ),
         (
             "shared",
             raw(aurora={"backupWindow": "3am"}),
-            "pingvas:aurora.backupWindow: String should match pattern",
+            "pingvas:aurora.backupWindow: '3am' is not a daily window hh:mm-hh:mm in UTC",
         ),
         (
             "shared",
@@ -265,7 +265,7 @@ def raw(**values: object) -> dict[str, str]:
         (
             "shared",
             raw(registry={"repositories": ["API"]}),
-            "pingvas:registry.repositories[0]: String should match pattern",
+            "pingvas:registry.repositories[0]: 'API' is not a repository name",
         ),
         ("shared", raw(logsBucket={"expireAfterDays": 0}), "pingvas:logsBucket.expireAfterDays"),
         ("dev", raw(aurora={"readers": 2}), "pingvas:aurora: only a platform stack"),
@@ -275,20 +275,25 @@ def raw(**values: object) -> dict[str, str]:
             "pingvas:redis.replicas: replicated mode needs at least one replica",
         ),
         ("dev", raw(redis={"replicas": 1}), "pingvas:redis.replicas: standalone mode has no"),
-        ("dev", raw(redis={"engine": "memcached"}), "pingvas:redis.engine: Input should be"),
-        ("dev", raw(redis={"nodeType": "r6g.large"}), "pingvas:redis.nodeType: String should"),
-        ("dev", raw(images={"iaAfterDays": 10}), "pingvas:images.iaAfterDays: Input should be"),
+        ("dev", raw(redis={"engine": "memcached"}), "pingvas:redis.engine: should be"),
+        (
+            "dev",
+            raw(redis={"nodeType": "r6g.large"}),
+            "pingvas:redis.nodeType: 'r6g.large' is not a node type such as cache.t4g.medium",
+        ),
+        ("dev", raw(images={"iaAfterDays": 10}), "pingvas:images.iaAfterDays: should be"),
         (
             "prod",
             raw(images={"archiveAfterDays": 100}),
-            "pingvas:images.archiveAfterDays: must be at least 30 days after iaAfterDays (90)",
+            "pingvas:images.archiveAfterDays: 100 must be at least 30 days after iaAfterDays (90)",
         ),
         (
             "prod",
             raw(images={"expireAfterDays": 180}),
-            "pingvas:images.expireAfterDays: must be later than the last transition (day 180)",
+            "pingvas:images.expireAfterDays: 180 expires images before they move "
+            "(archiveAfterDays: day 180)",
         ),
-        ("dev", raw(cdn={"priceClass": "cheap"}), "pingvas:cdn.priceClass: Input should be"),
+        ("dev", raw(cdn={"priceClass": "cheap"}), "pingvas:cdn.priceClass: should be"),
         (
             "dev",
             raw(cdn={"aliases": ["img.example.com"]}),

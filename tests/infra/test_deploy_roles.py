@@ -181,7 +181,7 @@ def test_policies_fit_iams_size_limit(shared: OfflineRun, key: str) -> None:
 
 
 def test_without_a_repository_there_are_no_deploy_roles(stack_with: Any) -> None:
-    run = stack_with("shared", {"pingvas:deployRoles": {"createOidcProvider": True}})
+    run = stack_with("shared", {"pingvas:deployRoles": {}})  # no githubRepository
     assert not [r for r in run.resources if r.name.startswith("pingvas-shared-deploy-")]
     assert run.outputs["deployRoleArns"] == {}
 

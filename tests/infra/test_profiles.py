@@ -24,7 +24,9 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfflineRun]:
     """`staging`, declared prod, on a platform that lists it among its environments."""
     folder = tmp_path_factory.mktemp("stacks")
     committed = yaml.safe_load(tools.preview.stack_file("shared").read_text())["config"]
-    shared = {**committed, "pingvas:environments": ENVIRONMENTS}
+    # Room in the GPU pool for staging's 15 workers besides dev's 3 and prod's 15.
+    pool = {"pingvas:cluster": {"gpuNodePool": {"gpuLimit": 33}}}
+    shared = {**committed, "pingvas:environments": ENVIRONMENTS, **pool}
     (folder / "Pulumi.shared.yaml").write_text(yaml.safe_dump({"config": shared}))
     (folder / "Pulumi.staging.yaml").write_text("config:\n  pingvas:profile: prod\n")
     with pytest.MonkeyPatch.context() as patch:

@@ -178,10 +178,18 @@ def test_a_new_environment_is_told_what_to_add_where(
         "staging (with its profile) to pingvas:environments in Pulumi.shared.yaml"
     )
     assert schema_owner in err
+    # dev 3 + prod 15 fill the committed pool of 18: the second platform edit.
+    gpu_pool = (
+        "pingvas:gpuWorkers.max: the environments' GPU workers at their maxima (dev 3 + prod "
+        "15 + staging 3 = 21) exceed the platform's GPU node pool (18): raise "
+        "pingvas:cluster.gpuNodePool.gpuLimit to 21 in Pulumi.shared.yaml"
+    )
+    assert gpu_pool in err
     assert "Traceback" not in err
-    assert len(err.splitlines()) == 3
+    assert len(err.splitlines()) == 4
 
-    config_file.write_text(ENVIRONMENT_FILE)  # in-cluster Redis: the schema owner remains
+    config_file.write_text(ENVIRONMENT_FILE + "  pingvas:gpuWorkers:\n    max: 0\n")
+    # In-cluster Redis and no GPU workers: the schema owner remains.
     assert main(["staging", "--config-file", str(config_file)]) == 2
     err = capsys.readouterr().err
     assert schema_owner in err
