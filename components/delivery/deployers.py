@@ -137,6 +137,19 @@ def deployer_scope_rules(
             "a deployer makes, changes or deletes only volumes claimed from its namespace",
         ),
         (
+            # An update is judged on the volume it changes too: else a preview could take
+            # prod's models volume by rewriting its claimRef to its own namespace.
+            f"{resource} != 'persistentvolumes' || request.operation != 'UPDATE' || ("
+            "has(oldObject.spec.claimRef) && has(oldObject.spec.claimRef.namespace) && "
+            f"({in_scope('oldObject.spec.claimRef.namespace')}) && "
+            "object.metadata.name == oldObject.metadata.name && "
+            "has(object.spec.claimRef) && has(object.spec.claimRef.name) && "
+            "has(oldObject.spec.claimRef.name) && "
+            "object.spec.claimRef.namespace == oldObject.spec.claimRef.namespace && "
+            "object.spec.claimRef.name == oldObject.spec.claimRef.name)",
+            "a deployer changes only its own volumes, and never their name or claim",
+        ),
+        (
             f"{resource} != 'persistentvolumes' || !({writing}) || ("
             f"has(object.spec.csi) && object.spec.csi.driver == '{EFS_DRIVER}' && "
             f"object.spec.csi.volumeHandle == '{models_volume_handle}' && "

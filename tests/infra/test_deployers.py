@@ -371,3 +371,34 @@ def test_pods_use_only_their_environments_priority(
         pod["spec"]["priorityClassName"] = priority_class
     context = {"object": pod, "namespaceObject": {"metadata": {"name": namespace}}}
     assert bool(evaluate(rule["expression"], context)) is admitted
+
+
+def test_a_volume_update_is_judged_on_the_volume_it_changes(shared: OfflineRun) -> None:
+    """Issue 22, item 6: a preview may not rebind prod's models volume by rewriting its
+    claim to its own namespace (the new object alone would pass), nor rename or re-claim
+    its own; a deployer may re-apply its own volume unchanged."""
+    spec = spec_of(shared, SCOPE_POLICY)
+    (prod_volume,) = render("prod", release_values("prod")).of_kind("PersistentVolume")
+    (own,) = render("pr-7", release_values("pr-7")).of_kind("PersistentVolume")
+
+    def update(scope: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+        return refusals(
+            spec, scope=scope, resource="persistentvolumes", operation="UPDATE", obj=new, old=old
+        )
+
+    taken = copy.deepcopy(prod_volume)
+    taken["spec"]["claimRef"] = copy.deepcopy(own["spec"]["claimRef"])
+    assert update("pr", prod_volume, taken)
+    assert update("dev", prod_volume, taken)
+    reclaimed = copy.deepcopy(own)
+    reclaimed["spec"]["claimRef"]["name"] = "another-claim"
+    assert update("pr", own, reclaimed)
+    moved = copy.deepcopy(own)
+    moved["spec"]["claimRef"]["namespace"] = "pr-8"  # another preview's, still in scope
+    assert update("pr", own, moved)
+    unclaimed = copy.deepcopy(own)
+    del unclaimed["spec"]["claimRef"]
+    assert update("pr", unclaimed, own), "an unclaimed volume is nobody's to take"
+    # Controls: the owner re-applies its volume; prod's deployer its own.
+    assert update("pr", own, copy.deepcopy(own)) == []
+    assert update("prod", prod_volume, copy.deepcopy(prod_volume)) == []
