@@ -13,9 +13,15 @@ import pulumi_kubernetes as k8s
 from components.cluster.admission import AdmissionArgs, EnvironmentAdmission
 from components.cluster.eks import Cluster
 from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
-from components.edge.dns import Dns, DnsArgs
+from components.edge.dns import Dns, DnsArgs, DnsPublisher
 from components.edge.ingress_class import AlbIngressClass, IngressClassArgs
-from components.edge.preview_ingress import PreviewIngress, PreviewIngressArgs, preview_hostname
+from components.edge.preview_ingress import (
+    PreviewIngress,
+    PreviewIngressArgs,
+    preview_domain,
+    preview_hostname,
+    preview_record_names,
+)
 from components.edge.waf import WebAcl, WebAclArgs
 from infra.config import APEX_HOST_OWNER, PlatformSettings, StackConfig
 from infra.naming import Naming
@@ -70,6 +76,7 @@ def build_platform_edge(
             existing_zone_id=settings.edge.hosted_zone_id,
             cluster_name=cluster.cluster_name,
             region=config.region,
+            publishers=dns_publishers(settings),
             depends_on=[cluster.system_nodes],
         ),
         opts=child_options(provider, cluster.kubernetes_provider),
@@ -101,6 +108,23 @@ def build_platform_edge(
         preview_ingress_class=preview_class,
         preview_ingress_group=preview_class,
     )
+
+
+def dns_publishers(settings: PlatformSettings) -> list[DnsPublisher]:
+    """One ExternalDNS per long-lived environment, on its namespace and subdomain (the
+    apex environment: the domain less the others'), and one for every preview."""
+    domain = settings.edge.domain
+    others = [f"{env}.{domain}" for env in settings.environments if env != APEX_HOST_OWNER]
+    previews = preview_domain(domain)
+    return [
+        *(
+            DnsPublisher(env, env, domain, excluded=[*others, previews])
+            if env == APEX_HOST_OWNER
+            else DnsPublisher(env, env, f"{env}.{domain}")
+            for env in settings.environments
+        ),
+        DnsPublisher("previews", None, previews, record_names=preview_record_names(domain)),
+    ]
 
 
 @dataclass

@@ -56,6 +56,13 @@ def preview_hostname(namespace: str, domain: str) -> str:
     return f"{namespace}.{preview_domain(domain)}"
 
 
+def preview_record_names(domain: str) -> tuple[str, ...]:
+    """The Route 53 names a preview's host and its ExternalDNS ownership records take:
+    `pr-<N>.pr.<domain>` and `<type>-pr-<N>.pr.<domain>` (IAM patterns cannot say
+    digits; admission holds each preview to exactly its own host)."""
+    return (f"pr-*.{preview_domain(domain)}", f"*-pr-*.{preview_domain(domain)}")
+
+
 @dataclass
 class PreviewIngressArgs:
     domain: str  # the platform's domain; previews live under pr.<domain>

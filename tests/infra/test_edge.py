@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from components.edge.dns import RECORD_NAMES
 from pulumi_offline import OfflineRun
 from tests.support.crds import crd_errors
+from tests.support.iam import Request, allowed
 from tests.support.stacks import run_stack
 
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
@@ -120,26 +122,77 @@ def test_waf_logs_redact_credentials(shared: OfflineRun) -> None:
     assert redacted == {"authorization", "cookie"}
 
 
-def test_zone_and_external_dns_limited_to_it(shared: OfflineRun) -> None:
-    (zone,) = shared.of_type("aws:route53/zone:Zone")
-    assert zone.inputs["name"] == "pingvas.example.com"
-    assert shared.outputs["domain"] == "pingvas.example.com"
-    zone_id = shared.outputs["hostedZoneId"]
-    release = shared.one("kubernetes:helm.sh/v3:Release", "pingvas-shared-dns-external-dns")
-    values = release.inputs["values"]
-    assert values["domainFilters"] == ["pingvas.example.com"]
-    # Hostnames only from Ingress rules (admission-checked), never from an annotation.
-    assert values["extraArgs"] == [f"--zone-id-filter={zone_id}", "--ignore-hostname-annotation"]
-    assert values["policy"] == "sync"
-    assert values["txtOwnerId"] == "pingvas-shared-eks"
+# ExternalDNS instance → (namespace it reads, domain filter, excluded subdomains).
+PUBLISHERS = {
+    "dev": ("dev", "dev.pingvas.example.com", []),
+    "prod": ("prod", "pingvas.example.com", ["dev.pingvas.example.com", "pr.pingvas.example.com"]),
+    "previews": (None, "pr.pingvas.example.com", []),
+}
 
-    role = shared.one("aws:iam/role:Role", "pingvas-shared-dns-external-dns")
+
+def external_dns_policy(shared: OfflineRun, key: str) -> dict[str, Any]:
+    role = shared.one("aws:iam/role:Role", f"pingvas-shared-dns-external-dns-{key}")
     (policy,) = [
         p for p in shared.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id
     ]
-    change = json.loads(policy.inputs["policy"])["Statement"][0]
-    assert change["Action"] == "route53:ChangeResourceRecordSets"
-    assert change["Resource"] == f"arn:aws:route53:::hostedzone/{zone_id}"
+    document: dict[str, Any] = json.loads(policy.inputs["policy"])
+    return document
+
+
+@pytest.mark.parametrize(("key", "watched"), PUBLISHERS.items())
+def test_external_dns_runs_per_environment_on_its_own_names(
+    shared: OfflineRun, key: str, watched: tuple[str | None, str, list[str]]
+) -> None:
+    """Issue 22, item 6: one ExternalDNS per environment (and one for the previews), on
+    its namespace, subdomain and TXT owner; Ingress rules its only source."""
+    (zone,) = shared.of_type("aws:route53/zone:Zone")
+    assert zone.inputs["name"] == shared.outputs["domain"] == "pingvas.example.com"
+    zone_id = shared.outputs["hostedZoneId"]
+    namespace, domain, excluded = watched
+    release = shared.one("kubernetes:helm.sh/v3:Release", f"pingvas-shared-dns-external-dns-{key}")
+    values = release.inputs["values"]
+    assert values["sources"] == ["ingress"]
+    assert (values["domainFilters"], values["excludeDomains"]) == ([domain], excluded)
+    assert values["extraArgs"] == [
+        f"--zone-id-filter={zone_id}",
+        "--ignore-hostname-annotation",  # never a name from an annotation
+        *([f"--namespace={namespace}"] if namespace else []),
+    ]
+    assert values["policy"] == "sync"
+    assert values["txtOwnerId"] == f"pingvas-shared-eks-{key}"
+    assert values["serviceAccount"]["name"] == f"external-dns-{key}"
+    releases = [r for r in shared.of_type("kubernetes:helm.sh/v3:Release") if "dns" in r.name]
+    assert len(releases) == len(PUBLISHERS)  # no zone-wide instance left
+
+
+@pytest.mark.parametrize(
+    ("key", "own", "foreign"),
+    [
+        ("dev", ["api.dev", "a-api.dev"], ["api", "a-api", "pr-7.pr", "api.prod"]),
+        ("prod", ["api", "a-api", "images"], ["api.dev", "a-api.dev", "pr-7.pr", "a-pr-7.pr"]),
+        ("previews", ["pr-7.pr", "a-pr-7.pr", "cname-pr-42.pr"], ["api", "pr-login", "api.dev"]),
+    ],
+)
+def test_each_external_dns_changes_only_its_environments_records(
+    shared: OfflineRun, key: str, own: list[str], foreign: list[str]
+) -> None:
+    policy = external_dns_policy(shared, key)
+    zone = f"arn:aws:route53:::hostedzone/{shared.outputs['hostedZoneId']}"
+
+    def change(*names: str) -> Request:
+        records = [f"{name}.pingvas.example.com" for name in names]
+        return Request("route53:ChangeResourceRecordSets", zone, context={RECORD_NAMES: records})
+
+    assert allowed([policy], change(*own))
+    for name in foreign:
+        assert not allowed([policy], change(name)), name
+        assert not allowed([policy], change(own[0], name)), "one foreign name spoils the batch"
+    other_zone = Request(
+        "route53:ChangeResourceRecordSets",
+        "arn:aws:route53:::hostedzone/ZOTHER",
+        context={RECORD_NAMES: [f"{own[0]}.pingvas.example.com"]},
+    )
+    assert not allowed([policy], other_zone)
 
 
 def test_existing_zone_is_used_not_created(stack_with: Callable[..., OfflineRun]) -> None:
