@@ -287,8 +287,6 @@ def test_the_deployer_may_write_what_its_stack_makes(shared: OfflineRun, stack: 
         "kubernetes:core/v1:Namespace": "namespaces",
         "kubernetes:core/v1:ResourceQuota": "resourcequotas",
         "kubernetes:core/v1:LimitRange": "limitranges",
-        "kubernetes:networking.k8s.io/v1:IngressClass": "ingressclasses",
-        "kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams": "ingressclassparams",
     }
     objects = [
         (kinds[r.type], {"metadata": r.inputs["metadata"], "spec": r.inputs.get("spec")})
@@ -308,21 +306,36 @@ def test_the_deployer_may_write_what_its_stack_makes(shared: OfflineRun, stack: 
         )
 
 
-def test_ingress_classes_are_the_environments_own(shared: OfflineRun) -> None:
+def test_ingress_classes_are_the_platforms(shared: OfflineRun) -> None:
+    """Issue 22, item 6: no deployer may create, change or delete an IngressClass or its
+    IngressClassParams (else dev could move its class into prod's ALB group or drop the
+    WAF): its ClusterRole grants neither, and Edit, scoped to namespaces, reaches no
+    cluster-scoped object. The platform makes every environment's class (the control)."""
+    (role,) = shared.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    granted = {
+        (group, resource)
+        for rule in role.inputs["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+    assert (
+        not {
+            ("networking.k8s.io", "ingressclasses"),
+            ("elbv2.k8s.aws", "ingressclassparams"),
+        }
+        & granted
+    )
+    assert granted, "the deployers' ClusterRole has rules"
     spec = spec_of(shared, SCOPE_POLICY)
-    (params,) = run_stack("dev").of_type("kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams")
-    own = {"metadata": params.inputs["metadata"], "spec": params.inputs["spec"]}
-    assert refusals(spec, scope="dev", resource="ingressclassparams", obj=own) == []
-    assert refusals(spec, scope="prod", resource="ingressclassparams", obj=own)
-    assert refusals(spec, scope="pr", resource="ingressclassparams", obj=own)
-    opened = copy.deepcopy(own)
-    opened["spec"]["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": "prod"}}
-    assert refusals(spec, scope="dev", resource="ingressclassparams", obj=opened)
-    widened = copy.deepcopy(own)
-    widened["spec"]["namespaceSelector"]["matchExpressions"] = [
-        {"key": "pingvas.io/environment", "operator": "Exists"}
-    ]
-    assert refusals(spec, scope="dev", resource="ingressclassparams", obj=widened)
+    matched = {r for rule in spec["matchConstraints"]["resourceRules"] for r in rule["resources"]}
+    assert not {"ingressclasses", "ingressclassparams"} & matched
+    classes = {
+        c.inputs["metadata"]["name"]
+        for c in shared.of_type("kubernetes:networking.k8s.io/v1:IngressClass")
+    }
+    assert classes == {"pingvas-dev-alb", "pingvas-prod-alb", "pingvas-shared-preview"}
+    for stack in ("dev", "prod", "pr-7"):
+        assert run_stack(stack).of_type("kubernetes:networking.k8s.io/v1:IngressClass") == []
 
 
 def test_a_deployer_mounts_only_the_model_store_read_only(shared: OfflineRun) -> None:

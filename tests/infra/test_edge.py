@@ -214,11 +214,17 @@ def test_hostnames_and_dns_validated_certificates(stack: str, api: str, images: 
     run = run_stack(stack)
     edge = run.outputs["edge"]
     assert (edge["apiHostname"], edge["imagesHostname"]) == (api, images)
+    # The API's certificate is the platform's, with the environment's ALB class.
+    shared = run_stack("shared")
     certificates = {
-        c.inputs["domainName"]: c for c in run.of_type("aws:acm/certificate:Certificate")
+        c.inputs["domainName"]: (run, c) for c in run.of_type("aws:acm/certificate:Certificate")
     }
-    assert set(certificates) == {api, images}
-    for hostname, certificate in certificates.items():
+    assert set(certificates) == {images}
+    certificates[api] = (
+        shared,
+        shared.one("aws:acm/certificate:Certificate", f"pingvas-shared-{stack}-api-certificate"),
+    )
+    for hostname, (run, certificate) in certificates.items():
         assert certificate.inputs["validationMethod"] == "DNS"
         (record,) = [
             r for r in run.of_type("aws:route53/record:Record") if r.parent == certificate.parent
@@ -234,17 +240,22 @@ def test_hostnames_and_dns_validated_certificates(stack: str, api: str, images: 
         assert validation.inputs["certificateArn"].endswith(certificate.id)
         assert validation.inputs["validationRecordFqdns"] == [record.inputs["name"].rstrip(".")]
     # CloudFront only takes certificates from us-east-1, whatever the stack's region.
-    cdn_provider = run.provider_of(certificates[images])
+    run, images_certificate = certificates[images]
+    cdn_provider = run.provider_of(images_certificate)
     assert cdn_provider.inputs["region"] == "us-east-1"
     assert cdn_provider.name == f"pingvas-{stack}-aws-cloudfront"
-    assert run.provider_of(certificates[api]).name == f"pingvas-{stack}-aws"
+    assert shared.provider_of(certificates[api][1]).name == "pingvas-shared-aws"
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_ingress_class_shares_one_alb_with_waf_tls_and_logs(stack: str) -> None:
+    """The environment's ALB class is the platform's (issue 22, item 6): the environment
+    stack names it and makes none."""
     run = run_stack(stack)
     shared = run_stack("shared")
-    (params,) = run.of_type(PARAMS)
+    assert run.of_type(PARAMS) == []
+    assert run.of_type("kubernetes:networking.k8s.io/v1:IngressClass") == []
+    params = shared.one(PARAMS, f"pingvas-shared-{stack}-alb-params")
     resource = {
         k: copy.deepcopy(params.inputs[k]) for k in ("apiVersion", "kind", "metadata", "spec")
     }
@@ -253,7 +264,11 @@ def test_ingress_class_shares_one_alb_with_waf_tls_and_logs(stack: str) -> None:
     edge = run.outputs["edge"]
     assert spec["group"] == {"name": edge["ingressGroup"]}
     assert spec["wafv2AclArn"] == shared.outputs["wafAclArn"]
-    assert spec["certificateArn"] == [edge["certificateArn"]]
+    validation = shared.one(
+        "aws:acm/certificateValidation:CertificateValidation",
+        f"pingvas-shared-{stack}-api-certificate",
+    )
+    assert spec["certificateArn"] == [validation.inputs["certificateArn"]]
     assert spec["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     assert spec["sslRedirectPort"] == "443"
     assert spec["scheme"] == "internet-facing"
@@ -263,7 +278,9 @@ def test_ingress_class_shares_one_alb_with_waf_tls_and_logs(stack: str) -> None:
     assert attributes["access_logs.s3.bucket"] == shared.outputs["logsBucketName"]
     assert attributes["access_logs.s3.prefix"] == f"alb/{edge['ingressGroup']}"
     assert attributes["deletion_protection.enabled"] == ("true" if stack == "prod" else "false")
-    (ingress_class,) = run.of_type("kubernetes:networking.k8s.io/v1:IngressClass")
+    ingress_class = shared.one(
+        "kubernetes:networking.k8s.io/v1:IngressClass", f"pingvas-shared-{stack}-alb-class"
+    )
     assert ingress_class.inputs["metadata"]["name"] == edge["ingressClass"]
     assert ingress_class.inputs["spec"]["controller"] == "ingress.k8s.aws/alb"
     assert ingress_class.inputs["spec"]["parameters"]["name"] == params.inputs["metadata"]["name"]
