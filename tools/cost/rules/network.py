@@ -59,7 +59,11 @@ def load_balancer(resource: Resource, context: Context) -> list[Line] | Unpriced
     if group in context.seen_load_balancers:
         return unpriced(resource, context, "elsewhere", f"shares the ALB of group {group}")
     context.seen_load_balancers.add(group)
-    lcu = context.usage.environment(context.stack).alb_lcu_average
+    # The platform makes the environments' classes: the traffic is the environment's
+    # whose namespace the class admits.
+    admitted = (spec.get("namespaceSelector") or {}).get("matchLabels") or {}
+    environment = admitted.get("kubernetes.io/metadata.name", context.stack)
+    lcu = context.usage.environment(environment).alb_lcu_average
     return [
         context.charge(
             resource,
