@@ -8,16 +8,21 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 from components.cluster.admission import AdmissionArgs, EnvironmentAdmission
 from components.cluster.eks import Cluster
 from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
-from components.edge.dns import Dns, DnsArgs
+from components.edge.dns import Dns, DnsArgs, DnsPublisher
 from components.edge.ingress_class import AlbIngressClass, IngressClassArgs
-from components.edge.preview_ingress import PreviewIngress, PreviewIngressArgs, preview_hostname
+from components.edge.preview_ingress import (
+    PreviewIngress,
+    PreviewIngressArgs,
+    preview_domain,
+    preview_hostname,
+    preview_record_names,
+)
 from components.edge.waf import WebAcl, WebAclArgs
-from infra.config import APEX_HOST_OWNER, PlatformSettings, StackConfig
+from infra.config import APEX_HOST_OWNER, PlatformSettings, Profile, StackConfig
 from infra.naming import Naming
 from stacks.contract import PlatformOutputs
 from stacks.tagging import child_options, tagged_aws_provider
@@ -70,6 +75,7 @@ def build_platform_edge(
             existing_zone_id=settings.edge.hosted_zone_id,
             cluster_name=cluster.cluster_name,
             region=config.region,
+            publishers=dns_publishers(settings),
             depends_on=[cluster.system_nodes],
         ),
         opts=child_options(provider, cluster.kubernetes_provider),
@@ -94,6 +100,33 @@ def build_platform_edge(
         ),
         opts=child_options(provider, cluster.kubernetes_provider),
     )
+    # Each long-lived environment's ALB class, with its API certificate: the platform's
+    # (issue 22, item 6), so no deployer can move a class into another environment's ALB
+    # group, open it to another namespace or drop the WAF.
+    for env, profile in settings.environments.items():
+        env_naming = Naming(env)
+        hostname = env_naming.hostname("api", settings.edge.domain, apex=env == APEX_HOST_OWNER)
+        certificate = DnsValidatedCertificate(
+            naming.name(f"{env}-api-certificate"),
+            CertificateArgs(domain_name=hostname, zone_id=dns.zone_id),
+            opts=child_options(provider),
+        )
+        AlbIngressClass(
+            naming.name(f"{env}-alb"),
+            IngressClassArgs(
+                class_name=env_naming.name("alb"),
+                group_name=env_naming.prefix,
+                namespace_labels={"kubernetes.io/metadata.name": env},
+                certificate_arn=certificate.arn,
+                waf_acl_arn=acl.arn,
+                logs_bucket_name=logs_bucket_name,
+                deletion_protection=profile is Profile.PROD,
+            ),
+            opts=pulumi.ResourceOptions.merge(
+                child_options(provider, cluster.kubernetes_provider),
+                pulumi.ResourceOptions(depends_on=[load_balancer_controller]),
+            ),
+        )
     return PlatformEdge(
         waf_acl_arn=acl.arn,
         domain=settings.edge.domain,
@@ -101,6 +134,23 @@ def build_platform_edge(
         preview_ingress_class=preview_class,
         preview_ingress_group=preview_class,
     )
+
+
+def dns_publishers(settings: PlatformSettings) -> list[DnsPublisher]:
+    """One ExternalDNS per long-lived environment, on its namespace and subdomain (the
+    apex environment: the domain less the others'), and one for every preview."""
+    domain = settings.edge.domain
+    others = [f"{env}.{domain}" for env in settings.environments if env != APEX_HOST_OWNER]
+    previews = preview_domain(domain)
+    return [
+        *(
+            DnsPublisher(env, env, domain, excluded=[*others, previews])
+            if env == APEX_HOST_OWNER
+            else DnsPublisher(env, env, f"{env}.{domain}")
+            for env in settings.environments
+        ),
+        DnsPublisher("previews", None, previews, record_names=preview_record_names(domain)),
+    ]
 
 
 @dataclass
@@ -111,7 +161,6 @@ class EnvironmentEdge:
     # The rest is None for pr-<N> stacks, which share the platform's preview edge: its
     # wildcard certificate and ingress group, and no image CDN.
     images_hostname: pulumi.Output[str] | None = None
-    certificate_arn: pulumi.Output[str] | None = None
     # For the image CDN's alias (CloudFront takes certificates from us-east-1 only).
     cdn_certificate_arn: pulumi.Output[str] | None = None
 
@@ -121,7 +170,6 @@ class EnvironmentEdge:
             "imagesHostname": self.images_hostname,
             "ingressClass": self.ingress_class,
             "ingressGroup": self.ingress_group,
-            "certificateArn": self.certificate_arn,
             "cdnCertificateArn": self.cdn_certificate_arn,
         }
         pulumi.export("edge", {key: value for key, value in edge.items() if value is not None})
@@ -131,7 +179,6 @@ def build_environment_edge(
     config: StackConfig,
     platform: PlatformOutputs,
     provider: aws.Provider,
-    kubernetes_provider: k8s.Provider,
 ) -> EnvironmentEdge:
     naming = Naming(config.stack)
     domain = pulumi.Output.from_input(platform.domain)
@@ -145,33 +192,18 @@ def build_environment_edge(
     apex = config.kind.apex_hosts
     api_hostname = domain.apply(lambda name: naming.hostname("api", name, apex=apex))
     images_hostname = domain.apply(lambda name: naming.hostname("images", name, apex=apex))
-    certificate = _certificate(naming.name("api-certificate"), api_hostname, platform, provider)
     cloudfront_provider = tagged_aws_provider(
         config, naming.name("aws-cloudfront"), region=CLOUDFRONT_CERTIFICATE_REGION
     )
     cdn_certificate = _certificate(
         naming.name("images-certificate"), images_hostname, platform, cloudfront_provider
     )
-    ingress_class = naming.name("alb")
-    AlbIngressClass(
-        ingress_class,
-        IngressClassArgs(
-            class_name=ingress_class,
-            group_name=naming.prefix,
-            namespace_labels={"kubernetes.io/metadata.name": config.stack},
-            certificate_arn=certificate.arn,
-            waf_acl_arn=platform.waf_acl_arn,
-            logs_bucket_name=platform.logs_bucket_name,
-            deletion_protection=config.kind.protected,
-        ),
-        opts=child_options(provider, kubernetes_provider),
-    )
+    # The ALB class and its certificate are the platform's (build_platform_edge).
     return EnvironmentEdge(
         api_hostname=api_hostname,
         images_hostname=images_hostname,
-        ingress_class=ingress_class,
+        ingress_class=naming.name("alb"),
         ingress_group=naming.prefix,
-        certificate_arn=certificate.arn,
         cdn_certificate_arn=cdn_certificate.arn,
     )
 

@@ -74,7 +74,7 @@ def main(config: StackConfig) -> None:
         ),
     )
     kubernetes = environment_kubernetes_provider(config, platform)
-    edge = build_environment_edge(config, platform, provider, kubernetes)
+    edge = build_environment_edge(config, platform, provider)
     # One direction: the namespace and identities, then the data layer in it, then the
     # identities' permissions on what the data layer made.
     tenancy = build_environment_tenancy(config, platform, provider, kubernetes)

@@ -7,6 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.cluster.eks import Cluster
+from components.cluster.platform_namespaces import PLATFORM_NAMESPACES
 from components.conventions import GPU_TOLERATION
 from components.operations.audit import Audit, AuditArgs
 from components.operations.cloudwatch_alarms import AURORA_CPU, REDIS_REPLICATION_LAG, metric_alarm
@@ -110,6 +111,7 @@ def build_platform_operations(
             sns_key_arn=notifications.key_arn,
             receivers_secret_name=receivers_secret.name,
             external_secrets_role_arn=external_secrets_role_arn,
+            platform_namespaces=[*PLATFORM_NAMESPACES, "kube-system"],
             depends_on=on_cluster,
         ),
         opts=cluster_opts,

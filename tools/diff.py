@@ -58,6 +58,7 @@ REPLACED_BY: dict[str, tuple[str, ...]] = {
     "aws:ec2/flowLog:FlowLog": ("*",),
     "aws:ec2/internetGateway:InternetGateway": (),
     "aws:ec2/launchTemplate:LaunchTemplate": ("name", "namePrefix"),
+    "aws:ec2/tag:Tag": ("resourceId", "key"),
     "aws:ec2/natGateway:NatGateway": (
         "allocationId",
         "subnetId",

@@ -40,6 +40,9 @@ class ClusterAddonsArgs:
     vpc_id: pulumi.Input[str]
     # The platform's namespaces (components/cluster/platform_namespaces.py) by name.
     namespaces: Mapping[str, k8s.core.v1.Namespace]
+    # The stack's tags for the load balancers, target groups and security groups the
+    # load balancer controller creates (provider default_tags do not reach them).
+    resource_tags: Mapping[str, str]
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -99,6 +102,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 # We publish no Services of type LoadBalancer; without the webhook, Service
                 # creation does not depend on the controller being up.
                 "enableServiceMutatorWebhook": False,
+                "defaultTags": dict(args.resource_tags),
             },
             extra_depends_on=[association],
         )

@@ -1,13 +1,21 @@
-"""The platform's admission rules for environment namespaces (issue 12, guarantees 2 and 5):
+"""The platform's admission rules (issue 12, guarantees 2 and 5; issue 22, item 6):
 ValidatingAdmissionPolicies the API server enforces on every namespace labelled
-`pingvas.io/environment`, whoever deploys there.
+`pingvas.io/environment`, whoever deploys there, and one on every namespace.
 
-- Ingress hosts stay inside the environment's own names (`<service>.<env>.<domain>`,
-  prod `<service>.<domain>`), so ExternalDNS cannot publish another environment's host
-  from this namespace. (Preview namespaces, `pr-<N>`, are held to their one host
-  `<namespace>.pr.<domain>` by components/edge/preview_ingress.py's stricter policy.)
+- Ingress hosts, rule and TLS alike, stay inside the environment's own names
+  (`<service>.<env>.<domain>`, prod `<service>.<domain>`), so ExternalDNS cannot publish
+  another environment's host from this namespace. (Preview namespaces, `pr-<N>`, are held
+  to their one host `<namespace>.pr.<domain>` by components/edge/preview_ingress.py's
+  stricter policy.)
 - A SecretStore names only this namespace's store role and external id.
-- No Service of type LoadBalancer or NodePort: traffic enters through the WAF'd ALB."""
+- No Service of type LoadBalancer or NodePort (traffic enters through the WAF'd ALB), nor
+  ExternalName (an Ingress backend the ALB controller would resolve to any name).
+- ServiceMonitors and PodMonitors scrape their own namespace only and read no file of
+  Prometheus's (`bearerTokenFile`, TLS file paths would hand its token or keys to the
+  tenant's target); Prometheus also refuses them itself (components/operations/monitoring.py).
+- Everywhere, the platform's namespaces included: no `Service.spec.externalIPs`
+  (CVE-2020-8554: a Service claiming an external IP intercepts the cluster's traffic to it).
+"""
 
 from __future__ import annotations
 
@@ -33,9 +41,11 @@ def ingress_host_rule(domain: str, apex_namespace: str) -> str:
     escaped = re.escape(domain).replace("\\", "\\\\")
     own = f"'^[a-z0-9-]+\\\\.' + namespaceObject.metadata.name + '\\\\.{escaped}$'"
     apex = f"'^[a-z0-9-]+\\\\.{escaped}$'"
+    pattern = f"namespaceObject.metadata.name == '{apex_namespace}' ? {apex} : {own}"
     return (
-        "object.spec.rules.all(rule, has(rule.host) && rule.host.matches("
-        f"namespaceObject.metadata.name == '{apex_namespace}' ? {apex} : {own}))"
+        f"object.spec.rules.all(rule, has(rule.host) && rule.host.matches({pattern})) && "
+        "(!has(object.spec.tls) || object.spec.tls.all(entry, !has(entry.hosts) || "
+        f"entry.hosts.all(host, host.matches({pattern}))))"
     )
 
 
@@ -44,7 +54,31 @@ STORE_ROLE_RULE = (
     "object.spec.provider.aws.externalID == namespaceObject.metadata.name && "
     "object.spec.provider.aws.role.contains(':role/pingvas-' + namespaceObject.metadata.name + '-')"
 )
-SERVICE_TYPE_RULE = "!has(object.spec.type) || !(object.spec.type in ['LoadBalancer', 'NodePort'])"
+SERVICE_TYPE_RULE = (
+    "!has(object.spec.type) || !(object.spec.type in ['LoadBalancer', 'NodePort', 'ExternalName'])"
+)
+EXTERNAL_IPS_RULE = "!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0"
+# The ServiceMonitor fields (prometheus-operator's CRD) that name a file on Prometheus.
+MONITOR_FILE_FIELDS = (
+    "bearerTokenFile",
+    "tlsConfig.caFile",
+    "tlsConfig.certFile",
+    "tlsConfig.keyFile",
+)
+MONITOR_FILES_RULE = (
+    "!has(object.spec.endpoints) || object.spec.endpoints.all(e, "
+    + " && ".join(
+        f"!has(e.{field})" if "." not in field else f"!(has(e.tlsConfig) && has(e.{field}))"
+        for field in MONITOR_FILE_FIELDS
+    )
+    + ")"
+)
+MONITOR_NAMESPACES_RULE = (
+    "!has(object.spec.namespaceSelector) || ("
+    "!(has(object.spec.namespaceSelector.any) && object.spec.namespaceSelector.any) && "
+    "(!has(object.spec.namespaceSelector.matchNames) || "
+    "object.spec.namespaceSelector.matchNames.all(n, n == namespaceObject.metadata.name)))"
+)
 
 
 class EnvironmentAdmission(pulumi.ComponentResource):
@@ -52,30 +86,64 @@ class EnvironmentAdmission(pulumi.ComponentResource):
         self, name: str, args: AdmissionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("pingvas:cluster:EnvironmentAdmission", name, None, opts)
-        # rule → (resource, CEL, message, label selectors the namespaces must not have)
-        rules = {
+        services = [("", "v1", "services")]
+        monitors = [
+            ("monitoring.coreos.com", "v1", "servicemonitors"),
+            ("monitoring.coreos.com", "v1", "podmonitors"),
+        ]
+        # rule → (resources, [(CEL, message)], where it binds: environment namespaces
+        # without these labels, or None for every namespace)
+        rules: dict[
+            str,
+            tuple[list[tuple[str, str, str]], list[tuple[str, str]], tuple[str, ...] | None],
+        ] = {
             "ingress-hosts": (
-                ("networking.k8s.io", "v1", "ingresses"),
-                ingress_host_rule(args.domain, args.apex_namespace),
-                f"Ingress hosts must be <service>.<namespace>.{args.domain}",
+                [("networking.k8s.io", "v1", "ingresses")],
+                [
+                    (
+                        ingress_host_rule(args.domain, args.apex_namespace),
+                        f"Ingress rule and TLS hosts must be <service>.<namespace>.{args.domain}",
+                    )
+                ],
                 (PREVIEW_LABEL,),
             ),
             "secret-stores": (
-                ("external-secrets.io", "v1", "secretstores"),
-                STORE_ROLE_RULE,
-                "a SecretStore may use only its own namespace's role and external id",
+                [("external-secrets.io", "v1", "secretstores")],
+                [
+                    (
+                        STORE_ROLE_RULE,
+                        "a SecretStore may use only its own namespace's role and external id",
+                    )
+                ],
                 (),
             ),
             "service-types": (
-                ("", "v1", "services"),
-                SERVICE_TYPE_RULE,
-                "Services of type LoadBalancer or NodePort bypass the WAF; use an Ingress",
+                services,
+                [
+                    (
+                        SERVICE_TYPE_RULE,
+                        "Services of type LoadBalancer, NodePort or ExternalName bypass the "
+                        "WAF or leave the namespace; use an Ingress to a ClusterIP Service",
+                    )
+                ],
                 (),
             ),
+            "monitors": (
+                monitors,
+                [
+                    (MONITOR_FILES_RULE, "a monitor may not read Prometheus's files"),
+                    (MONITOR_NAMESPACES_RULE, "a monitor scrapes its own namespace only"),
+                ],
+                (),
+            ),
+            "external-ips": (
+                services,
+                [(EXTERNAL_IPS_RULE, "Service externalIPs are refused (CVE-2020-8554)")],
+                None,  # every namespace
+            ),
         }
-        for rule_name, ((group, version, resource), expression, message, unless) in rules.items():
+        for rule_name, (resources, validations, unless) in rules.items():
             policy_name = f"pingvas-{rule_name}"
-            on_cluster = pulumi.ResourceOptions(parent=self)
             policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
                 f"{name}-{rule_name}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name),
@@ -89,15 +157,17 @@ class EnvironmentAdmission(pulumi.ComponentResource):
                                 resources=[resource],
                                 operations=["CREATE", "UPDATE"],
                             )
+                            for group, version, resource in resources
                         ]
                     ),
                     validations=[
                         k8s.admissionregistration.v1.ValidationArgs(
                             expression=expression, message=message
                         )
+                        for expression, message in validations
                     ],
                 ),
-                opts=on_cluster,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
                 f"{name}-{rule_name}",
@@ -105,22 +175,23 @@ class EnvironmentAdmission(pulumi.ComponentResource):
                 spec=k8s.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpecArgs(
                     policy_name=policy_name,
                     validation_actions=["Deny"],
-                    match_resources=k8s.admissionregistration.v1.MatchResourcesArgs(
-                        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                            match_expressions=[
-                                k8s.meta.v1.LabelSelectorRequirementArgs(
-                                    key=ENVIRONMENT_LABEL, operator="Exists"
-                                ),
-                                *(
-                                    k8s.meta.v1.LabelSelectorRequirementArgs(
-                                        key=label, operator="DoesNotExist"
-                                    )
-                                    for label in unless
-                                ),
-                            ]
-                        )
-                    ),
+                    match_resources=None if unless is None else _environments(unless),
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
         self.register_outputs({})
+
+
+def _environments(unless: tuple[str, ...]) -> k8s.admissionregistration.v1.MatchResourcesArgs:
+    """Namespaces labelled as an environment's, less those carrying any of `unless`."""
+    return k8s.admissionregistration.v1.MatchResourcesArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+            match_expressions=[
+                k8s.meta.v1.LabelSelectorRequirementArgs(key=ENVIRONMENT_LABEL, operator="Exists"),
+                *(
+                    k8s.meta.v1.LabelSelectorRequirementArgs(key=label, operator="DoesNotExist")
+                    for label in unless
+                ),
+            ]
+        )
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -43,6 +44,13 @@ MANAGED_ADDONS: dict[str, tuple[str, str] | None] = {
         "service-role/AmazonEFSCSIDriverPolicy",
     ),
 }
+# Where each add-on that creates AWS resources takes extra tags for them, in its
+# configuration schema (`aws eks describe-addon-configuration`): the EBS driver's volumes
+# and snapshots, the EFS driver's access points.
+ADDON_TAG_VALUES: dict[str, tuple[str, ...]] = {
+    "aws-ebs-csi-driver": ("controller", "extraVolumeTags"),
+    "aws-efs-csi-driver": ("controller", "tags"),
+}
 
 
 @dataclass
@@ -65,9 +73,11 @@ class ClusterArgs:
     system_desired: int = 2
     system_min: int = 2
     system_max: int = 3
-    # Tags for the EC2 instances and volumes the node group launches (provider
-    # default_tags do not reach them).
-    instance_tags: Mapping[str, str] = field(default_factory=dict)
+    # The stack's tags for what AWS or the cluster's controllers create outside Pulumi
+    # (provider default_tags do not reach them): the node group's instances, volumes and
+    # network interfaces, the EKS-made cluster security group, the VPC CNI's interfaces,
+    # the CSI drivers' volumes and access points.
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
     # The model store's file system, for the `efs-models` storage class.
     efs_file_system_id: pulumi.Input[str] | None = None
 
@@ -144,7 +154,13 @@ class Cluster(pulumi.ComponentResource):
             skip_default_security_groups=True,
             node_associate_public_ip_address=False,
             # Enforces the tenancy NetworkPolicies.
-            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
+            vpc_cni_options=eks.VpcCniOptionsArgs(
+                enable_network_policy=True,
+                # The interfaces ipamd attaches to nodes (the add-on's env schema).
+                configuration_values={
+                    "env": {"ADDITIONAL_ENI_TAGS": json.dumps(dict(args.resource_tags))}
+                },
+            ),
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=True),
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=True),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
@@ -164,6 +180,15 @@ class Cluster(pulumi.ComponentResource):
             )
         )
         self.cluster_security_group_id = self.eks.cluster_security_group_id
+        # EKS makes this group; only the cluster's own tags reach the cluster, not it.
+        for key, value in args.resource_tags.items():
+            aws.ec2.Tag(
+                f"{name}-cluster-sg-{key}",
+                resource_id=self.cluster_security_group_id,
+                key=key,
+                value=value,
+                opts=child,
+            )
         self.oidc_provider_arn = self.eks.oidc_provider_arn
         self.kubernetes_provider = k8s.Provider(
             f"{name}-k8s",
@@ -190,7 +215,7 @@ class Cluster(pulumi.ComponentResource):
         role, attachments = node_role(
             f"{name}-system-nodes", "EKS system node group instances", parent=self
         )
-        instance_tags = {"Name": f"{name}-system", **args.instance_tags}
+        instance_tags = {"Name": f"{name}-system", **args.resource_tags}
         template = aws.ec2.LaunchTemplate(
             f"{name}-system",
             description="EKS system nodes: IMDSv2 only, encrypted gp3 root volume",
@@ -214,7 +239,7 @@ class Cluster(pulumi.ComponentResource):
             ],
             tag_specifications=[
                 aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=instance_tags)
-                for kind in ("instance", "volume")
+                for kind in ("instance", "volume", "network-interface")
             ],
             opts=child,
         )
@@ -266,9 +291,19 @@ class Cluster(pulumi.ComponentResource):
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
                 pod_identity_associations=associations,
+                configuration_values=self._tag_configuration(addon),
                 # Controllers need nodes to become ACTIVE.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.system_nodes]),
             )
+
+    def _tag_configuration(self, addon: str) -> str | None:
+        if addon not in ADDON_TAG_VALUES:
+            return None
+        *parents, leaf = ADDON_TAG_VALUES[addon]
+        values: dict[str, Any] = {leaf: dict(self._args.resource_tags)}
+        for key in reversed(parents):
+            values = {key: values}
+        return json.dumps(values)
 
     def _storage_classes(self) -> None:
         on_cluster = pulumi.ResourceOptions(

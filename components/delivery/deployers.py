@@ -10,14 +10,16 @@ The platform creates, per deploy scope (each long-lived environment, and `pr` fo
   `AmazonEKSEditPolicy` scoped to its namespace (`pr-*` for previews: EKS access scopes
   accept a trailing wildcard);
 - what Edit does not give: the cluster-scoped objects and guards an environment stack
-  makes (its Namespace, IngressClass and IngressClassParams, the chart's models
-  PersistentVolume, its ResourceQuotas and LimitRange) and the custom resources of the
+  makes (its Namespace, the chart's models PersistentVolume, its ResourceQuotas and
+  LimitRange) and the custom resources of the
   chart (ExternalSecret, SecretStore, ScaledObject, ServiceMonitor) through one
   ClusterRole bound to every deployer group;
 - a ValidatingAdmissionPolicy that holds every write of a deployer group to its own
-  names: `<scope>` itself (or `pr-[0-9]+`), namespace labels it cannot loosen, ingress
-  classes `pingvas-<scope>-alb` admitting only its namespace, persistent volumes only
-  of the platform's read-only model store, claimed from its namespace.
+  names: `<scope>` itself (or `pr-[0-9]+`), namespace labels it cannot loosen, persistent
+  volumes only of the platform's read-only model store, claimed from its namespace.
+
+IngressClasses and IngressClassParams are the platform's (stacks/edge.py): no deployer
+may create, change or delete one (issue 22, item 6).
 
 The priority classes are the platform's (one per profile, shared by every preview), and
 a second admission policy lets an environment's pods use only its own.
@@ -50,15 +52,13 @@ EFS_DRIVER = "efs.csi.aws.com"
 _WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
 DEPLOYER_RULES: tuple[tuple[str, tuple[str, ...], list[str]], ...] = (
     ("", ("namespaces", "resourcequotas", "limitranges", "persistentvolumes"), _WRITE),
-    ("networking.k8s.io", ("ingressclasses",), _WRITE),
-    ("elbv2.k8s.aws", ("ingressclassparams",), _WRITE),
     ("external-secrets.io", ("externalsecrets", "secretstores"), _WRITE),
     ("keda.sh", ("scaledobjects", "triggerauthentications"), _WRITE),
     ("monitoring.coreos.com", ("servicemonitors",), _WRITE),
     ("scheduling.k8s.io", ("priorityclasses",), ["get", "list", "watch"]),
 )
 # Cluster-scoped: the admission policy checks their names; the rest, their namespace.
-_CLUSTER_SCOPED = ("namespaces", "persistentvolumes", "ingressclasses", "ingressclassparams")
+_CLUSTER_SCOPED = ("namespaces", "persistentvolumes")
 
 _SCOPE_VARIABLES = {
     "preview": f"'{DEPLOYER_GROUP_PREFIX}{PREVIEW_SCOPE}' in request.userInfo.groups",
@@ -84,19 +84,13 @@ def _label(key: str, value: str) -> str:
     )
 
 
-def deployer_scope_rules(
-    environments: Sequence[str], models_volume_handle: str
-) -> list[tuple[str, str]]:
+def deployer_scope_rules(models_volume_handle: str) -> list[tuple[str, str]]:
     """The scope policy's (CEL, message) pairs, evaluated for a deployer group's writes
-    to the resources of DEPLOYER_RULES; `environments` are the long-lived ones."""
+    to the resources of DEPLOYER_RULES."""
     resource = "request.resource.resource"
     writing = "request.operation != 'DELETE'"
     restricted = pod_security_labels("restricted")
     preview_label = f"has(object.metadata.labels) && '{PREVIEW_LABEL}' in object.metadata.labels"
-    own_class = (
-        f"{list(environments)}.exists(e, ('{DEPLOYER_GROUP_PREFIX}' + e) in "
-        "request.userInfo.groups && variables.name == 'pingvas-' + e + '-alb')"
-    )
     return [
         (
             f"{resource} in {list(_CLUSTER_SCOPED)} || ({in_scope('request.namespace')})",
@@ -116,25 +110,24 @@ def deployer_scope_rules(
             f"and {PREVIEW_LABEL}=true exactly when it is a preview",
         ),
         (
-            f"!({resource} in ['ingressclasses', 'ingressclassparams']) || "
-            f"(!variables.preview && {own_class})",
-            "ingress classes: only pingvas-<environment>-alb, none for previews",
-        ),
-        (
-            f"{resource} != 'ingressclassparams' || !({writing}) || ("
-            f"{list(environments)}.exists(e, variables.name == 'pingvas-' + e + '-alb' && "
-            "has(object.spec.namespaceSelector) && "
-            "!has(object.spec.namespaceSelector.matchExpressions) && "
-            "has(object.spec.namespaceSelector.matchLabels) && "
-            "object.spec.namespaceSelector.matchLabels == {'kubernetes.io/metadata.name': e}))",
-            "an environment's ingress class admits only its own namespace",
-        ),
-        (
             f"{resource} != 'persistentvolumes' || ("
             "has(variables.subject.spec.claimRef) && "
             "has(variables.subject.spec.claimRef.namespace) && "
             f"({in_scope('variables.subject.spec.claimRef.namespace')}))",
             "a deployer makes, changes or deletes only volumes claimed from its namespace",
+        ),
+        (
+            # An update is judged on the volume it changes too: else a preview could take
+            # prod's models volume by rewriting its claimRef to its own namespace.
+            f"{resource} != 'persistentvolumes' || request.operation != 'UPDATE' || ("
+            "has(oldObject.spec.claimRef) && has(oldObject.spec.claimRef.namespace) && "
+            f"({in_scope('oldObject.spec.claimRef.namespace')}) && "
+            "object.metadata.name == oldObject.metadata.name && "
+            "has(object.spec.claimRef) && has(object.spec.claimRef.name) && "
+            "has(oldObject.spec.claimRef.name) && "
+            "object.spec.claimRef.namespace == oldObject.spec.claimRef.namespace && "
+            "object.spec.claimRef.name == oldObject.spec.claimRef.name)",
+            "a deployer changes only its own volumes, and never their name or claim",
         ),
         (
             f"{resource} != 'persistentvolumes' || !({writing}) || ("
@@ -283,10 +276,7 @@ class Deployers(pulumi.ComponentResource):
         self, name: str, args: DeployersArgs, on_cluster: pulumi.ResourceOptions
     ) -> None:
         admission = k8s.admissionregistration.v1
-        environments = [s.key for s in args.scopes if s.key != PREVIEW_SCOPE]
-        rules = pulumi.Output.from_input(args.models_volume_handle).apply(
-            lambda handle: deployer_scope_rules(environments, handle)
-        )
+        rules = pulumi.Output.from_input(args.models_volume_handle).apply(deployer_scope_rules)
         _enforce(
             f"{name}-scope",
             SCOPE_POLICY,

@@ -1,10 +1,20 @@
 """The platform's DNS: the Route 53 zone (created, or an existing one) and ExternalDNS,
-which publishes the hostnames of the environments' Ingresses into that zone only."""
+which publishes the hostnames of the environments' Ingresses into that zone only.
+
+ExternalDNS runs once per environment (issue 22, item 6), not once for the zone: each
+instance watches only its environment's namespace (previews: all namespaces, as
+`pr-<N>` are many), filters to its environment's subdomain, marks its records with its
+own TXT owner, and its role may change only record names under that subdomain. So even
+an Ingress host that admission let through (components/cluster/admission.py,
+components/edge/preview_ingress.py) is published by no instance, and no environment's
+instance can touch another's records. (Instances scoped by domain filters alone would
+share one role and one owner, so one bad filter would reach every record.)"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -21,7 +31,21 @@ from components.iam import (
     policy_document,
 )
 
-EXTERNAL_DNS_SA = "external-dns"
+RECORD_NAMES = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+
+
+@dataclass(frozen=True)
+class DnsPublisher:
+    """One ExternalDNS instance: what it watches and the names it may publish."""
+
+    key: str  # the environment, or `previews`
+    # The one namespace whose Ingresses it reads; None for every namespace (previews).
+    namespace: str | None
+    domain: str  # its subdomain (the zone's own domain for the apex environment)
+    # Subdomains of `domain` that are other environments' (the apex's exclusions).
+    excluded: Sequence[str] = ()
+    # Route 53 name patterns its role may change (default: `*.<domain>`).
+    record_names: Sequence[str] = ()
 
 
 @dataclass
@@ -31,6 +55,7 @@ class DnsArgs:
     existing_zone_id: str | None
     cluster_name: str
     region: str
+    publishers: Sequence[DnsPublisher]
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -55,14 +80,31 @@ class Dns(pulumi.ComponentResource):
         zone_arn = arn(
             partition(self), "route53", pulumi.Output.concat("hostedzone/", self.zone_id)
         )
+        for publisher in args.publishers:
+            self._external_dns(name, args, publisher, zone_arn)
+        self.register_outputs({"zone_id": self.zone_id})
+
+    def _external_dns(
+        self, name: str, args: DnsArgs, publisher: DnsPublisher, zone_arn: pulumi.Output[str]
+    ) -> None:
+        release = f"external-dns-{publisher.key}"
         binding = PodIdentityBinding(
             cluster_name=args.cluster_name,
             region=args.region,
             namespace="kube-system",
-            service_account=EXTERNAL_DNS_SA,
+            service_account=release,
         )
+        change: dict[str, Any] = {
+            "ForAllValues:StringLike": {
+                RECORD_NAMES: list(publisher.record_names) or [f"*.{publisher.domain}"]
+            }
+        }
+        if publisher.excluded:
+            change["ForAllValues:StringNotLike"] = {
+                RECORD_NAMES: [f"*.{other}" for other in publisher.excluded]
+            }
         role = pod_identity_role(
-            f"{name}-external-dns",
+            f"{name}-{release}",
             binding=binding,
             policy=policy_document(
                 [
@@ -70,6 +112,7 @@ class Dns(pulumi.ComponentResource):
                         "Effect": "Allow",
                         "Action": "route53:ChangeResourceRecordSets",
                         "Resource": zone_arn,
+                        "Condition": change,
                     },
                     {
                         "Effect": "Allow",
@@ -85,7 +128,7 @@ class Dns(pulumi.ComponentResource):
             parent=self,
         )
         association = bind_service_account(
-            f"{name}-external-dns",
+            f"{name}-{release}",
             role,
             binding=binding,
             parent=self,
@@ -93,8 +136,8 @@ class Dns(pulumi.ComponentResource):
         )
         chart = chart_versions.EXTERNAL_DNS
         k8s.helm.v3.Release(
-            f"{name}-external-dns",
-            name="external-dns",
+            f"{name}-{release}",
+            name=release,
             chart=chart.name,
             version=chart.version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
@@ -102,20 +145,22 @@ class Dns(pulumi.ComponentResource):
             values={
                 "provider": {"name": "aws"},
                 "sources": ["ingress"],
-                "domainFilters": [args.domain],
+                "domainFilters": [publisher.domain],
+                "excludeDomains": list(publisher.excluded),
                 "extraArgs": [
                     pulumi.Output.concat("--zone-id-filter=", self.zone_id),
                     # Names come only from Ingress rules, which admission keeps to each
                     # environment's hosts; the hostname annotation would let any namespace
                     # publish any name in the zone, prod's included.
                     "--ignore-hostname-annotation",
+                    *([f"--namespace={publisher.namespace}"] if publisher.namespace else []),
                 ],
                 # Records are created and deleted with the Ingresses; ownership is
                 # marked in TXT records so other writers' records are left alone.
                 "policy": "sync",
                 "registry": "txt",
-                "txtOwnerId": args.cluster_name,
-                "serviceAccount": {"create": True, "name": EXTERNAL_DNS_SA},
+                "txtOwnerId": f"{args.cluster_name}-{publisher.key}",
+                "serviceAccount": {"create": True, "name": release},
                 "nodeSelector": SYSTEM_LABEL,
             },
             opts=pulumi.ResourceOptions(
@@ -123,4 +168,3 @@ class Dns(pulumi.ComponentResource):
                 depends_on=[association, *args.depends_on],
             ),
         )
-        self.register_outputs({"zone_id": self.zone_id})

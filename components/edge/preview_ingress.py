@@ -14,6 +14,7 @@ alive while no preview exists, so neither the first preview's `up` nor the last 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -29,16 +30,18 @@ PREVIEW_SUBDOMAIN = "pr"
 # The platform's own namespace in the group: it holds the anchor Ingress only.
 ANCHOR_NAMESPACE = "preview-edge"
 NO_PREVIEW_ACTION = "no-preview"
-# The load balancer controller's Ingress annotations a preview may set: per-route
-# settings. Everything else under alb.ingress.kubernetes.io/ (actions, conditions,
-# listeners, certificates, scheme...) could reach beyond the preview's own host.
-ALLOWED_ALB_ANNOTATIONS = (
-    "group.name",
-    "group.order",
-    "target-type",
-    "healthcheck-path",
-    "success-codes",
-)
+# The load balancer controller's Ingress annotations a preview may set, with the values
+# each may take: per-route settings the controller can always build. Everything else under
+# alb.ingress.kubernetes.io/ (actions, conditions, listen-ports, scheme, certificates...)
+# could reach beyond the preview's own host, and one Ingress the controller cannot build
+# stops it reconciling the whole group. `group.name` must be the group's own (below).
+ALB_ANNOTATION_VALUES = {
+    "group.order": "^([1-9][0-9]{0,2}|1000)$",  # the controller's range, 1-1000
+    "target-type": "^ip$",  # instance targets would need NodePort Services
+    "healthcheck-path": "^/[A-Za-z0-9/._~-]{0,254}$",
+    "success-codes": "^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$",
+}
+ALLOWED_ALB_ANNOTATIONS = ("group.name", *ALB_ANNOTATION_VALUES)
 ALB_ANNOTATION_PREFIX = "alb.ingress.kubernetes.io/"
 
 
@@ -51,6 +54,13 @@ def preview_hostname(namespace: str, domain: str) -> str:
     """`pr-7` → `pr-7.pr.<domain>`: one label under the wildcard, so its certificate
     covers it."""
     return f"{namespace}.{preview_domain(domain)}"
+
+
+def preview_record_names(domain: str) -> tuple[str, ...]:
+    """The Route 53 names a preview's host and its ExternalDNS ownership records take:
+    `pr-<N>.pr.<domain>` and `<type>-pr-<N>.pr.<domain>` (IAM patterns cannot say
+    digits; admission holds each preview to exactly its own host)."""
+    return (f"pr-*.{preview_domain(domain)}", f"*-pr-*.{preview_domain(domain)}")
 
 
 @dataclass
@@ -179,13 +189,16 @@ PREVIEW_NAMESPACES = {
 }
 
 
-def _cel_list(items: Sequence[str]) -> str:
-    return "[" + ", ".join(f"'{item}'" for item in items) + "]"
-
-
 def ingress_policy(args: PreviewIngressArgs) -> dict[str, object]:
     """CEL rules (admissionregistration.k8s.io/v1) for a preview namespace's Ingresses."""
-    allowed = _cel_list([ALB_ANNOTATION_PREFIX + key for key in ALLOWED_ALB_ANNOTATIONS])
+    values = {
+        ALB_ANNOTATION_PREFIX + key: pattern
+        for key, pattern in {
+            "group.name": f"^{re.escape(args.group_name)}$",
+            **ALB_ANNOTATION_VALUES,
+        }.items()
+    }
+    patterns = json.dumps(values)  # JSON strings are CEL string literals
     group_annotation = f"{ALB_ANNOTATION_PREFIX}group.name"
     annotations = "object.metadata.annotations"
     return {
@@ -236,11 +249,12 @@ def ingress_policy(args: PreviewIngressArgs) -> dict[str, object]:
                 "expression": (
                     f"!has({annotations}) || {annotations}.all(key, "
                     f"key == 'kubernetes.io/ingress.class' ? false : "
-                    f"(!key.startsWith('{ALB_ANNOTATION_PREFIX}') || key in {allowed}))"
+                    f"(!key.startsWith('{ALB_ANNOTATION_PREFIX}') || (key in {patterns} && "
+                    f"{annotations}[key].matches({patterns}[key]))))"
                 ),
                 "message": (
-                    "only these load balancer annotations are allowed: "
-                    + ", ".join(ALLOWED_ALB_ANNOTATIONS)
+                    "only these load balancer annotations are allowed, with the platform's "
+                    "values: " + ", ".join(ALLOWED_ALB_ANNOTATIONS)
                 ),
             },
             {
@@ -268,11 +282,13 @@ SERVICE_POLICY: dict[str, object] = {
     },
     "validations": [
         {
-            "expression": (
-                "!has(object.spec.type) || object.spec.type == 'ClusterIP' || "
-                "object.spec.type == 'ExternalName'"
+            # No ExternalName either: as an Ingress backend the controller would resolve it
+            # to whatever name it holds, and it is no in-cluster Service.
+            "expression": "!has(object.spec.type) || object.spec.type == 'ClusterIP'",
+            "message": (
+                "previews reach the internet through the shared ingress group only, "
+                "to ClusterIP Services"
             ),
-            "message": "previews reach the internet through the shared ingress group only",
         }
     ],
 }

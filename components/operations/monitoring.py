@@ -82,6 +82,9 @@ class MonitoringArgs:
     sns_key_arn: pulumi.Input[str]
     # The Secrets Manager secret (JSON with the two receiver keys) External Secrets reads.
     receivers_secret_name: pulumi.Input[str]
+    # The platform's namespaces (kube-system included): their monitors keep the targets'
+    # own `namespace` labels; every other namespace's (a tenant's) have theirs enforced.
+    platform_namespaces: Sequence[str]
     # The External Secrets controller's role, which the namespace's own store trusts.
     external_secrets_role_arn: pulumi.Input[str]
     depends_on: Sequence[pulumi.Resource] = ()
@@ -193,6 +196,19 @@ class Monitoring(pulumi.ComponentResource):
                     "serviceMonitorSelectorNilUsesHelmValues": False,
                     "podMonitorSelectorNilUsesHelmValues": False,
                     "ruleSelectorNilUsesHelmValues": False,
+                    # A tenant's ServiceMonitor may not make Prometheus read its own files
+                    # (bearerTokenFile would hand a PR's pod Prometheus's token; TLS key
+                    # paths its keys): the operator drops such monitors. Admission refuses
+                    # them too (components/cluster/admission.py).
+                    "arbitraryFSAccessThroughSMs": {"deny": True},
+                    # A tenant's series carry its namespace, whatever its relabelings say,
+                    # so it cannot pass its metrics off as another environment's.
+                    "enforcedNamespaceLabel": "namespace",
+                    "excludedFromEnforcement": [
+                        {"group": "monitoring.coreos.com", "resource": kind, "namespace": ns}
+                        for ns in args.platform_namespaces
+                        for kind in ("servicemonitors", "podmonitors", "probes", "prometheusrules")
+                    ],
                     "storageSpec": {
                         "volumeClaimTemplate": {
                             "spec": {

@@ -33,6 +33,8 @@ addons = ClusterAddons(
         region="us-east-1",
         vpc_id=VPC_ID,
         namespaces=namespaces,
+        # Tags for the load balancers and security groups the controller creates.
+        resource_tags={"stack": "example"},
     ),
     opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )

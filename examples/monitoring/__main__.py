@@ -34,6 +34,7 @@ monitoring = Monitoring(
         # JSON with the Slack webhook and the SNS receiver's keys, made by you.
         external_secrets_role_arn=EXTERNAL_SECRETS_ROLE_ARN,
         receivers_secret_name="pingvas-example-alert-receivers",  # noqa: S106 (a name)
+        platform_namespaces=["monitoring", "kube-system"],
     ),
     opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),
 )

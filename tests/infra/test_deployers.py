@@ -287,8 +287,6 @@ def test_the_deployer_may_write_what_its_stack_makes(shared: OfflineRun, stack: 
         "kubernetes:core/v1:Namespace": "namespaces",
         "kubernetes:core/v1:ResourceQuota": "resourcequotas",
         "kubernetes:core/v1:LimitRange": "limitranges",
-        "kubernetes:networking.k8s.io/v1:IngressClass": "ingressclasses",
-        "kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams": "ingressclassparams",
     }
     objects = [
         (kinds[r.type], {"metadata": r.inputs["metadata"], "spec": r.inputs.get("spec")})
@@ -308,21 +306,36 @@ def test_the_deployer_may_write_what_its_stack_makes(shared: OfflineRun, stack: 
         )
 
 
-def test_ingress_classes_are_the_environments_own(shared: OfflineRun) -> None:
+def test_ingress_classes_are_the_platforms(shared: OfflineRun) -> None:
+    """Issue 22, item 6: no deployer may create, change or delete an IngressClass or its
+    IngressClassParams (else dev could move its class into prod's ALB group or drop the
+    WAF): its ClusterRole grants neither, and Edit, scoped to namespaces, reaches no
+    cluster-scoped object. The platform makes every environment's class (the control)."""
+    (role,) = shared.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    granted = {
+        (group, resource)
+        for rule in role.inputs["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+    assert (
+        not {
+            ("networking.k8s.io", "ingressclasses"),
+            ("elbv2.k8s.aws", "ingressclassparams"),
+        }
+        & granted
+    )
+    assert granted, "the deployers' ClusterRole has rules"
     spec = spec_of(shared, SCOPE_POLICY)
-    (params,) = run_stack("dev").of_type("kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams")
-    own = {"metadata": params.inputs["metadata"], "spec": params.inputs["spec"]}
-    assert refusals(spec, scope="dev", resource="ingressclassparams", obj=own) == []
-    assert refusals(spec, scope="prod", resource="ingressclassparams", obj=own)
-    assert refusals(spec, scope="pr", resource="ingressclassparams", obj=own)
-    opened = copy.deepcopy(own)
-    opened["spec"]["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": "prod"}}
-    assert refusals(spec, scope="dev", resource="ingressclassparams", obj=opened)
-    widened = copy.deepcopy(own)
-    widened["spec"]["namespaceSelector"]["matchExpressions"] = [
-        {"key": "pingvas.io/environment", "operator": "Exists"}
-    ]
-    assert refusals(spec, scope="dev", resource="ingressclassparams", obj=widened)
+    matched = {r for rule in spec["matchConstraints"]["resourceRules"] for r in rule["resources"]}
+    assert not {"ingressclasses", "ingressclassparams"} & matched
+    classes = {
+        c.inputs["metadata"]["name"]
+        for c in shared.of_type("kubernetes:networking.k8s.io/v1:IngressClass")
+    }
+    assert classes == {"pingvas-dev-alb", "pingvas-prod-alb", "pingvas-shared-preview"}
+    for stack in ("dev", "prod", "pr-7"):
+        assert run_stack(stack).of_type("kubernetes:networking.k8s.io/v1:IngressClass") == []
 
 
 def test_a_deployer_mounts_only_the_model_store_read_only(shared: OfflineRun) -> None:
@@ -371,3 +384,34 @@ def test_pods_use_only_their_environments_priority(
         pod["spec"]["priorityClassName"] = priority_class
     context = {"object": pod, "namespaceObject": {"metadata": {"name": namespace}}}
     assert bool(evaluate(rule["expression"], context)) is admitted
+
+
+def test_a_volume_update_is_judged_on_the_volume_it_changes(shared: OfflineRun) -> None:
+    """Issue 22, item 6: a preview may not rebind prod's models volume by rewriting its
+    claim to its own namespace (the new object alone would pass), nor rename or re-claim
+    its own; a deployer may re-apply its own volume unchanged."""
+    spec = spec_of(shared, SCOPE_POLICY)
+    (prod_volume,) = render("prod", release_values("prod")).of_kind("PersistentVolume")
+    (own,) = render("pr-7", release_values("pr-7")).of_kind("PersistentVolume")
+
+    def update(scope: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+        return refusals(
+            spec, scope=scope, resource="persistentvolumes", operation="UPDATE", obj=new, old=old
+        )
+
+    taken = copy.deepcopy(prod_volume)
+    taken["spec"]["claimRef"] = copy.deepcopy(own["spec"]["claimRef"])
+    assert update("pr", prod_volume, taken)
+    assert update("dev", prod_volume, taken)
+    reclaimed = copy.deepcopy(own)
+    reclaimed["spec"]["claimRef"]["name"] = "another-claim"
+    assert update("pr", own, reclaimed)
+    moved = copy.deepcopy(own)
+    moved["spec"]["claimRef"]["namespace"] = "pr-8"  # another preview's, still in scope
+    assert update("pr", own, moved)
+    unclaimed = copy.deepcopy(own)
+    del unclaimed["spec"]["claimRef"]
+    assert update("pr", unclaimed, own), "an unclaimed volume is nobody's to take"
+    # Controls: the owner re-applies its volume; prod's deployer its own.
+    assert update("pr", own, copy.deepcopy(own)) == []
+    assert update("prod", prod_volume, copy.deepcopy(prod_volume)) == []

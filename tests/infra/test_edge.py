@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from components.edge.dns import RECORD_NAMES
 from pulumi_offline import OfflineRun
 from tests.support.crds import crd_errors
+from tests.support.iam import Request, allowed
 from tests.support.stacks import run_stack
 
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
@@ -120,26 +122,77 @@ def test_waf_logs_redact_credentials(shared: OfflineRun) -> None:
     assert redacted == {"authorization", "cookie"}
 
 
-def test_zone_and_external_dns_limited_to_it(shared: OfflineRun) -> None:
-    (zone,) = shared.of_type("aws:route53/zone:Zone")
-    assert zone.inputs["name"] == "pingvas.example.com"
-    assert shared.outputs["domain"] == "pingvas.example.com"
-    zone_id = shared.outputs["hostedZoneId"]
-    release = shared.one("kubernetes:helm.sh/v3:Release", "pingvas-shared-dns-external-dns")
-    values = release.inputs["values"]
-    assert values["domainFilters"] == ["pingvas.example.com"]
-    # Hostnames only from Ingress rules (admission-checked), never from an annotation.
-    assert values["extraArgs"] == [f"--zone-id-filter={zone_id}", "--ignore-hostname-annotation"]
-    assert values["policy"] == "sync"
-    assert values["txtOwnerId"] == "pingvas-shared-eks"
+# ExternalDNS instance → (namespace it reads, domain filter, excluded subdomains).
+PUBLISHERS = {
+    "dev": ("dev", "dev.pingvas.example.com", []),
+    "prod": ("prod", "pingvas.example.com", ["dev.pingvas.example.com", "pr.pingvas.example.com"]),
+    "previews": (None, "pr.pingvas.example.com", []),
+}
 
-    role = shared.one("aws:iam/role:Role", "pingvas-shared-dns-external-dns")
+
+def external_dns_policy(shared: OfflineRun, key: str) -> dict[str, Any]:
+    role = shared.one("aws:iam/role:Role", f"pingvas-shared-dns-external-dns-{key}")
     (policy,) = [
         p for p in shared.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id
     ]
-    change = json.loads(policy.inputs["policy"])["Statement"][0]
-    assert change["Action"] == "route53:ChangeResourceRecordSets"
-    assert change["Resource"] == f"arn:aws:route53:::hostedzone/{zone_id}"
+    document: dict[str, Any] = json.loads(policy.inputs["policy"])
+    return document
+
+
+@pytest.mark.parametrize(("key", "watched"), PUBLISHERS.items())
+def test_external_dns_runs_per_environment_on_its_own_names(
+    shared: OfflineRun, key: str, watched: tuple[str | None, str, list[str]]
+) -> None:
+    """Issue 22, item 6: one ExternalDNS per environment (and one for the previews), on
+    its namespace, subdomain and TXT owner; Ingress rules its only source."""
+    (zone,) = shared.of_type("aws:route53/zone:Zone")
+    assert zone.inputs["name"] == shared.outputs["domain"] == "pingvas.example.com"
+    zone_id = shared.outputs["hostedZoneId"]
+    namespace, domain, excluded = watched
+    release = shared.one("kubernetes:helm.sh/v3:Release", f"pingvas-shared-dns-external-dns-{key}")
+    values = release.inputs["values"]
+    assert values["sources"] == ["ingress"]
+    assert (values["domainFilters"], values["excludeDomains"]) == ([domain], excluded)
+    assert values["extraArgs"] == [
+        f"--zone-id-filter={zone_id}",
+        "--ignore-hostname-annotation",  # never a name from an annotation
+        *([f"--namespace={namespace}"] if namespace else []),
+    ]
+    assert values["policy"] == "sync"
+    assert values["txtOwnerId"] == f"pingvas-shared-eks-{key}"
+    assert values["serviceAccount"]["name"] == f"external-dns-{key}"
+    releases = [r for r in shared.of_type("kubernetes:helm.sh/v3:Release") if "dns" in r.name]
+    assert len(releases) == len(PUBLISHERS)  # no zone-wide instance left
+
+
+@pytest.mark.parametrize(
+    ("key", "own", "foreign"),
+    [
+        ("dev", ["api.dev", "a-api.dev"], ["api", "a-api", "pr-7.pr", "api.prod"]),
+        ("prod", ["api", "a-api", "images"], ["api.dev", "a-api.dev", "pr-7.pr", "a-pr-7.pr"]),
+        ("previews", ["pr-7.pr", "a-pr-7.pr", "cname-pr-42.pr"], ["api", "pr-login", "api.dev"]),
+    ],
+)
+def test_each_external_dns_changes_only_its_environments_records(
+    shared: OfflineRun, key: str, own: list[str], foreign: list[str]
+) -> None:
+    policy = external_dns_policy(shared, key)
+    zone = f"arn:aws:route53:::hostedzone/{shared.outputs['hostedZoneId']}"
+
+    def change(*names: str) -> Request:
+        records = [f"{name}.pingvas.example.com" for name in names]
+        return Request("route53:ChangeResourceRecordSets", zone, context={RECORD_NAMES: records})
+
+    assert allowed([policy], change(*own))
+    for name in foreign:
+        assert not allowed([policy], change(name)), name
+        assert not allowed([policy], change(own[0], name)), "one foreign name spoils the batch"
+    other_zone = Request(
+        "route53:ChangeResourceRecordSets",
+        "arn:aws:route53:::hostedzone/ZOTHER",
+        context={RECORD_NAMES: [f"{own[0]}.pingvas.example.com"]},
+    )
+    assert not allowed([policy], other_zone)
 
 
 def test_existing_zone_is_used_not_created(stack_with: Callable[..., OfflineRun]) -> None:
@@ -161,11 +214,17 @@ def test_hostnames_and_dns_validated_certificates(stack: str, api: str, images: 
     run = run_stack(stack)
     edge = run.outputs["edge"]
     assert (edge["apiHostname"], edge["imagesHostname"]) == (api, images)
+    # The API's certificate is the platform's, with the environment's ALB class.
+    shared = run_stack("shared")
     certificates = {
-        c.inputs["domainName"]: c for c in run.of_type("aws:acm/certificate:Certificate")
+        c.inputs["domainName"]: (run, c) for c in run.of_type("aws:acm/certificate:Certificate")
     }
-    assert set(certificates) == {api, images}
-    for hostname, certificate in certificates.items():
+    assert set(certificates) == {images}
+    certificates[api] = (
+        shared,
+        shared.one("aws:acm/certificate:Certificate", f"pingvas-shared-{stack}-api-certificate"),
+    )
+    for hostname, (run, certificate) in certificates.items():
         assert certificate.inputs["validationMethod"] == "DNS"
         (record,) = [
             r for r in run.of_type("aws:route53/record:Record") if r.parent == certificate.parent
@@ -181,17 +240,22 @@ def test_hostnames_and_dns_validated_certificates(stack: str, api: str, images: 
         assert validation.inputs["certificateArn"].endswith(certificate.id)
         assert validation.inputs["validationRecordFqdns"] == [record.inputs["name"].rstrip(".")]
     # CloudFront only takes certificates from us-east-1, whatever the stack's region.
-    cdn_provider = run.provider_of(certificates[images])
+    run, images_certificate = certificates[images]
+    cdn_provider = run.provider_of(images_certificate)
     assert cdn_provider.inputs["region"] == "us-east-1"
     assert cdn_provider.name == f"pingvas-{stack}-aws-cloudfront"
-    assert run.provider_of(certificates[api]).name == f"pingvas-{stack}-aws"
+    assert shared.provider_of(certificates[api][1]).name == "pingvas-shared-aws"
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_ingress_class_shares_one_alb_with_waf_tls_and_logs(stack: str) -> None:
+    """The environment's ALB class is the platform's (issue 22, item 6): the environment
+    stack names it and makes none."""
     run = run_stack(stack)
     shared = run_stack("shared")
-    (params,) = run.of_type(PARAMS)
+    assert run.of_type(PARAMS) == []
+    assert run.of_type("kubernetes:networking.k8s.io/v1:IngressClass") == []
+    params = shared.one(PARAMS, f"pingvas-shared-{stack}-alb-params")
     resource = {
         k: copy.deepcopy(params.inputs[k]) for k in ("apiVersion", "kind", "metadata", "spec")
     }
@@ -200,7 +264,11 @@ def test_ingress_class_shares_one_alb_with_waf_tls_and_logs(stack: str) -> None:
     edge = run.outputs["edge"]
     assert spec["group"] == {"name": edge["ingressGroup"]}
     assert spec["wafv2AclArn"] == shared.outputs["wafAclArn"]
-    assert spec["certificateArn"] == [edge["certificateArn"]]
+    validation = shared.one(
+        "aws:acm/certificateValidation:CertificateValidation",
+        f"pingvas-shared-{stack}-api-certificate",
+    )
+    assert spec["certificateArn"] == [validation.inputs["certificateArn"]]
     assert spec["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     assert spec["sslRedirectPort"] == "443"
     assert spec["scheme"] == "internet-facing"
@@ -210,7 +278,9 @@ def test_ingress_class_shares_one_alb_with_waf_tls_and_logs(stack: str) -> None:
     assert attributes["access_logs.s3.bucket"] == shared.outputs["logsBucketName"]
     assert attributes["access_logs.s3.prefix"] == f"alb/{edge['ingressGroup']}"
     assert attributes["deletion_protection.enabled"] == ("true" if stack == "prod" else "false")
-    (ingress_class,) = run.of_type("kubernetes:networking.k8s.io/v1:IngressClass")
+    ingress_class = shared.one(
+        "kubernetes:networking.k8s.io/v1:IngressClass", f"pingvas-shared-{stack}-alb-class"
+    )
     assert ingress_class.inputs["metadata"]["name"] == edge["ingressClass"]
     assert ingress_class.inputs["spec"]["controller"] == "ingress.k8s.aws/alb"
     assert ingress_class.inputs["spec"]["parameters"]["name"] == params.inputs["metadata"]["name"]

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from components import chart_versions
+from components.cluster.platform_namespaces import PLATFORM_NAMESPACES
 from components.data.model_store import BACKUP_EVENTS
 from components.operations.alert_rules import prometheus_rule_groups
 from infra.config import ConfigError
@@ -58,6 +59,19 @@ def test_prometheus_scrapes_every_15s_and_keeps_15_days_on_50gi_encrypted_gp3(
     assert spec["serviceMonitorSelectorNilUsesHelmValues"] is False
     assert spec["podMonitorSelectorNilUsesHelmValues"] is False
     assert spec["ruleSelectorNilUsesHelmValues"] is False
+
+
+def test_prometheus_reads_no_file_for_a_tenant_and_enforces_its_namespace(
+    shared: OfflineRun,
+) -> None:
+    """Issue 22, item 6: the operator drops ServiceMonitors naming Prometheus's files, and
+    a tenant's series carry its namespace; only the platform's namespaces are exempt."""
+    spec = kube_prometheus_stack(shared)["prometheus"]["prometheusSpec"]
+    assert spec["arbitraryFSAccessThroughSMs"] == {"deny": True}
+    assert spec["enforcedNamespaceLabel"] == "namespace"
+    exempt = {entry["namespace"] for entry in spec["excludedFromEnforcement"]}
+    assert exempt == {*PLATFORM_NAMESPACES, "kube-system"}
+    assert not any(ns.startswith("pr-") or ns in ("dev", "prod") for ns in exempt)
 
 
 def test_the_pinned_chart_ships_the_vendored_operator_crds() -> None:

@@ -168,7 +168,14 @@ def test_a_preview_may_not_reach_beyond_its_host(
 
 @pytest.mark.parametrize(
     ("service_type", "admitted"),
-    [("ClusterIP", True), (None, True), ("LoadBalancer", False), ("NodePort", False)],
+    [
+        ("ClusterIP", True),
+        (None, True),
+        ("LoadBalancer", False),
+        ("NodePort", False),
+        # An Ingress backend the controller would resolve to any name it holds.
+        ("ExternalName", False),
+    ],
 )
 def test_a_preview_makes_no_load_balancer_of_its_own(
     shared: OfflineRun, service_type: str | None, admitted: bool
@@ -178,6 +185,41 @@ def test_a_preview_makes_no_load_balancer_of_its_own(
     if service_type is not None:
         service["spec"]["type"] = service_type
     assert (admits(spec, service) == []) is admitted
+
+
+ALB = "alb.ingress.kubernetes.io/"
+
+
+@pytest.mark.parametrize(
+    ("annotation", "value", "admitted"),
+    [
+        ("group.order", "1000", True),
+        ("success-codes", "200-399", True),
+        ("success-codes", "200,204", True),
+        ("healthcheck-path", "/api/healthz", True),
+        # Values the controller cannot build (stopping the whole group) or that reach past
+        # the preview's routes.
+        ("group.order", "0", False),
+        ("group.order", "1001", False),
+        ("group.order", "-5", False),
+        ("target-type", "instance", False),
+        ("healthcheck-path", "healthz", False),
+        ("healthcheck-path", "/a b", False),
+        ("success-codes", "2xx", False),
+        ("group.name", "pingvas-shared-preview-x", False),
+        ("listen-ports", '[{"HTTP": 8080}]', False),
+        ("scheme", "internal", False),
+        ("load-balancer-attributes", "deletion_protection.enabled=false", False),
+        ("wafv2-acl-arn", "", False),
+    ],
+)
+def test_allowed_annotations_take_only_the_platforms_values(
+    shared: OfflineRun, annotation: str, value: str, admitted: bool
+) -> None:
+    spec = policy(shared, "pingvas-preview-ingress").inputs["spec"]
+    obj = ingress()
+    obj["metadata"]["annotations"][ALB + annotation] = value
+    assert (admits(spec, obj) == []) is admitted
 
 
 def test_the_preview_host_is_the_stacks_own() -> None:

@@ -20,8 +20,8 @@ ENVIRONMENTS = {"dev": "dev", "prod": "prod", "staging": "prod"}
 
 
 @pytest.fixture(scope="module")
-def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfflineRun]:
-    """`staging`, declared prod, on a platform that lists it among its environments."""
+def with_staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, OfflineRun]]:
+    """`staging`, declared prod, and the platform that lists it among its environments."""
     folder = tmp_path_factory.mktemp("stacks")
     committed = yaml.safe_load(tools.preview.stack_file("shared").read_text())["config"]
     # Room in the GPU pool for staging's 15 workers besides dev's 3 and prod's 15.
@@ -31,7 +31,12 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfflineRun]:
     (folder / "Pulumi.staging.yaml").write_text("config:\n  pingvas:profile: prod\n")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tools.preview, "stack_file", lambda stack: folder / f"Pulumi.{stack}.yaml")
-        yield preview_stack("staging")
+        yield {stack: preview_stack(stack) for stack in ("shared", "staging")}
+
+
+@pytest.fixture(scope="module")
+def staging(with_staging: dict[str, OfflineRun]) -> OfflineRun:
+    return with_staging["staging"]
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +82,18 @@ def test_a_declared_profile_gives_its_chart_values(staging: OfflineRun, prod: Of
     assert expected["profile"] == "prod"
 
 
-def test_a_prod_profile_is_protected(staging: OfflineRun) -> None:
-    (bucket,) = staging.of_type("aws:s3/bucket:Bucket")
+def test_a_prod_profile_is_protected(with_staging: dict[str, OfflineRun]) -> None:
+    (bucket,) = with_staging["staging"].of_type("aws:s3/bucket:Bucket")
     assert bucket.protect
-    params = _one(staging, "kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams", "spec")
+    # Its ALB class is the platform's (stacks/edge.py), protected by the declared profile.
+    params = (
+        with_staging["shared"]
+        .one(
+            "kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams",
+            "pingvas-shared-staging-alb-params",
+        )
+        .inputs["spec"]
+    )
     attributes = {a["key"]: a["value"] for a in params["loadBalancerAttributes"]}
     assert attributes["deletion_protection.enabled"] == "true"
 

@@ -125,7 +125,7 @@ SPEC_LINES: list[tuple[str, float, dict[str, Any], float | None, str]] = [
     (
         "ALB (one)",
         18.00,
-        {"item": "ALB-hours", "stack": "prod"},
+        {"item": "ALB-hours", "resource": "pingvas-shared-prod-alb-params"},
         0.0225 * H,
         "SPEC's $0.025/h is the Classic Load Balancer's rate; an ALB is $0.0225",
     ),

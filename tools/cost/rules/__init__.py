@@ -31,6 +31,7 @@ FREE = {
     "aws:ec2/flowLog:FlowLog": "priced as its log group's ingestion",
     "aws:ec2/internetGateway:InternetGateway": "free",
     "aws:ec2/launchTemplate:LaunchTemplate": "priced on the node group that uses it",
+    "aws:ec2/tag:Tag": "free",
     "aws:ec2/route:Route": "free",
     "aws:ec2/routeTable:RouteTable": "free",
     "aws:ec2/routeTableAssociation:RouteTableAssociation": "free",

@@ -59,7 +59,11 @@ def load_balancer(resource: Resource, context: Context) -> list[Line] | Unpriced
     if group in context.seen_load_balancers:
         return unpriced(resource, context, "elsewhere", f"shares the ALB of group {group}")
     context.seen_load_balancers.add(group)
-    lcu = context.usage.environment(context.stack).alb_lcu_average
+    # The platform makes the environments' classes: the traffic is the environment's
+    # whose namespace the class admits.
+    admitted = (spec.get("namespaceSelector") or {}).get("matchLabels") or {}
+    environment = admitted.get("kubernetes.io/metadata.name", context.stack)
+    lcu = context.usage.environment(environment).alb_lcu_average
     # An internet-facing ALB has a node, and a public IPv4, in every subnet it spans: the
     # platform's public subnets, one a zone.
     zones = len(context.platform.get("outputs", {}).get("availabilityZones") or []) or 1
