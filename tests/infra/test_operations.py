@@ -231,7 +231,7 @@ def test_topic_is_encrypted_and_lets_only_our_account_publish(shared: OfflineRun
     key = shared.one("aws:kms/key:Key", "pingvas-shared-operations-key")
     assert sns.inputs["kmsMasterKeyId"].endswith(key.id)
     assert key.inputs["enableKeyRotation"] is True
-    (policy,) = shared.of_type("aws:sns/topicPolicy:TopicPolicy")
+    policy = shared.one("aws:sns/topicPolicy:TopicPolicy", "pingvas-shared-operations-policy")
     document = json.loads(policy.inputs["policy"])
     allow = next(s for s in document["Statement"] if s["Effect"] == "Allow")
     assert allow["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
@@ -240,9 +240,15 @@ def test_topic_is_encrypted_and_lets_only_our_account_publish(shared: OfflineRun
 
 def test_alert_emails_subscribe_to_the_topic(stack_with: Callable[..., OfflineRun]) -> None:
     run = stack_with("shared", {"pingvas:operations": {"alertEmails": ["oncall@example.com"]}})
-    (subscription,) = run.of_type("aws:sns/topicSubscription:TopicSubscription")
-    assert subscription.inputs["protocol"] == "email"
-    assert subscription.inputs["endpoint"] == "oncall@example.com"
+    subscriptions = run.of_type("aws:sns/topicSubscription:TopicSubscription")
+    # The operations topic and ElastiCache's unencrypted one (test_backup_events.py).
+    assert {s.inputs["topic"] for s in subscriptions} == {
+        run.outputs["operationsTopicArn"],
+        run.outputs["cacheEventsTopicArn"],
+    }
+    for subscription in subscriptions:
+        assert subscription.inputs["protocol"] == "email"
+        assert subscription.inputs["endpoint"] == "oncall@example.com"
     (digest,) = run.of_type("aws:costexplorer/anomalySubscription:AnomalySubscription")
     assert digest.inputs["frequency"] == "DAILY"  # SPEC §7: daily cost report
     (monitor,) = run.of_type("aws:costexplorer/anomalyMonitor:AnomalyMonitor")
