@@ -135,10 +135,8 @@ def metrics_insights_alarm(
     for resources Pulumi does not name, such as the load balancers the AWS Load Balancer
     Controller creates from Ingresses."""
     # Metrics Insights, not SQL: built from the module's constants only.
-    query = (  # noqa: S608
-        f"SELECT {alert.statistic}({alert.metric}) "
-        f'FROM SCHEMA("{alert.namespace}", {alert.dimension})'
-    )
+    source = f'SCHEMA("{alert.namespace}", {alert.dimension})'
+    query = f"SELECT {alert.statistic}({alert.metric}) FROM {source}"  # noqa: S608
     return aws.cloudwatch.MetricAlarm(
         name,
         name=name,
