@@ -82,7 +82,7 @@ def run_blocks(blocks: list[Block], scratch: Path) -> None:
             cwd=scratch,
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=900,  # a guard against a hung command; on an idle machine ~1 min in all
         )
         output = result.stdout + result.stderr
         assert result.returncode == 0, f"{block} exited {result.returncode}:\n{output[-3000:]}"
