@@ -64,6 +64,8 @@ class PlatformOutputs:
     # Where CloudWatch alarms, backups and budgets notify people
     # (components.operations.notifications).
     operations_topic_arn: pulumi.Input[str]
+    # ElastiCache's events (snapshots, failovers): it cannot publish to the encrypted topic.
+    cache_events_topic_arn: pulumi.Input[str]
     # GitHub Actions' deploy roles (pr, dev, prod, images) and the permissions boundary
     # each scope's roles carry (stacks/delivery.py); empty without a repository.
     deploy_role_arns: pulumi.Input[Mapping[str, pulumi.Input[str]]]

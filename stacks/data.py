@@ -111,6 +111,7 @@ def build_platform_data(
             deletion_protection=aurora_settings.deletion_protection,
             final_snapshot=aurora_settings.final_snapshot,
             log_retention_days=aurora_settings.log_retention_days,
+            notifications_topic_arn=notifications_topic_arn,
         ),
         opts=stateful,
     )

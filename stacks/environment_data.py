@@ -331,6 +331,7 @@ def _elasticache_redis(
             ),
             availability_zones=platform.availability_zones,
             recovery_window_days=0 if config.is_ephemeral else 7,
+            notification_topic_arn=platform.cache_events_topic_arn,
         ),
         opts=opts,
     )

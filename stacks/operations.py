@@ -10,7 +10,16 @@ from components.cluster.eks import Cluster
 from components.cluster.platform_namespaces import PLATFORM_NAMESPACES
 from components.conventions import GPU_TOLERATION
 from components.operations.audit import Audit, AuditArgs
-from components.operations.cloudwatch_alarms import AURORA_CPU, REDIS_REPLICATION_LAG, metric_alarm
+from components.operations.cloudwatch_alarms import (
+    ALB_5XX,
+    AURORA_CPU,
+    REDIS_CPU_CREDITS,
+    REDIS_EVICTIONS,
+    REDIS_REPLICATION_LAG,
+    burstable,
+    metric_alarm,
+    metrics_insights_alarm,
+)
 from components.operations.log_shipping import LogShipping, LogShippingArgs
 from components.operations.monitoring import Monitoring, MonitoringArgs
 from components.operations.notifications import Notifications, NotificationsArgs
@@ -29,22 +38,31 @@ STORAGE_CLASS = "gp3"
 def build_environment_alarms(
     config: StackConfig, platform: PlatformOutputs, provider: aws.Provider
 ) -> None:
-    """SPEC §7's Redis replication lag, on each node of a replicated group (the metric is
-    per node; whichever is primary reports none, which is not a breach)."""
+    """On each node of an ElastiCache group (the metrics are per node): evictions, the CPU
+    credits of a burstable node type, and SPEC §7's replication lag where there is a
+    replica (whichever node is primary reports none, which is not a breach). In-cluster
+    Redis (previews) has no CloudWatch metrics."""
     settings = config.environment
-    if settings is None or settings.redis.mode is not RedisMode.REPLICATED:
+    if settings is None or settings.redis.mode is RedisMode.IN_CLUSTER:
         return
+    redis = settings.redis
+    alerts = [REDIS_EVICTIONS]
+    if burstable(redis.node_type):
+        alerts.append(REDIS_CPU_CREDITS)
+    if redis.mode is RedisMode.REPLICATED:
+        alerts.append(REDIS_REPLICATION_LAG)
     naming = Naming(config.stack)
     group_id = naming.name("redis")  # the replication group's id (stacks.environment_data)
-    for node in range(1, settings.redis.replicas + 2):
+    for node in range(1, redis.replicas + 2):
         node_id = f"{group_id}-{node:03d}"
-        metric_alarm(
-            f"{node_id}-{REDIS_REPLICATION_LAG.name}",
-            REDIS_REPLICATION_LAG,
-            node_id,
-            platform.operations_topic_arn,
-            child_options(provider),
-        )
+        for alert in alerts:
+            metric_alarm(
+                f"{node_id}-{alert.name}",
+                alert,
+                node_id,
+                platform.operations_topic_arn,
+                child_options(provider),
+            )
 
 
 def build_notifications(config: StackConfig, provider: aws.Provider) -> Notifications:
@@ -84,6 +102,7 @@ def build_platform_operations(
         notifications.topic_arn,
         opts,
     )
+    metrics_insights_alarm(naming.name(ALB_5XX.name), ALB_5XX, notifications.topic_arn, opts)
     receivers_secret = aws.secretsmanager.Secret(
         naming.name("alerting"),
         name=naming.name("alerting"),

@@ -15,6 +15,13 @@ INSTANCE_CLASS = "db.serverless"
 PORT = 5432
 
 
+# (name suffix, RDS source type, event categories (none: all), limited to this cluster)
+SUBSCRIPTIONS = (
+    ("snapshot-events", "db-cluster-snapshot", (), False),
+    ("failure-events", "db-cluster", ("failure",), True),
+)
+
+
 @dataclass
 class AuroraArgs:
     cluster_identifier: str
@@ -36,6 +43,9 @@ class AuroraArgs:
     final_snapshot: bool = True
     log_retention_days: int = 30
     performance_insights_retention_days: int = 7  # the free tier
+    # SNS topic told of every cluster snapshot's start, end or failure (the daily automated
+    # one included) and of the cluster's failures (SPEC §7: backup completion).
+    notifications_topic_arn: pulumi.Input[str] | None = None
 
 
 class Aurora(pulumi.ComponentResource):
@@ -67,6 +77,8 @@ class Aurora(pulumi.ComponentResource):
         log_group = self._log_group()
         self.cluster = self._cluster(subnet_group, parameters, log_group)
         self._instances()
+        if args.notifications_topic_arn is not None:
+            self._event_subscriptions(args.notifications_topic_arn)
 
         self.writer_endpoint = self.cluster.endpoint
         self.reader_endpoint = self.cluster.reader_endpoint
@@ -179,6 +191,26 @@ class Aurora(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=["postgresql"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )
+
+    def _event_subscriptions(self, topic_arn: pulumi.Input[str]) -> None:
+        """RDS reports backups as events of the snapshot, not of the cluster: automated
+        cluster snapshots (RDS-EVENT-0168/0169), manual ones and their failures are
+        `db-cluster-snapshot` events, whose ids are not known in advance, so that
+        subscription covers every cluster snapshot of the account and region (this is the
+        account's only Aurora cluster). Failures of the cluster itself come from the second.
+        https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_Events.Messages.html"""
+        child = pulumi.ResourceOptions(parent=self, depends_on=[self.cluster])
+        identifier = self._args.cluster_identifier
+        for suffix, source_type, categories, source_ids in SUBSCRIPTIONS:
+            aws.rds.EventSubscription(
+                f"{self._name}-{suffix}",
+                name=f"{identifier}-{suffix}",
+                sns_topic=topic_arn,
+                source_type=source_type,
+                event_categories=list(categories) or None,
+                source_ids=[identifier] if source_ids else None,
+                opts=child,
+            )
 
     def _instances(self) -> None:
         """The first instance created becomes the writer; readers follow it, each in

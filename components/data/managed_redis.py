@@ -45,6 +45,9 @@ class ManagedRedisArgs:
     maintenance_window: str = "sun:06:00-sun:07:00"
     recovery_window_days: int = 7  # of the Secrets Manager secret
     kms_key_arn: pulumi.Input[str] | None = None  # ElastiCache's AWS-managed key when None
+    # An unencrypted SNS topic told of the group's events, snapshot completion and failure
+    # among them (ElastiCache:SnapshotComplete, ElastiCache:SnapshotFailed; SPEC §7).
+    notification_topic_arn: pulumi.Input[str] | None = None
 
 
 class ManagedRedis(pulumi.ComponentResource):
@@ -125,6 +128,7 @@ class ManagedRedis(pulumi.ComponentResource):
             ),
             maintenance_window=args.maintenance_window,
             auto_minor_version_upgrade=True,
+            notification_topic_arn=args.notification_topic_arn,
             apply_immediately=False,
             opts=child,
         )

@@ -1,5 +1,6 @@
 """SPEC §7's alerts on metrics only CloudWatch has, as CloudWatch alarms to the operations
-SNS topic (which PagerDuty's CloudWatch integration subscribes to for the critical ones)."""
+SNS topic (which PagerDuty's CloudWatch integration subscribes to for the critical ones),
+and the warnings on what only CloudWatch sees of the caches and load balancers."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class CloudWatchAlert:
     severity: str
     spec_row: str
     dimension: str  # the dimension naming the resource
+    comparison: str = "GreaterThanThreshold"
 
 
 AURORA_CPU = CloudWatchAlert(
@@ -48,6 +50,52 @@ REDIS_REPLICATION_LAG = CloudWatchAlert(
     spec_row="Redis replication lag > 5 s",
     dimension="CacheClusterId",  # the metric is per node
 )
+# The job streams live in the same Redis as the caches: an eviction may drop queued jobs
+# (the workers re-enqueue them from PostgreSQL, but late), so any eviction is worth a look.
+REDIS_EVICTIONS = CloudWatchAlert(
+    name="redis-evictions",
+    namespace="AWS/ElastiCache",
+    metric="Evictions",
+    statistic="Sum",
+    threshold=0,
+    minutes=5,
+    severity="warning",
+    spec_row="Redis evicted keys (memory full)",
+    dimension="CacheClusterId",
+)
+# Burstable cache nodes (decision 0100) run at their baseline once the credits are spent.
+# 30 credits are 15 minutes of both vCPUs of a t4g.small or t4g.medium at 100 %
+# (1 credit = 1 vCPU-minute; https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/burstable-credits-baseline-concepts.html).
+REDIS_CPU_CREDITS = CloudWatchAlert(
+    name="redis-cpu-credits",
+    namespace="AWS/ElastiCache",
+    metric="CPUCreditBalance",
+    statistic="Minimum",
+    threshold=30,
+    minutes=15,
+    severity="warning",
+    spec_row="Redis CPU credit balance < 30 (throttled to baseline soon)",
+    dimension="CacheClusterId",
+    comparison="LessThanThreshold",
+)
+# What the load balancer itself answers 5xx (no healthy target, target timeout): those
+# requests never reach the API, so its http_requests_total cannot count them.
+ALB_5XX = CloudWatchAlert(
+    name="alb-5xx",
+    namespace="AWS/ApplicationELB",
+    metric="HTTPCode_ELB_5XX_Count",
+    statistic="SUM",
+    threshold=0,
+    minutes=5,
+    severity="warning",
+    spec_row="load balancer 5xx every minute",
+    dimension="LoadBalancer",
+)
+
+
+def burstable(node_type: str) -> bool:
+    """cache.t3.*, cache.t4g.*: the node types that earn and spend CPU credits."""
+    return node_type.split(".")[1].startswith("t")
 
 
 def metric_alarm(
@@ -66,12 +114,42 @@ def metric_alarm(
         metric_name=alert.metric,
         statistic=alert.statistic,
         dimensions={alert.dimension: resource_id, **(extra_dimensions or {})},
-        comparison_operator="GreaterThanThreshold",
+        comparison_operator=alert.comparison,
         threshold=alert.threshold,
         period=PERIOD_SECONDS,
         evaluation_periods=alert.minutes,
         datapoints_to_alarm=alert.minutes,
         # No data is not a breach: a paused Serverless cluster reports nothing.
+        treat_missing_data="notBreaching",
+        alarm_actions=[topic_arn],
+        ok_actions=[topic_arn],
+        tags={"severity": alert.severity},
+        opts=opts,
+    )
+
+
+def metrics_insights_alarm(
+    name: str, alert: CloudWatchAlert, topic_arn: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.cloudwatch.MetricAlarm:
+    """One alarm over every resource of the namespace, summed by a Metrics Insights query:
+    for resources Pulumi does not name, such as the load balancers the AWS Load Balancer
+    Controller creates from Ingresses."""
+    # Metrics Insights, not SQL: built from the module's constants only.
+    source = f'SCHEMA("{alert.namespace}", {alert.dimension})'
+    query = f"SELECT {alert.statistic}({alert.metric}) FROM {source}"  # noqa: S608
+    return aws.cloudwatch.MetricAlarm(
+        name,
+        name=name,
+        alarm_description=f"{alert.severity}: {alert.spec_row} for {alert.minutes} min",
+        metric_queries=[
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id="q1", expression=query, period=PERIOD_SECONDS, return_data=True
+            )
+        ],
+        comparison_operator=alert.comparison,
+        threshold=alert.threshold,
+        evaluation_periods=alert.minutes,
+        datapoints_to_alarm=alert.minutes,
         treat_missing_data="notBreaching",
         alarm_actions=[topic_arn],
         ok_actions=[topic_arn],

@@ -1,6 +1,11 @@
-"""The operations SNS topic: where CloudWatch alarms, AWS Backup, AWS Budgets and
-Alertmanager's daily digest send what a person should read. Encrypted with a key of its
-own, since the AWS-managed SNS key cannot be used by the services that publish here."""
+"""The operations SNS topic: where CloudWatch alarms, AWS Backup, RDS events, AWS Budgets
+and Alertmanager's daily digest send what a person should read. Encrypted with a key of
+its own, since the AWS-managed SNS key cannot be used by the services that publish here.
+
+ElastiCache cannot publish to an encrypted topic ("The Amazon SNS topic you are publishing
+to cannot be encrypted", https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html),
+so its events (snapshot completion and failure among them) go to a second, unencrypted
+topic with the same subscribers; they carry event names and cache ids, no data."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from components.iam import arn, partition, policy_document
 PUBLISHERS = (
     "cloudwatch.amazonaws.com",
     "backup.amazonaws.com",
+    "events.rds.amazonaws.com",
     "budgets.amazonaws.com",
     "costalerts.amazonaws.com",
 )
@@ -31,6 +37,7 @@ class NotificationsArgs:
 class Notifications(pulumi.ComponentResource):
     topic_arn: pulumi.Output[str]
     key_arn: pulumi.Output[str]
+    cache_events_topic_arn: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: NotificationsArgs, opts: pulumi.ResourceOptions | None = None
@@ -92,14 +99,62 @@ class Notifications(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        for index, email in enumerate(args.emails):
-            aws.sns.TopicSubscription(
-                f"{name}-email-{index}",
-                topic=topic.arn,
-                protocol="email",
-                endpoint=email,
-                opts=child,
-            )
+        cache_events = self._cache_events_topic(name, args, child)
+        for suffix, target in (("", topic), ("-cache-events", cache_events)):
+            for index, email in enumerate(args.emails):
+                aws.sns.TopicSubscription(
+                    f"{name}{suffix}-email-{index}",
+                    topic=target.arn,
+                    protocol="email",
+                    endpoint=email,
+                    opts=child,
+                )
         self.topic_arn = topic.arn
         self.key_arn = key.arn
-        self.register_outputs({"topic_arn": self.topic_arn, "key_arn": self.key_arn})
+        self.cache_events_topic_arn = cache_events.arn
+        self.register_outputs(
+            {
+                "topic_arn": self.topic_arn,
+                "key_arn": self.key_arn,
+                "cache_events_topic_arn": self.cache_events_topic_arn,
+            }
+        )
+
+    @staticmethod
+    def _cache_events_topic(
+        name: str, args: NotificationsArgs, child: pulumi.ResourceOptions
+    ) -> aws.sns.Topic:
+        """ElastiCache's topic: unencrypted (see the module's note), with the statement
+        ElastiCache's guide gives: any principal, on condition of `AWS:SourceOwner` (which
+        only a service publishing for the account sets); with `aws:SourceAccount` ElastiCache
+        marks the topic inactive
+        (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ECEvents.SNS.html)."""
+        topic = aws.sns.Topic(
+            f"{name}-cache-events", name=f"{args.topic_name}-cache-events", opts=child
+        )
+        aws.sns.TopicPolicy(
+            f"{name}-cache-events-policy",
+            arn=topic.arn,
+            policy=policy_document(
+                [
+                    {
+                        "Sid": "ElastiCachePublishes",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "*"},
+                        "Action": "sns:Publish",
+                        "Resource": topic.arn,
+                        "Condition": {"StringEquals": {"AWS:SourceOwner": args.account_id}},
+                    },
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "sns:Publish",
+                        "Resource": topic.arn,
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                ]
+            ),
+            opts=child,
+        )
+        return topic

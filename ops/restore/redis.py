@@ -12,11 +12,11 @@ from ops.restore.common import Plan, RestoreError, Waiter, require
 
 
 def replication_group_id(outputs: dict[str, Any]) -> str:
-    """`rediss://master.<group>.<hash>.<region>.cache.amazonaws.com:6379/0` → `<group>`."""
+    """The stack's `redisHost`, `master.<group>.<hash>.<region>.cache.amazonaws.com` (the
+    primary endpoint of a group with in-transit encryption) → `<group>`."""
     if require(outputs, "redisMode") == "in-cluster":
         raise RestoreError("this stack runs Redis in the cluster: it has no snapshots")
-    host = str(require(outputs, "redisUrl")).split("://", 1)[1].split(":", 1)[0]
-    labels = host.split(".")
+    labels = str(require(outputs, "redisHost")).split(".")
     return labels[1] if labels[0] == "master" else labels[0]
 
 
@@ -35,7 +35,7 @@ def restore_redis(
     if not ready:
         raise RestoreError(
             f"no available snapshot of {source}: nothing to restore from. Recreate the group"
-            " empty with `pulumi up` and let the API re-enqueue unfinished jobs from PostgreSQL"
+            " empty with `pulumi up`: the GPU workers re-enqueue unfinished jobs from PostgreSQL"
         )
     snapshot = max(ready, key=_created)
     (group,) = elasticache.describe_replication_groups(ReplicationGroupId=source)[
@@ -52,9 +52,9 @@ def restore_redis(
         next_steps=[
             f"point the environment at {target}: update the Redis secret's URL"
             " (Secrets Manager) and restart the API and workers",
-            "jobs queued after the snapshot are not in the restored streams: list them in"
-            " PostgreSQL (SELECT id FROM jobs WHERE status IN ('queued', 'running')) and"
-            " re-submit or refund them (docs/runbooks/redis.md; no automatic re-enqueue yet)",
+            "jobs queued after the snapshot are not in the restored streams: a running GPU"
+            " worker re-enqueues them from PostgreSQL within its 5-minute sweep; start one"
+            " if none runs (docs/runbooks/redis.md, step 4)",
             "then `pulumi up` on the environment to bring the stack back in line"
             " (or import the new group)",
         ],

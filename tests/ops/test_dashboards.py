@@ -97,6 +97,26 @@ def test_every_panel_queries_exported_metrics(name: str) -> None:
     assert spec[name] <= queried
 
 
+def test_the_infrastructure_board_shows_what_only_cloudwatch_sees() -> None:
+    """Redis hit rate, evictions and the burstable nodes' CPU credits (decision 0100), the
+    load balancer's requests and 5xx, S3."""
+    shown = {
+        (target["namespace"], target["metricName"])
+        for panel in dashboards()["infrastructure"]["panels"]
+        if panel["datasource"]["type"] == "cloudwatch"
+        for target in panel["targets"]
+    }
+    assert shown >= {
+        ("AWS/ElastiCache", "CacheHitRate"),
+        ("AWS/ElastiCache", "Evictions"),
+        ("AWS/ElastiCache", "CPUCreditBalance"),
+        ("AWS/ApplicationELB", "RequestCount"),
+        ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"),
+        ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+        ("AWS/S3", "BucketSizeBytes"),
+    }
+
+
 def test_panels_do_not_overlap() -> None:
     for name, board in dashboards().items():
         cells: set[tuple[int, int]] = set()

@@ -33,7 +33,7 @@ PLATFORM = {
 }
 PROD = {
     "redisMode": "replicated",
-    "redisUrl": f"rediss://master.{REDIS}.abc.use1.cache.amazonaws.com:6379/0",
+    "redisHost": f"master.{REDIS}.abc.use1.cache.amazonaws.com",
     "imagesBucketName": "pingvas-prod-images-eb805c6c",
 }
 
@@ -130,7 +130,9 @@ def test_redis_restores_the_newest_snapshot_into_a_new_group() -> None:
     assert len(target) <= 40
     text = out.getvalue()
     assert f"from snapshot {REDIS}-daily" in text
-    assert "re-submit or refund" in text  # what the snapshot cannot hold
+    # What the snapshot cannot hold comes back from PostgreSQL through the workers.
+    assert "worker re-enqueues them from PostgreSQL" in text
+    assert "re-submit" not in text
 
 
 def test_redis_without_a_snapshot_fails_with_what_to_do() -> None:

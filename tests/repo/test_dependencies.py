@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from tests.support.imports import imported
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -67,6 +71,34 @@ def test_make_preview_installs_the_infrastructure_only(tmp_path: Path) -> None:
 def test_make_test_installs_everything(tmp_path: Path) -> None:
     assert extras_installed_by("test", tmp_path) == {"dev"}
     assert set(locked("dev")) >= ML_PACKAGES | APP_PACKAGES | INFRA_PACKAGES
+
+
+def third_party_packages(folder: str) -> set[str]:
+    """The distributions the modules under `folder` import (stdlib and the project's own
+    packages left out), as the running environment maps import names to them."""
+    distributions = importlib.metadata.packages_distributions()
+    own = {path.name for path in ROOT.iterdir() if (path / "__init__.py").exists()}
+    found: set[str] = set()
+    for path in (ROOT / folder).rglob("*.py"):
+        for name in imported(path):
+            top = name.split(".")[0]
+            if top in sys.stdlib_module_names or top in own or top == "__future__":
+                continue
+            found.update(canonicalize_name(d) for d in distributions.get(top, [top]))
+    return found
+
+
+def test_the_restore_scripts_run_from_make_setup(tmp_path: Path) -> None:
+    """The runbooks run `.venv/bin/python -m ops.restore` from the install `make setup`
+    makes (the one the Pulumi CLI uses): whatever the scripts import, it pins."""
+    assert extras_installed_by("setup", tmp_path) == {"infra"}
+    needed = third_party_packages("ops")
+    assert "boto3" in needed
+    assert needed <= set(locked("infra")), (
+        f"not in the infra extra: {needed - set(locked('infra'))}"
+    )
+    # Control: the application's imports are not all there, so the check can fail.
+    assert third_party_packages("app") - set(locked("infra")) >= {"fastapi", "redis"}
 
 
 def test_the_api_installs_without_the_worker_or_pulumi() -> None:

@@ -19,7 +19,7 @@ from components.delivery.deploy_policies import DEPLOY_SCOPES, IMAGE_SUBJECTS
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
-EXPECTED = {"ci", "images", "review-stack", "cd-dev", "cd-prod", "security-scan"}
+EXPECTED = {"ci", "images", "review-stack", "cd-dev", "cd-prod", "security-scan", "drift-check"}
 # Modules from installed packages the scripts run with `python -m`.
 THIRD_PARTY_MODULES = {"json.tool", "pip", "pip_audit"}
 
@@ -49,7 +49,7 @@ def make_targets() -> set[str]:
     return set(re.findall(r"^([a-z][a-z0-9-]*):", text, re.MULTILINE))
 
 
-def test_all_six_workflows_exist() -> None:
+def test_all_seven_workflows_exist() -> None:
     assert set(workflows()) == EXPECTED
 
 
@@ -257,3 +257,20 @@ def test_the_sweep_picks_review_stacks_past_their_ttl(
         check=True,
     )
     assert result.stdout.split() == expected
+
+
+def test_drift_is_looked_for_nightly_and_reported_as_an_issue() -> None:
+    """Decision 0001: Pulumi corrects drift only at the next `pulumi up`; the nightly check
+    refreshes (reads the real resources: without it a preview compares the program with
+    the state only) and fails on any change, then opens or updates an issue."""
+    workflow = workflows()["drift-check"]
+    assert workflow["on"]["schedule"]
+    (job,) = workflow["jobs"].values()
+    assert (job["environment"], job["env"]["STACK"]) == ("development", "dev")
+    assert job["permissions"]["issues"] == "write"
+    preview, report = job["steps"][-2:]
+    assert "pulumi preview --refresh --expect-no-changes" in " ".join(preview["run"].split())
+    assert "set -o pipefail" in preview["run"]  # tee must not hide the preview's status
+    assert report["if"] == "failure() && steps.preview.outcome == 'failure'"
+    assert "gh issue create" in report["run"]
+    assert "gh issue comment" in report["run"]  # one open issue per stack, not one a night
