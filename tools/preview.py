@@ -102,7 +102,9 @@ def load_stack(
     if problem is not None:
         raise ConfigError(problem)
     path = config_file or stack_file(stack)
-    raw, secret_keys = project_defaults(REPO_ROOT / "Pulumi.yaml")
+    project_file = REPO_ROOT / "Pulumi.yaml"
+    defaults, default_secret_keys = _project_defaults(project_file.stat().st_mtime_ns)
+    raw, secret_keys = dict(defaults), list(default_secret_keys)
     if path.exists():
         own, own_secret_keys = read_stack_file(path)
         raw.update(own)
@@ -111,6 +113,13 @@ def load_stack(
         raise ConfigError(f"{config_file}: no such file")
     # pr-<N> stacks need no file
     return load_stack_config(stack, raw, secret_keys), raw, secret_keys
+
+
+@functools.lru_cache(maxsize=1)
+def _project_defaults(_modified: int) -> tuple[dict[str, str], list[str]]:
+    """Pulumi.yaml's defaults, read once per process while the file is unchanged (each
+    stack, and each environment's platform, starts from them)."""
+    return project_defaults(REPO_ROOT / "Pulumi.yaml")
 
 
 def _preview(stack: str, config_file: Path | None) -> offline.OfflineRun:
