@@ -23,6 +23,9 @@ class RecordedResource:
     # URNs this resource waits for (explicit `depends_on` and the resources its inputs
     # come from), as the engine receives them: the edges of the deployment's graph.
     dependencies: list[str] = field(default_factory=list)
+    # For each input (top-level, camelCase), the URNs its value was computed from, as the
+    # engine receives them: which inputs a replacement makes unknown (tools/diff.py).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -34,6 +37,7 @@ class RecordedResource:
             "provider": self.provider,
             "inputs": self.inputs,
             "dependencies": self.dependencies,
+            "propertyDependencies": self.property_dependencies,
         }
 
 

@@ -146,6 +146,11 @@ class OfflineMonitor(internals.MockMonitor):
                 inputs=_as_sent(inputs),
                 protect=bool(getattr(request, "protect", False)),
                 dependencies=sorted(getattr(request, "dependencies", [])),
+                property_dependencies={
+                    key: sorted(value.urns)
+                    for key, value in sorted(getattr(request, "propertyDependencies", {}).items())
+                    if value.urns
+                },
             )
         )
 

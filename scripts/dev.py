@@ -3,7 +3,8 @@
 Starts, as local processes, PostgreSQL (migrated), Redis and a moto S3 endpoint with the
 images bucket; builds the tiny model into ``.local/models`` if it is missing; then runs
 the API (``uvicorn app.main:app`` on port 8000) and one worker (``python -m app.worker``,
-metrics on 9100). Their logs are interleaved here; Ctrl-C stops everything.
+metrics on 9100). Their logs are interleaved here; Ctrl-C stops everything and exits
+with status 130, at any step, without a traceback.
 """
 
 # Commands below are fixed argument lists built here (no shell, no user input).
@@ -62,10 +63,13 @@ def main() -> None:
     # pg_ctl daemonises PostgreSQL: make SIGTERM unwind the context so it is stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
+    # Children run in process groups of their own: the terminal's Ctrl-C reaches only this
+    # script, which stops them (run() kills its child on the interrupt; `finally` below).
     subprocess.run(
         [sys.executable, "-m", "app.worker.tiny_model", str(args.models_dir), "--if-missing"],
         cwd=ROOT,
         check=True,
+        process_group=0,
     )
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(name, "dev")
@@ -116,6 +120,7 @@ def main() -> None:
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
                     text=True,
+                    process_group=0,
                 )
                 children.append(process)
                 threading.Thread(target=_pump, args=(name, process), daemon=True).start()
@@ -135,9 +140,10 @@ def main() -> None:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
             raise SystemExit("a process exited; stopping")
-    except KeyboardInterrupt:
-        pass
     finally:
+        # A second Ctrl-C must not cut the clean-up short (PostgreSQL and Redis are
+        # stopped by local_services' own exit, above).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -149,5 +155,16 @@ def main() -> None:
         moto.stop()
 
 
+def entry() -> int:
+    """`main`, with Ctrl-C at any step (the model build, a service start, the run) an exit
+    status of 130, as shells report an interrupted command, rather than a traceback."""
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+        return 130
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(entry())

@@ -5,9 +5,16 @@
 BASE is an earlier `--json` output (one stack's document or a list of them, e.g. of the
 target branch). Resources are matched by URN: `+` create, `-` delete, `~` update with each
 changed input path (old → new), `+-` replace when a changed input is one the provider
-cannot update in place (`REPLACED_BY`). Secret inputs stay `[secret]` on both sides: the
-offline preview never holds their values, so a change of a secret's value shows only where
-Pulumi would show it too, as a change of the secret's wrapper.
+cannot update in place (tools/replacements.py). Secret inputs stay `[secret]` on both
+sides: the offline preview never holds their values, so a change of a secret's value shows
+only where Pulumi would show it too, as a change of the secret's wrapper.
+
+Replacements cascade as in the engine's preview: a resource being replaced (or created) has
+unknown outputs until it exists, so every input computed from them (the preview's
+`propertyDependencies`) is unknown, shown as `<replaced TYPE NAME>`; the dependant is
+updated, or replaced when that input is one it cannot update in place, and so on down the
+graph. A resource whose explicit provider is replaced is replaced too (the engine's
+`providerChanged`). An update keeps a resource's outputs known, so it does not cascade.
 """
 
 from __future__ import annotations
@@ -19,168 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pulumi_offline import SECRET
-
-# Inputs that force a replacement, for every provider resource type the program creates:
-# the provider's `forceNew` / `replaceOnChanges` properties that we set. A path matches a
-# changed input at that path or below it; "*" means any input (the resource has no update).
-# An empty tuple means every input we set updates in place. tests/tools/test_diff.py fails
-# when the program uses a type that is not listed here.
-REPLACED_BY: dict[str, tuple[str, ...]] = {
-    "aws:acm/certificate:Certificate": (
-        "domainName",
-        "subjectAlternativeNames",
-        "validationMethod",
-        "keyAlgorithm",
-    ),
-    "aws:acm/certificateValidation:CertificateValidation": ("*",),
-    "aws:backup/plan:Plan": ("name",),
-    "aws:backup/selection:Selection": ("*",),
-    "aws:backup/vault:Vault": ("name", "kmsKeyArn"),
-    "aws:backup/vaultNotifications:VaultNotifications": ("*",),
-    "aws:backup/vaultPolicy:VaultPolicy": ("backupVaultName",),
-    "aws:budgets/budget:Budget": ("name", "namePrefix", "accountId"),
-    "aws:cloudtrail/trail:Trail": ("name",),
-    "aws:cloudfront/distribution:Distribution": (),
-    "aws:cloudfront/originAccessControl:OriginAccessControl": (),
-    "aws:cloudfront/keyGroup:KeyGroup": (),
-    "aws:cloudfront/publicKey:PublicKey": ("encodedKey", "name", "namePrefix"),
-    "aws:cloudwatch/eventRule:EventRule": ("name", "namePrefix", "eventBusName"),
-    "aws:cloudwatch/eventTarget:EventTarget": ("rule", "targetId", "eventBusName"),
-    "aws:cloudwatch/logGroup:LogGroup": ("name", "namePrefix", "logGroupClass"),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": ("name",),
-    "aws:costexplorer/anomalyMonitor:AnomalyMonitor": (
-        "monitorType",
-        "monitorDimension",
-        "monitorSpecification",
-    ),
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ("vpcId",),
-    "aws:ec2/eip:Eip": ("domain", "networkBorderGroup", "publicIpv4Pool"),
-    "aws:ec2/flowLog:FlowLog": ("*",),
-    "aws:ec2/internetGateway:InternetGateway": (),
-    "aws:ec2/launchTemplate:LaunchTemplate": ("name", "namePrefix"),
-    "aws:ec2/tag:Tag": ("resourceId", "key"),
-    "aws:ec2/natGateway:NatGateway": (
-        "allocationId",
-        "subnetId",
-        "connectivityType",
-        "privateIp",
-    ),
-    "aws:ec2/route:Route": (
-        "routeTableId",
-        "destinationCidrBlock",
-        "destinationIpv6CidrBlock",
-        "destinationPrefixListId",
-    ),
-    "aws:ec2/routeTable:RouteTable": ("vpcId",),
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("subnetId", "gatewayId"),
-    "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "description", "vpcId"),
-    "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId"),
-    "aws:ec2/vpc:Vpc": ("cidrBlock", "ipv4IpamPoolId"),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": ("vpcId", "serviceName", "vpcEndpointType"),
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy": ("repository",),
-    "aws:ecr/repository:Repository": ("name", "encryptionConfigurations"),
-    "aws:efs/accessPoint:AccessPoint": ("fileSystemId", "posixUser", "rootDirectory"),
-    "aws:efs/backupPolicy:BackupPolicy": ("fileSystemId",),
-    "aws:efs/fileSystem:FileSystem": (
-        "creationToken",
-        "encrypted",
-        "kmsKeyId",
-        "performanceMode",
-        "availabilityZoneName",
-    ),
-    "aws:efs/fileSystemPolicy:FileSystemPolicy": ("fileSystemId",),
-    "aws:efs/mountTarget:MountTarget": ("fileSystemId", "subnetId", "ipAddress"),
-    "aws:eks/accessEntry:AccessEntry": ("clusterName", "principalArn", "type"),
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": ("*",),
-    "aws:eks/addon:Addon": ("clusterName", "addonName"),
-    "aws:eks/nodeGroup:NodeGroup": (
-        "clusterName",
-        "nodeGroupName",
-        "nodeGroupNamePrefix",
-        "nodeRoleArn",
-        "subnetIds",
-        "instanceTypes",
-        "capacityType",
-        "amiType",
-        "diskSize",
-        "remoteAccess",
-    ),
-    "aws:eks/podIdentityAssociation:PodIdentityAssociation": (
-        "clusterName",
-        "namespace",
-        "serviceAccount",
-    ),
-    "aws:elasticache/replicationGroup:ReplicationGroup": (
-        "replicationGroupId",
-        "atRestEncryptionEnabled",
-        "kmsKeyId",
-        "subnetGroupName",
-        "preferredCacheClusterAzs",
-    ),
-    "aws:elasticache/subnetGroup:SubnetGroup": ("name",),
-    "aws:guardduty/detector:Detector": (),
-    "aws:guardduty/detectorFeature:DetectorFeature": ("detectorId", "name"),
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url",),
-    "aws:iam/policy:Policy": ("name", "namePrefix", "path", "description"),
-    "aws:iam/role:Role": ("name", "namePrefix", "path"),
-    "aws:iam/rolePolicy:RolePolicy": ("name", "namePrefix", "role"),
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("role", "policyArn"),
-    "aws:kms/alias:Alias": ("name", "namePrefix"),
-    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage", "multiRegion", "xksKeyId"),
-    "aws:rds/cluster:Cluster": (
-        "clusterIdentifier",
-        "clusterIdentifierPrefix",
-        "engine",
-        "engineMode",
-        "databaseName",
-        "masterUsername",
-        "availabilityZones",
-        "dbSubnetGroupName",
-        "storageEncrypted",
-        "kmsKeyId",
-    ),
-    "aws:rds/clusterInstance:ClusterInstance": (
-        "identifier",
-        "identifierPrefix",
-        "clusterIdentifier",
-        "engine",
-        "availabilityZone",
-        "dbSubnetGroupName",
-    ),
-    "aws:rds/clusterParameterGroup:ClusterParameterGroup": ("name", "namePrefix", "family"),
-    "aws:rds/subnetGroup:SubnetGroup": ("name", "namePrefix"),
-    "aws:route53/record:Record": ("zoneId", "name", "type", "setIdentifier"),
-    "aws:route53/zone:Zone": ("name",),
-    "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock": ("accountId",),
-    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix", "objectLockEnabled"),
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ("bucket",),
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ("bucket",),
-    "aws:s3/bucketPolicy:BucketPolicy": ("bucket",),
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ("bucket",),
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
-        "bucket",
-    ),
-    "aws:s3/bucketVersioning:BucketVersioning": ("bucket",),
-    "aws:secretsmanager/secret:Secret": ("name", "namePrefix"),
-    "aws:secretsmanager/secretVersion:SecretVersion": ("secretId", "secretString"),
-    "aws:sns/topic:Topic": ("name", "namePrefix", "fifoTopic"),
-    "aws:sns/topicPolicy:TopicPolicy": ("arn",),
-    "aws:sqs/queue:Queue": ("name", "namePrefix", "fifoQueue"),
-    "aws:sqs/queuePolicy:QueuePolicy": ("queueUrl",),
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("securityGroupId",),
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("securityGroupId",),
-    "aws:wafv2/webAcl:WebAcl": ("name", "namePrefix", "scope"),
-    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": ("resourceArn",),
-    "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
-    "random:index/randomPassword:RandomPassword": ("*",),
-}
-# Every Kubernetes object is identified by its name and namespace: changing either makes
-# a new object. Types from other packages fall back to these per-package rules.
-REPLACED_BY_PACKAGE: dict[str, tuple[str, ...]] = {
-    "kubernetes": ("metadata.name", "metadata.namespace"),
-    # Keys and certificates made locally have no update: any input makes a new one.
-    "tls": ("*",),
-}
+from tools.replacements import forces_replacement, unknown_forces_replacement
 
 Kind = Literal["create", "update", "replace", "delete"]
 Output = Literal["text", "json", "markdown"]
@@ -188,18 +34,18 @@ SYMBOLS: dict[Kind, str] = {"create": "+", "update": "~", "delete": "-", "replac
 _ABSENT = object()  # an input present on one side only
 
 
-def replaced_by(type_token: str) -> tuple[str, ...] | None:
-    """The replace-forcing input paths of a resource type; None for types not listed."""
-    if type_token in REPLACED_BY:
-        return REPLACED_BY[type_token]
-    return REPLACED_BY_PACKAGE.get(type_token.split(":", 1)[0])
+@dataclass(frozen=True)
+class Unknown:
+    """An input whose new value is unknown at preview: computed from `source`, a resource
+    that is being replaced or created (`why`)."""
 
+    why: Literal["replaced", "created"]
+    source: str  # the URN
+    type: str
+    name: str
 
-def forces_replacement(type_token: str, path: str) -> bool:
-    for forcing in replaced_by(type_token) or ():
-        if forcing == "*" or path == forcing or path.startswith((f"{forcing}.", f"{forcing}[")):
-            return True
-    return False
+    def __str__(self) -> str:
+        return f"<{self.why} {self.type} {self.name}>"
 
 
 @dataclass(frozen=True)
@@ -213,7 +59,9 @@ class InputChange:
         document: dict[str, Any] = {"path": self.path}
         if self.old is not _ABSENT:
             document["old"] = self.old
-        if self.new is not _ABSENT:
+        if isinstance(self.new, Unknown):
+            document["unknown"] = {"because": self.new.why, "urn": self.new.source}
+        elif self.new is not _ABSENT:
             document["new"] = self.new
         if self.forces_replacement:
             document["forcesReplacement"] = True
@@ -228,9 +76,15 @@ class ResourceChange:
     name: str
     inputs: tuple[InputChange, ...]
 
+    @property
+    def cascaded(self) -> bool:
+        """Changed only because resources it reads from are replaced or created."""
+        return bool(self.inputs) and all(isinstance(c.new, Unknown) for c in self.inputs)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "op": self.kind,
+            "cascaded": self.cascaded,
             "urn": self.urn,
             "type": self.type,
             "name": self.name,
@@ -256,11 +110,13 @@ class StackDiff:
         return counts
 
     def summary(self) -> str:
-        """`+3 ~2 -1 +-1`, the kinds that occur; `no changes` when none do."""
+        """`+3 ~2 -1 +-1`, the kinds that occur, and how many of them only cascade from a
+        replacement; `no changes` when none occur."""
         parts = [f"{SYMBOLS[kind]}{n}" for kind, n in self.counts().items() if n]
         if not parts:
             return "no changes" if not self.outputs else f"{len(self.outputs)} output changes"
-        return " ".join(parts)
+        cascaded = sum(change.cascaded for change in self.resources)
+        return " ".join(parts) + (f" ({cascaded} from replacements)" if cascaded else "")
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -273,6 +129,36 @@ class StackDiff:
 
 
 RESOURCE_KEYS = ("urn", "type", "name", "inputs")
+
+# Exit statuses of `python -m tools.preview` and `python -m tools.cost` (docs/architecture.md):
+EXIT_OK = 0  # done; with --expect-no-changes: nothing changes
+EXIT_CRASHED = 1  # an unexpected error, with its traceback (Python's own status): a bug
+EXIT_ERROR = 2  # invalid config, arguments or BASE: a message names what to fix
+EXIT_CHANGES = 3  # --expect-no-changes, and something changes
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
+EXIT_STATUSES = f"""exit status: {EXIT_OK} done (with --expect-no-changes: no changes);
+{EXIT_CHANGES} changes found with --expect-no-changes; {EXIT_ERROR} invalid config, arguments or
+BASE (a message says what to fix); {EXIT_CRASHED} an unexpected error (a bug: its traceback);
+{EXIT_INTERRUPTED} interrupted (Ctrl-C)"""
+
+
+class BaseMismatch(ValueError):
+    """BASE is a preview of another project or of other stacks."""
+
+
+def check_base(documents: Sequence[Mapping[str, Any]], project: str, stacks: Sequence[str]) -> None:
+    """Refuses a BASE that cannot be the earlier state of these stacks: another project, or
+    none of the stacks previewed (diffing it would show every resource as new). An empty
+    list is an empty base (nothing deployed yet); a stack missing from a BASE that holds
+    others is new."""
+    held = [f"{d.get('project')}/{d['stack']}" for d in documents]
+    wanted = ", ".join(f"{project}/{stack}" for stack in stacks)
+    other = sorted({str(d.get("project")) for d in documents} - {project})
+    if other or (documents and not {d["stack"] for d in documents} & set(stacks)):
+        raise BaseMismatch(
+            f"BASE is a preview of {', '.join(held)}, not of {wanted}: make it with "
+            f"`python -m tools.preview {' '.join(stacks)} --json` on the base branch"
+        )
 
 
 def load_base(path: Path) -> list[Mapping[str, Any]]:
@@ -303,22 +189,59 @@ def diff(base: Mapping[str, Any] | None, current: Mapping[str, Any]) -> StackDif
     result = StackDiff(project=current["project"], stack=current["stack"])
     before = {resource["urn"]: resource for resource in (base or {}).get("resources", [])}
     after = {resource["urn"]: resource for resource in current["resources"]}
+    # Resources whose outputs are unknown at preview: URN → why, for their dependants.
+    unknown: dict[str, Unknown] = {}
+    # Registration order: a resource's dependencies and provider come before it.
     for urn, resource in after.items():
         old = before.get(urn)
         if old is None:
             result.resources.append(_whole(resource, "create"))
+            unknown[urn] = Unknown("created", urn, resource["type"], resource["name"])
             continue
-        changes = tuple(_changes(resource["type"], old["inputs"], resource["inputs"]))
+        changes = _resource_changes(old, resource, unknown)
         if changes:
             kind: Kind = "replace" if any(c.forces_replacement for c in changes) else "update"
             result.resources.append(
                 ResourceChange(kind, urn, resource["type"], resource["name"], changes)
             )
+            if kind == "replace":
+                unknown[urn] = Unknown("replaced", urn, resource["type"], resource["name"])
     # Deletions last, children before their parents as the engine deletes them.
     for urn in reversed([urn for urn in before if urn not in after]):
         result.resources.append(_whole(before[urn], "delete"))
     result.outputs = list(_changes("", (base or {}).get("outputs", {}), current.get("outputs", {})))
     return result
+
+
+def _resource_changes(
+    old: Mapping[str, Any], new: Mapping[str, Any], unknown: Mapping[str, Unknown]
+) -> tuple[InputChange, ...]:
+    """The inputs of a resource in both previews that change: those whose values differ,
+    and those computed from a resource in `unknown` (the whole top-level input, as the
+    engine sees it), plus its provider when that is replaced."""
+    type_token = new["type"]
+    unknown_inputs: dict[str, Unknown] = {}
+    for key, sources in new.get("propertyDependencies", {}).items():
+        source = next((unknown[urn] for urn in sources if urn in unknown), None)
+        if source is not None:
+            unknown_inputs[key] = source
+    changes = [
+        change
+        for change in _changes(type_token, old["inputs"], new["inputs"])
+        if _top_key(change.path) not in unknown_inputs
+    ]
+    for key, source in sorted(unknown_inputs.items()):
+        forcing = unknown_forces_replacement(type_token, key)
+        changes.append(InputChange(key, old["inputs"].get(key, _ABSENT), source, forcing))
+    provider = new.get("provider") or ""
+    replaced_provider = unknown.get(provider.rsplit("::", 1)[0])
+    if replaced_provider is not None:
+        changes.append(InputChange("provider", provider, replaced_provider, True))
+    return tuple(changes)
+
+
+def _top_key(path: str) -> str:
+    return path.split(".", 1)[0].split("[", 1)[0]
 
 
 def _whole(resource: Mapping[str, Any], kind: Kind) -> ResourceChange:
@@ -374,6 +297,8 @@ def _is_list(value: Any) -> bool:
 def _shown(value: Any, limit: int = 100) -> str:
     if value is _ABSENT:
         return "(unset)"
+    if isinstance(value, Unknown):
+        return str(value)
     if value == SECRET:
         return SECRET
     text = json.dumps(value)
@@ -398,17 +323,41 @@ def as_text(result: StackDiff) -> str:
 
 
 MARKDOWN_ROWS = 50  # a GitHub comment stays readable; the JSON form has every row
+# GitHub refuses a comment over 65,536 characters; CI adds a heading and the cost table.
+MARKDOWN_LIMIT = 50_000
 
 
-def as_markdown(result: StackDiff) -> str:
-    """One section per stack, one collapsed block per resource: a sticky PR comment."""
-    lines = [f"### `{result.project}/{result.stack}`: {result.summary()}", ""]
+def as_markdown(diffs: Sequence[StackDiff], limit: int = MARKDOWN_LIMIT) -> str:
+    """A sticky PR comment: each stack's summary first, then one folded block per stack
+    with one folded block per resource, cut at `limit` characters with a note saying
+    how much is left out."""
+    lines = ["| stack | changes |", "|---|---|"]
+    lines += [f"| `{d.project}/{d.stack}` | {d.summary()} |" for d in diffs]
+    text = "\n".join(lines)
+    blocks = [block for d in diffs for block in _markdown_blocks(d)]
+    for index, block in enumerate(blocks):
+        if len(text) + len(block) > limit:
+            stacks = " ".join(d.stack for d in diffs)
+            return (
+                f"{text}\n\n**… {len(blocks) - index} more blocks not shown**: this comment "
+                f"stops at {limit:,} characters (GitHub refuses 65,536). `python -m "
+                f"tools.preview {stacks} --diff BASE.json` shows every change."
+            )
+        text += block
+    return text
+
+
+def _markdown_blocks(result: StackDiff) -> Iterator[str]:
+    yield f"\n\n### `{result.project}/{result.stack}`: {result.summary()}\n"
     for change in result.resources:
-        lines.append(
+        lines = [
+            "",
             f"<details><summary><code>{SYMBOLS[change.kind]}</code> {change.kind} "
-            f"<code>{change.type}</code> <b>{_cell(change.name)}</b></summary>"
-        )
-        lines += ["", "| input | before | after |", "|---|---|---|"]
+            f"<code>{change.type}</code> <b>{_cell(change.name)}</b></summary>",
+            "",
+            "| input | before | after |",
+            "|---|---|---|",
+        ]
         for item in change.inputs[:MARKDOWN_ROWS]:
             mark = " **(forces replacement)**" if item.forces_replacement else ""
             lines.append(
@@ -417,15 +366,16 @@ def as_markdown(result: StackDiff) -> str:
             )
         if len(change.inputs) > MARKDOWN_ROWS:
             lines.append(f"| … {len(change.inputs) - MARKDOWN_ROWS} more | | |")
-        lines += ["", "</details>", ""]
+        lines += ["", "</details>"]
+        yield "\n".join(lines)
     if result.outputs:
-        lines += ["", "| output | before | after |", "|---|---|---|"]
+        lines = ["", "", "| output | before | after |", "|---|---|---|"]
         for item in result.outputs:
             lines.append(
                 f"| `{_cell(item.path)}` | `{_cell(_shown(item.old))}` "
                 f"| `{_cell(_shown(item.new))}` |"
             )
-    return "\n".join(lines)
+        yield "\n".join(lines)
 
 
 def _cell(text: str) -> str:
@@ -438,15 +388,15 @@ def report(
     output: Output,
     expect_no_changes: bool,
 ) -> tuple[str, int]:
-    """The diff of each previewed stack against BASE (`load_base`), and the exit code of
-    `pulumi preview [--expect-no-changes]`: 1 only when changes were told not to occur."""
+    """The diff of each previewed stack against BASE (`load_base`, `check_base`), and the
+    exit status: EXIT_CHANGES only when changes were told not to occur."""
     diffs = [diff(base_document(base, document["stack"]), document) for document in documents]
     if output == "json":
         shown = [d.as_json() for d in diffs]
         text = json.dumps(shown[0] if len(shown) == 1 else shown, indent=2)
     elif output == "markdown":
-        text = "\n\n".join(as_markdown(d) for d in diffs)
+        text = as_markdown(diffs)
     else:
         text = "\n\n".join(as_text(d) for d in diffs)
     changed = any(d.has_changes for d in diffs)
-    return text, 1 if expect_no_changes and changed else 0
+    return text, EXIT_CHANGES if expect_no_changes and changed else EXIT_OK

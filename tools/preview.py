@@ -12,9 +12,9 @@ JSON document, docs/architecture.md "Contracts"; a JSON list of them for several
 stacks). An environment stack's platform outputs come from a preview of the platform
 stack it references, run once per process however many environments are previewed.
 Invalid config exits with status 2 and a message naming the key, before any resource is
-registered. `--timing` prints how long `pulumi up` and `pulumi destroy` take on the
-stack's critical path (tools/timing.py). `--diff` compares with an earlier `--json`
-output instead (tools/diff.py).
+registered; each stack previewed is reported on stderr as it finishes. `--timing` prints
+how long `pulumi up` and `pulumi destroy` take on the stack's critical path
+(tools/timing.py). `--diff` compares with an earlier `--json` output instead (tools/diff.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import copy
 import functools
 import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -103,7 +104,9 @@ def load_stack(
     if problem is not None:
         raise ConfigError(problem)
     path = config_file or stack_file(stack)
-    raw, secret_keys = project_defaults(REPO_ROOT / "Pulumi.yaml")
+    project_file = REPO_ROOT / "Pulumi.yaml"
+    defaults, default_secret_keys = _project_defaults(project_file.stat().st_mtime_ns)
+    raw, secret_keys = dict(defaults), list(default_secret_keys)
     if path.exists():
         own, own_secret_keys = read_stack_file(path)
         raw.update(own)
@@ -112,6 +115,13 @@ def load_stack(
         raise ConfigError(f"{config_file}: no such file")
     # pr-<N> stacks need no file
     return load_stack_config(stack, raw, secret_keys), raw, secret_keys
+
+
+@functools.lru_cache(maxsize=1)
+def _project_defaults(_modified: int) -> tuple[dict[str, str], list[str]]:
+    """Pulumi.yaml's defaults, read once per process while the file is unchanged (each
+    stack, and each environment's platform, starts from them)."""
+    return project_defaults(REPO_ROOT / "Pulumi.yaml")
 
 
 def _preview(stack: str, config_file: Path | None) -> offline.OfflineRun:
@@ -229,8 +239,26 @@ def as_tree(result: offline.OfflineRun) -> str:
     return "\n".join(lines)
 
 
+def progress(message: str) -> None:
+    """A long step's progress, on stderr so that stdout stays the document."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.preview", description=__doc__)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return diff.EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.preview",
+        description=__doc__,
+        epilog=diff.EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("stacks", nargs="+", metavar="STACK", help="shared, dev, prod, pr-<N>")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument(
@@ -250,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         "--markdown", action="store_true", help="with --diff: Markdown for a PR comment"
     )
     parser.add_argument(
-        "--expect-no-changes", action="store_true", help="with --diff: exit 1 on any change"
+        "--expect-no-changes",
+        action="store_true",
+        help=f"with --diff: exit {diff.EXIT_CHANGES} on any change",
     )
     args = parser.parse_args(argv)
     if args.config_file is not None and len(args.stacks) > 1:
@@ -261,19 +291,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--diff {args.diff}: no such file (make it with --json)")
     try:
         base = None if args.diff is None else diff.load_base(args.diff)
+        if base is not None:
+            diff.check_base(base, PROJECT, args.stacks)
     except (OSError, ValueError) as error:  # JSONDecodeError is a ValueError
         parser.error(f"--diff {args.diff}: {error}")
     if args.json and args.markdown:
         parser.error("--json and --markdown are two forms of one output: choose one")
     results = []
-    for stack in args.stacks:
+    started = time.perf_counter()
+    for number, stack in enumerate(args.stacks, 1):
         try:
             results.append(preview_stack(stack, args.config_file))
         except ConfigError as error:
             print(
                 f"error: invalid configuration for stack {shown(stack)}:\n{error}", file=sys.stderr
             )
-            return 2
+            return diff.EXIT_ERROR
+        progress(
+            f"previewed {stack} ({number}/{len(args.stacks)}, "
+            f"{len(results[-1].resources)} resources, {time.perf_counter() - started:.1f} s)"
+        )
     if base is not None:
         output: diff.Output = "json" if args.json else "markdown" if args.markdown else "text"
         text, status = diff.report(
@@ -291,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n\n".join(timing.as_text(timing.estimate(result)) for result in results))
     else:
         print("\n\n".join(as_tree(result) for result in results))
-    return 0
+    return diff.EXIT_OK
 
 
 if __name__ == "__main__":

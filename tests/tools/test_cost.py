@@ -4,6 +4,7 @@ the SPEC §8 reproduction and the budget of the defaults."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from pulumi_offline import OfflineRun
 from tools.cost import prices, usage
 from tools.cost.__main__ import main, preview_document
-from tools.cost.estimate import Estimate, estimate
+from tools.cost.estimate import Estimate, difference, estimate
 from tools.cost.lines import Line
 from tools.cost.report import money
 from tools.cost.rules import storage_class_shares
@@ -212,8 +213,28 @@ def test_a_base_that_is_not_a_preview_is_refused_by_name(
     base_file.write_text(content)
     assert main(["dev", "--diff", str(base_file)]) == 2
     error = capsys.readouterr().err
-    assert error.startswith(f"error: {base_file}: ")
+    assert error.startswith(f"error: --diff {base_file}: ")
     assert says in error
+
+
+def test_a_base_of_another_stack_is_refused_naming_both_and_deletions_are_priced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 24: a base of dev priced against prod was a KeyError traceback."""
+    base_file = tmp_path / "base.json"
+    base_file.write_text(json.dumps(preview_document("dev")))
+    assert main(["prod", "--diff", str(base_file)]) == 2
+    error = capsys.readouterr().err
+    assert "BASE is a preview of pingvas/dev, not of pingvas/prod" in error
+    assert "Traceback" not in error
+    # Control: a base of the same stack diffs (and its deletions price: that KeyError).
+    base_file.write_text(json.dumps(preview_document("dev")))
+    assert main(["dev", "--diff", str(base_file)]) == 0
+    head = price_of([preview_document("dev")])
+    retired = dataclasses.replace(head.lines[0], urn=head.lines[0].urn + "-retired")
+    base = dataclasses.replace(head, lines=[*head.lines, retired])
+    (deleted,) = difference(base, head)
+    assert (deleted.kind, deleted.before, deleted.after) == ("-", retired.monthly, 0.0)
 
 
 def test_storage_classes_follow_the_lifecycle_of_a_bucket_filled_evenly() -> None:

@@ -13,9 +13,10 @@ import pytest
 
 from pulumi_offline import SECRET, OfflineRun
 from tests.support.stacks import run_stack
-from tools import diff, preview
+from tools import diff, preview, replacements
 
 SUBNET = "aws:ec2/subnet:Subnet"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 
 
 def document(stack: str) -> dict[str, Any]:
@@ -75,9 +76,10 @@ def test_a_replace_forcing_input_makes_a_replacement() -> None:
     subnet["inputs"]["cidrBlock"] = "10.0.99.0/24"
     subnet["inputs"]["tags"]["Name"] = "old-name"  # an in-place input changed alongside
     result = diff.diff(base, current)
-    assert result.summary() == "+-1"
-    (change,) = result.resources
-    assert change.kind == "replace"
+    (change,) = [c for c in result.resources if not c.cascaded]
+    assert (change.kind, change.name) == ("replace", subnet["name"])
+    # Its dependants (route table association, NAT gateway, ...) cascade: test_diff_cascade.py
+    assert result.summary().endswith(f"({len(result.resources) - 1} from replacements)")
     forcing = {c.path: c.forces_replacement for c in change.inputs}
     assert forcing == {"cidrBlock": True, "tags.Name": False}
     text = diff.as_text(result)
@@ -88,8 +90,8 @@ def test_a_replace_forcing_input_makes_a_replacement() -> None:
 def test_creates_and_deletes_match_resources_by_urn() -> None:
     current = document("shared")
     base = copy.deepcopy(current)
-    vpc = first(base, "aws:ec2/vpc:Vpc")
-    base["resources"].remove(vpc)  # in the program, not in BASE: a create
+    association = first(base, ASSOCIATION)
+    base["resources"].remove(association)  # in the program, not in BASE: a create
     gone = copy.deepcopy(first(base, SUBNET))
     gone["urn"] = gone["urn"].replace(gone["name"], "retired-subnet")
     gone["name"] = "retired-subnet"
@@ -97,26 +99,27 @@ def test_creates_and_deletes_match_resources_by_urn() -> None:
     result = diff.diff(base, current)
     assert result.summary() == "+1 -1"
     assert [(c.kind, c.name) for c in result.resources] == [
-        ("create", vpc["name"]),
+        ("create", association["name"]),
         ("delete", "retired-subnet"),
     ]
     text = diff.as_text(result)
-    assert f"+  aws:ec2/vpc:Vpc  {vpc['name']}" in text
-    assert 'cidrBlock: "10.0.0.0/16"' in text
+    assert f"+  {ASSOCIATION}  {association['name']}" in text
+    assert f'subnetId: "{association["inputs"]["subnetId"]}"' in text
     assert f"-  {SUBNET}  retired-subnet" in text
 
 
 def test_summary_line_exit_codes_and_forms(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Leaves of the graph, so that nothing cascades (test_diff_cascade.py).
     current = document("shared")
     base = copy.deepcopy(current)
-    base["resources"].remove(first(base, "aws:ec2/vpc:Vpc"))
-    subnets = [r for r in base["resources"] if r["type"] == SUBNET]
-    replaced_cidr = subnets[0]["inputs"]["cidrBlock"]
-    subnets[0]["inputs"]["cidrBlock"] = "10.0.99.0/24"
-    subnets[1]["inputs"]["tags"]["Name"] = "old-name"
-    extra = copy.deepcopy(subnets[2])
+    base["resources"].remove(first(base, ASSOCIATION))
+    route = first(base, "aws:ec2/route:Route")
+    replaced_cidr = route["inputs"]["destinationCidrBlock"]
+    route["inputs"]["destinationCidrBlock"] = "10.0.99.0/24"
+    first(base, SUBNET)["inputs"]["tags"]["Name"] = "old-name"
+    extra = copy.deepcopy(first(base, ASSOCIATION))
     extra["urn"] += "-retired"
     base["resources"].append(extra)
     path = write(tmp_path, base)
@@ -125,15 +128,16 @@ def test_summary_line_exit_codes_and_forms(
     assert status == 0  # changes are fine unless told otherwise, as with pulumi preview
     assert text.splitlines()[0] == "pingvas/shared: +1 ~1 -1 +-1"
     status, _ = run_main(capsys, "shared", "--diff", str(path), "--expect-no-changes")
-    assert status == 1
+    assert status == diff.EXIT_CHANGES == 3  # not 1, Python's status for a crash
 
     status, out = run_main(capsys, "shared", "--diff", str(path), "--json")
     as_json = json.loads(out)
     assert as_json["summary"] == {"create": 1, "update": 1, "delete": 1, "replace": 1}
     replaced = next(c for c in as_json["changes"] if c["op"] == "replace")
+    assert replaced["cascaded"] is False
     assert replaced["inputs"] == [
         {
-            "path": "cidrBlock",
+            "path": "destinationCidrBlock",
             "old": "10.0.99.0/24",
             "new": replaced_cidr,
             "forcesReplacement": True,
@@ -141,9 +145,15 @@ def test_summary_line_exit_codes_and_forms(
     ]
 
     status, markdown = run_main(capsys, "shared", "--diff", str(path), "--markdown")
-    assert markdown.startswith("### `pingvas/shared`: +1 ~1 -1 +-1")
+    assert markdown.startswith(
+        "| stack | changes |\n|---|---|\n| `pingvas/shared` | +1 ~1 -1 +-1 |"
+    )
+    assert "### `pingvas/shared`: +1 ~1 -1 +-1" in markdown
     assert markdown.count("<details>") == markdown.count("</details>") == 4
-    row = f'| `cidrBlock` **(forces replacement)** | `"10.0.99.0/24"` | `"{replaced_cidr}"` |'
+    row = (
+        "| `destinationCidrBlock` **(forces replacement)** "
+        f'| `"10.0.99.0/24"` | `"{replaced_cidr}"` |'
+    )
     assert row in markdown
 
 
@@ -199,13 +209,66 @@ def test_json_inside_strings_is_compared_by_content() -> None:
     assert not change.forces_replacement
 
 
-def test_a_stack_missing_from_base_is_all_creates(
+def test_a_stack_missing_from_a_base_of_its_siblings_is_new(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    creates = f"pingvas/pr-7: +{len(run_stack('pr-7').resources)}"
     base = write(tmp_path, [document("shared")])
-    status, out = run_main(capsys, "pr-7", "--diff", str(base))
+    status, out = run_main(capsys, "shared", "pr-7", "--diff", str(base))
     assert status == 0
-    assert out.splitlines()[0] == f"pingvas/pr-7: +{len(run_stack('pr-7').resources)}"
+    assert creates in out.splitlines()
+    # An empty base (CI's, when the base branch cannot preview) holds nothing yet.
+    status, out = run_main(capsys, "pr-7", "--diff", str(write(tmp_path, [])))
+    assert (status, out.splitlines()[0]) == (0, creates)
+
+
+@pytest.mark.parametrize(
+    ("argv", "held"),
+    [(["pr-7"], "pingvas/shared"), (["dev", "prod"], "pingvas/shared")],
+)
+def test_a_base_of_other_stacks_exits_2_naming_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], held: str
+) -> None:
+    """Not `+86`: a base of another stack is a mistake, whatever it would diff as."""
+    base = write(tmp_path, [document("shared")])
+    with pytest.raises(SystemExit) as exit_:
+        preview.main([*argv, "--diff", str(base)])
+    assert exit_.value.code == diff.EXIT_ERROR
+    error = capsys.readouterr().err
+    wanted = ", ".join(f"pingvas/{stack}" for stack in argv)
+    assert f"BASE is a preview of {held}, not of {wanted}" in error
+
+
+def test_a_base_of_another_project_exits_2_naming_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = document("pr-7")
+    other["project"] = "billing"
+    base = write(tmp_path, other)
+    with pytest.raises(SystemExit) as exit_:
+        preview.main(["pr-7", "--diff", str(base)])
+    assert exit_.value.code == diff.EXIT_ERROR
+    assert "BASE is a preview of billing/pr-7, not of pingvas/pr-7" in capsys.readouterr().err
+
+
+def test_markdown_stays_under_githubs_comment_limit_summary_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CI's fallback base is empty: every resource of four stacks is new."""
+    stacks = ("shared", "dev", "prod", "pr-7")
+    status, markdown = run_main(capsys, *stacks, "--diff", str(write(tmp_path, [])), "--markdown")
+    assert status == 0
+    assert len(markdown) <= diff.MARKDOWN_LIMIT + 400 < 65_536
+    summary = markdown.split("\n\n", 1)[0].splitlines()
+    assert summary[2:] == [f"| `pingvas/{s}` | +{len(run_stack(s).resources)} |" for s in stacks]
+    assert "more blocks not shown**" in markdown.rsplit("\n\n", 1)[-1]
+    assert markdown.count("<details>") == markdown.count("</details>")
+    # Control: a diff that fits is whole, with no note.
+    base = document("pr-7")
+    next(r for r in base["resources"] if r["inputs"])["inputs"]["changed"] = "before"
+    status, small = run_main(capsys, "pr-7", "--diff", str(write(tmp_path, base)), "--markdown")
+    assert "not shown" not in small
+    assert small.count("<details>") == small.count("</details>") == 1
 
 
 def test_invalid_config_exits_2_before_diffing(
@@ -238,16 +301,18 @@ def test_a_base_that_is_not_a_preview_exits_2_instead_of_showing_all_creates(
 def test_every_resource_type_the_program_uses_has_its_replace_inputs_listed(stack: str) -> None:
     for resource in run_stack(stack).resources:
         package = resource.type.split(":", 1)[0]
-        if package in {"pulumi", "pingvas", "eks"}:  # providers, references, components
+        if package in {"pulumi", "pingvas"}:  # providers, references, components
             continue
-        assert diff.replaced_by(resource.type) is not None, (
-            f"{resource.type}: add its replace-forcing inputs to tools/diff.py REPLACED_BY"
+        assert replacements.replaced_by(resource.type) is not None, (
+            f"{resource.type}: add its replace-forcing inputs to tools/replacements.py"
         )
 
 
 def test_replace_rules_match_paths_below_them() -> None:
-    assert diff.forces_replacement("kubernetes:core/v1:Namespace", "metadata.name")
-    assert not diff.forces_replacement("kubernetes:core/v1:Namespace", "metadata.labels.team")
-    assert diff.forces_replacement("aws:eks/nodeGroup:NodeGroup", "subnetIds[2]")
-    assert not diff.forces_replacement("aws:eks/nodeGroup:NodeGroup", "subnetIdsExtra")
-    assert diff.forces_replacement("random:index/randomPassword:RandomPassword", "length")
+    assert replacements.forces_replacement("kubernetes:core/v1:Namespace", "metadata.name")
+    assert not replacements.forces_replacement(
+        "kubernetes:core/v1:Namespace", "metadata.labels.team"
+    )
+    assert replacements.forces_replacement("aws:eks/nodeGroup:NodeGroup", "subnetIds[2]")
+    assert not replacements.forces_replacement("aws:eks/nodeGroup:NodeGroup", "subnetIdsExtra")
+    assert replacements.forces_replacement("random:index/randomPassword:RandomPassword", "length")

@@ -7,7 +7,8 @@ price table in this package and the usage file (defaults: SPEC §8's assumptions
 prints one line per charge, subtotals per stack and per service, and the total; `--json`
 gives the same as one document. `--diff BASE.json` prices an earlier
 `python -m tools.preview STACK --json` (one document or a list) and prints the monthly
-change per resource and in total. Invalid stack config or usage exits with status 2.
+change per resource and in total. Invalid stack config or usage, or a BASE of another
+project or other stacks, exits with status 2 and a message.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infra.config import ConfigError
+from infra.config import PROJECT, ConfigError
 from tools.cost import prices, report, usage
 from tools.cost.estimate import Estimate, difference, estimate
-from tools.diff import load_base
+from tools.diff import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_STATUSES, check_base, load_base
 from tools.preview import as_json, preview_stack
 
 
@@ -35,7 +36,20 @@ def price_documents(documents: list[Mapping[str, Any]], usage_file: Path | None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.cost", description=__doc__)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.cost",
+        description=__doc__,
+        epilog=EXIT_STATUSES.split(";", 1)[0] + f"; {EXIT_ERROR} invalid config, usage or BASE",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("stacks", nargs="+", metavar="STACK", help="shared, dev, prod, pr-<N>")
     parser.add_argument("--usage", type=Path, help="a usage file overriding usage.yaml's keys")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
@@ -43,9 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         base_documents = None if args.diff is None else load_base(args.diff)
+        if base_documents is not None:
+            check_base(base_documents, PROJECT, args.stacks)
     except (OSError, ValueError) as error:  # JSONDecodeError is a ValueError
-        print(f"error: {args.diff}: {error}", file=sys.stderr)
-        return 2
+        print(f"error: --diff {args.diff}: {error}", file=sys.stderr)
+        return EXIT_ERROR
     try:
         documents: list[Mapping[str, Any]] = [preview_document(stack) for stack in args.stacks]
         head = price_documents(documents, args.usage)
@@ -53,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             base = price_documents(base_documents, args.usage)
     except (ConfigError, usage.UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     if base_documents is None:
         print(json.dumps(head.as_json(), indent=2) if args.json else report.as_text(head))
         return 0

@@ -217,7 +217,7 @@ def difference(base: Estimate, head: Estimate) -> list[Change]:
     before, after = per_resource(base), per_resource(head)
     changes = []
     for key in sorted(before.keys() | after.keys()):
-        name, type_token, old = before.get(key, (*after[key][:2], 0.0))
+        name, type_token, old = before[key] if key in before else (*after[key][:2], 0.0)
         name, type_token, new = after.get(key, (name, type_token, 0.0))
         kind = "+" if key not in before else "-" if key not in after else "~"
         if kind == "~" and round(old, 2) == round(new, 2):

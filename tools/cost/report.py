@@ -3,6 +3,7 @@ priced, the per-day cost of ephemeral stacks, GPU cost per 1,000 images, and a d
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 
 from tools.cost.estimate import ACCOUNT, Change, Estimate
@@ -14,21 +15,38 @@ def money(amount: float) -> str:
     return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
 
 
+WIDTH = 100  # a terminal's columns: every line of the report fits
+DIFF_LINES = 60  # the largest changes; --json lists every one
+
+
 def _line(line: Line) -> str:
-    bounds = f"  [min {money(line.bounds[0])}, max {money(line.bounds[1])}]" if line.bounds else ""
+    """A charge on one line of figures, then what is charged and why, wrapped below it."""
     units = f"{line.units:g} h" if line.units != 1 else "month"
-    return (
-        f"  {line.service:<15} {line.resource:<40.40} {line.item:<58.58} "
-        f"{line.quantity:>10.2f} x ${line.unit_price:<8g}/{line.price_unit:<16.16} {units:>6} "
-        f"{money(line.monthly):>11}  {line.assumption}{bounds}"
+    figures = (
+        f"  {line.service:<12.12} {line.resource:<42.42} {line.quantity:>10.2f} {units:>8} "
+        f"{money(line.monthly):>11}"
     )
+    # The bounds first, where wrapping cannot split them.
+    bounds = f"[min {money(line.bounds[0])}, max {money(line.bounds[1])}] " if line.bounds else ""
+    why = f"{bounds}{line.item} at ${line.unit_price:g}/{line.price_unit}; {line.assumption}"
+    return "\n".join(
+        [figures, *textwrap.wrap(why, WIDTH, initial_indent=" " * 6, subsequent_indent=" " * 8)]
+    )
+
+
+def _fit(line: str) -> str:
+    """A line wider than WIDTH, wrapped under its own indent."""
+    if len(line) <= WIDTH:
+        return line
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    return "\n".join(textwrap.wrap(line, WIDTH, subsequent_indent=indent))
 
 
 def as_text(result: Estimate) -> str:
     out = [f"Monthly cost estimate, USD, {HOURS_PER_MONTH}-hour month (us-east-1 price table)"]
     header = (
-        f"  {'service':<15} {'resource':<40} {'item':<58} {'quantity':>10}   "
-        f"{'unit price':<26} {'units':>6} {'monthly':>11}  assumption"
+        f"  {'service':<12} {'resource':<42} {'quantity':>10} {'units':>8} {'monthly':>11}\n"
+        "      item at unit price; assumption"
     )
     subtotals = result.by_stack()
     for stack in subtotals:
@@ -81,17 +99,21 @@ def as_text(result: Estimate) -> str:
                 f"effective {money(cost.effective_per_1000 or 0)} ({cost.node_hours:,.0f} h)  "
                 f"({cost.source})"
             )
-    return "\n".join(out)
+    return "\n".join(_fit(line) for line in "\n".join(out).splitlines())
 
 
 def diff_as_text(changes: list[Change], base: Estimate, head: Estimate) -> str:
-    out = ["Monthly cost change, USD:"]
-    for change in changes:
+    out = ["Monthly cost change, USD (largest first):"]
+    largest = sorted(changes, key=lambda change: -abs(change.delta))
+    for change in largest[:DIFF_LINES]:
+        label = f"{change.resource} ({change.type.rsplit(':', 1)[-1]})"
+        sign = "+" if change.delta >= 0 else ""
         out.append(
-            f"  {change.kind} {change.stack}: {change.resource} ({change.type}) "
-            f"{money(change.before)} -> {money(change.after)} ({'+' if change.delta >= 0 else ''}"
-            f"{money(change.delta)})"
+            f"  {change.kind} {change.stack}: {label:<50.50} {money(change.before):>10} -> "
+            f"{money(change.after):>10} ({sign}{money(change.delta)})"
         )
+    if len(changes) > DIFF_LINES:
+        out.append(f"  … {len(changes) - DIFF_LINES} smaller changes (--json lists every one)")
     if not changes:
         out.append("  no change")
     delta = round(head.total - base.total, 2)
