@@ -72,6 +72,7 @@ def build_platform_operations(
     data: PlatformData,
     vpc_cidr: str,
     external_secrets_role_arn: pulumi.Input[str],
+    external_secrets: pulumi.Resource,
 ) -> None:
     naming = Naming(config.stack)
     operations = settings.operations
@@ -110,7 +111,8 @@ def build_platform_operations(
             sns_key_arn=notifications.key_arn,
             receivers_secret_name=receivers_secret.name,
             external_secrets_role_arn=external_secrets_role_arn,
-            depends_on=on_cluster,
+            # Its SecretStore and ExternalSecret need External Secrets' CRDs and webhook.
+            depends_on=[*on_cluster, external_secrets],
         ),
         opts=cluster_opts,
     )
