@@ -59,7 +59,7 @@ def kubelet_max_pods(run: OfflineRun) -> int:
     document = base64.b64decode(template.inputs["userData"]).decode()
     message = email.message_from_string(document)
     (part,) = [p for p in message.walk() if p.get_content_type() == "application/node.eks.aws"]
-    config = yaml.safe_load(part.get_payload())
+    config = yaml.safe_load(str(part.get_payload()))
     assert config["kind"] == "NodeConfig"
     pods: int = config["spec"]["kubelet"]["config"]["maxPods"]
     return pods
