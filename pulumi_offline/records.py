@@ -23,9 +23,13 @@ class RecordedResource:
     # URNs this resource waits for (explicit `depends_on` and the resources its inputs
     # come from), as the engine receives them: the edges of the deployment's graph.
     dependencies: list[str] = field(default_factory=list)
+    # The `replace_on_changes` and `delete_before_replace` resource options: inputs whose
+    # change the engine turns into a replacement, and whether it deletes first.
+    replace_on_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "urn": self.urn,
             "type": self.type,
             "name": self.name,
@@ -35,6 +39,10 @@ class RecordedResource:
             "inputs": self.inputs,
             "dependencies": self.dependencies,
         }
+        if self.replace_on_changes:  # only where set: most resources have none
+            document["replaceOnChanges"] = self.replace_on_changes
+            document["deleteBeforeReplace"] = self.delete_before_replace
+        return document
 
 
 @dataclass

@@ -137,6 +137,8 @@ class OfflineMonitor(internals.MockMonitor):
                 inputs=_as_sent(inputs),
                 protect=bool(getattr(request, "protect", False)),
                 dependencies=sorted(getattr(request, "dependencies", [])),
+                replace_on_changes=list(getattr(request, "replaceOnChanges", [])),
+                delete_before_replace=bool(getattr(request, "deleteBeforeReplace", False)),
             )
         )
 

@@ -13,6 +13,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from components import immutable
 from components.cluster.system_capacity import max_pods, nodes_needed
 from components.conventions import SYSTEM_LABEL
 from components.iam import (
@@ -328,7 +329,9 @@ class Cluster(pulumi.ComponentResource):
             volume_binding_mode="WaitForFirstConsumer",
             allow_volume_expansion=True,
             reclaim_policy="Delete",
-            opts=on_cluster,
+            opts=pulumi.ResourceOptions.merge(
+                on_cluster, immutable.replaced_on(immutable.STORAGE_CLASS)
+            ),
         )
         if self._args.efs_file_system_id is not None:
             k8s.storage.v1.StorageClass(
@@ -342,7 +345,9 @@ class Cluster(pulumi.ComponentResource):
                     "basePath": "/models",
                 },
                 reclaim_policy="Retain",
-                opts=on_cluster,
+                opts=pulumi.ResourceOptions.merge(
+                    on_cluster, immutable.replaced_on(immutable.STORAGE_CLASS)
+                ),
             )
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import immutable
+
 # TLS 1.3 and 1.2 only, forward-secret ciphers.
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Where in the logs bucket the ALBs write (the bucket grants ELB exactly this).
@@ -80,6 +82,9 @@ class AlbIngressClass(pulumi.ComponentResource):
                     api_group="elbv2.k8s.aws", kind="IngressClassParams", name=args.class_name
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[parameters]),
+            opts=pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions(parent=self, depends_on=[parameters]),
+                immutable.replaced_on(immutable.INGRESS_CLASS),
+            ),
         )
         self.register_outputs({})
