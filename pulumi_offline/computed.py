@@ -88,8 +88,8 @@ COMPUTED_OUTPUTS: dict[str, _Computed] = {
     "aws:kms/key:Key": lambda _name, id_, _inputs, region: {
         "arn": f"arn:{_partition(region)}:kms:{region}:{ACCOUNT_ID}:key/{id_}",
     },
-    "aws:iam/role:Role": lambda _name, id_, _inputs, region: {
-        "arn": f"arn:{_partition(region)}:iam::{ACCOUNT_ID}:role/{id_}",
+    "aws:iam/role:Role": lambda _name, id_, inputs, region: {
+        "arn": f"arn:{_partition(region)}:iam::{ACCOUNT_ID}:role{inputs.get('path', '/')}{id_}",
     },
     "aws:cloudwatch/logGroup:LogGroup": lambda name, _id, inputs, region: {
         "arn": (

@@ -26,9 +26,13 @@ class RecordedResource:
     # For each input (top-level, camelCase), the URNs its value was computed from, as the
     # engine receives them: which inputs a replacement makes unknown (tools/diff.py).
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    # The `replace_on_changes` and `delete_before_replace` resource options: inputs whose
+    # change the engine turns into a replacement, and whether it deletes first.
+    replace_on_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "urn": self.urn,
             "type": self.type,
             "name": self.name,
@@ -39,6 +43,10 @@ class RecordedResource:
             "dependencies": self.dependencies,
             "propertyDependencies": self.property_dependencies,
         }
+        if self.replace_on_changes:  # only where set: most resources have none
+            document["replaceOnChanges"] = self.replace_on_changes
+            document["deleteBeforeReplace"] = self.delete_before_replace
+        return document
 
 
 @dataclass

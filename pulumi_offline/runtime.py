@@ -31,6 +31,9 @@ from pulumi_offline.records import SECRET, OfflineRun, RecordedResource
 # Pulumi.yaml disables these packages' default providers: like the engine, refuse them.
 EXPLICIT_PROVIDER_PACKAGES = ("aws", "kubernetes")
 ORGANIZATION = "organization"
+# AWS types whose id is their name, so their ARN ends with it (`role/<name>`): admission
+# rules read that name out of the ARN.
+NAMED_BY_ID = frozenset({"aws:iam/role:Role"})
 
 
 class OfflineMocks(pulumi.runtime.Mocks):
@@ -44,6 +47,12 @@ class OfflineMocks(pulumi.runtime.Mocks):
         _require_explicit_provider(args.typ, args.provider, f"resource {args.name}")
         resource_id = args.resource_id or mock_id(args.typ, args.name)
         state = dict(args.inputs)
+        if args.typ in NAMED_BY_ID:
+            # AWS's id is the name, auto-named as Pulumi does: `<logical name>-<7 hex>`.
+            resource_id = (
+                args.resource_id or state.get("name") or (f"{args.name}-{resource_id[-7:]}")
+            )
+            state["name"] = resource_id
         if args.typ.startswith("aws:"):
             state.setdefault("arn", self._arn(args.typ, resource_id))
             state.setdefault("name", f"{args.name}-{resource_id[-7:]}")
@@ -151,6 +160,8 @@ class OfflineMonitor(internals.MockMonitor):
                     for key, value in sorted(getattr(request, "propertyDependencies", {}).items())
                     if value.urns
                 },
+                replace_on_changes=list(getattr(request, "replaceOnChanges", [])),
+                delete_before_replace=bool(getattr(request, "deleteBeforeReplace", False)),
             )
         )
 

@@ -211,7 +211,8 @@ def build_schema_owners(
             region=config.region,
             secret_store_controller_role_arn=compute.external_secrets_role_arn,
             recovery_window_days=7,
-            depends_on=[compute.addons],
+            # Its namespace (a child of the cluster) and External Secrets' CRDs and webhook.
+            depends_on=[compute.cluster, compute.addons.external_secrets],
         ),
         opts=pulumi.ResourceOptions(providers=[provider, compute.cluster.kubernetes_provider]),
     )

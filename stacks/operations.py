@@ -91,6 +91,7 @@ def build_platform_operations(
     data: PlatformData,
     vpc_cidr: str,
     external_secrets_role_arn: pulumi.Input[str],
+    external_secrets: pulumi.Resource,
 ) -> None:
     naming = Naming(config.stack)
     operations = settings.operations
@@ -131,7 +132,8 @@ def build_platform_operations(
             receivers_secret_name=receivers_secret.name,
             external_secrets_role_arn=external_secrets_role_arn,
             platform_namespaces=[*PLATFORM_NAMESPACES, "kube-system"],
-            depends_on=on_cluster,
+            # Its SecretStore and ExternalSecret need External Secrets' CRDs and webhook.
+            depends_on=[*on_cluster, external_secrets],
         ),
         opts=cluster_opts,
     )

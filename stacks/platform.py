@@ -54,6 +54,7 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         data,
         str(settings.cidr),
         compute.external_secrets_role_arn,
+        compute.addons.external_secrets,
     )
     edge = build_platform_edge(
         config,

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import yaml
 
 from pulumi_offline import OfflineRun, RecordedResource
+from tools import rollout
 
 DURATIONS_FILE = Path(__file__).with_name("durations.yaml")
 Operation = Literal["create", "update", "delete"]
@@ -30,6 +31,7 @@ SOURCE_KINDS = frozenset({"aws-docs", "provider-docs", "kubernetes-docs", "measu
 # Types that take no cloud time: Pulumi's own (providers, stack references), local
 # random values and this project's component resources.
 LOCAL_PACKAGES = ("pulumi", "random", "pingvas")
+RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 @dataclass(frozen=True)
@@ -177,9 +179,14 @@ class Estimate:
     stack: str
     up: CriticalPath
     destroy: CriticalPath
+    # The app release's pods, after `up`'s AWS path (environments only).
+    rollout: rollout.RolloutEstimate | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"up": self.up.as_json(), "destroy": self.destroy.as_json()}
+        document = {"up": self.up.as_json(), "destroy": self.destroy.as_json()}
+        if self.rollout is not None:
+            document["rollout"] = self.rollout.as_json()
+        return document
 
 
 def estimate(run: OfflineRun, durations: Durations | None = None) -> Estimate:
@@ -188,7 +195,27 @@ def estimate(run: OfflineRun, durations: Durations | None = None) -> Estimate:
         stack=run.stack,
         up=critical_path(run, "create", durations),
         destroy=critical_path(run, "delete", durations),
+        rollout=_app_rollout(run),
     )
+
+
+def _app_rollout(run: OfflineRun) -> rollout.RolloutEstimate | None:
+    """The app chart rendered with the values the stack gives its release, as Helm will."""
+    from app.chart_layers import render_chart  # the Helm engine: only for environments
+    from components.environment.app_release import RELEASE_NAME
+
+    releases = [r for r in run.of_type(RELEASE) if r.inputs.get("name") == RELEASE_NAME]
+    if not releases:
+        return None
+    files = render_chart(releases[0].inputs["values"], RELEASE_NAME, run.stack)
+    manifests = [
+        document
+        for path, text in sorted(files.items())
+        if path.endswith(".yaml") and "/tests/" not in path
+        for document in yaml.safe_load_all(text)
+        if document
+    ]
+    return rollout.estimate(manifests)
 
 
 def _minutes(seconds: float) -> str:
@@ -211,6 +238,8 @@ def as_text(result: Estimate, durations: Durations | None = None) -> str:
         if path.unknown_types:
             lines.append("  unknown duration (counted as 0 s, not guessed):")
             lines.extend(f"    {type_token}" for type_token in path.unknown_types)
+    if result.rollout is not None:
+        lines.append(rollout.as_text(result.stack, result.rollout))
     used = sorted({s.source for p in (result.up, result.destroy) for s in p.steps if s.source})
     if used:
         lines.append("sources:")

@@ -49,6 +49,9 @@ class ClusterAddonsArgs:
 class ClusterAddons(pulumi.ComponentResource):
     # What every namespace's SecretStore role trusts (components/cluster/secret_store.py).
     external_secrets_role_arn: pulumi.Output[str]
+    # The release that installs External Secrets' CRDs and its fail-closed webhook: what
+    # every SecretStore and ExternalSecret waits for.
+    external_secrets: k8s.helm.v3.Release
 
     def __init__(
         self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None
@@ -163,7 +166,7 @@ class ClusterAddons(pulumi.ComponentResource):
             parent=self,
             depends_on=args.depends_on,
         )
-        self._release(
+        self.external_secrets = self._release(
             "external-secrets",
             chart_versions.EXTERNAL_SECRETS,
             "external-secrets",

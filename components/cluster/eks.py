@@ -3,6 +3,7 @@ add-ons and storage classes. Karpenter and the Helm add-ons build on its outputs
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from components import immutable
+from components.cluster.system_capacity import max_pods, nodes_needed
 from components.conventions import SYSTEM_LABEL
 from components.iam import (
     PodIdentityBinding,
@@ -51,6 +54,28 @@ ADDON_TAG_VALUES: dict[str, tuple[str, ...]] = {
     "aws-ebs-csi-driver": ("controller", "extraVolumeTags"),
     "aws-efs-csi-driver": ("controller", "tags"),
 }
+
+
+# The VPC CNI hands out /28 prefixes (components/cluster/system_capacity.py).
+PREFIX_DELEGATION = True
+
+
+def max_pods_user_data(pods: int) -> str:
+    """The launch template's user data: an AL2023 NodeConfig setting the kubelet's max pods
+    (the ENI-based default ignores prefix delegation). EKS adds the cluster's own details
+    to it for a managed node group whose template names no AMI."""
+    node_config = {
+        "apiVersion": "node.eks.aws/v1alpha1",
+        "kind": "NodeConfig",
+        "spec": {"kubelet": {"config": {"maxPods": pods}}},
+    }
+    boundary = "NODECONFIG"
+    document = (
+        f'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="{boundary}"\n\n'
+        f"--{boundary}\nContent-Type: application/node.eks.aws\n\n"
+        f"{json.dumps(node_config)}\n--{boundary}--\n"
+    )
+    return base64.b64encode(document.encode()).decode()
 
 
 @dataclass
@@ -153,9 +178,13 @@ class Cluster(pulumi.ComponentResource):
             # The EKS-managed cluster group; nodes add the network's `nodes` group.
             skip_default_security_groups=True,
             node_associate_public_ip_address=False,
-            # Enforces the tenancy NetworkPolicies.
+            # Enforces the tenancy NetworkPolicies. Prefix delegation: a t3.medium runs 110
+            # pods instead of 17, so two system nodes hold the platform's system pods with
+            # one lost (components/cluster/system_capacity.py).
             vpc_cni_options=eks.VpcCniOptionsArgs(
                 enable_network_policy=True,
+                enable_prefix_delegation=PREFIX_DELEGATION,
+                warm_prefix_target=1,
                 # The interfaces ipamd attaches to nodes (the add-on's env schema).
                 configuration_values={
                     "env": {"ADDITIONAL_ENI_TAGS": json.dumps(dict(args.resource_tags))}
@@ -211,6 +240,13 @@ class Cluster(pulumi.ComponentResource):
 
     def _system_node_group(self) -> aws.eks.NodeGroup:
         name, args = self._name, self._args
+        needed = nodes_needed(args.system_instance_types, PREFIX_DELEGATION)
+        if args.system_min < needed:
+            raise ValueError(
+                f"system node group: min {args.system_min} < {needed}, the nodes its pods "
+                f"need with one lost on {', '.join(args.system_instance_types)} "
+                "(components/cluster/system_capacity.py)"
+            )
         child = pulumi.ResourceOptions(parent=self)
         role, attachments = node_role(
             f"{name}-system-nodes", "EKS system node group instances", parent=self
@@ -219,6 +255,9 @@ class Cluster(pulumi.ComponentResource):
         template = aws.ec2.LaunchTemplate(
             f"{name}-system",
             description="EKS system nodes: IMDSv2 only, encrypted gp3 root volume",
+            user_data=max_pods_user_data(
+                min(max_pods(t, PREFIX_DELEGATION) for t in args.system_instance_types)
+            ),
             vpc_security_group_ids=[self.cluster_security_group_id, args.node_security_group_id],
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
@@ -250,6 +289,8 @@ class Cluster(pulumi.ComponentResource):
             subnet_ids=args.system_subnet_ids,
             capacity_type=args.system_capacity_type,
             instance_types=args.system_instance_types,
+            # nodeadm reads the launch template's NodeConfig (max_pods_user_data).
+            ami_type="AL2023_x86_64_STANDARD",
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 desired_size=args.system_desired,
                 min_size=args.system_min,
@@ -320,7 +361,9 @@ class Cluster(pulumi.ComponentResource):
             volume_binding_mode="WaitForFirstConsumer",
             allow_volume_expansion=True,
             reclaim_policy="Delete",
-            opts=on_cluster,
+            opts=pulumi.ResourceOptions.merge(
+                on_cluster, immutable.replaced_on(immutable.STORAGE_CLASS)
+            ),
         )
         if self._args.efs_file_system_id is not None:
             k8s.storage.v1.StorageClass(
@@ -334,7 +377,9 @@ class Cluster(pulumi.ComponentResource):
                     "basePath": "/models",
                 },
                 reclaim_policy="Retain",
-                opts=on_cluster,
+                opts=pulumi.ResourceOptions.merge(
+                    on_cluster, immutable.replaced_on(immutable.STORAGE_CLASS)
+                ),
             )
 
 

@@ -35,6 +35,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components import immutable
 from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL, pod_security_labels
 from components.iam import access_policy_arn, arn, partition, policy_document
 
@@ -238,7 +239,9 @@ class Deployers(pulumi.ComponentResource):
                 value=value,
                 global_default=False,
                 description=f"Workloads of the environments whose profile is {class_name}",
-                opts=on_cluster,
+                opts=pulumi.ResourceOptions.merge(
+                    on_cluster, immutable.replaced_on(immutable.PRIORITY_CLASS)
+                ),
             )
         groups = [f"{DEPLOYER_GROUP_PREFIX}{scope.key}" for scope in args.scopes]
         k8s.rbac.v1.ClusterRole(

@@ -5,11 +5,13 @@ certificate, TLS 1.2+ and HTTP→HTTPS redirect, and access logs. One per enviro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from components import immutable
 
 # TLS 1.3 and 1.2 only, forward-secret ciphers.
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -27,6 +29,10 @@ class IngressClassArgs:
     waf_acl_arn: pulumi.Input[str]
     logs_bucket_name: pulumi.Input[str]
     deletion_protection: bool = False
+    # What installs IngressClassParams (the AWS Load Balancer Controller), when this
+    # stack installs it: a component's children do not wait for the component's own
+    # `depends_on`.
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class AlbIngressClass(pulumi.ComponentResource):
@@ -34,7 +40,7 @@ class AlbIngressClass(pulumi.ComponentResource):
         self, name: str, args: IngressClassArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("pingvas:edge:IngressClass", name, None, opts)
-        on_cluster = pulumi.ResourceOptions(parent=self)
+        on_cluster = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         attributes = {
             "access_logs.s3.enabled": "true",
             "access_logs.s3.bucket": args.logs_bucket_name,
@@ -76,6 +82,9 @@ class AlbIngressClass(pulumi.ComponentResource):
                     api_group="elbv2.k8s.aws", kind="IngressClassParams", name=args.class_name
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[parameters]),
+            opts=pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions(parent=self, depends_on=[parameters]),
+                immutable.replaced_on(immutable.INGRESS_CLASS),
+            ),
         )
         self.register_outputs({})

@@ -99,8 +99,9 @@ class PreviewIngress(pulumi.ComponentResource):
                 certificate_arn=certificate.arn,
                 waf_acl_arn=args.waf_acl_arn,
                 logs_bucket_name=args.logs_bucket_name,
+                depends_on=args.depends_on,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         on_cluster = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         self._admission_rules(name, on_cluster)

@@ -23,6 +23,7 @@ LEAVES = frozenset(
         "components.iam",  # policy documents, trust policies, Pod Identity roles
         "components.chart_versions",  # the pinned Helm charts
         "components.endpoints",  # the typed data endpoints the data domain hands on
+        "components.immutable",  # fields the API server refuses to update: replaced instead
     }
 )
 DOMAINS = ("network", "cluster", "data", "edge", "operations", "delivery", "environment")

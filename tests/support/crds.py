@@ -2,7 +2,10 @@
 
 The API server validates CRs with the CRD's structural OpenAPI schema; jsonschema's
 Draft 4 checks the same schema once it is made strict about unknown fields (the API
-server rejects those under strict field validation). CEL rules are not evaluated.
+server rejects those under strict field validation, where it would otherwise prune them).
+Then the schema's CEL rules (`x-kubernetes-validations`) are evaluated with cel-python at
+every node of the object they sit on, `self` bound to that node; transition rules (those
+reading `oldSelf`) concern updates and are skipped on what is a create here.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import celpy
 import jsonschema
 import yaml
 
@@ -75,7 +81,50 @@ def crd_errors(resource: dict[str, Any]) -> list[str]:
     if schema is None:
         return [f"no CRD schema for {key[0]} {key[1]} in {CRDS}"]
     validator = jsonschema.Draft4Validator(schema)
-    return [
+    errors = [
         f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
         for error in validator.iter_errors(resource)
     ]
+    return errors or list(_cel_errors(schema, resource, "<root>"))
+
+
+def _find(text: Any, pattern: Any) -> celpy.celtypes.StringType:
+    """Kubernetes' regex library: the first match of `pattern`, or ''."""
+    match = re.search(str(pattern), str(text))
+    return celpy.celtypes.StringType(match.group(0) if match else "")
+
+
+def _split(text: Any, separator: Any) -> celpy.celtypes.ListType:
+    """CEL's strings extension, which the API server enables."""
+    return celpy.celtypes.ListType(
+        celpy.celtypes.StringType(part) for part in str(text).split(str(separator))
+    )
+
+
+# The Kubernetes CEL functions the vendored CRDs use beyond standard CEL.
+KUBERNETES_FUNCTIONS: dict[str, Any] = {"find": _find, "split": _split}
+
+
+def _cel_errors(schema: Any, value: Any, path: str) -> Iterator[str]:
+    if not isinstance(schema, dict) or value is None:
+        return
+    for validation in schema.get("x-kubernetes-validations", []):
+        rule = validation["rule"]
+        if "oldSelf" in rule:
+            continue
+        environment = celpy.Environment()
+        program = environment.program(environment.compile(rule), functions=KUBERNETES_FUNCTIONS)
+        outcome: object
+        try:
+            outcome = program.evaluate({"self": celpy.json_to_cel(value)})
+        except celpy.CELEvalError as error:
+            outcome = error
+        if not (isinstance(outcome, celpy.celtypes.BoolType) and outcome):
+            yield f"{path}: {validation.get('message', rule)} (CEL: {rule}; got {outcome!r})"
+    if isinstance(value, dict):
+        for key, child in value.items():
+            child_schema = schema.get("properties", {}).get(key, schema.get("additionalProperties"))
+            yield from _cel_errors(child_schema, child, f"{path}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _cel_errors(schema.get("items"), item, f"{path}/{index}")

@@ -8,6 +8,7 @@ import pytest
 
 from pulumi_offline import OfflineRun, RecordedResource
 from tests.support.stacks import run_stack
+from tools import rollout as rollout_module
 from tools import timing
 from tools.preview import main
 
@@ -79,3 +80,46 @@ def test_timing_command_prints_both_paths(capsys: pytest.CaptureFixture[str]) ->
     document = json.loads(capsys.readouterr().out)
     assert document["timing"]["destroy"]["totalSeconds"] <= 180
     assert document["timing"]["up"]["path"][0]["source"] is not None
+
+
+def test_a_preview_up_states_the_app_rollout_apart_from_the_aws_budget() -> None:
+    """The release waits for the migrations hook, then its pods: every Deployment that runs
+    pods at install (the KEDA worker has no `replicas`, so it starts with one)."""
+    result = timing.estimate(run_stack("pr-7"))
+    assert result.rollout is not None
+    assert result.up.total_seconds <= 180  # the AWS budget holds without the rollout
+    rollout = result.rollout
+    assert rollout.hook is not None
+    assert rollout.hook.workload == "Job/pingvas-migrations"
+    workloads = {part.workload for part in rollout.deployments}
+    assert {"Deployment/gpu-worker", "Deployment/user-service"} <= workloads
+    (api,) = [p for p in rollout.deployments if p.workload == "Deployment/user-service"]
+    pulls = [wait for wait in api.waits if wait.what.startswith("pull")]
+    assert sum(w.seconds for w in pulls) == pytest.approx((145 + 0.26) / 131)
+    assert all(w.source in rollout.sources for w in pulls)
+    (worker,) = [p for p in rollout.deployments if p.workload == "Deployment/gpu-worker"]
+    assert any(what.startswith("worker image") for what in worker.unknown)  # not guessed
+    assert rollout.total_seconds == rollout.hook.seconds + max(
+        part.seconds for part in rollout.deployments
+    )
+    assert timing.estimate(run_stack("shared")).rollout is None
+
+
+def test_probes_count_their_delay_and_the_periods_of_their_successes() -> None:
+    probe = {"initialDelaySeconds": 30, "periodSeconds": 10, "successThreshold": 3}
+    assert rollout_module.probe_seconds({"readinessProbe": probe}) == 50
+    assert rollout_module.probe_seconds({"startupProbe": {"periodSeconds": 2}}) == 0
+    assert rollout_module.probe_seconds({}) == 0
+
+
+def test_timing_prints_the_rollout_separately(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pr-7", "--timing"]) == 0
+    text = capsys.readouterr().out
+    up, rest = text.split("pr-7: pulumi destroy ≈", 1)
+    assert "app release rollout" not in up
+    assert "pr-7: app release rollout ≈" in rest
+    assert "outside the 3 min budget" in rest
+    assert "source gp3-baseline:" in rest
+    assert main(["pr-7", "--timing", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["timing"]["rollout"]["parts"][0]["workload"] == "Job/pingvas-migrations"

@@ -105,3 +105,12 @@ chart's context, `databaseSecret` the Secret with the container's role's DATABAS
     matchLabels:
       {{- toYaml .selector | nindent 6 }}
 {{- end }}
+
+{{/* The models claim's name carries a digest of what neither a PersistentVolume nor its
+claim may change (size, access point, class): a new value makes a new pair that Helm
+creates, and the old pair goes, instead of an upgrade the API server refuses. */}}
+{{- define "pingvas.modelsClaim" -}}
+{{- $models := .Values.models -}}
+{{- $immutable := printf "%s|%s::%s|%s" $models.size $models.fileSystemId $models.accessPointId $models.storageClassName -}}
+{{- printf "%s-models-%s" .Release.Name (sha256sum $immutable | trunc 8) -}}
+{{- end }}

@@ -1,0 +1,167 @@
+"""How long an environment's `pulumi up` waits for its app Helm release: the Release waits
+until the pods of its Deployments are ready (Pulumi's `Release` awaits its resources), after
+the pre-install migrations hook has run.
+
+    python -m tools.preview pr-7 --timing
+
+The wait is the hook (image pull and run), then the slowest Deployment that runs pods at
+install (a Deployment without `replicas`, the KEDA-scaled worker, starts with one): node
+launch, model mount, image pull (the image's unpacked size over the node's disk write rate)
+and the earliest moment its probes can pass (initialDelaySeconds, then a period per
+success, as the kubelet runs them). Figures come from `rollout.yaml`, each with its source;
+one without a figure is listed as unknown and counted as zero, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FIGURES_FILE = Path(__file__).with_name("rollout.yaml")
+PROBES = ("startupProbe", "readinessProbe")
+
+
+@dataclass(frozen=True)
+class Wait:
+    what: str
+    seconds: float
+    source: str | None  # a key of rollout.yaml's sources; None: the chart itself
+
+
+@dataclass
+class PodWait:
+    workload: str
+    waits: list[Wait]
+    unknown: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return sum(wait.seconds for wait in self.waits)
+
+
+@dataclass
+class RolloutEstimate:
+    hook: PodWait | None
+    # Every Deployment that runs pods at install: they come up in parallel.
+    deployments: list[PodWait]
+    sources: Mapping[str, Mapping[str, str]]
+    write_rate_source: str  # the disk write rate every pull's seconds divide by
+
+    @property
+    def total_seconds(self) -> float:
+        slowest = max((part.seconds for part in self.deployments), default=0.0)
+        return (self.hook.seconds if self.hook else 0.0) + slowest
+
+    @property
+    def parts(self) -> list[PodWait]:
+        return [*([self.hook] if self.hook else []), *self.deployments]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "totalSeconds": self.total_seconds,
+            "parts": [
+                {
+                    "workload": part.workload,
+                    "seconds": part.seconds,
+                    "waits": [w.__dict__ for w in part.waits],
+                    "unknown": part.unknown,
+                }
+                for part in self.parts
+            ],
+        }
+
+
+def probe_seconds(container: Mapping[str, Any]) -> float:
+    """The earliest the container's startup and readiness probes can both pass."""
+    earliest = 0.0
+    for name in PROBES:
+        probe = container.get(name)
+        if probe:
+            successes = probe.get("successThreshold", 1)
+            earliest = max(earliest, probe.get("initialDelaySeconds", 0)) + (
+                successes - 1
+            ) * probe.get("periodSeconds", 10)
+    return earliest
+
+
+def _pod_wait(manifest: Mapping[str, Any], figures: Mapping[str, Any]) -> PodWait:
+    pod = manifest["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    # <registry>/pingvas-<platform>-<image>(:tag|@digest)
+    repository = container["image"].rsplit("/", 1)[-1].split("@")[0].split(":")[0]
+    image = repository.rsplit("-", 1)[-1]
+    result = PodWait(f"{manifest['kind']}/{manifest['metadata']['name']}", [])
+    for key, what in (("node_launch_s", "node launch"), ("models_mount_s", "models mount")):
+        if key == "models_mount_s" and not any(
+            "persistentVolumeClaim" in v for v in pod.get("volumes", [])
+        ):
+            continue
+        figure = figures[key]
+        if figure["value"] is None:
+            result.unknown.append(what)
+        else:
+            result.waits.append(Wait(what, figure["value"], figure["source"]))
+    rate = figures["write_mb_per_s"]
+    for part in figures["images"][image]:
+        if part["mb"] is None:
+            result.unknown.append(f"{image} image: {part['part']}")
+        else:
+            seconds = part["mb"] / rate["value"]
+            what = f"pull {image} image: {part['part']} at {rate['value']} MB/s"
+            result.waits.append(Wait(what, seconds, part["source"]))
+    if manifest["kind"] == "Job":
+        if figures["migrations_run_s"]["value"] is None:
+            result.unknown.append("migrations run")
+    else:
+        result.waits.append(Wait("probes pass", probe_seconds(container), None))
+    return result
+
+
+def estimate(manifests: Sequence[Mapping[str, Any]], path: Path = FIGURES_FILE) -> RolloutEstimate:
+    document = yaml.safe_load(path.read_text())
+    figures = document["figures"]
+    hooks = [
+        m
+        for m in manifests
+        if m["kind"] == "Job"
+        and "pre-install" in (m["metadata"].get("annotations") or {}).get("helm.sh/hook", "")
+    ]
+    running = [
+        m for m in manifests if m["kind"] == "Deployment" and m["spec"].get("replicas", 1) > 0
+    ]
+    return RolloutEstimate(
+        hook=max((_pod_wait(m, figures) for m in hooks), key=lambda w: w.seconds, default=None),
+        deployments=[_pod_wait(m, figures) for m in running],
+        sources=document["sources"],
+        write_rate_source=figures["write_mb_per_s"]["source"],
+    )
+
+
+def as_text(stack: str, result: RolloutEstimate) -> str:
+    lines = [
+        f"{stack}: app release rollout ≈ {round(result.total_seconds)} s after the AWS "
+        "critical path (pods, not AWS calls: outside the 3 min budget)"
+    ]
+    used: set[str] = set()
+    shown: dict[tuple[Any, ...], str] = {}  # the API services wait alike: print one
+    for part in result.parts:
+        same = (tuple(part.waits), tuple(part.unknown))
+        if same in shown:
+            lines.append(f"  {part.workload}: as {shown[same]}")
+            continue
+        shown[same] = part.workload
+        lines.append(f"  {part.workload}")
+        for wait in part.waits:
+            kind = result.sources[wait.source]["kind"] if wait.source else "chart"
+            if wait.source:
+                used.add(wait.source)
+            lines.append(f"    {wait.seconds:6.0f} s  {wait.what}  [{kind}]")
+        lines.extend(f"    unknown (0 s, not guessed): {what}" for what in part.unknown)
+    if any(wait.what.startswith("pull") for part in result.parts for wait in part.waits):
+        used.add(result.write_rate_source)
+    lines.extend(f"  source {key}: {result.sources[key]['ref'].strip()}" for key in sorted(used))
+    return "\n".join(lines)
