@@ -19,6 +19,7 @@ graph. A resource whose explicit provider is replaced is replaced too (the engin
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -233,11 +234,24 @@ def _resource_changes(
     for key, source in sorted(unknown_inputs.items()):
         forcing = unknown_forces_replacement(type_token, key)
         changes.append(InputChange(key, old["inputs"].get(key, _ABSENT), source, forcing))
+    # The resource's own `replaceOnChanges` option forces a replacement like the provider's
+    # table does (the engine checks both).
+    options = new.get("replaceOnChanges", [])
+    changes = [
+        dataclasses.replace(change, forces_replacement=True)
+        if any(_under(change.path, option) for option in options)
+        else change
+        for change in changes
+    ]
     provider = new.get("provider") or ""
     replaced_provider = unknown.get(provider.rsplit("::", 1)[0])
     if replaced_provider is not None:
         changes.append(InputChange("provider", provider, replaced_provider, True))
     return tuple(changes)
+
+
+def _under(path: str, prefix: str) -> bool:
+    return prefix == "*" or path == prefix or path.startswith((f"{prefix}.", f"{prefix}["))
 
 
 def _top_key(path: str) -> str:

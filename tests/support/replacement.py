@@ -1,6 +1,6 @@
 """What `pulumi up` would do to a resource whose inputs change, from two previews: the
-changed input paths (tools.diff) against what the provider cannot update (tools.diff's
-table) and the resource's own `replaceOnChanges` option, as the engine decides."""
+changed input paths against what the provider cannot update (tools/replacements.py) and
+the resource's own `replaceOnChanges` option, as tools.diff decides it."""
 
 from __future__ import annotations
 
@@ -10,10 +10,6 @@ from typing import Any
 
 from pulumi_offline import OfflineRun
 from tools.diff import diff
-
-
-def _under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith((f"{prefix}.", f"{prefix}["))
 
 
 def planned(run: OfflineRun, name: str, change: Callable[[dict[str, Any]], None]) -> str:
@@ -27,9 +23,4 @@ def planned(run: OfflineRun, name: str, change: Callable[[dict[str, Any]], None]
     if not results:
         return "none"
     (result,) = results
-    forcing = resource.get("replaceOnChanges", [])
-    if result.kind == "replace" or any(
-        _under(c.path, prefix) for c in result.inputs for prefix in forcing
-    ):
-        return "replace"
     return result.kind

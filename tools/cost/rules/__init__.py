@@ -87,6 +87,9 @@ FREE = {
     "aws:iam/userPolicy:UserPolicy": "free",
     "aws:kms/keyPolicy:KeyPolicy": "free",
     "aws:rds/clusterRoleAssociation:ClusterRoleAssociation": "free",
+    "aws:rds/eventSubscription:EventSubscription": (
+        "RDS event notifications are free; SNS charges its few messages"
+    ),
     "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": "free",
     "aws:s3/bucketLogging:BucketLogging": "free (the log objects are the target bucket's)",
     "aws:s3/bucketNotification:BucketNotification": "free",
