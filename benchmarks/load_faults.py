@@ -375,7 +375,7 @@ def main() -> None:
             result = run(fault, args, Path(models))
             print(f"\n[{fault}] {result.pop('fault')}")
             for name, value in result.items():
-                print(f"  {name:<32} {value}")
+                print(f"  {name:<36} {value}")
 
 
 if __name__ == "__main__":
