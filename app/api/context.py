@@ -8,6 +8,8 @@ from typing import Any
 import redis
 from authlib.integrations.starlette_client import OAuth
 from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
 
 from app.catalogue import ModelCatalogue
 from app.core.cdn import SignedCdn
@@ -56,7 +58,13 @@ class AppContext:
             ),
             redis=client,
             redis_async=PerLoop(
-                lambda: redis.asyncio.Redis.from_url(settings.redis_url, **options)
+                lambda: AsyncRedis.from_url(
+                    settings.redis_url,
+                    **options,
+                    # A restarted Redis leaves pooled connections closed: reconnect, retry.
+                    retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+                    retry_on_error=[redis.ConnectionError],
+                )
             ),
             queue=JobQueue(client),
             storage=ImageStorage(

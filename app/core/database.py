@@ -101,6 +101,7 @@ class Database:
             connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        self.statements.forget()
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()

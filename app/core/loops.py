@@ -30,3 +30,7 @@ class PerLoop(Generic[T]):
     def pop(self) -> T | None:
         """The running loop's object, no longer kept (for the caller to close)."""
         return self._values.pop(asyncio.get_running_loop(), None)
+
+    def clear(self) -> None:
+        """Forget every loop's object (their connections close when collected)."""
+        self._values.clear()

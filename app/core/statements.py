@@ -91,6 +91,11 @@ class AsyncStatements:
         or None."""
         return await self._pools.get().one(statement, params)
 
+    def forget(self) -> None:
+        """Drop every loop's pool, from any thread (after a restart the caller knows of:
+        the next statement connects afresh instead of meeting a dead connection)."""
+        self._pools.clear()
+
     async def close(self) -> None:
         """Close the idle connections of this loop's pool."""
         pool = self._pools.pop()
