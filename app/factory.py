@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
+import psycopg
 import redis
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +25,7 @@ from app.api.schemas import errors
 from app.core.config import Settings, get_settings
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.metrics import HttpMetricsMiddleware
+from app.core.statements import StatementPoolTimeout
 
 logger = logging.getLogger(__name__)
 OAUTH_STATE_COOKIE = "pingvas_oauth"
@@ -51,7 +53,7 @@ def create_app(
         except redis.RedisError as error:
             logger.warning("could not create the queue's consumer groups yet: %s", error)
         yield
-        context.close()
+        await context.aclose()
 
     app = FastAPI(
         title=title,
@@ -122,6 +124,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(OperationalError, unavailable)
     app.add_exception_handler(PoolTimeout, unavailable)  # every pooled connection busy
+    # The same two from the event loop's statements (app/core/statements.py).
+    app.add_exception_handler(psycopg.OperationalError, unavailable)
+    app.add_exception_handler(StatementPoolTimeout, unavailable)
     app.add_exception_handler(redis.ConnectionError, unavailable)
     app.add_exception_handler(redis.TimeoutError, unavailable)
 

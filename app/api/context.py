@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from authlib.integrations.starlette_client import OAuth
+from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
 
 from app.catalogue import ModelCatalogue
 from app.core.cdn import SignedCdn
 from app.core.config import Settings
 from app.core.database import Database
+from app.core.loops import PerLoop
 from app.core.queue import JobQueue
 from app.core.ratelimit import RateLimiter
 from app.core.security import CsrfTokens, TokenService
@@ -22,6 +27,8 @@ class AppContext:
     settings: Settings
     db: Database
     redis: redis.Redis
+    # The same server from the event loop (the generation endpoint's XADD).
+    redis_async: PerLoop[AsyncRedis]
     queue: JobQueue
     storage: ImageStorage
     limiter: RateLimiter
@@ -32,14 +39,14 @@ class AppContext:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
-        client = redis.Redis.from_url(
-            settings.redis_url,
-            decode_responses=True,
-            socket_timeout=5,
-            socket_connect_timeout=5,
-            health_check_interval=30,
-            max_connections=100,
-        )
+        options: dict[str, Any] = {
+            "decode_responses": True,
+            "socket_timeout": 5,
+            "socket_connect_timeout": 5,
+            "health_check_interval": 30,
+            "max_connections": 100,
+        }
+        client = redis.Redis.from_url(settings.redis_url, **options)
         return cls(
             settings=settings,
             db=Database(
@@ -50,6 +57,15 @@ class AppContext:
                 pool_timeout=settings.db_pool_timeout_seconds,
             ),
             redis=client,
+            redis_async=PerLoop(
+                lambda: AsyncRedis.from_url(
+                    settings.redis_url,
+                    **options,
+                    # A restarted Redis leaves pooled connections closed: reconnect, retry.
+                    retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+                    retry_on_error=[redis.ConnectionError],
+                )
+            ),
             queue=JobQueue(client),
             storage=ImageStorage(
                 bucket=settings.s3_bucket,
@@ -69,7 +85,12 @@ class AppContext:
             oauth=_oauth_clients(settings),
         )
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
+        """Close everything, the running loop's asyncio clients included."""
+        await self.db.statements.close()
+        client = self.redis_async.pop()
+        if client is not None:
+            await client.aclose()
         self.db.dispose()
         self.redis.close()
 

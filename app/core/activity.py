@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable
 
 import redis
+import redis.asyncio
 
 logger = logging.getLogger(__name__)
 WINDOW_MINUTES = 60
@@ -38,8 +39,14 @@ class ActiveUsers:
         except redis.RedisError as error:
             logger.warning("active users: not recorded: %s", error)
 
-    def record_into(self, pipeline: redis.client.Pipeline, user_id: uuid.UUID, tier: str) -> None:
-        """Queue the two commands on the caller's pipeline (no round trip of their own)."""
+    def record_into(
+        self,
+        pipeline: redis.client.Pipeline | redis.asyncio.client.Pipeline,
+        user_id: uuid.UUID,
+        tier: str,
+    ) -> None:
+        """Queue the two commands on the caller's pipeline, sync or asyncio (no round trip
+        of their own)."""
         key = self._key(tier, self._minute())
         pipeline.pfadd(key, str(user_id))
         pipeline.expire(key, (self._window + 1) * 60)

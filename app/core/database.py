@@ -19,6 +19,7 @@ from sqlalchemy import Engine, Row, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import normalise_database_url
+from app.core.statements import AsyncStatements
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -64,6 +65,9 @@ class Database:
             else self.writer
         )
         self._autocommit = self.writer.execution_options(isolation_level="AUTOCOMMIT")
+        # The writer's single statements from the event loop (opens nothing until used),
+        # as many connections as the engine's pool_size + max_overflow.
+        self.statements = AsyncStatements(url, schema, 2 * pool_size, pool_timeout)
         self._writer_sessions = sessionmaker(self.writer, expire_on_commit=False)
         self._reader_sessions = sessionmaker(self.reader, expire_on_commit=False)
 
@@ -97,6 +101,7 @@ class Database:
             connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        self.statements.forget()
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()

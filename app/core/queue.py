@@ -55,6 +55,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis
+import redis.asyncio
 
 from app.core.generation import GenerationParams
 
@@ -191,15 +192,20 @@ class JobQueue:
         fields = cast(Any, message.to_fields())
         return cast(str, self.redis.xadd(self.stream(message.tier), fields))
 
-    def enqueue_with(
-        self, message: JobMessage, extra: Callable[[redis.client.Pipeline], None]
+    async def enqueue_with(
+        self,
+        client: redis.asyncio.Redis,
+        message: JobMessage,
+        extra: Callable[[redis.asyncio.client.Pipeline], None],
     ) -> str:
-        """XADD plus best-effort commands ``extra`` queues (a metric), in one round trip.
-        Only the XADD's failure raises: the others' errors are the caller's to ignore."""
-        pipeline = self.redis.pipeline(transaction=False)
+        """XADD plus best-effort commands ``extra`` queues on the pipeline (a metric), in
+        one round trip, from the event loop: ``client`` is a redis.asyncio client of the
+        same server. Only the XADD's failure raises: the others' errors are the caller's
+        to ignore."""
+        pipeline = client.pipeline(transaction=False)
         pipeline.xadd(self.stream(message.tier), cast(Any, message.to_fields()))
         extra(pipeline)
-        added = pipeline.execute(raise_on_error=False)[0]
+        added = (await pipeline.execute(raise_on_error=False))[0]
         if isinstance(added, Exception):
             raise added
         return cast(str, added)

@@ -11,11 +11,9 @@ waits on it, which measurably raises the generation endpoint's throughput
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
-import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,6 +25,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+
+from app.core.loops import PerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -76,33 +76,22 @@ class RateLimiter:
         self._retry_seconds = retry_seconds
         self._redis_retry_at = 0.0
         self._socket_timeout = socket_timeout
-        # redis.asyncio connections belong to the event loop that opened them: one client
-        # per loop (a server process has one; the tests open several).
-        self._per_loop: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, FixedWindowRateLimiter
-        ] = weakref.WeakKeyDictionary()
+        self._limiters = PerLoop(self._new_limiter)  # redis.asyncio: one client per loop
         self.prefix = prefix
 
-    def _limiter(self) -> FixedWindowRateLimiter:
-        loop = asyncio.get_running_loop()
-        limiter = self._per_loop.get(loop)
-        if limiter is None:
-            # redis.asyncio's client options (limits types them narrower than it passes).
-            client_options: dict[str, Any] = {
-                "socket_timeout": self._socket_timeout,
-                "socket_connect_timeout": self._socket_timeout,
-                # A restarted Redis leaves pooled connections closed: reconnect and retry.
-                "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
-                "retry_on_error": [RedisConnectionError],
-            }
-            storage = RedisStorage(
-                f"async+{self._url}",
-                implementation="redispy",
-                key_prefix="pingvas",
-                **client_options,
-            )
-            limiter = self._per_loop[loop] = FixedWindowRateLimiter(storage)
-        return limiter
+    def _new_limiter(self) -> FixedWindowRateLimiter:
+        # redis.asyncio's client options (limits types them narrower than it passes).
+        client_options: dict[str, Any] = {
+            "socket_timeout": self._socket_timeout,
+            "socket_connect_timeout": self._socket_timeout,
+            # A restarted Redis leaves pooled connections closed: reconnect and retry.
+            "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+            "retry_on_error": [RedisConnectionError],
+        }
+        storage = RedisStorage(
+            f"async+{self._url}", implementation="redispy", key_prefix="pingvas", **client_options
+        )
+        return FixedWindowRateLimiter(storage)
 
     async def hit(self, scope: str, identity: str, limit: int) -> Decision:
         """Count one request for ``identity`` in its current one-minute window."""
@@ -120,7 +109,7 @@ class RateLimiter:
             return self._local.hit(scope, identity, limit)
 
     async def _hit_shared(self, scope: str, identity: str, limit: int) -> Decision:
-        limiter, item = self._limiter(), _per_minute(limit)
+        limiter, item = self._limiters.get(), _per_minute(limit)
         if await limiter.hit(item, self.prefix, scope, identity):
             return Decision(True, 0)
         stats = await limiter.get_window_stats(item, self.prefix, scope, identity)

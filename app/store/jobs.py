@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -95,6 +96,28 @@ def _refund(session: Session, user_id: uuid.UUID, job_id: uuid.UUID, cost: int) 
     return cost
 
 
+def _create_args(
+    user_id: uuid.UUID,
+    job_id: uuid.UUID,
+    params: GenerationParams,
+    price: int,
+    allowed_tiers: list[str],
+) -> dict[str, object]:
+    return {
+        "user_id": user_id,
+        "job_id": job_id,
+        "allowed_tiers": allowed_tiers,
+        "price": price,
+        **params.to_columns(),
+    }
+
+
+def _created(row: Any) -> Created:
+    if row is None:
+        return Created("unknown", None, None)
+    return Created(row.outcome, row.tier, row.balance)
+
+
 class JobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -109,19 +132,21 @@ class JobStore:
     ) -> Created:
         """The debit, its ledger entry and the ``queued`` row: one statement, one round
         trip. ``allowed_tiers``: the tiers whose bounds admit ``params``."""
-        row = self.db.call(
-            CREATE_JOB,
-            {
-                "user_id": user_id,
-                "job_id": job_id,
-                "allowed_tiers": allowed_tiers,
-                "price": price,
-                **params.to_columns(),
-            },
+        return _created(
+            self.db.call(CREATE_JOB, _create_args(user_id, job_id, params, price, allowed_tiers))
         )
-        if row is None:
-            return Created("unknown", None, None)
-        return Created(row.outcome, row.tier, row.balance)
+
+    async def create_async(
+        self,
+        user_id: uuid.UUID,
+        job_id: uuid.UUID,
+        params: GenerationParams,
+        price: int,
+        allowed_tiers: list[str],
+    ) -> Created:
+        """:meth:`create` from the event loop (the API's hot path: no worker thread)."""
+        args = _create_args(user_id, job_id, params, price, allowed_tiers)
+        return _created(await self.db.statements.one(CREATE_JOB, args))
 
     def cancel(self, user_id: uuid.UUID, job_id: uuid.UUID) -> int:
         """``queued -> canceled`` and refund it; returns the credits refunded. Raises

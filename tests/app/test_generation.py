@@ -9,7 +9,9 @@ from typing import cast
 import psycopg
 import pytest
 import redis
+from redis.asyncio import Redis as AsyncRedis
 
+from app.core.loops import PerLoop
 from app.core.queue import JobMessage, JobQueue
 from app.models import JOB_STATUSES, JOB_TRANSITIONS
 from tests.support.app import balance_and_ledger, problems
@@ -241,8 +243,13 @@ def test_queue_outage_fails_the_job_and_refunds(make_client, make_user, owner, s
     from app.devservers import free_port
 
     outage = make_client()
-    dead = redis.Redis(port=free_port(), decode_responses=True, socket_connect_timeout=0.2)
+    port = free_port()  # nothing listens there
+    dead = redis.Redis(port=port, decode_responses=True, socket_connect_timeout=0.2)
     outage.app.state.context.queue = JobQueue(dead)
+    # The XADD goes out from the event loop, through the context's redis.asyncio client.
+    outage.app.state.context.redis_async = PerLoop(
+        lambda: AsyncRedis(port=port, decode_responses=True, socket_connect_timeout=0.2)
+    )
     user = make_user(credits=5)
 
     response = outage.post("/api/generations", headers=user.headers, json=REQUEST)
