@@ -52,12 +52,13 @@ def setter(path: str, *values: Any) -> Any:
 
 
 def cases() -> list[tuple[str, str, str]]:
-    return [
+    # Sorted: registration order varies between runs, and xdist's workers must agree.
+    return sorted(
         (stack, resource.name, resource.type)
         for stack in ("shared", "dev", "prod", "pr-7")
         for resource in run_stack(stack).resources
         if resource.type in IMMUTABLE
-    ]
+    )
 
 
 @pytest.mark.parametrize(("stack", "name", "type_token"), cases())
