@@ -17,20 +17,25 @@ import pulumi
 import pulumi_aws as aws
 
 from components.delivery.deploy_actions import ECR_PUSH
+from components.delivery.deploy_boundary import boundary_policy
 from components.delivery.deploy_policies import (
     DEPLOY_SCOPES,
-    IMAGE_SUBJECTS,
+    IMAGE_PUSHERS,
     Account,
     DeployScope,
     StackNames,
-    boundary_policy,
+    access_policy,
     deploy_policy,
     tagged_change_policies,
 )
+from components.delivery.github_oidc import (
+    GITHUB_ISSUER,
+    STS_AUDIENCE,
+    TrustedWorkflow,
+    web_identity_statement,
+)
+from components.delivery.preview_sessions import tag_session_trust
 from components.iam import arn, partition, policy_document
-
-GITHUB_ISSUER = "token.actions.githubusercontent.com"
-STS_AUDIENCE = "sts.amazonaws.com"
 
 
 @dataclass
@@ -90,25 +95,38 @@ class DeployRoles(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            role = self._role(name, scope.key, scope.subjects, args, provider_arn)
+            role = self._role(name, scope.key, scope.trusted, args, provider_arn, scope.session_tag)
             aws.iam.RolePolicy(
                 f"{name}-{scope.key}",
                 role=role.id,
                 policy=pulumi.Output.all(in_partition, account, boundary.arn).apply(
-                    _deploy_json(scope, args.names, args.domain)
+                    _deploy_json(scope, args.names)
                 ),
                 opts=child,
             )
-            for index, document in enumerate(tagged_change_policies(scope), start=1):
+            managed: dict[str, tuple[str, pulumi.Input[str]]] = {
+                f"changes-{index}": (
+                    f"What the {scope.key} deploy role changes, by the stack tag",
+                    json.dumps(document),
+                )
+                for index, document in enumerate(tagged_change_policies(scope), start=1)
+            }
+            managed["access"] = (
+                f"The {scope.key} deploy role's DNS records and way into the cluster",
+                pulumi.Output.all(in_partition, account).apply(
+                    _access_json(scope, args.names, args.domain)
+                ),
+            )
+            for suffix, (description, document) in managed.items():
                 policy = aws.iam.Policy(
-                    f"{name}-{scope.key}-changes-{index}",
-                    name=f"{name}-{scope.key}-changes-{index}",
-                    description=f"What the {scope.key} deploy role changes, by the stack tag",
-                    policy=json.dumps(document),
+                    f"{name}-{scope.key}-{suffix}",
+                    name=f"{name}-{scope.key}-{suffix}",
+                    description=description,
+                    policy=document,
                     opts=child,
                 )
                 aws.iam.RolePolicyAttachment(
-                    f"{name}-{scope.key}-changes-{index}",
+                    f"{name}-{scope.key}-{suffix}",
                     role=role.name,
                     policy_arn=policy.arn,
                     opts=child,
@@ -116,7 +134,7 @@ class DeployRoles(pulumi.ComponentResource):
             roles[scope.key] = role.arn
             boundaries[scope.key] = boundary.arn
 
-        images = self._role(name, "images", IMAGE_SUBJECTS, args, provider_arn)
+        images = self._role(name, "images", IMAGE_PUSHERS, args, provider_arn)
         aws.iam.RolePolicy(
             f"{name}-images",
             role=images.id,
@@ -154,17 +172,34 @@ class DeployRoles(pulumi.ComponentResource):
         self,
         name: str,
         key: str,
-        subjects: Sequence[str],
+        trusted: Sequence[TrustedWorkflow],
         args: DeployRolesArgs,
         provider_arn: pulumi.Input[str],
+        session_tag: str | None = None,
     ) -> aws.iam.Role:
+        role_name = f"{name}-{key}"
         return aws.iam.Role(
-            f"{name}-{key}",
-            name=f"{name}-{key}",
+            role_name,
+            name=role_name,
             description=f"GitHub Actions ({args.repository}) deploying {key}",
             max_session_duration=args.max_session_seconds,
-            assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
-                lambda arn: json.dumps(trust_policy(arn, args.repository, subjects))
+            assume_role_policy=pulumi.Output.all(
+                provider_arn, partition(self), args.account_id
+            ).apply(
+                lambda values: json.dumps(
+                    trust_policy(
+                        values[0],
+                        args.repository,
+                        trusted,
+                        # The role's own ARN, for a session that re-assumes it with a tag.
+                        (
+                            f"arn:{values[1]}:iam::{values[2]}:root",
+                            f"arn:{values[1]}:iam::{values[2]}:role/{role_name}",
+                        )
+                        if session_tag
+                        else None,
+                    )
+                )
             ),
             opts=self._role_options,
         )
@@ -175,30 +210,27 @@ def _boundary_json(scope: DeployScope, names: StackNames) -> Callable[[list[str]
     return lambda values: json.dumps(boundary_policy(scope, names, Account(*values)))
 
 
-def _deploy_json(scope: DeployScope, names: StackNames, domain: str) -> Callable[[list[str]], str]:
+def _access_json(scope: DeployScope, names: StackNames, domain: str) -> Callable[[list[str]], str]:
+    """From the resolved [partition, account id]."""
+    return lambda values: json.dumps(access_policy(scope, names, Account(*values), domain))
+
+
+def _deploy_json(scope: DeployScope, names: StackNames) -> Callable[[list[str]], str]:
     """From the resolved [partition, account id, boundary ARN]."""
     return lambda values: json.dumps(
-        deploy_policy(scope, names, Account(values[0], values[1]), values[2], domain)
+        deploy_policy(scope, names, Account(values[0], values[1]), values[2])
     )
 
 
-def trust_policy(provider_arn: str, repository: str, subjects: Sequence[str]) -> dict[str, Any]:
-    """Only tokens GitHub issued for `repository`'s `subjects`, for STS, may assume it."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": provider_arn},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {f"{GITHUB_ISSUER}:aud": STS_AUDIENCE},
-                    "StringLike": {
-                        f"{GITHUB_ISSUER}:sub": [
-                            f"repo:{repository}:{subject}" for subject in subjects
-                        ]
-                    },
-                },
-            }
-        ],
-    }
+def trust_policy(
+    provider_arn: str,
+    repository: str,
+    trusted: Sequence[TrustedWorkflow],
+    tagged_by: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """Only GitHub's tokens for `trusted` jobs of `repository`, for STS; with `tagged_by`
+    (the account root and the role), also the role's own session, to tag itself."""
+    statements = [web_identity_statement(provider_arn, repository, trusted)]
+    if tagged_by is not None:
+        statements.append(tag_session_trust(*tagged_by))
+    return {"Version": "2012-10-17", "Statement": statements}
