@@ -131,6 +131,7 @@ class DeployRoles(pulumi.ComponentResource):
                     policy_arn=policy.arn,
                     opts=child,
                 )
+            self._state_key(name, scope.key, role, args)
             roles[scope.key] = role.arn
             boundaries[scope.key] = boundary.arn
 
@@ -167,6 +168,30 @@ class DeployRoles(pulumi.ComponentResource):
                 "oidc_provider_arn": self.oidc_provider_arn,
             }
         )
+
+    def _state_key(
+        self, name: str, key: str, role: aws.iam.Role, args: DeployRolesArgs
+    ) -> aws.kms.Key:
+        """The KMS key of the scope's stacks' Pulumi secrets provider (`awskms://alias/
+        <name>-<key>-state`, Pulumi.<stack>.yaml): only the scope's deploy role encrypts and
+        decrypts with it; the account manages it but may not use it."""
+        child = pulumi.ResourceOptions(parent=self)
+        state_key = aws.kms.Key(
+            f"{name}-{key}-state",
+            description=f"Pulumi state secrets of the {key} stacks",
+            enable_key_rotation=True,
+            policy=pulumi.Output.all(partition(self), args.account_id, role.arn).apply(
+                lambda values: json.dumps(state_key_policy(*values))
+            ),
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-{key}-state",
+            name=f"alias/{name}-{key}-state",
+            target_key_id=state_key.key_id,
+            opts=child,
+        )
+        return state_key
 
     def _role(
         self,
@@ -220,6 +245,52 @@ def _deploy_json(scope: DeployScope, names: StackNames) -> Callable[[list[str]],
     return lambda values: json.dumps(
         deploy_policy(scope, names, Account(values[0], values[1]), values[2])
     )
+
+
+# What the account's administrators (who run `shared`) do with a state key: manage it, but
+# neither use it nor grant its use (no kms:CreateGrant). Changing its policy stays theirs,
+# as KMS refuses a policy that locks every principal out of that; no deploy role holds it.
+KEY_ADMINISTRATION = (
+    "kms:CreateAlias",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+)
+STATE_SECRETS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey")
+
+
+def state_key_policy(in_partition: str, account_id: str, role_arn: str) -> dict[str, Any]:
+    """Only `role_arn` reads or writes the state's secrets; the account (so its IAM
+    administrators) manages the key, never decrypts with it."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountManagesTheKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{in_partition}:iam::{account_id}:root"},
+                "Action": list(KEY_ADMINISTRATION),
+                "Resource": "*",
+            },
+            {
+                "Sid": "OnlyTheScopesDeployRoleUsesIt",
+                "Effect": "Allow",
+                "Principal": {"AWS": role_arn},
+                "Action": list(STATE_SECRETS),
+                "Resource": "*",
+            },
+        ],
+    }
 
 
 def trust_policy(
