@@ -174,7 +174,8 @@ class DeployRoles(pulumi.ComponentResource):
     ) -> aws.kms.Key:
         """The KMS key of the scope's stacks' Pulumi secrets provider (`awskms://alias/
         <name>-<key>-state`, Pulumi.<stack>.yaml): only the scope's deploy role encrypts and
-        decrypts with it; the account manages it but may not use it."""
+        decrypts with it; the account manages it but may not use it. Protected: without it
+        the stacks' state secrets are lost."""
         child = pulumi.ResourceOptions(parent=self)
         state_key = aws.kms.Key(
             f"{name}-{key}-state",
@@ -183,7 +184,7 @@ class DeployRoles(pulumi.ComponentResource):
             policy=pulumi.Output.all(partition(self), args.account_id, role.arn).apply(
                 lambda values: json.dumps(state_key_policy(*values))
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         aws.kms.Alias(
             f"{name}-{key}-state",
