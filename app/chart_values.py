@@ -90,8 +90,9 @@ class Image(_Values):
     tag: Annotated[
         str,
         Field(
-            pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$",
-            description="An immutable tag, set per build (pingvas:imageTags).",
+            pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[0-9a-f]{64})?)?$",
+            description="An immutable tag, set per build (pingvas:imageTags), pinned to the "
+            "digest CI pushed (`<tag>@sha256:<hex>`).",
         ),
     ]
 

@@ -329,9 +329,12 @@ def no_object_version_deletes(
 
 
 def _is_ephemeral_bucket(resource: Any) -> bool:
-    # Only pr-<N> stacks have names starting `pr-` (infra/stack_names.py).
+    # Only pr-<N> stacks have names starting `pr-` (infra/stack_names.py); the pr deploy
+    # role names its session's own, `pr-${aws:PrincipalTag/pr}`.
     pattern = r"arn:aws[a-z-]*:s3:::pingvas-pr-[^/]*(/\*)?"  # any partition
-    return isinstance(resource, str) and re.fullmatch(pattern, resource) is not None
+    if not isinstance(resource, str):
+        return False
+    return re.fullmatch(pattern, resource.replace("${aws:PrincipalTag/pr}", "N")) is not None
 
 
 ISOLATION_POLICIES: list[ResourceValidationPolicy] = [

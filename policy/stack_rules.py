@@ -15,6 +15,7 @@ from pulumi_policy import (
 )
 
 from components.conventions import ENVIRONMENT_LABEL, POD_IDENTITY_AGENT, SYSTEM_PRIORITY_CLASSES
+from components.delivery.deployer_kubeconfig import PREVIEW_AWS_PROFILE
 from infra.config import ENVIRONMENT_PROFILES
 from policy.documents import as_list, known
 
@@ -130,7 +131,7 @@ def environments_deploy_as_their_deployer(
             config = None
         users = [entry.get("user") or {} for entry in (config or {}).get("users") or []]
         assumes = bool(users) and all(
-            "--role-arn" in as_list((user.get("exec") or {}).get("args")) for user in users
+            _signs_as_a_deployer(user.get("exec") or {}) for user in users
         )
         static = [key for user in users for key in user if key != "exec"]
         if not assumes or static:
@@ -139,6 +140,15 @@ def environments_deploy_as_their_deployer(
                 + (f" (it carries {sorted(static)})" if static else ""),
                 provider.urn,
             )
+
+
+def _signs_as_a_deployer(command: dict[str, Any]) -> bool:
+    """`--role-arn` of a deployer, or (a preview) the deployer profile whose session name
+    its trust demands (components/delivery/deployer_kubeconfig.py)."""
+    if "--role-arn" in as_list(command.get("args")):
+        return True
+    profile = {"name": "AWS_PROFILE", "value": PREVIEW_AWS_PROFILE}
+    return profile in as_list(command.get("env"))
 
 
 def backup_vaults_have_a_policy(

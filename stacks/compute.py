@@ -15,14 +15,16 @@ from components.cluster.eks import Cluster, ClusterArgs
 from components.cluster.karpenter import Karpenter, KarpenterArgs
 from components.cluster.platform_namespaces import platform_namespaces
 from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL
+from components.delivery.deployer_kubeconfig import deployer_kubeconfig
 from components.delivery.deployers import (
-    PREVIEW_ACCESS_SCOPE,
+    PREVIEW_ROLES,
     PREVIEW_SCOPE,
+    PREVIEW_USER_PREFIX,
     Deployers,
     DeployersArgs,
     DeployScope,
-    deployer_kubeconfig,
 )
+from components.delivery.preview_sessions import OWN_PREVIEW
 from components.environment.tenancy import Tenancy, TenancyArgs
 from components.iam import account_id, arn, partition
 from components.network.vpc import Network
@@ -151,7 +153,9 @@ def build_deployers(
     account = account_id(compute.cluster)
     in_partition = partition(compute.cluster)
 
-    def scope(key: str, namespaces: list[str], profile: Profile) -> DeployScope:
+    def scope(
+        key: str, namespaces: list[str], profile: Profile, session_name: str | None = None
+    ) -> DeployScope:
         priority = ENVIRONMENT_PROFILES[profile]["priorityClass"]
         github = GITHUB_DEPLOY_ROLE.format(platform=naming.prefix, scope=key)
         return DeployScope(
@@ -163,6 +167,7 @@ def build_deployers(
                 arn(in_partition, "iam", f"role/{github}", account=account),
                 *settings.cluster.admin_role_arns,
             ],
+            session_name=session_name,
         )
 
     return Deployers(
@@ -177,7 +182,9 @@ def build_deployers(
                     # kubeconfig (environment_kubernetes_provider), as no deployer.
                     if env != config.stack
                 ),
-                scope(PREVIEW_SCOPE, [PREVIEW_ACCESS_SCOPE], Profile.EPHEMERAL),
+                # No access policy: a preview's rights are the RoleBindings its own
+                # stack makes in its namespace, for its session's username.
+                scope(PREVIEW_SCOPE, [], Profile.EPHEMERAL, OWN_PREVIEW),
             ],
             models_volume_handle=models_volume_handle,
             account_id=account,
@@ -208,13 +215,15 @@ def environment_kubernetes_provider(config: StackConfig, platform: PlatformOutpu
             )
         return roles[scope]
 
+    roles = pulumi.Output.from_input(platform.deployer_role_arns).apply(role_of)
     return k8s.Provider(
         Naming(config.stack).name("k8s"),
         kubeconfig=deployer_kubeconfig(
             platform.cluster_name,
             platform.cluster_endpoint,
             platform.cluster_certificate_authority,
-            pulumi.Output.from_input(platform.deployer_role_arns).apply(role_of),
+            # A preview signs as PREVIEW_AWS_PROFILE: the deployer, session `pr-<N>`.
+            None if config.is_ephemeral else roles,
             config.region,
         ),
         enable_server_side_apply=True,
@@ -261,6 +270,9 @@ def build_environment_tenancy(
             store_denied_secret_names=(
                 [naming.name("postgres-master")] if config.is_ephemeral else []
             ),
+            # A preview's deployer has no access policy: its own user's rights here.
+            deployer_user=PREVIEW_USER_PREFIX + config.stack if config.is_ephemeral else None,
+            deployer_roles=PREVIEW_ROLES,
             labels={
                 ENVIRONMENT_LABEL: config.stack,
                 # Lets the namespace use the platform's shared preview ingress, under its

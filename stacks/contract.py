@@ -29,7 +29,8 @@ class PlatformOutputs:
     # The EKS cluster's name, also the value of the `karpenter.sh/discovery` tags.
     cluster_name: pulumi.Input[str]
     cluster_security_group_id: pulumi.Input[str]
-    # A secret: the platform's own (cluster-admin) kubeconfig; environments do not use it.
+    # The platform's own (cluster-admin, by the caller's IAM identity) kubeconfig; no
+    # credential in it, and environments do not use it.
     kubeconfig: pulumi.Input[str]
     # What environments build their kubeconfig from (components/delivery/deployers.py): the API
     # server, its CA, and each deploy scope's (environment or `pr`) deployer role.

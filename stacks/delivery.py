@@ -21,7 +21,7 @@ from stacks.tagging import child_options
 def deploy_scope(stack: str) -> str | None:
     """The deploy scope (`pr`, `dev`, `prod`) whose role deploys `stack`, if any."""
     for scope in DEPLOY_SCOPES:
-        if fnmatch.fnmatchcase(stack, scope.stacks):
+        if fnmatch.fnmatchcase(stack, scope.stack_pattern):
             return scope.key
     return None
 

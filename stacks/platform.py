@@ -86,7 +86,9 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         private_subnet_cidrs=[str(cidr) for cidr in settings.private_subnet_cidrs],
         cluster_name=compute.cluster_name,
         cluster_security_group_id=compute.cluster_security_group_id,
-        kubeconfig=compute.kubeconfig,
+        # An exec kubeconfig (`aws eks get-token`) holds no credential; nothing in shared's
+        # outputs is secret, so environments read them without shared's state key.
+        kubeconfig=pulumi.Output.unsecret(compute.kubeconfig),
         cluster_endpoint=compute.endpoint,
         cluster_certificate_authority=compute.certificate_authority,
         deployer_role_arns=deployers.role_arns,

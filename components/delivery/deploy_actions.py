@@ -104,6 +104,8 @@ METADATA_READS = (
     "secretsmanager:DescribeSecret",
     "secretsmanager:ListSecrets",
     "tag:GetResources",
+    # cd-prod pins the digest cd-dev pushed for the release commit.
+    "ecr:DescribeImages",
 )
 # What an environment's pods may ever do: the ceiling of every role a deploy role makes.
 POD_ACTIONS = (

@@ -4,10 +4,11 @@
 One role per deploy scope, each trusted only by the OIDC subjects of the workflows that
 deploy it (.github/workflows), and able to change only the resources of its own stacks:
 
-- `pr`   — `pull_request` and the `review` environment: stacks `pr-*`;
-- `dev`  — the `development` environment: stack `dev`;
-- `prod` — the `production` environment (required reviewers): stack `prod`;
-- `images` — pushes from `main` and `v*` tags: the platform's ECR repositories, push only.
+- `pr`   — the `review` environment of review-stack.yaml: stack `pr-<N>` of the session's
+  `pr` tag (components/delivery/preview_sessions.py);
+- `dev`  — the `development` environment of cd-dev.yaml: stack `dev`;
+- `prod` — the `production` environment of cd-prod.yaml (required reviewers): stack `prod`;
+- `images` — images.yaml from `main`: the platform's ECR repositories, push only.
 
 "Its own stacks" is enforced three ways, all with conditions on the `stack` tag that the
 stacks' AWS provider puts on everything (stacks/tagging.py): Allow statements grant
@@ -29,15 +30,15 @@ from components.delivery.deploy_actions import (
     EC2_TAGGING,
     IAM_CHANGES,
     METADATA_READS,
-    MODEL_READS,
     NAMED_ACTIONS,
     PASS_ROLE_TO,
-    POD_ACTIONS,
     TAGGING,
     TAGGING_BY_ID,
     TAGGING_BY_NAME,
     changes,
 )
+from components.delivery.github_oidc import TrustedWorkflow
+from components.delivery.preview_sessions import OWN_PREVIEW, PR_TAG, session_statements
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,12 @@ class DeployScope:
     """One GitHub identity and the stacks it may change."""
 
     key: str
-    # OIDC `sub` claims after `repo:<owner>/<name>:`, e.g. `environment:production`.
-    subjects: tuple[str, ...]
-    # The `stack` tag values it may change, as an IAM pattern (`pr-*`).
+    # The jobs whose OIDC tokens may assume it (github_oidc.py).
+    trusted: tuple[TrustedWorkflow, ...]
+    # The names of the stacks it deploys, as a pattern (`pr-*`).
+    stack_pattern: str
+    # The `stack` tag value (and name part) of what one session may change: the stack
+    # itself, or for previews the one of the session's `pr` tag.
     stacks: str
     # DNS records it may write in the platform's zone, `{domain}` standing for the domain
     # (infra/naming.py: `<service>.<domain>` for prod, `<service>.<stack>.<domain>` else).
@@ -66,29 +70,60 @@ class DeployScope:
     # Ephemeral stacks force-destroy their versioned buckets, which deletes every version;
     # long-lived stacks never erase history (policy rule `no-object-version-deletes`).
     erases_object_history: bool = False
+    # The session tag that names its stack (previews: `pr`), set by the trusted workflow.
+    session_tag: str | None = None
+    # What the roles it makes may reach, from the pods' own Pod Identity session: a
+    # preview's pods, their namespace's (`kubernetes-namespace`, an EKS session tag).
+    pod_stacks: str | None = None
+
+    @property
+    def boundary_stacks(self) -> str:
+        return self.pod_stacks or self.stacks
 
 
 DEPLOY_SCOPES = (
     DeployScope(
         "pr",
-        ("pull_request", "environment:review"),
+        (TrustedWorkflow("environment:review", "review-stack.yaml"),),
         "pr-*",
-        ("*pr-*.{domain}",),
+        OWN_PREVIEW,
+        # `<service>.pr-<N>.<domain>`, the preview ingress's `pr-<N>.pr.<domain>`
+        # (components/edge/preview_ingress.py) and ExternalDNS's `<type>-` TXT records.
+        tuple(
+            p.replace("N", OWN_PREVIEW)
+            for p in ("*.N.{domain}", "N.pr.{domain}", "*-N.pr.{domain}")
+        ),
         # Previews make no certificate, CDN, alarm or managed Redis.
         services=("eks", "secretsmanager"),
         erases_object_history=True,
+        session_tag=PR_TAG,
+        pod_stacks="${aws:PrincipalTag/kubernetes-namespace}",
     ),
-    DeployScope("dev", ("environment:development",), "dev", ("*.dev.{domain}",)),
+    DeployScope(
+        "dev",
+        (TrustedWorkflow("environment:development", "cd-dev.yaml"),),
+        "dev",
+        "dev",
+        ("*.dev.{domain}",),
+    ),
     DeployScope(
         "prod",
-        ("environment:production",),
+        # A release runs cd-prod.yaml from its tag; the setup script lets only
+        # maintainers create `v*` tags, and the environment demands two approvals.
+        (TrustedWorkflow("environment:production", "cd-prod.yaml", "refs/tags/v*"),),
+        "prod",
         "prod",
         ("{domain}", "*.{domain}"),
-        ("*.dev.{domain}", "*pr-*.{domain}"),
+        ("*.dev.{domain}", "*pr-*.{domain}", "*.pr.{domain}"),
     ),
 )
-# Pushes to main (cd-dev) and release tags (cd-prod) build and push images.
-IMAGE_SUBJECTS = ("ref:refs/heads/main", "ref:refs/tags/v*")
+# Images are pushed by images.yaml as the default branch runs it: called by cd-dev (a push
+# to main) and by the review workflow (pull_request_target, from main) — never by a
+# workflow a pull request or a tag can edit.
+IMAGE_PUSHERS = (
+    TrustedWorkflow("ref:refs/heads/main", "images.yaml"),
+    TrustedWorkflow("pull_request", "images.yaml"),
+)
 
 
 @dataclass(frozen=True)
@@ -125,7 +160,7 @@ class Account:
 def _named_resource_statements(
     scope: DeployScope, names: StackNames, account: Account
 ) -> list[dict[str, Any]]:
-    arns = dict(zip(NAMED_ACTIONS, _arns_named_for(scope, names, account), strict=True))
+    arns = dict(zip(NAMED_ACTIONS, arns_named_for(scope.stacks, names, account), strict=True))
     statements = [
         {
             "Sid": f"Change{kind.title().replace('-', '')}NamedForOwnStacks",
@@ -147,9 +182,9 @@ def _named_resource_statements(
     return statements
 
 
-def _arns_named_for(scope: DeployScope, names: StackNames, account: Account) -> list[str]:
-    """The ARNs of resources named for the scope's stacks (`<project>-<stack>-*`)."""
-    prefix = names.prefix(scope.stacks)
+def arns_named_for(stacks: str, names: StackNames, account: Account) -> list[str]:
+    """The ARNs of resources named for `stacks` (`<project>-<stack>-*`)."""
+    prefix = names.prefix(stacks)
     return [
         f"arn:{account.partition}:s3:::{prefix}-*",
         f"arn:{account.partition}:s3:::{prefix}-*/*",
@@ -163,7 +198,7 @@ def _owned_arns(scope: DeployScope, names: StackNames, account: Account) -> list
     """The ARNs of the scope's resources in every service whose ARNs carry a name."""
     prefix = names.prefix(scope.stacks)
     return [
-        *_arns_named_for(scope, names, account),
+        *arns_named_for(scope.stacks, names, account),
         f"arn:{account.partition}:secretsmanager:*:{account.id}:secret:{prefix}-*",
         f"arn:{account.partition}:elasticache:*:{account.id}:*:{prefix}-*",
         f"arn:{account.partition}:cloudwatch:*:{account.id}:alarm:{prefix}-*",
@@ -278,15 +313,23 @@ def _privilege_fences(
     ]
 
 
-def _tagged_outside(scope: DeployScope, key: str, *also: str) -> dict[str, Any]:
-    """The condition: `key` (a `stack` tag) is set and names none of the scope's stacks
-    (nor `also`)."""
-    return {"StringNotLike": {key: [scope.stacks, *also]}, "Null": {key: "false"}}
+def tagged_outside(stacks: str, key: str, *also: str) -> dict[str, Any]:
+    """The condition: `key` (a `stack` tag) is set and names none of `stacks` (nor
+    `also`)."""
+    return {"StringNotLike": {key: [stacks, *also]}, "Null": {key: "false"}}
 
 
-def deploy_policy(
-    scope: DeployScope, names: StackNames, account: Account, boundary_arn: str, domain: str
+def _role_arn(scope: DeployScope, names: StackNames, account: Account) -> str:
+    """The scope's deploy role (deploy_roles.py names it `<platform>-deploy-<scope>`)."""
+    role = f"{names.platform_prefix}-deploy-{scope.key}"
+    return f"arn:{account.partition}:iam::{account.id}:role/{role}"
+
+
+def access_policy(
+    scope: DeployScope, names: StackNames, account: Account, domain: str
 ) -> dict[str, Any]:
+    """DNS records by name, the way into the cluster and, for a scope whose sessions carry
+    a tag, the Deny on sessions without it: a managed policy (the inline one is full)."""
     record_names = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
     records: list[dict[str, Any]] = [
         {
@@ -297,7 +340,7 @@ def deploy_policy(
             "Resource": f"arn:{account.partition}:route53:::hostedzone/*",
             "Condition": {
                 "ForAllValues:StringLike": {
-                    record_names: [p.format(domain=domain) for p in scope.record_names]
+                    record_names: [p.replace("{domain}", domain) for p in scope.record_names]
                 }
             },
         },
@@ -308,8 +351,8 @@ def deploy_policy(
             "Resource": "*",
         },
         {
-            # Into the cluster as the scope's deployer (components/delivery/deployers.py), whose EKS
-            # access entry is scoped to the scope's namespaces.
+            # Into the cluster as the scope's deployer (components/delivery/deployers.py),
+            # whose EKS access is its namespaces' (a preview's: by its session name).
             "Sid": "BecomeTheScopesClusterDeployer",
             "Effect": "Allow",
             "Action": ["sts:AssumeRole", "sts:TagSession"],
@@ -328,11 +371,21 @@ def deploy_policy(
                 "Resource": "*",
                 "Condition": {
                     "ForAnyValue:StringLike": {
-                        record_names: [p.format(domain=domain) for p in scope.record_names_denied]
+                        record_names: [
+                            p.replace("{domain}", domain) for p in scope.record_names_denied
+                        ]
                     }
                 },
             }
         )
+    if scope.session_tag:
+        records.extend(session_statements(_role_arn(scope, names, account)))
+    return {"Version": "2012-10-17", "Statement": records}
+
+
+def deploy_policy(
+    scope: DeployScope, names: StackNames, account: Account, boundary_arn: str
+) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -351,7 +404,9 @@ def deploy_policy(
                 "Effect": "Deny",
                 "NotAction": list(METADATA_READS),
                 "Resource": "*",
-                "Condition": _tagged_outside(scope, "aws:ResourceTag/stack", names.platform_stack),
+                "Condition": tagged_outside(
+                    scope.stacks, "aws:ResourceTag/stack", names.platform_stack
+                ),
             },
             {
                 "Sid": "NeverMoveAResourceBetweenStacks",
@@ -365,10 +420,9 @@ def deploy_policy(
                 "Effect": "Deny",
                 "NotAction": list(METADATA_READS),
                 "Resource": "*",
-                "Condition": _tagged_outside(scope, "aws:RequestTag/stack"),
+                "Condition": tagged_outside(scope.stacks, "aws:RequestTag/stack"),
             },
             *_privilege_fences(scope, names, account, boundary_arn),
-            *records,
         ],
     }
 
@@ -397,84 +451,3 @@ def tagged_change_policies(scope: DeployScope) -> list[dict[str, Any]]:
         )
         for part, actions in enumerate((granted[:half], granted[half:]), start=1)
     ]
-
-
-def boundary_policy(scope: DeployScope, names: StackNames, account: Account) -> dict[str, Any]:
-    """The ceiling of the roles a deploy role creates: what the scope's pods need, on the
-    scope's own resources (Pod Identity roles; components/iam.py)."""
-    prefix = names.prefix(scope.stacks)
-    own_buckets = _arns_named_for(scope, names, account)[:2]
-    models = list(names.models_bucket(account.partition))
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "OwnBuckets",
-                "Effect": "Allow",
-                "Action": [action for action in POD_ACTIONS if action.startswith("s3:")],
-                "Resource": own_buckets,
-            },
-            {
-                # Read only: the models' EFS is re-synced from this bucket.
-                "Sid": "ReadTheModels",
-                "Effect": "Allow",
-                "Action": list(MODEL_READS),
-                "Resource": models,
-            },
-            {
-                "Sid": "OwnSecrets",
-                "Effect": "Allow",
-                "Action": [a for a in POD_ACTIONS if a.startswith("secretsmanager:")],
-                # ...and the schema owner the platform keeps for the environment
-                # (stacks/data.py), which its migrations log in as.
-                "Resource": [
-                    f"arn:{account.partition}:secretsmanager:*:{account.id}:secret:{prefix}-*",
-                    f"arn:{account.partition}:secretsmanager:*:{account.id}:secret:"
-                    f"{names.platform_prefix}-{scope.stacks}-schema-owner-*",
-                ],
-            },
-            {
-                # The API drops a deleted image from its environment's CDN.
-                "Sid": "InvalidateOwnCdn",
-                "Effect": "Allow",
-                "Action": "cloudfront:CreateInvalidation",
-                "Resource": f"arn:{account.partition}:cloudfront::{account.id}:distribution/*",
-                "Condition": {"StringLike": {"aws:ResourceTag/stack": scope.stacks}},
-            },
-            {
-                "Sid": "DecryptThroughSecretsManager",
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": "*",
-                "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}},
-            },
-            {
-                "Sid": "MountOwnAndSharedFileSystems",
-                "Effect": "Allow",
-                "Action": [a for a in POD_ACTIONS if a.startswith("elasticfilesystem:")],
-                "Resource": "*",
-                "Condition": {
-                    "StringLike": {"aws:ResourceTag/stack": [scope.stacks, names.platform_stack]}
-                },
-            },
-            {
-                "Sid": "NothingOfAnotherStack",
-                "Effect": "Deny",
-                "Action": list(POD_ACTIONS),
-                "Resource": "*",
-                "Condition": _tagged_outside(scope, "aws:ResourceTag/stack", names.platform_stack),
-            },
-            {
-                "Sid": "WriteNoOtherBuckets",
-                "Effect": "Deny",
-                "Action": [a for a in POD_ACTIONS if a.startswith("s3:") and a not in MODEL_READS],
-                "NotResource": own_buckets,
-            },
-            {
-                "Sid": "ReadNoOtherStacksBuckets",
-                "Effect": "Deny",
-                "Action": list(MODEL_READS),
-                "NotResource": [*own_buckets, *models],
-            },
-        ],
-    }

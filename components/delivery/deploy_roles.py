@@ -17,20 +17,25 @@ import pulumi
 import pulumi_aws as aws
 
 from components.delivery.deploy_actions import ECR_PUSH
+from components.delivery.deploy_boundary import boundary_policy
 from components.delivery.deploy_policies import (
     DEPLOY_SCOPES,
-    IMAGE_SUBJECTS,
+    IMAGE_PUSHERS,
     Account,
     DeployScope,
     StackNames,
-    boundary_policy,
+    access_policy,
     deploy_policy,
     tagged_change_policies,
 )
+from components.delivery.github_oidc import (
+    GITHUB_ISSUER,
+    STS_AUDIENCE,
+    TrustedWorkflow,
+    web_identity_statement,
+)
+from components.delivery.preview_sessions import tag_session_trust
 from components.iam import arn, partition, policy_document
-
-GITHUB_ISSUER = "token.actions.githubusercontent.com"
-STS_AUDIENCE = "sts.amazonaws.com"
 
 
 @dataclass
@@ -90,33 +95,47 @@ class DeployRoles(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            role = self._role(name, scope.key, scope.subjects, args, provider_arn)
+            role = self._role(name, scope.key, scope.trusted, args, provider_arn, scope.session_tag)
             aws.iam.RolePolicy(
                 f"{name}-{scope.key}",
                 role=role.id,
                 policy=pulumi.Output.all(in_partition, account, boundary.arn).apply(
-                    _deploy_json(scope, args.names, args.domain)
+                    _deploy_json(scope, args.names)
                 ),
                 opts=child,
             )
-            for index, document in enumerate(tagged_change_policies(scope), start=1):
+            managed: dict[str, tuple[str, pulumi.Input[str]]] = {
+                f"changes-{index}": (
+                    f"What the {scope.key} deploy role changes, by the stack tag",
+                    json.dumps(document),
+                )
+                for index, document in enumerate(tagged_change_policies(scope), start=1)
+            }
+            managed["access"] = (
+                f"The {scope.key} deploy role's DNS records and way into the cluster",
+                pulumi.Output.all(in_partition, account).apply(
+                    _access_json(scope, args.names, args.domain)
+                ),
+            )
+            for suffix, (description, document) in managed.items():
                 policy = aws.iam.Policy(
-                    f"{name}-{scope.key}-changes-{index}",
-                    name=f"{name}-{scope.key}-changes-{index}",
-                    description=f"What the {scope.key} deploy role changes, by the stack tag",
-                    policy=json.dumps(document),
+                    f"{name}-{scope.key}-{suffix}",
+                    name=f"{name}-{scope.key}-{suffix}",
+                    description=description,
+                    policy=document,
                     opts=child,
                 )
                 aws.iam.RolePolicyAttachment(
-                    f"{name}-{scope.key}-changes-{index}",
+                    f"{name}-{scope.key}-{suffix}",
                     role=role.name,
                     policy_arn=policy.arn,
                     opts=child,
                 )
+            self._state_key(name, scope.key, role, args)
             roles[scope.key] = role.arn
             boundaries[scope.key] = boundary.arn
 
-        images = self._role(name, "images", IMAGE_SUBJECTS, args, provider_arn)
+        images = self._role(name, "images", IMAGE_PUSHERS, args, provider_arn)
         aws.iam.RolePolicy(
             f"{name}-images",
             role=images.id,
@@ -150,21 +169,63 @@ class DeployRoles(pulumi.ComponentResource):
             }
         )
 
+    def _state_key(
+        self, name: str, key: str, role: aws.iam.Role, args: DeployRolesArgs
+    ) -> aws.kms.Key:
+        """The KMS key of the scope's stacks' Pulumi secrets provider (`awskms://alias/
+        <name>-<key>-state`, Pulumi.<stack>.yaml): only the scope's deploy role encrypts and
+        decrypts with it; the account manages it but may not use it. Protected: without it
+        the stacks' state secrets are lost."""
+        child = pulumi.ResourceOptions(parent=self)
+        state_key = aws.kms.Key(
+            f"{name}-{key}-state",
+            description=f"Pulumi state secrets of the {key} stacks",
+            enable_key_rotation=True,
+            policy=pulumi.Output.all(partition(self), args.account_id, role.arn).apply(
+                lambda values: json.dumps(state_key_policy(*values))
+            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+        aws.kms.Alias(
+            f"{name}-{key}-state",
+            name=f"alias/{name}-{key}-state",
+            target_key_id=state_key.key_id,
+            opts=child,
+        )
+        return state_key
+
     def _role(
         self,
         name: str,
         key: str,
-        subjects: Sequence[str],
+        trusted: Sequence[TrustedWorkflow],
         args: DeployRolesArgs,
         provider_arn: pulumi.Input[str],
+        session_tag: str | None = None,
     ) -> aws.iam.Role:
+        role_name = f"{name}-{key}"
         return aws.iam.Role(
-            f"{name}-{key}",
-            name=f"{name}-{key}",
+            role_name,
+            name=role_name,
             description=f"GitHub Actions ({args.repository}) deploying {key}",
             max_session_duration=args.max_session_seconds,
-            assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
-                lambda arn: json.dumps(trust_policy(arn, args.repository, subjects))
+            assume_role_policy=pulumi.Output.all(
+                provider_arn, partition(self), args.account_id
+            ).apply(
+                lambda values: json.dumps(
+                    trust_policy(
+                        values[0],
+                        args.repository,
+                        trusted,
+                        # The role's own ARN, for a session that re-assumes it with a tag.
+                        (
+                            f"arn:{values[1]}:iam::{values[2]}:root",
+                            f"arn:{values[1]}:iam::{values[2]}:role/{role_name}",
+                        )
+                        if session_tag
+                        else None,
+                    )
+                )
             ),
             opts=self._role_options,
         )
@@ -175,30 +236,73 @@ def _boundary_json(scope: DeployScope, names: StackNames) -> Callable[[list[str]
     return lambda values: json.dumps(boundary_policy(scope, names, Account(*values)))
 
 
-def _deploy_json(scope: DeployScope, names: StackNames, domain: str) -> Callable[[list[str]], str]:
+def _access_json(scope: DeployScope, names: StackNames, domain: str) -> Callable[[list[str]], str]:
+    """From the resolved [partition, account id]."""
+    return lambda values: json.dumps(access_policy(scope, names, Account(*values), domain))
+
+
+def _deploy_json(scope: DeployScope, names: StackNames) -> Callable[[list[str]], str]:
     """From the resolved [partition, account id, boundary ARN]."""
     return lambda values: json.dumps(
-        deploy_policy(scope, names, Account(values[0], values[1]), values[2], domain)
+        deploy_policy(scope, names, Account(values[0], values[1]), values[2])
     )
 
 
-def trust_policy(provider_arn: str, repository: str, subjects: Sequence[str]) -> dict[str, Any]:
-    """Only tokens GitHub issued for `repository`'s `subjects`, for STS, may assume it."""
+# What the account's administrators (who run `shared`) do with a state key: manage it, but
+# neither use it nor grant its use (no kms:CreateGrant). Changing its policy stays theirs,
+# as KMS refuses a policy that locks every principal out of that; no deploy role holds it.
+KEY_ADMINISTRATION = (
+    "kms:CreateAlias",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+)
+STATE_SECRETS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey")
+
+
+def state_key_policy(in_partition: str, account_id: str, role_arn: str) -> dict[str, Any]:
+    """Only `role_arn` reads or writes the state's secrets; the account (so its IAM
+    administrators) manages the key, never decrypts with it."""
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
+                "Sid": "AccountManagesTheKey",
                 "Effect": "Allow",
-                "Principal": {"Federated": provider_arn},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {f"{GITHUB_ISSUER}:aud": STS_AUDIENCE},
-                    "StringLike": {
-                        f"{GITHUB_ISSUER}:sub": [
-                            f"repo:{repository}:{subject}" for subject in subjects
-                        ]
-                    },
-                },
-            }
+                "Principal": {"AWS": f"arn:{in_partition}:iam::{account_id}:root"},
+                "Action": list(KEY_ADMINISTRATION),
+                "Resource": "*",
+            },
+            {
+                "Sid": "OnlyTheScopesDeployRoleUsesIt",
+                "Effect": "Allow",
+                "Principal": {"AWS": role_arn},
+                "Action": list(STATE_SECRETS),
+                "Resource": "*",
+            },
         ],
     }
+
+
+def trust_policy(
+    provider_arn: str,
+    repository: str,
+    trusted: Sequence[TrustedWorkflow],
+    tagged_by: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """Only GitHub's tokens for `trusted` jobs of `repository`, for STS; with `tagged_by`
+    (the account root and the role), also the role's own session, to tag itself."""
+    statements = [web_identity_statement(provider_arn, repository, trusted)]
+    if tagged_by is not None:
+        statements.append(tag_session_trust(*tagged_by))
+    return {"Version": "2012-10-17", "Statement": statements}

@@ -7,16 +7,20 @@ The platform creates, per deploy scope (each long-lived environment, and `pr` fo
 - an IAM role `pingvas-<platform>-deployer-<scope>`, assumable only by the principals
   named for that scope (GitHub's deploy role of the scope, the cluster admins);
 - an EKS access entry for it in the group `pingvas:deployer:<scope>`, with
-  `AmazonEKSEditPolicy` scoped to its namespace (`pr-*` for previews: EKS access scopes
-  accept a trailing wildcard);
+  `AmazonEKSEditPolicy` scoped to its namespace; the preview deployer instead has a
+  username per pull request, `pingvas:preview:pr-<N>` (its trust demands the session name
+  `pr-<N>` of the session's `pr` tag, components/delivery/preview_sessions.py), and gets
+  its rights in its own namespace only, through RoleBindings its stack makes there
+  (PREVIEW_ROLES), so pr-7 can read nothing of pr-8;
 - what Edit does not give: the cluster-scoped objects and guards an environment stack
   makes (its Namespace, the chart's models PersistentVolume, its ResourceQuotas and
   LimitRange) and the custom resources of the
   chart (ExternalSecret, SecretStore, ScaledObject, ServiceMonitor) through one
   ClusterRole bound to every deployer group;
 - a ValidatingAdmissionPolicy that holds every write of a deployer group to its own
-  names: `<scope>` itself (or `pr-[0-9]+`), namespace labels it cannot loosen, persistent
-  volumes only of the platform's read-only model store, claimed from its namespace.
+  names: `<scope>` itself (or the `pr-<N>` of its username), namespace labels it cannot
+  loosen, RoleBindings of a preview only to itself and PREVIEW_ROLES, persistent volumes
+  only of the platform's read-only model store, claimed from its namespace.
 
 IngressClasses and IngressClassParams are the platform's (stacks/edge.py): no deployer
 may create, change or delete one (issue 22, item 6).
@@ -42,8 +46,10 @@ from components.iam import access_policy_arn, arn, partition, policy_document
 DEPLOYER_GROUP_PREFIX = "pingvas:deployer:"
 PREVIEW_SCOPE = "pr"
 PREVIEW_NAMESPACES = "^pr-[0-9]+$"
-# EKS access scopes take a trailing wildcard; the admission policy narrows it to digits.
-PREVIEW_ACCESS_SCOPE = "pr-*"
+# The preview deployer's Kubernetes username: EKS fills in the role session's name.
+PREVIEW_USER_PREFIX = "pingvas:preview:"
+PREVIEW_USERNAME = PREVIEW_USER_PREFIX + "{{SessionName}}"
+RBAC_GROUP = "rbac.authorization.k8s.io"
 EDIT_POLICY = "AmazonEKSEditPolicy"  # an EKS access policy
 SCOPE_POLICY = "pingvas-deployer-scope"
 PRIORITY_POLICY = "pingvas-environment-priorities"
@@ -60,6 +66,15 @@ DEPLOYER_RULES: tuple[tuple[str, tuple[str, ...], list[str]], ...] = (
 )
 # Cluster-scoped: the admission policy checks their names; the rest, their namespace.
 _CLUSTER_SCOPED = ("namespaces", "persistentvolumes")
+# The ClusterRoles a preview binds its own user to, in its own namespace: Kubernetes'
+# `edit`, and DEPLOYER_ROLE's namespaced part.
+DEPLOYER_ROLE = "pingvas-deployer"
+PREVIEW_ROLES = ("edit", DEPLOYER_ROLE)
+# What the preview group holds cluster-wide besides DEPLOYER_ROLE: making those bindings
+# (the admission policy keeps them to its own namespace and user).
+PREVIEW_RULES: tuple[tuple[str, tuple[str, ...], list[str]], ...] = (
+    (RBAC_GROUP, ("rolebindings",), _WRITE),
+)
 
 _SCOPE_VARIABLES = {
     "preview": f"'{DEPLOYER_GROUP_PREFIX}{PREVIEW_SCOPE}' in request.userInfo.groups",
@@ -70,10 +85,12 @@ _SCOPE_VARIABLES = {
 
 
 def in_scope(environment: str) -> str:
-    """CEL: `environment` (a namespace name) belongs to the requester's scope: `pr-<N>`
-    for the preview deployer, its own name for an environment's."""
+    """CEL: `environment` (a namespace name) belongs to the requester's scope: the
+    `pr-<N>` of its username for the preview deployer, its own name for an
+    environment's."""
     return (
-        f"variables.preview ? {environment}.matches('{PREVIEW_NAMESPACES}')"
+        f"variables.preview ? ({environment}.matches('{PREVIEW_NAMESPACES}') && "
+        f"request.userInfo.username == '{PREVIEW_USER_PREFIX}' + {environment})"
         f" : ('{DEPLOYER_GROUP_PREFIX}' + {environment}) in request.userInfo.groups"
     )
 
@@ -109,6 +126,14 @@ def deployer_scope_rules(models_volume_handle: str) -> list[tuple[str, str]]:
             + f" : !({preview_label})))",
             f"a namespace carries {ENVIRONMENT_LABEL}=<its name>, Pod Security 'restricted', "
             f"and {PREVIEW_LABEL}=true exactly when it is a preview",
+        ),
+        (
+            f"{resource} != 'rolebindings' || !({writing}) || (variables.preview && "
+            f"object.roleRef.apiGroup == '{RBAC_GROUP}' && object.roleRef.kind == 'ClusterRole' "
+            f"&& object.roleRef.name in {list(PREVIEW_ROLES)} && has(object.subjects) && "
+            "object.subjects.size() == 1 && object.subjects[0].kind == 'User' && "
+            "object.subjects[0].name == request.userInfo.username)",
+            f"a preview binds only its own user, to {', '.join(PREVIEW_ROLES)}",
         ),
         (
             f"{resource} != 'persistentvolumes' || ("
@@ -151,66 +176,32 @@ def priority_rule(classes: Mapping[str, str], preview_class: str) -> str:
     )
 
 
-def deployer_kubeconfig(
-    cluster_name: pulumi.Input[str],
-    endpoint: pulumi.Input[str],
-    certificate_authority: pulumi.Input[str],
-    role_arn: pulumi.Input[str],
-    region: str,
-) -> pulumi.Output[str]:
-    """A kubeconfig whose token comes from `aws eks get-token` as the deployer role:
-    whoever runs `pulumi up` acts on the cluster with that role's access, not their own."""
-    return pulumi.Output.json_dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": cluster_name,
-                    "cluster": {
-                        "server": endpoint,
-                        "certificate-authority-data": certificate_authority,
-                    },
-                }
-            ],
-            "contexts": [
-                {"name": "deployer", "context": {"cluster": cluster_name, "user": "deployer"}}
-            ],
-            "current-context": "deployer",
-            "users": [
-                {
-                    "name": "deployer",
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "aws",
-                            "args": [
-                                "eks",
-                                "get-token",
-                                "--cluster-name",
-                                cluster_name,
-                                "--role-arn",
-                                role_arn,
-                                "--region",
-                                region,
-                            ],
-                        }
-                    },
-                }
-            ],
-        }
-    )
+def preview_cluster_rules() -> list[tuple[str, tuple[str, ...], list[str]]]:
+    """The preview group's cluster-wide rules: DEPLOYER_RULES' cluster-scoped objects (its
+    namespaced rights come from the RoleBindings in its namespace) and PREVIEW_RULES."""
+    cluster_scoped = [
+        (group, kinds, verbs)
+        for group, kinds, verbs in DEPLOYER_RULES
+        if set(kinds) & {*_CLUSTER_SCOPED, "priorityclasses"}
+    ]
+    return [
+        (group, tuple(k for k in kinds if k in {*_CLUSTER_SCOPED, "priorityclasses"}), verbs)
+        for group, kinds, verbs in cluster_scoped
+    ] + list(PREVIEW_RULES)
 
 
 @dataclass(frozen=True)
 class DeployScope:
     key: str  # the environment, or `pr`
-    # The namespaces of its access policy.
+    # The namespaces of its access policy (none: its rights come from RoleBindings).
     namespaces: Sequence[str]
     priority_class: str
     priority_value: int
     # IAM principals (ARN patterns) that may assume the deployer role.
     assumed_by: Sequence[pulumi.Input[str]]
+    # The role session name its trust demands, an IAM value (`pr-${aws:PrincipalTag/pr}`):
+    # the Kubernetes user is then PREVIEW_USERNAME, one per pull request.
+    session_name: str | None = None
 
 
 @dataclass
@@ -243,30 +234,19 @@ class Deployers(pulumi.ComponentResource):
                     on_cluster, immutable.replaced_on(immutable.PRIORITY_CLASS)
                 ),
             )
-        groups = [f"{DEPLOYER_GROUP_PREFIX}{scope.key}" for scope in args.scopes]
-        k8s.rbac.v1.ClusterRole(
-            f"{name}-cluster-objects",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="pingvas-deployer"),
-            rules=[
-                k8s.rbac.v1.PolicyRuleArgs(api_groups=[group], resources=list(kinds), verbs=verbs)
-                for group, kinds, verbs in DEPLOYER_RULES
-            ],
-            opts=on_cluster,
-        )
-        k8s.rbac.v1.ClusterRoleBinding(
-            f"{name}-cluster-objects",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="pingvas-deployer"),
-            role_ref=k8s.rbac.v1.RoleRefArgs(
-                api_group="rbac.authorization.k8s.io", kind="ClusterRole", name="pingvas-deployer"
-            ),
-            subjects=[
-                k8s.rbac.v1.SubjectArgs(
-                    api_group="rbac.authorization.k8s.io", kind="Group", name=group
-                )
-                for group in groups
-            ],
-            opts=on_cluster,
-        )
+        groups = [f"{DEPLOYER_GROUP_PREFIX}{s.key}" for s in args.scopes if not s.session_name]
+        _cluster_role(f"{name}-cluster-objects", DEPLOYER_ROLE, DEPLOYER_RULES, groups, on_cluster)
+        previews = [f"{DEPLOYER_GROUP_PREFIX}{s.key}" for s in args.scopes if s.session_name]
+        if previews:
+            _cluster_role(
+                f"{name}-preview-objects",
+                "pingvas-preview-deployer",
+                preview_cluster_rules(),
+                previews,
+                on_cluster,
+                # RBAC lets a user bind a role it does not hold only with `bind` on it.
+                bind=PREVIEW_ROLES,
+            )
         self._scope_policy(name, args, on_cluster)
         self._priority_policy(name, args, on_cluster)
         roles = {scope.key: self._deployer(name, scope, args) for scope in args.scopes}
@@ -293,7 +273,7 @@ class Deployers(pulumi.ComponentResource):
                             resources=list(kinds),
                             operations=["CREATE", "UPDATE", "DELETE"],
                         )
-                        for group, kinds, verbs in DEPLOYER_RULES
+                        for group, kinds, verbs in (*DEPLOYER_RULES, *PREVIEW_RULES)
                         if "create" in verbs
                     ]
                 ),
@@ -354,6 +334,11 @@ class Deployers(pulumi.ComponentResource):
     def _deployer(self, name: str, scope: DeployScope, args: DeployersArgs) -> aws.iam.Role:
         role_name = f"{name}-{scope.key}"
         child = pulumi.ResourceOptions(parent=self)
+        session = (
+            {"StringEquals": {"sts:RoleSessionName": scope.session_name}}
+            if scope.session_name
+            else {}
+        )
         role = aws.iam.Role(
             role_name,
             name=role_name,
@@ -368,7 +353,10 @@ class Deployers(pulumi.ComponentResource):
                             "AWS": arn(self._partition, "iam", "root", account=args.account_id)
                         },
                         "Action": "sts:AssumeRole",
-                        "Condition": {"ArnLike": {"aws:PrincipalArn": list(scope.assumed_by)}},
+                        "Condition": {
+                            "ArnLike": {"aws:PrincipalArn": list(scope.assumed_by)},
+                            **session,
+                        },
                     }
                 ]
             ),
@@ -381,8 +369,11 @@ class Deployers(pulumi.ComponentResource):
             principal_arn=role.arn,
             type="STANDARD",
             kubernetes_groups=[f"{DEPLOYER_GROUP_PREFIX}{scope.key}"],
+            user_name=PREVIEW_USERNAME if scope.session_name else None,
             opts=child,
         )
+        if not scope.namespaces:
+            return role
         aws.eks.AccessPolicyAssociation(
             role_name,
             cluster_name=args.cluster_name,
@@ -394,6 +385,41 @@ class Deployers(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
         )
         return role
+
+
+def _cluster_role(
+    name: str,
+    role_name: str,
+    rules: Sequence[tuple[str, Sequence[str], list[str]]],
+    groups: Sequence[str],
+    on_cluster: pulumi.ResourceOptions,
+    bind: Sequence[str] = (),
+) -> None:
+    """A ClusterRole of `rules` (and `bind` on the ClusterRoles `bind`) and its binding
+    to `groups`."""
+    rbac = k8s.rbac.v1
+    granted = [
+        rbac.PolicyRuleArgs(api_groups=[group], resources=list(kinds), verbs=verbs)
+        for group, kinds, verbs in rules
+    ]
+    if bind:
+        granted.append(
+            rbac.PolicyRuleArgs(
+                api_groups=[RBAC_GROUP],
+                resources=["clusterroles"],
+                verbs=["bind"],
+                resource_names=list(bind),
+            )
+        )
+    metadata = k8s.meta.v1.ObjectMetaArgs(name=role_name)
+    rbac.ClusterRole(name, metadata=metadata, rules=granted, opts=on_cluster)
+    rbac.ClusterRoleBinding(
+        name,
+        metadata=metadata,
+        role_ref=rbac.RoleRefArgs(api_group=RBAC_GROUP, kind="ClusterRole", name=role_name),
+        subjects=[rbac.SubjectArgs(api_group=RBAC_GROUP, kind="Group", name=g) for g in groups],
+        opts=on_cluster,
+    )
 
 
 def _enforce(

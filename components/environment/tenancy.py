@@ -65,6 +65,10 @@ class TenancyArgs:
     # superuser, for the migration hook alone).
     store_denied_secret_names: Sequence[str] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
+    # A deployer whose rights in the namespace come from RoleBindings made here (a
+    # preview's, components/delivery/deployers.py): its username and the ClusterRoles.
+    deployer_user: str | None = None
+    deployer_roles: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,16 @@ class Tenancy(pulumi.ComponentResource):
             ),
             opts=on_cluster,
         )
-        self.namespace = namespace.metadata.name
-        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        bindings = (
+            self._deployer_bindings(name, namespace, args.deployer_user)
+            if args.deployer_user
+            else []
+        )
+        # Everything in the namespace waits for the deployer's own rights there.
+        self.namespace = pulumi.Output.all(
+            namespace.metadata.name, *(b.metadata.name for b in bindings)
+        ).apply(lambda names: str(names[0]))
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace, *bindings])
         k8s.core.v1.ResourceQuota(
             f"{name}-quota",
             metadata=self._metadata("quota"),
@@ -181,7 +193,7 @@ class Tenancy(pulumi.ComponentResource):
                 denied_secret_arns=[
                     self._secret_arn(f"{secret}-*") for secret in args.store_denied_secret_names
                 ],
-                depends_on=[namespace],
+                depends_on=[namespace, *bindings],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -195,6 +207,21 @@ class Tenancy(pulumi.ComponentResource):
                 "secret_store_role_arn": self.secret_store_role_arn,
             }
         )
+
+    def _deployer_bindings(
+        self, name: str, namespace: k8s.core.v1.Namespace, user: str
+    ) -> list[k8s.rbac.v1.RoleBinding]:
+        rbac = "rbac.authorization.k8s.io"
+        return [
+            k8s.rbac.v1.RoleBinding(
+                f"{name}-deployer-{role}",
+                metadata=self._metadata(f"deployer-{role}"),
+                role_ref=k8s.rbac.v1.RoleRefArgs(api_group=rbac, kind="ClusterRole", name=role),
+                subjects=[k8s.rbac.v1.SubjectArgs(api_group=rbac, kind="User", name=user)],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            )
+            for role in self._args.deployer_roles
+        ]
 
     def _secret_arn(self, pattern: str) -> pulumi.Output[str]:
         account = aws.get_caller_identity_output(

@@ -192,13 +192,17 @@ class CdnConfig(ConfigModel):
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
 
 
+# A Docker tag, optionally pinned to the digest CI pushed (`<tag>@sha256:<hex>`): the
+# image reference `<repository>:<tag>@sha256:<hex>` pulls by the digest.
 _IMAGE_TAG = described(
-    r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "a Docker tag (letters, digits, '_', '.', '-')"
+    r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[0-9a-f]{64})?$",
+    "a Docker tag (letters, digits, '_', '.', '-'), optionally @sha256:<64 hex digits>",
 )
 
 
 class ImageTagsConfig(ConfigModel):
-    """The app's image tags in the platform's ECR repositories (CI sets them per build)."""
+    """The app's image tags in the platform's ECR repositories (CI sets them per build,
+    with the pushed digest)."""
 
     api: str = Field(default="0.1.0", pattern=_IMAGE_TAG)
     worker: str = Field(default="0.1.0", pattern=_IMAGE_TAG)

@@ -10,7 +10,7 @@ import pytest
 
 from components.delivery.deploy_actions import CHANGE_VERBS, ENVIRONMENT_SERVICES
 from components.delivery.deploy_policies import DEPLOY_SCOPES
-from components.delivery.deploy_roles import GITHUB_ISSUER, STS_AUDIENCE
+from components.delivery.github_oidc import GITHUB_ISSUER, STS_AUDIENCE
 from pulumi_offline import OfflineRun
 from stacks.delivery import deploy_scope
 from tests.support.deploy_roles import ACCOUNT, boundary, policies
@@ -25,28 +25,49 @@ def role(shared: OfflineRun, key: str) -> dict[str, Any]:
     return shared.one("aws:iam/role:Role", f"pingvas-shared-deploy-{key}").inputs
 
 
+WORKFLOWS = f"{REPOSITORY}/.github/workflows"
+
+
 @pytest.mark.parametrize(
     ("key", "subjects"),
     [
-        ("pr", ["pull_request", "environment:review"]),
-        ("dev", ["environment:development"]),
-        ("prod", ["environment:production"]),
-        ("images", ["ref:refs/heads/main", "ref:refs/tags/v*"]),
+        (
+            "pr",
+            [f"environment:review:job_workflow_ref:{WORKFLOWS}/review-stack.yaml@refs/heads/main"],
+        ),
+        (
+            "dev",
+            [f"environment:development:job_workflow_ref:{WORKFLOWS}/cd-dev.yaml@refs/heads/main"],
+        ),
+        (
+            "prod",
+            [f"environment:production:job_workflow_ref:{WORKFLOWS}/cd-prod.yaml@refs/tags/v*"],
+        ),
+        (
+            "images",
+            [
+                f"ref:refs/heads/main:job_workflow_ref:{WORKFLOWS}/images.yaml@refs/heads/main",
+                f"pull_request:job_workflow_ref:{WORKFLOWS}/images.yaml@refs/heads/main",
+            ],
+        ),
     ],
 )
 def test_only_the_repositorys_workflows_of_a_scope_assume_its_role(
     shared: OfflineRun, key: str, subjects: list[str]
 ) -> None:
-    (statement,) = json.loads(role(shared, key)["assumeRolePolicy"])["Statement"]
+    """Pinned to the workflow file and the ref it ran from (custom subject template), in
+    both the legacy and the immutable-id form of `repo`."""
+    statement = json.loads(role(shared, key)["assumeRolePolicy"])["Statement"][0]
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     provider = shared.one(
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "pingvas-shared-deploy-github"
     )
     assert provider.inputs["url"] == f"https://{GITHUB_ISSUER}"
     assert statement["Principal"]["Federated"].startswith(f"arn:aws:iam::{ACCOUNT}:")
+    forms = [REPOSITORY, "pingvas@*/pingvas@*"]
     assert statement["Condition"] == {
         "StringEquals": {f"{GITHUB_ISSUER}:aud": STS_AUDIENCE},
-        "StringLike": {f"{GITHUB_ISSUER}:sub": [f"repo:{REPOSITORY}:{s}" for s in subjects]},
+        "StringLike": {f"{GITHUB_ISSUER}:sub": [f"repo:{f}:{s}" for s in subjects for f in forms]},
     }
     assert role(shared, key)["maxSessionDuration"] == 3600
 
@@ -147,6 +168,8 @@ def test_every_role_an_environment_makes_is_bound_and_fits_its_boundary(stack: s
                         resource.replace("*", "x"),
                         resource_tags={"stack": stack},
                         context={"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"},
+                        # EKS Pod Identity tags the pods' sessions with their namespace.
+                        principal_tags={"kubernetes-namespace": stack},
                     )
                     assert allowed([ceiling], request), f"{inline.name}: {action} on {resource}"
     # ...and the boundary keeps pods out of other stacks' buckets and secrets.
@@ -199,8 +222,10 @@ def test_an_account_with_githubs_provider_reuses_it(stack_with: Any) -> None:
     assert statement["Principal"]["Federated"] == (
         f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GITHUB_ISSUER}"
     )
+    job = "environment:development:job_workflow_ref:acme/app/.github/workflows/cd-dev.yaml"
     assert statement["Condition"]["StringLike"][f"{GITHUB_ISSUER}:sub"] == [
-        "repo:acme/app:environment:development"
+        f"repo:acme/app:{job}@refs/heads/main",
+        f"repo:acme@*/app@*:{job}@refs/heads/main",
     ]
 
 
@@ -211,7 +236,12 @@ RECORD_NAMES = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
 @pytest.mark.parametrize(
     ("key", "own", "foreign"),
     [
-        ("pr", ["api.pr-7", "pr-42.pr", "_x1.images.pr-7"], ["api.dev", "api", "images"]),
+        # A session of pr-7 (tests/support/deploy_roles.py): not pr-8's, nor `pr-login`.
+        (
+            "pr",
+            ["api.pr-7", "pr-7.pr", "_x1.images.pr-7", "a-pr-7.pr"],
+            ["api.dev", "api", "images", "pr-42.pr", "api.pr-8", "pr-login", "api.pr-77"],
+        ),
         ("dev", ["api.dev", "_x1.api.dev"], ["api", "api.pr-7", "pr-42.pr"]),
         ("prod", ["api", "images", "_x1.api"], ["api.dev", "api.pr-7", "pr-42.pr"]),
     ],

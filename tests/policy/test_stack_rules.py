@@ -110,6 +110,12 @@ def test_environments_deploy_as_their_deployer() -> None:
     assert "does not assume a deployer role" in stack_found(rule, admin)[0]
     assert "token" in stack_found(rule, token)[0]
     assert stack_found(rule, deployer) == []
+    # A preview signs as the deployer profile (session pr-<N>); any other profile is the
+    # caller's own identity.
+    for profile, admitted in (("pingvas-preview-deployer", True), ("admin", False)):
+        env = [{"name": "AWS_PROFILE", "value": profile}]
+        preview = provider({"exec": {"command": "aws", "args": get_token, "env": env}})
+        assert (stack_found(rule, preview) == []) is admitted
     # A stack with its own cluster is a platform: its provider is the cluster's admin.
     cluster = resource("eks:index:Cluster", {"name": "eks"}, name="eks")
     assert stack_found(rule, admin, cluster) == []

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.delivery.deploy_policies import DEPLOY_SCOPES, IMAGE_SUBJECTS
+from components.delivery.deploy_policies import DEPLOY_SCOPES, IMAGE_PUSHERS
+from components.delivery.github_oidc import DEFAULT_BRANCH, TrustedWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -142,40 +143,58 @@ def test_no_stored_aws_keys_only_oidc() -> None:
             assert set(step["with"]) == {"role-to-assume", "aws-region"}, where
 
 
-def _oidc_subject(workflow: str, job: dict[str, Any]) -> str:
-    """The `sub` claim GitHub gives the job (after `repo:<owner>/<name>:`)."""
+def _context(workflow: str, job: dict[str, Any]) -> str:
+    """The `context` claim GitHub gives the job: its environment, else the event's."""
     environment = job.get("environment")
     if environment:
-        return (
-            f"environment:{environment['name'] if isinstance(environment, dict) else environment}"
-        )
+        name = environment["name"] if isinstance(environment, dict) else environment
+        return f"environment:{name}"
     triggers = workflows()[workflow]["on"]
-    return "pull_request" if "pull_request" in triggers else "ref:refs/heads/main"
+    return "pull_request" if "pull_request_target" in triggers else "ref:refs/heads/main"
+
+
+def _ref(workflow: str) -> str:
+    """The ref a workflow's file runs from, when it may hold credentials: a release's
+    tag, else the default branch (pull_request_target, push to main, schedule)."""
+    return "refs/tags/v*" if "release" in workflows()[workflow]["on"] else DEFAULT_BRANCH
+
+
+def _callers(called: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (name, job)
+        for name, workflow in workflows().items()
+        for job in workflow["jobs"].values()
+        if job.get("uses") == f"./.github/workflows/{called}.yaml"
+    ]
 
 
 def test_each_job_assumes_a_role_that_trusts_its_oidc_subject() -> None:
-    trusted = {
-        "vars.AWS_PR_ROLE_ARN": DEPLOY_SCOPES[0].subjects,
-        "vars.AWS_IMAGES_ROLE_ARN": IMAGE_SUBJECTS,
-    }
-    by_environment = {subject: scope for scope in DEPLOY_SCOPES for subject in scope.subjects}
+    """Each role's trust names the job's context, workflow file and ref (item 5)."""
+    trusted = {"vars.AWS_PR_ROLE_ARN": DEPLOY_SCOPES[0].trusted}
+    by_environment = {t.context: scope for scope in DEPLOY_SCOPES for t in scope.trusted}
     for name, workflow in workflows().items():
         for job_name, job in workflow["jobs"].items():
             for step in job.get("steps", []):
                 if not step.get("uses", "").startswith("aws-actions/configure-aws-credentials"):
                     continue
                 role = step["with"]["role-to-assume"].strip("${} ")
-                if name == "images":
-                    # Called by cd-dev (main) and cd-prod (v* tags): the caller's ref.
+                if name == "images":  # a called workflow: its callers' context and ref
                     assert role == "vars.AWS_IMAGES_ROLE_ARN"
+                    for caller, calling in _callers(name):
+                        if calling.get("with", {}).get("push") == "true":
+                            job_id = TrustedWorkflow(
+                                _context(caller, calling), "images.yaml", _ref(caller)
+                            )
+                            assert job_id in IMAGE_PUSHERS, (caller, job_id)
                     continue
-                subject = _oidc_subject(name, job)
+                job_id = TrustedWorkflow(_context(name, job), f"{name}.yaml", _ref(name))
                 if role == "vars.AWS_DEPLOY_ROLE_ARN":
                     # An environment-level variable: the role of that environment's scope.
-                    assert subject in by_environment, f"{name}/{job_name}: {subject}"
-                    assert by_environment[subject].key in ("dev", "prod")
+                    scope = by_environment[job_id.context]
+                    assert scope.key in ("dev", "prod")
+                    assert job_id in scope.trusted, f"{name}/{job_name}: {job_id}"
                 else:
-                    assert subject in trusted[role], f"{name}/{job_name}: {subject} vs {role}"
+                    assert job_id in trusted[role], f"{name}/{job_name}: {job_id} vs {role}"
 
 
 def test_prod_deploys_from_a_release_in_the_production_environment() -> None:
@@ -184,10 +203,10 @@ def test_prod_deploys_from_a_release_in_the_production_environment() -> None:
     deploy = workflow["jobs"]["deploy"]
     assert deploy["environment"]["name"] == "production"
     assert deploy["env"]["STACK"] == "prod"
-    assert deploy["needs"] == ["images", "approval"]
+    assert deploy["needs"] == "approval"
     assert jobs("cd-prod")["approval"]["environment"] == "production-approval"
     scripts = "\n".join(step.get("run", "") for step in deploy["steps"])
-    assert 'pulumi config set --path "pingvas:imageTags.$image" "$TAG"' in scripts
+    assert 'pulumi config set --path "pingvas:imageTags.$image" "$TAG@$digest"' in scripts
     assert "scripts/smoke_test.py" in scripts
     assert "pingvas:imageTags.api $previous_api" in scripts  # the rollback it prints
     assert jobs("cd-dev")["deploy"]["environment"]["name"] == "development"
@@ -200,12 +219,13 @@ def test_images_are_scanned_before_they_are_pushed_and_tagged_with_the_commit() 
     push = next(i for i, n in enumerate(names) if n.startswith("Push"))
     assert scan < push
     assert build["steps"][scan]["with"]["exit-code"] == "1"
-    assert "git rev-parse HEAD" in build["steps"][1]["run"]
+    assert "${PREFIX}$(git rev-parse HEAD)" in build["steps"][1]["run"]
 
 
 def test_review_stacks_come_and_go_with_their_pull_request() -> None:
     workflow = workflows()["review-stack"]
-    assert set(workflow["on"]["pull_request"]["types"]) >= {"opened", "synchronize", "closed"}
+    triggers = workflow["on"]["pull_request_target"]
+    assert set(triggers["types"]) >= {"opened", "synchronize", "closed"}
     assert "schedule" in workflow["on"]
     review = jobs("review-stack")
     assert review["up"]["env"]["STACK"] == "pr-${{ github.event.pull_request.number }}"
@@ -224,10 +244,6 @@ def test_ci_posts_one_sticky_comment_with_the_offline_diff() -> None:
     assert "make -s policy" in scripts
     (sticky,) = [s for s in preview["steps"] if "sticky-pull-request-comment" in s.get("uses", "")]
     assert sticky["with"]["header"] == "offline-preview"
-    real = jobs("ci")["pulumi-preview"]
-    (pulumi,) = [s for s in real["steps"] if s.get("uses", "").startswith("pulumi/actions")]
-    assert pulumi["with"]["command"] == "preview"
-    assert pulumi["with"]["comment-on-pr"] == "true"
     assert [s["run"] for s in jobs("ci")["test"]["steps"] if "run" in s][-2:] == [
         "make test",
         "make iam-lint",
