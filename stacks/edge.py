@@ -121,11 +121,11 @@ def build_platform_edge(
                 waf_acl_arn=acl.arn,
                 logs_bucket_name=logs_bucket_name,
                 deletion_protection=profile is Profile.PROD,
+                # Its IngressClassParams need the controller's CRD (a component's
+                # depends_on does not reach its children).
+                depends_on=[load_balancer_controller],
             ),
-            opts=pulumi.ResourceOptions.merge(
-                child_options(provider, cluster.kubernetes_provider),
-                pulumi.ResourceOptions(depends_on=[load_balancer_controller]),
-            ),
+            opts=child_options(provider, cluster.kubernetes_provider),
         )
     return PlatformEdge(
         waf_acl_arn=acl.arn,

@@ -150,6 +150,7 @@ REPLACED_BY: dict[str, tuple[str, ...]] = {
     ),
     "aws:rds/clusterParameterGroup:ClusterParameterGroup": ("name", "namePrefix", "family"),
     "aws:rds/subnetGroup:SubnetGroup": ("name", "namePrefix"),
+    "aws:rds/eventSubscription:EventSubscription": ("name", "namePrefix"),
     "aws:route53/record:Record": ("zoneId", "name", "type", "setIdentifier"),
     "aws:route53/zone:Zone": ("name",),
     "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock": ("accountId",),

@@ -101,7 +101,11 @@ DEPLOY_SCOPES = (
     ),
     DeployScope(
         "dev",
-        (TrustedWorkflow("environment:development", "cd-dev.yaml"),),
+        (
+            TrustedWorkflow("environment:development", "cd-dev.yaml"),
+            # The nightly `pulumi preview --refresh` of dev, from main (docs/operations.md).
+            TrustedWorkflow("environment:development", "drift-check.yaml"),
+        ),
         "dev",
         "dev",
         ("*.dev.{domain}",),

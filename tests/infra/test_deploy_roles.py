@@ -37,7 +37,10 @@ WORKFLOWS = f"{REPOSITORY}/.github/workflows"
         ),
         (
             "dev",
-            [f"environment:development:job_workflow_ref:{WORKFLOWS}/cd-dev.yaml@refs/heads/main"],
+            [
+                f"environment:development:job_workflow_ref:{WORKFLOWS}/{workflow}@refs/heads/main"
+                for workflow in ("cd-dev.yaml", "drift-check.yaml")
+            ],
         ),
         (
             "prod",
@@ -222,10 +225,17 @@ def test_an_account_with_githubs_provider_reuses_it(stack_with: Any) -> None:
     assert statement["Principal"]["Federated"] == (
         f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GITHUB_ISSUER}"
     )
-    job = "environment:development:job_workflow_ref:acme/app/.github/workflows/cd-dev.yaml"
+    jobs = [
+        f"environment:development:job_workflow_ref:acme/app/.github/workflows/{workflow}"
+        for workflow in ("cd-dev.yaml", "drift-check.yaml")
+    ]
     assert statement["Condition"]["StringLike"][f"{GITHUB_ISSUER}:sub"] == [
-        f"repo:acme/app:{job}@refs/heads/main",
-        f"repo:acme@*/app@*:{job}@refs/heads/main",
+        subject
+        for job in jobs
+        for subject in (
+            f"repo:acme/app:{job}@refs/heads/main",
+            f"repo:acme@*/app@*:{job}@refs/heads/main",
+        )
     ]
 
 
