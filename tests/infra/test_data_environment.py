@@ -145,7 +145,7 @@ def test_database_secret_holds_writer_and_reader_settings(
 # --- Redis -----------------------------------------------------------------------------
 
 
-def test_dev_redis_is_one_standalone_valkey_t4g_small_without_auth(shared: OfflineRun) -> None:
+def test_dev_redis_is_one_standalone_valkey_t4g_small_with_auth(shared: OfflineRun) -> None:
     run = run_stack("dev")
     (group,) = run.of_type(REPLICATION_GROUP)
     inputs = group.inputs
@@ -155,7 +155,9 @@ def test_dev_redis_is_one_standalone_valkey_t4g_small_without_auth(shared: Offli
     assert inputs["preferredCacheClusterAzs"] == ["us-east-1a"]  # SPEC §4
     assert inputs["automaticFailoverEnabled"] is False
     assert inputs["multiAzEnabled"] is False
-    assert "authToken" not in inputs
+    # Issue 22: previews reached dev's Redis, which wanted no AUTH; now every group does.
+    assert inputs["authToken"] == "[secret]"
+    assert inputs["transitEncryptionMode"] == "required"
     assert inputs["transitEncryptionEnabled"] is True
     assert inputs["atRestEncryptionEnabled"] is True
     assert inputs["port"] == 6379
