@@ -121,9 +121,13 @@ def test_database_secret_holds_writer_and_reader_settings(
     assert settings["DB_HOST"] == "writer.example"
     assert "DB_READ_HOST" not in settings  # nothing reads it
     assert settings["DB_PORT"] == 5432
+    # Issue 22: the migration hook's libpq parameters; the server's certificate checked.
+    assert (settings["DB_SSLMODE"], settings["DB_CHANNEL_BINDING"]) == ("verify-full", "require")
+    assert settings["DB_SSLROOTCERT"] == "/app/app/certs/rds-global-bundle.pem"
     assert settings["DATABASE_URL"] == (
         f"postgresql://pr_7_pingvas_app:{password}@writer.example:5432/pingvas_saas"
-        "?sslmode=require&options=-csearch_path%3Dpr_7_pingvas"
+        "?sslmode=verify-full&sslrootcert=%2Fapp%2Fapp%2Fcerts%2Frds-global-bundle.pem"
+        "&channel_binding=require&options=-csearch_path%3Dpr_7_pingvas"
     )
     assert settings["DATABASE_READ_URL"].startswith(
         f"postgresql://pr_7_pingvas_app:{password}@reader.example:5432/"
@@ -138,7 +142,8 @@ def test_database_secret_holds_writer_and_reader_settings(
     assert worker["DB_SCHEMA"] == "pr_7_pingvas"
     assert worker["DATABASE_URL"] == (
         f"postgresql://pr_7_pingvas_worker:{worker_password}@writer.example:5432/pingvas_saas"
-        "?sslmode=require&options=-csearch_path%3Dpr_7_pingvas"
+        "?sslmode=verify-full&sslrootcert=%2Fapp%2Fapp%2Fcerts%2Frds-global-bundle.pem"
+        "&channel_binding=require&options=-csearch_path%3Dpr_7_pingvas"
     )
 
 
