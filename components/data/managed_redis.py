@@ -97,7 +97,7 @@ class ManagedRedis(pulumi.ComponentResource):
         # tokens allow printable ASCII but not @, " or /: letters and digits only keeps
         # the token URL-safe too.
         token = random.RandomPassword(f"{self._name}-auth", length=64, special=False, opts=child)
-        auth_token = pulumi.Output.secret(token.result)
+        auth_token: pulumi.Output[str] = pulumi.Output.secret(token.result)
         group = aws.elasticache.ReplicationGroup(
             self._name,
             replication_group_id=args.replication_group_id,

@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from app.devservers import _as_postgres_user, _postgres_binary, free_port
 from components.data.database_access import tls_parameters
@@ -152,15 +153,15 @@ def test_previews_bind_scram_to_the_channel_and_aurora_checks_the_ca(server_dir:
     """Issue 22: the parameters the database secrets carry (tls_parameters), against the
     preview's server run for real."""
     port = start_scram_server(server_dir)
-    login = {"host": "127.0.0.1", "port": port, "user": "postgres", "password": "pw"}
+    login = make_conninfo(host="127.0.0.1", port=port, user="postgres", password="pw")
     # Control: a preview's parameters (require + channel binding) log in; libpq's
     # channel_binding=require succeeds only through SCRAM-SHA-256-PLUS.
-    with psycopg.connect(**login, **tls_parameters(None)) as connection:
+    with psycopg.connect(make_conninfo(login, **tls_parameters(None))) as connection:
         assert connection.pgconn.used_password
     # Attack: verify-full against RDS's bundle refuses a server whose certificate RDS
     # did not sign (a machine in the middle, or this self-signed preview server).
     with pytest.raises(psycopg.OperationalError, match="certificate verify failed"):
-        psycopg.connect(**login, **tls_parameters(RDS_CA_BUNDLE_FILE))
+        psycopg.connect(make_conninfo(login, **tls_parameters(RDS_CA_BUNDLE_FILE)))
     # Attack: a server that lets the client in without SCRAM (here: trust, over TLS)
     # is refused when channel binding is required, allowed when it is not.
     hba = server_dir / "data" / "pg_hba.conf"
@@ -171,6 +172,6 @@ def test_previews_bind_scram_to_the_channel_and_aurora_checks_the_ca(server_dir:
         capture_output=True,
     )
     with pytest.raises(psycopg.OperationalError, match="channel binding"):
-        psycopg.connect(**login, **tls_parameters(None))
-    with psycopg.connect(**login, sslmode="require"):
+        psycopg.connect(make_conninfo(login, **tls_parameters(None)))
+    with psycopg.connect(make_conninfo(login, sslmode="require")):
         pass

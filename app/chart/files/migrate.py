@@ -32,6 +32,7 @@ from urllib.parse import quote, urlencode
 import boto3
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 
 def read_secret(client: Any, secret_id: str) -> dict[str, Any]:
@@ -70,9 +71,8 @@ def main() -> int:
     host, port, name = database["DB_HOST"], database["DB_PORT"], database["DB_NAME"]
     schema, role = database["DB_SCHEMA"], database["DB_USER"]
     tls = tls_parameters(database)
-    with psycopg.connect(
-        host=host, port=port, dbname=name, user=user, password=password, **tls
-    ) as connection:
+    conninfo = make_conninfo(host=host, port=port, dbname=name, user=user, password=password, **tls)
+    with psycopg.connect(conninfo) as connection:
         ensure_role(connection, role, database["DB_PASSWORD"])
         ensure_role(connection, worker["DB_USER"], worker["DB_PASSWORD"])
     owner_url = (
