@@ -18,7 +18,7 @@ from components.data.bucket import (
     LifecycleRule,
     ReadGrant,
 )
-from components.data.database_access import DatabaseAccess, DatabaseAccessArgs
+from components.data.database_access import RDS_CA_BUNDLE, DatabaseAccess, DatabaseAccessArgs
 from components.data.in_cluster_redis import InClusterRedis, InClusterRedisArgs
 from components.data.managed_redis import ManagedRedis, ManagedRedisArgs, ManagedRedisMode
 from components.data.postgres import InClusterPostgres, InClusterPostgresArgs
@@ -285,6 +285,8 @@ def _database(
             database_name=database_name,
             owner_secret_arn=owner_secret_arn,
             recovery_window_days=0 if config.is_ephemeral else 7,
+            # A preview's own server has no certificate a client could check (decision 0108).
+            server_ca_file=None if server is not None else RDS_CA_BUNDLE,
         ),
         opts=opts,
     )

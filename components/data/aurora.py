@@ -15,6 +15,15 @@ INSTANCE_CLASS = "db.serverless"
 PORT = 5432
 
 
+# TLS only; passwords stored and accepted as SCRAM alone, so clients' channel binding
+# (SCRAM-SHA-256-PLUS) always applies and no md5 verifier is ever written (issue 22).
+# https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/PostgreSQL_Password_Encryption_configuration.html
+SERVER_PARAMETERS = {
+    "rds.force_ssl": "1",
+    "password_encryption": "scram-sha-256",
+    "rds.accepted_password_auth_method": "scram",
+}
+
 # (name suffix, RDS source type, event categories (none: all), limited to this cluster)
 SUBSCRIPTIONS = (
     ("snapshot-events", "db-cluster-snapshot", (), False),
@@ -131,11 +140,12 @@ class Aurora(pulumi.ComponentResource):
             f"{self._name}-params",
             name=f"{self._args.cluster_identifier}-pg{major}",
             family=f"{ENGINE.value}{major}",
-            description=f"{self._args.cluster_identifier}: TLS only",
+            description=f"{self._args.cluster_identifier}: TLS and SCRAM only",
             parameters=[
                 aws.rds.ClusterParameterGroupParameterArgs(
-                    name="rds.force_ssl", value="1", apply_method="immediate"
-                ),
+                    name=name, value=value, apply_method="immediate"
+                )
+                for name, value in SERVER_PARAMETERS.items()
             ],
             opts=pulumi.ResourceOptions(parent=self),
         )

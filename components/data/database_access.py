@@ -6,13 +6,19 @@ the full connection settings for the writer and the reader.
 
 The platform creates the schema and its owner (components/data/schema_owners.py); the
 application's migration job, running as that owner, creates both roles with the
-credentials this component holds. Consumers get a typed `DatabaseEndpoint`."""
+credentials this component holds. Consumers get a typed `DatabaseEndpoint`.
+
+Every connection authenticates the server (issue 22): on Aurora, `sslmode=verify-full`
+against RDS's CA bundle, which both images carry (app/certs/); always
+`channel_binding=require`, so libpq completes SCRAM only bound to the TLS channel it
+sees (SCRAM-SHA-256-PLUS), which a machine in the middle cannot forge without the
+role's verifier, and refuses a server that asks for md5 or a clear password."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pulumi
 import pulumi_aws as aws
@@ -21,6 +27,8 @@ import pulumi_random as random
 from components.endpoints import DatabaseEndpoint
 
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9_]")
+# Where the images hold app/certs/rds-global-bundle.pem (both COPY app to /app/app).
+RDS_CA_BUNDLE = "/app/app/certs/rds-global-bundle.pem"
 
 
 def schema_name(environment: str) -> str:
@@ -41,6 +49,10 @@ class DatabaseAccessArgs:
     owner_secret_arn: pulumi.Input[str] | None = None
     # Days a deleted secret can be restored; 0 deletes at once (ephemeral stacks).
     recovery_window_days: int = 7
+    # The CA file (in the pods) that signs the server's certificate: verify-full against
+    # it. None: the server's certificate is not checked (`require`), only bound to the
+    # SCRAM exchange; a preview's own PostgreSQL (decision 0108).
+    server_ca_file: str | None = RDS_CA_BUNDLE
 
 
 class DatabaseAccess(pulumi.ComponentResource):
@@ -120,14 +132,17 @@ class DatabaseAccess(pulumi.ComponentResource):
         DB_SCHEMA; app/core/config.py), and the parts the migration hook connects with
         (app/chart/files/migrate.py)."""
 
+        tls = tls_parameters(args.server_ca_file)
+
         def url(host: pulumi.Input[str]) -> pulumi.Output[str]:
             return pulumi.Output.format(
-                "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require&options={5}",
+                "postgresql://{0}:{1}@{2}:{3}/{4}?{5}&options={6}",
                 role,
                 password,
                 host,
                 args.port,
                 args.database_name,
+                urlencode(tls),
                 quote(f"-csearch_path={self.schema}"),
             )
 
@@ -142,6 +157,20 @@ class DatabaseAccess(pulumi.ComponentResource):
                     "DB_NAME": args.database_name,
                     "DB_USER": role,
                     "DB_PASSWORD": password,
+                    # DB_SSLMODE, DB_CHANNEL_BINDING, DB_SSLROOTCERT: libpq's parameters,
+                    # for the migration hook's connections.
+                    **{f"DB_{name.upper()}": value for name, value in tls.items()},
                 }
             )
         )
+
+
+def tls_parameters(server_ca_file: str | None) -> dict[str, str]:
+    """libpq's TLS and authentication parameters of every connection to the database."""
+    if server_ca_file is None:
+        return {"sslmode": "require", "channel_binding": "require"}
+    return {
+        "sslmode": "verify-full",
+        "sslrootcert": server_ca_file,
+        "channel_binding": "require",
+    }

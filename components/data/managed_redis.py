@@ -92,14 +92,12 @@ class ManagedRedis(pulumi.ComponentResource):
             subnet_ids=args.subnet_ids,
             opts=child,
         )
-        auth_token: pulumi.Output[str] | None = None
-        if replicated:
-            # ElastiCache AUTH tokens allow printable ASCII but not @, " or /: letters
-            # and digits only keeps the token URL-safe too.
-            token = random.RandomPassword(
-                f"{self._name}-auth", length=64, special=False, opts=child
-            )
-            auth_token = pulumi.Output.secret(token.result)
+        # Every mode wants AUTH: a pod that reaches the port (any pod on the nodes the
+        # group's security group admits) must still know the token. ElastiCache AUTH
+        # tokens allow printable ASCII but not @, " or /: letters and digits only keeps
+        # the token URL-safe too.
+        token = random.RandomPassword(f"{self._name}-auth", length=64, special=False, opts=child)
+        auth_token: pulumi.Output[str] = pulumi.Output.secret(token.result)
         group = aws.elasticache.ReplicationGroup(
             self._name,
             replication_group_id=args.replication_group_id,
@@ -149,7 +147,7 @@ class ManagedRedis(pulumi.ComponentResource):
             host=group.primary_endpoint_address,
             port=PORT,
             tls=True,
-            auth=replicated,
+            auth=True,
             credentials=SecretReference(secrets_manager_arn=secret.arn),
             reader_host=group.reader_endpoint_address if replicated else None,
         )

@@ -2,8 +2,10 @@
 
 A preview never touches the shared Aurora cluster: it runs its own small PostgreSQL
 (the same major version as Aurora), ready in seconds and gone with the stack. The
-server speaks TLS with a key made at each start (clients use `sslmode=require`, as
-with Aurora); its data lives on a small volume that is deleted with the StatefulSet.
+server speaks TLS with a key made at each start and stores and accepts SCRAM passwords
+only; clients use `sslmode=require` with `channel_binding=require` (decision 0108: the
+certificate is not checked, the SCRAM exchange is bound to the channel); its data lives
+on a small volume that is deleted with the StatefulSet.
 
 The superuser's credentials go into a Secrets Manager secret shaped like Aurora's
 RDS-managed master secret (`username`, `password`), so the app's migration hook creates
@@ -152,6 +154,8 @@ class InClusterPostgres(pulumi.ComponentResource):
                         "ssl_cert_file=/tls/server.crt",
                         "-c",
                         "ssl_key_file=/tls/server.key",
+                        "-c",
+                        "password_encryption=scram-sha-256",
                     ],
                     env=[
                         k8s.core.v1.EnvVarArgs(
@@ -163,6 +167,11 @@ class InClusterPostgres(pulumi.ComponentResource):
                             ),
                         ),
                         k8s.core.v1.EnvVarArgs(name="POSTGRES_DB", value=self._args.database_name),
+                        # pg_hba.conf's method for every remote connection: SCRAM, which
+                        # channel binding needs (the image's default; stated, not assumed).
+                        k8s.core.v1.EnvVarArgs(
+                            name="POSTGRES_HOST_AUTH_METHOD", value="scram-sha-256"
+                        ),
                         # A subdirectory: the volume's root holds lost+found.
                         k8s.core.v1.EnvVarArgs(name="PGDATA", value=f"{DATA_DIR}/pgdata"),
                     ],

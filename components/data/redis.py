@@ -2,9 +2,9 @@
 consumers get a `RedisEndpoint` (components/endpoints.py) and nothing else.
 
 - `ManagedRedis` (components/data/managed_redis.py): ElastiCache, `replicated` (prod: primary
-  + replicas across zones, automatic failover and Multi-AZ, the spec's Sentinel, with a
-  generated AUTH token) or `standalone` (dev: one node, no AUTH); TLS, encrypted at rest,
-  daily snapshots.
+  + replicas across zones, automatic failover and Multi-AZ, the spec's Sentinel) or
+  `standalone` (dev: one node); both with a generated AUTH token, TLS whose certificate
+  and host name the clients check, encrypted at rest, daily snapshots.
 - `InClusterRedis` (components/data/in_cluster_redis.py): one Redis pod with append-only
   persistence in the environment's namespace (ephemeral stacks), ready in seconds and
   gone with the stack.
@@ -27,6 +27,11 @@ DEFAULT_ENGINE_VERSIONS = {"redis": "7.1", "valkey": "8.0"}
 # (empty where the server wants none). The chart copies the secret as it is
 # (app/chart/templates/external-secrets.yaml), so no template takes a URL apart.
 SECRET_KEYS = ("REDIS_URL", "REDIS_PASSWORD")
+# What a `rediss://` URL asks of redis-py (its URL parser reads both): the server's
+# certificate must chain to a trusted CA (ElastiCache's chain to Amazon's public roots, in
+# the images' system store) and name the host connected to. redis-py defaults to both
+# today; spelled out so no client default or downgrade decides it.
+TLS_QUERY = "ssl_cert_reqs=required&ssl_check_hostname=true"
 
 
 class RedisStore(Protocol):
@@ -45,7 +50,12 @@ def secret_data(
     password in it, and the password on its own."""
     credentials = "" if password is None else pulumi.Output.format(":{0}@", password)
     url = pulumi.Output.format(
-        "{0}://{1}{2}:{3}/0", "rediss" if tls else "redis", credentials, host, PORT
+        "{0}://{1}{2}:{3}/0{4}",
+        "rediss" if tls else "redis",
+        credentials,
+        host,
+        PORT,
+        f"?{TLS_QUERY}" if tls else "",
     )
     data: dict[str, pulumi.Input[str]] = {"REDIS_URL": url, "REDIS_PASSWORD": password or ""}
     return data

@@ -35,18 +35,35 @@ class SecurityGroupRule:
     description: str
 
 
+# The group of the nodes previews run on (pr-<N> pools, their own tainted NodePools):
+# everything `nodes` may do except reach the data stores of dev and prod. A preview's
+# deployer edits its namespace's NetworkPolicies, so they cannot keep its pods from
+# Aurora or ElastiCache; a security group on the node's interfaces (which its pods' VPC
+# CNI addresses share) can. The preview node class must select this group by id and
+# never the `karpenter.sh/discovery` tag, which names `nodes`.
+PREVIEW_NODES = "preview-nodes"
+
+
 def security_group_rules(redis_groups: list[str]) -> list[SecurityGroupRule]:
-    """SPEC §2, least privilege: data stores accept only the nodes and send nothing."""
+    """SPEC §2, least privilege: data stores accept only the nodes and send nothing; the
+    preview nodes get the API's and the models' paths, not the data stores'."""
     rules = [
         SecurityGroupRule("alb", "ingress", (80, 80), EVERYWHERE, "HTTP from the internet"),
         SecurityGroupRule("alb", "ingress", (443, 443), EVERYWHERE, "HTTPS from the internet"),
-        SecurityGroupRule("alb", "egress", SERVICE_PORTS, "nodes", "API services on the nodes"),
-        SecurityGroupRule("nodes", "ingress", SERVICE_PORTS, "alb", "API services from the ALB"),
-        SecurityGroupRule("nodes", "ingress", None, "nodes", "node to node"),
-        SecurityGroupRule("nodes", "egress", None, EVERYWHERE, "nodes reach out"),
-        SecurityGroupRule("rds", "ingress", (5432, 5432), "nodes", "PostgreSQL from the nodes"),
-        SecurityGroupRule("efs", "ingress", (2049, 2049), "nodes", "NFS from the nodes"),
     ]
+    for nodes in ("nodes", PREVIEW_NODES):
+        rules += [
+            SecurityGroupRule(
+                "alb", "egress", SERVICE_PORTS, nodes, f"API services on the {nodes}"
+            ),
+            SecurityGroupRule(nodes, "ingress", SERVICE_PORTS, "alb", "API services from the ALB"),
+            SecurityGroupRule(nodes, "ingress", None, nodes, "node to node"),
+            SecurityGroupRule(nodes, "egress", None, EVERYWHERE, "nodes reach out"),
+            SecurityGroupRule("efs", "ingress", (2049, 2049), nodes, f"NFS from the {nodes}"),
+        ]
+    rules.append(
+        SecurityGroupRule("rds", "ingress", (5432, 5432), "nodes", "PostgreSQL from the nodes")
+    )
     rules += [
         SecurityGroupRule(f"redis-{env}", "ingress", (6379, 6379), "nodes", "Redis from the nodes")
         for env in redis_groups

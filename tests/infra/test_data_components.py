@@ -4,15 +4,18 @@ the bucket's options, argument checks, and the config keys that drive them."""
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
+import redis
 
 from components.data.bucket import Bucket, BucketArgs, LifecycleRule
 from components.data.in_cluster_redis import InClusterRedis, InClusterRedisArgs
 from components.data.managed_redis import ManagedRedis, ManagedRedisArgs, ManagedRedisMode
+from components.data.redis import TLS_QUERY
 from infra.config import ConfigError, load_stack_config
 from pulumi_offline import OfflineRun, fake_secret, run_offline
 from tests.support.capture import run_capturing
@@ -124,10 +127,50 @@ def test_replicated_redis_secret_holds_the_auth_token_and_the_url_with_it(
     host = f"master.{group.id}.offline.use1.cache.amazonaws.com"
     # The primary only: the app neither reads nor writes through the replicas.
     assert json.loads(version["secretString"]) == {
-        "REDIS_URL": f"rediss://:{token}@{host}:6379/0",
+        "REDIS_URL": f"rediss://:{token}@{host}:6379/0?{TLS_QUERY}",
         "REDIS_PASSWORD": token,
     }
     assert token not in json.dumps([r.as_json() for r in run.resources])
+
+
+def test_standalone_redis_wants_auth_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22: dev's standalone group had no AUTH, so any pod reaching it could read
+    the queue. Every mode now sets a token and writes it into the URL."""
+
+    def program() -> None:
+        ManagedRedis(
+            "pingvas-dev-redis",
+            ManagedRedisArgs(
+                mode=ManagedRedisMode.STANDALONE,
+                **{**MANAGED, "availability_zones": ["us-east-1a"]},
+            ),
+            opts=explicit_aws(),
+        )
+
+    run, versions = run_capturing(
+        monkeypatch, "aws:secretsmanager/secretVersion:SecretVersion", program
+    )
+    (group,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    assert group.inputs["authToken"] == "[secret]"
+    assert group.inputs["transitEncryptionMode"] == "required"
+    (version,) = versions
+    settings = json.loads(version["secretString"])
+    token = fake_secret("pingvas-dev-redis-auth")
+    assert settings["REDIS_PASSWORD"] == token
+    assert settings["REDIS_URL"].startswith(f"rediss://:{token}@")
+
+
+def test_the_managed_redis_url_makes_redis_py_check_the_certificate_and_host() -> None:
+    """What redis-py makes of the URL the secret holds (control), and of the same URL
+    with the checks switched off (attack: what a client that trusted anything would get)."""
+    url = "rediss://:t@master.x.use1.cache.amazonaws.com:6379/0"
+    checked = redis.Redis.from_url(f"{url}?{TLS_QUERY}").connection_pool
+    assert checked.connection_class is redis.SSLConnection
+    connection = checked.make_connection()
+    assert (connection.cert_reqs, connection.check_hostname) == (ssl.CERT_REQUIRED, True)
+    unchecked = redis.Redis.from_url(f"{url}?ssl_cert_reqs=none").connection_pool
+    connection = unchecked.make_connection()
+    assert (connection.cert_reqs, connection.check_hostname) == (ssl.CERT_NONE, False)
 
 
 MANAGED = {

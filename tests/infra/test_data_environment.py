@@ -121,9 +121,13 @@ def test_database_secret_holds_writer_and_reader_settings(
     assert settings["DB_HOST"] == "writer.example"
     assert "DB_READ_HOST" not in settings  # nothing reads it
     assert settings["DB_PORT"] == 5432
+    # Issue 22: the migration hook's libpq parameters; the server's certificate checked.
+    assert (settings["DB_SSLMODE"], settings["DB_CHANNEL_BINDING"]) == ("verify-full", "require")
+    assert settings["DB_SSLROOTCERT"] == "/app/app/certs/rds-global-bundle.pem"
     assert settings["DATABASE_URL"] == (
         f"postgresql://pr_7_pingvas_app:{password}@writer.example:5432/pingvas_saas"
-        "?sslmode=require&options=-csearch_path%3Dpr_7_pingvas"
+        "?sslmode=verify-full&sslrootcert=%2Fapp%2Fapp%2Fcerts%2Frds-global-bundle.pem"
+        "&channel_binding=require&options=-csearch_path%3Dpr_7_pingvas"
     )
     assert settings["DATABASE_READ_URL"].startswith(
         f"postgresql://pr_7_pingvas_app:{password}@reader.example:5432/"
@@ -138,14 +142,15 @@ def test_database_secret_holds_writer_and_reader_settings(
     assert worker["DB_SCHEMA"] == "pr_7_pingvas"
     assert worker["DATABASE_URL"] == (
         f"postgresql://pr_7_pingvas_worker:{worker_password}@writer.example:5432/pingvas_saas"
-        "?sslmode=require&options=-csearch_path%3Dpr_7_pingvas"
+        "?sslmode=verify-full&sslrootcert=%2Fapp%2Fapp%2Fcerts%2Frds-global-bundle.pem"
+        "&channel_binding=require&options=-csearch_path%3Dpr_7_pingvas"
     )
 
 
 # --- Redis -----------------------------------------------------------------------------
 
 
-def test_dev_redis_is_one_standalone_valkey_t4g_small_without_auth(shared: OfflineRun) -> None:
+def test_dev_redis_is_one_standalone_valkey_t4g_small_with_auth(shared: OfflineRun) -> None:
     run = run_stack("dev")
     (group,) = run.of_type(REPLICATION_GROUP)
     inputs = group.inputs
@@ -155,7 +160,9 @@ def test_dev_redis_is_one_standalone_valkey_t4g_small_without_auth(shared: Offli
     assert inputs["preferredCacheClusterAzs"] == ["us-east-1a"]  # SPEC §4
     assert inputs["automaticFailoverEnabled"] is False
     assert inputs["multiAzEnabled"] is False
-    assert "authToken" not in inputs
+    # Issue 22: previews reached dev's Redis, which wanted no AUTH; now every group does.
+    assert inputs["authToken"] == "[secret]"
+    assert inputs["transitEncryptionMode"] == "required"
     assert inputs["transitEncryptionEnabled"] is True
     assert inputs["atRestEncryptionEnabled"] is True
     assert inputs["port"] == 6379

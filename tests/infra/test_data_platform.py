@@ -101,9 +101,12 @@ def test_aurora_security(shared: OfflineRun) -> None:
     )
     assert inputs["dbClusterParameterGroupName"] == params.inputs["name"]
     assert params.inputs["family"] == "aurora-postgresql16"
-    assert {"name": "rds.force_ssl", "value": "1", "applyMethod": "immediate"} in params.inputs[
-        "parameters"
-    ]
+    assert {(p["name"], p["value"]) for p in params.inputs["parameters"]} >= {
+        ("rds.force_ssl", "1"),
+        # Issue 22: SCRAM verifiers only, and only SCRAM accepted (channel binding needs it).
+        ("password_encryption", "scram-sha-256"),
+        ("rds.accepted_password_auth_method", "scram"),
+    }
 
     subnets = shared.one("aws:rds/subnetGroup:SubnetGroup", "pingvas-shared-aurora-subnets")
     assert inputs["dbSubnetGroupName"] == subnets.inputs["name"]

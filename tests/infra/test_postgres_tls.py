@@ -14,9 +14,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from app.devservers import _as_postgres_user, _postgres_binary, free_port
+from components.data.database_access import tls_parameters
 from tests.support.stacks import run_stack
+
+# The repository's copy of the file the images hold at RDS_CA_BUNDLE.
+RDS_CA_BUNDLE_FILE = str(Path(__file__).parents[2] / "app" / "certs" / "rds-global-bundle.pem")
 
 
 def pod_spec() -> dict[str, Any]:
@@ -111,3 +116,62 @@ def test_the_init_containers_key_serves_tls(server_dir: Path) -> None:
     assert row is not None
     assert row[0] is True
     assert row[1] in ("TLSv1.2", "TLSv1.3")
+
+
+def start_scram_server(server_dir: Path) -> int:
+    """The pod's server as the image runs it: its key, SCRAM for host connections
+    (POSTGRES_HOST_AUTH_METHOD), its arguments; the superuser's password set."""
+    spec = pod_spec()
+    (init,) = spec["initContainers"]
+    (server,) = spec["containers"]
+    env = {e["name"]: e.get("value") for e in server["env"]}
+    method = env["POSTGRES_HOST_AUTH_METHOD"]
+    subprocess.run(_as_postgres_user(moved(init["command"], server_dir)), check=True)
+    data = str(server_dir / "data")
+    initdb = [_postgres_binary("initdb"), "-D", data, "-U", "postgres", "--no-sync"]
+    subprocess.run(
+        _as_postgres_user([*initdb, "--auth-local=trust", f"--auth-host={method}"]),
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    options = " ".join(
+        [
+            f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={server_dir}",
+            *moved(server["args"], server_dir),
+        ]
+    )
+    log = str(server_dir / "postgres.log")
+    pg_ctl = [_postgres_binary("pg_ctl"), "-D", data, "-o", options, "-l", log, "-w", "start"]
+    subprocess.run(_as_postgres_user(pg_ctl), check=True, capture_output=True)
+    with psycopg.connect(host=str(server_dir), port=port, user="postgres") as connection:
+        connection.execute("ALTER ROLE postgres PASSWORD 'pw'")
+    return port
+
+
+def test_previews_bind_scram_to_the_channel_and_aurora_checks_the_ca(server_dir: Path) -> None:
+    """Issue 22: the parameters the database secrets carry (tls_parameters), against the
+    preview's server run for real."""
+    port = start_scram_server(server_dir)
+    login = make_conninfo(host="127.0.0.1", port=port, user="postgres", password="pw")
+    # Control: a preview's parameters (require + channel binding) log in; libpq's
+    # channel_binding=require succeeds only through SCRAM-SHA-256-PLUS.
+    with psycopg.connect(make_conninfo(login, **tls_parameters(None))) as connection:
+        assert connection.pgconn.used_password
+    # Attack: verify-full against RDS's bundle refuses a server whose certificate RDS
+    # did not sign (a machine in the middle, or this self-signed preview server).
+    with pytest.raises(psycopg.OperationalError, match="certificate verify failed"):
+        psycopg.connect(make_conninfo(login, **tls_parameters(RDS_CA_BUNDLE_FILE)))
+    # Attack: a server that lets the client in without SCRAM (here: trust, over TLS)
+    # is refused when channel binding is required, allowed when it is not.
+    hba = server_dir / "data" / "pg_hba.conf"
+    hba.write_text("host all all 127.0.0.1/32 trust\nlocal all all trust\n")
+    subprocess.run(
+        _as_postgres_user([_postgres_binary("pg_ctl"), "-D", str(server_dir / "data"), "reload"]),
+        check=True,
+        capture_output=True,
+    )
+    with pytest.raises(psycopg.OperationalError, match="channel binding"):
+        psycopg.connect(make_conninfo(login, **tls_parameters(None)))
+    with psycopg.connect(make_conninfo(login, sslmode="require")):
+        pass

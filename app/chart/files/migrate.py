@@ -14,7 +14,10 @@ preview's superuser the store is denied), so no Kubernetes Secret ever holds the
 a pre-install hook this runs before the release's ExternalSecrets exist.
 
 Idempotent: creates each role or resets its password to its secret's, and migrates.
-TLS: libpq's PGSSLMODE (the Job sets `require`; Aurora refuses plain connections anyway).
+TLS: the database secret names libpq's parameters (DB_SSLMODE, DB_SSLROOTCERT,
+DB_CHANNEL_BINDING: verify-full against RDS's CA bundle and channel binding on Aurora;
+components/data/database_access.py); both connections, the hook's and alembic's, use
+them. A secret without them leaves libpq's PGSSLMODE (the Job sets `require`).
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ import os
 import subprocess
 import sys
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import boto3
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 
 def read_secret(client: Any, secret_id: str) -> dict[str, Any]:
@@ -36,6 +40,15 @@ def read_secret(client: Any, secret_id: str) -> dict[str, Any]:
         client.get_secret_value(SecretId=secret_id)["SecretString"]
     )
     return document
+
+
+TLS_PARAMETERS = ("sslmode", "sslrootcert", "channel_binding")
+
+
+def tls_parameters(database: dict[str, Any]) -> dict[str, str]:
+    """The libpq parameters the database secret sets (DB_SSLMODE, ...)."""
+    keys = {name: f"DB_{name.upper()}" for name in TLS_PARAMETERS}
+    return {name: str(database[key]) for name, key in keys.items() if key in database}
 
 
 def ensure_role(connection: psycopg.Connection[Any], role: str, password: str) -> None:
@@ -57,14 +70,14 @@ def main() -> int:
     user, password = owner["username"], owner["password"]
     host, port, name = database["DB_HOST"], database["DB_PORT"], database["DB_NAME"]
     schema, role = database["DB_SCHEMA"], database["DB_USER"]
-    with psycopg.connect(
-        host=host, port=port, dbname=name, user=user, password=password
-    ) as connection:
+    tls = tls_parameters(database)
+    conninfo = make_conninfo(host=host, port=port, dbname=name, user=user, password=password, **tls)
+    with psycopg.connect(conninfo) as connection:
         ensure_role(connection, role, database["DB_PASSWORD"])
         ensure_role(connection, worker["DB_USER"], worker["DB_PASSWORD"])
     owner_url = (
         f"postgresql+psycopg://{quote(user, safe='')}:{quote(password, safe='')}"
-        f"@{host}:{port}/{name}"
+        f"@{host}:{port}/{name}" + (f"?{urlencode(tls)}" if tls else "")
     )
     env = {
         **os.environ,
