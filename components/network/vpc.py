@@ -10,7 +10,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.conventions import SERVICE_PORTS
+from components.conventions import PREVIEW_NODES_TAG, SERVICE_PORTS
 from components.iam import trusted_by
 
 EVERYWHERE = "0.0.0.0/0"
@@ -46,6 +46,12 @@ def security_group_rules(redis_groups: list[str]) -> list[SecurityGroupRule]:
         SecurityGroupRule("nodes", "egress", None, EVERYWHERE, "nodes reach out"),
         SecurityGroupRule("rds", "ingress", (5432, 5432), "nodes", "PostgreSQL from the nodes"),
         SecurityGroupRule("efs", "ingress", (2049, 2049), "nodes", "NFS from the nodes"),
+        # Preview nodes (Karpenter's preview pools): the ALB and the models' NFS, and no
+        # data store admits them (node-to-node goes through the EKS cluster group).
+        SecurityGroupRule("alb", "egress", SERVICE_PORTS, "preview-nodes", "API on previews"),
+        SecurityGroupRule("preview-nodes", "ingress", SERVICE_PORTS, "alb", "API from the ALB"),
+        SecurityGroupRule("preview-nodes", "egress", None, EVERYWHERE, "previews reach out"),
+        SecurityGroupRule("efs", "ingress", (2049, 2049), "preview-nodes", "NFS from previews"),
     ]
     rules += [
         SecurityGroupRule(f"redis-{env}", "ingress", (6379, 6379), "nodes", "Redis from the nodes")
@@ -318,6 +324,8 @@ class Network(pulumi.ComponentResource):
             tags = {"Name": f"{self._name}-{group_name}"}
             if group_name == "nodes" and self._args.karpenter_discovery:
                 tags["karpenter.sh/discovery"] = self._args.karpenter_discovery
+            if group_name == "preview-nodes" and self._args.karpenter_discovery:
+                tags[PREVIEW_NODES_TAG] = self._args.karpenter_discovery
             # No inline rules: the provider then removes AWS's default allow-all egress, so
             # a group sends nothing unless a rule below says so.
             groups[group_name] = aws.ec2.SecurityGroup(

@@ -105,3 +105,18 @@ chart's context, `databaseSecret` the Secret with the container's role's DATABAS
     matchLabels:
       {{- toYaml .selector | nindent 6 }}
 {{- end }}
+
+{{/* Where a pod may run: the release's scheduling values (a preview's: the preview node
+pools, which its namespace's admission policy requires) over the workload's own. */}}
+{{- define "pingvas.scheduling" -}}
+{{- $selector := merge (dict) (.selector | default dict) .root.Values.scheduling.nodeSelector -}}
+{{- $tolerations := concat (.tolerations | default list) .root.Values.scheduling.tolerations -}}
+{{- with $selector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
