@@ -39,11 +39,11 @@ DATA_DIR = "/var/lib/postgresql/data"
 @dataclass
 class InClusterPostgresArgs:
     namespace: pulumi.Input[str]
-    # Where the pod runs (a preview's: the preview node pools).
-    placement: Placement = ANYWHERE
     database_name: str
     # Secrets Manager name of the superuser's secret.
     master_secret_name: str
+    # Where the pod runs (a preview's: the preview node pools).
+    placement: Placement = ANYWHERE
     recovery_window_days: int = 0  # the name is free again as soon as the stack is gone
     storage_size: str = "1Gi"
     storage_class: str | None = None  # the cluster's default when None
