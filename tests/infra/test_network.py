@@ -163,13 +163,19 @@ def test_security_group_rules_are_spec_least_privilege(shared: OfflineRun) -> No
         ("redis-dev", "in", "tcp", 6379, 6379, "nodes"),
         ("redis-prod", "in", "tcp", 6379, 6379, "nodes"),
         ("efs", "in", "tcp", 2049, 2049, "nodes"),
+        # Preview nodes: the ALB and the models' NFS; no data store admits them.
+        ("alb", "out", "tcp", 8001, 8005, "preview-nodes"),
+        ("preview-nodes", "in", "tcp", 8001, 8005, "alb"),
+        ("preview-nodes", "out", "-1", None, None, "0.0.0.0/0"),
+        ("efs", "in", "tcp", 2049, 2049, "preview-nodes"),
     }
 
 
 def test_groups_have_no_inline_rules_so_data_stores_send_nothing(shared: OfflineRun) -> None:
     groups = {g.name: g for g in shared.of_type(SECURITY_GROUP)}
     assert set(groups) == {
-        f"pingvas-shared-{g}" for g in ("alb", "nodes", "rds", "efs", "redis-dev", "redis-prod")
+        f"pingvas-shared-{g}"
+        for g in ("alb", "nodes", "rds", "efs", "preview-nodes", "redis-dev", "redis-prod")
     }
     for group in groups.values():
         # Inline rules would override the separate rules; none means AWS's default
@@ -221,5 +227,5 @@ def test_every_network_resource_is_a_child_of_the_component(shared: OfflineRun) 
     (component,) = shared.of_type("pingvas:network:Network")
     network_types = (VPC, SUBNET, NAT, ROUTE, ROUTE_TABLE, ASSOCIATION, SECURITY_GROUP)
     children: list[RecordedResource] = [r for r in shared.resources if r.type in network_types]
-    assert len(children) == 1 + 6 + 1 + 2 + 2 + 6 + 6
+    assert len(children) == 1 + 6 + 1 + 2 + 2 + 6 + 7  # groups: 6 and the preview nodes
     assert all(r.parent == component.urn for r in children)
