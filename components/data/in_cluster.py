@@ -96,6 +96,11 @@ def placement_fields(placement: Placement) -> dict[str, Any]:
     """PodSpecArgs' nodeSelector and tolerations for `placement` (none when anywhere)."""
     return {
         "node_selector": dict(placement.node_selector) or None,
-        "tolerations": [k8s.core.v1.TolerationArgs(**dict(t)) for t in placement.tolerations]
+        "tolerations": [
+            k8s.core.v1.TolerationArgs(
+                key=t["key"], operator=t["operator"], value=t.get("value"), effect=t["effect"]
+            )
+            for t in placement.tolerations
+        ]
         or None,
     }

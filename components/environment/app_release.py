@@ -200,7 +200,9 @@ def _overrides(args: AppReleaseArgs, outputs: Mapping[str, Any]) -> chart.Releas
         priority_class_name=sizing.priority_class_name,
         scheduling=chart.Scheduling(
             node_selector=dict(sizing.placement.node_selector),
-            tolerations=[chart.Toleration(**dict(t)) for t in sizing.placement.tolerations],
+            tolerations=[
+                chart.Toleration.model_validate(dict(t)) for t in sizing.placement.tolerations
+            ],
         ),
         image=chart.ReleaseImages(api=images["api"], worker=images["worker"]),
         service_accounts=chart.ServiceAccounts(

@@ -158,8 +158,9 @@ def test_preview_nodes_have_their_own_security_group_no_data_store_admits(
 
 
 def test_a_preview_pod_off_the_preview_pools_is_refused(shared: OfflineRun) -> None:
-    on_preview = {"nodeSelector": {"pingvas.io/preview": "true"}, "containers": []}
+    on_preview: dict[str, Any] = {"nodeSelector": {"pingvas.io/preview": "true"}, "containers": []}
     assert refusals(shared, on_preview, PREVIEW_NAMESPACE) == []  # control
+    attack: dict[str, Any]
     for attack in (
         {"containers": []},
         {"nodeSelector": {"workload-type": "gpu"}, "containers": []},
@@ -176,7 +177,10 @@ def test_a_preview_pod_off_the_preview_pools_is_refused(shared: OfflineRun) -> N
 def test_another_environments_pod_tolerating_the_preview_taint_is_refused(
     shared: OfflineRun, namespace: dict[str, Any]
 ) -> None:
-    plain = {"containers": [], "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}]}
+    plain: dict[str, Any] = {
+        "containers": [],
+        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
+    }
     assert refusals(shared, plain, namespace) == []  # control
     for toleration in (
         {"key": "pingvas.io/preview", "operator": "Equal", "value": "true", "effect": "NoSchedule"},
