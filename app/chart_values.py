@@ -387,6 +387,27 @@ class SecurityContext(_Values):
     run_as_group: Annotated[int, Field(ge=1, description="Its group (and fsGroup).")]
 
 
+class Toleration(_Values):
+    key: Annotated[str, Field(min_length=1, description="The taint's key.")]
+    operator: Annotated[Literal["Equal", "Exists"], Field(description="How it matches.")]
+    value: Annotated[str, Field(description="The taint's value (empty with Exists).")]
+    effect: Annotated[
+        Literal["NoSchedule", "PreferNoSchedule", "NoExecute"],
+        Field(description="The taint's effect."),
+    ]
+
+
+class Scheduling(_Values):
+    node_selector: Annotated[
+        dict[str, str],
+        Field(description="Node labels every pod selects (the worker adds its GPU label)."),
+    ]
+    tolerations: Annotated[
+        list[Toleration],
+        Field(description="Taints every pod tolerates (the worker adds the GPU taint)."),
+    ]
+
+
 class ReleaseValues(_Values):
     """What the release sets, from the stack's outputs: its overrides of the chart's values
     (dumped with `overrides()`)."""
@@ -403,6 +424,10 @@ class ReleaseValues(_Values):
     ]
     priority_class_name: Annotated[
         OptionalDnsLabel, Field(description="The environment's PriorityClass; required.")
+    ]
+    scheduling: Annotated[
+        Scheduling,
+        Field(description="Where the pods run: a preview's, on the preview node pools."),
     ]
     image: ReleaseImages
     service_accounts: ServiceAccounts

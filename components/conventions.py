@@ -6,6 +6,8 @@ reaches sideways into another domain for a label or a port.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 # The managed system node group's label: controllers and add-ons run there.
@@ -14,7 +16,6 @@ SYSTEM_LABEL = {"role": "system"}
 GPU_TAINT = {"key": "nvidia.com/gpu", "effect": "NoSchedule"}
 GPU_LABEL = {"workload-type": "gpu"}
 GPU_TOLERATION = {"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}
-
 SERVICE_PORTS = (8001, 8005)  # the five API services, one port each (SPEC §3)
 # Kubernetes' own classes, which no environment's pods may take.
 SYSTEM_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
@@ -24,12 +25,39 @@ ENVIRONMENT_LABEL = "pingvas.io/environment"
 # Every pr-<N> namespace carries this label (set by its tenancy); the previews' shared
 # ingress class and the admission rules select namespaces by it.
 PREVIEW_LABEL = "pingvas.io/preview"
+# Previews (pr-<N>) run on their own Karpenter pools, CPU and GPU (issue 22, item 6): their
+# nodes carry this label and taint, preview pods select the label and tolerate the taint,
+# and the `pingvas-preview-nodes` admission policy holds both sides to it.
+PREVIEW_NODE_LABEL = {PREVIEW_LABEL: "true"}
+PREVIEW_TAINT = {"key": PREVIEW_LABEL, "value": "true", "effect": "NoSchedule"}
+PREVIEW_TOLERATION = {
+    "key": PREVIEW_TAINT["key"],
+    "operator": "Equal",
+    "value": PREVIEW_TAINT["value"],
+    "effect": PREVIEW_TAINT["effect"],
+}
+# The tag (value: the cluster's name) of the network's security group for preview nodes,
+# which the data stores do not admit; the preview EC2NodeClasses select it.
+PREVIEW_NODES_TAG = "pingvas.io/preview-nodes"
+
 
 # The pods of the monitoring stack's Prometheus, which scrapes every namespace.
 PROMETHEUS_POD = {"app.kubernetes.io/name": "prometheus"}
 # EKS Pod Identity agent (a host-network DaemonSet on every node): without this egress
 # no pod gets AWS credentials.
 POD_IDENTITY_AGENT = {"cidr": "169.254.170.23/32", "port": 80}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a workload's pods may run: a nodeSelector and the taints they tolerate."""
+
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, str], ...] = ()
+
+
+ANYWHERE = Placement()
+ON_PREVIEW_NODES = Placement(PREVIEW_NODE_LABEL, (PREVIEW_TOLERATION,))
 
 
 def pod_security_labels(level: str) -> dict[str, str]:

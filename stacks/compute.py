@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster.addons import ClusterAddons, ClusterAddonsArgs
 from components.cluster.eks import Cluster, ClusterArgs
-from components.cluster.karpenter import Karpenter, KarpenterArgs
+from components.cluster.karpenter import GpuPool, Karpenter, KarpenterArgs
 from components.cluster.platform_namespaces import platform_namespaces
 from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL
 from components.delivery.deployer_kubeconfig import deployer_kubeconfig
@@ -29,6 +29,7 @@ from components.environment.tenancy import Tenancy, TenancyArgs
 from components.iam import account_id, arn, partition
 from components.network.vpc import Network
 from infra.config import ENVIRONMENT_PROFILES, PlatformSettings, Profile, StackConfig
+from infra.gpu_ranking import weighted_pools
 from infra.naming import Naming
 from stacks.contract import PlatformOutputs
 from stacks.tagging import child_options, standard_tags
@@ -98,7 +99,10 @@ def build_platform_compute(
             cluster_security_group_id=cluster.cluster_security_group_id,
             namespace=namespaces["karpenter"].metadata.name,
             region=config.region,
-            gpu_instance_types=gpu.instance_types,
+            gpu_pools=[
+                GpuPool(pool.name, pool.instance_types, pool.weight)
+                for pool in weighted_pools(gpu.instance_types)
+            ],
             gpu_limit=gpu.gpu_limit,
             gpu_on_demand_fallback=gpu.on_demand_fallback,
             gpu_expire_after=gpu.expire_after,
@@ -106,6 +110,8 @@ def build_platform_compute(
             general_instance_categories=list(general.instance_categories),
             general_cpu_limit=general.cpu_limit,
             general_expire_after=general.expire_after,
+            preview_cpu_limit=cluster_settings.preview_node_pools.cpu_limit,
+            preview_gpu_limit=cluster_settings.preview_node_pools.gpu_limit,
             ami_alias=cluster_settings.ami_alias,
             instance_tags=instance_tags,
             depends_on=[cluster.system_nodes],

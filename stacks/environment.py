@@ -30,7 +30,7 @@ from stacks.compute import build_environment_tenancy, environment_kubernetes_pro
 from stacks.contract import PlatformOutputs
 from stacks.delivery import bound_roles_to_deploy_scope
 from stacks.edge import EnvironmentEdge, build_environment_edge, publish_images_alias
-from stacks.environment_data import EnvironmentData, build_environment_data
+from stacks.environment_data import EnvironmentData, build_environment_data, pod_placement
 from stacks.operations import build_environment_alarms
 from stacks.platform import build_platform
 from stacks.tagging import tagged_aws_provider
@@ -134,6 +134,7 @@ def build_app_release(
                 autoscaling=settings.services.autoscaling,
                 gpu_workers_min=settings.gpu_workers.min,
                 gpu_workers_max=settings.gpu_workers.max,
+                placement=pod_placement(config),
             ),
             images=Images(
                 repository_urls=platform.repository_urls, tags=settings.image_tags.model_dump()

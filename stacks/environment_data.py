@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.conventions import ANYWHERE, ON_PREVIEW_NODES, Placement
 from components.data.bucket import (
     Bucket,
     BucketArgs,
@@ -104,6 +105,11 @@ class EnvironmentData:
         pulumi.export("appSecretArns", self.app_secret_arns)
 
 
+def pod_placement(config: StackConfig) -> Placement:
+    """A preview's pods run on the preview node pools only (issue 22, item 6)."""
+    return ON_PREVIEW_NODES if config.is_ephemeral else ANYWHERE
+
+
 def build_environment_data(
     config: StackConfig,
     platform: PlatformOutputs,
@@ -134,6 +140,7 @@ def build_environment_data(
             naming.name("redis"),
             InClusterRedisArgs(
                 namespace=namespace,
+                placement=pod_placement(config),
                 engine=settings.redis.engine,
             ),
             opts=on_cluster,
@@ -259,6 +266,7 @@ def _database(
             naming.name("postgres"),
             InClusterPostgresArgs(
                 namespace=namespace,
+                placement=pod_placement(config),
                 database_name=DATABASE_NAME,
                 master_secret_name=naming.name("postgres-master"),
             ),

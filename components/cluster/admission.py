@@ -13,6 +13,10 @@ ValidatingAdmissionPolicies the API server enforces on every namespace labelled
 - ServiceMonitors and PodMonitors scrape their own namespace only and read no file of
   Prometheus's (`bearerTokenFile`, TLS file paths would hand its token or keys to the
   tenant's target); Prometheus also refuses them itself (components/operations/monitoring.py).
+- Previews run on their own tainted node pools (components/cluster/karpenter.py): a pod
+  in a preview namespace selects the preview nodes' label (and names no node), and a pod
+  of any other environment tolerates no taint of theirs (a key-less `Exists` included).
+  The preview deployer writes its own pod specs, so the taint alone would not hold.
 - Everywhere, the platform's namespaces included: no `Service.spec.externalIPs`
   (CVE-2020-8554: a Service claiming an external IP intercepts the cluster's traffic to it).
 """
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL
+from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL, PREVIEW_TAINT
 
 
 @dataclass
@@ -78,6 +82,25 @@ MONITOR_NAMESPACES_RULE = (
     "!(has(object.spec.namespaceSelector.any) && object.spec.namespaceSelector.any) && "
     "(!has(object.spec.namespaceSelector.matchNames) || "
     "object.spec.namespaceSelector.matchNames.all(n, n == namespaceObject.metadata.name)))"
+)
+
+_PREVIEW_KEY = PREVIEW_TAINT["key"]
+IN_PREVIEW_NAMESPACE = (
+    f"has(namespaceObject.metadata.labels) && '{PREVIEW_LABEL}' in namespaceObject.metadata.labels"
+    f" && namespaceObject.metadata.labels['{PREVIEW_LABEL}'] == 'true'"
+)
+# nodeName skips the scheduler (and so the taints): refused when a pod is created; later
+# updates of a scheduled pod carry the node the scheduler bound it to.
+PREVIEW_POD_RULE = (
+    f"!({IN_PREVIEW_NAMESPACE}) || (has(object.spec.nodeSelector) && "
+    f"'{_PREVIEW_KEY}' in object.spec.nodeSelector && "
+    f"object.spec.nodeSelector['{_PREVIEW_KEY}'] == '{PREVIEW_TAINT['value']}' && "
+    "(request.operation != 'CREATE' || !has(object.spec.nodeName)))"
+)
+NO_PREVIEW_TOLERATION_RULE = (
+    f"({IN_PREVIEW_NAMESPACE}) || !has(object.spec.tolerations) || "
+    f"!object.spec.tolerations.exists(t, (has(t.key) && t.key == '{_PREVIEW_KEY}') || "
+    "((!has(t.key) || t.key == '') && has(t.operator) && t.operator == 'Exists'))"
 )
 
 
@@ -133,6 +156,21 @@ class EnvironmentAdmission(pulumi.ComponentResource):
                 [
                     (MONITOR_FILES_RULE, "a monitor may not read Prometheus's files"),
                     (MONITOR_NAMESPACES_RULE, "a monitor scrapes its own namespace only"),
+                ],
+                (),
+            ),
+            "preview-nodes": (
+                [("", "v1", "pods")],
+                [
+                    (
+                        PREVIEW_POD_RULE,
+                        f"a preview's pods run on the preview node pools only: nodeSelector "
+                        f"{_PREVIEW_KEY}={PREVIEW_TAINT['value']}, and no nodeName",
+                    ),
+                    (
+                        NO_PREVIEW_TOLERATION_RULE,
+                        "only a preview's pods may tolerate the preview nodes' taint",
+                    ),
                 ],
                 (),
             ),

@@ -20,7 +20,14 @@ import pulumi_kubernetes as k8s
 from components import chart_versions
 from components.cluster.eks import node_role
 from components.cluster.karpenter_policy import controller_policy
-from components.conventions import GPU_LABEL, GPU_TAINT, SYSTEM_LABEL
+from components.conventions import (
+    GPU_LABEL,
+    GPU_TAINT,
+    PREVIEW_NODE_LABEL,
+    PREVIEW_NODES_TAG,
+    PREVIEW_TAINT,
+    SYSTEM_LABEL,
+)
 from components.iam import (
     PodIdentityBinding,
     account_id,
@@ -47,6 +54,16 @@ INTERRUPTION_EVENTS = {
 }
 
 
+@dataclass(frozen=True)
+class GpuPool:
+    """One of the weighted GPU NodePools (`gpu-<name>`): Karpenter tries the highest
+    weight first and falls to the next when it cannot launch there."""
+
+    name: str
+    instance_types: Sequence[str]
+    weight: int
+
+
 @dataclass
 class KarpenterArgs:
     cluster_name: str
@@ -54,9 +71,15 @@ class KarpenterArgs:
     cluster_security_group_id: pulumi.Input[str]
     namespace: pulumi.Input[str]
     region: str
-    gpu_instance_types: list[str] = field(
-        default_factory=lambda: ["g4dn.xlarge", "g4dn.2xlarge", "g5.xlarge"]
+    # Cheapest per image first (infra/gpu_ranking.py decides the order and the weights).
+    gpu_pools: Sequence[GpuPool] = (
+        GpuPool("g4dn-xlarge", ["g4dn.xlarge"], 100),
+        GpuPool("unmeasured", ["g4dn.2xlarge", "g5.xlarge"], 1),
     )
+    # GPUs each weighted pool may run: Karpenter has no limit across pools, and a pool
+    # split would cap the cheapest type below the fleet. The workers bound the sum: each
+    # takes one GPU and the environments' KEDA maxima together stay within this
+    # (infra/config_checks.py), so the pools hold at most this many nodes in all.
     gpu_limit: int = 10
     gpu_on_demand_fallback: bool = True
     gpu_expire_after: str = "720h"
@@ -66,6 +89,10 @@ class KarpenterArgs:
     general_instance_categories: list[str] = field(default_factory=lambda: ["c", "m", "r"])
     general_cpu_limit: int = 64
     general_expire_after: str = "720h"
+    # The previews' own pools (issue 22, item 6), tainted and labelled so that only
+    # preview pods (held to it by admission) run there; Spot only, with their own limits.
+    preview_cpu_limit: int = 16
+    preview_gpu_limit: int = 2
     ami_alias: str = "al2023@latest"
     # Tags for the instances and volumes Karpenter launches.
     instance_tags: Mapping[str, str] = field(default_factory=dict)
@@ -247,7 +274,7 @@ class Karpenter(pulumi.ComponentResource):
         discovery = {"karpenter.sh/discovery": args.cluster_name}
 
         def node_class(
-            class_name: str, root_volume_gi: int, instance_store: bool
+            class_name: str, root_volume_gi: int, instance_store: bool, nodes_group: dict[str, Any]
         ) -> dict[str, Any]:
             # RAID0 puts the kubelet's and containerd's directories on the instance's NVMe
             # disks: multi-GB CUDA images unpack there, faster than on gp3 and at no charge.
@@ -258,9 +285,9 @@ class Karpenter(pulumi.ComponentResource):
                     "role": node_role_name,
                     "amiSelectorTerms": [{"alias": args.ami_alias}],
                     "subnetSelectorTerms": [{"tags": discovery}],
-                    # The network's `nodes` group (tagged) and the EKS cluster group.
+                    # The network's nodes group (tagged) and the EKS cluster group.
                     "securityGroupSelectorTerms": [
-                        {"tags": discovery},
+                        nodes_group,
                         {"id": args.cluster_security_group_id},
                     ],
                     "metadataOptions": {
@@ -285,87 +312,126 @@ class Karpenter(pulumi.ComponentResource):
                 },
             }
 
+        # Preview nodes get the network's preview group instead of `nodes`: the data stores
+        # admit `nodes` only, so a preview's pods cannot reach Aurora or another Redis.
+        preview_group = {"tags": {PREVIEW_NODES_TAG: args.cluster_name}}
         return [
             # The API's images are small: AL2023's 20 GiB plus room for a node's image cache.
-            node_class("default", 30, instance_store=False),
-            node_class("gpu", args.gpu_root_volume_gi, instance_store=True),
+            node_class("default", 30, False, {"tags": discovery}),
+            node_class("gpu", args.gpu_root_volume_gi, True, {"tags": discovery}),
+            node_class("preview", 30, False, preview_group),
+            node_class("preview-gpu", args.gpu_root_volume_gi, True, preview_group),
         ]
 
     def _node_pools(self) -> list[dict[str, Any]]:
         args = self._args
         capacity = ["spot", "on-demand"] if args.gpu_on_demand_fallback else ["spot"]
-        gpu = {
-            "metadata": {"name": "gpu"},
-            "spec": {
-                "template": {
-                    "metadata": {"labels": {**GPU_LABEL, **GPU_PRESENT}},
-                    "spec": {
-                        "nodeClassRef": {
-                            "group": "karpenter.k8s.aws",
-                            "kind": "EC2NodeClass",
-                            "name": "gpu",
-                        },
-                        "taints": [GPU_TAINT],
-                        "requirements": [
-                            {
-                                "key": "node.kubernetes.io/instance-type",
-                                "operator": "In",
-                                "values": args.gpu_instance_types,
-                            },
-                            # With both allowed, Karpenter launches Spot whenever offered.
-                            {
-                                "key": "karpenter.sh/capacity-type",
-                                "operator": "In",
-                                "values": capacity,
-                            },
-                        ],
-                        "expireAfter": args.gpu_expire_after,
-                    },
-                },
-                "limits": {"nvidia.com/gpu": args.gpu_limit},
-                "disruption": {
-                    "consolidationPolicy": "WhenEmptyOrUnderutilized",
-                    "consolidateAfter": "5m",
-                },
-                "weight": 10,
+        every_gpu_type = [t for pool in args.gpu_pools for t in pool.instance_types]
+        gpu_pools = [
+            node_pool(
+                f"gpu-{pool.name}",
+                node_class="gpu",
+                labels={**GPU_LABEL, **GPU_PRESENT},
+                taints=[GPU_TAINT],
+                # With both allowed, Karpenter launches Spot whenever offered.
+                requirements=[_instance_types(pool.instance_types), _capacity(capacity)],
+                expire_after=args.gpu_expire_after,
+                limits={"nvidia.com/gpu": args.gpu_limit},
+                consolidate_after="5m",
+                weight=pool.weight,
+            )
+            for pool in args.gpu_pools
+        ]
+        general = node_pool(
+            "general",
+            node_class="default",
+            labels={},
+            taints=[],
+            requirements=_general_requirements(args.general_instance_categories),
+            expire_after=args.general_expire_after,
+            limits={"cpu": args.general_cpu_limit},
+            consolidate_after="1m",
+        )
+        preview = node_pool(
+            "preview",
+            node_class="preview",
+            labels=PREVIEW_NODE_LABEL,
+            taints=[PREVIEW_TAINT],
+            requirements=_general_requirements(args.general_instance_categories),
+            expire_after=args.general_expire_after,
+            limits={"cpu": args.preview_cpu_limit},
+            consolidate_after="1m",
+        )
+        preview_gpu = node_pool(
+            "preview-gpu",
+            node_class="preview-gpu",
+            labels={**GPU_LABEL, **GPU_PRESENT, **PREVIEW_NODE_LABEL},
+            taints=[GPU_TAINT, PREVIEW_TAINT],
+            requirements=[_instance_types(every_gpu_type), _capacity(["spot"])],
+            expire_after=args.gpu_expire_after,
+            limits={"nvidia.com/gpu": args.preview_gpu_limit},
+            consolidate_after="5m",
+        )
+        return [*gpu_pools, general, preview, preview_gpu]
+
+
+def node_pool(
+    name: str,
+    *,
+    node_class: str,
+    labels: Mapping[str, str],
+    taints: list[dict[str, str]],
+    requirements: list[dict[str, Any]],
+    expire_after: str,
+    limits: Mapping[str, int],
+    consolidate_after: str,
+    weight: int | None = None,
+) -> dict[str, Any]:
+    """A `karpenter.sh/v1` NodePool's metadata and spec."""
+    template: dict[str, Any] = {
+        "spec": {
+            "nodeClassRef": {
+                "group": "karpenter.k8s.aws",
+                "kind": "EC2NodeClass",
+                "name": node_class,
             },
+            **({"taints": taints} if taints else {}),
+            "requirements": requirements,
+            "expireAfter": expire_after,
         }
-        general = {
-            "metadata": {"name": "general"},
-            "spec": {
-                "template": {
-                    "spec": {
-                        "nodeClassRef": {
-                            "group": "karpenter.k8s.aws",
-                            "kind": "EC2NodeClass",
-                            "name": "default",
-                        },
-                        "requirements": [
-                            {
-                                "key": "karpenter.sh/capacity-type",
-                                "operator": "In",
-                                "values": ["spot"],
-                            },
-                            {
-                                "key": "karpenter.k8s.aws/instance-category",
-                                "operator": "In",
-                                "values": args.general_instance_categories,
-                            },
-                            {
-                                "key": "karpenter.k8s.aws/instance-generation",
-                                "operator": "Gt",
-                                "values": ["4"],
-                            },
-                            {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
-                        ],
-                        "expireAfter": args.general_expire_after,
-                    },
-                },
-                "limits": {"cpu": args.general_cpu_limit},
-                "disruption": {
-                    "consolidationPolicy": "WhenEmptyOrUnderutilized",
-                    "consolidateAfter": "1m",
-                },
-            },
-        }
-        return [gpu, general]
+    }
+    if labels:
+        template["metadata"] = {"labels": dict(labels)}
+    spec: dict[str, Any] = {
+        "template": template,
+        "limits": dict(limits),
+        "disruption": {
+            "consolidationPolicy": "WhenEmptyOrUnderutilized",
+            "consolidateAfter": consolidate_after,
+        },
+    }
+    if weight is not None:
+        spec["weight"] = weight
+    return {"metadata": {"name": name}, "spec": spec}
+
+
+def _instance_types(types: Sequence[str]) -> dict[str, Any]:
+    return {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": list(types)}
+
+
+def _capacity(capacity: list[str]) -> dict[str, Any]:
+    return {"key": "karpenter.sh/capacity-type", "operator": "In", "values": capacity}
+
+
+def _general_requirements(categories: Sequence[str]) -> list[dict[str, Any]]:
+    """Spot CPU nodes of a current generation (the API's and the previews' pools)."""
+    return [
+        _capacity(["spot"]),
+        {
+            "key": "karpenter.k8s.aws/instance-category",
+            "operator": "In",
+            "values": list(categories),
+        },
+        {"key": "karpenter.k8s.aws/instance-generation", "operator": "Gt", "values": ["4"]},
+        {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+    ]

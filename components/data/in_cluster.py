@@ -5,9 +5,12 @@ PostgreSQL of `pr-<N>` stacks)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from components.conventions import Placement
 
 
 def single_pod_store(
@@ -87,3 +90,17 @@ def locked_down_container() -> k8s.core.v1.SecurityContextArgs:
         read_only_root_filesystem=True,
         capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
     )
+
+
+def placement_fields(placement: Placement) -> dict[str, Any]:
+    """PodSpecArgs' nodeSelector and tolerations for `placement` (none when anywhere)."""
+    return {
+        "node_selector": dict(placement.node_selector) or None,
+        "tolerations": [
+            k8s.core.v1.TolerationArgs(
+                key=t["key"], operator=t["operator"], value=t.get("value"), effect=t["effect"]
+            )
+            for t in placement.tolerations
+        ]
+        or None,
+    }

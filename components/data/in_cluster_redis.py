@@ -8,7 +8,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.data.in_cluster import locked_down_container, non_root_pod, single_pod_store
+from components.conventions import ANYWHERE, Placement
+from components.data.in_cluster import (
+    locked_down_container,
+    non_root_pod,
+    placement_fields,
+    single_pod_store,
+)
 from components.data.redis import PORT, TYPE_TOKEN, check_engine, secret_data
 from components.endpoints import RedisEndpoint, SecretReference
 
@@ -20,6 +26,8 @@ UID = 999  # the `redis`/`valkey` user of the official images
 @dataclass
 class InClusterRedisArgs:
     namespace: pulumi.Input[str]
+    # Where the pod runs (a preview's: the preview node pools).
+    placement: Placement = ANYWHERE
     engine: str = "redis"  # or "valkey"
     storage_size: str = "1Gi"
     storage_class: str | None = None  # the cluster's default when None
@@ -91,6 +99,7 @@ class InClusterRedis(pulumi.ComponentResource):
             tcp_socket=k8s.core.v1.TCPSocketActionArgs(port=PORT), period_seconds=5
         )
         return k8s.core.v1.PodSpecArgs(
+            **placement_fields(self._args.placement),
             security_context=non_root_pod(UID),
             containers=[
                 k8s.core.v1.ContainerArgs(

@@ -21,7 +21,13 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.data.in_cluster import locked_down_container, non_root_pod, single_pod_store
+from components.conventions import ANYWHERE, Placement
+from components.data.in_cluster import (
+    locked_down_container,
+    non_root_pod,
+    placement_fields,
+    single_pod_store,
+)
 
 PORT = 5432
 # Aurora's default engine is PostgreSQL 16 (infra/config.py): previews run the same major.
@@ -38,6 +44,8 @@ class InClusterPostgresArgs:
     database_name: str
     # Secrets Manager name of the superuser's secret.
     master_secret_name: str
+    # Where the pod runs (a preview's: the preview node pools).
+    placement: Placement = ANYWHERE
     recovery_window_days: int = 0  # the name is free again as soon as the stack is gone
     storage_size: str = "1Gi"
     storage_class: str | None = None  # the cluster's default when None
@@ -113,6 +121,7 @@ class InClusterPostgres(pulumi.ComponentResource):
             period_seconds=5,
         )
         return k8s.core.v1.PodSpecArgs(
+            **placement_fields(self._args.placement),
             security_context=non_root_pod(UID),
             # A fresh self-signed key per start: traffic is encrypted in transit; the
             # key never leaves the pod.

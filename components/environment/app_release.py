@@ -22,6 +22,7 @@ import pulumi_kubernetes as k8s
 from app import chart_values as chart
 from app.chart_layers import ValuesLayers
 from app.chart_values import CHART_DIR, ValuesProfile
+from components.conventions import ANYWHERE, Placement
 from components.endpoints import DatabaseEndpoint, RedisEndpoint
 
 # What the release names: Pulumi runs the program in the project's directory, and a
@@ -51,6 +52,8 @@ class Sizing:
     autoscaling: bool
     gpu_workers_min: int
     gpu_workers_max: int
+    # Where its pods run (a preview's: the preview node pools, components/conventions.py).
+    placement: Placement = ANYWHERE
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,12 @@ def _overrides(args: AppReleaseArgs, outputs: Mapping[str, Any]) -> chart.Releas
         profile=args.values_profile,
         chart_digest=chart_digest(),
         priority_class_name=sizing.priority_class_name,
+        scheduling=chart.Scheduling(
+            node_selector=dict(sizing.placement.node_selector),
+            tolerations=[
+                chart.Toleration.model_validate(dict(t)) for t in sizing.placement.tolerations
+            ],
+        ),
         image=chart.ReleaseImages(api=images["api"], worker=images["worker"]),
         service_accounts=chart.ServiceAccounts(
             api=args.service_accounts.api,

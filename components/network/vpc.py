@@ -10,7 +10,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.conventions import SERVICE_PORTS
+from components.conventions import PREVIEW_NODES_TAG, SERVICE_PORTS
 from components.iam import trusted_by
 
 EVERYWHERE = "0.0.0.0/0"
@@ -335,6 +335,8 @@ class Network(pulumi.ComponentResource):
             tags = {"Name": f"{self._name}-{group_name}"}
             if group_name == "nodes" and self._args.karpenter_discovery:
                 tags["karpenter.sh/discovery"] = self._args.karpenter_discovery
+            if group_name == "preview-nodes" and self._args.karpenter_discovery:
+                tags[PREVIEW_NODES_TAG] = self._args.karpenter_discovery
             # No inline rules: the provider then removes AWS's default allow-all egress, so
             # a group sends nothing unless a rule below says so.
             groups[group_name] = aws.ec2.SecurityGroup(

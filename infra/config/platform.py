@@ -13,17 +13,7 @@ import pycountry
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from infra.aws_catalog import check_eks_version, check_gpu_node_type, check_system_node_type
-from infra.aws_limits import check_block_size, hostname_problem
-from infra.aws_schedules import (
-    RDS_BACKUP_WINDOW_MIN,
-    RDS_MAINTENANCE_WINDOW_MIN,
-    aurora_version_problem,
-    cron_problem,
-    daily,
-    length_problem,
-    overlap,
-    weekly,
-)
+from infra.aws_limits import check_block_size
 from infra.config.base import (
     DAILY_WINDOW,
     WEEKLY_WINDOW,
@@ -33,6 +23,13 @@ from infra.config.base import (
     one_of,
 )
 from infra.config.messages import KeyProblem, described
+from infra.config.platform_checks import (
+    backup_schedule,
+    check_aurora,
+    check_subnets,
+    domain_fits_aws,
+    narrow_public_range,
+)
 from infra.config.profiles import DEFAULT_ENVIRONMENTS, PLATFORM_STACK, Profile
 from infra.stack_names import DNS_LABEL, MAX_STACK_NAME_LENGTH
 
@@ -93,28 +90,14 @@ class NetworkConfig(ConfigModel):
     def _subnets_fit_the_vpc(self) -> NetworkConfig:
         # A model-level check, so that the defaults are checked too: four zones with the
         # default three subnets, or a public subnet over a default private one.
-        zones = len(self.availability_zones)
-        subnets = {"publicSubnetCidrs": self.public_subnet_cidrs}
-        subnets["privateSubnetCidrs"] = self.private_subnet_cidrs
-        seen: list[tuple[str, IPv4Network]] = []
-        for key, blocks in subnets.items():
-            if len(blocks) != zones:
-                raise KeyProblem(
-                    key,
-                    f"lists {len(blocks)} subnets for {zones} availability zones: give one "
-                    f"per zone (set {key}, whose default has 3)",
-                )
-            for index, block in enumerate(blocks):
-                if not block.subnet_of(self.cidr):
-                    raise KeyProblem(
-                        f"{key}[{index}]", f"{block} is not inside the VPC {self.cidr}"
-                    )
-                for other_key, other in seen:
-                    if block.overlaps(other):
-                        raise KeyProblem(
-                            f"{key}[{index}]", f"{block} overlaps {other} ({other_key})"
-                        )
-                seen.append((f"{key}[{index}]", block))
+        check_subnets(
+            self.cidr,
+            len(self.availability_zones),
+            {
+                "publicSubnetCidrs": self.public_subnet_cidrs,
+                "privateSubnetCidrs": self.private_subnet_cidrs,
+            },
+        )
         return self
 
 
@@ -124,22 +107,6 @@ _ROLE_ARN = described(
 )
 SystemNodeType = Annotated[str, AfterValidator(check_system_node_type)]
 GpuNodeType = Annotated[str, AfterValidator(check_gpu_node_type)]
-# The public API endpoint answers only these; anything wider than a /16 (65,536
-# addresses) is the internet in all but name.
-WIDEST_PUBLIC_ACCESS_PREFIX = 16
-
-
-def _narrow_public_range(network: IPv4Network) -> IPv4Network:
-    if network.prefixlen < WIDEST_PUBLIC_ACCESS_PREFIX:
-        raise ValueError(
-            f"{network} is too wide for the cluster's public endpoint (at most "
-            f"/{WIDEST_PUBLIC_ACCESS_PREFIX}: list your CI and VPN egress addresses)"
-        )
-    if not network.is_global:
-        raise ValueError(
-            f"{network} is not a public range; the public endpoint only sees public addresses"
-        )
-    return network
 
 
 class SystemNodesConfig(ConfigModel):
@@ -182,6 +149,13 @@ class GpuNodePoolConfig(ConfigModel):
     root_volume_gi: int = Field(default=20, ge=20, le=16_384)
 
 
+class PreviewNodePoolsConfig(ConfigModel):
+    """The previews' own tainted pools (pr-<N> never shares a node with dev or prod)."""
+
+    cpu_limit: int = Field(default=16, ge=0)
+    gpu_limit: int = Field(default=2, ge=0, le=1000)
+
+
 class GeneralNodePoolConfig(ConfigModel):
     """Karpenter's Spot CPU NodePool for the API services."""
 
@@ -199,7 +173,7 @@ class ClusterConfig(ConfigModel):
     ] = "1.35"
     # The public API endpoint is open only to these (e.g. CI and VPN egress); empty
     # leaves the endpoint private, reachable from inside the VPC.
-    public_access_cidrs: list[Annotated[IPv4Network, AfterValidator(_narrow_public_range)]] = []
+    public_access_cidrs: list[Annotated[IPv4Network, AfterValidator(narrow_public_range)]] = []
     # IAM roles granted cluster admin through EKS access entries.
     admin_role_arns: list[Annotated[str, Field(pattern=_ROLE_ARN)]] = []
     log_retention_days: LogRetentionDays = 30
@@ -214,6 +188,7 @@ class ClusterConfig(ConfigModel):
     system_nodes: SystemNodesConfig = SystemNodesConfig()
     gpu_node_pool: GpuNodePoolConfig = GpuNodePoolConfig()
     general_node_pool: GeneralNodePoolConfig = GeneralNodePoolConfig()
+    preview_node_pools: PreviewNodePoolsConfig = PreviewNodePoolsConfig()
 
 
 # --- data layer (platform) -------------------------------------------------------------
@@ -246,35 +221,15 @@ class AuroraConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _fits_aurora(self) -> AuroraConfig:
-        if self.max_capacity < self.min_capacity:
-            raise KeyProblem("maxCapacity", f"must be at least minCapacity ({self.min_capacity})")
-        if self.seconds_until_auto_pause is not None and self.min_capacity != 0:
-            raise KeyProblem("secondsUntilAutoPause", "only a cluster with minCapacity 0 pauses")
-        problem = aurora_version_problem(self.engine_version, pauses=self.min_capacity == 0)
-        if problem is not None:
-            raise KeyProblem("engineVersion", problem)
-        backup, maintenance = daily(self.backup_window), weekly(self.maintenance_window)
-        for key, interval, minimum in (
-            ("backupWindow", backup, RDS_BACKUP_WINDOW_MIN),
-            ("maintenanceWindow", maintenance, RDS_MAINTENANCE_WINDOW_MIN),
-        ):
-            problem = length_problem(interval, minimum, "a window")
-            if problem is not None:
-                raise KeyProblem(key, problem)
-        if overlap(self.backup_window, self.maintenance_window):
-            raise KeyProblem(
-                "backupWindow",
-                f"{self.backup_window} overlaps maintenanceWindow ({self.maintenance_window}); "
-                "RDS refuses a backup window that meets the maintenance window",
-            )
+        check_aurora(
+            min_capacity=self.min_capacity,
+            max_capacity=self.max_capacity,
+            seconds_until_auto_pause=self.seconds_until_auto_pause,
+            engine_version=self.engine_version,
+            backup_window=self.backup_window,
+            maintenance_window=self.maintenance_window,
+        )
         return self
-
-
-def _backup_schedule(expression: str) -> str:
-    problem = cron_problem(expression, hourly_at_most=True)
-    if problem is not None:
-        raise ValueError(f"{expression!r} {problem}")
-    return expression
 
 
 class ModelStoreConfig(ConfigModel):
@@ -282,7 +237,7 @@ class ModelStoreConfig(ConfigModel):
 
     ia_after_days: EfsLifecycleDays = 30
     # AWS Backup schedule (SPEC: weekly) and retention (SPEC: 30 days).
-    backup_schedule: Annotated[str, AfterValidator(_backup_schedule)] = "cron(0 5 ? * SUN *)"
+    backup_schedule: Annotated[str, AfterValidator(backup_schedule)] = "cron(0 5 ? * SUN *)"
     backup_retention_days: int = Field(default=30, ge=1, le=36_500)
 
 
@@ -415,16 +370,9 @@ class WafConfig(ConfigModel):
         return merged
 
 
-def _domain_fits_aws(domain: str) -> str:
-    problem = hostname_problem(domain, certificate=False)
-    if problem is not None:
-        raise ValueError(problem)
-    return domain
-
-
 class EdgeConfig(ConfigModel):
     # API and image hostnames live under it: api.<domain> (prod), api.<env>.<domain>.
-    domain: Annotated[str, AfterValidator(_domain_fits_aws)] = Field(
+    domain: Annotated[str, AfterValidator(domain_fits_aws)] = Field(
         pattern=described(
             r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
             "a lower-case domain name such as example.com",

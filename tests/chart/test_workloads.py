@@ -230,7 +230,9 @@ def mebibytes(quantity: str) -> float:
 def test_gpu_worker_lands_on_gpu_nodes_with_one_gpu(renders: dict[str, Render], stack: str) -> None:
     render = renders[stack]
     pod = render.one("Deployment", "gpu-worker")["spec"]["template"]["spec"]
-    assert pod["nodeSelector"] == {"workload-type": "gpu"}
+    # A preview's also select the preview pools (tests/infra/test_preview_nodes.py).
+    preview = {"pingvas.io/preview": "true"} if stack.startswith("pr-") else {}
+    assert pod["nodeSelector"] == {"workload-type": "gpu", **preview}
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod[
         "tolerations"
     ]

@@ -128,7 +128,8 @@ def test_storage_classes(shared: OfflineRun) -> None:
 
 def test_every_custom_resource_validates_against_its_crd(shared: OfflineRun) -> None:
     resources = shared.of_type(NODE_POOL) + shared.of_type(NODE_CLASS)
-    assert len(resources) == 4
+    # Three weighted GPU pools, general, the two preview pools; four node classes.
+    assert len(resources) == 10
     for resource in resources:
         assert crd_errors(custom_resource(resource)) == [], resource.name
 
@@ -148,8 +149,19 @@ def node_pool(run: OfflineRun, name: str) -> dict[str, Any]:
     return spec
 
 
-def test_gpu_node_pool_is_spec(shared: OfflineRun) -> None:
-    spec = node_pool(shared, "gpu")
+@pytest.mark.parametrize(
+    ("name", "types", "weight"),
+    [
+        ("gpu-g4dn-xlarge", ["g4dn.xlarge"], 100),
+        ("gpu-g4dn-2xlarge", ["g4dn.2xlarge"], 90),
+        ("gpu-unmeasured", ["g5.xlarge"], 1),
+    ],
+)
+def test_gpu_node_pools_are_spec(
+    shared: OfflineRun, name: str, types: list[str], weight: int
+) -> None:
+    spec = node_pool(shared, name)
+    assert spec["weight"] == weight  # cheapest per image first (tests/tools/test_gpu_ranking.py)
     template = spec["template"]
     assert template["metadata"]["labels"] == {
         "workload-type": "gpu",
@@ -157,11 +169,7 @@ def test_gpu_node_pool_is_spec(shared: OfflineRun) -> None:
     }
     assert template["spec"]["taints"] == [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]
     requirements = {r["key"]: r for r in template["spec"]["requirements"]}
-    assert requirements["node.kubernetes.io/instance-type"]["values"] == [
-        "g4dn.xlarge",
-        "g4dn.2xlarge",
-        "g5.xlarge",
-    ]
+    assert requirements["node.kubernetes.io/instance-type"]["values"] == types
     assert requirements["karpenter.sh/capacity-type"]["values"] == ["spot", "on-demand"]
     # Room for every long-lived environment's GPU workers at once (dev 3 + prod 15).
     assert spec["limits"] == {"nvidia.com/gpu": 18}
@@ -184,7 +192,9 @@ def test_node_classes_select_by_discovery_tag_and_harden_instances(shared: Offli
         spec = node_class.inputs["spec"]
         discovery = {"karpenter.sh/discovery": "pingvas-shared-eks"}
         assert spec["subnetSelectorTerms"] == [{"tags": discovery}]
-        assert {"tags": discovery} in spec["securityGroupSelectorTerms"]
+        preview = node_class.inputs["metadata"]["name"].startswith("preview")
+        nodes_group = {"pingvas.io/preview-nodes": "pingvas-shared-eks"} if preview else discovery
+        assert {"tags": nodes_group} in spec["securityGroupSelectorTerms"]
         assert {"id": shared.outputs["clusterSecurityGroupId"]} in spec[
             "securityGroupSelectorTerms"
         ]
@@ -480,6 +490,7 @@ def test_environment_namespaces_are_guarded_at_admission(shared: OfflineRun) -> 
         "pingvas-secret-stores",
         "pingvas-service-types",
         "pingvas-monitors",
+        "pingvas-preview-nodes",
         "pingvas-external-ips",
     }
     for spec in policies.values():

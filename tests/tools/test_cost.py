@@ -155,7 +155,7 @@ def test_usage_file_overrides_and_autoscaled_usage_is_bounded_by_the_config(
     writer = lines_of(result, "shared", "pingvas-shared-aurora-writer")[0]
     assert writer.quantity == 4  # maxCapacity, not the 10 asked for
     assert writer.bounds == (round(0.5 * 0.12 * HOURS, 2), round(4 * 0.12 * HOURS, 2))
-    gpu = lines_of(result, "shared", "pingvas-shared-karpenter-gpu-pool", "GPU")[0]
+    gpu = lines_of(result, "shared", "pingvas-shared-karpenter-gpu-g4dn-xlarge-pool", "GPU")[0]
     # 100 M images would need ~150 nodes: priced at the pool's GPU limit (dev 3 + prod 15).
     assert gpu.quantity == 18
     assert writer.assumption.startswith("4 (usage asks 10; bounded) ACU on average")

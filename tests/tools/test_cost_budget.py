@@ -49,7 +49,8 @@ def test_cheaper_defaults_keep_spec_availability() -> None:
     gpu_pool = next(
         r["inputs"]["spec"]
         for r in shared["resources"]
-        if r["type"] == "kubernetes:karpenter.sh/v1:NodePool" and r["name"].endswith("gpu-pool")
+        if r["type"] == "kubernetes:karpenter.sh/v1:NodePool"
+        and r["name"].endswith("gpu-g4dn-xlarge-pool")
     )
     capacity = next(
         q["values"]

@@ -163,19 +163,21 @@ def _gpu_image_costs(
     documents: Sequence[Document], usage: Usage, prices: PriceTable
 ) -> list[gpu.ImageCost]:
     """Raw and effective $/1,000 images of every type the GPU pools allow."""
-    costs: list[gpu.ImageCost] = []
+    costs: dict[str, gpu.ImageCost] = {}
     for document in documents:
         for resource in document["resources"]:
-            if resource["type"] != "kubernetes:karpenter.sh/v1:NodePool":
+            if resource["type"] != compute.NODE_POOL or compute.is_preview_pool(resource):
                 continue
             spec = resource["inputs"]["spec"]
             limit = spec.get("limits", {}).get(GPU_POOL_LIMIT)
             if limit is None:
                 continue
+            # One row a type: the weighted pools hold one type each (the fallback, several).
             types = rules.requirements_of(resource)["node.kubernetes.io/instance-type"]
             tails = compute.gpu_tail_hours(resource, usage.platform)
-            costs += gpu.image_costs(types, usage.platform, prices, tails, float(limit))
-    return costs
+            for cost in gpu.image_costs(types, usage.platform, prices, tails, float(limit)):
+                costs.setdefault(cost.instance_type, cost)
+    return list(costs.values())
 
 
 @dataclass(frozen=True)

@@ -114,3 +114,18 @@ creates, and the old pair goes, instead of an upgrade the API server refuses. */
 {{- $immutable := printf "%s|%s::%s|%s" $models.size $models.fileSystemId $models.accessPointId $models.storageClassName -}}
 {{- printf "%s-models-%s" .Release.Name (sha256sum $immutable | trunc 8) -}}
 {{- end }}
+
+{{/* Where a pod may run: the release's scheduling values (a preview's: the preview node
+pools, which its namespace's admission policy requires) over the workload's own. */}}
+{{- define "pingvas.scheduling" -}}
+{{- $selector := merge (dict) (.selector | default dict) .root.Values.scheduling.nodeSelector -}}
+{{- $tolerations := concat (.tolerations | default list) .root.Values.scheduling.tolerations -}}
+{{- with $selector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}

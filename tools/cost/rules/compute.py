@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.chart_layers import ValuesLayers
+from components.conventions import PREVIEW_NODE_LABEL
 from tools.cost import gpu
 from tools.cost.lines import Line, Unpriced
 from tools.cost.prices import HOURS_PER_MONTH
@@ -20,6 +21,8 @@ from tools.cost.rules.context import (
     unpriced,
 )
 from tools.cost.usage import PlatformUsage
+
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 
 APP_CHART = "./app/chart"
 # vCPUs and GiB of the instance types the general pool is priced as.
@@ -72,11 +75,35 @@ def node_group(resource: Resource, context: Context) -> list[Line]:
     return lines
 
 
+def is_preview_pool(pool: Resource) -> bool:
+    labels = pool["inputs"]["spec"]["template"].get("metadata", {}).get("labels", {})
+    return all(labels.get(key) == value for key, value in PREVIEW_NODE_LABEL.items())
+
+
+def preferred_gpu_pool(pools: list[Resource]) -> Resource | None:
+    """The GPU pool Karpenter tries first (the highest weight; the weights follow $ per
+    image, infra/gpu_ranking.py), leaving out the previews' own pool."""
+    gpu_pools = [
+        pool
+        for pool in pools
+        if "nvidia.com/gpu" in pool["inputs"]["spec"].get("limits", {})
+        and not is_preview_pool(pool)
+    ]
+    return max(gpu_pools, key=lambda pool: pool["inputs"]["spec"].get("weight", 0), default=None)
+
+
 def node_pool(resource: Resource, context: Context) -> list[Line] | Unpriced:
     spec = resource["inputs"]["spec"]
     gpu_limit = spec.get("limits", {}).get("nvidia.com/gpu")
-    if gpu_limit is None:
+    if gpu_limit is None or is_preview_pool(resource):
         reason = "its nodes are priced in the stacks whose pods run there"
+        return unpriced(resource, context, "elsewhere", reason)
+    preferred = preferred_gpu_pool(context.of_type(NODE_POOL, context.platform))
+    if preferred is not None and preferred["urn"] != resource["urn"]:
+        reason = (
+            "a fallback: Karpenter launches here only when the preferred pool "
+            f"({preferred['inputs']['metadata']['name']}, priced) cannot"
+        )
         return unpriced(resource, context, "elsewhere", reason)
     requirements = requirements_of(resource)
     types = requirements["node.kubernetes.io/instance-type"]
@@ -219,14 +246,10 @@ def _claimed_gib(values: Any) -> list[float]:
 def _gpu_workers(resource: Resource, context: Context, low: int, high: int) -> list[Line]:
     """The KEDA workers' nodes are the platform's GPU pool, priced there from the average
     node count; the line here carries their bounds at the pool's cheapest Spot price."""
-    pools = [
-        pool
-        for pool in context.of_type("kubernetes:karpenter.sh/v1:NodePool", context.platform)
-        if "nvidia.com/gpu" in pool["inputs"]["spec"].get("limits", {})
-    ]
-    if not pools:
+    pool = preferred_gpu_pool(context.of_type(NODE_POOL, context.platform))
+    if pool is None:
         return []
-    requirements = requirements_of(pools[0])
+    requirements = requirements_of(pool)
     types = requirements["node.kubernetes.io/instance-type"]
     price = min((context.prices.ec2_hour(t, "spot") for t in types), key=by_price)
     return [
