@@ -134,7 +134,7 @@ def main() -> None:
             store.complete = timed(spent, "database", store.complete)  # type: ignore[method-assign]
             storage = ImageStorage(BUCKET, "us-east-1", endpoint_url=moto.url)
             storage.put_png = timed(spent, "s3", storage.put_png)  # type: ignore[method-assign]
-            runner.render = timed(spent, "pipeline", runner.render)
+            runner.render_batch = timed(spent, "pipeline", runner.render_batch)
             worker = Worker(
                 queue,
                 store,
