@@ -245,7 +245,7 @@ class JobQueue:
         if count < 1:
             return []
         stream = self.stream(tier)
-        groups = cast(list[dict[str, Any]], self.redis.xinfo_groups(stream))
+        groups: list[dict[str, Any]] = self.redis.xinfo_groups(stream)
         last = next((g["last-delivered-id"] for g in groups if g["name"] == self.group), None)
         if last is None:
             return []

@@ -95,7 +95,7 @@ def compile_unet(unet: torch.nn.Module, vae_scale_factor: int, options: CompileO
         return eager(sample, *args, **kwargs)
 
     # An instance attribute: nn.Module.__call__ looks ``forward`` up on the instance.
-    unet.forward = forward  # type: ignore[method-assign]
+    unet.forward = forward
     logger.info(
         "unet compiled mode=%s sizes=%s cache=%s",
         options.mode,
