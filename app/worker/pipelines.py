@@ -159,9 +159,18 @@ def check_request(params: GenerationParams) -> None:
 
 def batch_key(params: GenerationParams) -> tuple[object, ...]:
     """What must be equal for jobs to share one pipeline call: the pipeline, the latents'
-    shape (and with it the compiled graph), the number of denoising steps and the
-    guidance scale (one value per call; it also decides classifier-free guidance)."""
-    return (params.model, params.width, params.height, params.steps, params.guidance_scale)
+    shape (and with it the compiled graph), the number of denoising steps, the guidance
+    scale (one value per call; it also decides classifier-free guidance), and whether
+    there is a negative prompt (SDXL conditions on zeros when none is given at all, on
+    the encoded empty prompt when one job of a list has none)."""
+    return (
+        params.model,
+        params.width,
+        params.height,
+        params.steps,
+        params.guidance_scale,
+        bool(params.negative_prompt),
+    )
 
 
 def render(
@@ -205,7 +214,8 @@ def render_batch(
 
     result = pipeline(
         prompt=prompts,
-        negative_prompt=negatives,
+        # None, not [""]: what the pipeline gets for a job without one, batched or not.
+        negative_prompt=negatives if first.negative_prompt else None,
         width=first.width,
         height=first.height,
         num_inference_steps=first.steps,

@@ -1,11 +1,6 @@
-"""The worker loop: jobs acknowledged only once their result is durable, rendered one at
-a time or, with ``batch_size`` above 1, several in one pipeline call.
-
-Batching: after taking an entry the worker peeks at the entries waiting right behind it in
-the same tier stream and takes those that share its batch key (model, size, steps,
-guidance) while they fit in ``batch_size`` images. Everything below stays per job: its
-own start and lease, its own S3 keys, commit, acknowledgement, refund and delivery count;
-a render that raises sends every job of the call back to the queue on its own.
+"""The worker loop: jobs acknowledged only once their result is durable, several
+compatible ones per pipeline call when ``batch_size`` allows (docs/worker.md "Batching";
+every step below stays per job).
 
 For each delivery:
   1. more than ``max_deliveries`` deliveries: fail the job, refund it once, dead-letter
@@ -39,10 +34,6 @@ from functools import partial
 from typing import TypeVar
 
 import redis
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.core import logging as log_context
 from app.core.generation import GenerationParams
@@ -51,6 +42,7 @@ from app.core.queue import PRIORITY, Delivery, JobMessage, JobQueue, is_missing_
 from app.core.storage import ImageStorage
 from app.store.jobs import JobStore, planned_images
 from app.worker.metrics import CREDITS_REFUNDED, GENERATION_DURATION, JOBS
+from app.worker.outages import is_unavailable
 from app.worker.pipelines import (
     InvalidRequest,
     ModelUnavailable,
@@ -66,24 +58,6 @@ from app.worker.scheduling import TierSchedule
 logger = logging.getLogger(__name__)
 ERROR_BACKOFF_SECONDS = 2.0
 T = TypeVar("T")
-S3_TRANSIENT_CODES = frozenset(
-    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling"}
-)
-
-
-def is_unavailable(error: BaseException) -> bool:
-    """PostgreSQL or S3 out of reach (or refusing for now): not the job's failure."""
-    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
-        return True
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    if isinstance(error, BotoConnectionError | HTTPClientError):
-        return True
-    if isinstance(error, ClientError):
-        response = error.response
-        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-        return status >= 500 or response.get("Error", {}).get("Code") in S3_TRANSIENT_CODES
-    return False
 
 
 class StopBeforeDeadline(Exception):

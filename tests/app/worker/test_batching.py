@@ -13,11 +13,13 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
 
+from app.core.generation import GenerationParams
 from app.core.job_errors import JOB_ERRORS
 from app.core.storage import ImageStorage
 from app.store.jobs import PlannedImage, planned_images
 from app.worker import runner
-from app.worker.pipelines import render
+from app.worker.pipelines import render, render_batch
+from app.worker.tiny_model import TINY_MODEL_ID
 from tests.support.app import BUCKET, balance_and_ledger
 from tests.support.worker import job_status, ledger_keys, message_of, objects_of
 
@@ -59,8 +61,8 @@ def test_three_compatible_jobs_render_in_one_call_each_with_its_own_seed_and_cha
 ):
     users = [make_user(tier="basic") for _ in range(3)]
     jobs = [
-        submit(users[0], prompt="a red fox", seed=11),
-        submit(users[1], prompt="a blue whale", seed=22, num_images=2),
+        submit(users[0], prompt="a red fox", seed=11, negative_prompt="snow"),
+        submit(users[1], prompt="a blue whale", seed=22, num_images=2, negative_prompt="ship"),
         submit(users[2], prompt="a green frog", seed=33, negative_prompt="blurry"),
     ]
     worker = make_worker(batch_size=4)
@@ -100,6 +102,7 @@ def test_incompatible_jobs_are_not_batched_and_none_is_held_while_another_render
         submit(user, prompt="more steps", steps=3),
         submit(user, prompt="taller", height=96),
         submit(user, prompt="other guidance", guidance_scale=3.0),
+        submit(user, prompt="with a negative prompt", negative_prompt="blurry"),
         submit(user, prompt="like the first"),
     ]
     seen_pending: list[int] = []
@@ -111,10 +114,17 @@ def test_incompatible_jobs_are_not_batched_and_none_is_held_while_another_render
         ),
     )
 
-    outcomes = [worker.run_batch() for _ in range(5)]
+    outcomes = [worker.run_batch() for _ in range(6)]
 
-    assert outcomes == [["succeeded"]] * 5
-    assert calls == [["first"], ["more steps"], ["taller"], ["other guidance"], ["like the first"]]
+    assert outcomes == [["succeeded"]] * 6
+    assert calls == [
+        ["first"],
+        ["more steps"],
+        ["taller"],
+        ["other guidance"],
+        ["with a negative prompt"],
+        ["like the first"],
+    ]
     # Only the entry being rendered is taken: the incompatible ones wait for any worker.
     assert set(seen_pending) == {1}
     assert all(charged_once(owner, job_id) for job_id in jobs)
@@ -254,3 +264,12 @@ def test_a_worker_dying_mid_batch_is_taken_over_without_a_second_charge_or_image
 
 def planned_images_of(owner: Any, job_id: uuid.UUID) -> list[PlannedImage]:
     return planned_images(message_of(owner, job_id))
+
+
+def test_one_call_never_mixes_batch_keys(pipelines):
+    pipeline = pipelines.get(TINY_MODEL_ID)
+    plain = GenerationParams(TINY_MODEL_ID, "a fox", "", 64, 64, 1, 7.5, 1, 1)
+    negative = GenerationParams(TINY_MODEL_ID, "a fox", "snow", 64, 64, 1, 7.5, 1, 1)
+    with pytest.raises(ValueError, match="different batch keys"):
+        render_batch(pipeline, [plain, negative])
+    assert [len(pngs) for pngs in render_batch(pipeline, [plain, plain])] == [1, 1]
