@@ -41,7 +41,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from tools.cost.gpu import GPUS  # noqa: E402
+from tools.cost.gpus import GPUS  # noqa: E402
 from tools.cost.prices import load as load_prices  # noqa: E402
 
 # The cost tool's GPU names, from the CUDA device name.

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from cachetools import LRUCache
@@ -25,7 +25,9 @@ from PIL import Image
 from app.catalogue import MANIFEST, MODEL_ID
 from app.core.generation import GenerationParams
 from app.worker.compilation import CompileOptions, compile_unet
-from app.worker.config import DeviceChoice, DtypeChoice
+
+if TYPE_CHECKING:  # settings (pydantic) are not needed to render: benchmarks import this
+    from app.worker.config import DeviceChoice, DtypeChoice
 
 logger = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
