@@ -330,6 +330,30 @@ class Queue(_Values):
     ]
 
 
+class Compile(_Values):
+    enabled: Annotated[
+        bool, Field(description="torch.compile the UNet for the bucket sizes (WORKER_COMPILE).")
+    ]
+    sizes: Annotated[
+        str,
+        Field(
+            pattern=r"^[0-9]+x[0-9]+(,[0-9]+x[0-9]+)*$",
+            description="Bucket sizes WIDTHxHEIGHT, comma-separated; other sizes run eagerly.",
+        ),
+    ]
+    mode: Annotated[
+        Literal["default", "reduce-overhead", "max-autotune"],
+        Field(description="torch.compile mode (reduce-overhead: CUDA graphs)."),
+    ]
+    cache_claim_name: Annotated[
+        OptionalDnsLabel,
+        Field(
+            description="A ReadWriteMany claim (EFS) for inductor's cache, kept across "
+            "scale-from-zero; empty: an emptyDir, which lives as long as the pod.",
+        ),
+    ]
+
+
 class ReleaseWorker(_Values):
     min_replicas: Annotated[Count, Field(description="KEDA's floor (0: scale to zero).")]
     max_replicas: Annotated[Count, Field(description="KEDA's ceiling (pingvas:gpuWorkers).")]
@@ -346,6 +370,16 @@ class Worker(ReleaseWorker):
     cooldown_period: Annotated[
         Seconds, Field(description="Idle seconds before scaling to the minimum.")
     ]
+    batch_size: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=16,
+            description="Most images per pipeline call: queued jobs of one model, size, "
+            "steps and guidance render together (WORKER_BATCH_SIZE).",
+        ),
+    ]
+    compile: Compile
 
 
 class ReleaseMigrations(_Values):

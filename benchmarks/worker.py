@@ -38,7 +38,7 @@ import redis  # noqa: E402
 import torch  # noqa: E402
 from diffusers.utils import logging as diffusers_logging  # noqa: E402
 
-from app.core.database import Database  # noqa: E402
+from app.core.database import Database, worker_database  # noqa: E402
 from app.core.generation import GenerationParams  # noqa: E402
 from app.core.queue import TIERS, JobMessage, JobQueue  # noqa: E402
 from app.core.storage import ImageStorage  # noqa: E402
@@ -129,12 +129,14 @@ def main() -> None:
             queue.read = timed(spent, "queue", queue.read)  # type: ignore[method-assign]
             queue.claim_stale = timed(spent, "queue", queue.claim_stale)  # type: ignore[method-assign]
             queue.ack = timed(spent, "queue", queue.ack)  # type: ignore[method-assign]
-            store = JobStore(db)
+            # The workers' own role (migration 0004): the one that may requeue.
+            worker_db = worker_database(database.worker_url, database.schema, pool_size=2)
+            store = JobStore(worker_db)
             store.start = timed(spent, "database", store.start)  # type: ignore[method-assign]
             store.complete = timed(spent, "database", store.complete)  # type: ignore[method-assign]
             storage = ImageStorage(BUCKET, "us-east-1", endpoint_url=moto.url)
             storage.put_png = timed(spent, "s3", storage.put_png)  # type: ignore[method-assign]
-            runner.render = timed(spent, "pipeline", runner.render)
+            runner.render_batch = timed(spent, "pipeline", runner.render_batch)
             worker = Worker(
                 queue,
                 store,
@@ -145,7 +147,7 @@ def main() -> None:
             )
             for _ in range(3):  # warm-up of both paths
                 render(pipeline, params)
-            enqueue_jobs(store, queue, user_id, params, 3)
+            enqueue_jobs(JobStore(db), queue, user_id, params, 3)
             while worker.run_once() is not None:
                 pass
             spent.clear()
@@ -156,7 +158,7 @@ def main() -> None:
             full: list[float] = []
             outside_pipeline: list[float] = []
             total = args.jobs * args.rounds
-            enqueue_jobs(store, queue, user_id, params, total)
+            enqueue_jobs(JobStore(db), queue, user_id, params, total)
             for _ in range(total):
                 started = time.perf_counter()
                 render(pipeline, params)
@@ -167,6 +169,7 @@ def main() -> None:
                 outside_pipeline.append(full[-1] - spent["pipeline"][-1])
                 assert outcome == "succeeded", outcome
             db.dispose()
+            worker_db.dispose()
             client.close()
     finally:
         moto.stop()

@@ -25,6 +25,8 @@ Message (version 1): every field is a string.
 Consumer protocol (worker)
     1. :meth:`JobQueue.read` (XREADGROUP ``>``), highest tier first; also
        :meth:`JobQueue.claim_stale` (XAUTOCLAIM) to take over entries whose consumer died.
+       A batching worker looks at what waits behind its entry (:meth:`JobQueue.peek_waiting`)
+       and reads only the compatible entries at the head of the stream.
     2. Move the job ``queued -> running`` with a conditional UPDATE; if that matches no
        row the job was canceled (or already finished): just :meth:`JobQueue.ack`.
     3. While rendering, call :meth:`JobQueue.heartbeat` more often than the reclaim idle
@@ -240,6 +242,30 @@ class JobQueue:
             return []
         entries = self._read({self.stream(t): ">" for t in order}, consumer, count, block_ms)
         return [delivery for delivery in entries if delivery is not None]
+
+    def peek_waiting(self, tier: str, count: int) -> list[JobMessage | None]:
+        """Up to ``count`` entries of the tier not yet delivered to the group, oldest
+        first, without taking them (XINFO GROUPS' last-delivered id, then XRANGE); None
+        in place of an unreadable entry. What the next :meth:`read` of the tier would
+        deliver, unless another consumer reads first."""
+        if count < 1:
+            return []
+        stream = self.stream(tier)
+        groups: list[dict[str, Any]] = self.redis.xinfo_groups(stream)
+        last = next((g["last-delivered-id"] for g in groups if g["name"] == self.group), None)
+        if last is None:
+            return []
+        entries = cast(
+            list[tuple[str, dict[str, str]]],
+            self.redis.xrange(stream, min=f"({last}", count=count),
+        )
+        peeked: list[JobMessage | None] = []
+        for _, fields in entries:
+            try:
+                peeked.append(JobMessage.from_fields(fields))
+            except (KeyError, ValueError):
+                peeked.append(None)
+        return peeked
 
     def wait_for_new(self, block_ms: int) -> bool:
         """Block until an entry is added to any tier stream (or ``block_ms`` passes),

@@ -47,7 +47,10 @@ def build_worker(settings: WorkerSettings) -> Worker:
             endpoint_url=settings.aws_endpoint_url,
         ),
         pipelines=PipelineCache(
-            settings.models_dir, placement, settings.worker_pipeline_cache_size
+            settings.models_dir,
+            placement,
+            settings.worker_pipeline_cache_size,
+            compile_options=settings.compile_options(),
         ),
         schedule=TierSchedule(settings.worker_tier_weights),
         options=WorkerOptions(
@@ -57,6 +60,7 @@ def build_worker(settings: WorkerSettings) -> Worker:
             max_deliveries=settings.worker_max_deliveries,
             grace_seconds=settings.worker_grace_seconds,
             block_ms=settings.worker_block_ms,
+            batch_size=settings.worker_batch_size,
         ),
     )
 

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from app.core.config import DatabaseSettings
 from app.core.queue import DEFAULT_GROUP, DEFAULT_PREFIX
+from app.worker.compilation import CompileMode, CompileOptions, parse_sizes
 
 DeviceChoice = Literal["auto", "cpu", "cuda", "mps"]
 DtypeChoice = Literal["auto", "float32", "float16", "bfloat16"]
@@ -53,6 +54,15 @@ class WorkerSettings(DatabaseSettings):
     worker_device: DeviceChoice = "auto"
     worker_dtype: DtypeChoice = "auto"
     worker_metrics_port: int | None = Field(default=9100, ge=0, le=65535)
+    # Most images one pipeline call renders: queued jobs of the same model, size, steps
+    # and guidance are rendered together up to this many images (1: one job a call).
+    worker_batch_size: int = Field(default=1, ge=1, le=16)
+    # torch.compile the UNet for the bucket sizes (WIDTHxHEIGHT, comma-separated); other
+    # sizes run eagerly. The cache directory should outlive the pod (the chart mounts one).
+    worker_compile: bool = False
+    worker_compile_sizes: str = "512x512,768x768,1024x1024"
+    worker_compile_mode: CompileMode = "reduce-overhead"
+    worker_compile_cache_dir: Path | None = None
 
     @field_validator("worker_tier_weights")
     @classmethod
@@ -60,6 +70,22 @@ class WorkerSettings(DatabaseSettings):
         if set(value) != {"free", "basic", "pro"} or min(value.values()) < 1:
             raise ValueError("WORKER_TIER_WEIGHTS needs free, basic and pro, each at least 1")
         return value
+
+    @field_validator("worker_compile_sizes")
+    @classmethod
+    def _bucket_sizes(cls, value: str) -> str:
+        parse_sizes(value)
+        return value
+
+    def compile_options(self) -> CompileOptions | None:
+        if not self.worker_compile:
+            return None
+        return CompileOptions(
+            sizes=parse_sizes(self.worker_compile_sizes),
+            max_batch=self.worker_batch_size,
+            mode=self.worker_compile_mode,
+            cache_dir=self.worker_compile_cache_dir,
+        )
 
     @model_validator(mode="after")
     def _heartbeat_before_reclaim(self) -> WorkerSettings:

@@ -1,4 +1,6 @@
-"""The worker loop: one job at a time, acknowledged only once its result is durable.
+"""The worker loop: jobs acknowledged only once their result is durable, several
+compatible ones per pipeline call when ``batch_size`` allows (docs/worker.md "Batching";
+every step below stays per job).
 
 For each delivery:
   1. more than ``max_deliveries`` deliveries: fail the job, refund it once, dead-letter
@@ -26,16 +28,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TypeVar
 
 import redis
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.core import logging as log_context
 from app.core.generation import GenerationParams
@@ -44,12 +42,15 @@ from app.core.queue import PRIORITY, Delivery, JobMessage, JobQueue, is_missing_
 from app.core.storage import ImageStorage
 from app.store.jobs import JobStore, planned_images
 from app.worker.metrics import CREDITS_REFUNDED, GENERATION_DURATION, JOBS
+from app.worker.outages import is_unavailable
 from app.worker.pipelines import (
     InvalidRequest,
     ModelUnavailable,
     PipelineCache,
     StepCallback,
-    render,
+    batch_key,
+    check_request,
+    render_batch,
 )
 from app.worker.recovery import QueueRecovery
 from app.worker.scheduling import TierSchedule
@@ -57,24 +58,6 @@ from app.worker.scheduling import TierSchedule
 logger = logging.getLogger(__name__)
 ERROR_BACKOFF_SECONDS = 2.0
 T = TypeVar("T")
-S3_TRANSIENT_CODES = frozenset(
-    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling"}
-)
-
-
-def is_unavailable(error: BaseException) -> bool:
-    """PostgreSQL or S3 out of reach (or refusing for now): not the job's failure."""
-    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
-        return True
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    if isinstance(error, BotoConnectionError | HTTPClientError):
-        return True
-    if isinstance(error, ClientError):
-        response = error.response
-        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-        return status >= 500 or response.get("Error", {}).get("Code") in S3_TRANSIENT_CODES
-    return False
 
 
 class StopBeforeDeadline(Exception):
@@ -89,6 +72,8 @@ class WorkerOptions:
     max_deliveries: int = 3
     grace_seconds: float = 25
     block_ms: int = 1000
+    # Most images one pipeline call renders (compatible queued jobs batched up to it).
+    batch_size: int = 1
     # Seconds to store and record the result after the last step (S3 + PostgreSQL).
     finishing_margin_seconds: float = 1.0
     # Longest wait between two tries of a step while PostgreSQL or S3 is unreachable.
@@ -157,7 +142,7 @@ class Worker:
         logger.info("worker ready consumer=%s", self.consumer)
         while not self.stopping:
             try:
-                self.run_once()
+                self.run_batch()
                 self._consuming = True
             except redis.ResponseError as error:
                 self._consuming = False
@@ -175,20 +160,20 @@ class Worker:
         logger.info("worker stopped consumer=%s", self.consumer)
 
     def run_once(self, block_ms: int | None = None) -> str | None:
-        """Handle at most one delivery; returns its outcome (None when idle)."""
-        delivery = self.next_delivery()
-        if delivery is None:
+        """Handle at most one delivery, unbatched; returns its outcome (None when idle)."""
+        outcomes = self.run_batch(block_ms, limit=1)
+        return outcomes[0] if outcomes else None
+
+    def run_batch(self, block_ms: int | None = None, limit: int | None = None) -> list[str]:
+        """Handle one delivery and the compatible jobs queued right behind it (up to
+        ``limit`` images, default ``batch_size``); returns their outcomes ([] when idle)."""
+        deliveries = self.next_deliveries(self.options.batch_size if limit is None else limit)
+        if not deliveries:
             wait = self.options.block_ms if block_ms is None else block_ms
             if wait > 0 and not self.stopping:
                 self.queue.wait_for_new(wait)
-            return None
-        message = delivery.message
-        with log_context.bound(
-            request_id=message.request_id or None,
-            user_id=str(message.user_id),
-            job_id=str(message.job_id),
-        ):
-            return self.handle(delivery)
+            return []
+        return self.handle_batch(deliveries)
 
     def next_delivery(self) -> Delivery | None:
         """A stale entry of a dead worker first (it has waited longest), then a new entry
@@ -210,51 +195,163 @@ class Worker:
         found = self.queue.read(self.consumer, order=self.schedule.next_order())
         return found[0] if found else None
 
+    def next_deliveries(self, limit: int) -> list[Delivery]:
+        """:meth:`next_delivery`, then the entries waiting right behind it in its tier's
+        stream as long as they share its batch key and fit in ``limit`` images. Only
+        those are taken, so the worker holds no entry it will not render in this batch
+        (one taken in a race with another worker is rendered in a batch of its own)."""
+        first = self.next_delivery()
+        if first is None:
+            return []
+        key = batch_key(first.message.params)
+        room = limit - first.message.params.num_images
+        companions = 0
+        for message in self.queue.peek_waiting(first.message.tier, max(room, 0)):
+            if message is None or batch_key(message.params) != key:
+                break
+            if message.params.num_images > room:
+                break
+            room -= message.params.num_images
+            companions += 1
+        if not companions:
+            return [first]
+        tier = [first.message.tier]
+        return [first, *self.queue.read(self.consumer, count=companions, order=tier)]
+
     def handle(self, delivery: Delivery) -> str:
+        return self.handle_batch([delivery])[0]
+
+    def handle_batch(self, deliveries: list[Delivery]) -> list[str]:
+        """Start each job on its own, render those of one batch key in one pipeline call,
+        then store, record and acknowledge each on its own: one job's failure leaves the
+        others' outcomes alone. Returns the outcomes in the deliveries' order."""
+        outcomes: dict[str, str] = {}
+        # Entries still ours to finish: kept alive by the heartbeat, released on stop.
+        in_hand = {delivery.message_id: delivery for delivery in deliveries}
+        with self._heartbeat(in_hand):
+            try:
+                started: list[tuple[Delivery, JobMessage]] = []
+                for delivery in deliveries:
+                    with _bound(delivery.message):
+                        outcome, message = self._begin(delivery)
+                    if outcome is None:
+                        started.append((delivery, message))
+                    else:
+                        outcomes[delivery.message_id] = outcome
+                        del in_hand[delivery.message_id]
+                for group in self._groups(started):
+                    outcomes.update(self._render_group(group, in_hand))
+            except StopBeforeDeadline:
+                for delivery in list(in_hand.values()):
+                    with _bound(delivery.message):
+                        self.queue.release(delivery, self.consumer)
+                        self._end_lease(delivery.message)
+                        logger.warning(
+                            "job abandoned job_id=%s (stopping; released for reclaim)",
+                            delivery.message.job_id,
+                        )
+                    outcomes[delivery.message_id] = self._outcome("abandoned")
+                in_hand.clear()
+        return [outcomes[delivery.message_id] for delivery in deliveries]
+
+    def _begin(self, delivery: Delivery) -> tuple[str | None, JobMessage]:
+        """Dead-letter, skip or start the job; (None, the row's job) when it is ours to
+        render, else (its outcome, the message)."""
         message = delivery.message
         job = message.job_id
-        with self._heartbeat(delivery):
+        try:
+            if delivery.delivery_count > self.options.max_deliveries:
+                return self._dead_letter(delivery), message
+            taken = self._until_available(
+                lambda: self.store.start(message, self.consumer, self.options.lease_seconds)
+            )
+        except StopBeforeDeadline:
+            raise
+        except Exception:
+            logger.exception("job error job_id=%s; left pending for reclaim", job)
+            return self._outcome("retry"), message
+        if taken.params is None:
+            logger.info("job skipped job_id=%s status=%s", job, taken.status)
+            self.queue.ack(delivery)
+            return self._outcome("skipped"), message
+        logger.info(
+            "job started job_id=%s tier=%s model=%s delivery=%d",
+            job,
+            message.tier,
+            taken.params.model,
+            delivery.delivery_count,
+        )
+        return None, replace(message, params=taken.params)
+
+    def _groups(
+        self, started: list[tuple[Delivery, JobMessage]]
+    ) -> list[list[tuple[Delivery, JobMessage]]]:
+        """The started jobs by batch key of the row's parameters (the messages' may have
+        been rewritten), each group at most ``batch_size`` images, in delivery order."""
+        groups: dict[tuple[object, ...], list[list[tuple[Delivery, JobMessage]]]] = {}
+        for job in started:
+            chunks = groups.setdefault(batch_key(job[1].params), [[]])
+            images = sum(message.params.num_images for _, message in chunks[-1])
+            if chunks[-1] and images + job[1].params.num_images > self.options.batch_size:
+                chunks.append([])
+            chunks[-1].append(job)
+        return [chunk for chunks in groups.values() for chunk in chunks]
+
+    def _render_group(
+        self, group: list[tuple[Delivery, JobMessage]], in_hand: dict[str, Delivery]
+    ) -> dict[str, str]:
+        outcomes: dict[str, str] = {}
+        renderable = []
+        for delivery, message in group:
             try:
-                if delivery.delivery_count > self.options.max_deliveries:
-                    return self._dead_letter(delivery)
-                taken = self._until_available(
-                    lambda: self.store.start(message, self.consumer, self.options.lease_seconds)
-                )
-                if taken.params is None:
-                    logger.info("job skipped job_id=%s status=%s", job, taken.status)
-                    self.queue.ack(delivery)
-                    return self._outcome("skipped")
-                message = replace(message, params=taken.params)
-                logger.info(
-                    "job started job_id=%s tier=%s model=%s delivery=%d",
-                    job,
-                    message.tier,
-                    message.params.model,
-                    delivery.delivery_count,
-                )
-                started = time.monotonic()
-                images = self._render(message.params, started)
-                planned = planned_images(message)
-                for image, png in zip(planned, images, strict=True):
-                    self._until_available(partial(self.storage.put_png, image.s3_key, png))
-                recorded = self._until_available(lambda: self.store.complete(message, planned))
-            except (ModelUnavailable, InvalidRequest) as error:
-                unavailable = isinstance(error, ModelUnavailable)
-                code: JobErrorCode = "model_unavailable" if unavailable else "invalid_request"
-                refunded = self._until_available(partial(self.store.fail, message, code))
-                if refunded:
-                    CREDITS_REFUNDED.labels("failed").inc(refunded)
-                self.queue.ack(delivery)
-                logger.warning("job failed job_id=%s refunded=%d reason=%s", job, refunded, error)
-                return self._outcome("failed")
-            except StopBeforeDeadline:
-                self.queue.release(delivery, self.consumer)
-                self._end_lease(message)
-                logger.warning("job abandoned job_id=%s (stopping; released for reclaim)", job)
-                return self._outcome("abandoned")
-            except Exception:
-                logger.exception("job error job_id=%s; left pending for reclaim", job)
-                return self._outcome("retry")
+                check_request(message.params)
+            except InvalidRequest as error:
+                outcomes[delivery.message_id] = self._fail(delivery, message, error)
+                del in_hand[delivery.message_id]
+            else:
+                renderable.append((delivery, message))
+        if not renderable:
+            return outcomes
+        started = time.monotonic()
+        try:
+            rendered = self._render([message.params for _, message in renderable])
+        except ModelUnavailable as error:
+            for delivery, message in renderable:
+                outcomes[delivery.message_id] = self._fail(delivery, message, error)
+                del in_hand[delivery.message_id]
+            return outcomes
+        except StopBeforeDeadline:
+            raise
+        except Exception:
+            # Each entry goes back to the queue on its own, counting its own delivery.
+            jobs = ",".join(str(message.job_id) for _, message in renderable)
+            logger.exception("render error job_ids=%s; left pending for reclaim", jobs)
+            for delivery, _ in renderable:
+                outcomes[delivery.message_id] = self._outcome("retry")
+                del in_hand[delivery.message_id]
+            return outcomes
+        for (delivery, message), images in zip(renderable, rendered, strict=True):
+            with _bound(message):
+                outcomes[delivery.message_id] = self._finish(delivery, message, images, started)
+            del in_hand[delivery.message_id]
+        return outcomes
+
+    def _finish(
+        self, delivery: Delivery, message: JobMessage, images: list[bytes], started: float
+    ) -> str:
+        """Store one job's PNGs, record it, acknowledge it. An error here is this job's
+        alone: its entry stays pending for reclaim, the batch goes on."""
+        job = message.job_id
+        try:
+            planned = planned_images(message)
+            for image, png in zip(planned, images, strict=True):
+                self._until_available(partial(self.storage.put_png, image.s3_key, png))
+            recorded = self._until_available(lambda: self.store.complete(message, planned))
+        except StopBeforeDeadline:
+            raise
+        except Exception:
+            logger.exception("job error job_id=%s; left pending for reclaim", job)
+            return self._outcome("retry")
         self.queue.ack(delivery)
         if not recorded:
             logger.info("job result discarded job_id=%s (no longer running)", job)
@@ -267,6 +364,21 @@ class Worker:
             time.monotonic() - started,
         )
         return self._outcome("succeeded")
+
+    def _fail(self, delivery: Delivery, message: JobMessage, error: Exception) -> str:
+        """A job no worker can render: failed and refunded at once, on its own."""
+        code: JobErrorCode = (
+            "model_unavailable" if isinstance(error, ModelUnavailable) else "invalid_request"
+        )
+        with _bound(message):
+            refunded = self._until_available(partial(self.store.fail, message, code))
+            if refunded:
+                CREDITS_REFUNDED.labels("failed").inc(refunded)
+            self.queue.ack(delivery)
+            logger.warning(
+                "job failed job_id=%s refunded=%d reason=%s", message.job_id, refunded, error
+            )
+        return self._outcome("failed")
 
     def _until_available(self, step: Callable[[], T]) -> T:
         """Run ``step``; while PostgreSQL or S3 is out of reach, wait and try again
@@ -300,8 +412,8 @@ class Worker:
         self._next_sweep = time.monotonic() + self.options.requeue_sweep_seconds
         self.recovery.run(data_lost)
 
-    def _render(self, params: GenerationParams, started: float) -> list[bytes]:
-        pipeline = self.pipelines.get(params.model)
+    def _render(self, jobs: list[GenerationParams]) -> list[list[bytes]]:
+        pipeline = self.pipelines.get(jobs[0].model)
         render_started = time.monotonic()
 
         def on_step(step: int, total: int) -> None:
@@ -316,7 +428,7 @@ class Worker:
 
         if self.stopping and time.monotonic() > self._deadline:
             raise StopBeforeDeadline
-        return render(pipeline, params, on_step)
+        return render_batch(pipeline, jobs, on_step)
 
     def _dead_letter(self, delivery: Delivery) -> str:
         message = delivery.message
@@ -332,21 +444,14 @@ class Worker:
         return self._outcome("skipped")
 
     @contextmanager
-    def _heartbeat(self, delivery: Delivery) -> Iterator[None]:
+    def _heartbeat(self, in_hand: dict[str, Delivery]) -> Iterator[None]:
+        """Keep every entry still in ``in_hand`` (and its job's lease) ours."""
         done = threading.Event()
 
         def beat() -> None:
             while not done.wait(self.options.heartbeat_seconds):
-                # Each may fail alone (Redis or PostgreSQL away); the next beat may work,
-                # and reclaim (or recovery, once the lease expires) is the fallback.
-                try:
-                    self.queue.heartbeat(delivery, self.consumer)
-                except Exception:
-                    logger.exception("heartbeat failed job_id=%s", delivery.message.job_id)
-                try:
-                    self.store.renew(delivery.message, self.consumer, self.options.lease_seconds)
-                except Exception:
-                    logger.exception("lease renewal failed job_id=%s", delivery.message.job_id)
+                for delivery in list(in_hand.values()):
+                    self._beat(delivery)
 
         thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
         thread.start()
@@ -356,10 +461,31 @@ class Worker:
             done.set()
             thread.join()
 
+    def _beat(self, delivery: Delivery) -> None:
+        # Each may fail alone (Redis or PostgreSQL away); the next beat may work, and
+        # reclaim (or recovery, once the lease expires) is the fallback.
+        try:
+            self.queue.heartbeat(delivery, self.consumer)
+        except Exception:
+            logger.exception("heartbeat failed job_id=%s", delivery.message.job_id)
+        try:
+            self.store.renew(delivery.message, self.consumer, self.options.lease_seconds)
+        except Exception:
+            logger.exception("lease renewal failed job_id=%s", delivery.message.job_id)
+
     @staticmethod
     def _outcome(outcome: str) -> str:
         JOBS.labels(outcome).inc()
         return outcome
+
+
+def _bound(message: JobMessage) -> AbstractContextManager[None]:
+    """The job's ids on every log line of the block."""
+    return log_context.bound(
+        request_id=message.request_id or None,
+        user_id=str(message.user_id),
+        job_id=str(message.job_id),
+    )
 
 
 def install_stop_signals(stop: Callable[[], None]) -> None:

@@ -3,9 +3,14 @@ services (SPEC §3), what every pod must meet, and the GPU workers."""
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from app.core.queue import DEFAULT_GROUP, DEFAULT_PREFIX, TIERS
+from app.worker.config import WorkerSettings
 from components.environment.tenancy import (
     API_SERVICE_ACCOUNT,
     MIGRATIONS_SERVICE_ACCOUNT,
@@ -18,6 +23,8 @@ from tests.support.chart import (
     env_of,
     outputs,
     pod_specs,
+    release_values,
+    render,
 )
 from tests.support.stacks import run_stack
 
@@ -244,6 +251,55 @@ def test_gpu_worker_lands_on_gpu_nodes_with_one_gpu(renders: dict[str, Render], 
     grace = pod["terminationGracePeriodSeconds"]
     assert grace >= 300
     assert 0 < float(env_of(container)["WORKER_GRACE_SECONDS"]) < grace
+
+
+def _worker_container(render: Render) -> tuple[dict[str, Any], dict[str, Any]]:
+    pod = render.one("Deployment", "gpu-worker")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    return pod, container
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_batching_and_compile_settings_reach_the_worker_settings_from_the_chart(
+    renders: dict[str, Render], stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """chart values -> pod env -> WorkerSettings, one way."""
+    pod, container = _worker_container(renders[stack])
+    env = env_of(container)
+    for name, value in env.items():
+        if isinstance(value, str):
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://worker@db/pingvas")  # a Secret's, here
+    settings = WorkerSettings()
+    worker = renders[stack].values.get("worker", {})
+    assert settings.worker_batch_size == worker.get("batchSize", 4) >= 2
+    assert settings.worker_compile is False  # no persisted cache claim by default
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "compile-cache"]
+    assert settings.worker_compile_cache_dir == Path(mount["mountPath"])
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "compile-cache"]
+    assert "emptyDir" in volume
+
+
+def test_a_compile_cache_claim_is_mounted_and_compile_turned_on() -> None:
+    values = copy.deepcopy(release_values("dev"))
+    values.setdefault("worker", {})["compile"] = {
+        "enabled": True,
+        "sizes": "512x512",
+        "mode": "max-autotune",
+        "cacheClaimName": "compile-cache",
+    }
+    pod, container = _worker_container(render("dev", values))
+    env = env_of(container)
+    assert (env["WORKER_COMPILE"], env["WORKER_COMPILE_SIZES"], env["WORKER_COMPILE_MODE"]) == (
+        "true",
+        "512x512",
+        "max-autotune",
+    )
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "compile-cache"]
+    assert volume == {
+        "name": "compile-cache",
+        "persistentVolumeClaim": {"claimName": "compile-cache"},
+    }
 
 
 @pytest.mark.parametrize("stack", STACKS)

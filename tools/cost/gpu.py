@@ -16,19 +16,12 @@ from typing import Any
 
 import yaml
 
+from tools.cost.gpus import GPUS
 from tools.cost.lines import camel_case
 from tools.cost.prices import DAYS_PER_MONTH, HOURS_PER_MONTH, PriceTable
 from tools.cost.usage import PlatformUsage, Workload
 
 THROUGHPUT = Path(__file__).with_name("gpu_throughput.yaml")
-# The GPU (one each) of the instance types a GPU pool may name.
-GPUS = {
-    "g4dn.xlarge": "T4",
-    "g4dn.2xlarge": "T4",
-    "g5.xlarge": "A10G",
-    "g6.xlarge": "L4",
-    "g6e.xlarge": "L40S",
-}
 
 
 @dataclass(frozen=True)

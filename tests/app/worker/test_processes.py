@@ -186,3 +186,30 @@ def test_fifty_jobs_through_two_workers_with_random_kills_all_end_settled(
         worker.terminate()
     for worker in workers:
         assert worker.process.wait(timeout=30) == 0
+
+
+def test_a_worker_killed_mid_batch_leaves_each_job_to_be_rerun_once_and_charged_once(
+    make_user, submit, spawn_worker, owner, s3
+):
+    user = make_user()
+    before = balance_and_ledger(owner, user.id)[0]
+    # Queued before any worker runs: the first one takes all three into one call.
+    jobs = [submit(user, prompt=f"job {n}", **LONG_JOB) for n in range(3)]
+    victim = spawn_worker(WORKER_BATCH_SIZE="3")
+    for job_id in jobs:
+        victim.wait_for(rf"job started job_id={job_id} .* delivery=1", timeout=90)
+    victim.kill()
+    assert [job_status(owner, job_id)[0] for job_id in jobs] == ["running"] * 3
+    assert owner("SELECT count(*) FROM images WHERE job_id = ANY(%s)", (jobs,)) == [(0,)]
+
+    survivor = spawn_worker(WORKER_BATCH_SIZE="3")
+    statuses = wait_until_final(owner, jobs, timeout=120)
+
+    assert set(statuses.values()) == {"succeeded"}
+    for job_id in jobs:
+        assert survivor.wait_for(rf"job started job_id={job_id} .* delivery=(\d+)").group(1) == "2"
+        assert len(objects_of(s3, owner, job_id)) == 1
+        assert owner("SELECT count(*) FROM images WHERE job_id = %s", (job_id,)) == [(1,)]
+        assert [key for key, _ in ledger_keys(owner, job_id)] == [f"debit:{job_id}"]
+    debits = sum(amount for job_id in jobs for _, amount in ledger_keys(owner, job_id))
+    assert balance_and_ledger(owner, user.id)[0] == before + debits
