@@ -22,13 +22,14 @@ import pulumi_kubernetes as k8s
 from app import chart_values as chart
 from app.chart_layers import ValuesLayers
 from app.chart_values import CHART_DIR, ValuesProfile
+from app.chart_workloads import RELEASE
 from components.conventions import ANYWHERE, Placement
 from components.endpoints import DatabaseEndpoint, RedisEndpoint
 
 # What the release names: Pulumi runs the program in the project's directory, and a
 # relative path keeps the release's inputs the same on every machine.
 CHART_PATH = "./app/chart"
-RELEASE_NAME = "pingvas"
+RELEASE_NAME = RELEASE
 IMAGES = ("api", "worker")
 
 

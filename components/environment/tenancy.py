@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.capacity import CONTAINER_DEFAULT_REQUEST
 from components.cluster.secret_store import NamespaceSecretStore, SecretStoreArgs
 from components.conventions import (
     PROMETHEUS_POD,
@@ -162,7 +163,7 @@ class Tenancy(pulumi.ComponentResource):
                 limits=[
                     k8s.core.v1.LimitRangeItemArgs(
                         type="Container",
-                        default_request={"cpu": "100m", "memory": "128Mi"},
+                        default_request=dict(CONTAINER_DEFAULT_REQUEST),
                         default={"memory": "512Mi"},
                     )
                 ]

@@ -173,3 +173,43 @@ def test_a_store_with_another_environments_role_is_refused() -> None:
     _, spec, namespace, store = copy.deepcopy(case)
     store["spec"]["provider"]["aws"]["role"] = prod_role
     assert refusals(spec, namespace, store) != []
+
+
+PRIORITIES = "pingvas-environment-priorities"
+PRIORITY_CLASS = "kubernetes:scheduling.k8s.io/v1:PriorityClass"
+
+
+def priority_cases(stack: str) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+    """(policy, namespace, pod) for every pod the environment sends (stack and chart)."""
+    return [(spec, ns, pod) for name, spec, ns, pod in judged(stack) if name == PRIORITIES]
+
+
+@pytest.mark.parametrize("stack", ENVIRONMENTS)
+def test_every_pods_priority_class_is_created_and_admitted(stack: str) -> None:
+    created = {c.inputs["metadata"]["name"] for c in run_stack("shared").of_type(PRIORITY_CLASS)}
+    assert created == {"dev-low", "prod-high", "ephemeral-low"}
+    cases = priority_cases(stack)
+    # A pod without a class (the stack's own in-cluster servers) runs at priority 0.
+    named = {
+        pod["spec"]["priorityClassName"]
+        for _, _, pod in cases
+        if "priorityClassName" in pod["spec"]
+    }
+    assert len(named) == 1, named
+    assert named <= created, named
+    for spec, namespace, pod in cases:
+        assert refusals(spec, namespace, pod) == [], pod["metadata"].get("name")
+
+
+@pytest.mark.parametrize(
+    ("stack", "class_name"),
+    [("dev", "prod-high"), ("prod", "dev-low"), ("pr-7", "dev-low"), ("dev", "dev-high")],
+)
+def test_a_pod_naming_another_class_is_refused(stack: str, class_name: str) -> None:
+    spec, namespace, pod = copy.deepcopy(
+        next(case for case in priority_cases(stack) if "priorityClassName" in case[2]["spec"])
+    )
+    pod["spec"]["priorityClassName"] = class_name
+    assert refusals(spec, namespace, pod) == [
+        "an environment's pods use only its own priority class"
+    ]

@@ -105,7 +105,9 @@ GPU_POOL = "pingvas:cluster:\n    gpuNodePool:\n      instanceTypes: [{}]\n"
         ),
         (
             "prod",
-            "config:\n  pingvas:quota:\n    gpu: 40\n  pingvas:gpuWorkers:\n    max: 30\n",
+            # A quota that fits 30 workers (infra/release_fit.py), so only the pool is short.
+            "config:\n  pingvas:quota:\n    gpu: 40\n    cpu: 100\n    memory: 600Gi\n"
+            "  pingvas:gpuWorkers:\n    max: 30\n",
             "pingvas:gpuWorkers.max: 30 workers can never run: the platform's GPU node pool "
             "runs at most 18 GPUs (pingvas:cluster.gpuNodePool.gpuLimit in Pulumi.shared.yaml)",
         ),

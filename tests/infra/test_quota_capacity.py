@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from pulumi_offline import OfflineRun
-from tests.support.capacity import (
+from components.capacity import (
     limit_range_defaults,
     over_quota,
     peak_usage,
     quantity,
     surge,
 )
+from pulumi_offline import OfflineRun
 from tests.support.chart import stack_renders
 from tests.support.stacks import run_stack
 

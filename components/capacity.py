@@ -1,5 +1,7 @@
 """Quota arithmetic for a namespace: what its pods request at their worst moment, as the
-API server's quota admission counts it (requests after the LimitRange's defaults).
+API server's quota admission counts it (requests after the LimitRange's defaults). Pure
+Python over manifests (plain dicts), so the config check (infra/release_fit.py) and the
+tests over rendered previews share it.
 
 The worst moment of a release: every workload at its maximum scale (a HorizontalPodAutoscaler's
 or KEDA ScaledObject's maximum, else its replicas), plus the one-off pods of the release, which
@@ -34,6 +36,9 @@ _SUFFIXES: dict[str, int | Fraction] = {
     "E": 10**18,
 }
 RESOURCES = ("cpu", "memory", "nvidia.com/gpu")
+# The LimitRange every environment namespace gets (components/environment/tenancy.py): what
+# a container without requests is counted at.
+CONTAINER_DEFAULT_REQUEST = {"cpu": "100m", "memory": "128Mi"}
 
 
 def quantity(value: str | int | float) -> Fraction:
@@ -143,14 +148,19 @@ def peak_usage(manifests: Iterable[Mapping[str, Any]], defaults: Mapping[str, An
     return running + one_off.largest(surges)
 
 
-def over_quota(usage: Usage, hard: Mapping[str, str]) -> list[str]:
-    """What `usage` asks beyond a ResourceQuota's `hard`: [] when it fits."""
-    problems = []
+def overages(usage: Usage, hard: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(quota key, asked, allowed) for what `usage` asks beyond a ResourceQuota's `hard`."""
+    found = []
     for resource in RESOURCES:
         limit = hard.get(f"requests.{resource}")
         asked = usage.requests.get(resource, Fraction(0))
         if limit is not None and asked > quantity(limit):
-            problems.append(f"requests.{resource}: {float(asked):g} > {limit}")
+            found.append((f"requests.{resource}", f"{float(asked):g}", limit))
     if "pods" in hard and usage.pods > int(hard["pods"]):
-        problems.append(f"pods: {usage.pods} > {hard['pods']}")
-    return problems
+        found.append(("pods", str(usage.pods), hard["pods"]))
+    return found
+
+
+def over_quota(usage: Usage, hard: Mapping[str, str]) -> list[str]:
+    """What `usage` asks beyond a ResourceQuota's `hard`: [] when it fits."""
+    return [f"{key}: {asked} > {limit}" for key, asked, limit in overages(usage, hard)]
