@@ -71,6 +71,8 @@ class PlatformOutputs:
     # each scope's roles carry (stacks/delivery.py); empty without a repository.
     deploy_role_arns: pulumi.Input[Mapping[str, pulumi.Input[str]]]
     deploy_boundary_arns: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    # The review stacks' Pulumi backends, `s3://<bucket>/pr-<N>` ("" without a repository).
+    review_state_bucket: pulumi.Input[str]
 
     def export(self) -> None:
         for item in fields(self):

@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.data.bucket import Bucket, BucketArgs, LifecycleRule
 from components.delivery.deploy_policies import DEPLOY_SCOPES, StackNames
 from components.delivery.deploy_roles import DeployRoles, DeployRolesArgs
 from components.iam import arn, partition
@@ -33,12 +34,13 @@ def build_deploy_roles(
     is configured)."""
     repository = settings.deploy_roles.github_repository
     if repository is None:
-        return {"deploy_role_arns": {}, "deploy_boundary_arns": {}}
+        return {"deploy_role_arns": {}, "deploy_boundary_arns": {}, "review_state_bucket": ""}
     naming = Naming(config.stack)
     account = aws.get_caller_identity_output(
         opts=pulumi.InvokeOutputOptions(provider=provider)
     ).account_id
     in_partition = partition(provider)
+    review_state = build_review_state(config, provider, account)
     roles = DeployRoles(
         naming.name("deploy"),
         DeployRolesArgs(
@@ -57,10 +59,40 @@ def build_deploy_roles(
             ],
             names=StackNames(project=PROJECT, platform_stack=config.stack),
             create_oidc_provider=settings.deploy_roles.create_oidc_provider,
+            review_state_bucket=review_state.bucket_name,
         ),
         opts=child_options(provider),
     )
-    return {"deploy_role_arns": roles.role_arns, "deploy_boundary_arns": roles.boundary_arns}
+    return {
+        "deploy_role_arns": roles.role_arns,
+        "deploy_boundary_arns": roles.boundary_arns,
+        "review_state_bucket": review_state.bucket_name,
+    }
+
+
+# The review stacks' backends are named for no stack: under the platform's prefix the
+# deploy roles' Deny on everything named for the platform would stop the pr sessions at
+# their own state too, and no scope's names (`pingvas-<dev|prod|pr-N>-*`) reach it.
+REVIEW_STATE = Naming("review")
+
+
+def build_review_state(
+    config: StackConfig, provider: aws.Provider, account: pulumi.Output[str]
+) -> Bucket:
+    """The bucket of the review stacks' Pulumi backends, `pr-<N>/` per pull request
+    (components/delivery/review_state.py): versioned, encrypted, private, TLS only; the
+    review workflow deletes a prefix when its pull request closes, and old versions
+    expire. Protected: open previews' state lives in it."""
+    return Bucket(
+        REVIEW_STATE.name("state"),
+        BucketArgs(
+            bucket_name=account.apply(
+                lambda account_id: REVIEW_STATE.globally_unique("state", account_id, config.region)
+            ),
+            lifecycle_rules=[LifecycleRule(id="expire-old-state", noncurrent_expire_after_days=30)],
+        ),
+        opts=pulumi.ResourceOptions(providers=[provider], protect=True),
+    )
 
 
 def bound_roles_to_deploy_scope(config: StackConfig, platform: PlatformOutputs) -> None:

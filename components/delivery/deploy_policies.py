@@ -39,6 +39,7 @@ from components.delivery.deploy_actions import (
 )
 from components.delivery.github_oidc import TrustedWorkflow
 from components.delivery.preview_sessions import OWN_PREVIEW, PR_TAG, session_statements
+from components.delivery.review_state import state_bucket_statements
 
 
 @dataclass(frozen=True)
@@ -330,10 +331,15 @@ def _role_arn(scope: DeployScope, names: StackNames, account: Account) -> str:
 
 
 def access_policy(
-    scope: DeployScope, names: StackNames, account: Account, domain: str
+    scope: DeployScope,
+    names: StackNames,
+    account: Account,
+    domain: str,
+    state_bucket: str | None = None,
 ) -> dict[str, Any]:
     """DNS records by name, the way into the cluster and, for a scope whose sessions carry
-    a tag, the Deny on sessions without it: a managed policy (the inline one is full)."""
+    a tag, the Deny on sessions without it and their own prefix of the `state_bucket`
+    (review_state.py): a managed policy (the inline one is full)."""
     record_names = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
     records: list[dict[str, Any]] = [
         {
@@ -384,6 +390,8 @@ def access_policy(
         )
     if scope.session_tag:
         records.extend(session_statements(_role_arn(scope, names, account)))
+        if state_bucket:
+            records.extend(state_bucket_statements(f"arn:{account.partition}:s3:::{state_bucket}"))
     return {"Version": "2012-10-17", "Statement": records}
 
 

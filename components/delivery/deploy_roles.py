@@ -35,6 +35,7 @@ from components.delivery.github_oidc import (
     web_identity_statement,
 )
 from components.delivery.preview_sessions import tag_session_trust
+from components.delivery.review_state import context_bound_key_statements
 from components.iam import arn, partition, policy_document
 
 
@@ -48,6 +49,9 @@ class DeployRolesArgs:
     # How resources are named, and the platform's stack, which every scope may attach to.
     names: StackNames
     create_oidc_provider: bool = True
+    # The bucket of the review stacks' backends (review_state.py), one prefix per pull
+    # request; None: previews keep their state elsewhere and the pr role reaches none.
+    review_state_bucket: pulumi.Input[str] | None = None
     scopes: Sequence[DeployScope] = DEPLOY_SCOPES
     max_session_seconds: int = 3600
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -113,9 +117,11 @@ class DeployRoles(pulumi.ComponentResource):
             }
             managed["access"] = (
                 f"The {scope.key} deploy role's DNS records and way into the cluster",
-                pulumi.Output.all(in_partition, account).apply(
-                    _access_json(scope, args.names, args.domain)
-                ),
+                pulumi.Output.all(
+                    in_partition,
+                    account,
+                    args.review_state_bucket if scope.session_tag else None,
+                ).apply(_access_json(scope, args.names, args.domain)),
             )
             for suffix, (description, document) in managed.items():
                 policy = aws.iam.Policy(
@@ -131,7 +137,7 @@ class DeployRoles(pulumi.ComponentResource):
                     policy_arn=policy.arn,
                     opts=child,
                 )
-            self._state_key(name, scope.key, role, args)
+            self._state_key(name, scope, role, args)
             roles[scope.key] = role.arn
             boundaries[scope.key] = boundary.arn
 
@@ -170,19 +176,22 @@ class DeployRoles(pulumi.ComponentResource):
         )
 
     def _state_key(
-        self, name: str, key: str, role: aws.iam.Role, args: DeployRolesArgs
+        self, name: str, scope: DeployScope, role: aws.iam.Role, args: DeployRolesArgs
     ) -> aws.kms.Key:
         """The KMS key of the scope's stacks' Pulumi secrets provider (`awskms://alias/
         <name>-<key>-state`, Pulumi.<stack>.yaml): only the scope's deploy role encrypts and
-        decrypts with it; the account manages it but may not use it. Protected: without it
-        the stacks' state secrets are lost."""
+        decrypts with it (a tagged scope's sessions only under their own encryption
+        context); the account manages it but may not use it. Protected: without it the
+        stacks' state secrets are lost."""
+        key = scope.key
+        tagged = scope.session_tag is not None
         child = pulumi.ResourceOptions(parent=self)
         state_key = aws.kms.Key(
             f"{name}-{key}-state",
             description=f"Pulumi state secrets of the {key} stacks",
             enable_key_rotation=True,
             policy=pulumi.Output.all(partition(self), args.account_id, role.arn).apply(
-                lambda values: json.dumps(state_key_policy(*values))
+                lambda values: json.dumps(state_key_policy(*values, per_session_context=tagged))
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
@@ -236,9 +245,15 @@ def _boundary_json(scope: DeployScope, names: StackNames) -> Callable[[list[str]
     return lambda values: json.dumps(boundary_policy(scope, names, Account(*values)))
 
 
-def _access_json(scope: DeployScope, names: StackNames, domain: str) -> Callable[[list[str]], str]:
-    """From the resolved [partition, account id]."""
-    return lambda values: json.dumps(access_policy(scope, names, Account(*values), domain))
+def _access_json(
+    scope: DeployScope, names: StackNames, domain: str
+) -> Callable[[list[str | None]], str]:
+    """From the resolved [partition, account id, review state bucket or None]."""
+    return lambda values: json.dumps(
+        access_policy(
+            scope, names, Account(str(values[0]), str(values[1])), domain, state_bucket=values[2]
+        )
+    )
 
 
 def _deploy_json(scope: DeployScope, names: StackNames) -> Callable[[list[str]], str]:
@@ -270,9 +285,25 @@ KEY_ADMINISTRATION = (
 STATE_SECRETS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey")
 
 
-def state_key_policy(in_partition: str, account_id: str, role_arn: str) -> dict[str, Any]:
-    """Only `role_arn` reads or writes the state's secrets; the account (so its IAM
-    administrators) manages the key, never decrypts with it."""
+def state_key_policy(
+    in_partition: str, account_id: str, role_arn: str, *, per_session_context: bool = False
+) -> dict[str, Any]:
+    """Only `role_arn` reads or writes the state's secrets (with `per_session_context`,
+    each session only under the encryption context of its own `pr` tag); the account (so
+    its IAM administrators) manages the key, never decrypts with it."""
+    use: list[dict[str, Any]] = (
+        context_bound_key_statements(role_arn)
+        if per_session_context
+        else [
+            {
+                "Sid": "OnlyTheScopesDeployRoleUsesIt",
+                "Effect": "Allow",
+                "Principal": {"AWS": role_arn},
+                "Action": list(STATE_SECRETS),
+                "Resource": "*",
+            }
+        ]
+    )
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -283,13 +314,7 @@ def state_key_policy(in_partition: str, account_id: str, role_arn: str) -> dict[
                 "Action": list(KEY_ADMINISTRATION),
                 "Resource": "*",
             },
-            {
-                "Sid": "OnlyTheScopesDeployRoleUsesIt",
-                "Effect": "Allow",
-                "Principal": {"AWS": role_arn},
-                "Action": list(STATE_SECRETS),
-                "Resource": "*",
-            },
+            *use,
         ],
     }
 

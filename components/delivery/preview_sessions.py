@@ -21,6 +21,9 @@ PR_SESSION_TAG = f"aws:PrincipalTag/{PR_TAG}"
 OWN_PREVIEW = "pr-${" + PR_SESSION_TAG + "}"
 # What the untagged session may do: become a tagged one.
 SESSION_SETUP = ("sts:AssumeRole", "sts:TagSession", "sts:GetCallerIdentity")
+# ...and, for the trusted sweep, list which pull requests have a state prefix: only where
+# an Allow grants it (review_state.py: the state bucket's top level, no object).
+UNTAGGED_LISTING = ("s3:ListBucket",)
 # A tag value that is not a plain positive number (IAM has no regex: a number check and
 # the characters IAM patterns or ARNs would read).
 NOT_A_NUMBER = ("*.*", "0*", "*${*}*", "*${?}*", "*/*", "*:*")
@@ -50,12 +53,13 @@ def tag_session_trust(root: str, role_arn: str) -> dict[str, Any]:
 
 
 def session_statements(role_arn: str) -> list[dict[str, Any]]:
-    """A session without the tag does nothing but tag itself."""
+    """A session without the tag does nothing but tag itself (and list what an Allow
+    lets it list)."""
     return [
         {
             "Sid": "NothingWithoutAPullRequestTag",
             "Effect": "Deny",
-            "NotAction": list(SESSION_SETUP),
+            "NotAction": [*SESSION_SETUP, *UNTAGGED_LISTING],
             "Resource": "*",
             "Condition": {"Null": {PR_SESSION_TAG: "true"}},
         },
