@@ -5,7 +5,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.cluster.karpenter import Karpenter, KarpenterArgs
+from components.cluster.karpenter import GpuPool, Karpenter, KarpenterArgs
 from components.conventions import pod_security_labels
 
 # Your cluster's (the cluster example's outputs). Kubernetes objects go through the
@@ -29,7 +29,11 @@ karpenter = Karpenter(
         cluster_security_group_id=CLUSTER_SECURITY_GROUP_ID,
         namespace=namespace.metadata.name,
         region="us-east-1",
-        gpu_instance_types=["g4dn.xlarge", "g4dn.2xlarge"],
+        # Cheapest per image first; Karpenter falls to the next pool when it cannot launch.
+        gpu_pools=[
+            GpuPool("g4dn-xlarge", ["g4dn.xlarge"], 100),
+            GpuPool("g4dn-2xlarge", ["g4dn.2xlarge"], 90),
+        ],
         gpu_limit=4,
     ),
     opts=pulumi.ResourceOptions(providers=[aws_provider, kubernetes]),

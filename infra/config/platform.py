@@ -24,9 +24,9 @@ from infra.config.base import (
 )
 from infra.config.messages import KeyProblem, described
 from infra.config.platform_checks import (
-    backup_schedule,
     check_aurora,
     check_subnets,
+    checked_backup_schedule,
     domain_fits_aws,
     narrow_public_range,
 )
@@ -237,7 +237,7 @@ class ModelStoreConfig(ConfigModel):
 
     ia_after_days: EfsLifecycleDays = 30
     # AWS Backup schedule (SPEC: weekly) and retention (SPEC: 30 days).
-    backup_schedule: Annotated[str, AfterValidator(backup_schedule)] = "cron(0 5 ? * SUN *)"
+    backup_schedule: Annotated[str, AfterValidator(checked_backup_schedule)] = "cron(0 5 ? * SUN *)"
     backup_retention_days: int = Field(default=30, ge=1, le=36_500)
 
 

@@ -37,7 +37,7 @@ def narrow_public_range(network: IPv4Network) -> IPv4Network:
     return network
 
 
-def backup_schedule(expression: str) -> str:
+def checked_backup_schedule(expression: str) -> str:
     problem = cron_problem(expression, hourly_at_most=True)
     if problem is not None:
         raise ValueError(f"{expression!r} {problem}")

@@ -356,9 +356,7 @@ def test_keda_scales_workers_from_zero_on_the_tier_streams(
     assert all(m["enableTLS"] == str(out["redisTls"]).lower() for m in lag)
     authenticated = [t for t in triggers if "authenticationRef" in t]
     auths = render.of_kind("TriggerAuthentication")
-    if stack == "dev":  # standalone ElastiCache: TLS, no AUTH
-        assert authenticated == auths == []
-    else:
-        (auth,) = auths
-        assert len(authenticated) == len(triggers)
-        assert auth["spec"]["secretTargetRef"][0]["parameter"] == "password"
+    # Every Redis wants a password (dev's standalone ElastiCache node too).
+    (auth,) = auths
+    assert len(authenticated) == len(triggers)
+    assert auth["spec"]["secretTargetRef"][0]["parameter"] == "password"

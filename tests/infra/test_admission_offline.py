@@ -39,8 +39,12 @@ def test_every_custom_resource_passes_its_crd_schema_and_cel_rules(stack: str) -
 
 
 def karpenter(kind: str) -> dict[str, Any]:
+    """The GPU node class, or the GPU pool Karpenter tries first."""
+    name = {"NodePool": "gpu-g4dn-xlarge-pool", "EC2NodeClass": "gpu"}[kind]
     (found,) = [
-        r for r in run_stack("shared").resources if r.type.endswith(f":{kind}") and "gpu" in r.name
+        r
+        for r in run_stack("shared").resources
+        if r.type.endswith(f":{kind}") and r.name == f"pingvas-shared-karpenter-{name}"
     ]
     return custom_resource(found)
 

@@ -129,7 +129,7 @@ def test_redis_is_referenced_never_copied(stack: str) -> None:
     else:  # ElastiCache: its Secrets Manager secret, synced by External Secrets
         assert redis["existingSecret"] == ""
         assert values["secrets"]["redisSecretArn"] == out["redisSecretArn"]
-    assert redis["auth"] is (stack != "dev")  # dev's standalone node has TLS, no AUTH
+    assert redis["auth"] is True  # every Redis wants a password, dev's standalone node too
     assert "[secret]" not in str(values)
 
 

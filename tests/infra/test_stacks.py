@@ -59,7 +59,7 @@ def test_platform_exports_what_environments_need(shared: OfflineRun) -> None:
     assert outputs["availabilityZones"] == ["us-east-1a", "us-east-1b", "us-east-1c"]
     assert len(outputs["privateSubnetIds"]) == 3
     groups = outputs["securityGroupIds"]
-    assert set(groups) == {"alb", "nodes", "rds", "efs", "redis-dev", "redis-prod"}
+    assert set(groups) == {"alb", "nodes", "preview-nodes", "rds", "efs", "redis-dev", "redis-prod"}
     for name, group_id in groups.items():
         assert shared.by_id(group_id).name == f"pingvas-shared-{name}"
 
