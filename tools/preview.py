@@ -20,13 +20,14 @@ how long `pulumi up` and `pulumi destroy` take on the stack's critical path
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import functools
 import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ from infra.config import (
 from infra.stack_file import project_defaults, read_stack_file
 from infra.stack_names import name_problem, shown
 from stacks.program import run
-from tools import diff, timing
+from tools import diff, forked, short_lived, timing
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,6 +123,19 @@ def _project_defaults(_modified: int) -> tuple[dict[str, str], list[str]]:
     """Pulumi.yaml's defaults, read once per process while the file is unchanged (each
     stack, and each environment's platform, starts from them)."""
     return project_defaults(REPO_ROOT / "Pulumi.yaml")
+
+
+def previews(
+    stacks: list[str], config_file: Path | None = None
+) -> Generator[offline.OfflineRun, None, None]:
+    """Each stack's preview, in order. The first runs in this process: it imports the SDK
+    modules the program uses and previews the platform an environment reads. The others
+    then run at once, one per core, in forked copies of this process that start with both
+    (tools/forked.py; one after another where forking is not possible)."""
+    yield preview_stack(stacks[0], config_file)
+    yield from forked.ordered_map(
+        functools.partial(preview_stack, config_file=config_file), stacks[1:]
+    )
 
 
 def _preview(stack: str, config_file: Path | None) -> offline.OfflineRun:
@@ -299,18 +313,20 @@ def _main(argv: list[str] | None) -> int:
         parser.error("--json and --markdown are two forms of one output: choose one")
     results = []
     started = time.perf_counter()
-    for number, stack in enumerate(args.stacks, 1):
-        try:
-            results.append(preview_stack(stack, args.config_file))
-        except ConfigError as error:
-            print(
-                f"error: invalid configuration for stack {shown(stack)}:\n{error}", file=sys.stderr
+    with contextlib.closing(previews(args.stacks, args.config_file)) as previewed:
+        for number, stack in enumerate(args.stacks, 1):
+            try:
+                results.append(next(previewed))
+            except ConfigError as error:
+                print(
+                    f"error: invalid configuration for stack {shown(stack)}:\n{error}",
+                    file=sys.stderr,
+                )
+                return diff.EXIT_ERROR
+            progress(
+                f"previewed {stack} ({number}/{len(args.stacks)}, "
+                f"{len(results[-1].resources)} resources, {time.perf_counter() - started:.1f} s)"
             )
-            return diff.EXIT_ERROR
-        progress(
-            f"previewed {stack} ({number}/{len(args.stacks)}, "
-            f"{len(results[-1].resources)} resources, {time.perf_counter() - started:.1f} s)"
-        )
     if base is not None:
         output: diff.Output = "json" if args.json else "markdown" if args.markdown else "text"
         text, status = diff.report(
@@ -332,4 +348,4 @@ def _main(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    short_lived.run(main)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import PROJECT, ConfigError
+from tools import short_lived
 from tools.cost import prices, report, usage
 from tools.cost.estimate import Estimate, difference, estimate
 from tools.diff import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_STATUSES, check_base, load_base
@@ -88,4 +89,4 @@ def _main(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    short_lived.run(main)
