@@ -128,14 +128,26 @@ def _project_defaults(_modified: int) -> tuple[dict[str, str], list[str]]:
 def previews(
     stacks: list[str], config_file: Path | None = None
 ) -> Generator[offline.OfflineRun, None, None]:
-    """Each stack's preview, in order. The first runs in this process: it imports the SDK
-    modules the program uses and previews the platform an environment reads. The others
-    then run at once, one per core, in forked copies of this process that start with both
-    (tools/forked.py; one after another where forking is not possible)."""
-    yield preview_stack(stacks[0], config_file)
-    yield from forked.ordered_map(
-        functools.partial(preview_stack, config_file=config_file), stacks[1:]
-    )
+    """Each stack's preview, in order, each reported on stderr as it comes. The first runs
+    in this process: it imports the SDK modules the program uses and previews the platform
+    an environment reads. The others then run at once, one per core, in forked copies of
+    this process that start with both (tools/forked.py; one after another where forking
+    is not possible). Close the generator to stop the ones still running."""
+
+    def each() -> Generator[offline.OfflineRun, None, None]:
+        yield preview_stack(stacks[0], config_file)
+        yield from forked.ordered_map(
+            functools.partial(preview_stack, config_file=config_file), stacks[1:]
+        )
+
+    started = time.perf_counter()
+    with contextlib.closing(each()) as runs:
+        for number, (stack, result) in enumerate(zip(stacks, runs, strict=False), 1):
+            progress(
+                f"previewed {stack} ({number}/{len(stacks)}, "
+                f"{len(result.resources)} resources, {time.perf_counter() - started:.1f} s)"
+            )
+            yield result
 
 
 def _preview(stack: str, config_file: Path | None) -> offline.OfflineRun:
@@ -312,9 +324,8 @@ def _main(argv: list[str] | None) -> int:
     if args.json and args.markdown:
         parser.error("--json and --markdown are two forms of one output: choose one")
     results = []
-    started = time.perf_counter()
     with contextlib.closing(previews(args.stacks, args.config_file)) as previewed:
-        for number, stack in enumerate(args.stacks, 1):
+        for stack in args.stacks:
             try:
                 results.append(next(previewed))
             except ConfigError as error:
@@ -323,10 +334,6 @@ def _main(argv: list[str] | None) -> int:
                     file=sys.stderr,
                 )
                 return diff.EXIT_ERROR
-            progress(
-                f"previewed {stack} ({number}/{len(args.stacks)}, "
-                f"{len(results[-1].resources)} resources, {time.perf_counter() - started:.1f} s)"
-            )
     if base is not None:
         output: diff.Output = "json" if args.json else "markdown" if args.markdown else "text"
         text, status = diff.report(
