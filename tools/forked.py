@@ -77,10 +77,20 @@ class _Child:
         sys.stdout.flush()  # else the child's copy of unwritten output is written twice
         sys.stderr.flush()
         read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_end)
-            _run_child(step, item, write_end)
+        # Ctrl-C held back while forking: arriving during the fork's own handlers, it
+        # would be swallowed ("Exception ignored") and the interruption lost.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pid = os.fork()
+            if pid == 0:
+                os.close(read_end)
+                # A terminal's Ctrl-C reaches every process of its group: a child just
+                # ends (held back, it ends here), and the parent reports it once.
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+                _run_child(step, item, write_end)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         os.close(write_end)
         return cls(pid, read_end, item)
 
@@ -112,9 +122,6 @@ class _Child:
 def _run_child(step: Callable[[Item], Result], item: Item, pipe: int) -> NoReturn:
     """Never returns: the child must not run the parent's cleanup (atexit, a test
     runner's teardown, buffered output) a second time."""
-    # Ctrl-C reaches every process of the terminal's group: a child just ends, and the
-    # parent reports the interruption once.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
     status = 0
     try:
         try:
