@@ -12,7 +12,8 @@ JSON document, docs/architecture.md "Contracts"; a JSON list of them for several
 stacks). An environment stack's platform outputs come from a preview of the platform
 stack it references, run once per process however many environments are previewed.
 Invalid config exits with status 2 and a message naming the key, before any resource is
-registered; each stack previewed is reported on stderr as it finishes. `--timing` prints
+registered. The first stack named runs in this process, the others then at once in forked
+copies of it (`previews`); each is reported on stderr, in the order named. `--timing` prints
 how long `pulumi up` and `pulumi destroy` take on the stack's critical path
 (tools/timing.py). `--diff` compares with an earlier `--json` output instead (tools/diff.py).
 """
