@@ -284,6 +284,12 @@ def _own_event_loop() -> Iterator[None]:
     try:
         yield
     finally:
+        # A failed run can leave registrations pending: cancelled and awaited here, as
+        # asyncio.run does, rather than destroyed with the loop.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         threads.shutdown()
         asyncio.set_event_loop(None)
         loop.close()
