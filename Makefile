@@ -8,13 +8,17 @@ STACKS := shared dev prod pr-7
 .PHONY: setup setup-dev system-deps preview preview-base policy iam-lint test dev lock
 
 $(VENV)/bin/python:
+	@echo "setup: creating the virtual environment $(VENV)"
 	python3 -m venv $(VENV)
 
 # One install per extra, pinned by its lock file (requirements/<extra>.txt): the preview
 # needs only the infrastructure, the tests everything (docs/dependencies.md).
+# A line per phase: pip is quiet, and a first install downloads for minutes.
 $(VENV)/.installed-%: pyproject.toml requirements/%.txt | $(VENV)/bin/python
+	@echo "setup: installing the $* extra as requirements/$*.txt pins it (minutes on a first install)"
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c requirements/$*.txt -e '.[$*]'
 	touch $@
+	@echo "setup: the $* extra is installed in $(VENV)"
 
 setup: $(VENV)/.installed-infra
 

@@ -18,7 +18,10 @@ recorded with their parent and provider so the tree can be printed and followed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pulumi
@@ -210,8 +213,23 @@ def run_offline(
 ) -> OfflineRun:
     """Runs `program` as stack `stack` with `config` (Pulumi's `ns:key` → string map).
 
-    Safe to call many times in one process: the runtime is reset before each run.
+    Safe to call many times in one process: the runtime is reset before each run, and
+    each run has its own event loop and monitor threads, gone when it returns, so no task
+    of one run reaches the next and a process may fork safely between runs.
     """
+    with _own_event_loop():
+        return _run(project, stack, config, program, region, secret_keys, stack_outputs)
+
+
+def _run(
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    program: Callable[[], None],
+    region: str,
+    secret_keys: list[str] | None,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None,
+) -> OfflineRun:
     mocks = OfflineMocks(region, stack_outputs or {})
     monitor = OfflineMonitor(mocks)
     internals.forget_root_stack()
@@ -243,11 +261,56 @@ def run_offline(
     return result
 
 
+class _MonitorThreads(ThreadPoolExecutor):
+    """The threads the SDK runs monitor calls on, each with the event loop the stock mock
+    monitor needs there; shutting down joins them and closes their loops."""
+
+    def __init__(self) -> None:
+        super().__init__(thread_name_prefix="offline-monitor", initializer=self._start)
+        self._loops: list[asyncio.AbstractEventLoop] = []
+        self._loops_lock = threading.Lock()
+
+    def _start(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        with self._loops_lock:
+            self._loops.append(loop)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=True, cancel_futures=cancel_futures)
+        with self._loops_lock:
+            for loop in self._loops:
+                loop.close()
+            self._loops.clear()
+
+
+@contextlib.contextmanager
+def _own_event_loop() -> Iterator[None]:
+    """A fresh event loop and thread pool for one run, closed and joined after it (the SDK
+    supports one process running programs on different loops: its mock-based tests do)."""
+    loop = asyncio.new_event_loop()
+    threads = _MonitorThreads()
+    loop.set_default_executor(threads)
+    asyncio.set_event_loop(loop)
+    try:
+        yield
+    finally:
+        # A failed run can leave registrations pending: cancelled and awaited here, as
+        # asyncio.run does, rather than destroyed with the loop.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        threads.shutdown()
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
 async def _finish_stray_tasks(timeout_seconds: float = 30) -> None:
     """Fails this run, not the next one, for an input that failed after the program ended.
 
     A resource whose input Output raises is registered by a task that outlives
-    `run_pulumi_func`; left on the shared event loop, it would fail a later run."""
+    `run_pulumi_func`; left behind, its error would vanish with the run's loop."""
     current = asyncio.current_task()
     stray = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
     if not stray:

@@ -12,7 +12,8 @@ JSON document, docs/architecture.md "Contracts"; a JSON list of them for several
 stacks). An environment stack's platform outputs come from a preview of the platform
 stack it references, run once per process however many environments are previewed.
 Invalid config exits with status 2 and a message naming the key, before any resource is
-registered; each stack previewed is reported on stderr as it finishes. `--timing` prints
+registered. The first stack named runs in this process, the others then at once in forked
+copies of it (`previews`); each is reported on stderr, in the order named. `--timing` prints
 how long `pulumi up` and `pulumi destroy` take on the stack's critical path
 (tools/timing.py). `--diff` compares with an earlier `--json` output instead (tools/diff.py).
 """
@@ -20,13 +21,14 @@ how long `pulumi up` and `pulumi destroy` take on the stack's critical path
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import functools
 import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,7 @@ from infra.config import (
 from infra.stack_file import project_defaults, read_stack_file
 from infra.stack_names import name_problem, shown
 from stacks.program import run
-from tools import diff, timing
+from tools import diff, forked, short_lived, timing
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,6 +124,31 @@ def _project_defaults(_modified: int) -> tuple[dict[str, str], list[str]]:
     """Pulumi.yaml's defaults, read once per process while the file is unchanged (each
     stack, and each environment's platform, starts from them)."""
     return project_defaults(REPO_ROOT / "Pulumi.yaml")
+
+
+def previews(
+    stacks: list[str], config_file: Path | None = None
+) -> Generator[offline.OfflineRun, None, None]:
+    """Each stack's preview, in order, each reported on stderr as it comes. The first runs
+    in this process: it imports the SDK modules the program uses and previews the platform
+    an environment reads. The others then run at once, one per core, in forked copies of
+    this process that start with both (tools/forked.py; one after another where forking
+    is not possible). Close the generator to stop the ones still running."""
+
+    def each() -> Generator[offline.OfflineRun, None, None]:
+        yield preview_stack(stacks[0], config_file)
+        yield from forked.ordered_map(
+            functools.partial(preview_stack, config_file=config_file), stacks[1:]
+        )
+
+    started = time.perf_counter()
+    with contextlib.closing(each()) as runs:
+        for number, (stack, result) in enumerate(zip(stacks, runs, strict=False), 1):
+            progress(
+                f"previewed {stack} ({number}/{len(stacks)}, "
+                f"{len(result.resources)} resources, {time.perf_counter() - started:.1f} s)"
+            )
+            yield result
 
 
 def _preview(stack: str, config_file: Path | None) -> offline.OfflineRun:
@@ -298,19 +325,16 @@ def _main(argv: list[str] | None) -> int:
     if args.json and args.markdown:
         parser.error("--json and --markdown are two forms of one output: choose one")
     results = []
-    started = time.perf_counter()
-    for number, stack in enumerate(args.stacks, 1):
-        try:
-            results.append(preview_stack(stack, args.config_file))
-        except ConfigError as error:
-            print(
-                f"error: invalid configuration for stack {shown(stack)}:\n{error}", file=sys.stderr
-            )
-            return diff.EXIT_ERROR
-        progress(
-            f"previewed {stack} ({number}/{len(args.stacks)}, "
-            f"{len(results[-1].resources)} resources, {time.perf_counter() - started:.1f} s)"
-        )
+    with contextlib.closing(previews(args.stacks, args.config_file)) as previewed:
+        for stack in args.stacks:
+            try:
+                results.append(next(previewed))
+            except ConfigError as error:
+                print(
+                    f"error: invalid configuration for stack {shown(stack)}:\n{error}",
+                    file=sys.stderr,
+                )
+                return diff.EXIT_ERROR
     if base is not None:
         output: diff.Output = "json" if args.json else "markdown" if args.markdown else "text"
         text, status = diff.report(
@@ -332,4 +356,4 @@ def _main(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    short_lived.run(main)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pulumi
 import pytest
 
 import pulumi_offline as offline
+import pulumi_offline.runtime
 
 
 def test_resources_passed_as_inputs_arrive_as_their_urn() -> None:
@@ -131,3 +134,33 @@ def test_the_partition_is_the_configured_regions_as_aws_answers(
     assert run.outputs["partition"] == partition
     assert run.outputs["dnsSuffix"] == dns_suffix
     assert run.outputs["role"].startswith(f"arn:{partition}:iam::")
+
+
+def test_a_run_leaves_no_thread_behind_so_the_process_may_fork(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tools/forked.py forks between runs: a thread alive then could hold a lock forever."""
+    monitor_threads: set[str] = set()
+
+    class Watching(offline.OfflineMocks):
+        def new_resource(
+            self, args: pulumi.runtime.MockResourceArgs
+        ) -> tuple[str, dict[str, object]]:
+            monitor_threads.add(threading.current_thread().name)
+            return super().new_resource(args)
+
+    def program() -> None:
+        for number in range(8):
+            pulumi.CustomResource("test:index:Thing", f"thing-{number}", {"n": number})
+
+    before = threading.active_count()
+    monkeypatch.setattr(pulumi_offline.runtime, "OfflineMocks", Watching)
+    run = offline.run_offline(
+        project="pingvas", stack="t", config={}, region="us-east-1", program=program
+    )
+    assert len(run.of_type("test:index:Thing")) == 8
+    # Control: the monitor did run on threads of the run's own pool ...
+    assert monitor_threads
+    assert all(name.startswith("offline-monitor") for name in monitor_threads)
+    # ... and none of them outlives the run.
+    assert threading.active_count() == before

@@ -2,10 +2,10 @@
 
     python -m tools.cost STACK [STACK ...] [--usage FILE] [--json] [--diff BASE.json]
 
-Runs the offline preview of each stack (`tools.preview`), prices every resource with the
-price table in this package and the usage file (defaults: SPEC §8's assumptions), and
-prints one line per charge, subtotals per stack and per service, and the total; `--json`
-gives the same as one document. `--diff BASE.json` prices an earlier
+Runs the offline preview of each stack (`tools.preview`, each reported on stderr), prices
+every resource with the price table in this package and the usage file (defaults: SPEC
+§8's assumptions), and prints one line per charge, subtotals per stack and per service,
+and the total; `--json` gives the same as one document. `--diff BASE.json` prices an earlier
 `python -m tools.preview STACK --json` (one document or a list) and prints the monthly
 change per resource and in total. Invalid stack config or usage, or a BASE of another
 project or other stacks, exits with status 2 and a message.
@@ -14,6 +14,7 @@ project or other stacks, exits with status 2 and a message.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Mapping
@@ -21,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import PROJECT, ConfigError
+from tools import short_lived
 from tools.cost import prices, report, usage
 from tools.cost.estimate import Estimate, difference, estimate
 from tools.diff import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_STATUSES, check_base, load_base
-from tools.preview import as_json, preview_stack
+from tools.preview import as_json, preview_stack, previews
 
 
 def preview_document(stack: str) -> dict[str, Any]:
@@ -63,7 +65,8 @@ def _main(argv: list[str] | None) -> int:
         print(f"error: --diff {args.diff}: {error}", file=sys.stderr)
         return EXIT_ERROR
     try:
-        documents: list[Mapping[str, Any]] = [preview_document(stack) for stack in args.stacks]
+        with contextlib.closing(previews(args.stacks)) as previewed:
+            documents: list[Mapping[str, Any]] = [as_json(result) for result in previewed]
         head = price_documents(documents, args.usage)
         if base_documents is not None:
             base = price_documents(base_documents, args.usage)
@@ -88,4 +91,4 @@ def _main(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    short_lived.run(main)
