@@ -18,7 +18,6 @@ from typing import Any
 
 import yaml
 
-from infra.config import Profile, profile_by_name
 from infra.merge import deep_merge
 from tools.cost import prices, usage
 from tools.cost.__main__ import preview_document
@@ -134,12 +133,12 @@ def main() -> int:
             priced({}, {"platform": {"gpuOnDemandShare": 1}}).total - defaults.total,
         ),
         (
-            "one ALB for dev and prod instead of one each",
+            "one ALB for dev and previews (prod keeps its own)",
+            # The platform makes each environment's class: dev's is `<platform>-dev-alb-params`.
             sum(
                 line.monthly
                 for line in defaults.lines
-                if profile_by_name(line.stack) is Profile.DEV
-                and line.type.endswith("IngressClassParams")
+                if line.type.endswith("IngressClassParams") and "-dev-alb" in line.resource
             ),
         ),
     ]
