@@ -269,7 +269,8 @@ def test_gpu_cost_per_1000_images_comes_from_the_price_and_a_cited_rate(defaults
     assert t4.raw_on_demand_per_1000 == pytest.approx(0.526 * seconds / 3600, abs=0.001)
     assert "diffusers" in t4.source
     # Effective: the whole month's node-hours (utilisation, tails) over the images made.
-    assert t4.effective_per_1000 is not None and t4.raw_spot_per_1000 is not None
+    assert t4.effective_per_1000 is not None
+    assert t4.raw_spot_per_1000 is not None
     assert t4.effective_per_1000 > t4.raw_spot_per_1000
     assert costs["g5.xlarge"].seconds_per_image is None  # no sourced A10G figure: says so
     assert costs["g5.xlarge"].source.startswith("unmeasured")
