@@ -167,13 +167,15 @@ def test_the_managed_redis_url_makes_redis_py_check_the_certificate_and_host() -
     checked = redis.Redis.from_url(f"{url}?{TLS_QUERY}").connection_pool
     assert checked.connection_class is redis.SSLConnection
     connection = checked.make_connection()
+    assert isinstance(connection, redis.SSLConnection)
     assert (connection.cert_reqs, connection.check_hostname) == (ssl.CERT_REQUIRED, True)
     unchecked = redis.Redis.from_url(f"{url}?ssl_cert_reqs=none").connection_pool
     connection = unchecked.make_connection()
+    assert isinstance(connection, redis.SSLConnection)
     assert (connection.cert_reqs, connection.check_hostname) == (ssl.CERT_NONE, False)
 
 
-MANAGED = {
+MANAGED: dict[str, Any] = {
     "replication_group_id": "r",
     "secret_name": "r",
     "subnet_ids": [],
