@@ -3,13 +3,13 @@ Helm is handed them: the API server, the HorizontalPodAutoscaler or KEDA would r
 object, or the pod could never be admitted, only after the release's 900 s wait.
 
 Each problem names its values key (as in values.yaml), so the stack's config check
-(infra/release_fit.py) can name the stack key that set it.
+(stacks/release_fit.py) can name the stack key that set it.
 """
 
 from __future__ import annotations
 
+from app.chart_capacity import quantity
 from app.chart_values import ChartValues, Resources
-from components.capacity import quantity
 
 # Kubernetes accepts an extended resource (a GPU) only with requests equal to limits.
 _EXTENDED = "nvidia.com/gpu"

@@ -1,9 +1,9 @@
 """What the app chart runs, from its values alone: the pods of a release (its Deployments,
 their autoscalers, the migration hook and the Helm test pod) as the manifests'
-scheduling-relevant fields, in the shape components/capacity.py counts.
+scheduling-relevant fields, in the shape app/chart_capacity.py counts.
 
 The program checks a stack's quota against these before anything is registered
-(infra/release_fit.py), where rendering the chart would need Helm. The fields below are the
+(stacks/release_fit.py), where rendering the chart would need Helm. The fields below are the
 templates' (app/chart/templates/): tests/chart/test_workloads_model.py holds each one equal
 to the chart as Helm renders it for every preview.
 """

@@ -7,8 +7,9 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from infra.config import Role, StackConfig, load_stack_config
+from infra.config import Role, StackConfig
 from stacks import environment, platform
+from stacks.release_fit import checked_stack_config
 
 
 def config_from_runtime() -> StackConfig:
@@ -16,7 +17,7 @@ def config_from_runtime() -> StackConfig:
     raw: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     secret_keys = {key for key in raw if runtime_config.is_config_secret(key)}
     secret_keys.update(runtime_config.get_config_secret_keys_env())
-    return load_stack_config(pulumi.get_stack(), raw, secret_keys)
+    return checked_stack_config(pulumi.get_stack(), raw, secret_keys)
 
 
 def run(config: StackConfig) -> None:

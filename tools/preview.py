@@ -41,11 +41,11 @@ from infra.config import (
     ConfigError,
     StackConfig,
     check_against_platform,
-    load_stack_config,
 )
 from infra.stack_file import project_defaults, read_stack_file
 from infra.stack_names import name_problem, shown
 from stacks.program import run
+from stacks.release_fit import checked_stack_config
 from tools import diff, forked, short_lived, timing
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ def load_stack(
     elif config_file is not None:
         raise ConfigError(f"{config_file}: no such file")
     # pr-<N> stacks need no file
-    return load_stack_config(stack, raw, secret_keys), raw, secret_keys
+    return checked_stack_config(stack, raw, secret_keys), raw, secret_keys
 
 
 @functools.lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.capacity import CONTAINER_DEFAULT_REQUEST
+from app.chart_capacity import CONTAINER_DEFAULT_REQUEST
 from components.cluster.secret_store import NamespaceSecretStore, SecretStoreArgs
 from components.conventions import (
     PROMETHEUS_POD,

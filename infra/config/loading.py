@@ -18,7 +18,6 @@ from infra.config.messages import describe
 from infra.config.platform import PLATFORM_SECTIONS, PlatformSettings
 from infra.config.profiles import ENVIRONMENT_PROFILES, Profile, StackKind, stack_kind
 from infra.merge import deep_merge  # one merge: profiles layer like Helm values
-from infra.release_fit import release_fit_problems
 from infra.stack_names import name_problem, role_problem
 
 
@@ -118,11 +117,8 @@ def _environment_settings(
             deep_merge(ENVIRONMENT_PROFILES[profile], {**own, "profile": profile.value}),
         ),
     )
-    # The release's fit is judged once the keys agree with each other (the GPU quota's
-    # own message comes first).
-    problems += config_checks.environment_problems(PROJECT, settings) or release_fit_problems(
-        PROJECT, profile, settings
-    )
+    # The release's fit is judged once the keys agree (stacks/release_fit.py).
+    problems += config_checks.environment_problems(PROJECT, settings)
     if platform_keys and not settings.platform.create:
         problems += [
             f"{PROJECT}:{key}: only a platform stack, or an environment with "

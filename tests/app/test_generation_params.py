@@ -93,15 +93,17 @@ def test_parameters_survive_request_row_message_and_render_unchanged(jobs, body)
     pipeline = RecordingPipeline()
     render(pipeline, received.params)
     [call] = pipeline.calls
-    assert call["prompt"] == params.prompt
-    assert (call["negative_prompt"] or "") == params.negative_prompt
+    # One prompt, negative prompt and generator per image (the worker's batched call).
+    images = params.num_images
+    assert call["prompt"] == [params.prompt] * images
+    assert (call["negative_prompt"] or [""] * images) == [params.negative_prompt] * images
     assert (call["width"], call["height"]) == (params.width, params.height)
     assert (call["num_inference_steps"], call["guidance_scale"]) == (
         params.steps,
         params.guidance_scale,
     )
-    assert call["num_images_per_prompt"] == params.num_images
-    assert call["generator"].initial_seed() == params.seed
+    assert call["num_images_per_prompt"] == 1
+    assert [generator.initial_seed() for generator in call["generator"]] == [params.seed] * images
 
 
 @given(

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from app import chart_layers
 from app.chart_layers import ValuesLayers, chart_defaults
 from app.chart_values import CHART_DIR, ChartValues
+from infra.config import ConfigError
 from infra.merge import deep_merge
 from tests.support.chart import KUBE_VERSION, STACKS, Render
 from tools.generate import chart_schema
@@ -150,5 +151,6 @@ def test_the_release_refuses_values_the_chart_would(monkeypatch: pytest.MonkeyPa
     committed = yaml.safe_load((CHART_DIR / "values-dev.yaml").read_text())
     wrong = deep_merge(committed, {"api": {"autoscaling": {"targetCPUUtilizationPercentage": 170}}})
     monkeypatch.setattr(chart_layers, "profile_values", lambda _profile: wrong)
-    with pytest.raises(ValueError, match=r"api\.autoscaling\.targetCPUUtilizationPercentage"):
+    # Refused with the stack's config, before any resource (stacks/release_fit.py).
+    with pytest.raises(ConfigError, match=r"api\.autoscaling\.targetCPUUtilizationPercentage"):
         preview_stack("dev", stack_file("dev"))  # a config file: not the cached preview

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from app.chart_capacity import CONTAINER_DEFAULT_REQUEST, peak_usage
 from app.chart_layers import ValuesLayers
 from app.chart_workloads import release_workloads
-from components.capacity import CONTAINER_DEFAULT_REQUEST, peak_usage
 from tests.support.chart import stack_renders
 
 STACKS = ["dev", "prod", "pr-7"]

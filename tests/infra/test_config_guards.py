@@ -105,7 +105,7 @@ GPU_POOL = "pingvas:cluster:\n    gpuNodePool:\n      instanceTypes: [{}]\n"
         ),
         (
             "prod",
-            # A quota that fits 30 workers (infra/release_fit.py), so only the pool is short.
+            # A quota that fits 30 workers (stacks/release_fit.py), so only the pool is short.
             "config:\n  pingvas:quota:\n    gpu: 40\n    cpu: 100\n    memory: 600Gi\n"
             "  pingvas:gpuWorkers:\n    max: 30\n",
             "pingvas:gpuWorkers.max: 30 workers can never run: the platform's GPU node pool "

@@ -51,7 +51,7 @@ def test_no_cluster_access_entries_only_pod_identity_on_the_platform_cluster(
         ),
     ):
         assert not allowed(policy, attack), attack
-        assert not allowed([*policy, ALLOW_ALL], attack) or attack.action.endswith("Config")
+        assert not allowed(policy.plus(ALLOW_ALL), attack) or attack.action.endswith("Config")
     assert allowed(policy, Request("eks:CreatePodIdentityAssociation", CLUSTER, request_tags=tags))
 
 
@@ -115,7 +115,7 @@ def test_an_untagged_resource_is_never_tagged_into_the_scope(
     policy = policies(shared, key)
     attack = Request(action, resource, request_tags={"stack": own})
     assert not allowed(policy, attack)
-    assert not allowed([*policy, ALLOW_ALL], attack), "a Deny, not only a missing Allow"
+    assert not allowed(policy.plus(ALLOW_ALL), attack), "a Deny, not only a missing Allow"
 
 
 @pytest.mark.parametrize(("key", "own"), SCOPES)
@@ -149,7 +149,7 @@ def test_tag_on_create_is_allowed(shared: OfflineRun, key: str, own: str) -> Non
     volume = UNTAGGED[5][1]
     on_create = {"ec2:CreateAction": "CreateVolume"}
     assert allowed(
-        [*policy, ALLOW_ALL],
+        policy.plus(ALLOW_ALL),
         Request("ec2:CreateTags", volume, request_tags=tags, context=on_create),
     )
 
@@ -223,7 +223,7 @@ def test_nothing_named_for_the_platform(shared: OfflineRun, key: str, own: str) 
         Request("s3:PutBucketPolicy", models),
     ):
         assert not allowed(policy, attack), attack
-        assert not allowed([*policy, ALLOW_ALL], attack), attack
+        assert not allowed(policy.plus(ALLOW_ALL), attack), attack
     assert allowed(policy, Request("s3:PutObject", f"arn:aws:s3:::pingvas-{own}-images-1/x"))
     # The roles it makes read the models and never write them.
     ceiling = [boundary(shared, key)]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from components.capacity import (
+from app.chart_capacity import (
     limit_range_defaults,
     over_quota,
     peak_usage,

@@ -12,7 +12,7 @@ import pytest
 from app.chart_checks import contradictions
 from app.chart_layers import ValuesLayers
 from app.chart_values import ValuesProfile
-from infra.release_fit import sizing_values
+from stacks.release_fit import sizing_values
 from tests.support.chart import release_values
 from tools.preview import load_stack, main
 

@@ -20,7 +20,7 @@ class SessionPolicies(list[dict[str, Any]]):
         super().__init__(documents)
         self.principal_tags = principal_tags
 
-    def __add__(self, more: list[dict[str, Any]]) -> SessionPolicies:  # type: ignore[override]
+    def plus(self, *more: dict[str, Any]) -> SessionPolicies:
         """The same session, with more documents (e.g. an Allow of everything, to show
         a Deny refuses what some Allow would grant)."""
         return SessionPolicies([*self, *more], self.principal_tags)

@@ -7,25 +7,24 @@ wait (issue 24, item 4):
   platform makes its profile's class, components/delivery/deployers.py, and its
   `pingvas-environment-priorities` admission policy admits only that one);
 - a ResourceQuota below what the release needs at its worst moment: every workload at its
-  maximum scale plus the rollout's surge or one-off pods (components/capacity.py over
+  maximum scale plus the rollout's surge or one-off pods (app/chart_capacity.py over
   app/chart_workloads.py).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
+from app.chart_capacity import CONTAINER_DEFAULT_REQUEST, overages, peak_usage
 from app.chart_checks import contradictions
 from app.chart_layers import ValuesLayers
 from app.chart_values import ChartValues
 from app.chart_workloads import release_workloads
-from components.capacity import CONTAINER_DEFAULT_REQUEST, overages, peak_usage
+from infra.config import ConfigError, EnvironmentSettings, StackConfig, load_stack_config
 from infra.config.profiles import ENVIRONMENT_PROFILES, Profile
-
-if TYPE_CHECKING:
-    from infra.config import EnvironmentSettings
 
 # The chart values a stack's keys set (components/environment/app_release.py's overrides).
 CONFIG_KEYS = {
@@ -57,6 +56,22 @@ def sizing_values(settings: EnvironmentSettings) -> dict[str, Any]:
             "maxReplicas": settings.gpu_workers.max,
         },
     }
+
+
+def checked_stack_config(
+    stack: str, raw: Mapping[str, str], secret_keys: Collection[str] = ()
+) -> StackConfig:
+    """The stack's config (infra.config.load_stack_config), refused too when the app's
+    release cannot fit the namespace it describes: judged here, before any resource is
+    registered, because it needs the chart's values model, which the config library may
+    not import. The program and the offline preview both load config through this."""
+    config = load_stack_config(stack, raw, secret_keys)
+    profile = config.kind.profile
+    if config.environment is not None and profile is not None:
+        problems = release_fit_problems(config.project, profile, config.environment)
+        if problems:
+            raise ConfigError("\n".join(problems))
+    return config
 
 
 def release_fit_problems(

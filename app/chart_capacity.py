@@ -1,6 +1,6 @@
 """Quota arithmetic for a namespace: what its pods request at their worst moment, as the
 API server's quota admission counts it (requests after the LimitRange's defaults). Pure
-Python over manifests (plain dicts), so the config check (infra/release_fit.py) and the
+Python over manifests (plain dicts), so the config check (stacks/release_fit.py) and the
 tests over rendered previews share it.
 
 The worst moment of a release: every workload at its maximum scale (a HorizontalPodAutoscaler's
