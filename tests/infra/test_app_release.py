@@ -3,6 +3,7 @@ taken from the stack's own outputs and the platform's (never hand-copied)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pulumi
@@ -173,8 +174,15 @@ def test_values_profiles_and_merge() -> None:
 def test_secret_reference_names_exactly_one_place() -> None:
     with pytest.raises(ValueError, match="exactly one"):
         SecretReference()
-    with pytest.raises(ValueError, match="exactly one"):
-        SecretReference(
-            secrets_manager_arn=pulumi.Output.from_input("arn"),
-            kubernetes_secret_name=pulumi.Output.from_input("redis"),
-        )
+    # Outputs need an event loop of their own: an offline run closes its loop on return.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        with pytest.raises(ValueError, match="exactly one"):
+            SecretReference(
+                secrets_manager_arn=pulumi.Output.from_input("arn"),
+                kubernetes_secret_name=pulumi.Output.from_input("redis"),
+            )
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
