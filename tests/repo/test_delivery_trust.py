@@ -130,6 +130,43 @@ def test_no_pull_request_code_runs_where_an_oidc_token_or_a_real_preview_is() ->
                 assert "pulumi" not in json.dumps(job.get("steps", [])), f"{path.name}/{name}"
 
 
+def pull_request_code_exposures(loaded: dict[str, Any]) -> list[str]:
+    """In a job that runs the pull request's code: a write permission of the job's token,
+    or a secret handed to a step that runs anything but the default branch's copy
+    (`trusted/`) — the pull request's copy of a script could print it."""
+    found = []
+    for name, job in loaded["jobs"].items():
+        if not runs_pull_request_code(job):
+            continue
+        found += [
+            f"{name}: {scope}: write"
+            for scope, level in job.get("permissions", {}).items()
+            if level == "write"
+        ]
+        for step in job.get("steps", []):
+            run = step.get("run", "").strip()
+            if "secrets." in json.dumps(step) and not run.startswith("trusted/"):
+                found.append(f"{name}: {step.get('name') or run or step.get('uses')}: a secret")
+    return found
+
+
+def test_pull_request_code_gets_no_write_token_and_no_secret() -> None:
+    """The review stack runs the pull request's program with its own pr-<N> session; the
+    hand-off key that unseals any pull request's session stays with main's script, and
+    the comment is written by a job that runs none of the pull request's code."""
+    for path in WORKFLOWS.glob("*.yaml"):
+        assert pull_request_code_exposures(workflow(path.stem)) == [], path.name
+
+
+def test_a_secret_or_write_token_beside_pull_request_code_fails() -> None:
+    loaded = workflow("review-stack")
+    up = loaded["jobs"]["up"]
+    (step,) = [s for s in up["steps"] if "HANDOFF_KEY" in s.get("env", {})]
+    step["run"] = step["run"].removeprefix("trusted/")
+    up["permissions"]["pull-requests"] = "write"
+    assert len(pull_request_code_exposures(loaded)) == 2
+
+
 PIN = re.compile(r'pulumi config set --path "?pingvas:imageTags\.(\w+|\$image)"? "(\$\w+)@(\$\w+)"')
 
 
