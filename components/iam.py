@@ -28,6 +28,20 @@ def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[st
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+def deny_insecure_transport(
+    action: str, resource: Any, sid: str = "DenyInsecureTransport"
+) -> dict[str, Any]:
+    """The resource-policy statement that refuses `action` on `resource` over plain HTTP."""
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": action,
+        "Resource": resource,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def account_id(parent: pulumi.Resource) -> pulumi.Output[str]:
     """The account the parent's provider deploys to."""
     return aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=parent)).account_id

@@ -33,6 +33,7 @@ from components.iam import (
     account_id,
     arn,
     bind_service_account,
+    deny_insecure_transport,
     partition,
     pod_identity_role,
     policy_document,
@@ -241,14 +242,7 @@ class Karpenter(pulumi.ComponentResource):
                             }
                         },
                     },
-                    {
-                        "Sid": "DenyWithoutTLS",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "sqs:*",
-                        "Resource": queue.arn,
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    },
+                    deny_insecure_transport("sqs:*", queue.arn, sid="DenyWithoutTLS"),
                 ]
             ),
             opts=child,

@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import arn, partition
+from components.iam import arn, deny_insecure_transport, partition
 
 
 @dataclass(frozen=True)
@@ -252,14 +252,7 @@ class Bucket(pulumi.ComponentResource):
         """TLS only for everyone; reads for the named CloudFront distributions only."""
         bucket_arn = self.bucket.arn
         statements: list[Mapping[str, Any]] = [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
+            deny_insecure_transport("s3:*", [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")])
         ]
         for index, grant in enumerate(grants):
             statements.append(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import arn, partition, policy_document
+from components.iam import arn, deny_insecure_transport, partition, policy_document
 
 # The AWS services that publish to the topic.
 PUBLISHERS = (
@@ -87,14 +87,7 @@ class Notifications(pulumi.ComponentResource):
                         "Resource": topic.arn,
                         "Condition": {"StringEquals": {"aws:SourceAccount": account}},
                     },
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "sns:Publish",
-                        "Resource": topic.arn,
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    },
+                    deny_insecure_transport("sns:Publish", topic.arn),
                 ]
             ),
             opts=child,
@@ -145,14 +138,7 @@ class Notifications(pulumi.ComponentResource):
                         "Resource": topic.arn,
                         "Condition": {"StringEquals": {"AWS:SourceOwner": args.account_id}},
                     },
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "sns:Publish",
-                        "Resource": topic.arn,
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    },
+                    deny_insecure_transport("sns:Publish", topic.arn),
                 ]
             ),
             opts=child,
