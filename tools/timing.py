@@ -200,6 +200,11 @@ def estimate(run: OfflineRun, durations: Durations | None = None) -> Estimate:
 
 
 def _app_rollout(run: OfflineRun) -> rollout.RolloutEstimate | None:
+    manifests = app_manifests(run)
+    return None if manifests is None else rollout.estimate(manifests)
+
+
+def app_manifests(run: OfflineRun) -> list[dict[str, Any]] | None:
     """The app chart rendered with the values the stack gives its release, as Helm will."""
     from app.chart_layers import render_chart  # the Helm engine: only for environments
     from components.environment.app_release import RELEASE_NAME
@@ -208,14 +213,13 @@ def _app_rollout(run: OfflineRun) -> rollout.RolloutEstimate | None:
     if not releases:
         return None
     files = render_chart(releases[0].inputs["values"], RELEASE_NAME, run.stack)
-    manifests = [
+    return [
         document
         for path, text in sorted(files.items())
         if path.endswith(".yaml") and "/tests/" not in path
         for document in yaml.safe_load_all(text)
         if document
     ]
-    return rollout.estimate(manifests)
 
 
 def _minutes(seconds: float) -> str:
