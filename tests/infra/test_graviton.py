@@ -76,7 +76,7 @@ def test_every_daemonset_on_the_general_pool_is_published_for_arm64() -> None:
 def unpinned_images(run: OfflineRun) -> set[str]:
     """Images of the pods a stack creates that no nodeSelector keeps on the system or GPU
     nodes (Helm releases' pods are the DaemonSets above or pinned to the system nodes)."""
-    images = set()
+    images: set[str] = set()
     for resource in run.resources:
         if not resource.type.startswith("kubernetes:"):
             continue
