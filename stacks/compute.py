@@ -108,6 +108,7 @@ def build_platform_compute(
             gpu_expire_after=gpu.expire_after,
             gpu_root_volume_gi=gpu.root_volume_gi,
             general_instance_categories=list(general.instance_categories),
+            general_architectures=tuple(dict.fromkeys(general.architectures)),
             general_cpu_limit=general.cpu_limit,
             general_expire_after=general.expire_after,
             preview_cpu_limit=cluster_settings.preview_node_pools.cpu_limit,

@@ -39,6 +39,9 @@ from components.iam import (
     policy_document,
 )
 
+# The worker image is built for x86 only (CUDA wheels; .github/workflows/images.yaml): its
+# pools say so, whatever GPU types are added to them.
+GPU_ARCHITECTURES = ("amd64",)
 # What the NVIDIA device plugin's default node affinity looks for (we run no NFD).
 GPU_PRESENT = {"nvidia.com/gpu.present": "true"}
 SERVICE_ACCOUNT = "karpenter"
@@ -88,6 +91,9 @@ class KarpenterArgs:
     # instance store (every supported GPU family has local NVMe; infra/aws_catalog.py).
     gpu_root_volume_gi: int = 20
     general_instance_categories: list[str] = field(default_factory=lambda: ["c", "m", "r"])
+    # The general and preview pools' CPU architectures: arm64 only where everything that
+    # runs there is published for it (components/cluster/arm64.py, decision 0116).
+    general_architectures: tuple[str, ...] = ("amd64",)
     general_cpu_limit: int = 64
     general_expire_after: str = "720h"
     # The previews' own pools (issue 22, item 6), tainted and labelled so that only
@@ -328,7 +334,11 @@ class Karpenter(pulumi.ComponentResource):
                 labels={**GPU_LABEL, **GPU_PRESENT},
                 taints=[GPU_TAINT],
                 # With both allowed, Karpenter launches Spot whenever offered.
-                requirements=[_instance_types(pool.instance_types), _capacity(capacity)],
+                requirements=[
+                    _instance_types(pool.instance_types),
+                    _capacity(capacity),
+                    _architectures(GPU_ARCHITECTURES),
+                ],
                 expire_after=args.gpu_expire_after,
                 limits={"nvidia.com/gpu": args.gpu_limit},
                 consolidate_after="5m",
@@ -341,7 +351,9 @@ class Karpenter(pulumi.ComponentResource):
             node_class="default",
             labels={},
             taints=[],
-            requirements=_general_requirements(args.general_instance_categories),
+            requirements=_general_requirements(
+                args.general_instance_categories, args.general_architectures
+            ),
             expire_after=args.general_expire_after,
             limits={"cpu": args.general_cpu_limit},
             consolidate_after="1m",
@@ -351,7 +363,9 @@ class Karpenter(pulumi.ComponentResource):
             node_class="preview",
             labels=PREVIEW_NODE_LABEL,
             taints=[PREVIEW_TAINT],
-            requirements=_general_requirements(args.general_instance_categories),
+            requirements=_general_requirements(
+                args.general_instance_categories, args.general_architectures
+            ),
             expire_after=args.general_expire_after,
             limits={"cpu": args.preview_cpu_limit},
             consolidate_after="1m",
@@ -361,7 +375,11 @@ class Karpenter(pulumi.ComponentResource):
             node_class="preview-gpu",
             labels={**GPU_LABEL, **GPU_PRESENT, **PREVIEW_NODE_LABEL},
             taints=[GPU_TAINT, PREVIEW_TAINT],
-            requirements=[_instance_types(every_gpu_type), _capacity(["spot"])],
+            requirements=[
+                _instance_types(every_gpu_type),
+                _capacity(["spot"]),
+                _architectures(GPU_ARCHITECTURES),
+            ],
             expire_after=args.gpu_expire_after,
             limits={"nvidia.com/gpu": args.preview_gpu_limit},
             consolidate_after="5m",
@@ -417,7 +435,13 @@ def _capacity(capacity: list[str]) -> dict[str, Any]:
     return {"key": "karpenter.sh/capacity-type", "operator": "In", "values": capacity}
 
 
-def _general_requirements(categories: Sequence[str]) -> list[dict[str, Any]]:
+def _architectures(architectures: Sequence[str]) -> dict[str, Any]:
+    return {"key": "kubernetes.io/arch", "operator": "In", "values": list(architectures)}
+
+
+def _general_requirements(
+    categories: Sequence[str], architectures: Sequence[str]
+) -> list[dict[str, Any]]:
     """Spot CPU nodes of a current generation (the API's and the previews' pools)."""
     return [
         _capacity(["spot"]),
@@ -427,5 +451,5 @@ def _general_requirements(categories: Sequence[str]) -> list[dict[str, Any]]:
             "values": list(categories),
         },
         {"key": "karpenter.k8s.aws/instance-generation", "operator": "Gt", "values": ["4"]},
-        {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+        _architectures(architectures),
     ]

@@ -160,6 +160,10 @@ class GeneralNodePoolConfig(ConfigModel):
     """Karpenter's Spot CPU NodePool for the API services."""
 
     instance_categories: list[Literal["c", "m", "r", "t"]] = ["c", "m", "r"]
+    # Graviton alongside x86 (decision 0116): the API image is built for both, and every
+    # DaemonSet on these nodes is published for both (components/cluster/arm64.py).
+    # Karpenter launches whichever is cheaper; the previews' pool follows.
+    architectures: list[Literal["amd64", "arm64"]] = Field(default=["amd64", "arm64"], min_length=1)
     cpu_limit: int = Field(default=64, ge=0)
     expire_after: str = Field(default="720h", pattern=_DURATION)
 

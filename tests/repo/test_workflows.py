@@ -222,6 +222,48 @@ def test_images_are_scanned_before_they_are_pushed_and_tagged_with_the_commit() 
     assert "${PREFIX}$(git rev-parse HEAD)" in build["steps"][1]["run"]
 
 
+def platforms_built(image: str) -> dict[str, list[str]]:
+    """The images workflow's leg for `image`: each platform it builds, with the steps
+    (`uses` or name) that come after that platform's build."""
+    (build,) = jobs("images").values()
+    matrix = build["strategy"]["matrix"]
+    (leg,) = [entry for entry in matrix["include"] if entry["image"] == image]
+    built: dict[str, list[str]] = {}
+    for index, step in enumerate(build["steps"]):
+        platform = step.get("with", {}).get("platforms", "")
+        if not step.get("uses", "").startswith("docker/build-push-action"):
+            continue
+        condition = step.get("if", "")
+        runs = not condition or all(
+            p in leg["platforms"] for p in re.findall(r"'([^']+)'", condition)
+        )
+        if runs:
+            built[platform] = [
+                s.get("uses", s.get("name", "")) for s in build["steps"][index + 1 :]
+            ]
+    push = next(s for s in build["steps"] if s.get("name", "").startswith("Push"))
+    assert push["env"]["PLATFORMS"] == "${{ matrix.platforms }}"
+    assert '--platform "$PLATFORMS"' in push["run"]
+    built["pushed"] = leg["platforms"].split(",")
+    return built
+
+
+def test_the_api_image_is_built_and_scanned_for_x86_and_graviton() -> None:
+    built = platforms_built("api")
+    assert built["pushed"] == ["linux/amd64", "linux/arm64"]  # the general pool's two
+    for platform in ("linux/amd64", "linux/arm64"):
+        after = built[platform]
+        scan = next(i for i, n in enumerate(after) if n.startswith("aquasecurity/trivy-action"))
+        push = next(i for i, n in enumerate(after) if n.startswith("Push"))
+        assert scan < push, f"{platform} is pushed unscanned"
+
+
+def test_the_gpu_worker_image_is_built_for_x86_only() -> None:
+    built = platforms_built("worker")
+    assert built["pushed"] == ["linux/amd64"]  # the control: GPU nodes are x86
+    assert "linux/arm64" not in built
+
+
 def test_review_stacks_come_and_go_with_their_pull_request() -> None:
     workflow = workflows()["review-stack"]
     triggers = workflow["on"]["pull_request_target"]

@@ -16,6 +16,8 @@ from pulumi_offline import OfflineRun
 from tools.cost import prices, usage
 from tools.cost.__main__ import main, preview_document
 from tools.cost.estimate import Estimate, difference, estimate
+from tools.cost.levers import X86_GENERAL_POOL
+from tools.cost.levers import documents as documents_with
 from tools.cost.lines import Line
 from tools.cost.report import money
 from tools.cost.rules import storage_class_shares
@@ -292,3 +294,20 @@ def test_a_pr_stack_costs_at_most_half_a_dollar_a_day_without_its_own_load_balan
     assert amounts == sorted(amounts, reverse=True)
     top, amount = result.dominant("pr-7")[0]
     assert f"a day at zero traffic; most: {top} {money(amount * 24 / HOURS)}" in out
+
+
+def test_the_general_pool_is_priced_at_the_cheaper_type_it_allows(
+    defaults: Estimate,
+) -> None:
+    """The pool allows Graviton (decision 0116): API pods are priced on c7g.large Spot,
+    cheaper than c6i.large; the control, an x86-only pool, prices c6i.large."""
+    graviton = [line for line in defaults.lines if "general pool" in line.item]
+    assert graviton
+    assert all("(c7g.large spot)" in line.item for line in graviton)
+    spot = prices.load()
+    assert spot.ec2_hour("c7g.large", "spot").price < spot.ec2_hour("c6i.large", "spot").price
+    x86 = price_of(documents_with({"shared": {"pingvas:cluster": X86_GENERAL_POOL}}))
+    x86_lines = [line for line in x86.lines if "general pool" in line.item]
+    assert x86_lines
+    assert all("(c6i.large spot)" in line.item for line in x86_lines)
+    assert x86.total > defaults.total

@@ -33,8 +33,10 @@ SPEC_REDIS = {
     "dev": {"engine": "redis", "nodeType": "cache.t4g.medium"},
     "prod": {"engine": "redis", "nodeType": "cache.r6g.large", "replicas": 2},
 }
+# SPEC's x86 general pool (the defaults add Graviton: decision 0116).
+X86_GENERAL_POOL = {"generalNodePool": {"architectures": ["amd64"]}}
 SPEC_CONFIGURATION: Overrides = {
-    "shared": {"pingvas:cluster": {"gpuNodePool": {"rootVolumeGi": 200}}},
+    "shared": {"pingvas:cluster": {"gpuNodePool": {"rootVolumeGi": 200}, **X86_GENERAL_POOL}},
     "dev": {"pingvas:redis": SPEC_REDIS["dev"], "pingvas:services": {"replicas": 5}},
     "prod": {"pingvas:redis": SPEC_REDIS["prod"], "pingvas:services": {"replicas": 10}},
 }
@@ -61,7 +63,13 @@ TAKEN: list[tuple[str, Overrides, Mapping[str, Any], str | None]] = [
     ("prod cache right-sized: t4g.medium primary + 1 replica", PROD_CACHE, NO_FREE_TIER, "0100"),
     ("dev cache right-sized: t4g.small", DEV_CACHE, NO_FREE_TIER, "0100"),
     ("API replicas: dev 1, prod 3 (HPA to 15)", REPLICAS, NO_FREE_TIER, "0101"),
-    ("GPU images on the instance store's NVMe: 20 GiB roots", {}, NO_FREE_TIER, "0104"),
+    (
+        "GPU images on the instance store's NVMe: 20 GiB roots",
+        {"shared": {"pingvas:cluster": X86_GENERAL_POOL}},
+        NO_FREE_TIER,
+        "0104",
+    ),
+    ("Graviton general pool: c7g.large alongside c6i.large", {}, NO_FREE_TIER, "0116"),
     ("CloudFront's always-free tier (1 TB, 10 M requests)", {}, {}, "0103"),
 ]
 LOG_RETENTION_7_DAYS: Overrides = {
@@ -119,11 +127,6 @@ def main() -> int:
             defaults.total - priced(LOG_RETENTION_7_DAYS, {}).total,
         ),
         (
-            "Graviton general pool (c7g.large for c6i.large, like for like)",
-            defaults.total
-            - priced({}, {"platform": {"generalPoolInstanceType": {"amd64": "c7g.large"}}}).total,
-        ),
-        (
             "Spot general pool (already taken) vs on-demand",
             sum(line.monthly for line in defaults.lines if "general pool" in line.item)
             * (1 / SPOT_BUDGET_RATIO - 1),
@@ -133,12 +136,16 @@ def main() -> int:
             priced({}, {"platform": {"gpuOnDemandShare": 1}}).total - defaults.total,
         ),
         (
-            "one ALB for dev and previews (prod keeps its own)",
-            # The platform makes each environment's class: dev's is `<platform>-dev-alb-params`.
+            "one ALB for dev and previews (not taken: decision 0115)",
+            # Dev's ALB-hours and public IPv4 addresses; its LCUs would move to the shared
+            # ALB with its traffic. The platform makes each environment's class: dev's is
+            # `<platform>-dev-alb-params`.
             sum(
                 line.monthly
                 for line in defaults.lines
-                if line.type.endswith("IngressClassParams") and "-dev-alb" in line.resource
+                if line.type.endswith("IngressClassParams")
+                and "-dev-alb" in line.resource
+                and "LCU" not in line.item
             ),
         ),
     ]

@@ -312,11 +312,18 @@ def _general_pool(
     if not pools:
         raise LookupError("no general node pool in the platform to run these pods")
     requirements = requirements_of(pools[0])
-    arch = requirements.get("kubernetes.io/arch", ["amd64"])[0]
     spot = "spot" in requirements.get("karpenter.sh/capacity-type", [])
     capacity = "spot" if spot else "on-demand"
     usage = context.usage.platform
-    instance_type = usage.general_pool_instance_type[arch]
+    # Karpenter launches the cheapest type the pool allows: of the like-for-like types the
+    # usage names per architecture (c6i.large, c7g.large), the cheaper at this capacity.
+    instance_type = min(
+        (
+            usage.general_pool_instance_type[arch]
+            for arch in requirements.get("kubernetes.io/arch", ["amd64"])
+        ),
+        key=lambda candidate: context.prices.ec2_hour(candidate, capacity).price,
+    )
     vcpus, gib = INSTANCE_SPECS[instance_type]
     price = context.prices.ec2_hour(instance_type, capacity)
     per_pod = max(cpu / vcpus, memory / gib) / usage.general_pool_packing
