@@ -394,5 +394,5 @@ def test_a_cluster_redis_gets_keda_cluster_scaler_and_cluster_clients(cluster: b
 def test_a_queue_prefix_without_a_hash_tag_is_refused() -> None:
     values = copy.deepcopy(release_values("prod"))
     values["worker"]["queue"] = {"prefix": "pingvas:jobs"}  # merged over the chart default
-    with pytest.raises(Exception, match="queue/prefix.* does not match pattern"):
+    with pytest.raises(Exception, match=r"queue/prefix.* does not match pattern"):
         render("prod", values)
