@@ -224,6 +224,13 @@ class Redis(_Values):
         Field(description="In-cluster Redis: its Secret, with the same keys as ElastiCache's."),
     ]
     auth: Annotated[bool, Field(description="Whether the server wants a password (KEDA reads it).")]
+    cluster: Annotated[
+        bool,
+        Field(
+            description="The cluster protocol (ElastiCache Serverless): REDIS_CLUSTER for the"
+            " app, KEDA's redis-cluster-streams scaler."
+        ),
+    ]
 
 
 class ReleaseModels(_Values):
@@ -316,7 +323,14 @@ class Ingress(ReleaseIngress):
 
 
 class Queue(_Values):
-    prefix: Annotated[str, Field(min_length=1, description="Streams are `<prefix>:<tier>`.")]
+    prefix: Annotated[
+        str,
+        Field(
+            # A hash tag (`{...}`, not empty): in cluster mode the queue's keys share a slot.
+            pattern=r"^[^{]*\{[^}]+\}",
+            description="Streams are `<prefix>:<tier>`; a hash tag keeps them in one slot.",
+        ),
+    ]
     group: Annotated[str, Field(min_length=1, description="The workers' consumer group.")]
     tiers: Annotated[list[Word], Field(min_length=1, description="One stream per tier.")]
     lag_count: Annotated[

@@ -209,6 +209,9 @@ def provision_database(server: PostgresServer, schema: str = "dev_pingvas") -> D
 class RedisServer:
     process: subprocess.Popen[bytes]
     port: int
+    # The cluster protocol, as ElastiCache Serverless speaks it: one node owning all
+    # 16384 slots, so multi-key commands across slots fail with CROSSSLOT as there.
+    cluster: bool = False
 
     @property
     def url(self) -> str:
@@ -225,27 +228,46 @@ class RedisServer:
     def start(self) -> None:
         """Start again (after :meth:`stop`) on the same port, with no data: nothing is
         persisted, as a restarted Redis, or a replica that lost the streams, looks."""
-        self.process = _spawn_redis(self.port)
+        self.process = _spawn_redis(self.port, cluster=self.cluster)
 
 
-def _spawn_redis(port: int) -> subprocess.Popen[bytes]:
+def _spawn_redis(port: int, *, cluster: bool = False) -> subprocess.Popen[bytes]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server not found: run scripts/install-system-deps.sh")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    if cluster:
+        # A fresh node file each start: a restarted node forgets its slots, as data.
+        nodes = Path(tempfile.mkdtemp(prefix="pingvas-redis-")) / "nodes.conf"
+        command += ["--cluster-enabled", "yes", "--cluster-config-file", str(nodes)]
+        # The bus port defaults to port + 10000, past 65535 for many free ports.
+        command += ["--cluster-port", str(free_port())]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
     _wait_until(client.ping, "redis-server")
+    if cluster:
+        client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+        _wait_until(
+            lambda: b"cluster_state:ok" in client.execute_command("CLUSTER", "INFO"),
+            "redis cluster",
+        )
     client.close()
     return process
 
 
-def start_redis() -> RedisServer:
+def start_redis(*, cluster: bool = False) -> RedisServer:
     port = free_port()
-    return RedisServer(process=_spawn_redis(port), port=port)
+    return RedisServer(process=_spawn_redis(port, cluster=cluster), port=port, cluster=cluster)
 
 
 @dataclass

@@ -55,6 +55,9 @@ class RedisEndpoint:
     # Where replicas answer (replicated ElastiCache only): a stack output for operators;
     # the app reads and writes the primary.
     reader_host: pulumi.Output[str] | None = None
+    # The server speaks only the cluster protocol (ElastiCache Serverless): clients must
+    # follow slots, and the app's multi-key commands stay in one (app/core/redis_clients.py).
+    cluster: bool = False
 
     @property
     def address(self) -> pulumi.Output[str]:

@@ -7,7 +7,6 @@ from typing import Any
 
 import redis
 from authlib.integrations.starlette_client import OAuth
-from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 
@@ -18,6 +17,7 @@ from app.core.database import Database
 from app.core.loops import PerLoop
 from app.core.queue import JobQueue
 from app.core.ratelimit import RateLimiter
+from app.core.redis_clients import AsyncRedis, SyncRedis, async_client, sync_client
 from app.core.security import CsrfTokens, TokenService
 from app.core.storage import ImageStorage
 
@@ -26,7 +26,7 @@ from app.core.storage import ImageStorage
 class AppContext:
     settings: Settings
     db: Database
-    redis: redis.Redis
+    redis: SyncRedis
     # The same server from the event loop (the generation endpoint's XADD).
     redis_async: PerLoop[AsyncRedis]
     queue: JobQueue
@@ -46,7 +46,8 @@ class AppContext:
             "health_check_interval": 30,
             "max_connections": 100,
         }
-        client = redis.Redis.from_url(settings.redis_url, **options)
+        cluster = settings.redis_cluster
+        client = sync_client(settings.redis_url, cluster=cluster, **options)
         return cls(
             settings=settings,
             db=Database(
@@ -58,8 +59,9 @@ class AppContext:
             ),
             redis=client,
             redis_async=PerLoop(
-                lambda: AsyncRedis.from_url(
+                lambda: async_client(
                     settings.redis_url,
+                    cluster=cluster,
                     **options,
                     # A restarted Redis leaves pooled connections closed: reconnect, retry.
                     retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 3),
@@ -74,7 +76,7 @@ class AppContext:
                 cdn=_signed_cdn(settings),
                 url_ttl_seconds=settings.image_url_ttl_seconds,
             ),
-            limiter=RateLimiter(settings.redis_url),
+            limiter=RateLimiter(settings.redis_url, cluster=cluster),
             tokens=TokenService(
                 settings.jwt_secret.get_secret_value(),
                 settings.access_token_minutes,

@@ -13,7 +13,8 @@ import uuid
 from collections.abc import Callable, Iterable
 
 import redis
-import redis.asyncio
+
+from app.core.redis_clients import Pipeline, SyncRedis
 
 logger = logging.getLogger(__name__)
 WINDOW_MINUTES = 60
@@ -22,7 +23,7 @@ WINDOW_MINUTES = 60
 class ActiveUsers:
     def __init__(
         self,
-        client: redis.Redis,
+        client: SyncRedis,
         window_minutes: int = WINDOW_MINUTES,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -41,7 +42,7 @@ class ActiveUsers:
 
     def record_into(
         self,
-        pipeline: redis.client.Pipeline | redis.asyncio.client.Pipeline,
+        pipeline: Pipeline,
         user_id: uuid.UUID,
         tier: str,
     ) -> None:
@@ -64,4 +65,5 @@ class ActiveUsers:
 
     @staticmethod
     def _key(tier: str, minute: int) -> str:
-        return f"active-users:{tier}:{minute}"
+        # One PFCOUNT reads a tier's minutes together: they share a hash tag (one slot).
+        return f"{{pingvas:active-users:{tier}}}:{minute}"

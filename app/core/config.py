@@ -93,6 +93,8 @@ class Settings(DatabaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=100)
     db_pool_timeout_seconds: float = Field(default=10, gt=0, le=60)
     redis_url: str = "redis://localhost:6379/0"
+    # The cluster protocol (ElastiCache Serverless): app/core/redis_clients.py.
+    redis_cluster: bool = False
 
     s3_bucket: str = "pingvas-dev-images"
     aws_region: str = "us-east-1"

@@ -3,9 +3,12 @@
 Shared by the API (producer) and the GPU worker (consumer).
 
 Streams and group
-    ``{prefix}:{tier}`` for tier in free, basic, pro (default prefix ``pingvas:jobs``);
+    ``{prefix}:{tier}`` for tier in free, basic, pro (default prefix ``{pingvas:jobs}``);
     consumer group ``gpu-workers``, created from id ``0`` so entries added before the
-    group existed are still delivered. Dead letters go to ``{prefix}:dead``.
+    group existed are still delivered. Dead letters go to ``{prefix}:dead``. The prefix
+    must hold a hash tag (app/core/redis_clients.py): reads span the tier streams and
+    acknowledging a dead letter is one transaction over two streams, so in cluster mode
+    every queue key must share one slot.
 
 Message (version 1): every field is a string.
     ``v``                "1"
@@ -57,14 +60,14 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis
-import redis.asyncio
 
 from app.core.generation import GenerationParams
+from app.core.redis_clients import AsyncPipeline, AsyncRedis, SyncRedis, require_tag
 
 TIERS: tuple[str, ...] = ("free", "basic", "pro")
 PRIORITY: tuple[str, ...] = ("pro", "basic", "free")
 MESSAGE_VERSION = "1"
-DEFAULT_PREFIX = "pingvas:jobs"
+DEFAULT_PREFIX = "{pingvas:jobs}"
 DEFAULT_GROUP = "gpu-workers"
 # Idle time given to a released entry: longer than any reclaim threshold.
 RELEASED_IDLE_MS = 365 * 24 * 3600 * 1000
@@ -121,12 +124,13 @@ class Delivery:
 class JobQueue:
     def __init__(
         self,
-        client: redis.Redis,
+        client: SyncRedis,
         prefix: str = DEFAULT_PREFIX,
         group: str = DEFAULT_GROUP,
     ) -> None:
         if not client.get_encoder().decode_responses:
             raise ValueError("JobQueue needs a Redis client with decode_responses=True")
+        require_tag(prefix, "queue prefix")
         self.redis = client
         self.prefix = prefix
         self.group = group
@@ -196,9 +200,9 @@ class JobQueue:
 
     async def enqueue_with(
         self,
-        client: redis.asyncio.Redis,
+        client: AsyncRedis,
         message: JobMessage,
-        extra: Callable[[redis.asyncio.client.Pipeline], None],
+        extra: Callable[[AsyncPipeline], None],
     ) -> str:
         """XADD plus best-effort commands ``extra`` queues on the pipeline (a metric), in
         one round trip, from the event loop: ``client`` is a redis.asyncio client of the

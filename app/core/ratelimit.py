@@ -1,5 +1,6 @@
 """Rate limits kept in Redis, shared by every replica: the ``limits`` library's fixed
-window (one atomic Lua INCR + EXPIRE per hit), per minute.
+window (one atomic Lua INCR + EXPIRE per hit), per minute. Each hit names one key, so a
+Redis cluster (``cluster=True``) needs no hash tag here.
 
 Redis out of reach does not refuse every request: each process then counts in its own
 memory (the same limits, per process instead of shared), and tries Redis again
@@ -19,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from limits import RateLimitItemPerMinute
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import RedisClusterStorage, RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -27,6 +28,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from app.core.loops import PerLoop
+from app.core.redis_clients import limits_storage
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +72,11 @@ class RateLimiter:
         prefix: str = "pingvas:ratelimit",
         socket_timeout: float = 5,
         retry_seconds: float = 5,
+        *,
+        cluster: bool = False,
     ) -> None:
         self._url = redis_url
+        self._cluster = cluster
         self._local = LocalWindows()
         self._retry_seconds = retry_seconds
         self._redis_retry_at = 0.0
@@ -88,8 +93,10 @@ class RateLimiter:
             "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
             "retry_on_error": [RedisConnectionError],
         }
-        storage = RedisStorage(
-            f"async+{self._url}", implementation="redispy", key_prefix="pingvas", **client_options
+        uri, tls_options = limits_storage(self._url, cluster=self._cluster)
+        kind = RedisClusterStorage if self._cluster else RedisStorage
+        storage = kind(
+            uri, implementation="redispy", key_prefix="pingvas", **client_options, **tls_options
         )
         return FixedWindowRateLimiter(storage)
 

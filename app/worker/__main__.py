@@ -10,11 +10,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 
-import redis
-
 from app.core.database import worker_database
 from app.core.logging import configure_logging
 from app.core.queue import JobQueue
+from app.core.redis_clients import sync_client
 from app.core.storage import ImageStorage
 from app.store.jobs import JobStore
 from app.worker.config import WorkerSettings
@@ -27,8 +26,9 @@ logger = logging.getLogger("app.worker")
 
 
 def build_worker(settings: WorkerSettings) -> Worker:
-    client = redis.Redis.from_url(
+    client = sync_client(
         settings.redis_url,
+        cluster=settings.redis_cluster,
         decode_responses=True,
         socket_connect_timeout=5,
         # Above the longest blocking read, so a blocked XREAD is not cut short.

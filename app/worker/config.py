@@ -29,6 +29,8 @@ def default_consumer_name() -> str:
 class WorkerSettings(DatabaseSettings):
     db_pool_size: int = Field(default=2, ge=1, le=20)
     redis_url: str = "redis://localhost:6379/0"
+    # The cluster protocol (ElastiCache Serverless): app/core/redis_clients.py.
+    redis_cluster: bool = False
     s3_bucket: str = "pingvas-dev-images"
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None

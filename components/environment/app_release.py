@@ -230,6 +230,7 @@ def _overrides(args: AppReleaseArgs, outputs: Mapping[str, Any]) -> chart.Releas
             address=outputs["redis_address"],
             tls=redis.tls,
             auth=redis.auth,
+            cluster=redis.cluster,
             existing_secret=outputs["redis_secret_name"] or "",
         ),
         models=chart.ReleaseModels(

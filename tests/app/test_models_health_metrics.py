@@ -58,13 +58,13 @@ def test_health_and_readiness(client):
 def test_readiness_recreates_the_consumer_groups_a_redis_restart_lost(client, redis_client):
     # What an empty, restarted Redis looks like to the API.
     for tier in ("free", "basic", "pro"):
-        redis_client.delete(f"pingvas:jobs:{tier}")
+        redis_client.delete(f"{{pingvas:jobs}}:{tier}")
 
     ready = client.get("/readyz")
 
     assert ready.status_code == 200
     for tier in ("free", "basic", "pro"):
-        groups = redis_client.xinfo_groups(f"pingvas:jobs:{tier}")
+        groups = redis_client.xinfo_groups(f"{{pingvas:jobs}}:{tier}")
         assert [group["name"] for group in groups] == ["gpu-workers"]
 
 

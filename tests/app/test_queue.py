@@ -35,7 +35,7 @@ def message(tier: str = "free") -> JobMessage:
 
 @pytest.fixture
 def queue(redis_client) -> JobQueue:
-    jobs = JobQueue(redis_client, prefix=f"test:{uuid.uuid4().hex}")
+    jobs = JobQueue(redis_client, prefix=f"{{test:{uuid.uuid4().hex}}}")
     jobs.ensure_groups()
     jobs.ensure_groups()  # idempotent
     return jobs

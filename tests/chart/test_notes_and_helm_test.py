@@ -38,7 +38,7 @@ def test_notes_say_where_the_api_is_and_how_to_check_it(
     low, high = outputs(stack)["settings"]["gpuWorkers"].values()
     assert f"environment {stack}, namespace {stack}." in text
     assert f"https://{edge['apiHostname']}/api/ (ALB group {edge['ingressGroup']})" in text
-    assert f"{low}-{high} workers, scaled by KEDA on pingvas:jobs:pro," in text
+    assert f"{low}-{high} workers, scaled by KEDA on {{pingvas:jobs}}:pro," in text
     assert "Services   gallery-service:8004 generation-service:8003" in text
     assert f"helm test pingvas -n {stack} --logs" in text
     assert ("(HPA)" in text) == (stack == "prod")

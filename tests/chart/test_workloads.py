@@ -26,6 +26,7 @@ from tests.support.chart import (
     release_values,
     render,
 )
+from tests.support.crds import crd_errors
 from tests.support.stacks import run_stack
 
 REPLICAS = {"dev": 1, "prod": 3, "pr-7": 1}  # docs/cost.md; pr-<N> is one of each
@@ -360,3 +361,38 @@ def test_keda_scales_workers_from_zero_on_the_tier_streams(
     (auth,) = auths
     assert len(authenticated) == len(triggers)
     assert auth["spec"]["secretTargetRef"][0]["parameter"] == "password"
+
+
+@pytest.mark.parametrize("cluster", [False, True])
+def test_a_cluster_redis_gets_keda_cluster_scaler_and_cluster_clients(cluster: bool) -> None:
+    """ElastiCache Serverless speaks only the cluster protocol: KEDA's
+    redis-cluster-streams scaler (addresses, no database index) with the same TLS and
+    TriggerAuthentication, and REDIS_CLUSTER for the app; the control keeps redis-streams."""
+    values = copy.deepcopy(release_values("prod"))
+    values["redis"]["cluster"] = cluster
+    result = render("prod", values)
+    (scaler,) = result.of_kind("ScaledObject")
+    triggers = scaler["spec"]["triggers"]
+    kind = "redis-cluster-streams" if cluster else "redis-streams"
+    assert {t["type"] for t in triggers} == {kind}
+    address = values["redis"]["address"]
+    for trigger in triggers:
+        metadata = trigger["metadata"]
+        assert metadata.get("addresses" if cluster else "address") == address
+        assert ("databaseIndex" in metadata) is not cluster
+        assert metadata["enableTLS"] == "true"
+        assert trigger["authenticationRef"] == {"name": "redis"}
+        assert crd_errors(scaler) == []
+    assert {t["metadata"]["stream"] for t in triggers} == {
+        f"{DEFAULT_PREFIX}:{tier}" for tier in TIERS
+    }
+    for where, spec in pod_specs(result).items():
+        if where.startswith("Deployment/"):
+            assert env_of(spec["containers"][0])["REDIS_CLUSTER"] == str(cluster).lower()
+
+
+def test_a_queue_prefix_without_a_hash_tag_is_refused() -> None:
+    values = copy.deepcopy(release_values("prod"))
+    values["worker"]["queue"] = {"prefix": "pingvas:jobs"}  # merged over the chart default
+    with pytest.raises(Exception, match=r"queue/prefix.* does not match pattern"):
+        render("prod", values)

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import redis
-
 from app.core.generation import GenerationParams
 from app.core.queue import JobMessage, JobQueue
+from app.core.redis_clients import SyncRedis
 from app.store.jobs import planned_images
 from tests.support.app import BUCKET
 
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @dataclass
 class Lane:
     url: str
-    redis: redis.Redis
+    redis: SyncRedis
     queue: JobQueue
 
 

@@ -87,6 +87,8 @@ chart's context, `databaseSecret` the Secret with the container's role's DATABAS
     secretKeyRef:
       name: {{ include "pingvas.redisSecret" . }}
       key: REDIS_URL
+- name: REDIS_CLUSTER
+  value: {{ .Values.redis.cluster | toString | quote }}
 {{- end }}
 {{- end }}
 
