@@ -28,7 +28,7 @@ DRIFT_WORKFLOW = "drift-check.yaml"
 DRIFT_ENVIRONMENT = "drift-{stack}"
 # The IAM services behind each pulumi-aws module the stacks use (`aws:<module>/...`);
 # tests/infra/test_drift_roles.py fails when a stack uses a module missing here.
-READ_SERVICES: dict[str, tuple[str, ...]] = {
+MODULE_SERVICES: dict[str, tuple[str, ...]] = {
     "acm": ("acm",),
     "backup": ("backup",),
     "budgets": ("budgets",),
@@ -53,23 +53,44 @@ READ_SERVICES: dict[str, tuple[str, ...]] = {
     "vpc": ("ec2",),
     "wafv2": ("wafv2",),
 }
-READ_VERBS = ("Describe", "Get", "List")
-OTHER_READS = (
-    "sts:GetCallerIdentity",
-    "tag:GetResources",
-    "budgets:ViewBudget",  # Budgets reads a budget through View, not Describe or Get
-)
+# The read verbs of each service (those its API has, from parliament's action database),
+# granted as `<service>:<Verb>*`. CloudWatch and logs without Get: there it reads metric
+# data, log events and query results, and a refresh of an alarm, rule or log group needs
+# only Describe and List; Secrets Manager's only Get besides the value is the policy.
+READ_VERBS: dict[str, tuple[str, ...]] = {
+    "acm": ("Describe", "Get", "List"),
+    "backup": ("Describe", "Get", "List"),
+    "budgets": ("Describe", "View"),
+    "ce": ("Describe", "Get", "List"),
+    "cloudfront": ("Describe", "Get", "List"),
+    "cloudtrail": ("Describe", "Get", "List"),
+    "cloudwatch": ("Describe", "List"),
+    "ec2": ("Describe", "Get", "List"),
+    "ecr": ("Describe", "Get", "List"),
+    "eks": ("Describe", "List"),
+    "elasticache": ("Describe", "List"),
+    "elasticfilesystem": ("Describe", "List"),
+    "events": ("Describe", "List"),
+    "guardduty": ("Describe", "Get", "List"),
+    "iam": ("Get", "List"),
+    "kms": ("Describe", "Get", "List"),
+    "logs": ("Describe", "List"),
+    "rds": ("Describe", "List"),
+    "route53": ("Get", "List"),
+    "s3": ("Get", "List"),
+    "secretsmanager": ("Describe", "GetResourcePolicy", "List"),  # not GetSecretValue
+    "sns": ("Get", "List"),
+    "sqs": ("Get", "List"),
+    "wafv2": ("Describe", "Get", "List"),
+}
+OTHER_READS = ("sts:GetCallerIdentity", "tag:GetResources")
 # What a read verb would grant beyond metadata: what the resources hold or say, none of
 # which a refresh needs (the check excludes SecretVersions; docs/security.md).
 DATA_READS = (
     "s3:GetObject*",
     "secretsmanager:GetSecretValue",
+    "ecr:GetAuthorizationToken",  # a registry login, to pull images
     "ecr:GetDownloadUrlForLayer",
-    "logs:GetLogEvents",
-    "logs:GetLogRecord",
-    "logs:GetLogObject",
-    "logs:GetLogGroupFields",
-    "logs:GetQueryResults",
     "ec2:GetPasswordData",
     "ec2:GetConsoleOutput",
     "ec2:GetConsoleScreenshot",
@@ -80,6 +101,14 @@ DATA_READS = (
 # The EKS access policy of the platform's drift role, cluster-wide: every object, Secrets
 # included, as Helm keeps each release's record in a Secret of its namespace.
 CLUSTER_READ_POLICY = "AmazonEKSAdminViewPolicy"
+
+
+# What a stack's refresh leaves out (`pulumi refresh --exclude`, URN globs: `**` any text,
+# `*` any text without a colon): a SecretVersion's refresh reads the secret's value; an
+# environment's Kubernetes objects are reached through its deployer (the kubeconfig in its
+# state signs as that role), which no drift role may assume.
+SECRET_VERSIONS = "**aws:secretsmanager/secretVersion:SecretVersion::**"  # noqa: S105 (a glob)
+KUBERNETES = "**kubernetes:**"
 
 
 @dataclass(frozen=True)
@@ -102,6 +131,11 @@ class DriftScope:
     def trusted(self) -> tuple[TrustedWorkflow, ...]:
         return (TrustedWorkflow(f"environment:{self.environment}", DRIFT_WORKFLOW),)
 
+    @property
+    def excluded(self) -> tuple[str, ...]:
+        """The URN globs its refresh leaves out."""
+        return (SECRET_VERSIONS,) if self.reads_cluster else (SECRET_VERSIONS, KUBERNETES)
+
 
 def drift_scopes(platform_stack: str, deploy_scopes: Sequence[DeployScope]) -> list[DriftScope]:
     """The platform's stack and every long-lived environment (a scope of one stack)."""
@@ -112,15 +146,10 @@ def drift_scopes(platform_stack: str, deploy_scopes: Sequence[DeployScope]) -> l
 
 
 def read_actions() -> list[str]:
-    return sorted(
-        {
-            f"{service}:{verb}*"
-            for services in READ_SERVICES.values()
-            for service in services
-            for verb in READ_VERBS
-        }
-        | set(OTHER_READS)
-    )
+    return [
+        *(f"{service}:{verb}*" for service, verbs in READ_VERBS.items() for verb in verbs),
+        *OTHER_READS,
+    ]
 
 
 def drift_policy() -> dict[str, Any]:
