@@ -360,3 +360,52 @@ def test_a_drift_check_missing_a_stack_or_sharing_a_role_fails() -> None:
         (job,) = workflow["jobs"].values()
         change(job)
         assert drift_problems(workflow), change
+
+
+FAKE_GH = """#!/usr/bin/env bash
+# gh as the drift report calls it: `issue list` prints the number of the open issue whose
+# title the search names (from $OPEN, "number title" lines); the rest is logged.
+echo "$*" >> "$GH_LOG"
+if [ "$1 $2" = "issue list" ]; then
+  while read -r number title; do
+    case "$*" in *"\\"$title\\""*) echo "$number" ;; esac
+  done < "$OPEN"
+fi
+"""
+
+
+def report(tmp_path: Path, stack: str, open_issues: str) -> list[str]:
+    """Runs the drift job's report step for `stack` with a fake gh; its gh calls."""
+    (job,) = workflows()["drift-check"]["jobs"].values()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "gh").write_text(FAKE_GH)
+    (bin_dir / "gh").chmod(0o755)
+    (tmp_path / "open").write_text(open_issues)
+    (tmp_path / "drift.txt").write_text(f"~ aws:s3/bucketV2:BucketV2 pingvas-{stack}-images\n")
+    log = tmp_path / f"gh-{stack}.log"
+    subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", job["steps"][-1]["run"]],
+        env={
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "STACK": stack,
+            "RUNNER_TEMP": str(tmp_path),
+            "RUN_URL": "https://github.com/pingvas/pingvas/actions/runs/1",
+            "GH_LOG": str(log),
+            "OPEN": str(tmp_path / "open"),
+        },
+        check=True,
+    )
+    return log.read_text().splitlines()
+
+
+def test_the_report_opens_or_updates_the_issue_of_its_own_stack(tmp_path: Path) -> None:
+    """Each stack's job opens its own issue, or comments on its own open one: prod's open
+    issue takes prod's report, not dev's."""
+    open_issues = "12 Drift in stack prod\n"
+    assert report(tmp_path, "prod", open_issues)[-1].startswith("issue comment 12 --body-file")
+    dev = report(tmp_path, "dev", open_issues)
+    assert dev[-1].startswith("issue create --title Drift in stack dev --body-file")
+    body = (tmp_path / "issue.md").read_text()
+    assert "`dev`" in body
+    assert "pingvas-dev-images" in body
