@@ -8,10 +8,11 @@ resource the stack's state holds and compares; it writes no state and runs no pr
 So a drift role reads metadata of the services the stacks use and nothing else:
 
 - no create, change, tag or delete anywhere, and no `sts:AssumeRole` (never a deployer);
-- no data: objects, secret values, image layers, log events (DATA_READS, denied);
+- no data: objects, secret values, image layers (DATA_READS, denied), log events or
+  metric data (no Get granted there);
 - its stack's state secrets: `kms:Decrypt` with its own scope's state key alone
-  (deploy_roles.state_key_policy), never Encrypt; the platform's state uses Pulumi
-  Cloud's secrets provider, which the job's read-only Pulumi token decrypts.
+  (deploy_roles.state_key_policy), never Encrypt; the platform's stack file names no
+  secrets provider, so Pulumi Cloud's, which the job's read-only Pulumi token decrypts.
 """
 
 from __future__ import annotations
