@@ -46,7 +46,8 @@ SOURCE_KEYS = ("aws:SourceArn", "aws:SourceAccount", "aws:SourceOrgID")
 DATA_KEY_ACTIONS = frozenset({"kms:GenerateDataKey*", "kms:Decrypt"})
 # Actions that only read, though their names do not say so.
 QUERY_ACTIONS = frozenset({"logs:StartQuery", "logs:StopQuery", "logs:FilterLogEvents"})
-READ_PREFIXES = ("Describe", "Get", "List")
+# Budgets reads a budget through `budgets:ViewBudget` (its DescribeBudget API).
+READ_PREFIXES = ("Describe", "Get", "List", "View")
 STATEFUL_TYPES = frozenset(
     {
         "aws:rds/cluster:Cluster",

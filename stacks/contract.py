@@ -71,6 +71,9 @@ class PlatformOutputs:
     # each scope's roles carry (stacks/delivery.py); empty without a repository.
     deploy_role_arns: pulumi.Input[Mapping[str, pulumi.Input[str]]]
     deploy_boundary_arns: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    # The nightly drift check's read-only roles, one per long-lived stack
+    # (components/delivery/drift_roles.py); empty without a repository.
+    drift_role_arns: pulumi.Input[Mapping[str, pulumi.Input[str]]]
     # The review stacks' Pulumi backends, `s3://<bucket>/pr-<N>` ("" without a repository).
     review_state_bucket: pulumi.Input[str]
 

@@ -28,13 +28,21 @@ def deploy_scope(stack: str) -> str | None:
 
 
 def build_deploy_roles(
-    config: StackConfig, settings: PlatformSettings, provider: aws.Provider
+    config: StackConfig,
+    settings: PlatformSettings,
+    provider: aws.Provider,
+    cluster_name: pulumi.Input[str],
 ) -> dict[str, Any]:
-    """The platform's deploy roles, as PlatformOutputs fields (empty when no repository
-    is configured)."""
+    """The platform's deploy and drift roles, as PlatformOutputs fields (empty when no
+    repository is configured)."""
     repository = settings.deploy_roles.github_repository
     if repository is None:
-        return {"deploy_role_arns": {}, "deploy_boundary_arns": {}, "review_state_bucket": ""}
+        return {
+            "deploy_role_arns": {},
+            "deploy_boundary_arns": {},
+            "drift_role_arns": {},
+            "review_state_bucket": "",
+        }
     naming = Naming(config.stack)
     account = aws.get_caller_identity_output(
         opts=pulumi.InvokeOutputOptions(provider=provider)
@@ -60,12 +68,14 @@ def build_deploy_roles(
             names=StackNames(project=PROJECT, platform_stack=config.stack),
             create_oidc_provider=settings.deploy_roles.create_oidc_provider,
             review_state_bucket=review_state.bucket_name,
+            cluster_name=cluster_name,
         ),
         opts=child_options(provider),
     )
     return {
         "deploy_role_arns": roles.role_arns,
         "deploy_boundary_arns": roles.boundary_arns,
+        "drift_role_arns": roles.drift_role_arns,
         "review_state_bucket": review_state.bucket_name,
     }
 

@@ -102,11 +102,8 @@ DEPLOY_SCOPES = (
     ),
     DeployScope(
         "dev",
-        (
-            TrustedWorkflow("environment:development", "cd-dev.yaml"),
-            # The nightly `pulumi preview --refresh` of dev, from main (docs/operations.md).
-            TrustedWorkflow("environment:development", "drift-check.yaml"),
-        ),
+        # The nightly drift check reads dev through a role of its own (drift_roles.py).
+        (TrustedWorkflow("environment:development", "cd-dev.yaml"),),
         "dev",
         "dev",
         ("*.dev.{domain}",),

@@ -2,8 +2,8 @@
 
 One role per deploy scope (deploy_policies.py: `pr`, `dev`, `prod`), each trusted only by
 the OIDC subjects of the workflows that deploy it (.github/workflows) and able to change
-only its own stacks' resources, and an `images` role that pushes to the platform's ECR
-repositories.
+only its own stacks' resources, an `images` role that pushes to the platform's ECR
+repositories, and a read-only drift role per long-lived stack (drift_roles.py).
 """
 
 from __future__ import annotations
@@ -28,6 +28,12 @@ from components.delivery.deploy_policies import (
     deploy_policy,
     tagged_change_policies,
 )
+from components.delivery.drift_roles import (
+    CLUSTER_READ_POLICY,
+    DriftScope,
+    drift_policy,
+    drift_scopes,
+)
 from components.delivery.github_oidc import (
     GITHUB_ISSUER,
     STS_AUDIENCE,
@@ -36,7 +42,7 @@ from components.delivery.github_oidc import (
 )
 from components.delivery.preview_sessions import tag_session_trust
 from components.delivery.review_state import context_bound_key_statements
-from components.iam import arn, partition, policy_document
+from components.iam import access_policy_arn, arn, partition, policy_document
 
 
 @dataclass
@@ -53,6 +59,8 @@ class DeployRolesArgs:
     # request; None: previews keep their state elsewhere and the pr role reaches none.
     review_state_bucket: pulumi.Input[str] | None = None
     scopes: Sequence[DeployScope] = DEPLOY_SCOPES
+    # The platform's cluster, which the platform's drift role reads; None: it reads none.
+    cluster_name: pulumi.Input[str] | None = None
     max_session_seconds: int = 3600
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -62,6 +70,7 @@ class DeployRoles(pulumi.ComponentResource):
 
     role_arns: pulumi.Output[dict[str, str]]  # scope key (and `images`) → role ARN
     boundary_arns: pulumi.Output[dict[str, str]]  # scope key → permissions boundary ARN
+    drift_role_arns: pulumi.Output[dict[str, str]]  # long-lived stack → its drift role ARN
     oidc_provider_arn: pulumi.Output[str]
 
     def __init__(
@@ -87,6 +96,10 @@ class DeployRoles(pulumi.ComponentResource):
             self._role_options = pulumi.ResourceOptions(parent=self, depends_on=[provider])
         self.oidc_provider_arn = provider_arn
 
+        drift = {
+            scope.stack: self._drift_role(name, scope, args, provider_arn)
+            for scope in drift_scopes(args.names.platform_stack, args.scopes)
+        }
         roles: dict[str, pulumi.Output[str]] = {}
         boundaries: dict[str, pulumi.Output[str]] = {}
         for scope in args.scopes:
@@ -137,7 +150,7 @@ class DeployRoles(pulumi.ComponentResource):
                     policy_arn=policy.arn,
                     opts=child,
                 )
-            self._state_key(name, scope, role, args)
+            self._state_key(name, scope, role, args, drift.get(scope.key))
             roles[scope.key] = role.arn
             boundaries[scope.key] = boundary.arn
 
@@ -167,22 +180,29 @@ class DeployRoles(pulumi.ComponentResource):
 
         self.role_arns = pulumi.Output.all(**roles)
         self.boundary_arns = pulumi.Output.all(**boundaries)
+        self.drift_role_arns = pulumi.Output.all(**{k: r.arn for k, r in drift.items()})
         self.register_outputs(
             {
                 "role_arns": self.role_arns,
                 "boundary_arns": self.boundary_arns,
+                "drift_role_arns": self.drift_role_arns,
                 "oidc_provider_arn": self.oidc_provider_arn,
             }
         )
 
     def _state_key(
-        self, name: str, scope: DeployScope, role: aws.iam.Role, args: DeployRolesArgs
+        self,
+        name: str,
+        scope: DeployScope,
+        role: aws.iam.Role,
+        args: DeployRolesArgs,
+        drift_role: aws.iam.Role | None,
     ) -> aws.kms.Key:
         """The KMS key of the scope's stacks' Pulumi secrets provider (`awskms://alias/
         <name>-<key>-state`, Pulumi.<stack>.yaml): only the scope's deploy role encrypts and
         decrypts with it (a tagged scope's sessions only under their own encryption
-        context); the account manages it but may not use it. Protected: without it the
-        stacks' state secrets are lost."""
+        context), and its drift role decrypts; the account manages it but may not use it.
+        Protected: without it the stacks' state secrets are lost."""
         key = scope.key
         tagged = scope.session_tag is not None
         child = pulumi.ResourceOptions(parent=self)
@@ -190,8 +210,14 @@ class DeployRoles(pulumi.ComponentResource):
             f"{name}-{key}-state",
             description=f"Pulumi state secrets of the {key} stacks",
             enable_key_rotation=True,
-            policy=pulumi.Output.all(partition(self), args.account_id, role.arn).apply(
-                lambda values: json.dumps(state_key_policy(*values, per_session_context=tagged))
+            policy=pulumi.Output.all(
+                partition(self), args.account_id, role.arn, drift_role and drift_role.arn
+            ).apply(
+                lambda values: json.dumps(
+                    state_key_policy(
+                        *values[:3], drift_role_arn=values[3], per_session_context=tagged
+                    )
+                )
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
@@ -202,6 +228,46 @@ class DeployRoles(pulumi.ComponentResource):
             opts=child,
         )
         return state_key
+
+    def _drift_role(
+        self,
+        name: str,
+        scope: DriftScope,
+        args: DeployRolesArgs,
+        provider_arn: pulumi.Input[str],
+    ) -> aws.iam.Role:
+        """The stack's drift role (drift_roles.py) and, for the platform, its read of the
+        whole cluster."""
+        role_name = f"{name}-drift-{scope.stack}"
+        role = aws.iam.Role(
+            role_name,
+            name=role_name,
+            description=f"GitHub Actions ({args.repository}) reading {scope.stack} for drift",
+            max_session_duration=args.max_session_seconds,
+            assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
+                lambda arn_: json.dumps(trust_policy(arn_, args.repository, scope.trusted))
+            ),
+            opts=self._role_options,
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        aws.iam.RolePolicy(role_name, role=role.id, policy=json.dumps(drift_policy()), opts=child)
+        if scope.reads_cluster and args.cluster_name is not None:
+            entry = aws.eks.AccessEntry(
+                role_name,
+                cluster_name=args.cluster_name,
+                principal_arn=role.arn,
+                type="STANDARD",
+                opts=child,
+            )
+            aws.eks.AccessPolicyAssociation(
+                role_name,
+                cluster_name=args.cluster_name,
+                principal_arn=role.arn,
+                policy_arn=access_policy_arn(partition(self), CLUSTER_READ_POLICY),
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+            )
+        return role
 
     def _role(
         self,
@@ -286,11 +352,17 @@ STATE_SECRETS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:Desc
 
 
 def state_key_policy(
-    in_partition: str, account_id: str, role_arn: str, *, per_session_context: bool = False
+    in_partition: str,
+    account_id: str,
+    role_arn: str,
+    *,
+    drift_role_arn: str | None = None,
+    per_session_context: bool = False,
 ) -> dict[str, Any]:
     """Only `role_arn` reads or writes the state's secrets (with `per_session_context`,
-    each session only under the encryption context of its own `pr` tag); the account (so
-    its IAM administrators) manages the key, never decrypts with it."""
+    each session only under the encryption context of its own `pr` tag) and
+    `drift_role_arn` reads them; the account (so its IAM administrators) manages the
+    key, never decrypts with it."""
     use: list[dict[str, Any]] = (
         context_bound_key_statements(role_arn)
         if per_session_context
@@ -304,6 +376,18 @@ def state_key_policy(
             }
         ]
     )
+    if drift_role_arn is not None:
+        use.append(
+            {
+                # The stack's data key (Pulumi.<stack>.yaml's encryptedkey), to read: a
+                # refresh preview writes no state.
+                "Sid": "TheDriftCheckOnlyDecrypts",
+                "Effect": "Allow",
+                "Principal": {"AWS": drift_role_arn},
+                "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                "Resource": "*",
+            }
+        )
     return {
         "Version": "2012-10-17",
         "Statement": [

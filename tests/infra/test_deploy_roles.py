@@ -37,10 +37,7 @@ WORKFLOWS = f"{REPOSITORY}/.github/workflows"
         ),
         (
             "dev",
-            [
-                f"environment:development:job_workflow_ref:{WORKFLOWS}/{workflow}@refs/heads/main"
-                for workflow in ("cd-dev.yaml", "drift-check.yaml")
-            ],
+            [f"environment:development:job_workflow_ref:{WORKFLOWS}/cd-dev.yaml@refs/heads/main"],
         ),
         (
             "prod",
@@ -225,10 +222,7 @@ def test_an_account_with_githubs_provider_reuses_it(stack_with: Any) -> None:
     assert statement["Principal"]["Federated"] == (
         f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GITHUB_ISSUER}"
     )
-    jobs = [
-        f"environment:development:job_workflow_ref:acme/app/.github/workflows/{workflow}"
-        for workflow in ("cd-dev.yaml", "drift-check.yaml")
-    ]
+    jobs = ["environment:development:job_workflow_ref:acme/app/.github/workflows/cd-dev.yaml"]
     assert statement["Condition"]["StringLike"][f"{GITHUB_ISSUER}:sub"] == [
         subject
         for job in jobs

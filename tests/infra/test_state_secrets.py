@@ -87,3 +87,31 @@ def test_nothing_secret_in_shareds_outputs(shared: OfflineRun) -> None:
     # ...which the check would see: a secret output, and one inside a map.
     assert secret_outputs({"kubeconfig": "[secret]", "ok": "x"}) == ["kubeconfig"]
     assert secret_outputs({"arns": {"dev": "[secret]"}}) == ["arns"]
+
+
+def drift_role(shared: OfflineRun, stack: str) -> str:
+    arn: str = shared.outputs["driftRoleArns"][stack]
+    return arn
+
+
+@pytest.mark.parametrize("scope", ["dev", "prod"])
+def test_a_drift_role_decrypts_only_its_own_stacks_state(shared: OfflineRun, scope: str) -> None:
+    """The nightly drift check reads its stack's secrets (the data key in the stack file)
+    with that scope's key alone, and writes none: no Encrypt, no new data key."""
+    policy = key_policy(shared, scope)
+    key_arn = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1a2b"
+    own = drift_role(shared, scope)
+    assert allowed([policy], Request("kms:Decrypt", key_arn, principal=own)), "control"
+    for action in ("kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:CreateGrant"):
+        assert not allowed([policy], Request(action, key_arn, principal=own)), action
+    for other in ("shared", "dev", "prod"):
+        if other != scope:
+            assert not allowed(
+                [policy], Request("kms:Decrypt", key_arn, principal=drift_role(shared, other))
+            ), other
+    # The pr key (review stacks) has no drift role at all.
+    pr_key = key_policy(shared, "pr")
+    for other in ("shared", "dev", "prod"):
+        assert not allowed(
+            [pr_key], Request("kms:Decrypt", key_arn, principal=drift_role(shared, other))
+        )

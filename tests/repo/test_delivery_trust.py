@@ -16,7 +16,9 @@ import pytest
 import yaml
 
 from components.delivery.deploy_policies import DEPLOY_SCOPES
+from components.delivery.drift_roles import drift_scopes
 from components.delivery.github_oidc import DEFAULT_BRANCH, SUBJECT_CLAIM_KEYS
+from infra.config import PLATFORM_STACK
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -37,11 +39,13 @@ def workflow(name: str) -> dict[str, Any]:
 def trusted_environments() -> dict[str, tuple[str, str]]:
     """Environment → the (name, type) of the deployment policy its trusted ref needs."""
     needed = {}
-    for scope in DEPLOY_SCOPES:
-        for job in scope.trusted:
-            if job.environment:
-                kind, _, name = job.ref.removeprefix("refs/").partition("/")
-                needed[job.environment] = (name, "branch" if kind == "heads" else "tag")
+    trusted = [t for scope in DEPLOY_SCOPES for t in scope.trusted] + [
+        t for scope in drift_scopes(PLATFORM_STACK, DEPLOY_SCOPES) for t in scope.trusted
+    ]
+    for job in trusted:
+        if job.environment:
+            kind, _, name = job.ref.removeprefix("refs/").partition("/")
+            needed[job.environment] = (name, "branch" if kind == "heads" else "tag")
     return needed
 
 
@@ -70,7 +74,14 @@ def environments_without_policy(script: str, needed: dict[str, tuple[str, str]])
 
 def test_every_trusted_environment_has_a_deployment_policy() -> None:
     needed = trusted_environments()
-    assert set(needed) == {"review", "development", "production"}
+    assert set(needed) == {
+        "review",
+        "development",
+        "production",
+        "drift-shared",
+        "drift-dev",
+        "drift-prod",
+    }
     assert environments_without_policy(setup_script(), needed) == set()
     # The environment of the first approval gets the same tag policy.
     assert (
@@ -83,6 +94,8 @@ def test_a_trusted_environment_without_a_policy_fails() -> None:
     assert environments_without_policy(script, trusted_environments()) == {"development"}
     script = setup_script().replace("-f name='v*' -f type=tag", "-f name='*' -f type=tag")
     assert environments_without_policy(script, trusted_environments()) == {"production"}
+    script = setup_script().replace("drift-shared drift-dev drift-prod", "drift-shared drift-dev")
+    assert environments_without_policy(script, trusted_environments()) == {"drift-prod"}
 
 
 def test_the_subject_template_is_the_one_the_trusts_assume() -> None:

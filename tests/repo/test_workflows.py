@@ -16,7 +16,10 @@ import pytest
 import yaml
 
 from components.delivery.deploy_policies import DEPLOY_SCOPES, IMAGE_PUSHERS
+from components.delivery.drift_roles import drift_scopes
 from components.delivery.github_oidc import DEFAULT_BRANCH, TrustedWorkflow
+from infra.config import PLATFORM_STACK
+from tools.preview import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -187,6 +190,19 @@ def test_each_job_assumes_a_role_that_trusts_its_oidc_subject() -> None:
                             )
                             assert job_id in IMAGE_PUSHERS, (caller, job_id)
                     continue
+                if role == "vars.AWS_DRIFT_ROLE_ARN":
+                    # An environment per stack of the matrix, holding its own drift role.
+                    drift = {d.stack: d for d in drift_scopes(PLATFORM_STACK, DEPLOY_SCOPES)}
+                    for stack in job["strategy"]["matrix"]["stack"]:
+                        expanded = {
+                            **job,
+                            "environment": job["environment"].replace("${{ matrix.stack }}", stack),
+                        }
+                        job_id = TrustedWorkflow(
+                            _context(name, expanded), f"{name}.yaml", _ref(name)
+                        )
+                        assert job_id in drift[stack].trusted, f"{name}/{job_name}: {job_id}"
+                    continue
                 job_id = TrustedWorkflow(_context(name, job), f"{name}.yaml", _ref(name))
                 if role == "vars.AWS_DEPLOY_ROLE_ARN":
                     # An environment-level variable: the role of that environment's scope.
@@ -317,18 +333,121 @@ def test_the_sweep_picks_review_stacks_past_their_ttl(
     assert result.stdout.split() == expected
 
 
-def test_drift_is_looked_for_nightly_and_reported_as_an_issue() -> None:
+def long_lived_stacks() -> list[str]:
+    """The stacks of the repository's stack files that are not ephemeral previews."""
+    return sorted(
+        path.name.split(".")[1]
+        for path in ROOT.glob("Pulumi.*.yaml")
+        if not load_stack(path.name.split(".")[1], path)[0].is_ephemeral
+    )
+
+
+def drift_problems(workflow: dict[str, Any]) -> list[str]:
+    """What keeps the drift check from covering every long-lived stack, each through its
+    own environment and role, with an issue per stack."""
+    (job,) = workflow["jobs"].values()
+    problems = []
+    if sorted(job["strategy"]["matrix"]["stack"]) != long_lived_stacks():
+        problems.append(f"matrix {job['strategy']['matrix']['stack']} != {long_lived_stacks()}")
+    if job.get("environment") != "drift-${{ matrix.stack }}":
+        problems.append(f"environment {job.get('environment')}")
+    if job["env"]["STACK"] != "${{ matrix.stack }}":
+        problems.append("STACK is not the matrix's")
+    if job["strategy"].get("fail-fast") != "false":
+        problems.append("one stack's drift cancels the others' checks")
+    roles = [
+        step["with"]["role-to-assume"]
+        for step in job["steps"]
+        if step.get("uses", "").startswith("aws-actions/configure-aws-credentials")
+    ]
+    if roles != ["${{ vars.AWS_DRIFT_ROLE_ARN }}"]:
+        problems.append(f"roles {roles}")
+    preview, report = job["steps"][-2:]
+    if "pulumi refresh --preview-only --expect-no-changes" not in " ".join(preview["run"].split()):
+        problems.append("no refresh preview that fails on a change")
+    if '"$STACK"' not in preview["run"] or "set -o pipefail" not in preview["run"]:
+        problems.append("the check's status or stack is lost")
+    if report.get("if") != "failure() && steps.preview.outcome == 'failure'":
+        problems.append("no report on failure")
+    if 'title="Drift in stack $STACK"' not in report.get("run", ""):
+        problems.append("one issue for every stack")
+    return problems
+
+
+def test_drift_is_looked_for_nightly_in_every_long_lived_stack() -> None:
     """Decision 0001: Pulumi corrects drift only at the next `pulumi up`; the nightly check
-    refreshes (reads the real resources: without it a preview compares the program with
-    the state only) and fails on any change, then opens or updates an issue."""
+    refreshes each long-lived stack (reads the real resources) as that stack's read-only
+    role, fails on any change, then opens or updates that stack's issue."""
     workflow = workflows()["drift-check"]
     assert workflow["on"]["schedule"]
+    assert long_lived_stacks() == ["dev", "prod", "shared"]
+    assert drift_problems(workflow) == []
     (job,) = workflow["jobs"].values()
-    assert (job["environment"], job["env"]["STACK"]) == ("development", "dev")
     assert job["permissions"]["issues"] == "write"
-    preview, report = job["steps"][-2:]
-    assert "pulumi preview --refresh --expect-no-changes" in " ".join(preview["run"].split())
-    assert "set -o pipefail" in preview["run"]  # tee must not hide the preview's status
-    assert report["if"] == "failure() && steps.preview.outcome == 'failure'"
-    assert "gh issue create" in report["run"]
-    assert "gh issue comment" in report["run"]  # one open issue per stack, not one a night
+    report = job["steps"][-1]["run"]
+    assert "gh issue create" in report
+    assert "gh issue comment" in report  # one open issue per stack, not one a night
+
+
+def test_a_drift_check_missing_a_stack_or_sharing_a_role_fails() -> None:
+    for change in (
+        lambda job: job["strategy"]["matrix"].update(stack=["shared", "dev"]),
+        lambda job: job.update(environment="development"),
+        lambda job: job["steps"][3]["with"].update(
+            {"role-to-assume": "${{ vars.AWS_DEPLOY_ROLE_ARN }}"}
+        ),
+        lambda job: job["steps"][-1].update(run=job["steps"][-1]["run"].replace("$STACK", "dev")),
+    ):
+        workflow = workflows()["drift-check"]
+        (job,) = workflow["jobs"].values()
+        change(job)
+        assert drift_problems(workflow), change
+
+
+FAKE_GH = """#!/usr/bin/env bash
+# gh as the drift report calls it: `issue list` prints the number of the open issue whose
+# title the search names (from $OPEN, "number title" lines); the rest is logged.
+echo "$*" >> "$GH_LOG"
+if [ "$1 $2" = "issue list" ]; then
+  while read -r number title; do
+    case "$*" in *"\\"$title\\""*) echo "$number" ;; esac
+  done < "$OPEN"
+fi
+"""
+
+
+def report(tmp_path: Path, stack: str, open_issues: str) -> list[str]:
+    """Runs the drift job's report step for `stack` with a fake gh; its gh calls."""
+    (job,) = workflows()["drift-check"]["jobs"].values()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "gh").write_text(FAKE_GH)
+    (bin_dir / "gh").chmod(0o755)
+    (tmp_path / "open").write_text(open_issues)
+    (tmp_path / "drift.txt").write_text(f"~ aws:s3/bucketV2:BucketV2 pingvas-{stack}-images\n")
+    log = tmp_path / f"gh-{stack}.log"
+    subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", job["steps"][-1]["run"]],
+        env={
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "STACK": stack,
+            "RUNNER_TEMP": str(tmp_path),
+            "RUN_URL": "https://github.com/pingvas/pingvas/actions/runs/1",
+            "GH_LOG": str(log),
+            "OPEN": str(tmp_path / "open"),
+        },
+        check=True,
+    )
+    return log.read_text().splitlines()
+
+
+def test_the_report_opens_or_updates_the_issue_of_its_own_stack(tmp_path: Path) -> None:
+    """Each stack's job opens its own issue, or comments on its own open one: prod's open
+    issue takes prod's report, not dev's."""
+    open_issues = "12 Drift in stack prod\n"
+    assert report(tmp_path, "prod", open_issues)[-1].startswith("issue comment 12 --body-file")
+    dev = report(tmp_path, "dev", open_issues)
+    assert dev[-1].startswith("issue create --title Drift in stack dev --body-file")
+    body = (tmp_path / "issue.md").read_text()
+    assert "`dev`" in body
+    assert "pingvas-dev-images" in body
