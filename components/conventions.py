@@ -47,6 +47,12 @@ PROMETHEUS_POD = {"app.kubernetes.io/name": "prometheus"}
 # no pod gets AWS credentials.
 POD_IDENTITY_AGENT = {"cidr": "169.254.170.23/32", "port": 80}
 
+# Log groups that are only kept, for forensics and incident review (flow, WAF, Aurora):
+# half Standard's ingestion price; no metric or subscription filters, Live Tail,
+# GetLogEvents/FilterLogEvents (read them with Logs Insights). The class cannot change
+# once a group exists: a change replaces the group and deletes what it kept (0114).
+KEPT_LOGS_CLASS = "INFREQUENT_ACCESS"
+
 
 @dataclass(frozen=True)
 class Placement:

@@ -164,6 +164,38 @@ def backup_vaults_have_a_policy(
             report_violation(f"backup vault {vault.name} has no policy", vault.urn)
 
 
+# What reads a log group as it is written: none works on the Infrequent Access class
+# (https://aws.amazon.com/blogs/aws/new-amazon-cloudwatch-log-class-for-infrequent-access-logs-at-a-reduced-price/,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatch_Logs_Log_Classes.html).
+LIVE_READERS = {
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": "a metric filter",
+    "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter": "a subscription filter",
+}
+
+
+def infrequent_access_logs_are_only_kept(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    """A log group in the Infrequent Access class has no metric or subscription filter:
+    CloudWatch Logs supports neither there, so the alarm or the copy it feeds would never
+    see a line."""
+    for group in _of_type(args, "aws:cloudwatch/logGroup:LogGroup"):
+        if group.props.get("logGroupClass") != "INFREQUENT_ACCESS":
+            continue
+        for type_, what in LIVE_READERS.items():
+            for reader in _of_type(args, type_):
+                named = reader.props.get("logGroupName") == group.props.get("name")
+                depends = group.urn in {
+                    d.urn for d in reader.property_dependencies.get("logGroupName", [])
+                }
+                if named or depends:
+                    report_violation(
+                        f"log group {group.name} is Infrequent Access but {reader.name} is "
+                        f"{what} on it",
+                        reader.urn,
+                    )
+
+
 def _policy(name: str, description: str, validate: Any) -> StackValidationPolicy:
     return StackValidationPolicy(
         name=name,
@@ -193,6 +225,11 @@ STACK_POLICIES: list[StackValidationPolicy] = [
         "environments-deploy-as-their-deployer",
         "An environment's kubernetes provider assumes its deployer role, not cluster-admin.",
         environments_deploy_as_their_deployer,
+    ),
+    _policy(
+        "infrequent-access-logs-are-only-kept",
+        "No metric or subscription filter reads an Infrequent Access log group.",
+        infrequent_access_logs_are_only_kept,
     ),
     _policy(
         "backup-vaults-have-a-policy",

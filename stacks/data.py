@@ -102,6 +102,7 @@ def build_platform_data(
             engine_version=aurora_settings.engine_version,
             database_name=DATABASE_NAME,
             readers=aurora_settings.readers,
+            reader_promotion_tier=aurora_settings.reader_promotion_tier,
             min_capacity=aurora_settings.min_capacity,
             max_capacity=aurora_settings.max_capacity,
             seconds_until_auto_pause=aurora_settings.seconds_until_auto_pause,

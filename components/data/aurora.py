@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.conventions import KEPT_LOGS_CLASS
+
 ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL
 INSTANCE_CLASS = "db.serverless"
 PORT = 5432
@@ -42,6 +44,9 @@ class AuroraArgs:
     database_name: str = "pingvas_saas"
     master_username: str = "pingvas_admin"
     readers: int = 1
+    # Tiers 0-1 keep a reader at the writer's capacity; tiers 2-15 let it scale on its own
+    # load (it stays a failover target). docs/decisions/0113-aurora-reader-promotion-tier.md
+    reader_promotion_tier: int = 2
     min_capacity: float = 0.5
     max_capacity: float = 4
     seconds_until_auto_pause: int | None = None
@@ -157,7 +162,9 @@ class Aurora(pulumi.ComponentResource):
             f"{self._name}-postgresql-logs",
             name=f"/aws/rds/cluster/{self._args.cluster_identifier}/postgresql",
             retention_in_days=self._args.log_retention_days,
-            opts=pulumi.ResourceOptions(parent=self),
+            log_group_class=KEPT_LOGS_CLASS,
+            # Named: a class change must delete the old group before creating the new one.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
 
     def _cluster(
@@ -229,7 +236,12 @@ class Aurora(pulumi.ComponentResource):
         writer = self._instance("writer", zones[0], promotion_tier=0, after=[])
         for number in range(1, self._args.readers + 1):
             zone = zones[1 + (number - 1) % (len(zones) - 1)]
-            self._instance(f"reader-{number}", zone, promotion_tier=1, after=[writer])
+            self._instance(
+                f"reader-{number}",
+                zone,
+                promotion_tier=self._args.reader_promotion_tier,
+                after=[writer],
+            )
 
     def _instance(
         self, role: str, zone: str, promotion_tier: int, after: list[pulumi.Resource]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.conventions import KEPT_LOGS_CLASS
+
 RATE_LIMITED_BODY = "rate-limited"
 # Managed rule groups (AWS vendor) by the name we give their rule.
 MANAGED_RULE_GROUPS = {
@@ -85,7 +87,9 @@ class WebAcl(pulumi.ComponentResource):
             f"{name}-logs",
             name=f"aws-waf-logs-{name}",
             retention_in_days=args.log_retention_days,
-            opts=child,
+            log_group_class=KEPT_LOGS_CLASS,
+            # Named: a class change must delete the old group before creating the new one.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         aws.wafv2.WebAclLoggingConfiguration(
             name,

@@ -10,7 +10,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.conventions import PREVIEW_NODES_TAG, SERVICE_PORTS
+from components.conventions import KEPT_LOGS_CLASS, PREVIEW_NODES_TAG, SERVICE_PORTS
 from components.iam import trusted_by
 
 EVERYWHERE = "0.0.0.0/0"
@@ -280,7 +280,9 @@ class Network(pulumi.ComponentResource):
             f"{self._name}-flow-logs",
             name=f"/pingvas/{self._name}/vpc-flow-logs",
             retention_in_days=self._args.flow_log_retention_days,
-            opts=child,
+            log_group_class=KEPT_LOGS_CLASS,
+            # Named: a class change must delete the old group before creating the new one.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         role = aws.iam.Role(

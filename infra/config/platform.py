@@ -216,6 +216,9 @@ class AuroraConfig(ConfigModel):
     seconds_until_auto_pause: int | None = Field(default=None, ge=300, le=86_400)
     # Readers besides the writer, each in another zone (SPEC: one, in us-east-1b).
     readers: int = Field(default=1, ge=0, le=15)
+    # Readers' failover order. Tiers 0-1 hold at least the writer's capacity; from tier 2 a
+    # reader scales on its own load, and is still promoted when the writer fails (0113).
+    reader_promotion_tier: int = Field(default=2, ge=1, le=15)
     backup_retention_days: int = Field(default=7, ge=1, le=35)
     backup_window: str = Field(default="03:00-04:00", pattern=DAILY_WINDOW)
     maintenance_window: str = Field(default="sun:04:30-sun:05:30", pattern=WEEKLY_WINDOW)

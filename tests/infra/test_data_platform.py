@@ -61,6 +61,8 @@ def test_aurora_writer_and_one_reader_in_different_zones(shared: OfflineRun) -> 
     # SPEC §4: writer in us-east-1a, reader in us-east-1b.
     assert (writer["availabilityZone"], reader["availabilityZone"]) == ("us-east-1a", "us-east-1b")
     assert writer["promotionTier"] < reader["promotionTier"]
+    # Tier 2: the reader scales on its own load and is still promoted on failover (0113).
+    assert reader["promotionTier"] == 2
 
 
 def test_aurora_backups_protection_and_logs(shared: OfflineRun) -> None:

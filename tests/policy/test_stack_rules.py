@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from policy import stack_rules
 from policy.documents import UNKNOWN
 from pulumi_offline import RecordedResource
@@ -128,3 +130,27 @@ def test_backup_vaults_have_a_policy() -> None:
     policy = resource("aws:backup/vaultPolicy:VaultPolicy", {"backupVaultName": "v"}, name="p")
     assert stack_found(stack_rules.backup_vaults_have_a_policy, vault)
     assert stack_found(stack_rules.backup_vaults_have_a_policy, vault, policy) == []
+
+
+@pytest.mark.parametrize(
+    ("reader_type", "log_class", "violates"),
+    [
+        ("aws:cloudwatch/logMetricFilter:LogMetricFilter", "INFREQUENT_ACCESS", True),
+        ("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter", "INFREQUENT_ACCESS", True),
+        ("aws:cloudwatch/logMetricFilter:LogMetricFilter", "STANDARD", False),
+        ("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter", None, False),
+    ],
+)
+def test_infrequent_access_logs_are_only_kept(
+    reader_type: str, log_class: str | None, violates: bool
+) -> None:
+    props: dict[str, Any] = {"name": "/pingvas/flow", "retentionInDays": 30}
+    if log_class:
+        props["logGroupClass"] = log_class
+    group = resource("aws:cloudwatch/logGroup:LogGroup", props, name="flow")
+    reader = resource(reader_type, {"logGroupName": "/pingvas/flow"}, name="reader")
+    other = resource(reader_type, {"logGroupName": "/pingvas/other"}, name="other")
+    rule = stack_rules.infrequent_access_logs_are_only_kept
+    assert bool(stack_found(rule, group, reader)) is violates
+    assert stack_found(rule, group, other) == []  # a filter on another group
+    assert stack_found(rule, group) == []

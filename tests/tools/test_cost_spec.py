@@ -37,13 +37,15 @@ SPEC_PROD = {
     },
     "pingvas:services": {"replicas": 10, "autoscaling": True},
 }
+# SPEC §8 prices the reader at 1 ACU like the writer: a reader in tier 0-1 (decision 0113).
+SPEC_SHARED = {"pingvas:aurora": {"readerPromotionTier": 1}}
 DAYS_A_YEAR = 365
 
 
 @pytest.fixture
 def spec_estimate(stack_with: Callable[..., OfflineRun]) -> Estimate:
     documents: list[dict[str, Any]] = [
-        preview_document("shared"),
+        as_json(stack_with("shared", SPEC_SHARED)),
         as_json(stack_with("dev", SPEC_DEV)),
         as_json(stack_with("prod", SPEC_PROD)),
     ]
@@ -180,8 +182,9 @@ SPEC_LINES: list[tuple[str, float, dict[str, Any], float | None, str]] = [
         "CloudWatch, logs and metrics (estimate)",
         30.00,
         {"resource": SPEC_LOG_GROUPS},
-        56 * 0.50 + 56 * 30 / (365 / 12) * 0.03 * 0.15,
-        "56 GB ingested a month across the four log groups, kept 30 days, stored compressed",
+        (28 + 5 + 3) * 0.25 + 20 * 0.50 + 56 * 30 / (365 / 12) * 0.03 * 0.15,
+        "56 GB ingested a month across the four log groups, kept 30 days, stored compressed; "
+        "flow, WAF and Aurora logs at the Infrequent Access rate (decision 0114)",
     ),
     (
         "Secrets Manager, 10 secrets",
@@ -220,4 +223,6 @@ def test_spec_cost_table_reproduced_line_by_line(spec_estimate: Estimate) -> Non
     lifecycle_saving += 100 * 0.30 - efs
     lifecycle_saving += 500 * 0.023 - _sum(spec_estimate, resource="pingvas-shared-models-bucket")
     lifecycle_saving += 56 * 30 / (365 / 12) * 0.03 * 0.85
+    # Decision 0114: flow, WAF and Aurora logs ingested at the Infrequent Access rate.
+    lifecycle_saving += (28 + 5 + 3) * (0.50 - 0.25)
     assert repriced + lifecycle_saving - extra_secrets == pytest.approx(1_553, abs=1)

@@ -10,9 +10,10 @@ are held to: `python -m tools.cost.targets`. docs/cost.md quotes this output.
 
 from __future__ import annotations
 
+import copy
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from tools.preview import as_json, preview_stack, stack_file
 
 STACKS = ("shared", "dev", "prod")
 Overrides = Mapping[str, Mapping[str, Any]]  # stack -> config keys deep-merged in
+# A lever fixed in components or the chart, not in config, undone in the preview documents.
+Undo = Callable[[list[dict[str, Any]]], None]
 
 SPEC_REDIS = {
     "dev": {"engine": "redis", "nodeType": "cache.t4g.medium"},
@@ -43,6 +46,40 @@ SPEC_CONFIGURATION: Overrides = {
 NO_FREE_TIER = {"account": {"cloudfrontFreeTierGb": 0, "cloudfrontFreeTierRequestsMillions": 0}}
 
 
+def _resources(documents: list[dict[str, Any]], type_token: str) -> list[dict[str, Any]]:
+    return [r for d in documents for r in d["resources"] if r["type"] == type_token]
+
+
+def standard_logs(documents: list[dict[str, Any]]) -> None:
+    """Every log group in the Standard class (before decision 0114)."""
+    for group in _resources(documents, "aws:cloudwatch/logGroup:LogGroup"):
+        group["inputs"].pop("logGroupClass", None)
+
+
+def reader_follows_writer(documents: list[dict[str, Any]]) -> None:
+    """Aurora's readers in promotion tier 1, at the writer's capacity (before 0113)."""
+    for instance in _resources(documents, "aws:rds/clusterInstance:ClusterInstance"):
+        if instance["inputs"].get("promotionTier", 1) > 1:
+            instance["inputs"]["promotionTier"] = 1
+
+
+# The API's requests before decision 0112 (the chart's guess, not a measurement).
+GUESSED_API_REQUESTS = {"dev": {"cpu": "250m", "memory": "256Mi"}}
+GUESSED_API_REQUESTS["prod"] = {"cpu": "250m", "memory": "384Mi"}
+
+
+def guessed_api_requests(documents: list[dict[str, Any]]) -> None:
+    for document in documents:
+        requests = GUESSED_API_REQUESTS.get(document["stack"])
+        for release in _resources([document], "kubernetes:helm.sh/v3:Release"):
+            api = (release["inputs"].get("values") or {}).get("api")
+            if requests and api is not None:
+                api.setdefault("resources", {})["requests"] = dict(requests)
+
+
+EVERY_UNDO: tuple[Undo, ...] = (reader_follows_writer, standard_logs, guessed_api_requests)
+
+
 # Levers the defaults take, in order, each as what is still SPEC's after it.
 VALKEY = {
     "shared": SPEC_CONFIGURATION["shared"],
@@ -56,21 +93,62 @@ PROD_CACHE = {**VALKEY, "prod": {"pingvas:services": {"replicas": 10}}}
 DEV_CACHE = {**PROD_CACHE, "dev": {"pingvas:services": {"replicas": 5}}}
 REPLICAS = {"shared": SPEC_CONFIGURATION["shared"]}
 # (lever, what is still SPEC's after it, usage overrides, the decision record that takes
-# it: every departure from SPEC has one, tests/tools/test_cost_budget.py).
-TAKEN: list[tuple[str, Overrides, Mapping[str, Any], str | None]] = [
-    ("SPEC §3/§8 configuration, sourced prices, 730 h", SPEC_CONFIGURATION, NO_FREE_TIER, None),
-    ("Valkey instead of Redis OSS (same nodes, -20 % a node)", VALKEY, NO_FREE_TIER, "0100"),
-    ("prod cache right-sized: t4g.medium primary + 1 replica", PROD_CACHE, NO_FREE_TIER, "0100"),
-    ("dev cache right-sized: t4g.small", DEV_CACHE, NO_FREE_TIER, "0100"),
-    ("API replicas: dev 1, prod 3 (HPA to 15)", REPLICAS, NO_FREE_TIER, "0101"),
+# it: every departure from SPEC has one, tests/tools/test_cost_budget.py; the levers not
+# in config still undone after it).
+TAKEN: list[tuple[str, Overrides, Mapping[str, Any], str | None, tuple[Undo, ...]]] = [
+    (
+        "SPEC §3/§8 configuration, sourced prices, 730 h",
+        SPEC_CONFIGURATION,
+        NO_FREE_TIER,
+        None,
+        EVERY_UNDO,
+    ),
+    (
+        "Valkey instead of Redis OSS (same nodes, -20 % a node)",
+        VALKEY,
+        NO_FREE_TIER,
+        "0100",
+        EVERY_UNDO,
+    ),
+    (
+        "prod cache right-sized: t4g.medium primary + 1 replica",
+        PROD_CACHE,
+        NO_FREE_TIER,
+        "0100",
+        EVERY_UNDO,
+    ),
+    ("dev cache right-sized: t4g.small", DEV_CACHE, NO_FREE_TIER, "0100", EVERY_UNDO),
+    ("API replicas: dev 1, prod 3 (HPA to 15)", REPLICAS, NO_FREE_TIER, "0101", EVERY_UNDO),
     (
         "GPU images on the instance store's NVMe: 20 GiB roots",
         {"shared": {"pingvas:cluster": X86_GENERAL_POOL}},
         NO_FREE_TIER,
         "0104",
+        EVERY_UNDO,
     ),
-    ("Graviton general pool: c7g.large alongside c6i.large", {}, NO_FREE_TIER, "0116"),
-    ("CloudFront's always-free tier (1 TB, 10 M requests)", {}, {}, "0103"),
+    (
+        "Graviton general pool: c7g.large alongside c6i.large",
+        {},
+        NO_FREE_TIER,
+        "0116",
+        EVERY_UNDO,
+    ),
+    (
+        "API requests from measurements: 100m / 224Mi",
+        {},
+        NO_FREE_TIER,
+        "0112",
+        (reader_follows_writer, standard_logs),
+    ),
+    (
+        "Aurora reader in promotion tier 2 (its own load)",
+        {},
+        NO_FREE_TIER,
+        "0113",
+        (standard_logs,),
+    ),
+    ("Logs Infrequent Access: flow, WAF, Aurora", {}, NO_FREE_TIER, "0114", ()),
+    ("CloudFront's always-free tier (1 TB, 10 M requests)", {}, {}, "0103", ()),
 ]
 LOG_RETENTION_7_DAYS: Overrides = {
     "shared": {
@@ -86,7 +164,7 @@ NO_LIFECYCLE: Overrides = {
 }
 
 
-def documents(overrides: Overrides) -> list[dict[str, Any]]:
+def documents(overrides: Overrides, undo: tuple[Undo, ...] = ()) -> list[dict[str, Any]]:
     result = []
     with tempfile.TemporaryDirectory() as folder:
         for stack in STACKS:
@@ -98,22 +176,28 @@ def documents(overrides: Overrides) -> list[dict[str, Any]]:
             path = Path(folder, f"Pulumi.{stack}.yaml")
             path.write_text(yaml.safe_dump({"config": config}))
             result.append(as_json(preview_stack(stack, path)))
+    if undo:
+        result = copy.deepcopy(result)  # previews may share their inputs with a cache
+    for step in undo:
+        step(result)
     return result
 
 
-def priced(overrides: Overrides, usage_overrides: Mapping[str, Any]) -> Estimate:
+def priced(
+    overrides: Overrides, usage_overrides: Mapping[str, Any], undo: tuple[Undo, ...] = ()
+) -> Estimate:
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as usage_file:
         usage_file.write(yaml.safe_dump(dict(usage_overrides)))
         usage_file.flush()
         loaded = usage.load(Path(usage_file.name))
-    return estimate(documents(overrides), loaded, prices.load(), preview_document)
+    return estimate(documents(overrides, undo), loaded, prices.load(), preview_document)
 
 
 def main() -> int:
     print("Levers the defaults take (shared + dev + prod at SPEC §8's usage), in order:")
     previous = None
-    for name, overrides, usage_overrides, _ in TAKEN:
-        total = priced(overrides, usage_overrides).total
+    for name, overrides, usage_overrides, _, undo in TAKEN:
+        total = priced(overrides, usage_overrides, undo).total
         saving = "" if previous is None else f"  saves {money(previous - total)}"
         print(f"  {name:<58} {money(total):>11}{saving}")
         previous = total

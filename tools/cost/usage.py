@@ -60,6 +60,7 @@ class PlatformUsage(_Model):
     gpu_cold_start_seconds: float = Amount
     gpu_on_demand_share: float = Field(ge=0, le=1)
     aurora_acu_average: float = Amount
+    aurora_reader_acu_average: float = Amount
     aurora_storage_gb: float = Amount
     aurora_io_millions: float = Amount
     efs_models_gb: float = Amount

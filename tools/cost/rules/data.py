@@ -33,27 +33,69 @@ INTELLIGENT_TIERS = (
 CACHE_ENGINES = {"redis": "redis-oss", "valkey": "valkey"}
 
 
+# Aurora Serverless v2 readers in promotion tiers 0-1 hold at least the writer's capacity;
+# readers in tiers 2-15 scale on their own load. RDS defaults an instance to tier 1.
+# https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.how-it-works.html#aurora-serverless-v2.how-it-works.scaling
+FOLLOWS_THE_WRITER_TIERS = (0, 1)
+DEFAULT_PROMOTION_TIER = 1
+
+
 def aurora_instance(resource: Resource, context: Context) -> list[Line]:
     inputs = resource["inputs"]
     if inputs.get("instanceClass") != "db.serverless":
         raise LookupError(f"instance class {inputs.get('instanceClass')} is not in the table")
-    cluster = context.by_id(inputs["clusterIdentifier"])
-    scaling = (cluster or {}).get("inputs", {}).get("serverlessv2ScalingConfiguration", {})
-    low, high = float(scaling.get("minCapacity", 0.5)), float(scaling.get("maxCapacity", 256))
-    average = min(max(context.usage.platform.aurora_acu_average, low), high)
+    low, high = _capacity_range(resource, context)
+    load, whose = _load(resource, context)
     price = context.prices.get("aurora-postgresql/serverless-v2-acu-hour")
     return [
         context.charge(
             resource,
             "RDS",
             "Serverless v2 ACU-hours",
-            average,
+            acu_average(resource, context),
             price,
-            f"{as_priced(context.usage.platform.aurora_acu_average, average)} ACU on average "
-            f"({low:g}-{high:g} configured)",
+            f"{as_priced(load, acu_average(resource, context))} ACU on average, {whose} load, "
+            f"promotion tier {_promotion_tier(resource)} ({low:g}-{high:g} configured)",
             bounds=monthly_bounds(low, high, price.price * HOURS_PER_MONTH),
         )
     ]
+
+
+def acu_average(resource: Resource, context: Context) -> float:
+    """The ACUs an Aurora Serverless v2 instance averages: its load within the cluster's
+    capacity range."""
+    low, high = _capacity_range(resource, context)
+    return min(max(_load(resource, context)[0], low), high)
+
+
+def _capacity_range(resource: Resource, context: Context) -> tuple[float, float]:
+    cluster = context.by_id(resource["inputs"]["clusterIdentifier"])
+    scaling = (cluster or {}).get("inputs", {}).get("serverlessv2ScalingConfiguration", {})
+    return float(scaling.get("minCapacity", 0.5)), float(scaling.get("maxCapacity", 256))
+
+
+def _load(resource: Resource, context: Context) -> tuple[float, str]:
+    """The usage an instance scales on, and whose it is."""
+    usage = context.usage.platform
+    if _is_writer(resource, context) or _promotion_tier(resource) in FOLLOWS_THE_WRITER_TIERS:
+        return usage.aurora_acu_average, "the writer's"
+    return usage.aurora_reader_acu_average, "its own (a reader in tier 2-15)"
+
+
+def _promotion_tier(resource: Resource) -> int:
+    tier = resource["inputs"].get("promotionTier")
+    return DEFAULT_PROMOTION_TIER if tier is None else int(tier)
+
+
+def _is_writer(resource: Resource, context: Context) -> bool:
+    """The cluster's first instance in its lowest tier: the one created first becomes the
+    writer (components/data/aurora.py) and failover keeps to the lowest tier."""
+    siblings = [
+        r
+        for r in context.of_type(resource["type"])
+        if r["inputs"].get("clusterIdentifier") == resource["inputs"].get("clusterIdentifier")
+    ]
+    return min(siblings, key=_promotion_tier) is resource
 
 
 def aurora_cluster(resource: Resource, context: Context) -> list[Line]:

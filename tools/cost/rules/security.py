@@ -4,6 +4,7 @@ and DNS logs) and each enabled protection feature, metered by the usage file."""
 from __future__ import annotations
 
 from tools.cost.lines import Line, Unpriced
+from tools.cost.rules import data
 from tools.cost.rules.context import Context, Resource, unpriced
 
 SERVICE = "GuardDuty"
@@ -39,16 +40,17 @@ def feature(resource: Resource, context: Context) -> list[Line] | Unpriced:
     guard = usage.guard_duty
     name = inputs["name"]
     if name == "RDS_LOGIN_EVENTS":
-        instances = len(context.of_type("aws:rds/clusterInstance:ClusterInstance"))
-        acus = instances * usage.aurora_acu_average  # an ACU-hour price: x 730 hours
+        instances = context.of_type("aws:rds/clusterInstance:ClusterInstance")
+        # An ACU-hour price: x 730 hours of each instance's average, as priced on RDS.
+        acus = [data.acu_average(instance, context) for instance in instances]
         return [
             context.charge(
                 resource,
                 SERVICE,
                 "RDS login activity (ACU-hours)",
-                acus,
+                sum(acus),
                 "guardduty/rds-login-events",
-                f"{instances} instances x {usage.aurora_acu_average:g} ACU",
+                f"{len(acus)} instances: " + " + ".join(f"{acu:g}" for acu in acus) + " ACU",
             )
         ]
     metered = {
