@@ -193,6 +193,7 @@ def test_the_in_cluster_redis_endpoint_goes_from_its_service_to_the_worker_scale
         "tls": False,  # the in-cluster server (pr-<N>) speaks plain redis://
         "auth": True,
         "existingSecret": run.outputs["redisKubernetesSecret"],
+        "cluster": False,  # one server, not the cluster protocol (decision 0117)
     }
     holders = {m["kind"] for m in rendered.manifests if list(occurrences(m, host))}
     assert holders == {"ScaledObject"}

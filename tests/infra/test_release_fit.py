@@ -32,7 +32,7 @@ def refusal(stack: str, content: str, tmp_path: Path, capsys: pytest.CaptureFixt
     ("stack", "content", "message"),
     [
         # the release at its maximum (dev: 5 services, 3 GPU workers, a surge) vs the quota
-        ("dev", "config:\n  pingvas:quota:\n    cpu: 4\n", "pingvas:quota.cpu: the release needs"),
+        ("dev", "config:\n  pingvas:quota:\n    cpu: 1\n", "pingvas:quota.cpu: the release needs"),
         ("dev", "config:\n  pingvas:quota:\n    memory: 8Gi\n", "pingvas:quota.memory:"),
         ("dev", "config:\n  pingvas:quota:\n    pods: 8\n", "pingvas:quota.pods: the release"),
         # prod's HPA maximum (15 per service) counts, not its minimum replicas
