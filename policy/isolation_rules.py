@@ -56,6 +56,7 @@ STATEFUL_TYPES = frozenset(
         "aws:s3/bucketV2:BucketV2",
         "aws:kms/key:Key",
         "aws:elasticache/replicationGroup:ReplicationGroup",
+        "aws:elasticache/serverlessCache:ServerlessCache",
     }
 )
 DATA_STORE_PORTS = frozenset({5432, 6379, 2049})

@@ -32,6 +32,10 @@ def fake_secret(name: str) -> str:
     return "offline-secret-" + hashlib.sha256(f"secret::{name}".encode()).hexdigest()[:24]
 
 
+def _serverless_host(name: str) -> str:
+    return f"{name}-x1y2z3.serverless.use1.cache.amazonaws.com"
+
+
 def _partition(region: str) -> str:
     return partition_of(region)["partition"]
 
@@ -72,6 +76,11 @@ COMPUTED_OUTPUTS: dict[str, _Computed] = {
         "primaryEndpointAddress": f"master.{id_}.offline.use1.cache.amazonaws.com",
         "readerEndpointAddress": f"replica.{id_}.offline.use1.cache.amazonaws.com",
         "port": inputs.get("port", 6379),
+    },
+    # Serverless endpoints are `<name>-<6 characters>.serverless.<region code>.cache...`.
+    "aws:elasticache/serverlessCache:ServerlessCache": lambda _name, id_, inputs, _region: {
+        "endpoints": [{"address": _serverless_host(inputs.get("name", id_)), "port": 6379}],
+        "readerEndpoints": [{"address": _serverless_host(inputs.get("name", id_)), "port": 6380}],
     },
     "aws:efs/fileSystem:FileSystem": lambda _name, id_, _inputs, region: {
         "dnsName": f"{id_}.efs.{region}.amazonaws.com",

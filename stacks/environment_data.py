@@ -24,6 +24,7 @@ from components.data.in_cluster_redis import InClusterRedis, InClusterRedisArgs
 from components.data.managed_redis import ManagedRedis, ManagedRedisArgs, ManagedRedisMode
 from components.data.postgres import InClusterPostgres, InClusterPostgresArgs
 from components.data.redis import RedisStore
+from components.data.serverless_redis import ServerlessRedis, ServerlessRedisArgs
 from components.edge.cdn import ImageCdn, ImageCdnArgs
 from components.edge.url_signing import UrlSigningKey
 from components.endpoints import DatabaseEndpoint, RedisEndpoint
@@ -303,7 +304,7 @@ def _database(
 
 def _elasticache_redis(
     config: StackConfig, platform: PlatformOutputs, opts: pulumi.ResourceOptions
-) -> ManagedRedis:
+) -> ManagedRedis | ServerlessRedis:
     assert config.environment is not None
     redis = config.environment.redis
     naming = Naming(config.stack)
@@ -322,6 +323,29 @@ def _elasticache_redis(
             )
         return groups[group]
 
+    # The platform's `redis-<env>` group either way: the same ingress (the nodes, on 6379).
+    security_group_id = pulumi.Output.from_input(platform.security_group_ids).apply(
+        security_group_of
+    )
+    if redis.mode is RedisMode.SERVERLESS:
+        # Serverless sends its events (snapshot failed, limit approaching) to EventBridge,
+        # not to an SNS topic (decision 0117): the usage alarms watch it instead.
+        return ServerlessRedis(
+            naming.name("redis"),
+            ServerlessRedisArgs(
+                cache_name=naming.name("redis"),
+                secret_name=naming.name("redis"),
+                subnet_ids=platform.private_subnet_ids,
+                security_group_id=security_group_id,
+                engine=redis.engine,
+                max_data_gb=redis.max_data_gb,
+                max_ecpu_per_second=redis.max_ecpu_per_second,
+                snapshot_retention_days=redis.snapshot_retention_days,
+                daily_snapshot_time=redis.snapshot_window.split("-")[0],
+                recovery_window_days=0 if config.is_ephemeral else 7,
+            ),
+            opts=opts,
+        )
     return ManagedRedis(
         naming.name("redis"),
         ManagedRedisArgs(
@@ -336,9 +360,7 @@ def _elasticache_redis(
             replication_group_id=naming.name("redis"),
             secret_name=naming.name("redis"),
             subnet_ids=platform.private_subnet_ids,
-            security_group_id=pulumi.Output.from_input(platform.security_group_ids).apply(
-                security_group_of
-            ),
+            security_group_id=security_group_id,
             availability_zones=platform.availability_zones,
             recovery_window_days=0 if config.is_ephemeral else 7,
             notification_topic_arn=platform.cache_events_topic_arn,

@@ -16,9 +16,12 @@ from components.operations.cloudwatch_alarms import (
     REDIS_CPU_CREDITS,
     REDIS_EVICTIONS,
     REDIS_REPLICATION_LAG,
+    SERVERLESS_EVICTIONS,
+    SERVERLESS_THROTTLED,
     burstable,
     metric_alarm,
     metrics_insights_alarm,
+    serverless_usage_alerts,
 )
 from components.operations.log_shipping import LogShipping, LogShippingArgs
 from components.operations.monitoring import Monitoring, MonitoringArgs
@@ -40,18 +43,31 @@ def build_environment_alarms(
 ) -> None:
     """On each node of an ElastiCache group (the metrics are per node): evictions, the CPU
     credits of a burstable node type, and SPEC §7's replication lag where there is a
-    replica (whichever node is primary reports none, which is not a breach). In-cluster
-    Redis (previews) has no CloudWatch metrics."""
+    replica (whichever node is primary reports none, which is not a breach); on a
+    Serverless cache, its own four. In-cluster Redis (previews) has no CloudWatch metrics."""
     settings = config.environment
     if settings is None or settings.redis.mode is RedisMode.IN_CLUSTER:
         return
     redis = settings.redis
+    naming = Naming(config.stack)
+    if redis.mode is RedisMode.SERVERLESS:
+        # One cache, no nodes: evictions, throttling and the usage limits coming near.
+        cache_name = naming.name("redis")  # stacks.environment_data
+        usage = serverless_usage_alerts(redis.max_data_gb, redis.max_ecpu_per_second)
+        for alert in [SERVERLESS_EVICTIONS, SERVERLESS_THROTTLED, *usage]:
+            metric_alarm(
+                f"{cache_name}-{alert.name}",
+                alert,
+                cache_name,
+                platform.operations_topic_arn,
+                child_options(provider),
+            )
+        return
     alerts = [REDIS_EVICTIONS]
     if burstable(redis.node_type):
         alerts.append(REDIS_CPU_CREDITS)
     if redis.mode is RedisMode.REPLICATED:
         alerts.append(REDIS_REPLICATION_LAG)
-    naming = Naming(config.stack)
     group_id = naming.name("redis")  # the replication group's id (stacks.environment_data)
     for node in range(1, redis.replicas + 2):
         node_id = f"{group_id}-{node:03d}"

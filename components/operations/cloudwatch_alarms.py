@@ -5,7 +5,7 @@ and the warnings on what only CloudWatch sees of the caches and load balancers."
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 import pulumi_aws as aws
@@ -78,6 +78,54 @@ REDIS_CPU_CREDITS = CloudWatchAlert(
     dimension="CacheClusterId",
     comparison="LessThanThreshold",
 )
+# ElastiCache Serverless (decision 0117) publishes per cache, under the `clusterId`
+# dimension (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/serverless-metrics-events-redis.html).
+# At its usage limits it throttles commands and evicts keys: warned of before it gets there.
+SERVERLESS_DIMENSION = "clusterId"
+SERVERLESS_EVICTIONS = replace(REDIS_EVICTIONS, dimension=SERVERLESS_DIMENSION)
+# Throttled commands: the workload grew faster than Serverless scales, or hit the ECPU limit.
+SERVERLESS_THROTTLED = CloudWatchAlert(
+    name="redis-throttled",
+    namespace="AWS/ElastiCache",
+    metric="ThrottledCmds",
+    statistic="Sum",
+    threshold=0,
+    minutes=5,
+    severity="warning",
+    spec_row="Redis commands throttled (scaling or the ECPU limit)",
+    dimension=SERVERLESS_DIMENSION,
+)
+# The share of a usage limit at which the two alarms below fire.
+SERVERLESS_LIMIT_SHARE = 0.8
+
+
+def serverless_usage_alerts(max_data_gb: int, max_ecpu_per_second: int) -> list[CloudWatchAlert]:
+    """Data stored and ECPUs a minute at 80 % of the cache's usage limits."""
+    data = CloudWatchAlert(
+        name="redis-data-near-limit",
+        namespace="AWS/ElastiCache",
+        metric="BytesUsedForCache",
+        statistic="Maximum",
+        threshold=SERVERLESS_LIMIT_SHARE * max_data_gb * 10**9,  # the limit's GB are 10^9 B
+        minutes=15,
+        severity="warning",
+        spec_row=f"Redis data above 80 % of its {max_data_gb} GB limit",
+        dimension=SERVERLESS_DIMENSION,
+    )
+    ecpus = CloudWatchAlert(
+        name="redis-ecpu-near-limit",
+        namespace="AWS/ElastiCache",
+        metric="ElastiCacheProcessingUnits",
+        statistic="Sum",
+        threshold=SERVERLESS_LIMIT_SHARE * max_ecpu_per_second * PERIOD_SECONDS,
+        minutes=5,
+        severity="warning",
+        spec_row=f"Redis ECPUs above 80 % of its {max_ecpu_per_second:,}/s limit",
+        dimension=SERVERLESS_DIMENSION,
+    )
+    return [data, ecpus]
+
+
 # What the load balancer itself answers 5xx (no healthy target, target timeout): those
 # requests never reach the API, so its http_requests_total cannot count them.
 ALB_5XX = CloudWatchAlert(

@@ -4,8 +4,9 @@ stack file leaves out."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -32,6 +33,9 @@ from infra.config.profiles import Profile
 class RedisMode(StrEnum):
     REPLICATED = "replicated"
     STANDALONE = "standalone"
+    # ElastiCache Serverless (Valkey): no nodes, data kept across three zones, cluster
+    # protocol only (decision 0117).
+    SERVERLESS = "serverless"
     IN_CLUSTER = "in-cluster"
 
 
@@ -91,6 +95,11 @@ class GpuWorkersConfig(ConfigModel):
 
 # Keys only an ElastiCache Redis reads; no profile sets them.
 _ELASTICACHE_ONLY = frozenset({"engine_version", "snapshot_window", "maintenance_window"})
+# Keys only node-based ElastiCache reads: Serverless has no nodes, replicas or maintenance
+# window, and picks the engine's minor version itself.
+_NODES_ONLY = frozenset({"node_type", "replicas", "engine_version", "maintenance_window"})
+# Keys only ElastiCache Serverless reads.
+_SERVERLESS_ONLY = frozenset({"max_data_gb", "max_ecpu_per_second"})
 
 
 class RedisConfig(ConfigModel):
@@ -114,9 +123,18 @@ class RedisConfig(ConfigModel):
     snapshot_retention_days: int = Field(default=7, ge=0, le=35)
     snapshot_window: str = Field(default="02:00-03:00", pattern=DAILY_WINDOW)
     maintenance_window: str = Field(default="sun:06:00-sun:07:00", pattern=WEEKLY_WINDOW)
+    # Serverless's usage limits, which bound a runaway bill (decision 0117): data stored
+    # (ElastiCache accepts 1-5,000 GB) and ECPUs a second (1,000-15,000,000).
+    max_data_gb: int = Field(default=1, ge=1, le=5_000)
+    max_ecpu_per_second: int = Field(default=5_000, ge=1_000, le=15_000_000)
 
     @model_validator(mode="after")
     def _replicas_fit_the_mode(self) -> RedisConfig:
+        if self.mode is RedisMode.SERVERLESS:
+            return self._fits_serverless()
+        for name in sorted(self.model_fields_set & _SERVERLESS_ONLY):
+            key = to_camel(name)
+            raise KeyProblem(key, f"only serverless mode reads it, not {self.mode}: remove {key}")
         if self.mode is RedisMode.REPLICATED and self.replicas < 1:
             raise KeyProblem("replicas", "replicated mode needs at least one replica for failover")
         if self.mode is not RedisMode.REPLICATED and self.replicas > 0:
@@ -130,6 +148,21 @@ class RedisConfig(ConfigModel):
                 )
             return self
         return self._fits_elasticache()
+
+    def _fits_serverless(self) -> RedisConfig:
+        # Set for Serverless, they would be silently ignored (or mean nodes it has not).
+        for name in sorted(self.model_fields_set & _NODES_ONLY):
+            key = to_camel(name)
+            raise KeyProblem(
+                key,
+                f"serverless mode has no nodes and reads no {key}: remove it, "
+                "or choose mode standalone or replicated",
+            )
+        if self.engine != "valkey":
+            # Priced and decided for Valkey only (decision 0117); Redis OSS Serverless
+            # costs half as much again.
+            raise KeyProblem("engine", "serverless mode runs valkey: set engine to valkey")
+        return self
 
     def _fits_elasticache(self) -> RedisConfig:
         if self.engine_version is not None:
@@ -147,6 +180,18 @@ class RedisConfig(ConfigModel):
                 "ElastiCache refuses windows that meet",
             )
         return self
+
+
+def profile_for_redis(profile: Mapping[str, Any], own_redis: Any) -> Mapping[str, Any]:
+    """The profile a stack's keys layer over: one that picks serverless mode where its
+    profile runs nodes drops the profile's node keys, which Serverless refuses (a node type
+    or replicas the stack sets itself are still refused, naming the key)."""
+    mode = own_redis.get("mode") if isinstance(own_redis, Mapping) else None
+    redis = profile.get("redis", {})
+    if mode != RedisMode.SERVERLESS.value or redis.get("mode") == mode:
+        return profile
+    node_keys = {to_camel(name) for name in _NODES_ONLY}
+    return {**profile, "redis": {k: v for k, v in redis.items() if k not in node_keys}}
 
 
 class ImagesBucketConfig(ConfigModel):

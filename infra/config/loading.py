@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from infra import config_checks
 from infra.aws_limits import check_tag_value, zone_problem
 from infra.config.base import DEFAULT_REGION, PROJECT, ConfigError, ModelT, Role
-from infra.config.environment import EnvironmentSettings
+from infra.config.environment import EnvironmentSettings, profile_for_redis
 from infra.config.messages import describe
 from infra.config.platform import PLATFORM_SECTIONS, PlatformSettings
 from infra.config.profiles import ENVIRONMENT_PROFILES, Profile, StackKind, stack_kind
@@ -114,7 +114,10 @@ def _environment_settings(
         problems,
         lambda: _validate(
             EnvironmentSettings,
-            deep_merge(ENVIRONMENT_PROFILES[profile], {**own, "profile": profile.value}),
+            deep_merge(
+                profile_for_redis(ENVIRONMENT_PROFILES[profile], own.get("redis")),
+                {**own, "profile": profile.value},
+            ),
         ),
     )
     # The release's fit is judged once the keys agree (stacks/release_fit.py).

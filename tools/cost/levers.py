@@ -158,6 +158,9 @@ LOG_RETENTION_7_DAYS: Overrides = {
         "pingvas:edge": {"waf": {"logRetentionDays": 7}},
     }
 }
+SERVERLESS_CACHES: Overrides = {
+    stack: {"pingvas:redis": {"mode": "serverless"}} for stack in ("dev", "prod")
+}
 NO_LIFECYCLE: Overrides = {
     "dev": {"pingvas:images": {"iaAfterDays": None}},
     "prod": {"pingvas:images": {"iaAfterDays": None, "archiveAfterDays": None}},
@@ -218,6 +221,10 @@ def main() -> int:
         (
             "Spot GPU nodes (already taken) vs all on-demand",
             priced({}, {"platform": {"gpuOnDemandShare": 1}}).total - defaults.total,
+        ),
+        (
+            "Serverless Valkey caches for dev and prod (0117, not yet)",
+            defaults.total - priced(SERVERLESS_CACHES, {}).total,
         ),
         (
             "one ALB for dev and previews (not taken: decision 0115)",

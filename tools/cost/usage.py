@@ -80,6 +80,7 @@ class PlatformUsage(_Model):
     buckets_gb: dict[str, float]
     general_pool_instance_type: dict[str, str]
     general_pool_packing: float = Field(gt=0, le=1)
+    cache_ecpus_per_image: float = Amount
 
 
 class AccountUsage(_Model):
@@ -96,6 +97,11 @@ class EnvironmentUsage(_Model):
     alb_lcu_average: float = Amount
     # None: the configured replicas (the HPA's minimum).
     api_replicas_average: float | None = Field(default=None, ge=0)
+    # ElastiCache Serverless: data stored on average, the share of the platform's images
+    # this environment queues, and the ECPUs it spends whatever the traffic.
+    cache_data_gb: float = Amount
+    cache_images_share: float = Field(ge=0, le=1)
+    cache_background_ecpus_millions: float = Amount
 
 
 class Usage(_Model):

@@ -120,6 +120,7 @@ RULES: dict[str, Callable[[Resource, Context], list[Line] | Unpriced]] = {
     "aws:rds/clusterInstance:ClusterInstance": data.aurora_instance,
     "aws:rds/cluster:Cluster": data.aurora_cluster,
     "aws:elasticache/replicationGroup:ReplicationGroup": data.cache_group,
+    "aws:elasticache/serverlessCache:ServerlessCache": data.serverless_cache,
     "aws:ec2/natGateway:NatGateway": network.nat_gateway,
     "aws:ec2/eip:Eip": network.elastic_ip,
     "aws:ec2/vpc:Vpc": network.vpc,

@@ -147,6 +147,57 @@ def cache_group(resource: Resource, context: Context) -> list[Line]:
     ]
 
 
+# Valkey Serverless bills at least 100 MB of data stored
+# (https://aws.amazon.com/elasticache/pricing/; the table's valkey-serverless-storage source).
+SERVERLESS_MINIMUM_GB = 0.1
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
+
+
+def serverless_cache(resource: Resource, context: Context) -> list[Line]:
+    """Data stored (the usage's, at the minimum) and ECPUs (the environment's share of the
+    platform's images, plus its background traffic); bounded by the cache's usage limits."""
+    inputs = resource["inputs"]
+    if inputs.get("engine") != "valkey":
+        raise LookupError(f"serverless {inputs.get('engine')} is not in the table")
+    environment = context.usage.environment(context.stack)
+    platform = context.usage.platform
+    limits = inputs.get("cacheUsageLimits") or {}
+    max_gb = float((limits.get("dataStorage") or {}).get("maximum", 5_000))
+    max_ecpus = float(((limits.get("ecpuPerSeconds") or [{}])[0]).get("maximum", 15_000_000))
+    stored = min(max(environment.cache_data_gb, SERVERLESS_MINIMUM_GB), max_gb)
+    images = environment.cache_images_share * sum(w.per_month for w in platform.images)
+    asked = environment.cache_background_ecpus_millions + (
+        images * platform.cache_ecpus_per_image / 1e6
+    )
+    most = max_ecpus * SECONDS_PER_MONTH / 1e6  # the limit throttles the rest
+    millions = min(asked, most)
+    storage = context.prices.get("elasticache/valkey-serverless-storage")
+    ecpu = context.prices.get("elasticache/valkey-serverless-ecpu")
+    return [
+        context.charge(
+            resource,
+            "ElastiCache",
+            "Serverless Valkey data stored (GB-hours)",
+            stored,
+            storage,
+            f"{as_priced(environment.cache_data_gb, stored)} GB (100 MB minimum); "
+            "snapshots within the free one a day",
+            bounds=monthly_bounds(SERVERLESS_MINIMUM_GB, max_gb, storage.price * HOURS_PER_MONTH),
+        ),
+        context.charge(
+            resource,
+            "ElastiCache",
+            "Serverless Valkey ECPUs (millions)",
+            millions,
+            ecpu,
+            f"{as_priced(asked, millions)} M: {images:,.0f} images x "
+            f"{platform.cache_ecpus_per_image:g} ECPUs + "
+            f"{environment.cache_background_ecpus_millions:g} M in the background",
+            bounds=(0.0, round(most * ecpu.price, 2)),
+        ),
+    ]
+
+
 def file_system(resource: Resource, context: Context) -> list[Line]:
     """Models split by the file system's lifecycle: what is read within the IA window stays
     Standard, the rest moves to Infrequent Access (and back on its first read)."""
