@@ -15,7 +15,7 @@ from pulumi_policy import (
 )
 
 from components.conventions import ENVIRONMENT_LABEL, POD_IDENTITY_AGENT, SYSTEM_PRIORITY_CLASSES
-from components.delivery.deployer_kubeconfig import PREVIEW_AWS_PROFILE
+from components.delivery.deployer_kubeconfig import PREVIEW_AWS_PROFILE, environment_profile
 from infra.config import ENVIRONMENT_PROFILES
 from policy.documents import as_list, known
 
@@ -117,8 +117,10 @@ def environments_deploy_as_their_deployer(
     args: StackValidationArgs, report_violation: ReportViolation
 ) -> None:
     """Guarantee 4: a stack on someone else's cluster reaches it only as a deployer role
-    (`aws eks get-token --role-arn`, components/delivery/deployers.py), never with the caller's
-    own identity (a platform admin's: cluster-admin) or a static credential."""
+    (`aws eks get-token --role-arn`, or `--profile` of the project's profile for that stack,
+    which the deploy jobs write as its deployer: components/delivery/deployer_kubeconfig.py),
+    never with the caller's own identity (a platform admin's: cluster-admin) or a static
+    credential."""
     if any(_of_type(args, type_) for type_ in CLUSTER_TYPES):
         return
     for provider in _of_type(args, "pulumi:providers:kubernetes"):
@@ -130,8 +132,9 @@ def environments_deploy_as_their_deployer(
         except yaml.YAMLError:
             config = None
         users = [entry.get("user") or {} for entry in (config or {}).get("users") or []]
+        stack = str(provider.urn).split("::", 1)[0].rsplit(":", 1)[-1]
         assumes = bool(users) and all(
-            _signs_as_a_deployer(user.get("exec") or {}) for user in users
+            _signs_as_a_deployer(user.get("exec") or {}, stack) for user in users
         )
         static = [key for user in users for key in user if key != "exec"]
         if not assumes or static:
@@ -142,13 +145,17 @@ def environments_deploy_as_their_deployer(
             )
 
 
-def _signs_as_a_deployer(command: dict[str, Any]) -> bool:
-    """`--role-arn` of a deployer, or (a preview) the deployer profile whose session name
-    its trust demands (components/delivery/deployer_kubeconfig.py)."""
-    if "--role-arn" in as_list(command.get("args")):
+def _signs_as_a_deployer(command: dict[str, Any], stack: str) -> bool:
+    """`--role-arn` of a deployer, or the profile the deploy jobs write as the stack's
+    deployer (a preview's: the deployer with the session name its trust demands). Another
+    profile, or `AWS_PROFILE`, which the job's own credentials override, is the caller's."""
+    args = as_list(command.get("args"))
+    if "--role-arn" in args:
         return True
-    profile = {"name": "AWS_PROFILE", "value": PREVIEW_AWS_PROFILE}
-    return profile in as_list(command.get("env"))
+    profiles = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--profile"]
+    return bool(profiles) and all(
+        profile in (PREVIEW_AWS_PROFILE, environment_profile(stack)) for profile in profiles
+    )
 
 
 def backup_vaults_have_a_policy(

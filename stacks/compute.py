@@ -15,7 +15,11 @@ from components.cluster.eks import Cluster, ClusterArgs
 from components.cluster.karpenter import GpuPool, Karpenter, KarpenterArgs
 from components.cluster.platform_namespaces import platform_namespaces
 from components.conventions import ENVIRONMENT_LABEL, PREVIEW_LABEL
-from components.delivery.deployer_kubeconfig import deployer_kubeconfig
+from components.delivery.deployer_kubeconfig import (
+    PREVIEW_AWS_PROFILE,
+    deployer_kubeconfig,
+    environment_profile,
+)
 from components.delivery.deployers import (
     PREVIEW_ROLES,
     PREVIEW_SCOPE,
@@ -201,10 +205,10 @@ def build_deployers(
 
 
 def environment_kubernetes_provider(config: StackConfig, platform: PlatformOutputs) -> k8s.Provider:
-    """Deploys into the platform's cluster as the environment's deployer role
-    (components/delivery/deployers.py): it can change only this environment's namespace. A
-    sandbox that makes its own platform (`platform.create`) uses that platform's
-    kubeconfig: the cluster is its own."""
+    """Deploys into the platform's cluster as the environment's AWS CLI profile: its
+    deployer role (components/delivery/deployers.py), which can change only this
+    environment's namespace. A sandbox that makes its own platform (`platform.create`)
+    uses that platform's kubeconfig: the cluster is its own."""
     assert config.environment is not None
     if config.environment.platform.create:
         return k8s.Provider(
@@ -214,23 +218,25 @@ def environment_kubernetes_provider(config: StackConfig, platform: PlatformOutpu
         )
     scope = PREVIEW_SCOPE if config.is_ephemeral else config.stack
 
-    def role_of(roles: Mapping[str, pulumi.Input[str]]) -> pulumi.Input[str]:
+    def profile_of(roles: Mapping[str, pulumi.Input[str]]) -> str:
+        """The AWS CLI profile the kubeconfig signs with: its identity is the profile's on
+        the machine running Pulumi (deployer_kubeconfig.py), the scope's deployer when it
+        deploys; the platform must have that deployer, else no deploy could sign."""
         if scope not in roles:
             raise pulumi.RunError(
                 f"the platform has no deployer for {config.stack}: add {config.stack} to "
                 "pingvas:environments on the platform stack"
             )
-        return roles[scope]
+        return PREVIEW_AWS_PROFILE if config.is_ephemeral else environment_profile(config.stack)
 
-    roles = pulumi.Output.from_input(platform.deployer_role_arns).apply(role_of)
+    profile = pulumi.Output.from_input(platform.deployer_role_arns).apply(profile_of)
     return k8s.Provider(
         Naming(config.stack).name("k8s"),
         kubeconfig=deployer_kubeconfig(
             platform.cluster_name,
             platform.cluster_endpoint,
             platform.cluster_certificate_authority,
-            # A preview signs as PREVIEW_AWS_PROFILE: the deployer, session `pr-<N>`.
-            None if config.is_ephemeral else roles,
+            profile,
             config.region,
         ),
         enable_server_side_apply=True,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from components.data.bucket import Bucket, BucketArgs, LifecycleRule
 from components.delivery.deploy_policies import DEPLOY_SCOPES, StackNames
@@ -32,6 +33,7 @@ def build_deploy_roles(
     settings: PlatformSettings,
     provider: aws.Provider,
     cluster_name: pulumi.Input[str],
+    kubernetes: k8s.Provider,
 ) -> dict[str, Any]:
     """The platform's deploy and drift roles, as PlatformOutputs fields (empty when no
     repository is configured)."""
@@ -70,7 +72,7 @@ def build_deploy_roles(
             review_state_bucket=review_state.bucket_name,
             cluster_name=cluster_name,
         ),
-        opts=child_options(provider),
+        opts=child_options(provider, kubernetes),
     )
     return {
         "deploy_role_arns": roles.role_arns,

@@ -110,7 +110,13 @@ def build_platform(config: StackConfig, provider: aws.Provider) -> PlatformOutpu
         repository_urls=data.repository_urls,
         operations_topic_arn=notifications.topic_arn,
         cache_events_topic_arn=notifications.cache_events_topic_arn,
-        **build_deploy_roles(config, config.platform, provider, compute.cluster_name),
+        **build_deploy_roles(
+            config,
+            config.platform,
+            provider,
+            compute.cluster_name,
+            compute.cluster.kubernetes_provider,
+        ),
     )
 
 

@@ -27,7 +27,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pulumi_offline import SECRET
-from tools.replacements import forces_replacement, unknown_forces_replacement
+from tools.replacements import (
+    REPLACED_AS_A_WHOLE,
+    forces_replacement,
+    unknown_forces_replacement,
+)
 
 Kind = Literal["create", "update", "replace", "delete"]
 Output = Literal["text", "json", "markdown"]
@@ -231,6 +235,9 @@ def _resource_changes(
         for change in _changes(type_token, old["inputs"], new["inputs"])
         if _top_key(change.path) not in unknown_inputs
     ]
+    as_a_whole = REPLACED_AS_A_WHOLE.get(type_token)
+    if as_a_whole is not None and not as_a_whole(old["inputs"], new["inputs"]):
+        changes = [dataclasses.replace(change, forces_replacement=False) for change in changes]
     for key, source in sorted(unknown_inputs.items()):
         forcing = unknown_forces_replacement(type_token, key)
         changes.append(InputChange(key, old["inputs"].get(key, _ABSENT), source, forcing))

@@ -9,8 +9,13 @@ so it is a table, each entry from its source:
   https://registry.terraform.io/providers/hashicorp/aws/latest/docs (pulumi-aws bridges it);
 - `kubernetes:*`: pulumi-kubernetes replaces an object whose name or namespace changes
   (provider/pkg/provider/provider.go `Diff`), and a Helm release whose name or namespace does;
-- `pulumi:providers:kubernetes`: the provider's `DiffConfig` replaces it when its kubeconfig
-  points at another cluster, or is unknown (its cluster is being replaced);
+- `pulumi:providers:kubernetes`: the provider's `DiffConfig`
+  (pulumi/pulumi-kubernetes provider/pkg/provider/provider.go, with
+  `getActiveClusterFromConfig` in util.go) replaces it only when its kubeconfig, context or
+  cluster input is unknown (its cluster is being replaced), or when the active cluster (the
+  `clusters` entry that the current context names: server, CA, TLS settings) differs;
+  a change to the user (how the token is signed) or to anything else is an update, which
+  keeps the provider and every resource on it (`active_cluster_changed`);
 - `eks:index:Cluster`: pulumi-eks's component; its inputs listed here reach the
   `aws:eks/cluster:Cluster` inside it as ForceNew arguments (name, roleArn,
   vpcConfig.subnetIds, encryptionConfig), so its outputs (kubeconfig, OIDC provider, cluster
@@ -21,6 +26,12 @@ tests/tools/test_diff.py fails when the program uses a type that is not listed h
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import yaml
 
 # Inputs that force a replacement, for every provider resource type the program creates:
 # the provider's ForceNew / replaceOnChanges properties that we set. A path matches a
@@ -191,7 +202,8 @@ REPLACED_BY: dict[str, tuple[str, ...]] = {
         "kubernetesServiceIpAddressRange",
     ),
     "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
-    "pulumi:providers:kubernetes": ("kubeconfig",),
+    # Unknown values only: a known change is judged on the whole (REPLACED_AS_A_WHOLE).
+    "pulumi:providers:kubernetes": ("kubeconfig", "context", "cluster"),
     "random:index/randomPassword:RandomPassword": ("*",),
 }
 # Every Kubernetes object is identified by its name and namespace: changing either makes
@@ -200,6 +212,43 @@ REPLACED_BY_PACKAGE: dict[str, tuple[str, ...]] = {
     "kubernetes": ("metadata.name", "metadata.namespace"),
     # Keys and certificates made locally have no update: any input makes a new one.
     "tls": ("*",),
+}
+
+
+def _kubeconfig(value: Any) -> Mapping[str, Any]:
+    if isinstance(value, Mapping):
+        return value
+    try:
+        parsed = json.loads(value) if value[:1] == "{" else yaml.safe_load(value)
+    except (TypeError, ValueError, yaml.YAMLError):
+        return {}
+    return parsed if isinstance(parsed, Mapping) else {}
+
+
+def _active_cluster(inputs: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The cluster a provider's inputs reach, as getActiveClusterFromConfig picks it: the
+    `context` input or the current context, its cluster, or the `cluster` input."""
+    config = _kubeconfig(inputs.get("kubeconfig"))
+    contexts = {c.get("name"): c.get("context") or {} for c in config.get("contexts") or []}
+    context = contexts.get(inputs.get("context") or config.get("current-context"))
+    if context is None:
+        return None
+    clusters = {c.get("name"): c.get("cluster") for c in config.get("clusters") or []}
+    cluster = clusters.get(inputs.get("cluster") or context.get("cluster"))
+    return cluster if isinstance(cluster, Mapping) else None
+
+
+def active_cluster_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """pulumi-kubernetes' DiffConfig on known inputs: a replacement iff both kubeconfigs
+    name an active cluster and the two differ."""
+    before, after = _active_cluster(old), _active_cluster(new)
+    return before is not None and after is not None and before != after
+
+
+# Types whose provider decides a replacement from the whole of the old and new inputs, not
+# per input path: when it says no, no known change replaces the resource.
+REPLACED_AS_A_WHOLE: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], bool]] = {
+    "pulumi:providers:kubernetes": active_cluster_changed,
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from components.delivery.deploy_actions import ECR_PUSH
 from components.delivery.deploy_boundary import boundary_policy
@@ -30,9 +31,11 @@ from components.delivery.deploy_policies import (
 )
 from components.delivery.drift_roles import (
     CLUSTER_READ_POLICY,
+    NAMESPACE_READ_POLICY,
     DriftScope,
     drift_policy,
     drift_scopes,
+    namespace_read_rules,
 )
 from components.delivery.github_oidc import (
     GITHUB_ISSUER,
@@ -59,7 +62,8 @@ class DeployRolesArgs:
     # request; None: previews keep their state elsewhere and the pr role reaches none.
     review_state_bucket: pulumi.Input[str] | None = None
     scopes: Sequence[DeployScope] = DEPLOY_SCOPES
-    # The platform's cluster, which the platform's drift role reads; None: it reads none.
+    # The platform's cluster, which the drift roles read (the component's Kubernetes
+    # provider, in its resource options, reaches it); None: they read none.
     cluster_name: pulumi.Input[str] | None = None
     max_session_seconds: int = 3600
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -236,8 +240,8 @@ class DeployRoles(pulumi.ComponentResource):
         args: DeployRolesArgs,
         provider_arn: pulumi.Input[str],
     ) -> aws.iam.Role:
-        """The stack's drift role (drift_roles.py) and, for the platform, its read of the
-        whole cluster."""
+        """The stack's drift role (drift_roles.py) and its read of the cluster: the
+        platform's of all of it, an environment's of its own namespace."""
         role_name = f"{name}-drift-{scope.stack}"
         role = aws.iam.Role(
             role_name,
@@ -251,23 +255,68 @@ class DeployRoles(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self)
         aws.iam.RolePolicy(role_name, role=role.id, policy=json.dumps(drift_policy()), opts=child)
-        if scope.reads_cluster and args.cluster_name is not None:
-            entry = aws.eks.AccessEntry(
-                role_name,
-                cluster_name=args.cluster_name,
-                principal_arn=role.arn,
-                type="STANDARD",
-                opts=child,
-            )
-            aws.eks.AccessPolicyAssociation(
-                role_name,
-                cluster_name=args.cluster_name,
-                principal_arn=role.arn,
-                policy_arn=access_policy_arn(partition(self), CLUSTER_READ_POLICY),
-                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
-            )
+        if args.cluster_name is None:
+            return role
+        entry = aws.eks.AccessEntry(
+            role_name,
+            cluster_name=args.cluster_name,
+            principal_arn=role.arn,
+            type="STANDARD",
+            kubernetes_groups=None if scope.reads_cluster else [scope.group],
+            opts=child,
+        )
+        scoped = aws.eks.AccessPolicyAssociationAccessScopeArgs
+        aws.eks.AccessPolicyAssociation(
+            role_name,
+            cluster_name=args.cluster_name,
+            principal_arn=role.arn,
+            policy_arn=access_policy_arn(
+                partition(self),
+                CLUSTER_READ_POLICY if scope.reads_cluster else NAMESPACE_READ_POLICY,
+            ),
+            access_scope=scoped(type="cluster")
+            if scope.reads_cluster
+            else scoped(type="namespace", namespaces=[scope.stack]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+        )
+        if not scope.reads_cluster:
+            self._namespace_reader(role_name, scope, child)
         return role
+
+    @staticmethod
+    def _namespace_reader(name: str, scope: DriftScope, child: pulumi.ResourceOptions) -> None:
+        """The ClusterRole of an environment's own Namespace object, bound to its group."""
+        rbac = k8s.rbac.v1
+        metadata = k8s.meta.v1.ObjectMetaArgs(name=f"pingvas-drift-{scope.stack}")
+        rbac.ClusterRole(
+            name,
+            metadata=metadata,
+            rules=[
+                rbac.PolicyRuleArgs(
+                    api_groups=rule["apiGroups"],
+                    resources=rule["resources"],
+                    resource_names=rule["resourceNames"],
+                    verbs=rule["verbs"],
+                )
+                for rule in namespace_read_rules(scope.stack)
+            ],
+            opts=child,
+        )
+        rbac.ClusterRoleBinding(
+            name,
+            metadata=metadata,
+            role_ref=rbac.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io",
+                kind="ClusterRole",
+                name=f"pingvas-drift-{scope.stack}",
+            ),
+            subjects=[
+                rbac.SubjectArgs(
+                    api_group="rbac.authorization.k8s.io", kind="Group", name=scope.group
+                )
+            ],
+            opts=child,
+        )
 
     def _role(
         self,

@@ -12,7 +12,11 @@ So a drift role reads metadata of the services the stacks use and nothing else:
   metric data (no Get granted there);
 - its stack's state secrets: `kms:Decrypt` with its own scope's state key alone
   (deploy_roles.state_key_policy), never Encrypt; the platform's stack file names no
-  secrets provider, so Pulumi Cloud's, which the job's read-only Pulumi token decrypts.
+  secrets provider, so Pulumi Cloud's, which the job's read-only Pulumi token decrypts;
+- in the cluster, read verbs only: the platform's role every object; an environment's
+  its own namespace through `view` (no Secrets) and its own Namespace object. An
+  environment's kubeconfig signs as an AWS CLI profile the job writes
+  (deployer_kubeconfig.py), so the drift job signs it as its drift role.
 """
 
 from __future__ import annotations
@@ -102,14 +106,23 @@ DATA_READS = (
 # The EKS access policy of the platform's drift role, cluster-wide: every object, Secrets
 # included, as Helm keeps each release's record in a Secret of its namespace.
 CLUSTER_READ_POLICY = "AmazonEKSAdminViewPolicy"
+# An environment's drift role reads its own namespace with Kubernetes' `view` (AWS's copy;
+# vendor/eks/aggregate-to-view.yaml): no Secrets. Its Namespace object comes through the
+# ClusterRole of namespace_read_rules, bound to its group.
+NAMESPACE_READ_POLICY = "AmazonEKSViewPolicy"
+DRIFT_GROUP = "pingvas:drift:{stack}"
 
 
 # What a stack's refresh leaves out (`pulumi refresh --exclude`, URN globs: `**` any text,
-# `*` any text without a colon): a SecretVersion's refresh reads the secret's value; an
-# environment's Kubernetes objects are reached through its deployer (the kubeconfig in its
-# state signs as that role), which no drift role may assume.
+# `*` any text without a colon): a SecretVersion's refresh reads the secret's value. In an
+# environment, what only a reader of its Secrets could refresh: a Helm release (its record
+# is a Secret, found by listing the namespace's Secrets, which RBAC cannot narrow to
+# Helm's: a lister reads the payment and OAuth secrets the namespace syncs), and the
+# SecretStore, a custom resource `view` does not reach (a ClusterRole for it would reach
+# every namespace's store of the same name).
 SECRET_VERSIONS = "**aws:secretsmanager/secretVersion:SecretVersion::**"  # noqa: S105 (a glob)
-KUBERNETES = "**kubernetes:**"
+HELM_RELEASES = "**kubernetes:helm.sh/v3:Release::**"
+SECRET_STORES = "**kubernetes:external-secrets.io/v1:SecretStore::**"  # noqa: S105 (a glob)
 
 
 @dataclass(frozen=True)
@@ -120,8 +133,7 @@ class DriftScope:
     # The deploy scope whose KMS state key holds the stack's secrets; None: Pulumi
     # Cloud's secrets provider (the platform).
     state_key: str | None
-    # Reads the cluster (an EKS access entry): the platform, whose kubeconfig signs as
-    # the caller. An environment's signs as its deployer, which no drift role may become.
+    # Reads the whole cluster (the platform); else its own namespace, named like the stack.
     reads_cluster: bool = False
 
     @property
@@ -133,9 +145,16 @@ class DriftScope:
         return (TrustedWorkflow(f"environment:{self.environment}", DRIFT_WORKFLOW),)
 
     @property
+    def group(self) -> str:
+        """Its Kubernetes group (the access entry's), which namespace_read_rules bind."""
+        return DRIFT_GROUP.format(stack=self.stack)
+
+    @property
     def excluded(self) -> tuple[str, ...]:
         """The URN globs its refresh leaves out."""
-        return (SECRET_VERSIONS,) if self.reads_cluster else (SECRET_VERSIONS, KUBERNETES)
+        if self.reads_cluster:
+            return (SECRET_VERSIONS,)
+        return (SECRET_VERSIONS, HELM_RELEASES, SECRET_STORES)
 
 
 def drift_scopes(platform_stack: str, deploy_scopes: Sequence[DeployScope]) -> list[DriftScope]:
@@ -143,6 +162,14 @@ def drift_scopes(platform_stack: str, deploy_scopes: Sequence[DeployScope]) -> l
     return [
         DriftScope(platform_stack, None, reads_cluster=True),
         *(DriftScope(s.key, s.key) for s in deploy_scopes if s.session_tag is None),
+    ]
+
+
+def namespace_read_rules(stack: str) -> list[dict[str, Any]]:
+    """An environment's drift ClusterRole: its own Namespace object, by name, read only
+    (a namespace-scoped access policy reaches no cluster-scoped object)."""
+    return [
+        {"apiGroups": [""], "resources": ["namespaces"], "resourceNames": [stack], "verbs": ["get"]}
     ]
 
 

@@ -125,13 +125,15 @@ def test_the_environment_deploys_as_its_own_deployer(stack: str, scope: str) -> 
     assert set(user["user"]) == {"exec"}  # no token, no client certificate
     args = user["user"]["exec"]["args"]
     assert args[:2] == ["eks", "get-token"]
-    if scope == "pr":  # the review workflow's profile: the deployer, session `pr-<N>`
-        assert "--role-arn" not in args
-        assert user["user"]["exec"]["env"] == [
-            {"name": "AWS_PROFILE", "value": "pingvas-preview-deployer"}
-        ]
-    else:
-        assert args[args.index("--role-arn") + 1] == role_arn(shared, scope)
+    # The profile its deploy job writes as the scope's deployer (the review workflow's: the
+    # deployer, session `pr-<N>`); an argument, as AWS_PROFILE loses to the job's own
+    # credentials. No role in the state: the drift check signs the same kubeconfig as its
+    # drift role.
+    assert "--role-arn" not in args
+    assert "env" not in user["user"]["exec"]
+    profile = "pingvas-preview-deployer" if scope == "pr" else f"pingvas-{stack}-cluster"
+    assert args[args.index("--profile") + 1] == profile
+    assert role_arn(shared, scope)  # the deployer the profile assumes exists
     assert args[args.index("--cluster-name") + 1] == shared.outputs["clusterName"]
     (cluster,) = kubeconfig["clusters"]
     assert cluster["cluster"]["server"] == shared.outputs["clusterEndpoint"]
@@ -286,7 +288,11 @@ def test_ingress_classes_are_the_platforms(shared: OfflineRun) -> None:
     IngressClassParams (else dev could move its class into prod's ALB group or drop the
     WAF): its ClusterRole grants neither, and Edit, scoped to namespaces, reaches no
     cluster-scoped object. The platform makes every environment's class (the control)."""
-    roles = shared.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    roles = [
+        role
+        for role in shared.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+        if "-deployer-" in role.name  # the drift roles' read: test_drift_cluster_access.py
+    ]
     assert len(roles) == 2, "the deployers' ClusterRole and the previews' own"
     granted = {
         (group, resource)

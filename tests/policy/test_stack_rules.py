@@ -112,12 +112,22 @@ def test_environments_deploy_as_their_deployer() -> None:
     assert "does not assume a deployer role" in stack_found(rule, admin)[0]
     assert "token" in stack_found(rule, token)[0]
     assert stack_found(rule, deployer) == []
-    # A preview signs as the deployer profile (session pr-<N>); any other profile is the
+    # An environment signs as the profile its deploy job writes as its deployer (dev's:
+    # pingvas-dev-cluster; a preview's: the deployer, session pr-<N>); another profile,
+    # another stack's, or AWS_PROFILE (the job's own credentials win over it) is the
     # caller's own identity.
-    for profile, admitted in (("pingvas-preview-deployer", True), ("admin", False)):
-        env = [{"name": "AWS_PROFILE", "value": profile}]
-        preview = provider({"exec": {"command": "aws", "args": get_token, "env": env}})
-        assert (stack_found(rule, preview) == []) is admitted
+    for args, admitted in (
+        (["--profile", "pingvas-dev-cluster"], True),
+        (["--profile", "pingvas-preview-deployer"], True),
+        (["--profile", "pingvas-prod-cluster"], False),
+        (["--profile", "admin"], False),
+        (["--profile"], False),
+    ):
+        signed = provider({"exec": {"command": "aws", "args": [*get_token, *args]}})
+        assert (stack_found(rule, signed) == []) is admitted, args
+    env = [{"name": "AWS_PROFILE", "value": "pingvas-dev-cluster"}]
+    by_env = provider({"exec": {"command": "aws", "args": get_token, "env": env}})
+    assert "does not assume a deployer role" in stack_found(rule, by_env)[0]
     # A stack with its own cluster is a platform: its provider is the cluster's admin.
     cluster = resource("eks:index:Cluster", {"name": "eks"}, name="eks")
     assert stack_found(rule, admin, cluster) == []

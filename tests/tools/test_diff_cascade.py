@@ -7,7 +7,8 @@ resource is replaced. The engine's rules, reproduced by tools/diff.py:
   replaces the dependant, which cascades again; any other updates it in place;
 - a resource whose explicit provider is replaced is replaced (pulumi/pulumi
   pkg/resource/deploy/step_generator.go, providerChanged); pulumi-kubernetes' DiffConfig
-  replaces the provider when its kubeconfig is unknown;
+  replaces the provider when its kubeconfig is unknown or its active cluster changes, and
+  updates it (keeping every object on it) when only the rest changes;
 - an update keeps outputs known (ids and ARNs do not change), so it stops the cascade.
 
 Each BASE below is the current preview with one input as it was before the edit, so every
@@ -17,8 +18,11 @@ other change shown is the cascade alone.
 from __future__ import annotations
 
 import copy
+import json
 from collections import Counter
 from typing import Any
+
+import pytest
 
 from tests.support.stacks import run_stack
 from tools import diff, preview
@@ -129,3 +133,69 @@ def test_an_update_does_not_cascade() -> None:
     result, _ = cascade(VPC, "tags", {"Name": "old"})
     assert [(c.kind, c.type) for c in result.resources] == [("update", VPC)]
     assert result.summary() == "~1"
+
+
+def kubeconfig_edited(stack: str, edit: Any) -> diff.StackDiff:
+    """The stack's diff from a BASE whose Kubernetes provider had the kubeconfig `edit`
+    makes of the current one."""
+    current = copy.deepcopy(preview.as_json(run_stack(stack)))
+    base = copy.deepcopy(current)
+    (provider,) = [r for r in base["resources"] if r["type"] == "pulumi:providers:kubernetes"]
+    kubeconfig = json.loads(provider["inputs"]["kubeconfig"])
+    edit(kubeconfig)
+    provider["inputs"]["kubeconfig"] = json.dumps(kubeconfig)
+    return diff.diff(base, current)
+
+
+@pytest.mark.parametrize("stack", ["dev", "pr-7", "prod"])
+def test_signing_as_another_identity_updates_the_provider_and_replaces_nothing(
+    stack: str,
+) -> None:
+    """The state's kubeconfig signed with `--role-arn` of the deployer (or, for a preview,
+    AWS_PROFILE); the program's signs with `--profile` (deployer_kubeconfig.py). Only the
+    kubeconfig's user changes, not its active cluster, so DiffConfig plans an update: no
+    Kubernetes object is replaced."""
+
+    def as_before(kubeconfig: dict[str, Any]) -> None:
+        command = kubeconfig["users"][0]["user"]["exec"]
+        profile = command["args"][-1]
+        command["args"] = command["args"][:-2]
+        if stack.startswith("pr-"):
+            command["env"] = [{"name": "AWS_PROFILE", "value": profile}]
+        else:
+            role = f"arn:aws:iam::123456789012:role/pingvas-shared-deployer-{stack}"
+            command["args"][4:4] = ["--role-arn", role]
+
+    result = kubeconfig_edited(stack, as_before)
+    assert [(c.kind, c.type) for c in result.resources] == [
+        ("update", "pulumi:providers:kubernetes")
+    ]
+    (change,) = result.resources
+    assert change.inputs
+    assert all(i.path.startswith("kubeconfig.users[0]") for i in change.inputs)
+
+
+def test_pointing_the_kubeconfig_at_another_cluster_replaces_every_object() -> None:
+    """Control: another server is another cluster; the provider and every object on it
+    are replaced."""
+
+    def other_cluster(kubeconfig: dict[str, Any]) -> None:
+        kubeconfig["clusters"][0]["cluster"]["server"] = "https://OTHER.eks.amazonaws.com"
+
+    result = kubeconfig_edited("dev", other_cluster)
+    replaced = kinds(result, "replace")
+    assert replaced["pulumi:providers:kubernetes"] == 1
+    objects = [r for r in run_stack("dev").resources if r.type.startswith("kubernetes:")]
+    assert objects
+    assert sum(n for t, n in replaced.items() if t.startswith("kubernetes:")) == len(objects)
+    assert kinds(result, "update") == Counter()
+
+
+def test_another_context_naming_the_same_cluster_is_an_update() -> None:
+    """DiffConfig compares the active cluster, not the context's name."""
+
+    def renamed_context(kubeconfig: dict[str, Any]) -> None:
+        kubeconfig["contexts"][0]["name"] = kubeconfig["current-context"] = "old"
+
+    result = kubeconfig_edited("dev", renamed_context)
+    assert [c.kind for c in result.resources] == ["update"]
