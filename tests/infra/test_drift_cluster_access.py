@@ -2,9 +2,10 @@
 preview of `shared` as EKS authorizes it: an access entry's access policy (EKS's copy of a
 Kubernetes ClusterRole, limited to the association's namespaces) or the ClusterRoles bound
 to the entry's groups. The platform's role reads every object; dev's and prod's read their
-own namespace without its Secrets, and their own Namespace object, and write nothing
-(DESIGN.md §5: a main-branch workflow holding dev's drift role must not reach prod, nor the
-payment and OAuth secrets its own namespace syncs). Each attack beside an allowed control.
+own namespace without its Secrets, and their own Namespace object, and write nothing (the
+threat model, docs/security.md: a main-branch workflow holding dev's drift role must not
+reach prod, nor the payment and OAuth secrets its own namespace syncs). Each attack beside
+an allowed control.
 """
 
 from __future__ import annotations
