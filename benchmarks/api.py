@@ -141,6 +141,15 @@ def serve(target: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[byte
     raise RuntimeError(f"{target} did not start")
 
 
+def write_bench_model(models: Path) -> None:
+    """The one model the services list: its manifest, no weights (the API never loads them)."""
+    manifest = {"name": "Bench", "kind": "sd", "default_width": 512, "default_height": 512}
+    (models / "bench-model").mkdir()
+    (models / "bench-model" / "manifest.json").write_text(
+        json.dumps({**manifest, "default_steps": 25})
+    )
+
+
 def prepare_bare_table(database: Database, slots: int) -> None:
     with database.server.connect(database.name) as conn:
         conn.execute("CREATE TABLE bench_counters (id int PRIMARY KEY, hits bigint NOT NULL)")
@@ -177,11 +186,7 @@ def main() -> None:
 
     ours, bare = Result("POST /api/generations"), Result("bare: Redis write + PG update")
     with local_services() as (database, redis_server), tempfile.TemporaryDirectory() as models:
-        manifest = {"name": "Bench", "kind": "sd", "default_width": 512, "default_height": 512}
-        (Path(models) / "bench-model").mkdir()
-        (Path(models) / "bench-model" / "manifest.json").write_text(
-            json.dumps({**manifest, "default_steps": 25})
-        )
+        write_bench_model(Path(models))
         prepare_bare_table(database, args.concurrency)
         api_env = {
             "ENVIRONMENT": "development",

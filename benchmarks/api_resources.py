@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import secrets
@@ -39,7 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app.devservers import local_services  # noqa: E402
-from benchmarks.api import prepare_bare_table, rich_users, serve  # noqa: E402
+from benchmarks.api import prepare_bare_table, rich_users, serve, write_bench_model  # noqa: E402
 from tools.cost.rules.context import cpu_cores, gibibytes  # noqa: E402
 
 CHART = ROOT / "app" / "chart"
@@ -240,11 +239,7 @@ def main() -> None:
     results = [Measured(name) for name in MIX]
     bare = Measured("bare")
     with local_services() as (database, redis_server), tempfile.TemporaryDirectory() as models:
-        manifest = {"name": "Bench", "kind": "sd", "default_width": 512, "default_height": 512}
-        (Path(models) / "bench-model").mkdir()
-        (Path(models) / "bench-model" / "manifest.json").write_text(
-            json.dumps({**manifest, "default_steps": 25})
-        )
+        write_bench_model(Path(models))
         prepare_bare_table(database, args.users)
         env = environment(database, redis_server.url, models)
         servers = {name: serve([f"app.services.{name}.main:app"], env) for name in MIX}
