@@ -14,6 +14,7 @@ import pytest
 from components.operations.cache_events import SOURCE
 from pulumi_offline import OfflineRun
 from stacks.operations import cache_events_rule
+from tests.support.deploy_roles import policies
 from tests.support.iam import Request, allowed
 from tests.support.stacks import run_stack, stack_runner
 
@@ -116,3 +117,28 @@ def test_node_based_caches_and_previews_have_no_rule(tmp_path: Path) -> None:
     assert replicated.of_type(RULE) == []
     assert replicated.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
     assert run_stack("pr-7").of_type(RULE) == []
+
+
+@pytest.mark.parametrize("key", ["dev", "prod"])
+def test_a_deploy_role_manages_its_own_rule_and_no_other(shared: OfflineRun, key: str) -> None:
+    """The environment's deploy role makes and points its rule (tagged for its stack, as
+    the provider tags everything); a rule named for another stack, even tagged for this
+    one, stays out of reach: a rule routes events anywhere the target admits."""
+    policy = policies(shared, key)
+    tags = {"stack": key}
+    own = rule_arn(cache_events_rule(key))
+    assert allowed(policy, Request("events:PutRule", own, request_tags=tags))
+    assert allowed(policy, Request("events:PutTargets", own, resource_tags=tags))
+    assert allowed(policy, Request("events:DeleteRule", own, resource_tags=tags))
+    other = "prod" if key == "dev" else "dev"
+    for foreign in (
+        rule_arn(cache_events_rule(other)),
+        rule_arn("pingvas-shared-karpenter-spot-interruption"),
+        rule_arn("forward-everything"),
+    ):
+        assert not allowed(policy, Request("events:PutTargets", foreign, resource_tags=tags))
+        assert not allowed(policy, Request("events:PutRule", foreign, request_tags=tags))
+    # And the preview role changes no rule at all, its own name included.
+    preview = policies(shared, "pr")
+    pr_rule = rule_arn(cache_events_rule("pr-7"))
+    assert not allowed(preview, Request("events:PutRule", pr_rule, request_tags={"stack": "pr-7"}))
