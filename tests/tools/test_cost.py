@@ -187,13 +187,13 @@ def test_diff_prices_each_changed_resource_and_the_total(
     base_file.write_text(json.dumps(base))
     assert main(["dev", "--diff", str(base_file), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    changes = {(change["resource"], change["type"]): change for change in document["changes"]}
+    by_type = {(change["resource"], change["type"]): change for change in document["changes"]}
     before = monthly(price_of([base]), "dev", "pingvas-dev-redis", CACHE)
     after = monthly(price_of([preview_document("dev")]), "dev", "pingvas-dev-redis", SERVERLESS)
     assert before >= round(0.1648 * HOURS, 2) > after  # an r6g.large is dearer than the default
-    gone = changes[("pingvas-dev-redis", CACHE)]
+    gone = by_type[("pingvas-dev-redis", CACHE)]
     assert (gone["change"], gone["before"], gone["after"]) == ("-", before, 0)
-    added = changes[("pingvas-dev-redis", SERVERLESS)]
+    added = by_type[("pingvas-dev-redis", SERVERLESS)]
     assert (added["change"], added["before"], added["after"]) == ("+", 0, after)
     assert added["delta"] == after
     changes = {change["resource"]: change for change in document["changes"]}
