@@ -329,7 +329,8 @@ def _elasticache_redis(
     )
     if redis.mode is RedisMode.SERVERLESS:
         # Serverless sends its events (snapshot failed, limit approaching) to EventBridge,
-        # not to an SNS topic (decision 0117): the usage alarms watch it instead.
+        # not to an SNS topic (decision 0117): the environment's rule forwards them to the
+        # operations topic (stacks/operations.py).
         return ServerlessRedis(
             naming.name("redis"),
             ServerlessRedisArgs(

@@ -9,7 +9,9 @@ import pulumi_aws as aws
 from components.cluster.eks import Cluster
 from components.cluster.platform_namespaces import PLATFORM_NAMESPACES
 from components.conventions import GPU_TOLERATION
+from components.iam import arn, partition
 from components.operations.audit import Audit, AuditArgs
+from components.operations.cache_events import CacheEvents, CacheEventsArgs
 from components.operations.cloudwatch_alarms import (
     ALB_5XX,
     AURORA_CPU,
@@ -38,13 +40,20 @@ MONITORING_NAMESPACE = "monitoring"
 STORAGE_CLASS = "gp3"
 
 
+def cache_events_rule(environment: str) -> str:
+    """The EventBridge rule an environment's serverless cache reports through: named here
+    for both sides, the environment that makes it and the platform whose topic admits it."""
+    return Naming(environment).name("redis-events")
+
+
 def build_environment_alarms(
     config: StackConfig, platform: PlatformOutputs, provider: aws.Provider
 ) -> None:
     """On each node of an ElastiCache group (the metrics are per node): evictions, the CPU
     credits of a burstable node type, and SPEC §7's replication lag where there is a
     replica (whichever node is primary reports none, which is not a breach); on a
-    Serverless cache, its own four. In-cluster Redis (previews) has no CloudWatch metrics."""
+    Serverless cache, its own four and the rule that forwards its events (it names no SNS
+    topic). In-cluster Redis (previews) has no CloudWatch metrics."""
     settings = config.environment
     if settings is None or settings.redis.mode is RedisMode.IN_CLUSTER:
         return
@@ -62,6 +71,15 @@ def build_environment_alarms(
                 platform.operations_topic_arn,
                 child_options(provider),
             )
+        CacheEvents(
+            f"{cache_name}-events",
+            CacheEventsArgs(
+                rule_name=cache_events_rule(config.stack),
+                cache_name=cache_name,
+                topic_arn=platform.operations_topic_arn,
+            ),
+            opts=child_options(provider),
+        )
         return
     alerts = [REDIS_EVICTIONS]
     if burstable(redis.node_type):
@@ -86,12 +104,26 @@ def build_notifications(config: StackConfig, provider: aws.Provider) -> Notifica
     if config.platform is None:
         raise ValueError(f"stack {config.stack} has no platform configuration")
     naming = Naming(config.stack)
+    account = account_id(provider)
+    # Each long-lived environment's rule, by name: one whose cache is node-based makes
+    # none, and a rule that does not exist publishes nothing.
+    rule_arns = [
+        arn(
+            partition(provider),
+            "events",
+            f"rule/{cache_events_rule(environment)}",
+            region=config.region,
+            account=account,
+        )
+        for environment in sorted(config.platform.environments)
+    ]
     return Notifications(
         naming.name("operations"),
         NotificationsArgs(
             topic_name=naming.name("operations"),
-            account_id=account_id(provider),
+            account_id=account,
             emails=config.platform.operations.alert_emails,
+            event_rule_arns=rule_arns,
         ),
         # Its key encrypts the alerts' topic: losing it loses the topic.
         opts=pulumi.ResourceOptions(providers=[provider], protect=config.kind.protected or None),

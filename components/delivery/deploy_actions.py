@@ -30,9 +30,10 @@ ENVIRONMENT_SERVICES = (
 # `<service>:*`, which would also grant reading data (secret values, objects), and only on
 # resources tagged (or created) with the scope's stack. Only the services an environment
 # creates resources in: IAM, S3 and Route 53 go by name (deploy_policies.py), and EKS by
-# the Pod Identity actions alone (POD_IDENTITY); no EC2, EventBridge, KMS, logs or SQS
-# change at all, so neither the controllers' untagged security groups and volumes nor the
-# platform's interruption rules are in reach.
+# the Pod Identity actions alone (POD_IDENTITY); EventBridge only for the rule that
+# forwards a serverless cache's events (tagged, named for the stack; the platform's
+# interruption rules are fenced by name); no EC2, KMS, logs or SQS change at all, so the
+# controllers' untagged security groups and volumes are not in reach.
 CHANGE_VERBS: dict[str, tuple[str, ...]] = {
     "acm": ("Add", "Delete", "Put", "Remove", "Request", "Update"),
     "cloudfront": ("Associate", "Create", "Delete", "Tag", "Untag", "Update"),
@@ -47,6 +48,8 @@ CHANGE_VERBS: dict[str, tuple[str, ...]] = {
         "Remove",
         "Revoke",
     ),
+    # Rules and their targets: PutRule, PutTargets, RemoveTargets, DeleteRule, tags.
+    "events": ("Delete", "Disable", "Enable", "Put", "Remove", "Tag", "Untag"),
     "secretsmanager": ("Create", "Delete", "Put", "Remove", "Restore", "Tag", "Untag", "Update"),
 }
 # The only EKS changes: a Pod Identity association, on the platform's cluster. No access

@@ -66,6 +66,7 @@ class DeployScope:
         "cloudwatch",
         "eks",
         "elasticache",
+        "events",
         "secretsmanager",
     )
     # Ephemeral stacks force-destroy their versioned buckets, which deletes every version;
@@ -204,6 +205,7 @@ def _owned_arns(scope: DeployScope, names: StackNames, account: Account) -> list
         f"arn:{account.partition}:secretsmanager:*:{account.id}:secret:{prefix}-*",
         f"arn:{account.partition}:elasticache:*:{account.id}:*:{prefix}-*",
         f"arn:{account.partition}:cloudwatch:*:{account.id}:alarm:{prefix}-*",
+        f"arn:{account.partition}:events:*:{account.id}:rule/{prefix}-*",
     ]
 
 
@@ -234,7 +236,19 @@ def _privilege_fences(
     prefix = names.prefix(scope.stacks)
     iam = f"arn:{account.partition}:iam::{account.id}"
     generated_ids = [a for a in TAGGING_BY_ID if a.split(":")[0] in scope.services]
+    # Like IAM: a rule routes events to any target, so a scope that changes EventBridge
+    # changes the rules named for its stacks only, whatever a rule's tags say (a scope
+    # without it is granted no EventBridge change at all).
+    event_rules: list[dict[str, Any]] = [
+        {
+            "Sid": "EventRulesOnlyUnderOwnPrefix",
+            "Effect": "Deny",
+            "Action": list(changes(("events",))),
+            "NotResource": f"arn:{account.partition}:events:*:{account.id}:rule/{prefix}-*",
+        }
+    ]
     return [
+        *(event_rules if "events" in scope.services else []),
         {
             "Sid": "NoClusterAccessChanges",
             "Effect": "Deny",

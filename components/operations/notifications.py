@@ -5,12 +5,16 @@ its own, since the AWS-managed SNS key cannot be used by the services that publi
 ElastiCache cannot publish to an encrypted topic ("The Amazon SNS topic you are publishing
 to cannot be encrypted", https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html),
 so its events (snapshot completion and failure among them) go to a second, unencrypted
-topic with the same subscribers; they carry event names and cache ids, no data."""
+topic with the same subscribers; they carry event names and cache ids, no data. A
+serverless cache sends its events to EventBridge instead: the rules named in
+`event_rule_arns` (components/operations/cache_events.py) publish here, each admitted by
+its ARN alone."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -25,6 +29,8 @@ PUBLISHERS = (
     "budgets.amazonaws.com",
     "costalerts.amazonaws.com",
 )
+# EventBridge publishes for its rules: admitted per rule (aws:SourceArn), not per account.
+EVENTS = "events.amazonaws.com"
 
 
 @dataclass
@@ -32,6 +38,9 @@ class NotificationsArgs:
     topic_name: str
     account_id: pulumi.Input[str]
     emails: Sequence[str] = field(default_factory=list)
+    # EventBridge rules that may publish (of the environments' serverless caches): their
+    # ARNs are known before they exist, since each environment names its rule.
+    event_rule_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
 
 
 class Notifications(pulumi.ComponentResource):
@@ -63,7 +72,9 @@ class Notifications(pulumi.ComponentResource):
                     {
                         "Sid": "PublishersEncrypt",
                         "Effect": "Allow",
-                        "Principal": {"Service": list(PUBLISHERS)},
+                        "Principal": {
+                            "Service": [*PUBLISHERS, *([EVENTS] if args.event_rule_arns else [])]
+                        },
                         "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
                         "Resource": "*",
                         # No source condition: not every publisher sends one to KMS; the
@@ -87,6 +98,7 @@ class Notifications(pulumi.ComponentResource):
                         "Resource": topic.arn,
                         "Condition": {"StringEquals": {"aws:SourceAccount": account}},
                     },
+                    *self._rules_publish(args, topic),
                     deny_insecure_transport("sns:Publish", topic.arn),
                 ]
             ),
@@ -112,6 +124,24 @@ class Notifications(pulumi.ComponentResource):
                 "cache_events_topic_arn": self.cache_events_topic_arn,
             }
         )
+
+    @staticmethod
+    def _rules_publish(args: NotificationsArgs, topic: aws.sns.Topic) -> list[dict[str, Any]]:
+        """EventBridge as the publisher, on condition that the rule is one of ours: the
+        statement AWS gives for an SNS target, with `aws:SourceArn`
+        (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions)."""
+        if not args.event_rule_arns:
+            return []
+        return [
+            {
+                "Sid": "EventRulesPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": EVENTS},
+                "Action": "sns:Publish",
+                "Resource": topic.arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": list(args.event_rule_arns)}},
+            }
+        ]
 
     @staticmethod
     def _cache_events_topic(

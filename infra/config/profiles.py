@@ -41,19 +41,15 @@ CONVENTIONAL_PROFILES = {"dev": Profile.DEV, "prod": Profile.PROD}
 DEFAULT_ENVIRONMENTS: dict[str, Profile] = dict(CONVENTIONAL_PROFILES)
 
 # SPEC §3 figures for dev and prod, but for the replicas and caches docs/cost.md sizes
-# (decision records 0100-0102); pr-<N> is a small, cheap dev.
+# (decision records 0100-0102; ElastiCache Serverless Valkey, which keeps the data in three
+# zones with no node to fail over, 0117); pr-<N> is a small, cheap dev.
 ENVIRONMENT_PROFILES: dict[Profile, dict[str, Any]] = {
     Profile.DEV: {
         "quota": {"cpu": 20, "memory": "50Gi", "gpu": 3, "pods": 50},
         "priorityClass": {"name": "dev-low", "value": 100_000},
         "services": {"replicas": 1, "autoscaling": False},
         "gpuWorkers": {"min": 0, "max": 3},
-        "redis": {
-            "mode": "standalone",
-            "engine": "valkey",
-            "nodeType": "cache.t4g.small",
-            "snapshotRetentionDays": 1,
-        },
+        "redis": {"mode": "serverless", "engine": "valkey", "snapshotRetentionDays": 1},
         "images": {"iaAfterDays": 90},
     },
     Profile.PROD: {
@@ -61,13 +57,7 @@ ENVIRONMENT_PROFILES: dict[Profile, dict[str, Any]] = {
         "priorityClass": {"name": "prod-high", "value": 1_000_000},
         "services": {"replicas": 3, "autoscaling": True},
         "gpuWorkers": {"min": 0, "max": 15},
-        "redis": {
-            "mode": "replicated",
-            "engine": "valkey",
-            "nodeType": "cache.t4g.medium",
-            "replicas": 1,
-            "snapshotRetentionDays": 7,
-        },
+        "redis": {"mode": "serverless", "engine": "valkey", "snapshotRetentionDays": 7},
         "images": {"iaAfterDays": 90, "archiveAfterDays": 180},
     },
     Profile.EPHEMERAL: {

@@ -1,4 +1,6 @@
-"""ElastiCache Redis: a new replication group seeded from the group's newest snapshot.
+"""ElastiCache Redis: a new replication group seeded from the group's newest snapshot, or
+for a serverless cache (`redisMode` serverless) a new serverless cache seeded from its
+newest snapshot (ops/restore/serverless_redis.py).
 
 Redis holds the job queue and caches only: PostgreSQL is the source of truth for jobs, so
 the jobs a snapshot misses are found there (SPEC §11, recovery points)."""
@@ -9,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from ops.restore.common import Plan, RestoreError, Waiter, require
+from ops.restore.serverless_redis import restore_serverless_redis
 
 
 def replication_group_id(outputs: dict[str, Any]) -> str:
@@ -28,7 +31,11 @@ def restore_redis(
     waiter: Waiter,
     dry_run: bool = False,
 ) -> str:
-    """Returns the new replication group's id."""
+    """Returns the new replication group's (or serverless cache's) id."""
+    if require(outputs, "redisMode") == "serverless":
+        return restore_serverless_redis(
+            elasticache, outputs, out=out, waiter=waiter, dry_run=dry_run
+        )
     source = replication_group_id(outputs)
     snapshots = elasticache.describe_snapshots(ReplicationGroupId=source)["Snapshots"]
     ready = [s for s in snapshots if s.get("SnapshotStatus") == "available"]

@@ -97,19 +97,22 @@ def test_the_redis_endpoint_goes_from_elasticache_to_the_worker_scaler_and_pods(
     walk: tuple[Path, OfflineRun, Render],
 ) -> None:
     _, run, rendered = walk
-    (group,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    (cache,) = run.of_type("aws:elasticache/serverlessCache:ServerlessCache")
     # The endpoint is made by ElastiCache: no person writes it anywhere.
     host = run.outputs["redisHost"]  # typed: no URL to take apart
-    assert group.id in host
+    assert host.startswith(f"{cache.inputs['name']}-")
     for name, text in human_written_sources().items():
-        assert group.id not in text, name
+        assert host not in text, name
+        assert cache.inputs["name"] not in text, name
     # In the release's values once: the KEDA scaler's address. The app's full URL (with
     # its AUTH token where there is one) stays in Secrets Manager.
     assert list(occurrences(rendered.values, host)) == [".redis.address"]
     assert rendered.values["redis"]["address"] == f"{host}:6379"
     assert rendered.values["redis"]["tls"] is True
     triggers = rendered.one("ScaledObject", "gpu-worker")["spec"]["triggers"]
-    assert {t["metadata"]["address"] for t in triggers} == {f"{host}:6379"}
+    # Serverless speaks cluster mode: KEDA's cluster scaler takes `addresses`.
+    assert rendered.values["redis"]["cluster"] is True
+    assert {t["metadata"]["addresses"] for t in triggers} == {f"{host}:6379"}
     holders = {m["kind"] for m in rendered.manifests if list(occurrences(m, host))}
     assert holders == {"ScaledObject"}
     # The pods read REDIS_URL from the Secret that External Secrets fills from the

@@ -344,20 +344,26 @@ def test_keda_scales_workers_from_zero_on_the_tier_streams(
     assert spec["scaleTargetRef"]["name"] == "gpu-worker"
     assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == GPU_WORKERS[stack]
     triggers = spec["triggers"]
-    assert {t["type"] for t in triggers} == {"redis-streams"}
+    out = outputs(stack)
+    # dev and prod run ElastiCache Serverless (decision 0117): cluster mode, KEDA's
+    # cluster scaler, which takes `addresses`; a preview's in-cluster Redis is one server.
+    cluster = out["redisMode"] == "serverless"
+    assert cluster is (stack != "pr-7")
+    assert {t["type"] for t in triggers} == {
+        "redis-cluster-streams" if cluster else "redis-streams"
+    }
     streams = {f"{DEFAULT_PREFIX}:{tier}" for tier in TIERS}
     lag = [t["metadata"] for t in triggers if "lagCount" in t["metadata"]]
     pending = [t["metadata"] for t in triggers if "pendingEntriesCount" in t["metadata"]]
     assert {m["stream"] for m in lag} == {m["stream"] for m in pending} == streams
     assert all(m["activationLagCount"] == "0" for m in lag)  # one waiting job wakes a worker
     assert all(m["consumerGroup"] == DEFAULT_GROUP for m in lag + pending)
-    out = outputs(stack)
     host = f"{out['redisHost']}:{out['redisPort']}"
-    assert all(m["address"] == host for m in lag + pending)
+    assert all(m["addresses" if cluster else "address"] == host for m in lag + pending)
     assert all(m["enableTLS"] == str(out["redisTls"]).lower() for m in lag)
     authenticated = [t for t in triggers if "authenticationRef" in t]
     auths = render.of_kind("TriggerAuthentication")
-    # Every Redis wants a password (dev's standalone ElastiCache node too).
+    # Every Redis wants a password (the serverless caches' `default` user's too).
     (auth,) = auths
     assert len(authenticated) == len(triggers)
     assert auth["spec"]["secretTargetRef"][0]["parameter"] == "password"

@@ -6,12 +6,13 @@ drops the event silently)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pulumi_offline import OfflineRun
-from tests.support.stacks import run_stack
+from tests.support.stacks import NODE_BASED_REDIS, run_stack, stack_runner
 
 SUBSCRIPTION = "aws:rds/eventSubscription:EventSubscription"
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -65,11 +66,12 @@ def test_rds_may_publish_to_the_encrypted_topic(shared: OfflineRun) -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_elasticache_events_go_to_an_unencrypted_topic_it_may_publish_to(
-    stack: str, shared: OfflineRun
+    stack: str, shared: OfflineRun, tmp_path: Path
 ) -> None:
     """ElastiCache cannot publish to an encrypted topic and marks one whose policy uses
-    aws:SourceAccount inactive: its topic is unencrypted and conditions on AWS:SourceOwner."""
-    (group,) = run_stack(stack).of_type(GROUP)
+    aws:SourceAccount inactive: its topic is unencrypted and conditions on AWS:SourceOwner.
+    A node-based cache (a serverless one reports through EventBridge: test_cache_events.py)."""
+    (group,) = stack_runner(tmp_path)(stack, NODE_BASED_REDIS[stack]).of_type(GROUP)
     topic_arn = shared.outputs["cacheEventsTopicArn"]
     assert group.inputs["notificationTopicArn"] == topic_arn
     assert topic_arn != shared.outputs["operationsTopicArn"]

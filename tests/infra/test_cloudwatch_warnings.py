@@ -1,5 +1,6 @@
 """Warnings on what only CloudWatch sees: Redis evictions and the CPU credits of burstable
-cache nodes (decision 0100) on every ElastiCache node, and the load balancers' own 5xx
+cache nodes (decision 0100) on every node of a node-based ElastiCache cache (dev and prod
+run Serverless by default: test_data_serverless.py has its alarms), and the load balancers' own 5xx
 across every ALB the controller creates (a Metrics Insights query, since Pulumi does not
 name those load balancers)."""
 
@@ -11,7 +12,7 @@ import pytest
 
 from components.operations.cloudwatch_alarms import ALB_5XX, burstable
 from pulumi_offline import OfflineRun
-from tests.support.stacks import run_stack
+from tests.support.stacks import NODE_BASED_REDIS, run_stack
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
@@ -29,9 +30,9 @@ def alarms_by_metric(run: OfflineRun) -> dict[str, set[str]]:
 
 @pytest.mark.parametrize(("stack", "nodes"), [("dev", 1), ("prod", 2)])
 def test_every_cache_node_warns_on_evictions_and_spent_credits(
-    stack: str, nodes: int, shared: OfflineRun
+    stack: str, nodes: int, shared: OfflineRun, stack_with: Callable[..., OfflineRun]
 ) -> None:
-    run = run_stack(stack)
+    run = stack_with(stack, NODE_BASED_REDIS[stack])
     expected = {f"pingvas-{stack}-redis-{n:03d}" for n in range(1, nodes + 1)}
     found = alarms_by_metric(run)
     assert found["Evictions"] == expected
@@ -53,7 +54,8 @@ def test_a_node_type_without_credits_gets_no_credit_alarm(
     stack_with: Callable[..., OfflineRun],
 ) -> None:
     """Control: a memory-optimised node (no CPU credits) warns on evictions only."""
-    run = stack_with("dev", {"pingvas:redis": {"nodeType": "cache.r7g.large"}})
+    node_based = NODE_BASED_REDIS["dev"]["pingvas:redis"]
+    run = stack_with("dev", {"pingvas:redis": {**node_based, "nodeType": "cache.r7g.large"}})
     found = alarms_by_metric(run)
     assert "CPUCreditBalance" not in found
     assert found["Evictions"] == {"pingvas-dev-redis-001"}

@@ -47,8 +47,8 @@ def test_shared_is_the_platform_with_spec_network() -> None:
 @pytest.mark.parametrize(
     ("stack", "cpu", "memory", "gpu", "pods", "priority", "replicas", "workers", "redis"),
     [
-        ("dev", 20, "50Gi", 3, 50, ("dev-low", 100_000), 1, 3, RedisMode.STANDALONE),
-        ("prod", 50, "200Gi", 15, 200, ("prod-high", 1_000_000), 3, 15, RedisMode.REPLICATED),
+        ("dev", 20, "50Gi", 3, 50, ("dev-low", 100_000), 1, 3, RedisMode.SERVERLESS),
+        ("prod", 50, "200Gi", 15, 200, ("prod-high", 1_000_000), 3, 15, RedisMode.SERVERLESS),
     ],
 )
 def test_environment_defaults_are_spec_figures(

@@ -15,7 +15,8 @@ from tests.support.stack_files import accepted, refusal
 
 NETWORK = "config:\n  pingvas:network:\n"
 AURORA = "config:\n  pingvas:aurora:\n"
-REDIS = "config:\n  pingvas:redis:\n"
+# A node-based cache: dev and prod default to Serverless, which has no windows or versions.
+REDIS = "config:\n  pingvas:redis:\n    mode: replicated\n    replicas: 1\n"
 STORE = "config:\n  pingvas:modelStore:\n    backupSchedule: '{}'\n"
 LONG_LABEL = "a" * 63
 

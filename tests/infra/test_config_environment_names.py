@@ -39,11 +39,11 @@ def test_a_long_lived_environment_of_any_allowed_name_previews(
     run = preview_stack(name)
     namespaces = [n.inputs["metadata"]["name"] for n in run.of_type("kubernetes:core/v1:Namespace")]
     assert name in namespaces
-    assert run.outputs["redisMode"] == "replicated"  # ElastiCache, behind its security group
+    assert run.outputs["redisMode"] == "serverless"  # ElastiCache, behind its security group
     assert (
-        run.one(
-            "aws:elasticache/replicationGroup:ReplicationGroup", f"pingvas-{name}-redis"
-        ).inputs["replicationGroupId"]
+        run.one("aws:elasticache/serverlessCache:ServerlessCache", f"pingvas-{name}-redis").inputs[
+            "name"
+        ]
         == f"pingvas-{name}-redis"
     )
 

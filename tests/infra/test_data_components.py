@@ -16,7 +16,7 @@ from components.data.bucket import Bucket, BucketArgs, LifecycleRule
 from components.data.in_cluster_redis import InClusterRedis, InClusterRedisArgs
 from components.data.managed_redis import ManagedRedis, ManagedRedisArgs, ManagedRedisMode
 from components.data.redis import TLS_QUERY
-from infra.config import ConfigError, load_stack_config
+from infra.config import ConfigError, RedisMode, load_stack_config
 from pulumi_offline import OfflineRun, fake_secret, run_offline
 from tests.support.capture import run_capturing
 from tests.support.stacks import explicit_aws
@@ -316,10 +316,19 @@ def raw(**values: object) -> dict[str, str]:
         ("dev", raw(aurora={"readers": 2}), "pingvas:aurora: only a platform stack"),
         (
             "prod",
-            raw(redis={"replicas": 0}),
+            raw(redis={"mode": "replicated", "replicas": 0}),
             "pingvas:redis.replicas: replicated mode needs at least one replica",
         ),
-        ("dev", raw(redis={"replicas": 1}), "pingvas:redis.replicas: standalone mode has no"),
+        (
+            "dev",
+            raw(redis={"mode": "standalone", "replicas": 1}),
+            "pingvas:redis.replicas: standalone mode has no",
+        ),
+        (
+            "dev",
+            raw(redis={"replicas": 1}),
+            "pingvas:redis.replicas: serverless mode has no nodes and reads no replicas",
+        ),
         ("dev", raw(redis={"engine": "memcached"}), "pingvas:redis.engine: should be"),
         (
             "dev",
@@ -371,17 +380,11 @@ def test_data_defaults_are_spec_figures() -> None:
     prod = load_stack_config("prod", {}).environment
     assert dev is not None
     assert prod is not None
-    # docs/cost.md: Valkey, right-sized; prod keeps a replica for automatic failover.
-    assert (dev.redis.engine, dev.redis.node_type, dev.redis.replicas) == (
-        "valkey",
-        "cache.t4g.small",
-        0,
-    )
-    assert (prod.redis.engine, prod.redis.node_type, prod.redis.replicas) == (
-        "valkey",
-        "cache.t4g.medium",
-        1,
-    )
-    assert prod.redis.snapshot_retention_days == 7
+    # docs/cost.md: ElastiCache Serverless Valkey (decision 0117): data in three zones, no
+    # node to fail over, usage limits that bound the bill; daily snapshots (SPEC §9).
+    for cache, retention in ((dev.redis, 1), (prod.redis, 7)):
+        assert (cache.mode, cache.engine) == (RedisMode.SERVERLESS, "valkey")
+        assert (cache.max_data_gb, cache.max_ecpu_per_second) == (1, 5_000)
+        assert cache.snapshot_retention_days == retention
     assert (dev.images.ia_after_days, dev.images.archive_after_days) == (90, None)
     assert (prod.images.ia_after_days, prod.images.archive_after_days) == (90, 180)

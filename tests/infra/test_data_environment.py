@@ -16,7 +16,7 @@ import pytest
 from components.data.database_access import DatabaseAccess, DatabaseAccessArgs
 from pulumi_offline import OfflineRun, RecordedResource, fake_secret
 from tests.support.capture import run_capturing
-from tests.support.stacks import explicit_aws, run_stack
+from tests.support.stacks import NODE_BASED_REDIS, explicit_aws, run_stack
 from tools.preview import as_json
 
 REPO = Path(__file__).resolve().parents[2]
@@ -150,8 +150,40 @@ def test_database_secret_holds_writer_and_reader_settings(
 # --- Redis -----------------------------------------------------------------------------
 
 
-def test_dev_redis_is_one_standalone_valkey_t4g_small_with_auth(shared: OfflineRun) -> None:
-    run = run_stack("dev")
+@pytest.mark.parametrize(("stack", "retention"), [("dev", 1), ("prod", 7)])
+def test_dev_and_prod_redis_are_serverless_valkey_by_default(
+    stack: str, retention: int, shared: OfflineRun
+) -> None:
+    """Decision 0117: ElastiCache Serverless keeps the data in three zones with no node
+    to fail over (SPEC §4's availability without a replica), at the platform's private
+    subnets behind the environment's own security group, TLS and AUTH always."""
+    run = run_stack(stack)
+    assert run.of_type(REPLICATION_GROUP) == []
+    (cache,) = run.of_type("aws:elasticache/serverlessCache:ServerlessCache")
+    inputs = cache.inputs
+    assert inputs["name"] == f"pingvas-{stack}-redis"
+    assert (inputs["engine"], inputs["majorEngineVersion"]) == ("valkey", "8")
+    assert inputs["subnetIds"] == shared.outputs["privateSubnetIds"]
+    assert inputs["securityGroupIds"] == [shared.outputs["securityGroupIds"][f"redis-{stack}"]]
+    assert inputs["snapshotRetentionLimit"] == retention  # SPEC §9: daily snapshots
+    assert inputs["dailySnapshotTime"] == "02:00"
+    assert run.outputs["redisMode"] == "serverless"
+    assert run.outputs["redisHost"].endswith(".serverless.use1.cache.amazonaws.com")
+    assert (run.outputs["redisPort"], run.outputs["redisTls"]) == (6379, True)
+    assert "redisReaderHost" not in run.outputs  # one endpoint; reads go to the primary
+    secret = secret_named(run, f"pingvas-{stack}-redis")
+    assert run.outputs["redisSecretArn"].startswith(
+        f"arn:aws:secretsmanager:us-east-1:123456789012:secret:pingvas-{stack}-redis"
+    )
+    (version,) = [v for v in run.of_type(SECRET_VERSION) if v.inputs["secretId"] == secret.id]
+    assert version.inputs["secretString"] == "[secret]"
+
+
+def test_dev_redis_may_be_one_standalone_valkey_t4g_small_with_auth(
+    shared: OfflineRun, stack_with: Callable[..., OfflineRun]
+) -> None:
+    """The node-based path, chosen explicitly (decision 0100's size)."""
+    run = stack_with("dev", NODE_BASED_REDIS["dev"])
     (group,) = run.of_type(REPLICATION_GROUP)
     inputs = group.inputs
     assert inputs["replicationGroupId"] == "pingvas-dev-redis"
@@ -174,10 +206,11 @@ def test_dev_redis_is_one_standalone_valkey_t4g_small_with_auth(shared: OfflineR
     assert run.outputs["redisSecretArn"].startswith("arn:aws:secretsmanager:")
 
 
-def test_prod_redis_is_a_replicated_group_with_failover_tls_and_auth(
-    shared: OfflineRun,
+def test_prod_redis_may_be_a_replicated_group_with_failover_tls_and_auth(
+    shared: OfflineRun, stack_with: Callable[..., OfflineRun]
 ) -> None:
-    run = run_stack("prod")
+    """The node-based path, chosen explicitly: primary + replica, Multi-AZ failover."""
+    run = stack_with("prod", NODE_BASED_REDIS["prod"])
     (group,) = run.of_type(REPLICATION_GROUP)
     inputs = group.inputs
     assert inputs["replicationGroupId"] == "pingvas-prod-redis"
@@ -209,7 +242,7 @@ def test_prod_redis_is_a_replicated_group_with_failover_tls_and_auth(
 
 
 def test_redis_engine_may_be_valkey(stack_with: Callable[..., OfflineRun]) -> None:
-    run = stack_with("prod", {"pingvas:redis": {"engine": "valkey"}})
+    run = stack_with("prod", NODE_BASED_REDIS["prod"])
     (group,) = run.of_type(REPLICATION_GROUP)
     assert (group.inputs["engine"], group.inputs["engineVersion"]) == ("valkey", "8.0")
 
@@ -451,6 +484,6 @@ def test_json_preview_command_prints_no_secret() -> None:
     )
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    (group,) = [r for r in document["resources"] if r["type"] == REPLICATION_GROUP]
-    assert group["inputs"]["authToken"] == "[secret]"
+    (user,) = [r for r in document["resources"] if r["type"] == "aws:elasticache/user:User"]
+    assert user["inputs"]["authenticationMode"] == "[secret]"
     assert "offline-secret-" not in result.stdout

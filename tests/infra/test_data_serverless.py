@@ -14,7 +14,7 @@ from components.data.serverless_redis import ServerlessRedis, ServerlessRedisArg
 from infra.config import ConfigError, load_stack_config
 from pulumi_offline import OfflineRun, fake_secret, run_offline
 from tests.support.capture import run_capturing
-from tests.support.stacks import explicit_aws, run_stack, stack_runner
+from tests.support.stacks import NODE_BASED_REDIS, explicit_aws, stack_runner
 
 CACHE = "aws:elasticache/serverlessCache:ServerlessCache"
 USER = "aws:elasticache/user:User"
@@ -123,11 +123,12 @@ def test_a_serverless_environment_has_no_nodes_and_its_own_security_group(
 
 
 def test_a_serverless_environment_tells_the_chart_to_speak_cluster(
-    serverless_prod: OfflineRun,
+    serverless_prod: OfflineRun, stack_with: Callable[..., OfflineRun]
 ) -> None:
     redis = release_redis(serverless_prod)
     assert (redis["cluster"], redis["tls"], redis["auth"]) == (True, True, True)
-    assert release_redis(run_stack("prod"))["cluster"] is False  # control: node-based
+    # Control: a node-based prod (chosen explicitly) speaks the plain protocol.
+    assert release_redis(stack_with("prod", NODE_BASED_REDIS["prod"]))["cluster"] is False
 
 
 def release_redis(run: OfflineRun) -> dict[str, Any]:
@@ -187,7 +188,11 @@ def raw(**redis: Any) -> dict[str, str]:
             {"mode": "serverless", "engine": "redis"},
             "pingvas:redis.engine: serverless mode runs valkey",
         ),
-        ("dev", {"maxDataGb": 2}, "pingvas:redis.maxDataGb: only serverless mode reads it"),
+        (
+            "dev",
+            {"mode": "standalone", "nodeType": "cache.t4g.small", "maxDataGb": 2},
+            "pingvas:redis.maxDataGb: only serverless mode reads it",
+        ),
         (
             "prod",
             {"mode": "serverless", "maxEcpuPerSecond": 10},
@@ -204,10 +209,17 @@ def test_serverless_config_refuses_node_keys(
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_serverless_mode_alone_replaces_the_profiles_nodes(stack: str) -> None:
-    """Control: the profile's node type and replicas give way to the stack's mode."""
+def test_a_stack_sets_its_own_limits_or_goes_back_to_nodes(stack: str) -> None:
+    """Controls: the profiles' serverless mode takes a stack's own limits, and a stack
+    that names a node-based mode with its nodes gets them (decision 0117's way back)."""
     config = load_stack_config(stack, raw(mode="serverless", maxDataGb=3))
     assert config.environment is not None
     redis = config.environment.redis
     assert (redis.mode.value, redis.engine, redis.max_data_gb) == ("serverless", "valkey", 3)
     assert redis.replicas == 0
+    node_based = load_stack_config(
+        stack, raw(**NODE_BASED_REDIS[stack]["pingvas:redis"])
+    ).environment
+    assert node_based is not None
+    assert node_based.redis.mode.value in ("standalone", "replicated")
+    assert node_based.redis.node_type in ("cache.t4g.small", "cache.t4g.medium")

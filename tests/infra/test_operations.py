@@ -23,7 +23,7 @@ from infra.config import ConfigError
 from pulumi_offline import OfflineRun, RecordedResource
 from tests.support.crds import CRDS, crd_errors
 from tests.support.preview import custom_resource, policies_of_role, release
-from tests.support.stacks import run_stack
+from tests.support.stacks import NODE_BASED_REDIS, run_stack
 
 TOPIC = "aws:sns/topic:Topic"
 
@@ -223,10 +223,15 @@ def test_spec_rds_cpu_row_is_a_cloudwatch_alarm_to_the_topic(shared: OfflineRun)
     assert inputs["alarmActions"] == [topic_arn]
 
 
-def test_spec_redis_lag_row_is_a_cloudwatch_alarm_on_every_prod_node() -> None:
-    """SPEC §7: critical | Redis replication lag > 5 s | 2 min | PagerDuty (prod: primary and
-    replica, docs/cost.md)."""
-    prod = run_stack("prod")
+def test_spec_redis_lag_row_is_a_cloudwatch_alarm_on_every_prod_node(
+    stack_with: Callable[..., OfflineRun],
+) -> None:
+    """SPEC §7: critical | Redis replication lag > 5 s | 2 min | PagerDuty, on a node-based
+    prod (primary and replica). prod's default, Serverless, has no replica to lag: AWS
+    replicates across zones itself and publishes no ReplicationLag (decision 0117)."""
+    default = run_stack("prod").of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert all(a.inputs.get("metricName") != "ReplicationLag" for a in default)
+    prod = stack_with("prod", NODE_BASED_REDIS["prod"])
     alarms = [
         a
         for a in prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")

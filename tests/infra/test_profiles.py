@@ -63,8 +63,8 @@ def test_a_declared_profile_sizes_the_stack(staging: OfflineRun, prod: OfflineRu
 
     assert specs(staging) == specs(prod)
     assert any('"requests.nvidia.com/gpu": "15"' in spec for spec in specs(staging))
-    redis = "aws:elasticache/replicationGroup:ReplicationGroup"
-    for key in ("nodeType", "numCacheClusters", "automaticFailoverEnabled", "multiAzEnabled"):
+    redis = "aws:elasticache/serverlessCache:ServerlessCache"
+    for key in ("engine", "majorEngineVersion", "cacheUsageLimits", "snapshotRetentionLimit"):
         assert _one(staging, redis, key) == _one(prod, redis, key), key
     lifecycle = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
     assert _one(staging, lifecycle, "rules") == _one(prod, lifecycle, "rules")

@@ -112,13 +112,15 @@ NAME_LIMITS = {
 
 
 def test_the_longest_name_keeps_every_derived_name_within_limits(tmp_path: Path) -> None:
-    # A sandbox builds the platform and an ElastiCache environment, so one preview
-    # names everything either role creates.
+    # A sandbox builds the platform and a node-based ElastiCache environment (the
+    # replication group's id is the longest-limited name), so one preview names
+    # everything either role creates.
     name = "sandbox-" + "x" * (MAX_STACK_NAME_LENGTH - len("sandbox-"))
     config_file = tmp_path / "sandbox.yaml"
     config_file.write_text(
         "config:\n  pingvas:profile: dev\n  pingvas:platform:\n    create: true\n"
         "  pingvas:edge:\n    domain: sandbox.example.com\n"
+        "  pingvas:redis:\n    mode: standalone\n    nodeType: cache.t4g.small\n"
     )
     run = preview_stack(name, config_file)
     checked = 0
@@ -169,7 +171,7 @@ def test_a_new_environment_is_told_what_to_add_where(
     assert main(["staging", "--config-file", str(config_file)]) == 2
     err = capsys.readouterr().err
     assert (
-        "pingvas:redis.mode: 'standalone' (ElastiCache) needs the platform's redis-staging "
+        "pingvas:redis.mode: 'serverless' (ElastiCache) needs the platform's redis-staging "
         "security group: add staging to pingvas:environments in Pulumi.shared.yaml"
     ) in err
     assert "or set pingvas:redis.mode to in-cluster" in err
@@ -216,7 +218,7 @@ def test_pulumi_up_of_a_new_environment_stops_with_the_same_advice() -> None:
         "the platform has no deployer for staging: add staging to pingvas:environments on "
         "the platform stack",
         "invalid stack configuration:\n"
-        "pingvas:redis.mode: 'standalone' (ElastiCache) needs the platform's redis-staging "
+        "pingvas:redis.mode: 'serverless' (ElastiCache) needs the platform's redis-staging "
         "security group: add staging to pingvas:environments in the platform "
         "stack's config and deploy the platform first, or set pingvas:redis.mode to in-cluster",
         "invalid stack configuration:\n"

@@ -41,3 +41,26 @@ def explicit_aws() -> pulumi.ResourceOptions:
     """Options that give a component under test its own AWS provider, as the stacks do
     (the default provider is disabled)."""
     return pulumi.ResourceOptions(providers=[aws.Provider("aws", region="us-east-1")])
+
+
+# The node-based caches dev and prod ran before Serverless became their default (decision
+# 0117; the sizes of decision 0100): what a test of the node-based path sets explicitly.
+NODE_BASED_REDIS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "pingvas:redis": {
+            "mode": "standalone",
+            "engine": "valkey",
+            "nodeType": "cache.t4g.small",
+            "snapshotRetentionDays": 1,
+        }
+    },
+    "prod": {
+        "pingvas:redis": {
+            "mode": "replicated",
+            "engine": "valkey",
+            "nodeType": "cache.t4g.medium",
+            "replicas": 1,
+            "snapshotRetentionDays": 7,
+        }
+    },
+}

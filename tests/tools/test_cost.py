@@ -25,6 +25,7 @@ from tools.preview import as_json
 
 HOURS = 730
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
+SERVERLESS = "aws:elasticache/serverlessCache:ServerlessCache"
 
 
 def price_of(documents: list[dict[str, Any]], usage_file: Path | None = None) -> Estimate:
@@ -177,27 +178,32 @@ def test_a_bad_usage_file_exits_2_naming_the_key(
 def test_diff_prices_each_changed_resource_and_the_total(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], stack_with: Callable[..., OfflineRun]
 ) -> None:
-    # The base ran dev on a cache.r6g.large and had no CDN yet.
-    base = as_json(stack_with("dev", {"pingvas:redis": {"nodeType": "cache.r6g.large"}}))
+    # The base ran dev on a node-based cache.r6g.large and had no CDN yet; dev now runs
+    # a serverless cache (decision 0117): one resource gone, one added, under one name.
+    node_based = {"pingvas:redis": {"mode": "standalone", "nodeType": "cache.r6g.large"}}
+    base = as_json(stack_with("dev", node_based))
     base["resources"] = [r for r in base["resources"] if r["name"] != "pingvas-dev-cdn"]
     base_file = tmp_path / "base.json"
     base_file.write_text(json.dumps(base))
     assert main(["dev", "--diff", str(base_file), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    changes = {change["resource"]: change for change in document["changes"]}
+    by_type = {(change["resource"], change["type"]): change for change in document["changes"]}
     before = monthly(price_of([base]), "dev", "pingvas-dev-redis", CACHE)
-    after = monthly(price_of([preview_document("dev")]), "dev", "pingvas-dev-redis", CACHE)
+    after = monthly(price_of([preview_document("dev")]), "dev", "pingvas-dev-redis", SERVERLESS)
     assert before >= round(0.1648 * HOURS, 2) > after  # an r6g.large is dearer than the default
-    redis = changes["pingvas-dev-redis"]
-    assert (redis["change"], redis["before"], redis["after"]) == ("~", before, after)
-    assert redis["delta"] == round(after - before, 2)
+    gone = by_type[("pingvas-dev-redis", CACHE)]
+    assert (gone["change"], gone["before"], gone["after"]) == ("-", before, 0)
+    added = by_type[("pingvas-dev-redis", SERVERLESS)]
+    assert (added["change"], added["before"], added["after"]) == ("+", 0, after)
+    assert added["delta"] == after
+    changes = {change["resource"]: change for change in document["changes"]}
     assert changes["pingvas-dev-cdn"]["change"] == "+"
     assert document["delta"] == pytest.approx(document["after"] - document["before"], abs=0.01)
     assert document["delta"] == pytest.approx(
         sum(change["delta"] for change in document["changes"]), abs=0.01
     )
     assert main(["dev", "--diff", str(base_file)]) == 0
-    assert "~ dev: pingvas-dev-redis" in capsys.readouterr().out
+    assert "- dev: pingvas-dev-redis" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

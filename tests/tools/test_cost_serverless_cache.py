@@ -12,7 +12,7 @@ import pytest
 from tools.cost import prices, usage
 from tools.cost.__main__ import preview_document
 from tools.cost.estimate import Estimate, estimate
-from tools.cost.levers import SERVERLESS_CACHES, documents
+from tools.cost.levers import NODE_CACHES, documents
 
 CACHE = "aws:elasticache/serverlessCache:ServerlessCache"
 HOURS = 730
@@ -25,7 +25,8 @@ def price_of(docs: list[dict[str, Any]], usage_file: Path | None = None) -> Esti
 
 @pytest.fixture(scope="module")
 def serverless() -> list[dict[str, Any]]:
-    return documents(SERVERLESS_CACHES)
+    """The committed defaults: dev and prod run serverless caches."""
+    return documents({})
 
 
 def cache_lines(result: Estimate, stack: str) -> dict[str, float]:
@@ -80,3 +81,11 @@ def test_serverless_usage_is_bounded_by_the_caches_limits(
     assert "bounded" in ecpus.assumption
     # The decision's runaway bound: ≈ $61 of data and ≈ $30 of ECPUs a month at most.
     assert (stored.monthly, cap) == (round(STORAGE * HOURS, 2), 30.22)
+
+
+def test_node_based_caches_are_priced_as_nodes_instead() -> None:
+    """Control: the levers' node-based step prices replication groups and no serverless
+    cache, so the lever's saving compares two real configurations."""
+    result = price_of(documents(NODE_CACHES))
+    assert not cache_lines(result, "prod")
+    assert [line for line in result.lines if line.type.endswith("ReplicationGroup")]

@@ -118,6 +118,9 @@ def test_targets_are_printed_met_or_not_and_the_met_ones_hold(
     assert by_name["not priced (resources)"].figure == 0
     assert by_name["a pr-<N> stack"].met
     assert by_name["effective GPU at the SPEC-implied images"].met
+    # Met since ElastiCache Serverless became the default (decision 0117).
+    assert by_name["shared+dev+prod, the SPEC-implied images"].met
+    assert by_name["shared+dev+prod at zero traffic"].met
     # Unmeasured is never met: SDXL has no sourced figure on any allowed GPU yet.
     assert by_name["raw GPU, SDXL 1024 px/30 steps, Spot"].figure is None
     assert not by_name["raw GPU, SDXL 1024 px/30 steps, Spot"].met

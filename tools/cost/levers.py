@@ -33,8 +33,8 @@ Overrides = Mapping[str, Mapping[str, Any]]  # stack -> config keys deep-merged 
 Undo = Callable[[list[dict[str, Any]]], None]
 
 SPEC_REDIS = {
-    "dev": {"engine": "redis", "nodeType": "cache.t4g.medium"},
-    "prod": {"engine": "redis", "nodeType": "cache.r6g.large", "replicas": 2},
+    "dev": {"mode": "standalone", "engine": "redis", "nodeType": "cache.t4g.medium"},
+    "prod": {"mode": "replicated", "engine": "redis", "nodeType": "cache.r6g.large", "replicas": 2},
 }
 # SPEC's x86 general pool (the defaults add Graviton: decision 0116).
 X86_GENERAL_POOL = {"generalNodePool": {"architectures": ["amd64"]}}
@@ -81,6 +81,21 @@ EVERY_UNDO: tuple[Undo, ...] = (reader_follows_writer, standard_logs, guessed_ap
 
 
 # Levers the defaults take, in order, each as what is still SPEC's after it.
+# Node-based Valkey right-sized (decision 0100): the caches every step before 0117 has.
+NODE_CACHES: Overrides = {
+    "dev": {"pingvas:redis": {"mode": "standalone", "nodeType": "cache.t4g.small"}},
+    "prod": {
+        "pingvas:redis": {"mode": "replicated", "nodeType": "cache.t4g.medium", "replicas": 1}
+    },
+}
+
+
+def on_node_caches(overrides: Overrides) -> Overrides:
+    """`overrides` over NODE_CACHES: a step's own cache keys win."""
+    stacks = sorted({*NODE_CACHES, *overrides})
+    return {s: deep_merge(NODE_CACHES.get(s, {}), overrides.get(s, {})) for s in stacks}
+
+
 VALKEY = {
     "shared": SPEC_CONFIGURATION["shared"],
     "dev": {**SPEC_CONFIGURATION["dev"], "pingvas:redis": {"nodeType": "cache.t4g.medium"}},
@@ -98,57 +113,70 @@ REPLICAS = {"shared": SPEC_CONFIGURATION["shared"]}
 TAKEN: list[tuple[str, Overrides, Mapping[str, Any], str | None, tuple[Undo, ...]]] = [
     (
         "SPEC §3/§8 configuration, sourced prices, 730 h",
-        SPEC_CONFIGURATION,
+        on_node_caches(SPEC_CONFIGURATION),
         NO_FREE_TIER,
         None,
         EVERY_UNDO,
     ),
     (
         "Valkey instead of Redis OSS (same nodes, -20 % a node)",
-        VALKEY,
+        on_node_caches(VALKEY),
         NO_FREE_TIER,
         "0100",
         EVERY_UNDO,
     ),
     (
         "prod cache right-sized: t4g.medium primary + 1 replica",
-        PROD_CACHE,
+        on_node_caches(PROD_CACHE),
         NO_FREE_TIER,
         "0100",
         EVERY_UNDO,
     ),
-    ("dev cache right-sized: t4g.small", DEV_CACHE, NO_FREE_TIER, "0100", EVERY_UNDO),
-    ("API replicas: dev 1, prod 3 (HPA to 15)", REPLICAS, NO_FREE_TIER, "0101", EVERY_UNDO),
+    (
+        "dev cache right-sized: t4g.small",
+        on_node_caches(DEV_CACHE),
+        NO_FREE_TIER,
+        "0100",
+        EVERY_UNDO,
+    ),
+    (
+        "API replicas: dev 1, prod 3 (HPA to 15)",
+        on_node_caches(REPLICAS),
+        NO_FREE_TIER,
+        "0101",
+        EVERY_UNDO,
+    ),
     (
         "GPU images on the instance store's NVMe: 20 GiB roots",
-        {"shared": {"pingvas:cluster": X86_GENERAL_POOL}},
+        on_node_caches({"shared": {"pingvas:cluster": X86_GENERAL_POOL}}),
         NO_FREE_TIER,
         "0104",
         EVERY_UNDO,
     ),
     (
         "Graviton general pool: c7g.large alongside c6i.large",
-        {},
+        NODE_CACHES,
         NO_FREE_TIER,
         "0116",
         EVERY_UNDO,
     ),
     (
         "API requests from measurements: 100m / 224Mi",
-        {},
+        NODE_CACHES,
         NO_FREE_TIER,
         "0112",
         (reader_follows_writer, standard_logs),
     ),
     (
         "Aurora reader in promotion tier 2 (its own load)",
-        {},
+        NODE_CACHES,
         NO_FREE_TIER,
         "0113",
         (standard_logs,),
     ),
-    ("Logs Infrequent Access: flow, WAF, Aurora", {}, NO_FREE_TIER, "0114", ()),
-    ("CloudFront's always-free tier (1 TB, 10 M requests)", {}, {}, "0103", ()),
+    ("Logs Infrequent Access: flow, WAF, Aurora", NODE_CACHES, NO_FREE_TIER, "0114", ()),
+    ("CloudFront's always-free tier (1 TB, 10 M requests)", NODE_CACHES, {}, "0103", ()),
+    ("Serverless Valkey caches for dev and prod (Multi-AZ)", {}, {}, "0117", ()),
 ]
 LOG_RETENTION_7_DAYS: Overrides = {
     "shared": {
@@ -157,9 +185,6 @@ LOG_RETENTION_7_DAYS: Overrides = {
         "pingvas:aurora": {"logRetentionDays": 7},
         "pingvas:edge": {"waf": {"logRetentionDays": 7}},
     }
-}
-SERVERLESS_CACHES: Overrides = {
-    stack: {"pingvas:redis": {"mode": "serverless"}} for stack in ("dev", "prod")
 }
 NO_LIFECYCLE: Overrides = {
     "dev": {"pingvas:images": {"iaAfterDays": None}},
@@ -221,10 +246,6 @@ def main() -> int:
         (
             "Spot GPU nodes (already taken) vs all on-demand",
             priced({}, {"platform": {"gpuOnDemandShare": 1}}).total - defaults.total,
-        ),
-        (
-            "Serverless Valkey caches for dev and prod (0117, not yet)",
-            defaults.total - priced(SERVERLESS_CACHES, {}).total,
         ),
         (
             "one ALB for dev and previews (not taken: decision 0115)",
