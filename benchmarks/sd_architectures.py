@@ -37,6 +37,23 @@ def _text_encoder_config(vocabulary: dict[str, int], **shape: Any) -> Any:
     )
 
 
+def _clip_vit_l(vocabulary: dict[str, int]) -> Any:
+    """CLIP ViT-L/14's text encoder: SD1.5's only one and SDXL's first."""
+    from transformers import CLIPTextModel
+
+    return CLIPTextModel(
+        _text_encoder_config(
+            vocabulary,
+            hidden_size=768,
+            intermediate_size=3072,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            hidden_act="quick_gelu",
+            projection_dim=768,
+        )
+    )
+
+
 def _vae(sample_size: int, scaling_factor: float, force_upcast: bool) -> Any:
     from diffusers import AutoencoderKL
 
@@ -65,7 +82,6 @@ def _scheduler() -> Any:
 
 def _sd15(tokenizer: Any, vocabulary: dict[str, int]) -> Any:
     from diffusers import StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextModel
 
     unet = UNet2DConditionModel(
         sample_size=64,
@@ -78,17 +94,7 @@ def _sd15(tokenizer: Any, vocabulary: dict[str, int]) -> Any:
         cross_attention_dim=768,
         attention_head_dim=8,
     )
-    text_encoder = CLIPTextModel(
-        _text_encoder_config(
-            vocabulary,
-            hidden_size=768,
-            intermediate_size=3072,
-            num_hidden_layers=12,
-            num_attention_heads=12,
-            hidden_act="quick_gelu",
-            projection_dim=768,
-        )
-    )
+    text_encoder = _clip_vit_l(vocabulary)
     return StableDiffusionPipeline(
         vae=_vae(512, 0.18215, force_upcast=False),
         text_encoder=text_encoder,
@@ -103,7 +109,7 @@ def _sd15(tokenizer: Any, vocabulary: dict[str, int]) -> Any:
 
 def _sdxl(tokenizer: Any, vocabulary: dict[str, int]) -> Any:
     from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+    from transformers import CLIPTextModelWithProjection
 
     unet = UNet2DConditionModel(
         sample_size=128,
@@ -121,17 +127,7 @@ def _sdxl(tokenizer: Any, vocabulary: dict[str, int]) -> Any:
         addition_time_embed_dim=256,
         projection_class_embeddings_input_dim=2816,
     )
-    text_encoder = CLIPTextModel(
-        _text_encoder_config(
-            vocabulary,
-            hidden_size=768,
-            intermediate_size=3072,
-            num_hidden_layers=12,
-            num_attention_heads=12,
-            hidden_act="quick_gelu",
-            projection_dim=768,
-        )
-    )
+    text_encoder = _clip_vit_l(vocabulary)
     text_encoder_2 = CLIPTextModelWithProjection(
         _text_encoder_config(
             vocabulary,
