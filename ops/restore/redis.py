@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from ops.restore.common import Plan, RestoreError, Waiter, require
+from ops.restore.redis_restore import next_steps, no_snapshot, restored_name
 from ops.restore.serverless_redis import restore_serverless_redis
 
 
@@ -40,15 +41,12 @@ def restore_redis(
     snapshots = elasticache.describe_snapshots(ReplicationGroupId=source)["Snapshots"]
     ready = [s for s in snapshots if s.get("SnapshotStatus") == "available"]
     if not ready:
-        raise RestoreError(
-            f"no available snapshot of {source}: nothing to restore from. Recreate the group"
-            " empty with `pulumi up`: the GPU workers re-enqueue unfinished jobs from PostgreSQL"
-        )
+        raise no_snapshot(source, "group")
     snapshot = max(ready, key=_created)
     (group,) = elasticache.describe_replication_groups(ReplicationGroupId=source)[
         "ReplicationGroups"
     ]
-    target = f"{source[:28]}-r{datetime.now(UTC):%m%d%H%M}"  # ids are at most 40 characters
+    target = restored_name(source)
     plan = Plan(
         f"Restore Redis {source} from snapshot {snapshot['SnapshotName']} into {target}",
         steps=[
@@ -56,15 +54,11 @@ def restore_redis(
             f" (taken {_created(snapshot):%Y-%m-%d %H:%M} UTC), same node type and node count",
             "wait until it is available",
         ],
-        next_steps=[
+        next_steps=next_steps(
             f"point the environment at {target}: update the Redis secret's URL"
             " (Secrets Manager) and restart the API and workers",
-            "jobs queued after the snapshot are not in the restored streams: a running GPU"
-            " worker re-enqueues them from PostgreSQL within its 5-minute sweep; start one"
-            " if none runs (docs/runbooks/redis.md, step 4)",
-            "then `pulumi up` on the environment to bring the stack back in line"
-            " (or import the new group)",
-        ],
+            "group",
+        ),
     )
     plan.show(out)
     if dry_run:

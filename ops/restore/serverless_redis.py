@@ -7,10 +7,10 @@ only: the jobs a snapshot misses are found in PostgreSQL (SPEC §11, recovery po
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from ops.restore.common import Plan, RestoreError, Waiter, require
+from ops.restore.redis_restore import next_steps, no_snapshot, restored_name
 
 
 def serverless_cache(elasticache: Any, outputs: dict[str, Any]) -> dict[str, Any]:
@@ -48,12 +48,9 @@ def restore_serverless_redis(
     ]
     ready = [s for s in snapshots if s.get("Status") == "available"]
     if not ready:
-        raise RestoreError(
-            f"no available snapshot of {name}: nothing to restore from. Recreate the cache"
-            " empty with `pulumi up`: the GPU workers re-enqueue unfinished jobs from PostgreSQL"
-        )
+        raise no_snapshot(name, "cache")
     snapshot = max(ready, key=lambda s: s["CreateTime"])
-    target = f"{name[:28]}-r{datetime.now(UTC):%m%d%H%M}"  # names are at most 40 characters
+    target = restored_name(name)
     plan = Plan(
         f"Restore Redis {name} from snapshot {snapshot['ServerlessCacheSnapshotName']}"
         f" into {target}",
@@ -63,16 +60,12 @@ def restore_serverless_redis(
             " group, user group and usage limits",
             "wait until it is available",
         ],
-        next_steps=[
+        next_steps=next_steps(
             f"point the environment at {target}: put its endpoint in the Redis secret's URL"
             " (Secrets Manager; the user group, so the password, is the same) and restart"
             " the API and workers",
-            "jobs queued after the snapshot are not in the restored streams: a running GPU"
-            " worker re-enqueues them from PostgreSQL within its 5-minute sweep; start one"
-            " if none runs (docs/runbooks/redis.md, step 4)",
-            "then `pulumi up` on the environment to bring the stack back in line"
-            " (or import the new cache)",
-        ],
+            "cache",
+        ),
     )
     plan.show(out)
     if dry_run:

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from ops.restore import serverless_redis
+from ops.restore import redis_restore
 from ops.restore.common import RestoreError, Waiter
 from ops.restore.redis import restore_redis
 
@@ -51,7 +51,7 @@ class FixedClock(datetime):
 
 @pytest.fixture
 def elasticache(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Stubber]]:
-    monkeypatch.setattr(serverless_redis, "datetime", FixedClock)
+    monkeypatch.setattr(redis_restore, "datetime", FixedClock)  # the new name's clock
     client = boto3.client(
         "elasticache",
         region_name=REGION,
