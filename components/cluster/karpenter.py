@@ -346,14 +346,16 @@ class Karpenter(pulumi.ComponentResource):
             )
             for pool in args.gpu_pools
         ]
+        # Previews run on the general pool's instances, behind their own taint.
+        general_requirements = _general_requirements(
+            args.general_instance_categories, args.general_architectures
+        )
         general = node_pool(
             "general",
             node_class="default",
             labels={},
             taints=[],
-            requirements=_general_requirements(
-                args.general_instance_categories, args.general_architectures
-            ),
+            requirements=general_requirements,
             expire_after=args.general_expire_after,
             limits={"cpu": args.general_cpu_limit},
             consolidate_after="1m",
@@ -363,9 +365,7 @@ class Karpenter(pulumi.ComponentResource):
             node_class="preview",
             labels=PREVIEW_NODE_LABEL,
             taints=[PREVIEW_TAINT],
-            requirements=_general_requirements(
-                args.general_instance_categories, args.general_architectures
-            ),
+            requirements=general_requirements,
             expire_after=args.general_expire_after,
             limits={"cpu": args.preview_cpu_limit},
             consolidate_after="1m",
