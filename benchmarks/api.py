@@ -141,6 +141,22 @@ def serve(target: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[byte
     raise RuntimeError(f"{target} did not start")
 
 
+def environment(database: Database, redis_url: str, models: str) -> dict[str, str]:
+    """A service process's settings against the local servers, rate limits out of the way."""
+    return {
+        "ENVIRONMENT": "development",
+        "DATABASE_URL": database.app_url,
+        "DB_SCHEMA": database.schema,
+        "REDIS_URL": redis_url,
+        "MODELS_DIR": models,
+        "AUTH_DEV_LOGIN": "true",
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "SESSION_SECRET": secrets.token_urlsafe(48),
+        "RATE_LIMIT_IP_PER_MINUTE": "1000000000",
+        "RATE_LIMIT_USER_PER_MINUTE": "1000000000",
+    }
+
+
 def write_bench_model(models: Path) -> None:
     """The one model the services list: its manifest, no weights (the API never loads them)."""
     manifest = {"name": "Bench", "kind": "sd", "default_width": 512, "default_height": 512}
@@ -188,18 +204,7 @@ def main() -> None:
     with local_services() as (database, redis_server), tempfile.TemporaryDirectory() as models:
         write_bench_model(Path(models))
         prepare_bare_table(database, args.concurrency)
-        api_env = {
-            "ENVIRONMENT": "development",
-            "DATABASE_URL": database.app_url,
-            "DB_SCHEMA": database.schema,
-            "REDIS_URL": redis_server.url,
-            "MODELS_DIR": models,
-            "AUTH_DEV_LOGIN": "true",
-            "JWT_SECRET": secrets.token_urlsafe(48),
-            "SESSION_SECRET": secrets.token_urlsafe(48),
-            "RATE_LIMIT_IP_PER_MINUTE": "1000000000",
-            "RATE_LIMIT_USER_PER_MINUTE": "1000000000",
-        }
+        api_env = environment(database, redis_server.url, models)
         bare_env = {
             "BENCH_DATABASE_URL": database.server.url("postgres", database.name),
             "BENCH_REDIS_URL": redis_server.url,

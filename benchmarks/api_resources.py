@@ -21,14 +21,12 @@ import argparse
 import asyncio
 import os
 import platform
-import secrets
 import statistics
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import yaml
@@ -38,7 +36,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app.devservers import local_services  # noqa: E402
-from benchmarks.api import prepare_bare_table, rich_users, serve, write_bench_model  # noqa: E402
+from benchmarks.api import environment, prepare_bare_table, rich_users, serve, write_bench_model  # noqa: E402
 from tools.cost.rules.context import cpu_cores, gibibytes  # noqa: E402
 
 CHART = ROOT / "app" / "chart"
@@ -175,21 +173,6 @@ def chart_requests() -> dict[str, tuple[float, float, int]]:
             int(target["targetCPUUtilizationPercentage"]),
         )
     return result
-
-
-def environment(database: Any, redis_url: str, models: str) -> dict[str, str]:
-    return {
-        "ENVIRONMENT": "development",
-        "DATABASE_URL": database.app_url,
-        "DB_SCHEMA": database.schema,
-        "REDIS_URL": redis_url,
-        "MODELS_DIR": models,
-        "AUTH_DEV_LOGIN": "true",
-        "JWT_SECRET": secrets.token_urlsafe(48),
-        "SESSION_SECRET": secrets.token_urlsafe(48),
-        "RATE_LIMIT_IP_PER_MINUTE": "1000000000",
-        "RATE_LIMIT_USER_PER_MINUTE": "1000000000",
-    }
 
 
 def report(results: list[Measured], bare: Measured, rate: float, seconds: float) -> None:
