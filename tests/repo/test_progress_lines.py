@@ -20,19 +20,19 @@ def fake_tool(path: Path, log: Path) -> Path:
     return path
 
 
+def make_lines(*args: str) -> list[str]:
+    """What `make ARGS` prints in the repository, line by line (it must succeed)."""
+    result = subprocess.run(
+        ["make", *args], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+    )
+    return result.stdout.splitlines()
+
+
 def test_make_setup_announces_each_phase_around_the_install(tmp_path: Path) -> None:
     venv, calls = tmp_path / "venv", tmp_path / "calls"
     fake_tool(venv / "bin" / "python", calls)  # an existing environment: no venv phase
     fake_tool(venv / "bin" / "pip", calls)
-    result = subprocess.run(
-        ["make", "setup", f"VENV={venv}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    lines = result.stdout.splitlines()
+    lines = make_lines("setup", f"VENV={venv}")
     announce = lines.index(
         "setup: installing the infra extra as requirements/infra.txt pins it "
         "(minutes on a first install)"
@@ -44,15 +44,7 @@ def test_make_setup_announces_each_phase_around_the_install(tmp_path: Path) -> N
 
 def test_make_setup_announces_creating_the_environment(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
-    result = subprocess.run(
-        ["make", "--dry-run", "setup", f"VENV={venv}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    lines = result.stdout.splitlines()
+    lines = make_lines("--dry-run", "setup", f"VENV={venv}")
     announce = lines.index(f'echo "setup: creating the virtual environment {venv}"')
     assert lines[announce + 1] == f"python3 -m venv {venv}"
 
