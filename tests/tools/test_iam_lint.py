@@ -79,3 +79,16 @@ def test_an_accepted_entry_covers_only_its_narrow_finding() -> None:
     assert not entry.covers(
         Finding("other", "policy", "RESOURCE_MISMATCH", "MEDIUM", finding.detail)
     )
+
+
+def test_an_accepted_action_set_does_not_cover_an_action_added_to_it() -> None:
+    entry = AcceptedFinding(
+        "r", "PERMISSIONS_MANAGEMENT_ACTIONS", "s3:putbucketpolicy s3:putbucketacl", "a b c d e"
+    )
+
+    def finding(*actions: str) -> Finding:
+        detail = json.dumps({"actions": list(actions)})
+        return Finding("r", "policy", "PERMISSIONS_MANAGEMENT_ACTIONS", "MEDIUM", detail)
+
+    assert entry.covers(finding("s3:putbucketacl", "s3:putbucketpolicy"))
+    assert not entry.covers(finding("s3:putbucketpolicy", "s3:putobjectacl"))

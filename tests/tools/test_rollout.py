@@ -112,3 +112,14 @@ def test_generated_image_figures_match_the_sizes_file_and_the_lock() -> None:
         lock = image_sizes.pins(image_sizes.ROOT / image["lock"])
         assert {name: wheels.get(name) for name in lock} == lock
         assert all(w["url"].startswith(image_sizes.FILES) for w in image["wheels"])
+
+
+@pytest.mark.parametrize(("argv", "status"), [(["--help"], 0), (["--check"], 2)])
+def test_the_sizes_generator_answers_its_arguments_before_the_network(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], status: int
+) -> None:
+    """`--help` or a typo never rewrites tools/image_sizes.json from PyPI."""
+    monkeypatch.setattr(image_sizes, "generate", lambda: pytest.fail("reached the network"))
+    with pytest.raises(SystemExit) as exit_:
+        image_sizes.main(argv)
+    assert exit_.value.code == status

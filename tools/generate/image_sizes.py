@@ -15,6 +15,7 @@ the layer's transfer size; its unpacked size is what the node writes.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import io
 import json
@@ -200,7 +201,11 @@ def generate() -> dict[str, Any]:
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # No options; parsing still answers --help and refuses a typo before the network.
+    argparse.ArgumentParser(
+        prog="python -m tools.generate.image_sizes", description=__doc__
+    ).parse_args(argv)
     SIZES_FILE.write_text(json.dumps(generate(), indent=1) + "\n")
     return 0
 
