@@ -1,5 +1,5 @@
 """The docs run as typed: every shell block (```sh, bash, shell, console) of README.md and
-docs/*.md carries a marker on the line before it, and the blocks marked to run are
+docs/**/*.md carries a marker on the line before it, and the blocks marked to run are
 executed, as typed and in the order of their file, each by `bash -e -o pipefail` (so any
 command's failure fails it) from a scratch directory that links the repository's
 top-level entries (so what a block writes, such as base.json, lands there). A non-zero
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 SHELL = {"sh", "bash", "shell", "console"}
 FENCE = re.compile(r"^```(\w*)\s*$")
 MARKER = re.compile(r"^<!-- docs-test: (run|skip \((?P<reason>[^)]+)\)) -->$")
