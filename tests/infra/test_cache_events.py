@@ -198,3 +198,8 @@ def test_a_deploy_roles_rule_matches_cache_events_and_sends_them_only_to_the_top
         None,
     ):
         assert not allowed(anything, put_targets(arns)), arns
+    # Nor any other `Put` on a bus: opening the default bus to other accounts, or
+    # sending it forged events, even were the bus tagged for the stack.
+    bus = f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default"
+    for action in ("events:PutPermission", "events:PutEvents"):
+        assert not allowed(anything, Request(action, bus, resource_tags=tags)), action
