@@ -97,6 +97,17 @@ def _parliament() -> types.ModuleType:
         )
         sys.modules["pkg_resources"] = shim
     parliament = importlib.import_module("parliament")
+    # Its type table stops at ArrayOfString: a multi-valued key of another type (AWS's
+    # ArrayOfARN, e.g. `events:TargetArn`) raises; such a key takes its element's type.
+    statement = importlib.import_module("parliament.statement")
+    translate = statement.translate_documentation_types
+    if not getattr(translate, "array_aware", False):
+
+        def element_type(name: str) -> str:
+            return str(translate(name.removeprefix("ArrayOf")))
+
+        element_type.array_aware = True  # type: ignore[attr-defined]
+        statement.translate_documentation_types = element_type  # type: ignore[attr-defined]
     # The community auditors (privilege escalation, permissions management, credentials
     # exposure, ...) rate their findings in their own config, as parliament's CLI loads it
     # for --include-community-auditors.

@@ -52,6 +52,10 @@ CHANGE_VERBS: dict[str, tuple[str, ...]] = {
     "events": ("Delete", "Disable", "Enable", "Put", "Remove", "Tag", "Untag"),
     "secretsmanager": ("Create", "Delete", "Put", "Remove", "Restore", "Tag", "Untag", "Update"),
 }
+# The event sources a deploy role's rules may match: ElastiCache's (its serverless cache's
+# events, components/operations/cache_events.py; tests/infra/test_cache_events.py holds
+# the two together).
+EVENT_SOURCES = ("aws.elasticache",)
 # The only EKS changes: a Pod Identity association, on the platform's cluster. No access
 # entry or access policy (cluster-admin), no cluster or add-on change.
 POD_IDENTITY = (

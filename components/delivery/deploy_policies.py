@@ -28,6 +28,7 @@ from components.delivery.deploy_actions import (
     BOUNDED_ROLE_CHANGES,
     CLUSTER_ACCESS,
     EC2_TAGGING,
+    EVENT_SOURCES,
     IAM_CHANGES,
     METADATA_READS,
     NAMED_ACTIONS,
@@ -238,14 +239,34 @@ def _privilege_fences(
     generated_ids = [a for a in TAGGING_BY_ID if a.split(":")[0] in scope.services]
     # Like IAM: a rule routes events to any target, so a scope that changes EventBridge
     # changes the rules named for its stacks only, whatever a rule's tags say (a scope
-    # without it is granted no EventBridge change at all).
+    # without it is granted no EventBridge change at all); its rules match ElastiCache's
+    # events alone and send them to the operations topic alone, not to another account's
+    # bus or function (`IfExists`: a request without the key is refused too). The topic
+    # is the platform's `operations` (stacks/operations.py).
+    topic = f"arn:{account.partition}:sns:*:{account.id}:{names.platform_prefix}-operations"
     event_rules: list[dict[str, Any]] = [
         {
             "Sid": "EventRulesOnlyUnderOwnPrefix",
             "Effect": "Deny",
             "Action": list(changes(("events",))),
             "NotResource": f"arn:{account.partition}:events:*:{account.id}:rule/{prefix}-*",
-        }
+        },
+        {
+            "Sid": "EventRulesOnlyForCacheEvents",
+            "Effect": "Deny",
+            "Action": "events:PutRule",
+            "Resource": "*",
+            "Condition": {
+                "ForAnyValue:StringNotEqualsIfExists": {"events:source": list(EVENT_SOURCES)}
+            },
+        },
+        {
+            "Sid": "EventTargetsOnlyTheOperationsTopic",
+            "Effect": "Deny",
+            "Action": "events:PutTargets",
+            "Resource": "*",
+            "Condition": {"ForAnyValue:ArnNotLikeIfExists": {"events:TargetArn": topic}},
+        },
     ]
     return [
         *(event_rules if "events" in scope.services else []),

@@ -100,7 +100,11 @@ DATA_READS = (
     "ec2:GetConsoleOutput",
     "ec2:GetConsoleScreenshot",
     "cloudtrail:GetQueryResults",
+    "cloudtrail:GetEventDataStoreData",  # the events of a CloudTrail Lake store
     "guardduty:GetFindings",
+    # Requests the WAF sampled (the ACL keeps them), with their headers: cookies, tokens.
+    "wafv2:GetSampledRequests",
+    "s3:GetDataAccess",  # S3 Access Grants' temporary credentials
     "backup:ListIndexedRecoveryPointsForSearch",
 )
 # The EKS access policy of the platform's drift role, cluster-wide: every object, Secrets

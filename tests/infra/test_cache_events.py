@@ -14,6 +14,7 @@ import pytest
 from components.operations.cache_events import SOURCE
 from pulumi_offline import OfflineRun
 from stacks.operations import cache_events_rule
+from tests.infra.test_deploy_role_attacks import ALLOW_ALL
 from tests.support.deploy_roles import policies
 from tests.support.iam import Request, allowed
 from tests.support.stacks import run_stack, stack_runner
@@ -26,6 +27,13 @@ EVENTS = "events.amazonaws.com"
 
 def rule_arn(name: str, account: str = ACCOUNT) -> str:
     return f"arn:aws:events:us-east-1:{account}:rule/{name}"
+
+
+def topic_arn(shared: OfflineRun, name: str = "pingvas-shared-operations") -> str:
+    """A platform topic's ARN as AWS makes it, from its name (the offline runtime's ARNs
+    carry a generated id instead)."""
+    topic = shared.one("aws:sns/topic:Topic", name)
+    return f"arn:aws:sns:us-east-1:{ACCOUNT}:{topic.inputs['name']}"
 
 
 def topic_policy(shared: OfflineRun) -> dict[str, Any]:
@@ -127,8 +135,11 @@ def test_a_deploy_role_manages_its_own_rule_and_no_other(shared: OfflineRun, key
     policy = policies(shared, key)
     tags = {"stack": key}
     own = rule_arn(cache_events_rule(key))
-    assert allowed(policy, Request("events:PutRule", own, request_tags=tags))
-    assert allowed(policy, Request("events:PutTargets", own, resource_tags=tags))
+    # As AWS evaluates them: the rule's sources, the target's ARN (the operations topic).
+    source = {"events:source": [SOURCE]}
+    target = {"events:TargetArn": [topic_arn(shared)]}
+    assert allowed(policy, Request("events:PutRule", own, request_tags=tags, context=source))
+    assert allowed(policy, Request("events:PutTargets", own, resource_tags=tags, context=target))
     assert allowed(policy, Request("events:DeleteRule", own, resource_tags=tags))
     other = "prod" if key == "dev" else "dev"
     for foreign in (
@@ -136,9 +147,59 @@ def test_a_deploy_role_manages_its_own_rule_and_no_other(shared: OfflineRun, key
         rule_arn("pingvas-shared-karpenter-spot-interruption"),
         rule_arn("forward-everything"),
     ):
-        assert not allowed(policy, Request("events:PutTargets", foreign, resource_tags=tags))
-        assert not allowed(policy, Request("events:PutRule", foreign, request_tags=tags))
+        assert not allowed(
+            policy, Request("events:PutTargets", foreign, resource_tags=tags, context=target)
+        )
+        assert not allowed(
+            policy, Request("events:PutRule", foreign, request_tags=tags, context=source)
+        )
     # And the preview role changes no rule at all, its own name included.
     preview = policies(shared, "pr")
     pr_rule = rule_arn(cache_events_rule("pr-7"))
     assert not allowed(preview, Request("events:PutRule", pr_rule, request_tags={"stack": "pr-7"}))
+
+
+@pytest.mark.parametrize("key", ["dev", "prod"])
+def test_a_deploy_roles_rule_matches_cache_events_and_sends_them_only_to_the_topic(
+    shared: OfflineRun, key: str
+) -> None:
+    """Its own rule is no way out: a rule matching any other source (CloudTrail's API
+    calls, every secret's events) or none (a schedule), or a target other than the
+    operations topic (another account's bus, a function, the cache-events topic), is
+    refused even where some Allow grants everything."""
+    run = run_stack(key)
+    (rule,) = run.of_type(RULE)
+    (target,) = run.of_type(TARGET)
+    own = rule_arn(rule.inputs["name"])
+    tags = {"stack": key}
+
+    def put_rule(sources: list[str] | None) -> Request:
+        context = {} if sources is None else {"events:source": sources}
+        return Request("events:PutRule", own, request_tags=tags, context=context)
+
+    def put_targets(arns: list[str] | None) -> Request:
+        context = {} if arns is None else {"events:TargetArn": arns}
+        return Request("events:PutTargets", own, resource_tags=tags, context=context)
+
+    # Control: the stack's own rule and target, as the preview sends them.
+    policy = policies(shared, key)
+    assert allowed(policy, put_rule(json.loads(rule.inputs["eventPattern"])["source"]))
+    assert target.inputs["arn"] == shared.outputs["operationsTopicArn"]
+    topic = topic_arn(shared)
+    assert allowed(policy, put_targets([topic]))
+    anything = policy.plus(ALLOW_ALL)
+    for sources in (["aws.cloudtrail"], [SOURCE, "aws.secretsmanager"], None):
+        assert not allowed(anything, put_rule(sources)), sources
+    for arns in (
+        ["arn:aws:events:us-east-1:999999999999:event-bus/default"],
+        [f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:pingvas-{key}-forward"],
+        [topic_arn(shared, "pingvas-shared-operations-cache-events")],
+        [topic, "arn:aws:sqs:us-east-1:999999999999:collect"],
+        None,
+    ):
+        assert not allowed(anything, put_targets(arns)), arns
+    # Nor any other `Put` on a bus: opening the default bus to other accounts, or
+    # sending it forged events, even were the bus tagged for the stack.
+    bus = f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default"
+    for action in ("events:PutPermission", "events:PutEvents"):
+        assert not allowed(anything, Request(action, bus, resource_tags=tags)), action

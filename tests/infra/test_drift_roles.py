@@ -188,6 +188,9 @@ def test_a_drift_role_reads_no_data(shared: OfflineRun, stack: str) -> None:
         "logs:GetLogEvents": "*",
         "logs:FilterLogEvents": "*",
         "ec2:GetPasswordData": "*",
+        "wafv2:GetSampledRequests": f"arn:aws:wafv2:us-east-1:{ACCOUNT}:regional/webacl/x/1",
+        "cloudtrail:GetEventDataStoreData": "*",
+        "s3:GetDataAccess": "*",
         "sqs:ReceiveMessage": "*",
         "kms:Decrypt": "*",  # only the key's own policy grants it (test_state_secrets.py)
         "sts:AssumeRole": f"arn:aws:iam::{ACCOUNT}:role/pingvas-shared-deployer-{stack}",
@@ -197,6 +200,7 @@ def test_a_drift_role_reads_no_data(shared: OfflineRun, stack: str) -> None:
             action
         )
     assert allowed(policy, Request("s3:GetBucketVersioning", reads["s3:GetObject"])), "control"
+    assert allowed(policy, Request("wafv2:GetWebACL", reads["wafv2:GetSampledRequests"]))
 
 
 @pytest.mark.parametrize("stack", STACKS)
